@@ -1,0 +1,1 @@
+"""Pipeline runbooks: build and operate an AWS CI/CD pipeline from notebooks."""

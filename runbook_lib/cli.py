@@ -1,0 +1,178 @@
+"""The ``runbook`` command: parses options and hands over to the library.
+
+    runbook local serve|start|stop|status     the embedded local AWS
+    runbook run [--only NAME ...]             the notebook suite, headless (papermill)
+    runbook teardown                          the teardown notebook
+    runbook lab                               JupyterLab on the notebooks, guided mode
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from runbook_lib.errors import RunbookError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except RunbookError as err:
+        print(f"runbook: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("runbook: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbook", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+
+    local = sub.add_parser("local", help="the embedded local AWS")
+    lsub = local.add_subparsers(dest="local_command")
+    for name, func, helptext in (
+        ("serve", _local_serve, "run in the foreground"),
+        ("start", _local_start, "run in the background"),
+        ("stop", _local_stop, "stop the background server"),
+        ("status", _local_status, "is a background server running?"),
+    ):
+        p = lsub.add_parser(name, help=helptext)
+        p.add_argument("--state-dir", type=Path, default=None,
+                       help="state directory (default $RUNBOOK_STATE_DIR or ~/.runbook/local)")
+        if name in ("serve", "start"):
+            p.add_argument("--port", type=int, default=None,
+                           help="port (default 4599 for serve, a free port for start)")
+            p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
+        p.set_defaults(func=func)
+
+    run = sub.add_parser("run", help="run the notebook suite headless")
+    _add_run_options(run)
+    run.add_argument("--only", nargs="+", metavar="NAME", default=None,
+                     help="run only these notebooks (names from `runbook run --list`)")
+    run.add_argument("--list", action="store_true", help="list notebook names and exit")
+    run.set_defaults(func=_run)
+
+    teardown = sub.add_parser("teardown", help="delete everything the suite created")
+    _add_run_options(teardown)
+    teardown.set_defaults(func=_teardown)
+
+    lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (guided mode)")
+    lab.add_argument("--target", choices=("local", "aws"), default="local")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--no-browser", action="store_true", default=True)
+    lab.set_defaults(func=_lab)
+    return parser
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", choices=("local", "aws"), default="local",
+                   help="where to build: the embedded local AWS (default) or real AWS")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a notebook parameter (repeatable)")
+    p.add_argument("-f", "--params-file", type=Path, default=None,
+                   help="YAML file of parameters")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default out/<run-id>)")
+
+
+# -- local ----------------------------------------------------------------------------------------
+
+
+def _local_serve(args) -> int:
+    from runbook_lib.local import process
+    from runbook_lib.local.server import DEFAULT_PORT, LocalAwsServer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    state_dir = args.state_dir or process.default_state_dir()
+    port = DEFAULT_PORT if args.port is None else args.port
+    server = LocalAwsServer(state_dir, host=args.host, port=port)
+    process.write_status(Path(state_dir), server.host, server.port)
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"local AWS listening; use AWS_ENDPOINT_URL={server.endpoint_url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        current = process.read_status(Path(state_dir))
+        if current and current.pid == os.getpid():
+            process.clear_status(Path(state_dir))
+    return 0
+
+
+def _local_start(args) -> int:
+    from runbook_lib.local import process
+
+    status = process.start(args.state_dir, port=args.port or 0, host=args.host)
+    print(f"local AWS running (pid {status.pid}); state in {status.state_dir}")
+    print(f"export AWS_ENDPOINT_URL={status.endpoint_url}")
+    return 0
+
+
+def _local_stop(args) -> int:
+    from runbook_lib.local import process
+
+    stopped = process.stop(args.state_dir)
+    print("local AWS stopped" if stopped else "no local AWS was running")
+    return 0
+
+
+def _local_status(args) -> int:
+    from runbook_lib.local import process
+
+    status = process.read_status(args.state_dir or process.default_state_dir())
+    if status and status.alive:
+        print(f"running (pid {status.pid}) at {status.endpoint_url}; state in {status.state_dir}")
+        print(f"export AWS_ENDPOINT_URL={status.endpoint_url}")
+        return 0
+    print("not running; start it with `runbook local start`")
+    return 3
+
+
+# -- run / teardown / lab -------------------------------------------------------------------------
+
+
+def _run(args) -> int:
+    from runbook_lib import runner, suite
+
+    if args.list:
+        for nb in suite.NOTEBOOKS:
+            print(f"{nb.name:<16} {nb.title}")
+        return 0
+    names = suite.resolve(args.only) if args.only else suite.default_run()
+    parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out)
+    return 0 if result.ok else 1
+
+
+def _teardown(args) -> int:
+    from runbook_lib import runner
+
+    parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    parameters.setdefault("apply", True)
+    result = runner.run_suite(["teardown"], parameters, target=args.target, out_dir=args.out)
+    return 0 if result.ok else 1
+
+
+def _lab(args) -> int:
+    from runbook_lib import runner
+
+    return runner.run_lab(target=args.target, port=args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

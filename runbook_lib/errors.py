@@ -1,0 +1,69 @@
+"""One exception hierarchy for the suite; every message says what to do next."""
+
+from __future__ import annotations
+
+
+class RunbookError(Exception):
+    """Base class of every error the suite raises on purpose."""
+
+
+class ParameterError(RunbookError, ValueError):
+    """A parameter breaks a rule; raised before any AWS call."""
+
+    def __init__(self, field: str, value: object, rule: str, example: str) -> None:
+        self.field = field
+        self.value = value
+        self.rule = rule
+        self.example = example
+        shown = _redact(field, value)
+        super().__init__(
+            f"parameter {field}={shown!r} is invalid: {rule}. "
+            f"Fix: pass a valid value, for example {field}={example!r}."
+        )
+
+
+class CredentialsError(RunbookError):
+    """No usable AWS credentials for the chosen target."""
+
+
+class NotOwnedError(RunbookError):
+    """A resource exists but lacks the suite's ownership tags, so it is left alone."""
+
+    def __init__(self, resource: str, tag_key: str, expected: str) -> None:
+        self.resource = resource
+        super().__init__(
+            f"{resource} exists but is not managed by this suite (tag {tag_key}={expected!r} "
+            "is missing), so it was not changed. Fix: choose another app_name, or delete or "
+            "tag the resource yourself if you are sure it is safe."
+        )
+
+
+class StepError(RunbookError):
+    """An AWS call in a setup or operate step failed; wraps the cause with short context."""
+
+
+class LocalAwsError(RunbookError):
+    """The embedded local AWS could not be started, found or stopped."""
+
+
+class BuildspecError(RunbookError, ValueError):
+    """A buildspec breaks the version 0.2 schema; names the file, the line and the rule."""
+
+    def __init__(self, source: str, line: int | None, rule: str) -> None:
+        self.source = source
+        self.line = line
+        self.rule = rule
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {rule}")
+
+
+class NotebookRunError(RunbookError):
+    """A notebook failed while running headless; the executed copy was kept."""
+
+
+def _redact(field: str, value: object) -> object:
+    """Never echo a value whose field name says it is secret."""
+    lowered = field.lower()
+    if any(word in lowered for word in ("secret", "password", "token", "key_value")):
+        return "****"
+    return value

@@ -1,0 +1,96 @@
+"""The front WSGI app: routes each request to an extension or, by default, to moto.
+
+Routing is by the SigV4 credential scope (service, region) and the operation named by
+``X-Amz-Target`` or ``Action``. An extension registers the (service, operation) pairs it serves;
+everything else goes to moto untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from runbook_lib.local.journal import Journal, is_mutating
+from runbook_lib.local.moto_gateway import MotoGateway
+from runbook_lib.local.wire import AwsError, Request, Response, json_error, read_request
+
+log = logging.getLogger("runbook.local")
+
+Handler = Callable[[Request], Response]
+
+HEALTH_PATH = "/_runbook/health"
+
+
+class Extension(Protocol):
+    """What the dispatcher needs of an extension: the operations it serves."""
+
+    def routes(self) -> dict[tuple[str, str], Handler]: ...
+
+
+class LocalAwsApp:
+    """WSGI application of the embedded local AWS."""
+
+    def __init__(self, state_dir: Path, extensions: Iterable[Callable[..., Extension]] = ()):
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.moto = MotoGateway()
+        self.moto.reset()  # moto's state is per process: start clean, then replay
+        self.journal = Journal(self.state_dir)
+        self.journal.replay(self.moto.app)
+        self.routes: dict[tuple[str, str], Handler] = {}
+        self.extensions: list[Extension] = []
+        for factory in extensions:
+            ext = factory(self.moto, self.state_dir)
+            self.extensions.append(ext)
+            self.routes.update(ext.routes())
+
+    def __call__(self, environ: dict[str, Any], start_response) -> Any:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            return _send(start_response, Response(200, [("Content-Type", "application/json")],
+                                                  json.dumps({"status": "ok"}).encode()))
+        request = read_request(environ)
+        handler = self.routes.get((request.service or "", request.operation or ""))
+        if handler is None:
+            return self._forward(environ, request, start_response)
+        try:
+            response = handler(request)
+        except AwsError as err:
+            response = err.response()
+        except Exception as err:  # never crash the server: answer as AWS does
+            log.error("%s.%s failed:\n%s", request.service, request.operation,
+                      traceback.format_exc())
+            response = json_error("InternalFailure", f"local AWS error: {err}", 500)
+        return _send(start_response, response)
+
+
+    def _forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
+        """To moto; successful mutations are journalled so a restart keeps them."""
+        if not is_mutating(request):
+            return self.moto.forward(environ, request, start_response)
+        seen: dict[str, int] = {}
+
+        def recording_start_response(status: str, headers: list, exc_info=None):
+            seen["status"] = int(status.split()[0])
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(self.moto.forward(environ, request, recording_start_response))
+        if seen.get("status", 500) < 400:
+            self.journal.append(environ, request)
+        return [body]
+
+
+def _send(start_response, response: Response) -> list[bytes]:
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+    start_response(f"{response.status} {reason.get(response.status, 'Status')}", response.headers)
+    return [response.body]
+
+
+def default_extensions() -> list[Callable[..., Extension]]:
+    """Extensions the local AWS runs with, in routing order (later ones win)."""
+    from runbook_lib.local.codebuild_projects import CodeBuildProjects  # noqa: I001
+
+    return [CodeBuildProjects]

@@ -1,0 +1,102 @@
+"""moto keeps state in memory; this journal makes it survive a restart.
+
+Every successful mutating request forwarded to moto is appended, as it came off the wire, to
+``moto-journal.jsonl`` in the state directory; on start the journal is replayed into a fresh moto
+app through the same WSGI entry point. Replay re-runs the requests, so identifiers that moto
+invents (subscription ARNs, object version ids) may differ from before the restart; names,
+contents and configuration are the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.local.wire import Request
+from runbook_lib.session import is_read_operation
+
+log = logging.getLogger("runbook.local.journal")
+
+JOURNAL_FILE = "moto-journal.jsonl"
+_KEEP_HEADERS = ("content-type", "x-amz-target", "authorization", "host", "content-md5",
+                 "x-amz-content-sha256")
+
+
+def is_mutating(request: Request) -> bool:
+    """Whether replaying this request matters: by operation name, else by HTTP method."""
+    if request.operation:
+        return not is_read_operation(request.operation)
+    return request.method in ("PUT", "POST", "DELETE", "PATCH")
+
+
+class Journal:
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / JOURNAL_FILE
+        self._lock = threading.Lock()
+
+    def append(self, environ: dict[str, Any], request: Request) -> None:
+        entry = {
+            "method": request.method,
+            "path": environ.get("RAW_URI") or request.path,
+            "path_info": request.path,
+            "query": request.query,
+            "headers": {k: v for k, v in request.headers.items()
+                        if k in _KEEP_HEADERS or k.startswith("x-amz-")},
+            "body": base64.b64encode(request.body).decode("ascii"),
+        }
+        with self._lock, open(self.path, "a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+    def replay(self, app) -> int:
+        """Feed every journalled request to ``app``; returns how many were replayed."""
+        if not self.path.exists():
+            return 0
+        count = 0
+        for line in self.path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a torn last line after a crash
+            body = base64.b64decode(entry["body"])
+            environ = _environ(entry, body)
+            chunks = app(environ, lambda status, headers, exc_info=None: None)
+            try:
+                b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
+            count += 1
+        log.info("replayed %d journalled requests", count)
+        return count
+
+
+def _environ(entry: dict[str, Any], body: bytes) -> dict[str, Any]:
+    headers = entry["headers"]
+    environ = {
+        "REQUEST_METHOD": entry["method"],
+        "PATH_INFO": entry["path_info"],
+        "RAW_URI": entry["path"],
+        "QUERY_STRING": entry["query"],
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for key, value in headers.items():
+        if key == "content-type":
+            environ["CONTENT_TYPE"] = value
+        else:
+            environ["HTTP_" + key.upper().replace("-", "_")] = value
+    return environ

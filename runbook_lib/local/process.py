@@ -1,0 +1,134 @@
+"""Run the local AWS in the background: start, stop, status, with pid and port in the state dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from runbook_lib.errors import LocalAwsError
+from runbook_lib.local.dispatcher import HEALTH_PATH
+
+STATUS_FILE = "server.json"
+LOG_FILE = "server.log"
+
+
+def default_state_dir() -> Path:
+    """``$RUNBOOK_STATE_DIR``, else ``~/.runbook/local``."""
+    env = os.environ.get("RUNBOOK_STATE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".runbook" / "local"
+
+
+@dataclass
+class ServerStatus:
+    pid: int
+    host: str
+    port: int
+    state_dir: str
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return _pid_alive(self.pid) and is_healthy(self.endpoint_url)
+
+
+def write_status(state_dir: Path, host: str, port: int) -> None:
+    """Called by the serving process once it listens."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / (STATUS_FILE + ".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port,
+                               "state_dir": str(state_dir)}))
+    tmp.replace(state_dir / STATUS_FILE)
+
+
+def clear_status(state_dir: Path) -> None:
+    (state_dir / STATUS_FILE).unlink(missing_ok=True)
+
+
+def read_status(state_dir: Path) -> ServerStatus | None:
+    path = Path(state_dir) / STATUS_FILE
+    try:
+        data = json.loads(path.read_text())
+        return ServerStatus(int(data["pid"]), data["host"], int(data["port"]), data["state_dir"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def is_healthy(endpoint_url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(endpoint_url + HEALTH_PATH, timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
+          timeout: float = 60.0) -> ServerStatus:
+    """Start a background server, or return the one already running for this state dir."""
+    state_dir = Path(state_dir or default_state_dir())
+    current = read_status(state_dir)
+    if current and current.alive:
+        return current
+    clear_status(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+    cmd = [sys.executable, "-m", "runbook_lib.cli", "local", "serve", "--port", str(port),
+           "--host", host, "--state-dir", str(state_dir)]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = read_status(state_dir)
+        if status and status.pid == proc.pid and is_healthy(status.endpoint_url):
+            return status
+        if proc.poll() is not None:
+            raise LocalAwsError(
+                f"the local AWS exited with code {proc.returncode} while starting; see "
+                f"{state_dir / LOG_FILE}. Fix: pick another --port if it is in use."
+            )
+        time.sleep(0.1)
+    proc.terminate()
+    raise LocalAwsError(f"the local AWS did not answer within {timeout:.0f}s; see "
+                        f"{state_dir / LOG_FILE}.")
+
+
+def stop(state_dir: Path | None = None, timeout: float = 15.0) -> bool:
+    """Stop the background server; False when none was running."""
+    state_dir = Path(state_dir or default_state_dir())
+    status = read_status(state_dir)
+    if not status or not _pid_alive(status.pid):
+        clear_status(state_dir)
+        return False
+    os.kill(status.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(status.pid):
+        time.sleep(0.1)
+    if _pid_alive(status.pid):
+        os.kill(status.pid, signal.SIGKILL)
+    clear_status(state_dir)
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return True

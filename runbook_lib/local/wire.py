@@ -1,0 +1,112 @@
+"""The AWS wire protocol as the dispatcher sees it: who is called, and how to answer.
+
+Only what the dispatcher needs: identify (service, operation, region) from a signed request,
+and write JSON-protocol responses and errors the way AWS does, so that botocore and the AWS CLI
+raise ``ClientError`` with AWS's own error codes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+_SCOPE_RE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+
+@dataclass
+class Request:
+    """A request read off the wire: body kept so it can be forwarded unchanged."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    service: str | None
+    operation: str | None
+    region: str
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body or b"{}")
+
+
+def read_request(environ: dict[str, Any]) -> Request:
+    """Read a WSGI environ once; the body is kept for forwarding."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length else b""
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    service, region = None, "us-east-1"
+    match = _SCOPE_RE.search(headers.get("authorization", ""))
+    if match:
+        region, service = match.group(1), match.group(2)
+    operation = None
+    target = headers.get("x-amz-target")
+    if target:
+        operation = target.rsplit(".", 1)[-1]
+    elif headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        operation = (parse_qs(body.decode("utf-8", "replace")).get("Action") or [None])[0]
+    if operation is None and environ.get("QUERY_STRING"):
+        operation = (parse_qs(environ["QUERY_STRING"]).get("Action") or [None])[0]
+    return Request(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=environ.get("PATH_INFO", "/"),
+        query=environ.get("QUERY_STRING", ""),
+        headers=headers,
+        body=body,
+        service=service,
+        operation=operation,
+        region=region,
+    )
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def json_response(payload: dict[str, Any], status: int = 200) -> Response:
+    body = json.dumps(payload, default=_json_default).encode()
+    return Response(status, [("Content-Type", "application/x-amz-json-1.1"),
+                             ("Content-Length", str(len(body)))], body)
+
+
+def json_error(code: str, message: str, status: int = 400) -> Response:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return Response(status, [("Content-Type", "application/x-amz-json-1.1"),
+                             ("x-amzn-ErrorType", code),
+                             ("Content-Length", str(len(body)))], body)
+
+
+class AwsError(Exception):
+    """An error to answer in AWS's words: the code is AWS's own, as botocore expects it."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def response(self) -> Response:
+        return json_error(self.code, self.message, self.status)
+
+
+def _json_default(value: Any) -> Any:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"cannot serialise {type(value).__name__}")

@@ -1,0 +1,432 @@
+"""The one parameter model every notebook shares, and every name derived from it.
+
+Validation happens here, before any AWS call, so an operator learns about a bad bucket name
+from a sentence naming the field, the value, the rule and a valid example, not from an AWS
+error halfway through a setup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from runbook_lib.errors import ParameterError
+
+LOCAL_ACCOUNT_ID = "123456789012"
+
+TARGETS = ("local", "aws")
+SOURCE_PROVIDERS = ("github", "gitlab", "bitbucket", "codecommit", "s3")
+DEPLOY_PROVIDERS = ("s3", "ecs", "codedeploy-ecs", "codedeploy-ec2", "cloudformation")
+BUILD_TEMPLATES = ("nodejs", "docker", "python")
+CACHE_MODES = ("s3", "local", "none")
+COMPUTE_TYPES = (
+    "BUILD_GENERAL1_SMALL",
+    "BUILD_GENERAL1_MEDIUM",
+    "BUILD_GENERAL1_LARGE",
+    "BUILD_GENERAL1_XLARGE",
+    "BUILD_GENERAL1_2XLARGE",
+)
+CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
+
+_APP_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
+_REGION_RE = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-[1-9]$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+_CODECOMMIT_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_CONNECTION_ARN_RE = re.compile(
+    r"^arn:aws(-[a-z]+)?:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+_KMS_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)?:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
+_IMAGE_RE = re.compile(r"^[a-z0-9./_:-]{3,255}$")
+_ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,14}$")
+_HTTPS_URL_RE = re.compile(r"^https?://[^\s]+$")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Validated parameters; build with :func:`Params.from_mapping` or the constructor.
+
+    Field defaults are the canonical local run; notebooks' parameters cells repeat them (a test
+    keeps the two in step).
+    """
+
+    app_name: str = "sample-app"
+    target: str = "local"
+    region: str = "us-east-1"
+    source_provider: str = "github"
+    source_repo: str = "acme/sample-app"
+    source_branch: str = "main"
+    connection_arn: str = ""
+    build_template: str = "nodejs"
+    deploy_provider: str = "s3"
+    staging_name: str = "staging"
+    production_name: str = "production"
+    compute_type: str = "BUILD_GENERAL1_SMALL"
+    build_image: str = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+    build_timeout_minutes: int = 15
+    cache_mode: str = "s3"
+    kms_key_arn: str = ""
+    noncurrent_version_days: int = 30
+    approval_emails: tuple[str, ...] = ()
+    failure_emails: tuple[str, ...] = ()
+    review_url: str = ""
+    ecs_cluster: str = ""
+    ecs_service: str = ""
+    container_name: str = "app"
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        """Pick this model's fields out of a mapping (a notebook's ``globals()``, a YAML file).
+
+        Unknown keys are ignored, so a notebook can pass its whole namespace. Comma-separated
+        strings are accepted for list fields, as papermill and the command line pass strings.
+        """
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra" or f.name not in values:
+                continue
+            kwargs[f.name] = _coerce(f.name, f.type, values[f.name])
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> Params:
+        """A copy with some fields changed, validated again."""
+        return dataclasses.replace(self, **changes)
+
+    # -- derived facts --------------------------------------------------------------------------
+
+    @property
+    def uses_connection(self) -> bool:
+        return self.source_provider in CONNECTION_PROVIDERS
+
+    @property
+    def builds_docker(self) -> bool:
+        return self.build_template == "docker"
+
+    @property
+    def environments(self) -> tuple[str, str]:
+        return (self.staging_name, self.production_name)
+
+    def names(self, account_id: str = LOCAL_ACCOUNT_ID) -> ResourceNames:
+        """Every resource name and ARN the suite creates, derived in one place."""
+        return ResourceNames.derive(self, account_id)
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Names and ARNs of everything the suite creates for one app in one account and region."""
+
+    account_id: str
+    region: str
+    partition: str
+    artifact_bucket: str
+    codebuild_role: str
+    codepipeline_role: str
+    events_role: str
+    build_project: str
+    pipeline: str
+    log_group: str
+    approval_topic: str
+    failure_topic: str
+    failure_rule: str
+    ssm_prefix: str
+    secret_prefix: str
+    connection_arn: str
+    deploy_buckets: tuple[str, str]
+    ecr_repository: str
+
+    @classmethod
+    def derive(cls, p: Params, account_id: str) -> ResourceNames:
+        if not re.fullmatch(r"\d{12}", account_id or ""):
+            raise ParameterError("account_id", account_id, "must be 12 digits", LOCAL_ACCOUNT_ID)
+        partition = "aws-us-gov" if "-gov-" in p.region else "aws"
+        app = p.app_name
+        bucket = f"{app}-artifacts-{account_id}-{p.region}"
+        connection = p.connection_arn or _local_connection_arn(p, account_id, partition)
+        return cls(
+            account_id=account_id,
+            region=p.region,
+            partition=partition,
+            artifact_bucket=bucket,
+            codebuild_role=f"{app}-codebuild",
+            codepipeline_role=f"{app}-codepipeline",
+            events_role=f"{app}-events",
+            build_project=f"{app}-build",
+            pipeline=f"{app}-pipeline",
+            log_group=f"/aws/codebuild/{app}-build",
+            approval_topic=f"{app}-approvals",
+            failure_topic=f"{app}-pipeline-failures",
+            failure_rule=f"{app}-pipeline-failed",
+            ssm_prefix=f"/{app}",
+            secret_prefix=f"{app}",
+            connection_arn=connection if p.uses_connection else "",
+            deploy_buckets=(
+                f"{app}-{p.staging_name}-{account_id}-{p.region}",
+                f"{app}-{p.production_name}-{account_id}-{p.region}",
+            ),
+            ecr_repository=app,
+        )
+
+    # ARNs -------------------------------------------------------------------------------------
+
+    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account_id if account else ''}:{resource}"
+        )
+
+    @property
+    def artifact_bucket_arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.artifact_bucket}"
+
+    def role_arn(self, role: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{role}"
+
+    @property
+    def build_project_arn(self) -> str:
+        return self.arn("codebuild", f"project/{self.build_project}")
+
+    @property
+    def pipeline_arn(self) -> str:
+        return self.arn("codepipeline", self.pipeline)
+
+    @property
+    def log_group_arn(self) -> str:
+        return self.arn("logs", f"log-group:{self.log_group}")
+
+    def topic_arn(self, topic: str) -> str:
+        return self.arn("sns", topic)
+
+    @property
+    def failure_rule_arn(self) -> str:
+        return self.arn("events", f"rule/{self.failure_rule}")
+
+    def ssm_path(self, environment: str) -> str:
+        return f"{self.ssm_prefix}/{environment}/"
+
+    def secret_name(self, environment: str, key: str) -> str:
+        return f"{self.secret_prefix}/{environment}/{key}"
+
+    def as_rows(self) -> list[tuple[str, str]]:
+        """(what, name-or-ARN) rows for the preflight table."""
+        rows = [
+            ("artifact bucket", self.artifact_bucket_arn),
+            ("CodeBuild role", self.role_arn(self.codebuild_role)),
+            ("CodePipeline role", self.role_arn(self.codepipeline_role)),
+            ("EventBridge role", self.role_arn(self.events_role)),
+            ("build project", self.build_project_arn),
+            ("build log group", self.log_group_arn),
+            ("pipeline", self.pipeline_arn),
+            ("approval topic", self.topic_arn(self.approval_topic)),
+            ("failure topic", self.topic_arn(self.failure_topic)),
+            ("failure rule", self.failure_rule_arn),
+            ("config parameters", self.arn("ssm", f"parameter{self.ssm_prefix}/*")),
+            ("secrets", self.arn("secretsmanager", f"secret:{self.secret_prefix}/*")),
+        ]
+        if self.connection_arn:
+            rows.append(("source connection", self.connection_arn))
+        return rows
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def _validate(p: Params) -> None:
+    _check_choice("target", p.target, TARGETS)
+    _check(
+        "app_name",
+        p.app_name,
+        isinstance(p.app_name, str) and bool(_APP_RE.match(p.app_name)) and "--" not in p.app_name,
+        "3-30 characters: lowercase letters, digits and single hyphens, starting with a letter "
+        "and ending with a letter or digit (it becomes part of bucket, role and project names)",
+        "sample-app",
+    )
+    _check(
+        "region",
+        p.region,
+        isinstance(p.region, str) and bool(_REGION_RE.match(p.region)),
+        "must be an AWS region code such as us-east-1 or eu-west-2",
+        "us-east-1",
+    )
+    _check_choice("source_provider", p.source_provider, SOURCE_PROVIDERS)
+    if p.source_provider == "codecommit":
+        repo_ok = isinstance(p.source_repo, str) and bool(_CODECOMMIT_REPO_RE.match(p.source_repo))
+        repo_rule, repo_example = "a CodeCommit repository name (letters, digits, . _ -)", "sample-app"
+    elif p.source_provider == "s3":
+        repo_ok = isinstance(p.source_repo, str) and _is_s3_key_ref(p.source_repo)
+        repo_rule, repo_example = "BUCKET/KEY of a zip file in S3", "my-source-bucket/app.zip"
+    else:
+        repo_ok = isinstance(p.source_repo, str) and bool(_REPO_RE.match(p.source_repo))
+        repo_rule, repo_example = "OWNER/NAME of the repository", "acme/sample-app"
+    _check("source_repo", p.source_repo, repo_ok, repo_rule, repo_example)
+    _check(
+        "source_branch",
+        p.source_branch,
+        _is_branch(p.source_branch),
+        "a git branch name: no spaces, no '..', no '~^:?*[\\', not starting with '-' or "
+        "ending with '/' or '.lock'",
+        "main",
+    )
+    if p.connection_arn:
+        _check(
+            "connection_arn",
+            p.connection_arn,
+            isinstance(p.connection_arn, str) and bool(_CONNECTION_ARN_RE.match(p.connection_arn)),
+            "a CodeConnections connection ARN "
+            "(arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID)",
+            "arn:aws:codeconnections:us-east-1:123456789012:connection/"
+            "0a1b2c3d-1111-2222-3333-444455556666",
+        )
+    _check_choice("build_template", p.build_template, BUILD_TEMPLATES)
+    _check_choice("deploy_provider", p.deploy_provider, DEPLOY_PROVIDERS)
+    for name in ("staging_name", "production_name"):
+        value = getattr(p, name)
+        _check(
+            name,
+            value,
+            isinstance(value, str) and bool(_ENV_NAME_RE.match(value)),
+            "1-15 characters: lowercase letters, digits and hyphens, starting with a letter",
+            "staging" if name == "staging_name" else "production",
+        )
+    if p.staging_name == p.production_name:
+        raise ParameterError(
+            "production_name",
+            p.production_name,
+            "must differ from staging_name",
+            "production",
+        )
+    _check_choice("compute_type", p.compute_type, COMPUTE_TYPES)
+    _check(
+        "build_image",
+        p.build_image,
+        isinstance(p.build_image, str) and bool(_IMAGE_RE.match(p.build_image)),
+        "a CodeBuild image name",
+        "aws/codebuild/amazonlinux2-x86_64-standard:5.0",
+    )
+    _check_int("build_timeout_minutes", p.build_timeout_minutes, 5, 2160, 15)
+    _check_choice("cache_mode", p.cache_mode, CACHE_MODES)
+    if p.kms_key_arn:
+        _check(
+            "kms_key_arn",
+            p.kms_key_arn,
+            isinstance(p.kms_key_arn, str) and bool(_KMS_ARN_RE.match(p.kms_key_arn)),
+            "a KMS key or alias ARN",
+            "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666",
+        )
+    _check_int("noncurrent_version_days", p.noncurrent_version_days, 1, 3650, 30)
+    for name in ("approval_emails", "failure_emails"):
+        value = getattr(p, name)
+        if not isinstance(value, tuple):
+            raise ParameterError(name, value, "must be a list of e-mail addresses", "ops@example.com")
+        for email in value:
+            _check(
+                name,
+                email,
+                isinstance(email, str) and bool(_EMAIL_RE.match(email)),
+                "each entry must be an e-mail address",
+                "ops@example.com",
+            )
+    if p.review_url:
+        _check(
+            "review_url",
+            p.review_url,
+            isinstance(p.review_url, str) and bool(_HTTPS_URL_RE.match(p.review_url)),
+            "an http(s) URL of the staging environment",
+            "https://staging.example.com",
+        )
+    if p.deploy_provider in ("ecs", "codedeploy-ecs"):
+        for name in ("ecs_cluster", "ecs_service", "container_name"):
+            value = getattr(p, name) or ""
+            _check(
+                name,
+                value,
+                isinstance(value, str) and bool(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", value)),
+                f"required when deploy_provider={p.deploy_provider!r}: letters, digits, - and _",
+                {"ecs_cluster": "sample-cluster", "ecs_service": "sample-service"}.get(name, "app"),
+            )
+    if p.target == "aws" and p.uses_connection and not p.connection_arn:
+        raise ParameterError(
+            "connection_arn",
+            "",
+            f"required on target 'aws' for source_provider={p.source_provider!r}: create the "
+            "connection in the console (Developer Tools > Connections) and pass its ARN",
+            "arn:aws:codeconnections:us-east-1:123456789012:connection/"
+            "0a1b2c3d-1111-2222-3333-444455556666",
+        )
+    # Derived bucket names must stay within S3's 63-character limit.
+    longest = max(len(p.staging_name), len(p.production_name), len("artifacts"))
+    bucket_len = len(p.app_name) + 1 + longest + 1 + 12 + 1 + len(p.region)
+    if bucket_len > 63:
+        raise ParameterError(
+            "app_name",
+            p.app_name,
+            f"derived bucket names would be {bucket_len} characters, over S3's 63 "
+            "(APP-artifacts-ACCOUNT-REGION); shorten app_name or the stage names",
+            "sample-app",
+        )
+
+
+def _check(name: str, value: object, ok: bool, rule: str, example: str) -> None:
+    if not ok:
+        raise ParameterError(name, value, rule, example)
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    _check(name, value, value in choices, f"must be one of {', '.join(choices)}", choices[0])
+
+
+def _check_int(name: str, value: object, low: int, high: int, example: int) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    _check(name, value, ok, f"must be a whole number from {low} to {high}", str(example))
+
+
+def _is_branch(value: object) -> bool:
+    if not isinstance(value, str) or not value or len(value) > 250:
+        return False
+    if value.startswith(("-", "/")) or value.endswith(("/", ".lock", ".")) or value == "@":
+        return False
+    if ".." in value or "//" in value or "@{" in value:
+        return False
+    return not any(c in value for c in " ~^:?*[\\\t\n") and all(ord(c) >= 32 for c in value)
+
+
+def _is_s3_key_ref(value: str) -> bool:
+    bucket, _, key = value.partition("/")
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)) and bool(key)
+
+
+def _coerce(name: str, annotation: object, value: Any) -> Any:
+    """Turn strings from papermill or the command line into the field's type."""
+    text = str(annotation)
+    if "tuple" in text:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, list | tuple):
+            return tuple(value)
+        return value
+    if text == "int" and isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError as err:
+            raise ParameterError(name, value, "must be a whole number", "30") from err
+    if text == "str" and value is None:
+        return ""
+    return value
+
+
+def _local_connection_arn(p: Params, account_id: str, partition: str) -> str:
+    """A stable connection ARN for the local AWS, where no OAuth handshake exists."""
+    conn_id = uuid.uuid5(uuid.NAMESPACE_URL, f"runbook-local:{p.app_name}:{p.source_repo}")
+    return f"arn:{partition}:codeconnections:{p.region}:{account_id}:connection/{conn_id}"

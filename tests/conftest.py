@@ -1,0 +1,54 @@
+"""Shared fixtures: one embedded local AWS per test session, reached over real HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+
+import pytest
+
+from runbook_lib.local.server import LocalAwsServer
+from runbook_lib.params import Params
+from runbook_lib.session import AwsSession
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def local_aws(tmp_path_factory):
+    """A local AWS server on a free loopback port, for the whole test session."""
+    state_dir = tmp_path_factory.mktemp("local-aws-state")
+    server = LocalAwsServer(state_dir, port=0).start_thread()
+    previous = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+    os.environ.pop("AWS_PROFILE", None)
+    yield server
+    server.shutdown()
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def session(local_aws) -> AwsSession:
+    """A fresh recorded session against the local AWS."""
+    return AwsSession(target="local", region="us-east-1", endpoint_url=local_aws.endpoint_url)
+
+
+@pytest.fixture
+def app_name() -> str:
+    """A unique app name per test, so tests sharing one local AWS never collide."""
+    return f"t{next(_counter)}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def params(app_name) -> Params:
+    return Params(app_name=app_name)
+
+
+@pytest.fixture
+def names(params):
+    return params.names()

@@ -1,0 +1,33 @@
+"""State in the state directory survives a restart of the local AWS (separate processes)."""
+
+from runbook_lib.local import process
+from runbook_lib.session import AwsSession
+
+
+def test_buckets_roles_and_projects_survive_restart(tmp_path):
+    status = process.start(tmp_path)
+    try:
+        s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+        s.client("s3").create_bucket(Bucket="kept-bucket")
+        s.client("s3").put_object(Bucket="kept-bucket", Key="a/b.txt", Body=b"hello")
+        s.client("iam").create_role(RoleName="kept-role", AssumeRolePolicyDocument="{}")
+        s.client("codebuild").create_project(
+            name="kept-project", source={"type": "CODEPIPELINE"},
+            artifacts={"type": "CODEPIPELINE"},
+            environment={"type": "LINUX_CONTAINER", "image": "i",
+                         "computeType": "BUILD_GENERAL1_SMALL"},
+            serviceRole="arn:aws:iam::123456789012:role/kept-role")
+    finally:
+        assert process.stop(tmp_path)
+
+    status = process.start(tmp_path)
+    try:
+        s2 = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+        body = s2.client("s3").get_object(Bucket="kept-bucket", Key="a/b.txt")["Body"].read()
+        assert body == b"hello"
+        assert s2.client("iam").get_role(RoleName="kept-role")["Role"]["RoleName"] == "kept-role"
+        got = s2.client("codebuild").batch_get_projects(names=["kept-project"])["projects"]
+        assert [p["name"] for p in got] == ["kept-project"]
+    finally:
+        process.stop(tmp_path)
+    assert process.read_status(tmp_path) is None
