@@ -1,0 +1,39 @@
+# Two commands from a fresh clone: `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint notebooks bench lab clean install
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: build the whole pipeline on the embedded local AWS, headless, into out/<run-id>/
+run: $(STAMP)
+	$(BIN)/runbook run -p apply=true
+
+## make test: unit, local-AWS, CLI and notebook regression tests (nbval, strict)
+test: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
+
+lint: $(STAMP)
+	$(BIN)/ruff check runbook_lib tests tools benchmarks
+
+## make notebooks: rebuild notebooks from notebooks/src and store the canonical run's outputs
+notebooks: $(STAMP)
+	$(BIN)/python tools/build_notebooks.py --execute
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lab: $(STAMP)
+	$(BIN)/runbook lab
+
+clean:
+	rm -rf $(VENV) out lab .pytest_cache

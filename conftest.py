@@ -1,0 +1,38 @@
+"""Root pytest hooks: the notebook regression run (nbval) gets its own fresh local AWS.
+
+Notebooks are checked against the outputs of the canonical local run, which starts from an empty
+local AWS, so they run against a server of their own, started here in a subprocess with a
+throw-away state directory. Kernels inherit AWS_ENDPOINT_URL from this process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+_state: dict[str, Path] = {}
+
+
+def pytest_configure(config) -> None:
+    if not config.getoption("nbval", default=False):
+        return
+    from runbook_lib.local import process
+
+    state_dir = Path(tempfile.mkdtemp(prefix="runbook-nbval-"))
+    status = process.start(state_dir)
+    _state["dir"] = state_dir
+    os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
+    os.environ["RUNBOOK_HEADLESS"] = "1"
+    os.environ["MPLBACKEND"] = "Agg"
+
+
+def pytest_unconfigure(config) -> None:
+    state_dir = _state.pop("dir", None)
+    if state_dir is None:
+        return
+    from runbook_lib.local import process
+
+    process.stop(state_dir)
+    shutil.rmtree(state_dir, ignore_errors=True)

@@ -1,0 +1,249 @@
+"""Run notebooks headless with papermill, render them to HTML, and keep the operator informed.
+
+One process runs the whole suite through papermill's Python API. On failure the executed
+notebook is kept with the failing cell marked (papermill does that), the cell's error is
+printed, and the run stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbook_lib import suite
+from runbook_lib.errors import ParameterError
+from runbook_lib.nb import HEADLESS_ENV
+from runbook_lib.params import Params
+
+REPO_ROOT = suite.NOTEBOOK_DIR.parent
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    path: Path
+    html_path: Path | None
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    notebooks: list[NotebookResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(n.ok for n in self.notebooks)
+
+
+def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local"
+                    ) -> dict[str, Any]:
+    """Parameters from a YAML file, then ``key=value`` pairs (YAML-typed: true, 30, a,b)."""
+    values: dict[str, Any] = {}
+    if params_file:
+        try:
+            loaded = yaml.safe_load(Path(params_file).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ParameterError("--params-file", str(params_file), f"must be a readable YAML "
+                                 f"mapping ({err})", "params.yml") from err
+        if not isinstance(loaded, dict):
+            raise ParameterError("--params-file", str(params_file), "must hold a YAML mapping",
+                                 "params.yml")
+        values.update(loaded)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError("-p", pair, "must be KEY=VALUE", "app_name=sample-app")
+        values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+    values["target"] = target
+    # Validate the shared model now, before any notebook or AWS call.
+    Params.from_mapping(values)
+    return values
+
+
+def new_run_dir(base: Path | None = None) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = (base or REPO_ROOT / "out") / stamp
+    n = 1
+    while out.exists():
+        n += 1
+        out = out.with_name(f"{stamp}-{n}")
+    out.mkdir(parents=True)
+    return out
+
+
+@contextlib.contextmanager
+def target_environment(target: str) -> Iterator[str | None]:
+    """Make sure kernels can reach the target; start a local AWS for the run if none is up."""
+    from runbook_lib.local import process
+
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", HEADLESS_ENV, "MPLBACKEND")}
+    started = None
+    try:
+        os.environ[HEADLESS_ENV] = "1"
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        if target == "local" and not os.environ.get("AWS_ENDPOINT_URL"):
+            state_dir = process.default_state_dir()
+            status = process.read_status(state_dir)
+            if not (status and status.alive):
+                print(f"starting the local AWS (state in {state_dir}) ...", flush=True)
+                status = started = process.start(state_dir)
+            os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
+        yield os.environ.get("AWS_ENDPOINT_URL") if target == "local" else None
+    finally:
+        if started is not None:
+            process.stop(Path(started.state_dir))
+            print("stopped the local AWS this run started", flush=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
+              out_dir: Path | None = None) -> RunResult:
+    """Execute notebooks in order; stop at the first failure. Writes HTML and an index."""
+    out = Path(out_dir) if out_dir else new_run_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    result = RunResult(out)
+    notebooks = [suite.by_name(n) for n in names]
+    with target_environment(target) as endpoint:
+        where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
+        print(f"running {len(notebooks)} notebooks against {where}", flush=True)
+        for i, nb in enumerate(notebooks, 1):
+            print(f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ...", end=" ", flush=True)
+            nb_result = execute_one(nb, parameters, out)
+            result.notebooks.append(nb_result)
+            print(("ok" if nb_result.ok else "FAILED") + f" ({nb_result.seconds:.1f}s)",
+                  flush=True)
+            if not nb_result.ok:
+                print(f"\n{nb_result.error}\n\nthe executed notebook, with the failing cell "
+                      f"marked, is {nb_result.path}", file=sys.stderr)
+                break
+    write_index(result)
+    print(f"\nexecuted notebooks and HTML: {out}\nopen {out / 'index.html'}", flush=True)
+    return result
+
+
+def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> NotebookResult:
+    import papermill as pm
+
+    output = out / nb.filename
+    start = time.monotonic()
+    error = ""
+    try:
+        pm.execute_notebook(
+            str(nb.path), str(output), parameters=parameters, kernel_name="python3",
+            progress_bar=False, cwd=str(nb.path.parent), log_output=False,
+        )
+        ok = True
+    except pm.PapermillExecutionError as err:
+        ok = False
+        error = f"cell {err.exec_count} failed: {err.ename}: {err.evalue}"
+    seconds = time.monotonic() - start
+    html_path = render_html(output) if output.exists() else None
+    return NotebookResult(nb.name, output, html_path, ok, seconds, error)
+
+
+def render_html(notebook_path: Path, hide_code: bool = False) -> Path:
+    """HTML next to the notebook; ``hide_code`` for reports."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    exporter.exclude_input = hide_code
+    exporter.exclude_input_prompt = hide_code
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    target = notebook_path.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def write_index(result: RunResult) -> Path:
+    rows = []
+    for n in result.notebooks:
+        link = n.html_path.name if n.html_path else n.path.name
+        status = "ok" if n.ok else f"FAILED: {html.escape(n.error)}"
+        rows.append(f"<tr><td><a href='{html.escape(link)}'>{html.escape(n.name)}</a></td>"
+                    f"<td>{status}</td><td>{n.seconds:.1f} s</td>"
+                    f"<td><a href='{html.escape(n.path.name)}'>notebook</a></td></tr>")
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>runbook run</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em 1em;"
+        "text-align:left}</style></head><body>"
+        f"<h1>Runbook run {html.escape(result.out_dir.name)}</h1>"
+        f"<p>{'All notebooks succeeded.' if result.ok else 'The run stopped at a failure.'}</p>"
+        "<table><tr><th>notebook</th><th>status</th><th>time</th><th>source</th></tr>"
+        + "".join(rows) + "</table></body></html>"
+    )
+    index = result.out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+# -- guided mode ----------------------------------------------------------------------------------
+
+
+LAB_DIR = REPO_ROOT / "lab"
+
+
+def prepare_lab_workspace(workspace: Path = LAB_DIR) -> Path:
+    """Working copies of the notebooks, outputs cleared, so the committed ones stay pristine."""
+    import nbformat
+
+    workspace.mkdir(parents=True, exist_ok=True)
+    for src in sorted(suite.NOTEBOOK_DIR.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in src.parts:
+            continue
+        dest = workspace / src.relative_to(suite.NOTEBOOK_DIR)
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        nb = nbformat.read(src, as_version=4)
+        nb.cells = [c for c in nb.cells
+                    if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        nbformat.write(nb, dest)
+    return workspace
+
+
+def run_lab(target: str = "local", port: int = 8888) -> int:
+    """JupyterLab on loopback at a workspace of the notebooks, kernels reaching the target."""
+    import subprocess
+
+    from runbook_lib.local import process
+
+    env = dict(os.environ)
+    env.pop(HEADLESS_ENV, None)
+    if target == "local" and not env.get("AWS_ENDPOINT_URL"):
+        status = process.start(process.default_state_dir())
+        env["AWS_ENDPOINT_URL"] = status.endpoint_url
+        print(f"local AWS at {status.endpoint_url} (stop it with `runbook local stop`)")
+    workspace = prepare_lab_workspace()
+    print(f"notebooks: {workspace}\nopen the URL JupyterLab prints below (127.0.0.1 only)",
+          flush=True)
+    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
+           "--no-browser", f"--ServerApp.root_dir={workspace}"]
+    return subprocess.call(cmd, env=env)
+
+
+def copy_back(executed: Path, dest: Path) -> None:
+    """Used by the regeneration script: an executed notebook becomes the committed one."""
+    shutil.copyfile(executed, dest)
