@@ -31,6 +31,7 @@ COMPUTE_TYPES = (
     "BUILD_GENERAL1_2XLARGE",
 )
 CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
+EXECUTION_MODES = ("SUPERSEDED", "QUEUED", "PARALLEL")
 
 _APP_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 _REGION_RE = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-[1-9]$")
@@ -78,6 +79,10 @@ class Params:
     ecs_cluster: str = ""
     ecs_service: str = ""
     container_name: str = "app"
+    execution_mode: str = "SUPERSEDED"
+    plaintext_variables: tuple[str, ...] = ("NODE_ENV=production",)
+    config_parameters: tuple[str, ...] = ("LOG_LEVEL=info", "FEATURE_FLAGS=none")
+    secret_names: tuple[str, ...] = ("API_KEY",)
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -363,6 +368,20 @@ def _validate(p: Params) -> None:
             "arn:aws:codeconnections:us-east-1:123456789012:connection/"
             "0a1b2c3d-1111-2222-3333-444455556666",
         )
+    _check_choice("execution_mode", p.execution_mode, EXECUTION_MODES)
+    _check_pairs("plaintext_variables", p.plaintext_variables, r"[A-Za-z_][A-Za-z0-9_]{0,127}",
+                 "NODE_ENV=production")
+    _check_pairs("config_parameters", p.config_parameters, r"[A-Za-z0-9_.-]{1,128}",
+                 "LOG_LEVEL=info")
+    for secret in p.secret_names if isinstance(p.secret_names, tuple) else (p.secret_names,):
+        _check(
+            "secret_names",
+            secret,
+            isinstance(secret, str) and bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", secret)),
+            "names only (values come from RUNBOOK_SECRET_<NAME> or a prompt, never a "
+            "parameter): letters, digits, '.', '_' and '-'",
+            "API_KEY",
+        )
     # Derived bucket names must stay within S3's 63-character limit.
     longest = max(len(p.staging_name), len(p.production_name), len("artifacts"))
     bucket_len = len(p.app_name) + 1 + longest + 1 + 12 + 1 + len(p.region)
@@ -388,6 +407,21 @@ def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
 def _check_int(name: str, value: object, low: int, high: int, example: int) -> None:
     ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
     _check(name, value, ok, f"must be a whole number from {low} to {high}", str(example))
+
+
+def _check_pairs(name: str, value: object, key_pattern: str, example: str) -> None:
+    """KEY=VALUE entries with keys matching ``key_pattern``."""
+    if not isinstance(value, tuple):
+        raise ParameterError(name, value, "must be a list of KEY=VALUE entries", example)
+    for entry in value:
+        key, sep, _ = entry.partition("=") if isinstance(entry, str) else ("", "", "")
+        _check(name, entry, bool(sep) and bool(re.fullmatch(key_pattern, key)),
+               f"each entry must be KEY=VALUE with KEY matching {key_pattern}", example)
+
+
+def pairs_to_dict(entries: tuple[str, ...]) -> dict[str, str]:
+    """("A=1", "B=2") -> {"A": "1", "B": "2"}; entries were validated already."""
+    return dict(entry.split("=", 1) for entry in entries)
 
 
 def _is_branch(value: object) -> bool:
