@@ -149,6 +149,14 @@ class ResourceNames:
     connection_arn: str
     deploy_buckets: tuple[str, str]
     ecr_repository: str
+    ecs_cluster: str
+    ecs_service: str
+    ecs_task_roles: tuple[str, str]
+    codedeploy_application: str
+    codedeploy_groups: tuple[str, str]
+    cloudformation_stacks: tuple[str, str]
+    cloudformation_role: str
+    environments: tuple[str, str]
 
     @classmethod
     def derive(cls, p: Params, account_id: str) -> ResourceNames:
@@ -180,6 +188,16 @@ class ResourceNames:
                 f"{app}-{p.production_name}-{account_id}-{p.region}",
             ),
             ecr_repository=app,
+            ecs_cluster=p.ecs_cluster or f"{app}-cluster",
+            ecs_service=p.ecs_service or f"{app}-service",
+            # Roles of the deployed app's tasks: they belong to the app, not to the suite, and
+            # are named by convention so the pipeline role may pass exactly these two.
+            ecs_task_roles=(f"{app}-ecs-task-execution", f"{app}-ecs-task"),
+            codedeploy_application=app,
+            codedeploy_groups=(f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
+            cloudformation_stacks=(f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
+            cloudformation_role=f"{app}-cloudformation",
+            environments=(p.staging_name, p.production_name),
         )
 
     # ARNs -------------------------------------------------------------------------------------
