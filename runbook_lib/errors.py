@@ -64,6 +64,6 @@ class NotebookRunError(RunbookError):
 def _redact(field: str, value: object) -> object:
     """Never echo a value whose field name says it is secret."""
     lowered = field.lower()
-    if any(word in lowered for word in ("secret", "password", "token", "key_value")):
+    if any(word in lowered for word in ("secret", "secure", "password", "token", "key_value")):
         return "****"
     return value

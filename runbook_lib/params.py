@@ -83,6 +83,7 @@ class Params:
     plaintext_variables: tuple[str, ...] = ("NODE_ENV=production",)
     config_parameters: tuple[str, ...] = ("LOG_LEVEL=info", "FEATURE_FLAGS=none")
     secret_names: tuple[str, ...] = ("API_KEY",)
+    secure_config_names: tuple[str, ...] = ("DB_URL",)
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -391,15 +392,9 @@ def _validate(p: Params) -> None:
                  "NODE_ENV=production")
     _check_pairs("config_parameters", p.config_parameters, r"[A-Za-z0-9_.-]{1,128}",
                  "LOG_LEVEL=info")
-    for secret in p.secret_names if isinstance(p.secret_names, tuple) else (p.secret_names,):
-        _check(
-            "secret_names",
-            secret,
-            isinstance(secret, str) and bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", secret)),
-            "names only (values come from RUNBOOK_SECRET_<NAME> or a prompt, never a "
-            "parameter): letters, digits, '.', '_' and '-'",
-            "API_KEY",
-        )
+    for field_name in ("secret_names", "secure_config_names"):
+        _check_secret_names(field_name, getattr(p, field_name))
+
     # Derived bucket names must stay within S3's 63-character limit.
     longest = max(len(p.staging_name), len(p.production_name), len("artifacts"))
     bucket_len = len(p.app_name) + 1 + longest + 1 + 12 + 1 + len(p.region)
@@ -435,6 +430,22 @@ def _check_pairs(name: str, value: object, key_pattern: str, example: str) -> No
         key, sep, _ = entry.partition("=") if isinstance(entry, str) else ("", "", "")
         _check(name, entry, bool(sep) and bool(re.fullmatch(key_pattern, key)),
                f"each entry must be KEY=VALUE with KEY matching {key_pattern}", example)
+
+
+def _check_secret_names(name: str, value: object) -> None:
+    """Secret-bearing fields hold names only; values never travel as parameters."""
+    if not isinstance(value, tuple):
+        raise ParameterError(name, value, "must be a list of names", "API_KEY")
+    for entry in value:
+        _check(
+            name,
+            entry,
+            isinstance(entry, str) and bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", entry))
+            and "=" not in entry,
+            "names only (values come from RUNBOOK_SECRET_<NAME> or a prompt, never a "
+            "parameter): letters, digits, '.', '_' and '-'",
+            "API_KEY",
+        )
 
 
 def pairs_to_dict(entries: tuple[str, ...]) -> dict[str, str]:
