@@ -42,6 +42,10 @@ class StepError(RunbookError):
     """An AWS call in a setup or operate step failed; wraps the cause with short context."""
 
 
+class SecretValueError(RunbookError):
+    """A secret's value is needed but no source (environment variable, prompt) supplied one."""
+
+
 class LocalAwsError(RunbookError):
     """The embedded local AWS could not be started, found or stopped."""
 

@@ -368,16 +368,17 @@ def _validate(p: Params) -> None:
             "an http(s) URL of the staging environment",
             "https://staging.example.com",
         )
-    if p.deploy_provider in ("ecs", "codedeploy-ecs"):
-        for name in ("ecs_cluster", "ecs_service", "container_name"):
-            value = getattr(p, name) or ""
-            _check(
-                name,
-                value,
-                isinstance(value, str) and bool(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", value)),
-                f"required when deploy_provider={p.deploy_provider!r}: letters, digits, - and _",
-                {"ecs_cluster": "sample-cluster", "ecs_service": "sample-service"}.get(name, "app"),
-            )
+    for name in ("ecs_cluster", "ecs_service", "container_name"):
+        value = getattr(p, name)
+        if value == "" and name != "container_name":
+            continue  # derived from app_name when empty
+        _check(
+            name,
+            value,
+            isinstance(value, str) and bool(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", value)),
+            "1-255 letters, digits, '-' and '_' (empty means APP-cluster / APP-service)",
+            {"ecs_cluster": "sample-cluster", "ecs_service": "sample-service"}.get(name, "app"),
+        )
     if p.target == "aws" and p.uses_connection and not p.connection_arn:
         raise ParameterError(
             "connection_arn",

@@ -35,7 +35,7 @@ def looks_like_secret_value(value: str) -> bool:
         return False
     if any(r.search(value) for r in _SECRET_VALUE_RES):
         return True
-    return len(value) >= 24 and " " not in value and _entropy(value) >= 4.0
+    return _random_looking(value)
 
 
 def looks_secret(name: str, value: str) -> bool:
@@ -47,6 +47,19 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def _random_looking(value: str) -> bool:
+    """Long, unspaced, mixed-case with several digits and high entropy: a generated token.
+
+    Identifiers such as ``s3:PutLifecycleConfiguration`` or ARNs are long too, but they are
+    words (few digits) or carry ``:``; those are not flagged.
+    """
+    if len(value) < 24 or any(c in value for c in " :.@"):
+        return False
+    digits = sum(c.isdigit() for c in value)
+    classes = sum(any(f(c) for c in value) for f in (str.islower, str.isupper, str.isdigit))
+    return digits >= 3 and classes == 3 and _entropy(value) >= 4.2
 
 
 def _entropy(value: str) -> float:

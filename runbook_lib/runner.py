@@ -95,7 +95,11 @@ def target_environment(target: str) -> Iterator[str | None]:
     try:
         os.environ[HEADLESS_ENV] = "1"
         os.environ.setdefault("MPLBACKEND", "Agg")
-        if target == "local" and not os.environ.get("AWS_ENDPOINT_URL"):
+        if target == "aws":
+            from runbook_lib.session import AwsSession
+
+            AwsSession("aws", os.environ.get("AWS_REGION"))  # refuses without credentials
+        elif not os.environ.get("AWS_ENDPOINT_URL"):
             state_dir = process.default_state_dir()
             status = process.read_status(state_dir)
             if not (status and status.alive):

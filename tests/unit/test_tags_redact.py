@@ -1,0 +1,44 @@
+"""Ownership tags and secret recognition."""
+
+import pytest
+
+from runbook_lib import redact, tags
+from runbook_lib.errors import NotOwnedError
+
+
+def test_tag_lists_round_trip_in_both_spellings():
+    owned = tags.ownership_tags("shop")
+    assert tags.from_tag_list(tags.as_tag_list(owned)) == owned
+    assert tags.from_tag_list(tags.as_tag_list(owned, "key", "value")) == owned
+
+
+@pytest.mark.parametrize("case, found, ok", [
+    ("ours", tags.ownership_tags("shop"), True),
+    ("other app", tags.ownership_tags("cart"), False),
+    ("untagged", {}, False),
+    ("none", None, False),
+])
+def test_ownership(case, found, ok):
+    assert tags.is_owned(found, "shop") is ok, case
+    if not ok:
+        with pytest.raises(NotOwnedError, match="not managed by this suite"):
+            tags.require_owned("S3 bucket b", found, "shop")
+
+
+@pytest.mark.parametrize("name, value, secret", [
+    ("NODE_ENV", "production", False),
+    ("LOG_LEVEL", "debug", False),
+    ("DB_PASSWORD", "x", True),
+    ("GITHUB_TOKEN", "", True),
+    ("SOME", "AKIAABCDEFGHIJKLMNOP", True),
+    ("SOME", "ghp_" + "a1B2c3D4" * 5, True),
+    ("SOME", "-----BEGIN RSA PRIVATE KEY-----", True),
+    ("BUILD_URL", "https://example.com/a/b", False),
+])
+def test_secret_recognition(name, value, secret):
+    assert redact.looks_secret(name, value) is secret
+
+
+def test_mask_replaces_every_known_secret_longest_first():
+    text = "token=abcdef and abc"
+    assert redact.mask(text, ["abc", "abcdef"]) == "token=*** and ***"
