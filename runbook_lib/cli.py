@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         ("start", _local_start, "run in the background"),
         ("stop", _local_stop, "stop the background server"),
         ("status", _local_status, "is a background server running?"),
+        ("reset", _local_reset, "stop the server and wipe its state directory"),
     ):
         p = lsub.add_parser(name, help=helptext)
         p.add_argument("--state-dir", type=Path, default=None,
@@ -141,6 +142,15 @@ def _local_status(args) -> int:
         return 0
     print("not running; start it with `runbook local start`")
     return 3
+
+
+def _local_reset(args) -> int:
+    from runbook_lib.local import process
+
+    state_dir = args.state_dir or process.default_state_dir()
+    removed = process.reset(state_dir)
+    print(f"local AWS state wiped ({removed} files removed from {state_dir})")
+    return 0
 
 
 # -- run / teardown / lab -------------------------------------------------------------------------

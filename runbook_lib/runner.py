@@ -153,6 +153,7 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> No
         pm.execute_notebook(
             str(nb.path), str(output), parameters=parameters, kernel_name="python3",
             progress_bar=False, cwd=str(nb.path.parent), log_output=False,
+            kernel_manager_class=_local_kernel_manager(),
         )
         ok = True
     except pm.PapermillExecutionError as err:
@@ -161,6 +162,18 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> No
     seconds = time.monotonic() - start
     html_path = render_html(output) if output.exists() else None
     return NotebookResult(nb.name, output, html_path, ok, seconds, error)
+
+
+def _local_kernel_manager():
+    """Kernels talk to this process over Unix sockets, not loopback TCP: nothing to listen on,
+    and no "running over TCP without encryption" warning on every notebook."""
+    import traitlets
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = traitlets.CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return IpcKernelManager
 
 
 def render_html(notebook_path: Path, hide_code: bool = False) -> Path:

@@ -119,6 +119,29 @@ def stop(state_dir: Path | None = None, timeout: float = 15.0) -> bool:
     return True
 
 
+def reset(state_dir: Path | None = None) -> int:
+    """Stop the server and remove what the local AWS keeps in its state directory.
+
+    Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and its
+    ``builds``/``repos`` folders), so pointing --state-dir at the wrong folder loses nothing else.
+    """
+    import shutil
+
+    state_dir = Path(state_dir or default_state_dir())
+    stop(state_dir)
+    removed = 0
+    if not state_dir.is_dir():
+        return 0
+    for path in state_dir.iterdir():
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".log", ".tmp"):
+            path.unlink()
+            removed += 1
+        elif path.is_dir() and path.name in ("builds", "repos", "cache", "workspaces"):
+            shutil.rmtree(path)
+            removed += 1
+    return removed
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

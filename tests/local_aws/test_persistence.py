@@ -31,3 +31,18 @@ def test_buckets_roles_and_projects_survive_restart(tmp_path):
     finally:
         process.stop(tmp_path)
     assert process.read_status(tmp_path) is None
+
+
+def test_reset_wipes_state_and_keeps_foreign_files(tmp_path):
+    status = process.start(tmp_path)
+    s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+    s.client("s3").create_bucket(Bucket="gone-after-reset")
+    (tmp_path / "notes.txt").write_text("mine")
+    assert process.reset(tmp_path) >= 1
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    status = process.start(tmp_path)
+    try:
+        s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+        assert s.client("s3").list_buckets()["Buckets"] == []
+    finally:
+        process.stop(tmp_path)
