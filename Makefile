@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
 
 lint: $(STAMP)
-	$(BIN)/ruff check runbook_lib tests tools benchmarks
+	$(BIN)/ruff check runbook_lib tests tools notebooks/src
 
 ## make notebooks: rebuild notebooks from notebooks/src and store the canonical run's outputs
 notebooks: $(STAMP)

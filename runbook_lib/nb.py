@@ -40,32 +40,35 @@ def is_headless() -> bool:
     return os.environ.get(HEADLESS_ENV) == "1"
 
 
-def show_plan(plan: Plan, apply: bool) -> Plan:
-    """Print the plan; apply it when asked, else offer an Apply button in JupyterLab."""
+def show_plan(plan: Plan, apply: bool) -> None:
+    """Print the plan; apply it when asked, else offer an Apply button in JupyterLab.
+
+    Returns nothing, so a call at the end of a cell does not display the plan a second time.
+    """
     print(plan.render())
     if apply:
         if plan.has_changes:
             plan.apply()
             print(f"applied: {plan.step}")
-        return plan
+        return
     if not plan.has_changes:
-        return plan
+        return
     if is_headless():
         print("plan only: nothing was changed (pass apply=True to apply)")
     else:
         from runbook_lib import widgets
 
         widgets.offer_apply(plan)
-    return plan
 
 
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A fixed-width text table; printed, so headless outputs stay readable and diffable."""
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    """Print a fixed-width text table: headless outputs stay readable and diffable.
+
+    Returns nothing, so a call at the end of a cell shows the table once.
+    """
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
              for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    text = "\n".join(lines)
-    print(text)
-    return text
+    print("\n".join(lines))

@@ -210,6 +210,11 @@ class ResourceNames:
         )
 
     @property
+    def ecr_registry(self) -> str:
+        """The account's ECR registry host, where Docker builds push commit-SHA tags."""
+        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"
+
+    @property
     def artifact_bucket_arn(self) -> str:
         return f"arn:{self.partition}:s3:::{self.artifact_bucket}"
 
@@ -429,7 +434,9 @@ def _check_pairs(name: str, value: object, key_pattern: str, example: str) -> No
         raise ParameterError(name, value, "must be a list of KEY=VALUE entries", example)
     for entry in value:
         key, sep, _ = entry.partition("=") if isinstance(entry, str) else ("", "", "")
-        _check(name, entry, bool(sep) and bool(re.fullmatch(key_pattern, key)),
+        # Show the key only: a value typed into the wrong field may be a secret.
+        shown = f"{key}=…" if sep else ("…" if isinstance(entry, str) else entry)
+        _check(name, shown, bool(sep) and bool(re.fullmatch(key_pattern, key)),
                f"each entry must be KEY=VALUE with KEY matching {key_pattern}", example)
 
 
@@ -449,7 +456,7 @@ def _check_secret_names(name: str, value: object) -> None:
         )
 
 
-def pairs_to_dict(entries: tuple[str, ...]) -> dict[str, str]:
+def pairs_to_dict(entries: tuple[str, ...]) -> dict[str, str]:  # noqa: D401
     """("A=1", "B=2") -> {"A": "1", "B": "2"}; entries were validated already."""
     return dict(entry.split("=", 1) for entry in entries)
 
@@ -477,6 +484,10 @@ def _coerce(name: str, annotation: object, value: Any) -> Any:
             return ()
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, Mapping):
+            # Notebooks write KEY=VALUE fields as dicts: papermill cannot parse a parameter
+            # line holding a second "=".
+            return tuple(f"{k}={v}" for k, v in value.items())
         if isinstance(value, list | tuple):
             return tuple(value)
         return value

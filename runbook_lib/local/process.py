@@ -155,3 +155,13 @@ def _pid_alive(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except OSError:
         return True
+
+
+def fetch_calls(endpoint_url: str, reset: bool = False) -> list[dict]:
+    """The local AWS's server-side call counts (every client, kernel and CLI), optionally
+    clearing them; rows of service, operation, mutating, count."""
+    from runbook_lib.local.dispatcher import CALLS_PATH
+
+    req = urllib.request.Request(endpoint_url + CALLS_PATH, method="DELETE" if reset else "GET")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())["calls"]
