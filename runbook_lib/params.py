@@ -158,6 +158,12 @@ class ResourceNames:
     cloudformation_stacks: tuple[str, str]
     cloudformation_role: str
     environments: tuple[str, str]
+    source_change_rule: str
+    ecs_task_family: str
+    codedeploy_config: str
+    cache_location: str
+    codecommit_repository: str
+    source_object: tuple[str, str]
 
     @classmethod
     def derive(cls, p: Params, account_id: str) -> ResourceNames:
@@ -199,6 +205,17 @@ class ResourceNames:
             cloudformation_stacks=(f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
             cloudformation_role=f"{app}-cloudformation",
             environments=(p.staging_name, p.production_name),
+            # Started by EventBridge on a CodeCommit or S3 change (connection sources use the
+            # pipeline's own push trigger instead).
+            source_change_rule=f"{app}-pipeline-source-change",
+            ecs_task_family=app,
+            codedeploy_config=("CodeDeployDefault.ECSAllAtOnce"
+                               if p.deploy_provider == "codedeploy-ecs"
+                               else "CodeDeployDefault.OneAtATime"),
+            cache_location=f"{bucket}/cache/{app}-build",
+            codecommit_repository=p.source_repo if p.source_provider == "codecommit" else "",
+            source_object=(tuple(p.source_repo.split("/", 1)) if p.source_provider == "s3"
+                           else ("", "")),
         )
 
     # ARNs -------------------------------------------------------------------------------------
@@ -208,6 +225,36 @@ class ResourceNames:
             f"arn:{self.partition}:{service}:{self.region if region else ''}:"
             f"{self.account_id if account else ''}:{resource}"
         )
+
+    def bucket_arn(self, bucket: str) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}"
+
+    @property
+    def source_change_rule_arn(self) -> str:
+        return self.arn("events", f"rule/{self.source_change_rule}")
+
+    @property
+    def ecr_repository_arn(self) -> str:
+        return self.arn("ecr", f"repository/{self.ecr_repository}")
+
+    @property
+    def codecommit_repository_arn(self) -> str:
+        return self.arn("codecommit", self.codecommit_repository)
+
+    @property
+    def source_object_arns(self) -> tuple[str, str]:
+        """(bucket ARN, object ARN) of an S3 source given as BUCKET/KEY."""
+        bucket, key = self.source_object
+        return (self.bucket_arn(bucket), f"{self.bucket_arn(bucket)}/{key}")
+
+    @property
+    def task_definition_arn(self) -> str:
+        """Every revision of the app's task definition family."""
+        return self.arn("ecs", f"task-definition/{self.ecs_task_family}:*")
+
+    @property
+    def codedeploy_config_arn(self) -> str:
+        return self.arn("codedeploy", f"deploymentconfig:{self.codedeploy_config}")
 
     @property
     def ecr_registry(self) -> str:
@@ -290,7 +337,8 @@ def _validate(p: Params) -> None:
     _check_choice("source_provider", p.source_provider, SOURCE_PROVIDERS)
     if p.source_provider == "codecommit":
         repo_ok = isinstance(p.source_repo, str) and bool(_CODECOMMIT_REPO_RE.match(p.source_repo))
-        repo_rule, repo_example = "a CodeCommit repository name (letters, digits, . _ -)", "sample-app"
+        repo_rule = "a CodeCommit repository name (letters, digits, . _ -)"
+        repo_example = "sample-app"
     elif p.source_provider == "s3":
         repo_ok = isinstance(p.source_repo, str) and _is_s3_key_ref(p.source_repo)
         repo_rule, repo_example = "BUCKET/KEY of a zip file in S3", "my-source-bucket/app.zip"
@@ -356,7 +404,8 @@ def _validate(p: Params) -> None:
     for name in ("approval_emails", "failure_emails"):
         value = getattr(p, name)
         if not isinstance(value, tuple):
-            raise ParameterError(name, value, "must be a list of e-mail addresses", "ops@example.com")
+            raise ParameterError(name, value, "must be a list of e-mail addresses",
+                                 "ops@example.com")
         for email in value:
             _check(
                 name,

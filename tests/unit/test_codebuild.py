@@ -1,0 +1,304 @@
+"""The CodeBuild project step: build variables, settings, and create/converge/drift on local AWS."""
+
+import pytest
+
+from runbook_lib import codebuild, tags
+from runbook_lib.errors import NotOwnedError, ParameterError
+from runbook_lib.params import Params
+from runbook_lib.plan import diff_values
+
+SECRET_VALUE = "hunter2-correct-horse"
+
+
+def _vars(**changes):
+    params = Params(app_name="shop", **changes)
+    return codebuild.build_environment_variables(params, params.names())
+
+
+# -- build variables ------------------------------------------------------------------------------
+
+
+def test_default_variables_in_stable_order_with_staging_references():
+    assert _vars() == [
+        {"name": "NODE_ENV", "value": "production", "type": "PLAINTEXT"},
+        {"name": "LOG_LEVEL", "value": "/shop/staging/LOG_LEVEL", "type": "PARAMETER_STORE"},
+        {"name": "FEATURE_FLAGS", "value": "/shop/staging/FEATURE_FLAGS",
+         "type": "PARAMETER_STORE"},
+        {"name": "DB_URL", "value": "/shop/staging/DB_URL", "type": "PARAMETER_STORE"},
+        {"name": "API_KEY", "value": "shop/staging/API_KEY", "type": "SECRETS_MANAGER"},
+    ]
+
+
+def test_docker_builds_get_registry_repository_and_container_variables():
+    got = {v["name"]: (v["type"], v["value"])
+           for v in _vars(build_template="docker", container_name="web")}
+    assert got["ECR_REGISTRY"] == ("PLAINTEXT", "123456789012.dkr.ecr.us-east-1.amazonaws.com")
+    assert got["IMAGE_REPO_NAME"] == ("PLAINTEXT", "shop")
+    assert got["CONTAINER_NAME"] == ("PLAINTEXT", "web")
+    assert "ECR_REGISTRY" not in {v["name"] for v in _vars()}
+
+
+@pytest.mark.parametrize("case, entry, name", [
+    ("password by name", f"DB_PASSWORD={SECRET_VALUE}", "DB_PASSWORD"),
+    ("token by name", f"GITHUB_TOKEN={SECRET_VALUE}", "GITHUB_TOKEN"),
+    ("api key by name", f"STRIPE_API_KEY={SECRET_VALUE}", "STRIPE_API_KEY"),
+    ("aws access key by value", "UPLOAD_ID=AKIAABCDEFGHIJKLMNOP", "UPLOAD_ID"),
+    ("github token by value", "HELPER=ghp_" + "a1B2c3D4" * 5, "HELPER"),
+    ("high-entropy value", "BLOB=q8Zr2Lx9Vb4Nw7Tk3Hs6Jd1Mf5", "BLOB"),
+])
+def test_secret_looking_plaintext_is_refused_without_echoing_the_value(case, entry, name):
+    with pytest.raises(ParameterError) as err:
+        _vars(plaintext_variables=("NODE_ENV=production", entry))
+    message = str(err.value)
+    assert err.value.field == "plaintext_variables", case
+    assert name in message and "SECRETS_MANAGER" in message, case
+    assert entry.partition("=")[2] not in message, case
+
+
+@pytest.mark.parametrize("case, entry", [
+    ("environment name", "NODE_ENV=production"),
+    ("url", "BUILD_URL=https://example.com/a/b"),
+    ("empty value", "FLAG="),
+])
+def test_ordinary_plaintext_is_accepted(case, entry):
+    name, _, value = entry.partition("=")
+    assert {"name": name, "value": value, "type": "PLAINTEXT"} in _vars(
+        plaintext_variables=(entry,)), case
+
+
+@pytest.mark.parametrize("case, changes, field", [
+    ("plaintext and config share a name",
+     {"plaintext_variables": ("LOG_LEVEL=debug",)}, "config_parameters"),
+    ("secret and secure config share a name",
+     {"secret_names": ("DB_URL",)}, "secret_names"),
+    ("plaintext shadows a docker variable",
+     {"plaintext_variables": ("ECR_REGISTRY=x",), "build_template": "docker"},
+     "plaintext_variables"),
+    ("reserved CodeBuild prefix", {"plaintext_variables": ("CODEBUILD_X=1",)},
+     "plaintext_variables"),
+])
+def test_clashing_or_reserved_names_are_refused(case, changes, field):
+    with pytest.raises(ParameterError) as err:
+        _vars(**changes)
+    assert err.value.field == field, case
+
+
+@pytest.mark.parametrize("entry, verdict", [
+    (f"DB_PASSWORD={SECRET_VALUE}", "refused"),
+    ("NODE_MODE=fast", "accepted"),
+    (f"1BAD={SECRET_VALUE}", "refused"),  # refused by Params' shape check, which echoes entries
+])
+def test_plaintext_verdict_never_shows_the_value(entry, verdict):
+    params = Params(app_name="shop")
+    said = codebuild.plaintext_verdict(params, params.names(), entry)
+    assert said.startswith(verdict)
+    assert SECRET_VALUE not in said
+
+
+# -- project settings -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template, privileged", [
+    ("nodejs", False), ("python", False), ("docker", True),
+])
+def test_privileged_mode_only_for_docker_builds(template, privileged):
+    params = Params(app_name="shop", build_template=template)
+    project = codebuild.desired_project(params, params.names())
+    assert project["environment"]["privilegedMode"] is privileged
+
+
+@pytest.mark.parametrize("case, mode, template, cache", [
+    ("s3", "s3", "nodejs",
+     {"type": "S3", "location": "shop-artifacts-123456789012-us-east-1/cache/shop-build"}),
+    ("local", "local", "nodejs",
+     {"type": "LOCAL", "modes": ["LOCAL_SOURCE_CACHE", "LOCAL_CUSTOM_CACHE"]}),
+    ("local docker", "local", "docker",
+     {"type": "LOCAL", "modes": ["LOCAL_SOURCE_CACHE", "LOCAL_CUSTOM_CACHE",
+                                 "LOCAL_DOCKER_LAYER_CACHE"]}),
+    ("none", "none", "nodejs", {"type": "NO_CACHE"}),
+])
+def test_cache_modes(case, mode, template, cache):
+    params = Params(app_name="shop", cache_mode=mode, build_template=template)
+    assert codebuild.desired_project(params, params.names())["cache"] == cache, case
+
+
+def test_project_wiring_roles_logs_timeout_and_kms():
+    key = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
+    params = Params(app_name="shop", build_timeout_minutes=20)
+    names = params.names()
+    project = codebuild.desired_project(params, names)
+    assert project["source"] == {"type": "CODEPIPELINE", "buildspec": "buildspec.yml"}
+    assert project["artifacts"] == {"type": "CODEPIPELINE"}
+    assert project["serviceRole"] == "arn:aws:iam::123456789012:role/shop-codebuild"
+    assert project["logsConfig"]["cloudWatchLogs"] == {"status": "ENABLED",
+                                                       "groupName": "/aws/codebuild/shop-build"}
+    assert project["timeoutInMinutes"] == 20
+    assert tags.is_owned(tags.from_tag_list(project["tags"]), "shop")
+    assert "encryptionKey" not in project
+    with_key = codebuild.desired_project(params.replace(kms_key_arn=key), names)
+    assert with_key["encryptionKey"] == key
+
+
+def test_update_request_carries_only_drifted_fields_whole():
+    params = Params(app_name="shop")
+    desired = codebuild.desired_project(params, params.names())
+    current = {**desired, "timeoutInMinutes": 60, "queuedTimeoutInMinutes": 480,
+               "environment": {**desired["environment"], "privilegedMode": True,
+                               "imagePullCredentialsType": "CODEBUILD"}}
+    assert codebuild.project_update_request(current, desired) == {
+        "name": "shop-build",
+        "timeoutInMinutes": 15,
+        "environment": desired["environment"],
+    }
+
+
+# -- against the local AWS ------------------------------------------------------------------------
+
+
+def _apply(session, params, names):
+    return codebuild.plan_build_project(session, params, names).apply()
+
+
+def test_first_run_creates_log_group_then_project(session, params, names):
+    plan = codebuild.plan_build_project(session, params, names)
+    assert [(c.action, c.resource) for c in plan.changes] == [
+        ("create", f"log group {names.log_group}"),
+        ("create", f"build project {names.build_project}"),
+    ]
+    assert session.recorder.mutating_count == 0
+    plan.apply()
+    project = session.client("codebuild").batch_get_projects(
+        names=[names.build_project])["projects"][0]
+    assert project["environment"]["environmentVariables"] == \
+        codebuild.build_environment_variables(params, names)
+    assert project["logsConfig"]["cloudWatchLogs"]["groupName"] == names.log_group
+    assert tags.is_owned(tags.from_tag_list(project["tags"]), params.app_name)
+
+
+def test_log_group_created_with_retention_and_ownership_tags(session, params, names):
+    _apply(session, params, names)
+    group = codebuild.find_log_group(session, names.log_group)
+    assert group["retentionInDays"] == codebuild.LOG_RETENTION_DAYS
+    found = session.client("logs").list_tags_for_resource(resourceArn=names.log_group_arn)
+    assert tags.is_owned(found["tags"], params.app_name)
+
+
+def test_converged_rerun_makes_zero_mutating_calls(session, params, names):
+    _apply(session, params, names)
+    session.recorder.reset()
+    plan = _apply(session, params, names)
+    assert not plan.has_changes
+    assert "no changes" in plan.summary()
+    assert session.recorder.mutating_count == 0
+
+
+def test_drifted_timeout_is_updated_alone(session, params, names):
+    _apply(session, params, names)
+    cb = session.client("codebuild")
+    cb.update_project(name=names.build_project, timeoutInMinutes=60)
+    sent = []
+    cb.meta.events.register("provide-client-params.codebuild.UpdateProject",
+                            lambda params, **_: sent.append(dict(params)))
+    plan = codebuild.plan_build_project(session, params, names)
+    change = plan.changes[1]
+    assert (change.action, change.diff) == ("update", ["timeoutInMinutes: 60 -> 15"])
+    assert plan.changes[0].action == "unchanged"
+    session.recorder.reset()
+    plan.apply()
+    assert sent == [{"name": names.build_project, "timeoutInMinutes": 15}]
+    assert session.recorder.mutating == {("codebuild", "UpdateProject"): 1}
+    session.recorder.reset()
+    _apply(session, params, names)
+    assert session.recorder.mutating_count == 0
+
+
+@pytest.mark.parametrize("case, changes, field", [
+    ("docker turns on privileged mode and docker variables", {"build_template": "docker"},
+     "environment"),
+    ("cache mode", {"cache_mode": "none"}, "cache"),
+    ("new plaintext variable", {"plaintext_variables": ("NODE_ENV=production", "TZ=UTC")},
+     "environment"),
+])
+def test_parameter_changes_update_the_project(session, params, names, case, changes, field):
+    _apply(session, params, names)
+    changed = params.replace(**changes)
+    plan = _apply(session, changed, names)
+    assert plan.changes[1].action == "update", case
+    assert all(line.startswith(field) for line in plan.changes[1].diff), case
+    project = codebuild.get_project(session, names.build_project)
+    assert diff_values(project[field], codebuild.desired_project(changed, names)[field]) == [], case
+
+
+def test_log_group_retention_drift_is_restored(session, params, names):
+    _apply(session, params, names)
+    session.client("logs").put_retention_policy(logGroupName=names.log_group, retentionInDays=7)
+    plan = codebuild.plan_build_project(session, params, names)
+    assert plan.changes[0].diff == ["retentionInDays: 7 -> 30"]
+    plan.apply()
+    assert codebuild.find_log_group(session, names.log_group)["retentionInDays"] == 30
+
+
+def _untagged_project(session, names, _app):
+    session.client("codebuild").create_project(
+        name=names.build_project, source={"type": "CODEPIPELINE"},
+        artifacts={"type": "CODEPIPELINE"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole=names.role_arn("someone-else"))
+
+
+def _other_apps_project(session, names, _app):
+    _untagged_project(session, names, _app)
+    # UpdateProject replaces the whole tag set.
+    session.client("codebuild").update_project(
+        name=names.build_project,
+        tags=tags.as_tag_list(tags.ownership_tags("other-app"), key="key", value="value"))
+
+
+def _untagged_log_group(session, names, _app):
+    session.client("logs").create_log_group(logGroupName=names.log_group)
+
+
+@pytest.mark.parametrize("case, make, resource", [
+    ("untagged project", _untagged_project, "build project"),
+    ("another app's project", _other_apps_project, "build project"),
+    ("untagged log group", _untagged_log_group, "log group"),
+])
+def test_look_alikes_are_refused_and_left_alone(session, params, names, case, make, resource):
+    make(session, names, params.app_name)
+    session.recorder.reset()
+    with pytest.raises(NotOwnedError) as err:
+        codebuild.plan_build_project(session, params, names)
+    assert err.value.resource.startswith(resource), case
+    assert session.recorder.mutating_count == 0, case
+
+
+def test_secret_plaintext_is_refused_before_any_aws_call(session, params, names):
+    leaky = params.replace(plaintext_variables=(f"DB_PASSWORD={SECRET_VALUE}",))
+    with pytest.raises(ParameterError):
+        codebuild.plan_build_project(session, leaky, names)
+    assert not session.recorder.calls
+
+
+def test_describe_shows_plan_before_and_live_project_after(session, params, names):
+    before = codebuild.describe_build_project(session, params, names)
+    assert not before.exists
+    _apply(session, params, names)
+    after = codebuild.describe_build_project(session, params, names)
+    assert after.exists
+    assert (after.image, after.compute_type, after.privileged, after.timeout_minutes) == (
+        params.build_image, params.compute_type, False, 15)
+    assert after.log_group == names.log_group
+    assert after.cache.startswith("S3 s3://")
+    assert after.variable_rows() == before.variable_rows()
+    assert ("API_KEY", "SECRETS_MANAGER", names.secret_name("staging", "API_KEY")) in \
+        after.variable_rows()
+
+
+def test_displayed_plaintext_that_looks_secret_is_masked():
+    shown = codebuild.BuildVariable("DB_PASSWORD", "PLAINTEXT", SECRET_VALUE).shown_value
+    assert shown == "***"
+    assert codebuild.BuildVariable("DB_URL", "PARAMETER_STORE", "/a/staging/DB_URL").shown_value \
+        == "/a/staging/DB_URL"
+    registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    assert codebuild.BuildVariable("ECR_REGISTRY", "PLAINTEXT", registry).shown_value == registry
