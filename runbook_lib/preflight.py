@@ -15,9 +15,11 @@ from runbook_lib.session import AwsSession
 # The actions the setup suite calls, grouped by step, for the permission check.
 REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
     "artifact bucket": (
-        "s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration",
-        "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration",
-        "s3:PutBucketTagging", "s3:GetBucketTagging",
+        "s3:CreateBucket", "s3:ListBucket", "s3:PutBucketVersioning", "s3:GetBucketVersioning",
+        "s3:PutEncryptionConfiguration", "s3:GetEncryptionConfiguration",
+        "s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:PutLifecycleConfiguration",
+        "s3:GetLifecycleConfiguration", "s3:PutBucketTagging", "s3:GetBucketTagging",
     ),
     "IAM roles": (
         "iam:CreateRole", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy",
@@ -25,8 +27,14 @@ REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "build project": ("codebuild:CreateProject", "codebuild:UpdateProject",
                       "codebuild:BatchGetProjects", "logs:CreateLogGroup"),
-    "config and secrets": ("ssm:PutParameter", "ssm:GetParametersByPath",
-                           "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"),
+    "config and secrets": (
+        "ssm:PutParameter", "ssm:GetParametersByPath", "ssm:DescribeParameters",
+        "ssm:GetParameter", "ssm:ListTagsForResource", "ssm:AddTagsToResource",
+        "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
+        "secretsmanager:ListSecrets", "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue", "secretsmanager:UpdateSecret",
+        "secretsmanager:TagResource",
+    ),
     "pipeline": ("codepipeline:CreatePipeline", "codepipeline:UpdatePipeline",
                  "codepipeline:GetPipeline", "codepipeline:TagResource", "sns:CreateTopic"),
     "monitoring": ("events:PutRule", "events:PutTargets", "events:TestEventPattern",
