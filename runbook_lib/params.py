@@ -151,7 +151,7 @@ class ResourceNames:
     deploy_buckets: tuple[str, str]
     ecr_repository: str
     ecs_cluster: str
-    ecs_service: str
+    ecs_services: tuple[str, str]
     ecs_task_roles: tuple[str, str]
     codedeploy_application: str
     codedeploy_groups: tuple[str, str]
@@ -196,7 +196,9 @@ class ResourceNames:
             ),
             ecr_repository=app,
             ecs_cluster=p.ecs_cluster or f"{app}-cluster",
-            ecs_service=p.ecs_service or f"{app}-service",
+            # One service per environment: staging and production never share a service.
+            ecs_services=(f"{p.ecs_service or app + '-service'}-{p.staging_name}",
+                          f"{p.ecs_service or app + '-service'}-{p.production_name}"),
             # Roles of the deployed app's tasks: they belong to the app, not to the suite, and
             # are named by convention so the pipeline role may pass exactly these two.
             ecs_task_roles=(f"{app}-ecs-task-execution", f"{app}-ecs-task"),

@@ -217,7 +217,8 @@ def _deploy_s3(params: Params, names: ResourceNames) -> list[dict[str, Any]]:
 def _deploy_ecs(params: Params, names: ResourceNames) -> list[dict[str, Any]]:
     return [
         _allow("EcsService", ["ecs:DescribeServices", "ecs:UpdateService"],
-               [names.arn("ecs", f"service/{names.ecs_cluster}/{names.ecs_service}")]),
+               [names.arn("ecs", f"service/{names.ecs_cluster}/{service}")
+                for service in names.ecs_services]),
         *_task_definition_statements(params, names),
     ]
 

@@ -58,7 +58,9 @@ def test_staging_and_production_must_differ():
 
 
 def test_ecs_deploy_needs_no_extra_names_by_default_but_validates_given_ones():
-    assert Params(deploy_provider="ecs").names().ecs_cluster == "sample-app-cluster"
+    names = Params(deploy_provider="ecs").names()
+    assert names.ecs_cluster == "sample-app-cluster"
+    assert names.ecs_services == ("sample-app-service-staging", "sample-app-service-production")
     with pytest.raises(ParameterError):
         Params(deploy_provider="ecs", ecs_cluster="bad cluster")
 

@@ -42,3 +42,11 @@ def test_secret_recognition(name, value, secret):
 def test_mask_replaces_every_known_secret_longest_first():
     text = "token=abcdef and abc"
     assert redact.mask(text, ["abc", "abcdef"]) == "token=*** and ***"
+
+
+@pytest.mark.parametrize("name, secret", [
+    ("AUTHOR", False), ("OAUTH_CALLBACK_URL", False), ("AUTH", True), ("BASIC_AUTH", True),
+    ("AUTH_HEADER", True),
+])
+def test_auth_is_a_word_not_a_substring(name, secret):
+    assert redact.looks_like_secret_name(name) is secret

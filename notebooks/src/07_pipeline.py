@@ -1,0 +1,79 @@
+# %% [markdown]
+# # 7. The pipeline
+#
+# One CodePipeline (type V2) carries every commit of the watched branch from source to
+# production, through five stages:
+#
+# 1. **Source**: fetches the commit. For GitHub, GitLab and Bitbucket (through a CodeConnections
+#    connection) a **trigger filtered to `source_branch`** starts runs: pushes to feature
+#    branches and tags start nothing, so only reviewed, merged code moves towards production.
+#    For CodeCommit and S3 sources CodePipeline has no such trigger; their change detection is
+#    an EventBridge rule on the repository or object, which this step does **not** create
+#    (until it exists, start those runs by hand).
+# 2. **Build**: CodeBuild gets the commit id as `COMMIT_SHA`, so artifacts and container images
+#    are **versioned by commit SHA**: what runs in production can be traced to one commit, and
+#    a rollback redeploys exactly what ran before.
+# 3. **Deploy to staging**: the same deploy action as production, so staging rehearses it.
+# 4. **Approve production**: a manual approval. SNS e-mails the approvers (they must confirm
+#    the subscription first); CodePipeline records who approved or rejected, when, and why:
+#    the **checkpoint and audit trail** between staging and production.
+# 5. **Deploy to production**.
+#
+# Both deploy stages **roll back on failure** to the last execution that succeeded in them, so
+# a failed deploy does not leave an environment half-changed (AWS offers no stage rollback in
+# PARALLEL execution mode, so that mode declares none).
+
+# %% tags=["parameters"]
+app_name: str = "sample-app"  # lowercase name used in every resource name
+target: str = "local"  # local (embedded local AWS) or aws
+region: str = "us-east-1"  # AWS region
+source_provider: str = "github"  # github, gitlab, bitbucket, codecommit or s3
+source_repo: str = "acme/sample-app"  # OWNER/NAME, a CodeCommit repository, or BUCKET/KEY for s3
+source_branch: str = "main"  # the only branch that triggers the pipeline
+connection_arn: str = ""  # CodeConnections ARN (required on aws for github/gitlab/bitbucket)
+deploy_provider: str = "s3"  # s3, ecs, codedeploy-ecs, codedeploy-ec2 or cloudformation
+staging_name: str = "staging"  # name of the first environment
+production_name: str = "production"  # name of the environment behind the approval
+approval_emails: str = ""  # comma-separated e-mail addresses that are asked to approve
+review_url: str = ""  # URL of the staging environment, linked from the approval
+ecs_cluster: str = ""  # ECS cluster (deploy_provider ecs or codedeploy-ecs)
+ecs_service: str = ""  # ECS service (deploy_provider ecs or codedeploy-ecs)
+execution_mode: str = "SUPERSEDED"  # SUPERSEDED, QUEUED or PARALLEL
+kms_key_arn: str = ""  # KMS key for the artifact store (empty: the bucket's default encryption)
+apply: bool = False  # False shows the plan only; True creates or updates
+
+# %%
+from runbook_lib import nb, pipeline, plots
+
+ctx = nb.context(globals())
+
+# %% [markdown]
+# ## Plan
+#
+# The approval topic and its e-mail subscriptions, then the pipeline. An existing pipeline is
+# compared with the declaration stage by stage and updated only where it differs; a re-run
+# changes nothing. A pipeline or topic of the same name without this suite's tags is refused.
+
+# %%
+nb.show_plan(pipeline.plan_pipeline(ctx.session, ctx.params, ctx.names), apply)
+
+# %% [markdown]
+# ## Stages and actions
+#
+# Artifacts flow left to right: the source action writes `SourceOutput`, the build reads it and
+# writes `BuildOutput`, which both deploys read. Namespaces expose each action's variables, such
+# as `#{SourceVariables.CommitId}`. Before the plan is applied this shows the planned pipeline.
+
+# %%
+shape = pipeline.describe_pipeline(ctx.session, ctx.params, ctx.names)
+nb.table(shape.as_rows(), ["stage", "action", "provider", "inputs", "outputs", "namespace"])
+print(f"runs start on: {shape.starts_on}")
+
+# %% [markdown]
+# ## Drawing
+#
+# Stages left to right, colours by action category (a palette that stays distinct with
+# colour-vision deficiencies); the manual approval is hatched with a dashed edge.
+
+# %%
+plots.show_figure(plots.draw_pipeline(shape))
