@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +25,7 @@ log = logging.getLogger("runbook.local")
 Handler = Callable[[Request], Response]
 
 HEALTH_PATH = "/_runbook/health"
+CALLS_PATH = "/_runbook/calls"
 
 
 class Extension(Protocol):
@@ -41,6 +44,8 @@ class LocalAwsApp:
         self.moto.reset()  # moto's state is per process: start clean, then replay
         self.journal = Journal(self.state_dir)
         self.journal.replay(self.moto.app)
+        self.calls: Counter = Counter()
+        self._calls_lock = threading.Lock()
         self.routes: dict[tuple[str, str], Handler] = {}
         self.extensions: list[Extension] = []
         for factory in extensions:
@@ -52,7 +57,10 @@ class LocalAwsApp:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             return _send(start_response, Response(200, [("Content-Type", "application/json")],
                                                   json.dumps({"status": "ok"}).encode()))
+        if environ.get("PATH_INFO") == CALLS_PATH:
+            return _send(start_response, self._calls_endpoint(environ))
         request = read_request(environ)
+        self._count(request)
         handler = self.routes.get((request.service or "", request.operation or ""))
         if handler is None:
             return self._forward(environ, request, start_response)
@@ -66,6 +74,22 @@ class LocalAwsApp:
             response = json_error("InternalFailure", f"local AWS error: {err}", 500)
         return _send(start_response, response)
 
+
+    def _count(self, request: Request) -> None:
+        """Server-side call counts: a whole suite's mutations, across every kernel and CLI."""
+        operation = request.operation or f"{request.method} {request.path.split('/')[1] or '/'}"
+        with self._calls_lock:
+            self.calls[(request.service or "?", operation, is_mutating(request))] += 1
+
+    def _calls_endpoint(self, environ: dict[str, Any]) -> Response:
+        if environ.get("REQUEST_METHOD") == "DELETE":
+            with self._calls_lock:
+                self.calls.clear()
+        with self._calls_lock:
+            rows = [{"service": s, "operation": o, "mutating": m, "count": n}
+                    for (s, o, m), n in sorted(self.calls.items())]
+        body = json.dumps({"calls": rows}).encode()
+        return Response(200, [("Content-Type", "application/json")], body)
 
     def _forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
         """To moto; successful mutations are journalled so a restart keeps them."""
@@ -92,5 +116,6 @@ def _send(start_response, response: Response) -> list[bytes]:
 def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     from runbook_lib.local.codebuild_projects import CodeBuildProjects  # noqa: I001
+    from runbook_lib.local.event_patterns import EventPatterns
 
-    return [CodeBuildProjects]
+    return [CodeBuildProjects, EventPatterns]

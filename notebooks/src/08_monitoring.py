@@ -1,0 +1,53 @@
+# %% [markdown]
+# # 8. Failure notifications
+#
+# A pipeline nobody watches fails silently: a broken build or a failed deploy sits red in the
+# console until someone happens to look. This step makes failures come to you.
+#
+# - An **EventBridge rule** on the default event bus matches CodePipeline's own events, and
+#   only two kinds: a **pipeline execution** or a **stage execution** whose state is
+#   **FAILED**, of this app's pipeline only. Successes, other pipelines and other states do not
+#   match, so the notifications stay worth reading.
+# - Its target is an **SNS topic**. An input transformer turns the raw event into a short
+#   message: pipeline, stage (for stage failures), execution id, state, time and a console link.
+# - The **topic policy** lets `events.amazonaws.com` publish only on behalf of this one rule
+#   (condition `aws:SourceArn`), so no IAM role is needed for the SNS target.
+# - Each address in `failure_emails` gets an **e-mail subscription**. SNS first e-mails a
+#   confirmation link: **nothing is delivered until the recipient clicks it**. A re-run never
+#   subscribes an address twice.
+
+# %% tags=["parameters"]
+app_name: str = "sample-app"  # lowercase name used in every resource name
+target: str = "local"  # local (embedded local AWS) or aws
+region: str = "us-east-1"  # AWS region
+failure_emails: str = ""  # comma-separated e-mail addresses told about failed runs
+apply: bool = False  # False shows the plan only; True creates or updates
+
+# %%
+from runbook_lib import monitoring, nb
+
+ctx = nb.context(globals())
+
+# %% [markdown]
+# ## Plan
+#
+# Topic, topic policy, subscriptions, rule and target, each created or updated only where it
+# differs; a re-run changes nothing. A topic or rule of the same name that this suite did not
+# create is refused, not changed.
+
+# %%
+plan = monitoring.plan_monitoring(ctx.session, ctx.params, ctx.names)
+nb.show_plan(plan, apply)
+
+# %% [markdown]
+# ## Proof: does the rule match what it should, and only that?
+#
+# Sample events in the exact shape CodePipeline sends are put to EventBridge's own
+# `TestEventPattern` with the rule's pattern (the planned one, until the rule exists). A FAILED
+# pipeline and a FAILED stage must match; a SUCCEEDED pipeline and another pipeline's failure
+# must not.
+
+# %%
+proofs = monitoring.prove_rule(ctx.session, ctx.params, ctx.names)
+nb.table([p.row() for p in proofs], monitoring.PROOF_HEADERS)
+print("rule proven" if all(p.ok for p in proofs) else "the rule's pattern is wrong")
