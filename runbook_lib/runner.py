@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import logging
 import os
 import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,23 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
     write_index(result)
     print(f"\nexecuted notebooks and HTML: {out}\nopen {out / 'index.html'}", flush=True)
     return result
+
+
+class _SharedParameterFilter(logging.Filter):
+    """Every notebook receives every shared parameter, so that names derived from them agree
+    across the suite; papermill's warning about those it does not declare is noise. Unknown
+    names that are not shared parameters still warn."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Passed unknown parameter: "):
+            name = message.rsplit(": ", 1)[-1]
+            return name not in SHARED_PARAMETERS
+        return True
+
+
+SHARED_PARAMETERS = {f.name for f in fields(Params)} | {"apply"}
+logging.getLogger("papermill").addFilter(_SharedParameterFilter())
 
 
 def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> NotebookResult:
