@@ -16,6 +16,9 @@ _state: dict[str, Path] = {}
 
 
 def pytest_configure(config) -> None:
+    # Tests run like the canonical local run, whatever the developer's shell has configured.
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    os.environ.pop("AWS_PROFILE", None)
     if not config.getoption("nbval", default=False):
         return
     from runbook_lib.local import process

@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (guided mode)")
     lab.add_argument("--target", choices=("local", "aws"), default="local")
     lab.add_argument("--port", type=int, default=8888)
-    lab.add_argument("--no-browser", action="store_true", default=True)
+    lab.add_argument("--dir", type=Path, default=None,
+                     help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
     return parser
 
@@ -181,7 +182,7 @@ def _teardown(args) -> int:
 def _lab(args) -> int:
     from runbook_lib import runner
 
-    return runner.run_lab(target=args.target, port=args.port)
+    return runner.run_lab(target=args.target, port=args.port, workspace=args.dir)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ error halfway through a setup.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 from runbook_lib.errors import ParameterError
 
 LOCAL_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
 
 TARGETS = ("local", "aws")
 SOURCE_PROVIDERS = ("github", "gitlab", "bitbucket", "codecommit", "s3")
@@ -58,7 +60,7 @@ class Params:
 
     app_name: str = "sample-app"
     target: str = "local"
-    region: str = "us-east-1"
+    region: str = ""  # empty: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1
     source_provider: str = "github"
     source_repo: str = "acme/sample-app"
     source_branch: str = "main"
@@ -87,6 +89,11 @@ class Params:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not self.region:
+            # The way boto3 and the AWS CLI pick a region, with the suite's own fallback.
+            region = (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                      or DEFAULT_REGION)
+            object.__setattr__(self, "region", region)
         _validate(self)
 
     # -- construction -------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import datetime as dt
 import html
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -259,7 +258,7 @@ def prepare_lab_workspace(workspace: Path = LAB_DIR) -> Path:
     return workspace
 
 
-def run_lab(target: str = "local", port: int = 8888) -> int:
+def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = None) -> int:
     """JupyterLab on loopback at a workspace of the notebooks, kernels reaching the target."""
     import subprocess
 
@@ -271,14 +270,16 @@ def run_lab(target: str = "local", port: int = 8888) -> int:
         status = process.start(process.default_state_dir())
         env["AWS_ENDPOINT_URL"] = status.endpoint_url
         print(f"local AWS at {status.endpoint_url} (stop it with `runbook local stop`)")
-    workspace = prepare_lab_workspace()
+    if target == "aws":
+        from runbook_lib.session import AwsSession
+
+        # Refuses without credentials, and refuses a loopback AWS_ENDPOINT_URL.
+        AwsSession("aws", os.environ.get("AWS_REGION"))
+    workspace = prepare_lab_workspace(workspace or LAB_DIR)
     print(f"notebooks: {workspace}\nopen the URL JupyterLab prints below (127.0.0.1 only)",
           flush=True)
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
            "--no-browser", f"--ServerApp.root_dir={workspace}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI machines often run as root
     return subprocess.call(cmd, env=env)
-
-
-def copy_back(executed: Path, dest: Path) -> None:
-    """Used by the regeneration script: an executed notebook becomes the committed one."""
-    shutil.copyfile(executed, dest)

@@ -132,8 +132,7 @@ class AwsSession:
     @classmethod
     def from_params(cls, params: Params, **kwargs) -> AwsSession:
         """Session for the target and region the parameters name."""
-        region = os.environ.get("AWS_REGION") if params.region is None else params.region
-        return cls(target=params.target, region=region, **kwargs)
+        return cls(target=params.target, region=params.region, **kwargs)
 
     def client(self, service: str):
         """A cached, recorded client for ``service`` with the suite's retry config."""

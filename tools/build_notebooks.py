@@ -95,6 +95,8 @@ def execute(only: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         status = process.start(Path(tmp) / "state")
         os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+        os.environ.pop("AWS_PROFILE", None)
         try:
             out = Path(tmp) / "out"
             result = runner.run_suite(names, dict(CANONICAL_PARAMETERS), "local", out)

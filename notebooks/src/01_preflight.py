@@ -11,7 +11,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 source_provider: str = "github"  # github, gitlab, bitbucket, codecommit or s3
 source_repo: str = "acme/sample-app"  # OWNER/NAME of the repository
 source_branch: str = "main"  # the only branch that triggers the pipeline

@@ -21,7 +21,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 kms_key_arn: str = ""  # customer KMS key (or alias) ARN; empty uses SSE-S3
 noncurrent_version_days: int = 30  # days before an overwritten artifact version is deleted
 deploy_provider: str = "s3"  # s3, ecs, codedeploy-ecs, codedeploy-ec2 or cloudformation

@@ -21,7 +21,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 source_provider: str = "github"  # github, gitlab, bitbucket, codecommit or s3
 source_repo: str = "acme/sample-app"  # OWNER/NAME, CodeCommit repository, or BUCKET/KEY for s3
 connection_arn: str = ""  # CodeConnections ARN (required on aws for github/gitlab/bitbucket)

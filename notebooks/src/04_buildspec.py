@@ -18,7 +18,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 build_template: str = "nodejs"  # nodejs, docker or python
 buildspec_path: str = ""  # existing buildspec.yml to lint; empty means the sample app's
 apply: bool = False  # this step changes nothing; accepted for a uniform command line

@@ -24,7 +24,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 build_template: str = "nodejs"  # nodejs, docker or python (docker turns on privileged mode)
 build_image: str = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"  # CodeBuild image
 compute_type: str = "BUILD_GENERAL1_SMALL"  # BUILD_GENERAL1_SMALL ... BUILD_GENERAL1_2XLARGE

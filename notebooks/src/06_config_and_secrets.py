@@ -26,7 +26,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 config_parameters: dict = {"LOG_LEVEL": "info", "FEATURE_FLAGS": "none"}  # String parameters
 secret_names: str = "API_KEY"  # names of Secrets Manager secrets (values never here)
 secure_config_names: str = "DB_URL"  # names of SecureString parameters (values never here)

@@ -19,7 +19,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 failure_emails: str = ""  # comma-separated e-mail addresses told about failed runs
 apply: bool = False  # False shows the plan only; True creates or updates
 

@@ -21,7 +21,7 @@
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
-region: str = "us-east-1"  # AWS region
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 deploy_provider: str = "s3"  # s3, ecs, codedeploy-ecs, codedeploy-ec2 or cloudformation
 staging_name: str = "staging"  # name of the first environment
 production_name: str = "production"  # name of the environment behind the approval

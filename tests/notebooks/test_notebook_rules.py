@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runbook_lib.params import Params, _coerce
+from runbook_lib.params import Params
 from runbook_lib.redact import looks_like_secret_value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +45,7 @@ def test_kernelspec_and_parameters_cell(path):
         name = match["name"]
         if hasattr(defaults, name) and name != "extra":
             value = ast.literal_eval(match["default"])
-            field_type = Params.__dataclass_fields__[name].type
-            assert _coerce(name, field_type, value) == getattr(defaults, name), (
+            assert getattr(Params.from_mapping({name: value}), name) == getattr(defaults, name), (
                 f"{path.name}: default of {name} differs from Params"
             )
 

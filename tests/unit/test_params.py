@@ -127,3 +127,17 @@ def test_fuzz_only_parameter_errors_escape(values):
         params.names()
     except ParameterError:
         pass
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "us-east-1"),
+    ({"AWS_DEFAULT_REGION": "eu-west-2"}, "eu-west-2"),
+    ({"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "eu-west-2"}, "ap-south-1"),
+])
+def test_empty_region_follows_the_environment_like_boto3(monkeypatch, env, expected):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert Params().region == expected
+    assert Params(region="sa-east-1").region == "sa-east-1"
