@@ -11,12 +11,13 @@ from __future__ import annotations
 import copy
 import re
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runbook_lib.local.moto_gateway import MotoGateway
 from runbook_lib.local.store import JsonStore
 from runbook_lib.local.wire import AwsError, Request, Response, json_response
+
+if TYPE_CHECKING:
+    from runbook_lib.local.dispatcher import LocalContext
 
 ACCOUNT_ID = "123456789012"
 
@@ -42,9 +43,8 @@ _FIELDS = ("description", "source", "secondarySources", "sourceVersion",
 class CodeBuildProjects:
     """CreateProject, UpdateProject, BatchGetProjects, ListProjects, DeleteProject."""
 
-    def __init__(self, moto: MotoGateway, state_dir: Path) -> None:
-        self.moto = moto
-        self.store = JsonStore(Path(state_dir) / "codebuild-projects.json", {})
+    def __init__(self, ctx: LocalContext) -> None:
+        self.store = JsonStore(ctx.state_dir / "codebuild-projects.json", {})
 
     def routes(self):
         ops = ("CreateProject", "UpdateProject", "BatchGetProjects", "ListProjects",

@@ -13,9 +13,11 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from runbook_lib.local.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.journal import Journal, is_mutating
 from runbook_lib.local.moto_gateway import MotoGateway
 from runbook_lib.local.wire import AwsError, Request, Response, json_error, read_request
@@ -34,6 +36,21 @@ class Extension(Protocol):
     def routes(self) -> dict[tuple[str, str], Handler]: ...
 
 
+@dataclass
+class LocalContext:
+    """What an extension is given: moto, in-process clients, the state folder, its peers.
+
+    ``extensions`` maps each extension's class name to its instance, so that, for example, the
+    pipeline engine can reach the build service; prefer calling peers through ``aws`` (the wire
+    protocol) and use direct references only for what has no AWS API.
+    """
+
+    moto: MotoGateway
+    aws: InternalAws
+    state_dir: Path
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
 class LocalAwsApp:
     """WSGI application of the embedded local AWS."""
 
@@ -48,10 +65,16 @@ class LocalAwsApp:
         self._calls_lock = threading.Lock()
         self.routes: dict[tuple[str, str], Handler] = {}
         self.extensions: list[Extension] = []
+        self.context = LocalContext(self.moto, InternalAws(self), self.state_dir)
         for factory in extensions:
-            ext = factory(self.moto, self.state_dir)
+            ext = factory(self.context)
             self.extensions.append(ext)
+            self.context.extensions[type(ext).__name__] = ext
             self.routes.update(ext.routes())
+        for ext in self.extensions:
+            start = getattr(ext, "start", None)
+            if start:
+                start()  # background work (engine, pollers) begins once every peer exists
 
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
         if environ.get("PATH_INFO") == HEALTH_PATH:
@@ -76,7 +99,11 @@ class LocalAwsApp:
 
 
     def _count(self, request: Request) -> None:
-        """Server-side call counts: a whole suite's mutations, across every kernel and CLI."""
+        """Server-side call counts: a whole suite's mutations, across every kernel and CLI.
+
+        The local AWS's own in-process calls (a build writing its log) are not counted."""
+        if request.headers.get(INTERNAL_HEADER):
+            return
         operation = request.operation or f"{request.method} {request.path.split('/')[1] or '/'}"
         with self._calls_lock:
             self.calls[(request.service or "?", operation, is_mutating(request))] += 1

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runbook_lib.local.moto_gateway import MotoGateway
 from runbook_lib.local.wire import AwsError, Request, Response, json_response
+
+if TYPE_CHECKING:
+    from runbook_lib.local.dispatcher import LocalContext
 
 # TestEventPattern rejects an event without these (EventBridge API reference).
 MANDATORY_EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources",
@@ -37,8 +38,8 @@ _OPERATORS = ("prefix", "suffix", "anything-but", "numeric", "exists", "equals-i
 class EventPatterns:
     """TestEventPattern, answered the way EventBridge does."""
 
-    def __init__(self, moto: MotoGateway, state_dir: Path) -> None:
-        self.moto = moto
+    def __init__(self, ctx: LocalContext) -> None:
+        self.ctx = ctx
 
     def routes(self):
         return {("events", "TestEventPattern"): self.test_event_pattern}
