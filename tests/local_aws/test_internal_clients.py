@@ -1,6 +1,7 @@
 """In-process clients: every protocol goes through the dispatcher without a socket."""
 
 import json
+import time
 
 
 def test_internal_clients_speak_every_protocol(local_aws, session, app_name):
@@ -28,7 +29,7 @@ def test_internal_clients_speak_every_protocol(local_aws, session, app_name):
     logs.create_log_group(logGroupName=f"/x/{app_name}")
     logs.create_log_stream(logGroupName=f"/x/{app_name}", logStreamName="s")
     logs.put_log_events(logGroupName=f"/x/{app_name}", logStreamName="s",
-                        logEvents=[{"timestamp": 1, "message": "line"}])
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "line"}])
     got = session.client("logs").get_log_events(logGroupName=f"/x/{app_name}",
                                                 logStreamName="s")["events"]
     assert [e["message"] for e in got] == ["line"]
