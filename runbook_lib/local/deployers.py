@@ -1,0 +1,1 @@
+"""Executors for deployers; see runbook_lib.local.actions for the plug-in shape."""

@@ -1,0 +1,1 @@
+"""Executors for sources; see runbook_lib.local.actions for the plug-in shape."""
