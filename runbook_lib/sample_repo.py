@@ -6,6 +6,7 @@ local AWS sees the new head and starts the pipeline as a GitHub push would.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -21,6 +22,16 @@ GREETING = Path("src/greeting.js")
 _BREAK = ("return `Hello, ${", "return `Hi, ${")
 
 
+def _commit_dates(repo: Path) -> dict[str, str]:
+    """Fixed dates, one minute apart per commit, so the canonical history has the same commit
+    ids on every machine (the stored notebook outputs show them)."""
+    count = subprocess.run(["git", "rev-list", "--all", "--count"], cwd=repo,
+                           capture_output=True, text=True)
+    n = int(count.stdout.strip() or 0) if count.returncode == 0 else 0
+    stamp = f"2026-01-01T09:{n:02d}:00+00:00"
+    return {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str
@@ -29,7 +40,8 @@ class Commit:
 
 
 def _git(repo: Path, *args: str) -> str:
-    result = subprocess.run(["git", *_GIT_ID, *args], cwd=repo, capture_output=True, text=True)
+    result = subprocess.run(["git", *_GIT_ID, *args], cwd=repo, capture_output=True, text=True,
+                            env=_commit_dates(repo))
     if result.returncode != 0:
         raise RunbookError(f"git {' '.join(args)} in {repo} failed: {result.stderr.strip()}")
     return result.stdout.strip()
