@@ -27,11 +27,25 @@ _KEEP_HEADERS = ("content-type", "x-amz-target", "authorization", "host", "conte
                  "x-amz-content-sha256")
 
 
+# Messages in flight are not state: replaying a publish would deliver it again.
+_NOT_JOURNALLED = {
+    ("sns", "Publish"), ("sns", "PublishBatch"), ("sqs", "SendMessage"),
+    ("sqs", "SendMessageBatch"), ("sqs", "ReceiveMessage"), ("sqs", "DeleteMessage"),
+    ("sqs", "DeleteMessageBatch"), ("sqs", "ChangeMessageVisibility"),
+    ("sqs", "ChangeMessageVisibilityBatch"), ("sqs", "PurgeQueue"),
+}
+
+
 def is_mutating(request: Request) -> bool:
-    """Whether replaying this request matters: by operation name, else by HTTP method."""
+    """Whether the request changes state: by operation name, else by HTTP method."""
     if request.operation:
         return not is_read_operation(request.operation)
     return request.method in ("PUT", "POST", "DELETE", "PATCH")
+
+
+def should_journal(request: Request) -> bool:
+    """Mutations worth replaying after a restart (messages in flight are not)."""
+    return is_mutating(request) and (request.service, request.operation) not in _NOT_JOURNALLED
 
 
 class Journal:
