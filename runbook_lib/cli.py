@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                            help="port (default 4599 for serve, a free port for start)")
             p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
         p.set_defaults(func=func)
+    _add_repo_parser(lsub)
 
     run = sub.add_parser("run", help="run the notebook suite headless")
     _add_run_options(run)
@@ -151,6 +152,62 @@ def _local_reset(args) -> int:
     state_dir = args.state_dir or process.default_state_dir()
     removed = process.reset(state_dir)
     print(f"local AWS state wiped ({removed} files removed from {state_dir})")
+    return 0
+
+
+def _add_repo_parser(lsub) -> None:
+    repo = lsub.add_parser("repo", help="local git repositories that stand in for GitHub or "
+                           "CodeCommit sources")
+    rsub = repo.add_subparsers(dest="repo_command")
+    add = rsub.add_parser("add", help="register a git repository under a repository id")
+    add.add_argument("repo_id", metavar="OWNER/NAME",
+                     help="the source's FullRepositoryId (or a CodeCommit RepositoryName)")
+    add.add_argument("path", type=Path, help="folder of a git work tree or bare repository")
+    add.set_defaults(func=_repo_add)
+    listing = rsub.add_parser("list", help="registered repositories with branch and head")
+    listing.set_defaults(func=_repo_list)
+    remove = rsub.add_parser("remove", help="forget a registered repository (files stay)")
+    remove.add_argument("repo_id", metavar="OWNER/NAME")
+    remove.set_defaults(func=_repo_remove)
+    for p in (add, listing, remove):
+        p.add_argument("--state-dir", type=Path, default=None,
+                       help="state directory (default $RUNBOOK_STATE_DIR or ~/.runbook/local)")
+    repo.set_defaults(func=lambda _args: repo.print_help() or 2)
+
+
+def _repo_registry(args):
+    from runbook_lib.local import process
+    from runbook_lib.local.repos import RepoRegistry
+
+    return RepoRegistry(args.state_dir or process.default_state_dir())
+
+
+def _repo_add(args) -> int:
+    entry, replaced = _repo_registry(args).add(args.repo_id, args.path.expanduser().absolute())
+    verb = "re-registered" if replaced else "registered"
+    print(f"{verb} {entry.repo_id} -> {entry.path}")
+    return 0
+
+
+def _repo_list(args) -> int:
+    rows = _repo_registry(args).listing()
+    if not rows:
+        print("no repositories registered; add one with `runbook local repo add OWNER/NAME PATH`")
+        return 0
+    table = [("ID", "PATH", "DEFAULT BRANCH", "HEAD")]
+    for row in rows:
+        head = row.head[:12] if row.head else "-"
+        table.append((row.repo_id, row.path, row.default_branch or "-",
+                      f"{head} ({row.problem})" if row.problem else head))
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    for r in table:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[3])
+    return 0
+
+
+def _repo_remove(args) -> int:
+    _repo_registry(args).remove(args.repo_id)
+    print(f"removed {args.repo_id} (its folder is untouched)")
     return 0
 
 

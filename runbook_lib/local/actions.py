@@ -27,6 +27,7 @@ EXECUTOR_MODULES = (
     "runbook_lib.local.sources",
     "runbook_lib.local.build_action",
     "runbook_lib.local.deployers",
+    "runbook_lib.local.approvals",
 )
 
 

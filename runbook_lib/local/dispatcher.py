@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from runbook_lib.local.internal import INTERNAL_HEADER, InternalAws
-from runbook_lib.local.journal import Journal, is_mutating
+from runbook_lib.local.journal import Journal, is_mutating, should_journal
 from runbook_lib.local.moto_gateway import MotoGateway
 from runbook_lib.local.wire import AwsError, Request, Response, json_error, read_request
 
@@ -49,6 +49,8 @@ class LocalContext:
     aws: InternalAws
     state_dir: Path
     extensions: dict[str, Any] = field(default_factory=dict)
+    # Where operators (and commands inside builds) reach this local AWS; set by the server.
+    endpoint_url: str | None = None
 
 
 class LocalAwsApp:
@@ -120,7 +122,7 @@ class LocalAwsApp:
 
     def _forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
         """To moto; successful mutations are journalled so a restart keeps them."""
-        if not is_mutating(request):
+        if not should_journal(request):
             return self.moto.forward(environ, request, start_response)
         seen: dict[str, int] = {}
 
@@ -143,6 +145,11 @@ def _send(start_response, response: Response) -> list[bytes]:
 def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     from runbook_lib.local.codebuild_projects import CodeBuildProjects  # noqa: I001
+    from runbook_lib.local.builds import CodeBuildBuilds
+    from runbook_lib.local.event_bus import EventBus
     from runbook_lib.local.event_patterns import EventPatterns
+    from runbook_lib.local.pipelines import CodePipelineService
+    from runbook_lib.local.triggers import SourceTriggers
 
-    return [CodeBuildProjects, EventPatterns]
+    return [CodeBuildProjects, CodeBuildBuilds, EventPatterns, EventBus, CodePipelineService,
+            SourceTriggers]

@@ -16,6 +16,7 @@ from runbook_lib.errors import LocalAwsError
 from runbook_lib.local.dispatcher import HEALTH_PATH
 
 STATUS_FILE = "server.json"
+KEPT_BY_RESET = ("repos.json", "repos.lock")
 LOG_FILE = "server.log"
 
 
@@ -123,7 +124,8 @@ def reset(state_dir: Path | None = None) -> int:
     """Stop the server and remove what the local AWS keeps in its state directory.
 
     Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and its
-    ``builds``/``repos`` folders), so pointing --state-dir at the wrong folder loses nothing else.
+    ``builds`` and ``cache`` folders), so pointing --state-dir at the wrong folder loses nothing
+    else. Git repositories and their registry stand in for GitHub, not AWS: they are kept.
     """
     import shutil
 
@@ -133,10 +135,12 @@ def reset(state_dir: Path | None = None) -> int:
     if not state_dir.is_dir():
         return 0
     for path in state_dir.iterdir():
+        if path.name in KEPT_BY_RESET:
+            continue
         if path.is_file() and path.suffix in (".json", ".jsonl", ".log", ".tmp"):
             path.unlink()
             removed += 1
-        elif path.is_dir() and path.name in ("builds", "repos", "cache", "workspaces"):
+        elif path.is_dir() and path.name in ("builds", "cache", "workspaces"):
             shutil.rmtree(path)
             removed += 1
     return removed

@@ -29,6 +29,7 @@ class LocalAwsServer:
         self._server = make_server(host, port, self.app, threaded=True,
                                    request_handler=_QuietHandler)
         self._server.daemon_threads = True
+        self.app.context.endpoint_url = self.endpoint_url
         self._thread: threading.Thread | None = None
 
     @property
