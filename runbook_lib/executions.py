@@ -189,3 +189,38 @@ def _summary(item: dict) -> ExecutionSummary:
         last_update_time=item.get("lastUpdateTime"),
         revisions=item.get("artifactRevisions") or item.get("sourceRevisions") or [],
     )
+
+
+@dataclass
+class FailedAction:
+    stage: str
+    action: str
+    summary: str
+    external_id: str = ""  # a build id for CodeBuild actions
+
+
+def failed_action(session: AwsSession, pipeline: str, execution_id: str) -> FailedAction | None:
+    """The first failed action of an execution, with its summary and external id."""
+    paginator = session.client("codepipeline").get_paginator("list_action_executions")
+    failed = []
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   filter={"pipelineExecutionId": execution_id}):
+        for item in page["actionExecutionDetails"]:
+            if item.get("status") == "Failed":
+                result = (item.get("output") or {}).get("executionResult") or {}
+                failed.append((item.get("startTime"), FailedAction(
+                    item["stageName"], item["actionName"],
+                    result.get("externalExecutionSummary", ""),
+                    result.get("externalExecutionId", ""))))
+    failed.sort(key=lambda pair: pair[0] or 0)
+    return failed[0][1] if failed else None
+
+
+EXECUTION_HEADERS = ("execution", "status", "trigger", "commit")
+
+
+def execution_rows(session: AwsSession, pipeline: str, limit: int = 10
+                   ) -> list[tuple[str, str, str, str]]:
+    """Recent executions, newest first, as table rows."""
+    return [(e.execution_id, e.status, e.trigger, e.commit_id[:7] or "-")
+            for e in list_executions(session, pipeline, limit)]

@@ -156,7 +156,7 @@ class _SharedParameterFilter(logging.Filter):
         return True
 
 
-SHARED_PARAMETERS = {f.name for f in fields(Params)} | {"apply"}
+SHARED_PARAMETERS = {f.name for f in fields(Params)} | {"apply", "push_sample_history"}
 logging.getLogger("papermill").addFilter(_SharedParameterFilter())
 
 
@@ -170,12 +170,15 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> No
         pm.execute_notebook(
             str(nb.path), str(output), parameters=parameters, kernel_name="python3",
             progress_bar=False, cwd=str(nb.path.parent), log_output=False,
-            kernel_manager_class=_local_kernel_manager(),
+            kernel_manager_class=_local_kernel_manager(), start_timeout=180,
         )
         ok = True
     except pm.PapermillExecutionError as err:
         ok = False
         error = f"cell {err.exec_count} failed: {err.ename}: {err.evalue}"
+    except RuntimeError as err:  # the kernel did not start or died: no cell to blame
+        ok = False
+        error = f"the notebook could not run: {err}"
     seconds = time.monotonic() - start
     html_path = render_html(output) if output.exists() else None
     return NotebookResult(nb.name, output, html_path, ok, seconds, error)

@@ -25,7 +25,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "notebooks" / "src"
 NB_DIR = ROOT / "notebooks"
-CANONICAL_PARAMETERS = {"apply": True}
+CANONICAL_PARAMETERS = {"apply": True, "push_sample_history": True}
 
 
 def parse_source(text: str) -> nbformat.NotebookNode:

@@ -43,9 +43,20 @@ kms_key_arn: str = ""  # KMS key for the artifact store (empty: the bucket's def
 apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
-from runbook_lib import nb, pipeline, plots
+from runbook_lib import history, nb, pipeline, plots
 
 ctx = nb.context(globals())
+
+# %% [markdown]
+# ## The source
+#
+# On AWS the source is your repository, reached through the CodeConnections connection. On the
+# local AWS it is a local git repository standing in for it: the sample app, registered under
+# `source_repo` before the pipeline exists, so that creating the pipeline starts its first run
+# (as on AWS) and every later commit on `source_branch` starts another, as a push would.
+
+# %%
+print(history.prepare_local_source(ctx.session, ctx.params, apply))
 
 # %% [markdown]
 # ## Plan

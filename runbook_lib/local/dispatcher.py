@@ -7,7 +7,6 @@ everything else goes to moto untouched.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import traceback
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from runbook_lib.local import control
 from runbook_lib.local.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.journal import Journal, is_mutating, should_journal
 from runbook_lib.local.moto_gateway import MotoGateway
@@ -26,8 +26,8 @@ log = logging.getLogger("runbook.local")
 
 Handler = Callable[[Request], Response]
 
-HEALTH_PATH = "/_runbook/health"
-CALLS_PATH = "/_runbook/calls"
+HEALTH_PATH = control.HEALTH_PATH
+CALLS_PATH = control.CALLS_PATH
 
 
 class Extension(Protocol):
@@ -73,17 +73,17 @@ class LocalAwsApp:
             self.extensions.append(ext)
             self.context.extensions[type(ext).__name__] = ext
             self.routes.update(ext.routes())
+        # Extensions that need to know what moto did (a deleted bucket, say).
+        self._observers = [ext.after_forward for ext in self.extensions
+                           if hasattr(ext, "after_forward")]
         for ext in self.extensions:
             start = getattr(ext, "start", None)
             if start:
                 start()  # background work (engine, pollers) begins once every peer exists
 
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
-        if environ.get("PATH_INFO") == HEALTH_PATH:
-            return _send(start_response, Response(200, [("Content-Type", "application/json")],
-                                                  json.dumps({"status": "ok"}).encode()))
-        if environ.get("PATH_INFO") == CALLS_PATH:
-            return _send(start_response, self._calls_endpoint(environ))
+        if (environ.get("PATH_INFO") or "").startswith(control.PREFIX):
+            return _send(start_response, control.handle(self, environ))
         request = read_request(environ)
         self._count(request)
         handler = self.routes.get((request.service or "", request.operation or ""))
@@ -110,15 +110,14 @@ class LocalAwsApp:
         with self._calls_lock:
             self.calls[(request.service or "?", operation, is_mutating(request))] += 1
 
-    def _calls_endpoint(self, environ: dict[str, Any]) -> Response:
-        if environ.get("REQUEST_METHOD") == "DELETE":
-            with self._calls_lock:
-                self.calls.clear()
+    def call_counts(self, reset: bool = False) -> list[dict[str, Any]]:
+        """Rows of service, operation, mutating, count; optionally cleared after reading."""
         with self._calls_lock:
             rows = [{"service": s, "operation": o, "mutating": m, "count": n}
                     for (s, o, m), n in sorted(self.calls.items())]
-        body = json.dumps({"calls": rows}).encode()
-        return Response(200, [("Content-Type", "application/json")], body)
+            if reset:
+                self.calls.clear()
+        return [] if reset else rows
 
     def _forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
         """To moto; successful mutations are journalled so a restart keeps them."""
@@ -133,6 +132,8 @@ class LocalAwsApp:
         body = b"".join(self.moto.forward(environ, request, recording_start_response))
         if seen.get("status", 500) < 400:
             self.journal.append(environ, request)
+        for observe in self._observers:
+            observe(request, seen.get("status", 500))
         return [body]
 
 
@@ -149,7 +150,8 @@ def default_extensions() -> list[Callable[..., Extension]]:
     from runbook_lib.local.event_bus import EventBus
     from runbook_lib.local.event_patterns import EventPatterns
     from runbook_lib.local.pipelines import CodePipelineService
+    from runbook_lib.local.s3_policies import S3BucketPolicies
     from runbook_lib.local.triggers import SourceTriggers
 
     return [CodeBuildProjects, CodeBuildBuilds, EventPatterns, EventBus, CodePipelineService,
-            SourceTriggers]
+            SourceTriggers, S3BucketPolicies]

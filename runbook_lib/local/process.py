@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from runbook_lib.errors import LocalAwsError
-from runbook_lib.local.dispatcher import HEALTH_PATH
+from runbook_lib.local.control import HEALTH_PATH
 
 STATUS_FILE = "server.json"
 KEPT_BY_RESET = ("repos.json", "repos.lock")
@@ -164,8 +165,40 @@ def _pid_alive(pid: int) -> bool:
 def fetch_calls(endpoint_url: str, reset: bool = False) -> list[dict]:
     """The local AWS's server-side call counts (every client, kernel and CLI), optionally
     clearing them; rows of service, operation, mutating, count."""
-    from runbook_lib.local.dispatcher import CALLS_PATH
+    from runbook_lib.local.control import CALLS_PATH
 
-    req = urllib.request.Request(endpoint_url + CALLS_PATH, method="DELETE" if reset else "GET")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())["calls"]
+    return _control(endpoint_url, CALLS_PATH, "DELETE" if reset else "GET")["calls"]
+
+
+def server_info(endpoint_url: str) -> dict:
+    """The state folder and endpoint of the local AWS at ``endpoint_url``."""
+    from runbook_lib.local.control import INFO_PATH
+
+    return _control(endpoint_url, INFO_PATH)
+
+
+def register_repo(endpoint_url: str, repo_id: str, path: Path) -> dict:
+    """Register a local git repository with the local AWS at ``endpoint_url``."""
+    from runbook_lib.local.control import REPOS_PATH
+
+    return _control(endpoint_url, REPOS_PATH, "POST", {"id": repo_id, "path": str(path)})
+
+
+def list_repos(endpoint_url: str) -> list[dict]:
+    """Repositories registered with the local AWS at ``endpoint_url`` (id and path)."""
+    from runbook_lib.local.control import REPOS_PATH
+
+    return _control(endpoint_url, REPOS_PATH)["repositories"]
+
+
+def _control(endpoint_url: str, path: str, method: str = "GET", body: dict | None = None
+             ) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(endpoint_url + path, method=method, data=data,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        message = json.loads(err.read() or b"{}").get("message", str(err))
+        raise LocalAwsError(f"local AWS at {endpoint_url}: {message}") from err

@@ -59,6 +59,8 @@ def read_request(environ: dict[str, Any]) -> Request:
         operation = (parse_qs(body.decode("utf-8", "replace")).get("Action") or [None])[0]
     if operation is None and environ.get("QUERY_STRING"):
         operation = (parse_qs(environ["QUERY_STRING"]).get("Action") or [None])[0]
+    if operation is None and service == "s3":
+        operation = _s3_bucket_operation(environ)
     return Request(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=environ.get("PATH_INFO", "/"),
@@ -69,6 +71,30 @@ def read_request(environ: dict[str, Any]) -> Request:
         operation=operation,
         region=region,
     )
+
+
+# The S3 bucket-level REST operations the local AWS serves or observes, by method and subresource.
+_S3_BUCKET_OPERATIONS = {
+    ("PUT", "policy"): "PutBucketPolicy",
+    ("GET", "policy"): "GetBucketPolicy",
+    ("DELETE", "policy"): "DeleteBucketPolicy",
+    ("GET", "policyStatus"): "GetBucketPolicyStatus",
+    ("DELETE", ""): "DeleteBucket",
+}
+
+
+def _s3_bucket_operation(environ: dict[str, Any]) -> str | None:
+    """Name a path-style S3 bucket request (``/bucket?policy``); None for anything else."""
+    parts = [p for p in (environ.get("PATH_INFO") or "/").split("/") if p]
+    if len(parts) != 1:
+        return None
+    query = parse_qs(environ.get("QUERY_STRING") or "", keep_blank_values=True)
+    sub = next(iter(query), "")
+    return _S3_BUCKET_OPERATIONS.get((environ.get("REQUEST_METHOD", "GET"), sub))
+
+
+def s3_bucket_name(request: Request) -> str:
+    return request.path.strip("/").split("/")[0]
 
 
 @dataclass

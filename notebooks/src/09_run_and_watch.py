@@ -1,0 +1,55 @@
+# %% [markdown]
+# # 9. Run and watch
+#
+# The pipeline runs on every push to the watched branch. This notebook shows the runs, and on
+# the local AWS it can push the sample app's canonical history through the pipeline the way a
+# team would:
+#
+# 1. a **release note**: the run builds, tests, deploys to staging and waits for approval; it
+#    is approved with a summary (the audit trail) and deploys to production;
+# 2. a change that **breaks a test**: the run fails in the Build stage, before anything is
+#    deployed, and the failing test is named from the build's CloudWatch log;
+# 3. the **fix**: green again, approved, deployed to production.
+#
+# On the local AWS a push is a commit on the watched branch of a repository registered with
+# `runbook local repo add`; the local AWS sees the new commit and starts the run as GitHub
+# would. A commit on any other branch starts nothing.
+
+# %% tags=["parameters"]
+app_name: str = "sample-app"  # lowercase name used in every resource name
+target: str = "local"  # local (embedded local AWS) or aws
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
+source_repo: str = "acme/sample-app"  # OWNER/NAME of the repository
+source_branch: str = "main"  # the only branch that triggers the pipeline
+push_sample_history: bool = False  # local only: push the canonical history (3 runs)
+wait_minutes: int = 10  # how long to wait for each run
+
+# %%
+from runbook_lib import executions, history, nb
+
+ctx = nb.context(globals())
+
+# %% [markdown]
+# ## The canonical history
+#
+# Each push, the run it started, and what happened.
+
+# %%
+steps = (history.run_canonical_history(ctx.session, ctx.params, ctx.names, wait_minutes * 60)
+         if push_sample_history else [])
+nb.table([step.row() for step in steps], history.HEADERS)
+
+# %% [markdown]
+# ## Stages of each run
+
+# %%
+nb.table([(step.label, stage, status) for step in steps for stage, status in step.stages],
+         ["push", "stage", "status"])
+
+# %% [markdown]
+# ## Recent executions
+#
+# Newest first, as `aws codepipeline list-pipeline-executions` shows them.
+
+# %%
+nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.EXECUTION_HEADERS)
