@@ -21,6 +21,19 @@ from pathlib import Path
 SHELL_GONE = 255  # status reported when the shell ended without a status of its own
 
 
+PID_FILE = "shell.pid"
+
+
+def kill_orphan(script_dir: Path) -> bool:
+    """End the process group of a build whose server died; True when one was running."""
+    try:
+        pgid = int((Path(script_dir) / PID_FILE).read_text())
+        os.killpg(pgid, signal.SIGKILL)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 class BuildShell:
     """A bash process fed one command at a time; see the module docstring."""
 
@@ -47,6 +60,9 @@ class BuildShell:
             ["bash", "--noprofile", "--norc"], cwd=self.cwd, env=self.env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
+        # If the server dies, the next one reads this to end the orphaned process group.
+        self.script_dir.mkdir(parents=True, exist_ok=True)
+        (self.script_dir / PID_FILE).write_text(str(self._proc.pid))
 
     def run(self, command: str, on_line: Callable[[str], None]) -> int:
         """Run one command; every output line goes to ``on_line``; return its exit status.

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from runbook_lib.local.build_logs import log_location
 from runbook_lib.local.build_outputs import artifact_target
 from runbook_lib.local.build_runner import BuildJob, BuildRunner
+from runbook_lib.local.build_shell import kill_orphan
 from runbook_lib.local.codebuild_projects import ACCOUNT_ID
 from runbook_lib.local.internal import INTERNAL_HEADER
 from runbook_lib.local.store import JsonStore
@@ -261,6 +262,7 @@ class CodeBuildBuilds:
             for builds in self.store.data["builds"].values():
                 for build in builds.values():
                     if not build.get("buildComplete"):
+                        kill_orphan(self.ctx.state_dir / "builds" / build["id"] / "commands")
                         self._mark_ended(build, "FAILED", "CLIENT_ERROR",
                                          "The local AWS restarted while this build was running")
                         changed = True

@@ -1,0 +1,160 @@
+"""Issue: the local AWS runs pipelines for real, checked as a new user would, with the AWS CLI.
+
+After the setup notebooks, the AWS CLI starts an execution, sees the approval pending in
+get-pipeline-state, approves with the token, sees Succeeded in list-pipeline-executions, lists
+action executions with timings, reads the build's log with logs get-log-events, and
+codebuild batch-get-builds shows the phases. A commit on the watched branch of the registered
+repository starts a run; a commit on another branch does not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import sample_repo
+from runbook_lib.local import process
+
+pytestmark = pytest.mark.slow
+
+SETUP = ["preflight", "bucket", "iam", "buildspec", "build-project", "config", "pipeline",
+         "monitoring"]
+PIPELINE = "sample-app-pipeline"
+AWS = str(Path(sys.executable).with_name("aws"))
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    state = tmp_path_factory.mktemp("engine-e2e")
+    status = process.start(state)
+    env = {**os.environ, "AWS_ENDPOINT_URL": status.endpoint_url, "RUNBOOK_STATE_DIR": str(state),
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    env.pop("AWS_PROFILE", None)
+    out = tmp_path_factory.mktemp("engine-e2e-out")
+    result = subprocess.run([sys.executable, "-m", "runbook_lib.cli", "run", "--only", *SETUP,
+                             "-p", "apply=true", "--out", str(out)], env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    yield env, state
+    process.stop(state)
+
+
+def aws(env, *args):
+    result = subprocess.run([AWS, *args, "--output", "json"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else {}
+
+
+def poll(what, check, timeout=180, interval=0.5):
+    """Call ``check`` until it returns something truthy; on timeout say what was last seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last and last[0]:
+            return last[0]
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not reached in {timeout}s; last seen {last!r}")
+
+
+def pending_token(env, execution_id):
+    state = aws(env, "codepipeline", "get-pipeline-state", "--name", PIPELINE)
+    for stage in state["stageStates"]:
+        for action in stage.get("actionStates", []):
+            latest = action.get("latestExecution") or {}
+            if (latest.get("status") == "InProgress" and latest.get("token")
+                    and stage.get("latestExecution", {}).get("pipelineExecutionId")
+                    == execution_id):
+                return (stage["stageName"], action["actionName"], latest["token"]), state
+    return None, [(s["stageName"], s.get("latestExecution")) for s in state["stageStates"]]
+
+
+def approve(env, execution_id, summary):
+    stage, action, token = poll(f"approval of {execution_id}",
+                                lambda: pending_token(env, execution_id))
+    aws(env, "codepipeline", "put-approval-result", "--pipeline-name", PIPELINE,
+        "--stage-name", stage, "--action-name", action, "--token", token,
+        "--result", json.dumps({"summary": summary, "status": "Approved"}))
+
+
+def execution_status(env, execution_id):
+    runs = aws(env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)
+    status = {r["pipelineExecutionId"]: r["status"]
+              for r in runs["pipelineExecutionSummaries"]}.get(execution_id)
+    return (status if status not in (None, "InProgress") else None), status
+
+
+def test_the_aws_cli_runs_approves_and_inspects_a_pipeline(local):
+    env, _ = local
+    # Creating the pipeline started a first run (as on AWS); answer it so the stage is free.
+    def oldest_run():
+        runs = aws(env, "codepipeline", "list-pipeline-executions", "--pipeline-name",
+                   PIPELINE)["pipelineExecutionSummaries"]
+        return (runs[-1]["pipelineExecutionId"] if runs else None), len(runs)
+
+    first = poll("the first run", oldest_run)
+    approve(env, first, "first run checked")
+
+    started = aws(env, "codepipeline", "start-pipeline-execution", "--name", PIPELINE)
+    execution_id = started["pipelineExecutionId"]
+    approve(env, execution_id, "staging looks right")
+    assert poll("Succeeded", lambda: execution_status(env, execution_id)) == "Succeeded"
+
+    actions = aws(env, "codepipeline", "list-action-executions", "--pipeline-name", PIPELINE,
+                  "--filter", json.dumps({"pipelineExecutionId": execution_id}))[
+        "actionExecutionDetails"]
+    names = {a["stageName"]: a for a in actions}
+    assert set(names) >= {"Source", "Build", "Deploy-staging", "Approve-production",
+                          "Deploy-production"}
+    for action in actions:
+        assert action["status"] == "Succeeded"
+        assert action["lastUpdateTime"] >= action["startTime"]
+    approval = names["Approve-production"]["output"]["executionResult"]
+    assert approval["externalExecutionSummary"] == "staging looks right"
+    build_id = names["Build"]["output"]["executionResult"]["externalExecutionId"]
+
+    build = aws(env, "codebuild", "batch-get-builds", "--ids", build_id)["builds"][0]
+    phases = {p["phaseType"]: p.get("phaseStatus") for p in build["phases"]}
+    for phase in ("DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD", "BUILD", "UPLOAD_ARTIFACTS"):
+        assert phases[phase] == "SUCCEEDED", phases
+    assert build["buildStatus"] == "SUCCEEDED"
+    events = aws(env, "logs", "get-log-events", "--log-group-name", build["logs"]["groupName"],
+                 "--log-stream-name", build["logs"]["streamName"], "--start-from-head")["events"]
+    text = "\n".join(e["message"] for e in events)
+    assert "Running command npm test" in text
+    assert "ok 1 - greets by name" in text
+
+
+def test_a_commit_on_the_watched_branch_starts_a_run_and_elsewhere_does_not(local):
+    env, state = local
+    repo = Path(state) / "repos" / "acme__sample-app"
+    before = {r["pipelineExecutionId"] for r in aws(
+        env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)[
+        "pipelineExecutionSummaries"]}
+
+    sample_repo.push_release_note(repo, "an experiment", branch="feature/experiment")
+    time.sleep(4)  # several polls of the local AWS's watcher
+    after_feature = {r["pipelineExecutionId"] for r in aws(
+        env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)[
+        "pipelineExecutionSummaries"]}
+    assert after_feature == before
+
+    commit = sample_repo.push_release_note(repo, "a release", branch="main")
+
+    def new_run():
+        runs = aws(env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)
+        fresh = [r for r in runs["pipelineExecutionSummaries"]
+                 if r["pipelineExecutionId"] not in before and r.get("sourceRevisions")]
+        return (fresh[0] if fresh else None), len(runs["pipelineExecutionSummaries"])
+
+    run = poll("a run started by the push, past its source", new_run, timeout=60)
+    assert [r["revisionId"] for r in run["sourceRevisions"]] == [commit.sha]
+    assert run["trigger"]["triggerType"] == "WebhookV2"

@@ -1,0 +1,115 @@
+"""A local AWS killed mid-build: on restart the execution and its build are Failed with a
+reason, never left InProgress, and the orphaned build process is ended."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import time
+import zipfile
+
+import pytest
+
+from runbook_lib.local import process
+from runbook_lib.session import AwsSession
+
+pytestmark = pytest.mark.slow
+
+TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]}
+BUILDSPEC = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+             "      - echo started-long-build\n      - sleep 120\n")
+
+
+def _source_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("buildspec.yml", BUILDSPEC)
+    return buffer.getvalue()
+
+
+def _create_pipeline(s: AwsSession) -> None:
+    s3, iam = s.client("s3"), s.client("iam")
+    s3.create_bucket(Bucket="restart-artifacts")
+    s3.put_bucket_versioning(Bucket="restart-artifacts",
+                             VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="restart-artifacts", Key="src.zip", Body=_source_zip())
+    role = iam.create_role(RoleName="restart-role",
+                           AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    s.client("codebuild").create_project(
+        name="restart-build", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"}, serviceRole=role)
+    s.client("codepipeline").create_pipeline(pipeline={
+        "name": "restart", "roleArn": role,
+        "artifactStore": {"type": "S3", "location": "restart-artifacts"},
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
+                                                   "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "restart-artifacts", "S3ObjectKey": "src.zip",
+                                  "PollForSourceChanges": "false"},
+                "outputArtifacts": [{"name": "Src"}]}]},
+            {"name": "Build", "actions": [{
+                "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS",
+                                                  "provider": "CodeBuild", "version": "1"},
+                "configuration": {"ProjectName": "restart-build"},
+                "inputArtifacts": [{"name": "Src"}]}]},
+        ]})
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent that is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_for(what, check, timeout=90):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not reached in {timeout}s (last: {last!r})")
+
+
+def test_killed_mid_build_restarts_with_failed_execution_and_build(tmp_path):
+    status = process.start(tmp_path)
+    s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+    _create_pipeline(s)
+    cp, cb = s.client("codepipeline"), s.client("codebuild")
+    execution_id = cp.start_pipeline_execution(name="restart")["pipelineExecutionId"]
+
+    def build_running():
+        ids = cb.list_builds_for_project(projectName="restart-build")["ids"]
+        builds = cb.batch_get_builds(ids=ids)["builds"] if ids else []
+        return next((b for b in builds if b["currentPhase"] == "BUILD"), None)
+
+    build = _wait_for("a build in its BUILD phase", build_running)
+    pid_file = tmp_path / "builds" / build["id"] / "commands" / "shell.pid"
+    shell_pid = int(pid_file.read_text())
+    os.kill(status.pid, signal.SIGKILL)
+    _wait_for("the server gone", lambda: not process.is_healthy(status.endpoint_url))
+
+    status = process.start(tmp_path)
+    try:
+        s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+        cp, cb = s.client("codepipeline"), s.client("codebuild")
+        execution = cp.get_pipeline_execution(pipelineName="restart",
+                                              pipelineExecutionId=execution_id)[
+            "pipelineExecution"]
+        assert execution["status"] in ("Failed", "Stopped")
+        assert "restart" in execution.get("statusSummary", "").lower()
+        after = cb.batch_get_builds(ids=[build["id"]])["builds"][0]
+        assert after["buildStatus"] == "FAILED" and after["buildComplete"]
+        assert not _running(shell_pid)  # the orphaned build shell was ended
+    finally:
+        process.stop(tmp_path)
