@@ -1,9 +1,10 @@
 """The ``runbook`` command: parses options and hands over to the library.
 
-    runbook local serve|start|stop|status     the embedded local AWS
-    runbook run [--only NAME ...]             the notebook suite, headless (papermill)
-    runbook teardown                          the teardown notebook
-    runbook lab                               JupyterLab on the notebooks, guided mode
+    runbook local serve|start|stop|status|reset   the embedded local AWS
+    runbook local repo add|list|remove            local git repositories as pipeline sources
+    runbook run [--only NAME ...]                 the notebook suite, headless (papermill)
+    runbook teardown                              the teardown notebook
+    runbook lab                                   JupyterLab on the notebooks, guided mode
 """
 
 from __future__ import annotations
