@@ -1,0 +1,195 @@
+"""Finding a build and reading its log: a real failing pipeline run on the local AWS (built
+once for the module), the log read whole and filtered server-side, secrets masked."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+
+from runbook_lib import logs, triage
+from runbook_lib.errors import StepError
+from runbook_lib.session import AwsSession
+
+FAKE_KEY = "AKIA" + "Q" * 12 + "7XYZ"
+FAILING_BUILDSPEC = yaml.safe_dump({"version": 0.2, "phases": {
+    "install": {"commands": ["echo installing"]},
+    "pre_build": {"commands": [
+        "for i in $(seq 1 60); do echo filler line $i; done",
+        f"echo leaked key {FAKE_KEY}",
+        "printf 'TAP version 13\\nok 1 - adds\\nnot ok 2 - greets by name\\n# fail 1\\n'",
+        "exit 1"]},
+    "build": {"commands": ["echo never"]}}})
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+def _wait(read, done, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not done(value):
+        assert time.monotonic() < deadline, f"timed out; last seen: {value}"
+        time.sleep(0.2)
+        value = read()
+    return value
+
+
+@pytest.fixture(scope="module")
+def failed_run(local_aws):
+    """(session, pipeline, execution id): an S3-sourced pipeline whose build fails a test."""
+    session = AwsSession(target="local", region="us-east-1", endpoint_url=local_aws.endpoint_url)
+    app = f"logs-{uuid.uuid4().hex[:6]}"
+    s3 = session.client("s3")
+    for bucket in (f"{app}-src", f"{app}-art"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=f"{app}-src", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=f"{app}-src", Key="src.zip",
+                  Body=_zip({"buildspec.yml": FAILING_BUILDSPEC}))
+    session.client("iam").create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")
+    role = f"arn:aws:iam::123456789012:role/{app}-role"
+    session.client("codebuild").create_project(
+        name=f"{app}-build", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"}, serviceRole=role)
+
+    def _type(category, provider):
+        return {"category": category, "owner": "AWS", "provider": provider, "version": "1"}
+
+    cp = session.client("codepipeline")
+    cp.create_pipeline(pipeline={
+        "name": f"{app}-pipeline", "roleArn": role,
+        "artifactStore": {"type": "S3", "location": f"{app}-art"},
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source", "actionTypeId": _type("Source", "S3"),
+                "configuration": {"S3Bucket": f"{app}-src", "S3ObjectKey": "src.zip",
+                                  "PollForSourceChanges": "false"},
+                "outputArtifacts": [{"name": "Src"}]}]},
+            {"name": "Build", "actions": [{
+                "name": "UnitTests", "actionTypeId": _type("Build", "CodeBuild"),
+                "configuration": {"ProjectName": f"{app}-build"},
+                "inputArtifacts": [{"name": "Src"}]}]}]})
+    pipeline = f"{app}-pipeline"
+    summaries = _wait(lambda: cp.list_pipeline_executions(pipelineName=pipeline)[
+        "pipelineExecutionSummaries"], lambda s: s and s[0]["status"] not in ("InProgress",))
+    assert summaries[0]["status"] == "Failed", summaries
+    return session, pipeline, summaries[0]["pipelineExecutionId"]
+
+
+def test_locates_the_failed_build_of_the_latest_failed_execution(failed_run):
+    session, pipeline, execution_id = failed_run
+    ref = logs.locate_build(session, pipeline)
+    assert (ref.execution_id, ref.stage, ref.action, ref.status) == (
+        execution_id, "Build", "UnitTests", "Failed")
+    assert ref.build_id.startswith(f"{pipeline.removesuffix('-pipeline')}-build:")
+    assert logs.locate_build(session, pipeline, execution_id, action="Build/UnitTests") == ref
+    assert logs.locate_build(session, pipeline, build_id="p:1").build_id == "p:1"
+    with pytest.raises(StepError, match="no CodeBuild action named 'Deploy'"):
+        logs.locate_build(session, pipeline, execution_id, action="Deploy")
+
+
+def test_reads_phases_log_and_failing_command_with_secrets_masked(failed_run):
+    session, pipeline, _ = failed_run
+    log = logs.read_build_log(session, logs.locate_build(session, pipeline).build_id)
+    assert log.status == "FAILED" and not log.filtered
+    assert (log.failed_phase, log.status_code) == ("PRE_BUILD", "COMMAND_EXECUTION_ERROR")
+    assert [p.name for p in log.phases][-3:] == ["PRE_BUILD", "FINALIZING", "COMPLETED"]
+    assert all(p.seconds is not None for p in log.phases[:-1])
+    assert log.failing_tests == ["greets by name"]
+    assert "filler line 60" in log.lines and "leaked key ***" in log.lines
+    assert not any(FAKE_KEY in line for line in log.lines)
+    assert log.line_phases[log.lines.index("not ok 2 - greets by name")] == "PRE_BUILD"
+
+    result = triage.triage_build(log, context_lines=2)
+    assert (result.command, result.exit_code, result.category) == ("exit 1", 1, "test_failure")
+    assert result.error_line == "not ok 2 - greets by name"
+    assert len(result.excerpt) == 5
+
+
+def test_server_side_filter_finds_the_same_failure(failed_run):
+    session, pipeline, _ = failed_run
+    build_id = logs.locate_build(session, pipeline).build_id
+    whole = triage.triage_build(logs.read_build_log(session, build_id), 2)
+    log = logs.read_build_log(session, build_id, server_filter=True, context_lines=2)
+    filtered = triage.triage_build(log, 2)
+    assert log.filtered and filtered.filtered
+    assert (filtered.category, filtered.failing_tests, filtered.error_line) == (
+        whole.category, whole.failing_tests, whole.error_line)
+    assert [text for _, text in filtered.excerpt] == [text for _, text in whole.excerpt]
+
+
+def test_unknown_build_names_the_fix(session):
+    with pytest.raises(StepError, match="check the id"):
+        logs.read_build_log(session, "nope:00000000-0000-0000-0000-000000000000")
+
+
+@pytest.mark.parametrize("case, line, expected", [
+    ("access key", f"key={FAKE_KEY} done", "key=*** done"),
+    ("named secret", "DB_PASSWORD=hunter2", "DB_PASSWORD=***"),
+    ("named secret quoted", 'export API_KEY="s3cr3t"', 'export API_KEY="***"'),
+    ("variable reference kept", "export API_KEY=$API_KEY", "export API_KEY=$API_KEY"),
+    ("bearer token", "Authorization: Bearer abc.def.ghi123", "Authorization: Bearer ***"),
+    ("github token", "ghp_" + "a1B2c3D4" * 5, "***"),
+    ("prose kept", "the token expired, retrying", "the token expired, retrying"),
+    ("build id kept", "sample-app-build:99bc47d3-194f-47cf-b804-bf95c63898fc",
+     "sample-app-build:99bc47d3-194f-47cf-b804-bf95c63898fc"),
+    ("commit sha kept", "commit 0123456789abcdef0123456789abcdef01234567",
+     "commit 0123456789abcdef0123456789abcdef01234567"),
+    ("iam action kept", "is not authorized to perform: s3:PutObject on resource",
+     "is not authorized to perform: s3:PutObject on resource"),
+])
+def test_redact_line(case, line, expected):
+    assert logs.redact_line(line) == expected, case
+
+
+def test_private_key_blocks_are_masked_whole():
+    lines = ["before", "-----BEGIN RSA PRIVATE KEY-----", "MIIEow", "abc",
+             "-----END RSA PRIVATE KEY-----", "after"]
+    assert logs.redact_lines(lines) == ["before", "***", "***", "***", "***", "after"]
+
+
+def test_line_phases_follow_codebuild_markers():
+    lines = ["[Container] 2026/01/01 00:00:00.1 Waiting for agent ping",
+             "[Container] 2026/01/01 00:00:00.2 Phase is DOWNLOAD_SOURCE",
+             "[Container] 2026/01/01 00:00:01.0 Entering phase INSTALL", "npm ci",
+             "[Container] 2026/01/01 00:00:02.0 Entering phase PRE_BUILD", "npm test"]
+    assert logs.line_phases(lines) == ["PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "INSTALL",
+                                       "PRE_BUILD", "PRE_BUILD"]
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (0.04, "0.0 s"), (12.34, "12.3 s"), (119.9, "119.9 s"), (240, "4.0 min"),
+    (7200, "2.0 h"),
+])
+def test_format_seconds_always_has_a_unit(seconds, text):
+    assert logs.format_seconds(seconds) == text
+
+
+def test_phase_row_is_iso_with_a_duration():
+    start = datetime(2026, 1, 1, 10, 0, 0, tzinfo=UTC)
+    phase = logs.Phase("BUILD", "FAILED", start, start + timedelta(seconds=75.5))
+    assert phase.row() == ("BUILD", "FAILED", "2026-01-01T10:00:00+00:00", "75.5 s")
+    assert logs.Phase("COMPLETED", "", start).row()[3] == "-"
+
+
+@pytest.mark.parametrize("case, matches, around, expected", [
+    ("context inserted in place", [(1, "a"), (5, "e"), (9, "x")], [(3, "c"), (5, "e"), (6, "f")],
+     [(1, "a"), (3, "c"), (5, "e"), (6, "f"), (9, "x")]),
+    ("all matched already", [(1, "a"), (1, "a"), (2, "b")], [(1, "a"), (1, "a")],
+     [(1, "a"), (1, "a"), (2, "b")]),
+    ("same millisecond kept", [(5, "x"), (5, "y"), (5, "z")], [(5, "y")],
+     [(5, "x"), (5, "y"), (5, "z")]),
+])
+def test_merge_of_filtered_matches_and_context(case, matches, around, expected):
+    assert logs._merge(matches, around) == expected, case

@@ -1,0 +1,138 @@
+"""Failure classification, failing command, first error and excerpt: pure functions over
+realistic CodeBuild log snippets, one table row per class."""
+
+from __future__ import annotations
+
+import pytest
+
+from runbook_lib import triage
+from runbook_lib.logs import BuildLog
+
+C = "[Container] 2026/11/27 11:01:25.010355 "
+
+
+def _log(lines, status="FAILED", code="COMMAND_EXECUTION_ERROR", context="", phase="BUILD"):
+    return BuildLog("p:1", status, "g", "s", list(lines), phase, context, status_code=code)
+
+
+CASES = [
+    ("node test failure", ["TAP version 13", "# Subtest: greets by name",
+                           "not ok 1 - greets by name", "# fail 1"],
+     "npm test", 1, "FAILED", "", "test_failure", "failing tests: greets by name"),
+    ("pytest failure", ["=== short test summary info ===",
+                        "FAILED tests/test_app.py::test_greeting - AssertionError",
+                        "==== 1 failed, 4 passed in 0.31s ===="],
+     "pytest -q", 1, "FAILED", "", "test_failure",
+     "failing tests: tests/test_app.py::test_greeting"),
+    ("npm ci lockfile mismatch", [
+        "npm ERR! code EUSAGE",
+        "npm ERR! `npm ci` can only install packages when your package.json and "
+        "package-lock.json or npm-shrinkwrap.json are in sync."],
+     "npm ci", 1, "FAILED", "", "dependency_install", ""),
+    ("npm version not found", ["npm ERR! code ETARGET",
+                               "npm ERR! notarget No matching version found for left-pad@9.9.9."],
+     "npm install", 1, "FAILED", "", "dependency_install", ""),
+    ("pip resolution", ["ERROR: Could not find a version that satisfies the requirement "
+                        "requestz==2.0", "ERROR: No matching distribution found for requestz"],
+     "pip install -r requirements.txt", 1, "FAILED", "", "dependency_install", ""),
+    ("install command without telling line", ["some output"], "yarn install", 1, "FAILED",
+     "", "dependency_install", ""),
+    ("docker daemon", ["Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                       "Is the docker daemon running?"],
+     "docker build -t app .", 1, "FAILED", "", "docker_registry", ""),
+    ("registry login", ["Error response from daemon: Get https://1234.dkr.ecr.us-east-1."
+                        "amazonaws.com/v2/: no basic auth credentials"],
+     "docker push app", 1, "FAILED", "", "docker_registry", ""),
+    ("registry denied", ["denied: requested access to the resource is denied"],
+     "docker push app", 1, "FAILED", "", "docker_registry", ""),
+    ("access denied names the action", [
+        "upload failed: dist/index.html to s3://site/index.html An error occurred "
+        "(AccessDenied) when calling the PutObject operation: User: "
+        "arn:aws:sts::123456789012:assumed-role/build/AWSCodeBuild-1 is not authorized to "
+        "perform: s3:PutObject on resource: \"arn:aws:s3:::site/index.html\" because no "
+        "identity-based policy allows the s3:PutObject action"],
+     "aws s3 cp dist s3://site --recursive", 1, "FAILED", "", "access_denied",
+     "missing s3:PutObject on arn:aws:s3:::site/index.html"),
+    ("access denied without the action", [
+        "An error occurred (AccessDeniedException) when calling the GetParameter operation"],
+     "aws ssm get-parameter --name x", 254, "FAILED", "", "access_denied",
+     "AccessDeniedException: the log does not name the action"),
+    ("timeout by status", ["still compiling..."], "", None, "TIMED_OUT", "BUILD_TIMED_OUT",
+     "timeout", ""),
+    ("node heap", ["<--- JS stacktrace --->",
+                   "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of "
+                   "memory"], "npm run build", 134, "FAILED", "", "out_of_memory", ""),
+    ("killed 137", ["Killed"], "npm test", 137, "FAILED", "", "out_of_memory", ""),
+    ("unknown", ["make: *** [all] Error 2"], "make", 2, "FAILED", "", "unknown", ""),
+]
+
+
+@pytest.mark.parametrize("case, lines, command, code, status, status_code, category, detail",
+                         CASES, ids=[c[0] for c in CASES])
+def test_classification_and_next_step(case, lines, command, code, status, status_code,
+                                      category, detail):
+    context = (f"Error while executing command: {command}. Reason: exit status {code}"
+               if command else "Build has timed out")
+    log = _log(lines, status, status_code or "COMMAND_EXECUTION_ERROR", context)
+    result = triage.triage_build(log)
+    assert (result.command, result.exit_code) == ((command, code) if command else ("", None))
+    assert result.category == category
+    assert result.detail == detail
+    assert result.next_step
+
+
+def test_access_denied_next_step_names_the_missing_action():
+    line = ("User: arn:aws:sts::1:assumed-role/r/x is not authorized to perform: "
+            "ecr:InitiateLayerUpload on resource: arn:aws:ecr:us-east-1:1:repository/app")
+    result = triage.triage_build(_log([f"denied: {line}"]))
+    assert result.category == "access_denied"
+    assert result.next_step.startswith("Grant ecr:InitiateLayerUpload on "
+                                       "arn:aws:ecr:us-east-1:1:repository/app to the CodeBuild")
+
+
+@pytest.mark.parametrize("context, expected", [
+    ("Error while executing command: npm test. Reason: exit status 1", ("npm test", 1)),
+    ("Error while executing command: python -m pytest -k 'a. b'. Reason: exit status 5",
+     ("python -m pytest -k 'a. b'", 5)),
+    ("Build has timed out", ("", None)),
+    ("", ("", None)),
+])
+def test_parse_failing_command(context, expected):
+    assert triage.parse_failing_command(context) == expected
+
+
+@pytest.mark.parametrize("case, lines, index", [
+    ("command output before agent lines", [C + "Running command npm test", "ok 1 - a",
+                                           "not ok 2 - b",
+                                           C + "Command did not exit successfully npm test "
+                                           "exit status 1"], 2),
+    ("agent line when nothing else", ["fine", C + "Command did not exit successfully false "
+                                      "exit status 1"], 1),
+    ("zero counts are not errors", ["0 errors", "# fail 0", "TypeError: x is undefined"], 2),
+    ("nothing", ["all good"], None),
+])
+def test_first_error_index(case, lines, index):
+    assert triage.first_error_index(lines) == index, case
+
+
+@pytest.mark.parametrize("index, context, numbers", [
+    (5, 2, [4, 5, 6, 7, 8]), (0, 3, [1, 2, 3, 4]), (9, 3, [7, 8, 9, 10]), (4, 0, [5]),
+])
+def test_excerpt_is_clipped_at_both_ends(index, context, numbers):
+    lines = [f"line {i + 1}" for i in range(10)]
+    assert [n for n, _ in triage.excerpt(lines, index, context)] == numbers
+
+
+def test_report_marks_the_error_line_and_hides_the_source_dir():
+    log = _log(["start", "  at /codebuild/output/src1/src/app/test.js:3", "not ok 1 - a", "end"],
+               context="Error while executing command: npm test. Reason: exit status 1")
+    log.source_dir = "/codebuild/output/src1/src/app"
+    text = triage.render_text(triage.triage_build(log, 1))
+    assert ">    3 | not ok 1 - a" in text
+    assert "$CODEBUILD_SRC_DIR/test.js:3" in text and "/codebuild/output" not in text
+    assert "classification   test failure" in text
+
+
+def test_succeeded_build_has_nothing_to_fix():
+    result = triage.triage_build(_log(["ok 1 - a"], status="SUCCEEDED", code=""))
+    assert (result.category, result.excerpt) == ("none", [])
