@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## make run: build the whole pipeline on the embedded local AWS, headless, into out/<run-id>/
 run: $(STAMP)
-	$(BIN)/runbook run -p apply=true -p push_sample_history=true
+	$(BIN)/runbook run -p apply=true -p push_sample_history=true --report
 
 ## make test: unit, local-AWS, CLI and notebook regression tests (nbval, strict)
 test: $(STAMP)

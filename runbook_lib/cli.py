@@ -4,6 +4,7 @@
     runbook local repo add|list|remove            local git repositories as pipeline sources
     runbook run [--only NAME ...]                 the notebook suite, headless (papermill)
     runbook teardown                              the teardown notebook
+    runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook lab                                   JupyterLab on the notebooks, guided mode
 """
 
@@ -63,11 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--only", nargs="+", metavar="NAME", default=None,
                      help="run only these notebooks (names from `runbook run --list`)")
     run.add_argument("--list", action="store_true", help="list notebook names and exit")
+    run.add_argument("--report", action="store_true",
+                     help="end with the pipeline health report (HTML) in the output folder")
     run.set_defaults(func=_run)
 
     teardown = sub.add_parser("teardown", help="delete everything the suite created")
     _add_run_options(teardown)
     teardown.set_defaults(func=_teardown)
+
+    report = sub.add_parser("report", help="render the pipeline health report to HTML")
+    report.add_argument("--pipeline", required=True, help="name of the pipeline to report on")
+    report.add_argument("--days", type=int, default=30,
+                        help="window: executions started in the last N days (default 30)")
+    report.add_argument("--out", type=Path, required=True, metavar="FILE.html",
+                        help="where to write the HTML (the executed notebook goes beside it)")
+    report.add_argument("--target", choices=("local", "aws"), default="local",
+                        help="the embedded local AWS (default) or real AWS")
+    report.set_defaults(func=_report)
 
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (guided mode)")
     lab.add_argument("--target", choices=("local", "aws"), default="local")
@@ -224,7 +237,8 @@ def _run(args) -> int:
         return 0
     names = suite.resolve(args.only) if args.only else suite.default_run()
     parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
-    result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out)
+    result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
+                              report=args.report)
     return 0 if result.ok else 1
 
 
@@ -235,6 +249,14 @@ def _teardown(args) -> int:
     parameters.setdefault("apply", True)
     result = runner.run_suite(["teardown"], parameters, target=args.target, out_dir=args.out)
     return 0 if result.ok else 1
+
+
+def _report(args) -> int:
+    from runbook_lib import runner
+
+    out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
+    print(f"health report of {args.pipeline}: {out}")
+    return 0
 
 
 def _lab(args) -> int:

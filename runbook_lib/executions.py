@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
@@ -224,3 +224,322 @@ def execution_rows(session: AwsSession, pipeline: str, limit: int = 10
     """Recent executions, newest first, as table rows."""
     return [(e.execution_id, e.status, e.trigger, e.commit_id[:7] or "-")
             for e in list_executions(session, pipeline, limit)]
+
+
+# -- following one execution ----------------------------------------------------------------------
+
+ACTION_TERMINAL = ("Succeeded", "Failed", "Abandoned")
+
+
+@dataclass
+class ActionProgress:
+    """One action of one execution: ``Pending`` until CodePipeline reports an action execution."""
+
+    stage: str
+    action: str
+    category: str = ""
+    status: str = "Pending"
+    start_time: datetime | None = None
+    last_update_time: datetime | None = None
+    external_id: str = ""
+    summary: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ACTION_TERMINAL
+
+    def elapsed_seconds(self, now: datetime) -> float | None:
+        """Run time so far (or in all, once finished); None before it starts."""
+        if self.start_time is None:
+            return None
+        end = self.last_update_time if self.finished and self.last_update_time else now
+        return max(0.0, (end - self.start_time).total_seconds())
+
+
+@dataclass
+class StageProgress:
+    """A stage of one execution and its actions, in run order.
+
+    How statuses combine: any action Failed makes the stage Failed; all Succeeded makes it
+    Succeeded; nothing started yet is Pending; anything else is InProgress.
+    """
+
+    name: str
+    actions: list[ActionProgress] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        statuses = [a.status for a in self.actions]
+        if not statuses or all(s == "Pending" for s in statuses):
+            return "Pending"
+        if "Failed" in statuses:
+            return "Failed"
+        if all(s == "Succeeded" for s in statuses):
+            return "Succeeded"
+        if all(s in ACTION_TERMINAL for s in statuses) and "Abandoned" in statuses:
+            return "Stopped"
+        return "InProgress"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("Succeeded", "Failed", "Stopped")
+
+    def elapsed_seconds(self, now: datetime) -> float | None:
+        starts = [a.start_time for a in self.actions if a.start_time]
+        if not starts:
+            return None
+        ends = [a.last_update_time or now for a in self.actions if a.start_time]
+        end = max(ends) if self.finished else now
+        return max(0.0, (end - min(starts)).total_seconds())
+
+
+@dataclass
+class ExecutionProgress:
+    """Where one execution is: overall status, each stage and action, read at ``now``."""
+
+    pipeline: str
+    execution_id: str
+    status: str
+    now: datetime
+    status_summary: str = ""
+    start_time: datetime | None = None
+    last_update_time: datetime | None = None
+    stages: list[StageProgress] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def total_actions(self) -> int:
+        return sum(len(s.actions) for s in self.stages)
+
+    @property
+    def finished_actions(self) -> int:
+        return sum(a.finished for s in self.stages for a in s.actions)
+
+    @property
+    def fraction(self) -> float:
+        """Share of actions finished (1.0 when the execution is over, whatever was skipped)."""
+        if self.finished:
+            return 1.0
+        return self.finished_actions / self.total_actions if self.total_actions else 0.0
+
+    @property
+    def waiting_for_approval(self) -> ActionProgress | None:
+        for stage in self.stages:
+            for action in stage.actions:
+                if action.category == "Approval" and action.status == "InProgress":
+                    return action
+        return None
+
+    def elapsed_seconds(self) -> float:
+        """First action start to last action update (GetPipelineExecution has no times)."""
+        actions = [a for s in self.stages for a in s.actions if a.start_time]
+        start = self.start_time or min((a.start_time for a in actions), default=None)
+        if start is None:
+            return 0.0
+        end = self.last_update_time or max((a.last_update_time or self.now for a in actions),
+                                           default=self.now)
+        return max(0.0, ((end if self.finished else self.now) - start).total_seconds())
+
+
+def pipeline_layout(session: AwsSession, pipeline: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(stage, [(action, category)])] in pipeline and run order: what a run will go through."""
+    try:
+        declared = session.client("codepipeline").get_pipeline(name=pipeline)["pipeline"]
+    except ClientError as err:
+        raise _pipeline_error(pipeline, "get pipeline", err) from err
+    return [(stage["name"],
+             [(a["name"], a["actionTypeId"]["category"])
+              for a in sorted(stage["actions"], key=lambda a: (a.get("runOrder", 1), a["name"]))])
+            for stage in declared["stages"]]
+
+
+def read_progress(session: AwsSession, pipeline: str, execution_id: str,
+                  layout: list[tuple[str, list[tuple[str, str]]]] | None = None
+                  ) -> ExecutionProgress:
+    """One look at an execution: GetPipelineExecution plus its ListActionExecutions pages."""
+    layout = layout if layout is not None else pipeline_layout(session, pipeline)
+    try:
+        summary = get_execution(session, pipeline, execution_id)
+    except ClientError as err:
+        raise _pipeline_error(pipeline, f"get execution {execution_id}", err) from err
+    latest: dict[tuple[str, str], dict] = {}
+    paginator = session.client("codepipeline").get_paginator("list_action_executions")
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   filter={"pipelineExecutionId": execution_id}):
+        for item in page["actionExecutionDetails"]:
+            key = (item["stageName"], item["actionName"])
+            if key not in latest or _started(item) >= _started(latest[key]):
+                latest[key] = item  # a retried action keeps its newest attempt
+    stages = []
+    for stage_name, actions in layout:
+        stage = StageProgress(stage_name)
+        for action_name, category in actions:
+            stage.actions.append(_action_progress(stage_name, action_name, category,
+                                                  latest.get((stage_name, action_name))))
+        stages.append(stage)
+    return ExecutionProgress(pipeline, execution_id, summary.status, _now(),
+                             summary.status_summary, summary.start_time,
+                             summary.last_update_time, stages)
+
+
+def watch_execution(session: AwsSession, pipeline: str, execution_id: str,
+                    on_update: Callable[[ExecutionProgress], None] | None = None,
+                    timeout: float = 600, poll: float = 1.0, stop_at_approval: bool = False
+                    ) -> ExecutionProgress:
+    """Follow an execution to its end, handing every look to ``on_update`` (a progress view).
+
+    Stops early at a pending manual approval when ``stop_at_approval``; on timeout raises
+    :class:`WaitTimeout` with the last status and the stages it saw.
+    """
+    layout = pipeline_layout(session, pipeline)
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = read_progress(session, pipeline, execution_id, layout)
+        if on_update:
+            on_update(progress)
+        if progress.finished or (stop_at_approval and progress.waiting_for_approval):
+            return progress
+        if time.monotonic() >= deadline:
+            stages = ", ".join(f"{s.name} {s.status}" for s in progress.stages)
+            raise WaitTimeout(f"execution {execution_id} of {pipeline} still {progress.status} "
+                              f"after {timeout:.0f} s; stages: {stages}. Look at the pipeline "
+                              "in the console, or wait longer (wait_minutes).")
+        time.sleep(poll)
+
+
+WATCH_MODES = ("latest", "start", "push")
+
+
+def choose_execution(session: AwsSession, pipeline: str, mode: str = "latest",
+                     timeout: float = 600) -> str:
+    """The execution to follow: the newest one, one started now, or the one the next push starts."""
+    if mode not in WATCH_MODES:
+        from runbook_lib.errors import ParameterError
+
+        raise ParameterError("watch", mode, f"must be one of {', '.join(WATCH_MODES)}", "latest")
+    try:
+        if mode == "start":
+            return start_execution(session, pipeline)
+        known = list_executions(session, pipeline, limit=50)
+    except ClientError as err:
+        raise _pipeline_error(pipeline, "list executions", err) from err
+    if mode == "push":
+        return wait_for_new_execution(session, pipeline, {e.execution_id for e in known},
+                                      timeout=timeout).execution_id
+    if not known:
+        raise StepError(f"{pipeline} has no executions yet. Fix: push a commit to the watched "
+                        "branch, or pass watch='start' to start a run now.")
+    return known[0].execution_id
+
+
+# -- pointing at a failure ------------------------------------------------------------------------
+
+
+@dataclass
+class FailureDetails:
+    """The failed action of an execution, and where its build log is (for CodeBuild actions)."""
+
+    execution_id: str
+    stage: str
+    action: str
+    summary: str
+    build_id: str = ""
+    build_status: str = ""
+    log_group: str = ""
+    log_stream: str = ""
+
+    @property
+    def log_command(self) -> str:
+        """The AWS CLI line that prints the log, for an operator at a terminal."""
+        if not (self.log_group and self.log_stream):
+            return ""
+        return (f"aws logs get-log-events --log-group-name {self.log_group} "
+                f"--log-stream-name {self.log_stream} --start-from-head")
+
+    def rows(self) -> list[tuple[str, str]]:
+        rows = [("failed action", f"{self.stage}/{self.action}"),
+                ("summary", self.summary or "-")]
+        if self.build_id:
+            rows += [("build", f"{self.build_id} ({self.build_status or 'unknown'})"),
+                     ("log group", self.log_group or "-"), ("log stream", self.log_stream or "-")]
+        return rows
+
+
+def failure_details(session: AwsSession, pipeline: str, execution_id: str
+                    ) -> FailureDetails | None:
+    """The first failed action with its build id, log group and stream; None if none failed."""
+    failed = failed_action(session, pipeline, execution_id)
+    if failed is None:
+        return None
+    details = FailureDetails(execution_id, failed.stage, failed.action, failed.summary)
+    if failed.external_id and ":" in failed.external_id and "/" not in failed.external_id:
+        details.build_id = failed.external_id  # CodeBuild ids read project:uuid
+        try:
+            builds = session.client("codebuild").batch_get_builds(
+                ids=[failed.external_id]).get("builds") or []
+        except ClientError as err:
+            raise StepError(f"get build {failed.external_id}: {err}") from err
+        if builds:
+            logs = builds[0].get("logs") or {}
+            details.build_status = builds[0].get("buildStatus", "")
+            details.log_group = logs.get("groupName", "")
+            details.log_stream = logs.get("streamName", "")
+    return details
+
+
+def latest_failure(session: AwsSession, pipeline: str, limit: int = 50) -> FailureDetails | None:
+    """The newest failed execution's failure, or None when none of the last ``limit`` failed."""
+    for summary in list_executions(session, pipeline, limit):
+        if summary.status == "Failed":
+            return failure_details(session, pipeline, summary.execution_id)
+    return None
+
+
+def executions_since(session: AwsSession, pipeline: str, since: datetime
+                     ) -> list[ExecutionSummary]:
+    """Executions started at or after ``since``, newest first; stops paging once past it."""
+    out: list[ExecutionSummary] = []
+    paginator = session.client("codepipeline").get_paginator("list_pipeline_executions")
+    try:
+        for page in paginator.paginate(pipelineName=pipeline, PaginationConfig={"PageSize": 50}):
+            for item in page["pipelineExecutionSummaries"]:
+                summary = _summary(item)
+                if summary.start_time and summary.start_time < since:
+                    return out
+                out.append(summary)
+    except ClientError as err:
+        raise _pipeline_error(pipeline, "list executions", err) from err
+    return out
+
+
+def _pipeline_error(pipeline: str, what: str, err: ClientError) -> StepError:
+    code = err.response["Error"]["Code"]
+    if code == "PipelineNotFoundException":
+        return StepError(f"pipeline {pipeline} not found. Fix: check the pipeline name and the "
+                         "region (AWS_REGION), or create it with the pipeline notebook.")
+    if code == "PipelineExecutionNotFoundException":
+        return StepError(f"{what} of {pipeline}: no such execution. Fix: pick an id from "
+                         "the pipeline's recent executions.")
+    return StepError(f"{what} of {pipeline}: {err}")
+
+
+def _started(item: dict) -> datetime:
+    return item.get("startTime") or datetime.min.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _action_progress(stage: str, action: str, category: str, item: dict | None
+                     ) -> ActionProgress:
+    if item is None:
+        return ActionProgress(stage, action, category)
+    result = (item.get("output") or {}).get("executionResult") or {}
+    return ActionProgress(stage, action, category, item.get("status", "InProgress"),
+                          item.get("startTime"), item.get("lastUpdateTime"),
+                          result.get("externalExecutionId", ""),
+                          result.get("externalExecutionSummary", ""))

@@ -13,6 +13,7 @@ import html
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -119,7 +120,7 @@ def target_environment(target: str) -> Iterator[str | None]:
 
 
 def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
-              out_dir: Path | None = None) -> RunResult:
+              out_dir: Path | None = None, report: bool = False) -> RunResult:
     """Execute notebooks in order; stop at the first failure. Writes HTML and an index."""
     out = Path(out_dir) if out_dir else new_run_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -138,6 +139,8 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
                 print(f"\n{nb_result.error}\n\nthe executed notebook, with the failing cell "
                       f"marked, is {nb_result.path}", file=sys.stderr)
                 break
+        if report and result.ok:
+            result.notebooks.append(_health_report(parameters, target, out))
     write_index(result)
     print(f"\nexecuted notebooks and HTML: {out}\nopen {out / 'index.html'}", flush=True)
     return result
@@ -158,6 +161,27 @@ class _SharedParameterFilter(logging.Filter):
 
 SHARED_PARAMETERS = {f.name for f in fields(Params)} | {"apply", "push_sample_history"}
 logging.getLogger("papermill").addFilter(_SharedParameterFilter())
+
+
+def _health_report(parameters: dict[str, Any], target: str, out: Path) -> NotebookResult:
+    """The pipeline health report of the run's pipeline, as the run's last page."""
+    from runbook_lib.errors import NotebookRunError
+
+    params = Params.from_mapping(parameters)
+    start = time.monotonic()
+    print("[report] pipeline health ...", end=" ", flush=True)
+    html = out / "pipeline_health.html"
+    try:
+        run_report(params.names().pipeline, html, target=target)
+        ok, error = True, ""
+    except NotebookRunError as err:
+        ok, error = False, str(err)
+    seconds = time.monotonic() - start
+    print(("ok" if ok else "FAILED") + f" ({seconds:.1f}s)", flush=True)
+    if error:
+        print(f"\n{error}", file=sys.stderr)
+    return NotebookResult("health report", html.with_suffix(".ipynb"), html if ok else None, ok,
+                          seconds, error)
 
 
 def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> NotebookResult:
@@ -192,6 +216,12 @@ def _local_kernel_manager():
 
     class IpcKernelManager(AsyncKernelManager):
         transport = traitlets.CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @traitlets.default("ip")
+        def _private_socket_prefix(self) -> str:
+            # IPC "ports" are small numbers appended to this prefix: a folder of its own per
+            # kernel keeps two runs (or a run and a test) from sharing socket files.
+            return str(Path(tempfile.mkdtemp(prefix="runbook-kernel-")) / "kernel")
 
     return IpcKernelManager
 
@@ -230,6 +260,55 @@ def write_index(result: RunResult) -> Path:
     index = result.out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+# -- scheduled reports ---------------------------------------------------------------------------
+
+
+REPORT_NOTEBOOK = suite.NOTEBOOK_DIR / "reports" / "pipeline_health.ipynb"
+
+
+def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "local",
+               notebook: Path = REPORT_NOTEBOOK) -> Path:
+    """Execute the health report notebook with papermill, then write it as HTML with the code
+    hidden (figures are embedded PNGs). The executed notebook is kept beside the HTML.
+
+    Raises ``NotebookRunError`` naming the cause (pipeline missing, no executions in the window,
+    an AWS error) when the report cannot be produced.
+    """
+    import shutil
+
+    import papermill as pm
+
+    from runbook_lib.errors import NotebookRunError
+
+    out_file = Path(out_file)
+    if out_file.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError("--out", str(out_file), "must be an .html file", "health.html")
+    if days < 1:
+        raise ParameterError("--days", str(days), "must be a whole number of days, 1 or more",
+                             "7")
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    executed = out_file.with_suffix(".ipynb")
+    parameters = {"pipeline": pipeline, "days": days, "target": target}
+    with target_environment(target):
+        try:
+            pm.execute_notebook(
+                str(notebook), str(executed), parameters=parameters, kernel_name="python3",
+                progress_bar=False, cwd=str(notebook.parent), log_output=False,
+                kernel_manager_class=_local_kernel_manager(), start_timeout=180,
+            )
+        except pm.PapermillExecutionError as err:
+            raise NotebookRunError(f"cannot produce the health report of {pipeline}: "
+                                   f"{err.ename}: {err.evalue} (executed notebook: "
+                                   f"{executed})") from err
+        except RuntimeError as err:
+            raise NotebookRunError(f"cannot produce the health report of {pipeline}: the "
+                                   f"report notebook could not run: {err}") from err
+    rendered = render_html(executed, hide_code=True)
+    if rendered != out_file:
+        shutil.move(rendered, out_file)
+    return out_file
 
 
 # -- guided mode ----------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ source_repo: str = "acme/sample-app"  # OWNER/NAME of the repository
 source_branch: str = "main"  # the only branch that triggers the pipeline
 push_sample_history: bool = False  # local only: push the canonical history (3 runs)
 wait_minutes: int = 10  # how long to wait for each run
+watch: str = "latest"  # which run to follow: latest, start (one now) or push (your next push)
 
 # %%
-from runbook_lib import executions, history, nb
+from runbook_lib import executions, history, nb, progress
 
 ctx = nb.context(globals())
 
@@ -53,3 +54,39 @@ nb.table([(step.label, stage, status) for step in steps for stage, status in ste
 
 # %%
 nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.EXECUTION_HEADERS)
+
+# %% [markdown]
+# ## Follow a run
+#
+# `watch` picks the run: the newest one (`latest`), one started now (`start`, the same as
+# **Release change** in the console), or the one your next push starts (`push`: commit to the
+# watched branch while this cell waits). In JupyterLab a live view shows every stage and action
+# with its elapsed time and a progress bar; headless, a line is printed as each stage ends. A
+# run waiting for approval waits here too: approve it in the approvals cockpit.
+
+# %%
+execution_id = executions.choose_execution(ctx.session, ctx.names.pipeline, watch,
+                                           wait_minutes * 60)
+final = executions.watch_execution(ctx.session, ctx.names.pipeline, execution_id,
+                                   progress.reporter(), wait_minutes * 60)
+print(progress.final_line(final))
+
+# %% [markdown]
+# ## Final state of each stage
+
+# %%
+nb.table(progress.stage_rows(final), progress.STAGE_HEADERS)
+
+# %% [markdown]
+# ## When it fails
+#
+# The failed action of the run followed above, its build and where its log is; then the same
+# for the newest failed run of the pipeline (on the local AWS, the change that broke a test).
+# The build logs notebook reads and classifies that log.
+
+# %%
+print(progress.describe_failure(executions.failure_details(ctx.session, ctx.names.pipeline,
+                                                           execution_id)))
+
+# %%
+print(progress.describe_failure(executions.latest_failure(ctx.session, ctx.names.pipeline)))

@@ -1,0 +1,81 @@
+"""The health report's pure parts: excerpts, rates, the chart's data; and its refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from runbook_lib import report
+from runbook_lib.executions import ExecutionSummary
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _run(status, start, minutes, commit="abcdef0123"):
+    return ExecutionSummary(f"id-{start}", status, start_time=T0 + timedelta(minutes=start),
+                            last_update_time=T0 + timedelta(minutes=start + minutes),
+                            revisions=[{"revisionId": commit}])
+
+
+def _report(*runs):
+    return report.HealthReport("p", 7, T0 - timedelta(days=7), T0 + timedelta(days=1),
+                               list(runs))
+
+
+@pytest.mark.parametrize(("lines", "expected_first"), [
+    (["a", "b", "c", "not ok 1 - greets", "d"], "a"),
+    (["x"] * 10 + ["npm ERR! code E404", "y"], "x"),
+    (["ok"] * 30, "ok"),
+], ids=["tap-failure", "npm-error", "no-error-line-takes-the-tail"])
+def test_log_excerpt_starts_before_the_first_error(lines, expected_first):
+    excerpt = report.log_excerpt(lines, before=3, after=2, limit=20)
+    assert excerpt[0] == expected_first
+    assert len(excerpt) <= 20
+
+
+def test_log_excerpt_shortens_build_checkout_paths():
+    line = "  location: '/tmp/state/builds/app-build:1234/src/test/a.test.js:8:1'"
+    assert report.log_excerpt(["not ok 1 - x", line]) == [
+        "not ok 1 - x", "  location: '$CODEBUILD_SRC_DIR/test/a.test.js:8:1'"]
+
+
+def test_failure_rate_and_summary():
+    r = _report(_run("Succeeded", 20, 4), _run("Failed", 10, 1), _run("Succeeded", 0, 6),
+                ExecutionSummary("running", "InProgress", start_time=T0))
+    assert r.failure_rate == pytest.approx(1 / 3)
+    rows = dict(r.summary_rows())
+    assert rows["by status"] == "Failed 1, InProgress 1, Succeeded 2"
+    assert rows["failure rate"] == "33%"
+    assert rows["median successful run"] == "5.0 min"
+    assert r.execution_rows()[0] == ("2026-01-01T12:20:00Z", "Succeeded", "-", "abcdef0",
+                                     "4.0 min")
+
+
+def test_duration_bars_are_oldest_first_with_status_colour_and_hatch():
+    r = _report(_run("Succeeded", 20, 4), _run("Failed", 10, 1),
+                ExecutionSummary("running", "InProgress", start_time=T0))
+    bars = report.duration_bars(r)
+    assert [(b.status, b.minutes, b.hatch) for b in bars] == [("Failed", 1.0, "//"),
+                                                               ("Succeeded", 4.0, "")]
+    assert bars[0].colour == report.STATUS_COLOURS["Failed"]
+    assert bars[0].label == "2026-01-01 12:10 abcdef0"
+
+
+def test_chart_has_labelled_axes():
+    fig = report.draw_execution_durations(_report(_run("Succeeded", 0, 3)))
+    ax = fig.axes[0]
+    assert "(min)" in ax.get_xlabel() and ax.get_ylabel()
+    from matplotlib import pyplot as plt
+
+    plt.close(fig)
+
+
+def test_missing_pipeline_is_a_report_error(session, names):
+    with pytest.raises(report.ReportError, match=f"pipeline {names.pipeline} not found"):
+        report.build_health_report(session, names.pipeline, 7)
+
+
+def test_window_must_be_a_day_or_more(session):
+    with pytest.raises(report.ReportError, match="at least 1 day"):
+        report.build_health_report(session, "any", 0)
