@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbook_lib import executions, logs, sample_repo
+from runbook_lib import approvals, executions, logs, sample_repo
 from runbook_lib.errors import RunbookError
 from runbook_lib.local import process
 from runbook_lib.params import Params, ResourceNames
@@ -105,7 +105,7 @@ def run_canonical_history(session: AwsSession, params: Params, names: ResourceNa
     steps = []
     for label, push, approval, running in plan:
         step = push_and_follow(session, names.pipeline, label, push, approval, timeout,
-                               running)
+                               running, audit_bucket=names.artifact_bucket)
         steps.append(step)
         if on_step:
             on_step(step)
@@ -114,7 +114,8 @@ def run_canonical_history(session: AwsSession, params: Params, names: ResourceNa
 
 def push_and_follow(session: AwsSession, pipeline: str, label: str,
                     push: Callable[[], sample_repo.Commit], approval_summary: str,
-                    timeout: float, running: str | None = None) -> HistoryStep:
+                    timeout: float, running: str | None = None,
+                    audit_bucket: str = "") -> HistoryStep:
     """Push, wait for the run the push starts (or follow ``running``), approve it when asked,
     and report."""
     known = {e.execution_id for e in executions.list_executions(session, pipeline)}
@@ -127,7 +128,8 @@ def push_and_follow(session: AwsSession, pipeline: str, label: str,
     if not result.finished and approval_summary:
         for pending in executions.pending_approvals(session, pipeline):
             if pending.execution_id == run_id:
-                executions.answer_approval(session, pending, True, approval_summary)
+                # Through the cockpit's decision, so the approval lands in the audit trail too.
+                approvals.decide(session, pending, "approve", approval_summary, audit_bucket)
                 approved = approval_summary
         result = executions.wait_for_execution(session, pipeline, run_id, timeout)
     step = HistoryStep(label, commit, run_id, result.status,

@@ -1,0 +1,74 @@
+# %% [markdown]
+# # 11. Approvals cockpit
+#
+# A release waits in `Approve-<production>` until someone decides. This notebook gathers what
+# that decision needs in one place, for every pending approval on the given pipelines: the
+# commit and its message, the build result and test summary, the end of the build log, the
+# staging review URL, and what production would gain (the commits since the last production
+# deploy).
+#
+# In JupyterLab each pending approval is a card with **Approve** and **Reject** buttons; they
+# stay disabled until a summary is typed, because the summary is the record of why. Headless,
+# pass `decision` (approve or reject) and `summary`; with no decision the notebook only reports
+# and changes nothing. Every decision goes to CodePipeline (PutApprovalResult) and to an audit
+# trail in the artifact bucket: who (the caller's identity), when, which pipeline, execution,
+# stage, action and token, the decision and its summary, one object per decision.
+
+# %% tags=["parameters"]
+app_name: str = "sample-app"  # lowercase name used in every resource name
+target: str = "local"  # local (embedded local AWS) or aws
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
+production_name: str = "production"  # the production environment (stage Deploy-<name>)
+pipelines: str = ""  # comma list of pipelines; empty: this app's pipeline
+decision: str = ""  # approve or reject; empty: report only, change nothing
+summary: str = ""  # why (required with a decision; goes to the audit trail)
+execution_id: str = ""  # which execution to decide when several are pending
+log_tail_lines: int = 20  # how many lines of the build log to show
+
+# %% [markdown]
+# A decision without a summary is refused here, before any AWS call.
+
+# %%
+from runbook_lib import approval_widgets, approvals, nb, rollback
+
+choice = approvals.check_decision(decision, summary)
+ctx = nb.context(globals())
+names = approvals.parse_pipelines(pipelines, ctx.names.pipeline)
+
+# %% [markdown]
+# ## Pending approvals and their evidence
+
+# %%
+cards = approvals.cockpit(ctx.session, names, rollback.production_stage(ctx.params),
+                          log_tail_lines)
+approval_widgets.show_cockpit(cards, names,
+                              approvals.decider(ctx.session, ctx.names.artifact_bucket),
+                              nb.is_headless())
+
+# %% [markdown]
+# ## The decision (headless)
+
+# %%
+record = approvals.apply_decision(ctx.session, cards, choice, summary, execution_id,
+                                  ctx.names.artifact_bucket)
+print(approvals.decision_text(record, ctx.names.artifact_bucket))
+
+# %% [markdown]
+# ## Answered approvals, as CodePipeline recorded them
+#
+# Newest first: who answered (the caller identity CodePipeline saw) and their summary.
+
+# %%
+nb.table([row for name in names for row in approvals.past_rows(
+    approvals.past_approvals(ctx.session, name))], approvals.PAST_HEADERS)
+
+# %% [markdown]
+# ## The audit trail in the artifact bucket
+#
+# Decisions made through this cockpit, oldest first, read back from
+# `s3://<artifact bucket>/audit/approvals/<pipeline>/`.
+
+# %%
+nb.table([row for name in names for row in approvals.audit_rows(
+    approvals.read_audit_trail(ctx.session, ctx.names.artifact_bucket, name))],
+    approvals.AUDIT_HEADERS)

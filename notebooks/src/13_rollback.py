@@ -1,0 +1,61 @@
+# %% [markdown]
+# # 13. Rollback
+#
+# When a release misbehaves, put the previous one back first and investigate after. Two ways:
+#
+# - `method="stage"`: **RollbackStage** re-runs `Deploy-<production>` with the artifacts of an
+#   earlier execution that succeeded there. Fast: no rebuild, no approval.
+# - `method="revision"`: a **new execution** pinned to the earlier commit (`sourceRevisions`
+#   COMMIT_ID). It is built, tested and deployed to staging again, and **waits for approval**
+#   again (notebook 11) before production: slower, fully audited.
+#
+# The target defaults to the newest production deployment of a commit other than the one
+# production runs now; `target_execution_id` or `target_commit` pick another. The rollback is a
+# plan first, carried out only with `apply=True` (or **Apply** in JupyterLab); then production
+# is checked: the deployed page's version label must carry the target commit.
+
+# %% tags=["parameters"]
+app_name: str = "sample-app"  # lowercase name used in every resource name
+target: str = "local"  # local (embedded local AWS) or aws
+region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
+deploy_provider: str = "s3"  # s3, ecs, codedeploy-ecs, codedeploy-ec2 or cloudformation
+production_name: str = "production"  # the production environment (stage Deploy-<name>)
+target_execution_id: str = ""  # roll back to this execution; empty: the previous release
+target_commit: str = ""  # or to this commit (at least 7 characters)
+method: str = "stage"  # stage (RollbackStage) or revision (new execution, approved again)
+apply: bool = False  # True: roll back; False: show the plan only
+wait_minutes: int = 10  # how long to wait for the rollback to finish
+
+# %%
+from runbook_lib import nb, rollback
+
+ctx = nb.context(globals())
+
+# %% [markdown]
+# ## Production deployments
+#
+# Newest first; the first row is what production runs now.
+
+# %%
+deployments = rollback.production_deployments(ctx.session, ctx.names.pipeline,
+                                              rollback.production_stage(ctx.params))
+nb.table(rollback.deployment_rows(deployments), rollback.DEPLOYMENT_HEADERS)
+
+# %% [markdown]
+# ## The plan
+
+# %%
+rb = rollback.plan_rollback(ctx.session, ctx.params, ctx.names, target_execution_id,
+                            target_commit, method)
+nb.show_plan(rb.plan, apply)
+
+# %% [markdown]
+# ## Outcome and verification
+#
+# After a rollback, production must serve the target commit; before one (plan only), this shows
+# what production serves now.
+
+# %%
+result = rollback.follow(ctx.session, rb, wait_minutes * 60)
+print(rollback.outcome_text(rb, result))
+print(rollback.verify_after(ctx.session, ctx.params, ctx.names, rb, result).render())

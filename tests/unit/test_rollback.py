@@ -1,0 +1,137 @@
+"""Rollback: choosing the target, planning, RollbackStage and a pinned re-run, verification."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from test_approvals import build_pipeline, push_to_approval
+
+from runbook_lib import executions, history, rollback, sample_repo
+from runbook_lib.errors import ParameterError
+from runbook_lib.rollback import Deployment
+from runbook_lib.session import AwsSession
+
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+
+
+def _deps(*commits):
+    return [Deployment(f"e{i}", c, deployed_at=datetime(2026, 1, 1, 9, 9 - i, tzinfo=UTC))
+            for i, c in enumerate(commits)]
+
+
+@pytest.mark.parametrize("commits,kwargs,expected", [
+    ((B, A), {}, "e1"),
+    ((A, B, A), {}, "e1"),  # after a rollback to A, the previous release is B, not A again
+    ((C, B, A), {"target_execution_id": "e2"}, "e2"),
+    ((C, B, A), {"target_commit": "bbbbbbb"}, "e1"),
+    ((C, B), {"target_commit": "d" * 40, "method": "revision"}, ""),
+], ids=["previous", "skips-same-commit", "by-execution", "by-short-commit", "unknown-revision"])
+def test_choose_target(commits, kwargs, expected):
+    assert rollback.choose_target(_deps(*commits), **kwargs).execution_id == expected
+
+
+@pytest.mark.parametrize("commits,kwargs,error", [
+    ((), {}, rollback.NoRollbackTarget),
+    ((A, A), {}, rollback.NoRollbackTarget),
+    ((A, B), {"target_execution_id": "nope"}, rollback.NoRollbackTarget),
+    ((A, B), {"target_commit": "abc"}, ParameterError),
+    ((A, B), {"target_commit": "d" * 40}, rollback.NoRollbackTarget),
+], ids=["nothing-deployed", "only-one-commit", "unknown-execution", "too-short",
+        "unknown-commit-stage-method"])
+def test_choose_target_refuses(commits, kwargs, error):
+    with pytest.raises(error):
+        rollback.choose_target(_deps(*commits), **kwargs)
+
+
+@pytest.mark.parametrize("html,commit,ok", [
+    ('<p id="version">v1.0.0 (1a2b3c4)</p>', "1a2b3c4d" + "0" * 32, True),
+    ('<p id="version">v1.0.0 (9999999)</p>', "1a2b3c4d" + "0" * 32, False),
+    ("<p>no label</p>", "1a2b3c4", False),
+], ids=["match", "other-commit", "no-label"])
+def test_version_label(html, commit, ok):
+    assert rollback.label_matches(rollback.version_label(html), commit) is ok
+
+
+def test_commit_message_from_revision_summaries():
+    assert rollback.commit_message({"revisionSummary": '{"CommitMessage": "a\\nb"}'}) == "a"
+    assert rollback.commit_message({"revisionSummary": "plain text"}) == "plain text"
+    assert rollback.commit_message({}) == ""
+
+
+@pytest.fixture(scope="module")
+def two_releases(local_aws):
+    """An app with two production deployments of two different commits."""
+    session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
+    params = build_pipeline(session, f"rb-{uuid.uuid4().hex[:6]}")
+    name = params.names().pipeline
+    repo = history.ensure_local_repository(session, params)
+    for e in executions.list_executions(session, name):  # the run creating the pipeline started
+        executions.wait_for_execution(session, name, e.execution_id, 300, stop_at_approval=True)
+        _approve(session, name, e.execution_id)
+    for note in ("one", "two"):
+        run = push_to_approval(session, params,
+                               lambda n=note: sample_repo.push_release_note(repo, n, "main"))
+        _approve(session, name, run)
+    return session, params
+
+
+def _approve(session, pipeline, run):
+    for p in executions.pending_approvals(session, pipeline):
+        if p.execution_id == run:
+            executions.answer_approval(session, p, True, "ok")
+    assert executions.wait_for_execution(session, pipeline, run, 300).status == "Succeeded"
+
+
+def test_rollback_by_stage_then_by_revision(two_releases):
+    session, params = two_releases
+    names = params.names()
+    deployments = rollback.production_deployments(session, names.pipeline, "Deploy-production")
+    assert [d.message for d in deployments[:2]] == ["Release note: two", "Release note: one"]
+    current, previous = deployments[0], deployments[1]
+    assert rollback.verify_production(session, params, names, current.commit_id).ok
+
+    session.recorder.reset()
+    rb = rollback.plan_rollback(session, params, names)
+    assert session.recorder.mutating_count == 0
+    assert rb.target.execution_id == previous.execution_id and rb.plan.has_changes
+    assert rollback.follow(session, rb) is None
+    assert "no rollback started" in rollback.outcome_text(rb, None)
+
+    rb.plan.apply()
+    result = rollback.follow(session, rb, 300)
+    assert result.status == "Succeeded"
+    check = rollback.verify_after(session, params, names, rb, result)
+    assert check.ok, check.render()
+    assert f"({previous.short})" in check.label
+
+    # Production now runs "one" again; roll forward to "two" by a pinned, re-approved run.
+    rb = rollback.plan_rollback(session, params, names, target_commit=current.commit_id[:10],
+                                method="revision")
+    assert rb.needs_approval and rb.target.commit_id == current.commit_id
+    rb.plan.apply()
+    waiting = rollback.follow(session, rb, 300)
+    assert not waiting.finished and "approve it in notebook 11" in rollback.outcome_text(
+        rb, waiting)
+    assert rollback.verify_after(session, params, names, rb, waiting).ok is None
+    _approve(session, names.pipeline, rb.execution_id)
+    assert rollback.verify_production(session, params, names, current.commit_id).ok
+
+    same = rollback.plan_rollback(session, params, names, target_commit=current.commit_id)
+    assert not same.plan.has_changes
+
+
+def test_unknown_method_is_refused_before_any_call(two_releases):
+    session, params = two_releases
+    session.recorder.reset()
+    with pytest.raises(ParameterError):
+        rollback.plan_rollback(session, params, params.names(), method="redeploy")
+    assert sum(session.recorder.calls.values()) == 0
+
+
+def test_other_deploy_providers_are_verified_by_hand(two_releases):
+    session, params = two_releases
+    check = rollback.verify_production(session, params.replace(deploy_provider="ecs"),
+                                       params.names(), A)
+    assert check.ok is None and "manual" in check.render()
