@@ -20,17 +20,18 @@ Decide = Callable[[PendingApproval, str, str], AuditRecord]
 
 
 def show_cockpit(cards: list[ApprovalCard], pipelines: list[str], decide: Decide,
-                 headless: bool) -> list | None:
-    """Print the evidence headless; in JupyterLab show a card per pending approval."""
+                 headless: bool) -> None:
+    """Print the evidence headless; in JupyterLab show a card per pending approval.
+
+    Returns nothing, so a call at the end of a cell shows the cards once (no repr of them).
+    """
     if headless or not cards:
         print(pending_text(cards, pipelines))
-        return None
+        return
     from IPython.display import display
 
-    boxes = [approval_card(card, decide) for card in cards]
-    for box in boxes:
-        display(box)
-    return boxes
+    for card in cards:
+        display(approval_card(card, decide))
 
 
 def approval_card(card: ApprovalCard, decide: Decide):

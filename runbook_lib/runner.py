@@ -342,8 +342,6 @@ def prepare_lab_workspace(workspace: Path = LAB_DIR) -> Path:
 
 def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = None) -> int:
     """JupyterLab on loopback at a workspace of the notebooks, kernels reaching the target."""
-    import subprocess
-
     from runbook_lib.local import process
 
     env = dict(os.environ)
@@ -364,4 +362,6 @@ def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = No
            "--no-browser", f"--ServerApp.root_dir={workspace}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI machines often run as root
-    return subprocess.call(cmd, env=env)
+    sys.stdout.flush()
+    # Become JupyterLab, so stopping `runbook lab` stops JupyterLab and its kernels too.
+    os.execve(sys.executable, cmd, env)

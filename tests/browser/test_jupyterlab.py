@@ -1,0 +1,197 @@
+"""Guided mode in a real browser: JupyterLab on 127.0.0.1, Debian's Chromium driven by Playwright.
+
+An operator's clicks, checked through boto3: the Apply button under a setup notebook's plan
+creates the artifact bucket, and the approvals cockpit's Approve button (with a summary) lets a
+waiting execution go on to production. Screenshots of each step are kept in
+``test-artifacts/browser/``.
+
+The tests share one JupyterLab and one local AWS and run in file order: the Apply test needs the
+bucket not to exist yet; the approvals test then runs the rest of the setup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("RUNBOOK_CHROMIUM", "/usr/bin/chromium"))  # as in conftest.py
+ENABLE = ("to enable it: `apt-get install chromium` (Debian's browser at /usr/bin/chromium, or "
+          "set RUNBOOK_CHROMIUM) and `pip install playwright` (never `playwright install`)")
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests skipped: Chromium not found at {CHROMIUM}; {ENABLE}",
+                allow_module_level=True)
+pytest.importorskip("playwright.sync_api",
+                    reason=f"browser tests skipped: playwright is not installed; {ENABLE}")
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
+from runbook_lib import executions  # noqa: E402
+from runbook_lib.params import Params  # noqa: E402
+from runbook_lib.session import AwsSession  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+SETUP = ["preflight", "bucket", "iam", "buildspec", "build-project", "config", "pipeline",
+         "monitoring"]
+KERNEL_START_MS = 120_000
+RUN_ALL_MS = 240_000
+PIPELINE_TIMEOUT_S = 300
+
+# The visible notebook has finished: every code cell shows an execution count, or a cell failed
+# (Run All stops there) and none is still running.
+_ALL_CELLS_RAN = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return false;
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent);
+  const failed = panel.querySelector('[data-mime-type="application/vnd.jupyter.error"]');
+  if (failed) return !prompts.some(t => t.includes('*'));
+  return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t));
+}"""
+_SOME_CELL_STARTED = """() => [...document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
+  .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+
+def _session(lab) -> AwsSession:
+    return AwsSession(target="local", region="us-east-1", endpoint_url=lab.endpoint_url)
+
+
+def _snap(page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def _error_outputs(page) -> str:
+    errors = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
+                          '[data-mime-type="application/vnd.jupyter.error"]')
+    return "\n".join(errors.all_inner_texts())
+
+
+def _kernel_connected(lab, name: str) -> bool:
+    """The server's view: the notebook's kernel is idle and the page's websocket is on it."""
+    with urllib.request.urlopen(f"{lab.base_url}/api/sessions?token={lab.token}",
+                                timeout=10) as resp:
+        sessions = json.loads(resp.read())
+    return any(s["path"] == name and s["kernel"]["execution_state"] == "idle"
+               and s["kernel"].get("connections", 0) >= 1 for s in sessions)
+
+
+def _open_notebook(page, lab, name: str, artifacts: Path, shot: str) -> None:
+    """Open a workspace notebook and wait until its kernel is connected and idle.
+
+    The toolbar's indicator says idle before a kernel exists, and a Run All clicked then is
+    dropped, so the server is asked too.
+    """
+    page.goto(lab.notebook_url(name))
+    deadline = time.monotonic() + KERNEL_START_MS / 1000
+    while not _kernel_connected(lab, name):
+        assert time.monotonic() < deadline, f"no kernel connected to {name}; see {lab.log}"
+        time.sleep(0.5)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator"
+                 '[data-status="idle"]').wait_for(timeout=KERNEL_START_MS)
+    _snap(page, artifacts, shot)
+
+
+def _run_all_cells(page, artifacts: Path, shot: str) -> None:
+    """Run > Run All Cells, then wait for every cell to have run, failing on an error output."""
+    for attempt in range(3):  # a click while the kernel handshake ends can still be dropped
+        page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu").get_by_text("Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(_SOME_CELL_STARTED, timeout=15_000, polling=250)
+            break
+        except PlaywrightTimeout:
+            assert attempt < 2, "Run All Cells started no cell"
+    try:
+        page.wait_for_function(_ALL_CELLS_RAN, timeout=RUN_ALL_MS, polling=500)
+    finally:
+        _snap(page, artifacts, shot)
+    errors = _error_outputs(page)
+    assert not errors, f"a cell failed in JupyterLab:\n{errors}"
+
+
+def _prepare_pending_approval(lab, tmp_path: Path) -> executions.PendingApproval:
+    """The setup notebooks applied headless; creating the pipeline starts a run that then
+    waits for the production approval."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", "run", "--only", *SETUP, "-p", "apply=true",
+         "--out", str(tmp_path / "setup-run")],
+        env=lab.env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    session = _session(lab)
+    pipeline = Params().names(session.account_id()).pipeline
+    first = executions.wait_for_new_execution(session, pipeline, known=set(), timeout=60)
+    summary = executions.wait_for_execution(session, pipeline, first.execution_id,
+                                            timeout=PIPELINE_TIMEOUT_S, stop_at_approval=True)
+    pending = executions.pending_approvals(session, pipeline)
+    assert [p.execution_id for p in pending] == [first.execution_id], (
+        f"expected one pending approval for {first.execution_id}, execution is "
+        f"{summary.status}: {executions.stage_statuses(session, pipeline, first.execution_id)}")
+    return pending[0]
+
+
+def test_apply_button_creates_the_artifact_bucket(page, lab, artifacts):
+    session = _session(lab)
+    names = Params().names(session.account_id())
+    s3 = session.client("s3")
+    existing = [b["Name"] for page_ in s3.get_paginator("list_buckets").paginate()
+                for b in page_["Buckets"]]
+    assert names.artifact_bucket not in existing, "run this test before the approvals test"
+
+    _open_notebook(page, lab, "02_artifact_bucket.ipynb", artifacts, "apply-1-opened")
+    _run_all_cells(page, artifacts, "apply-2-plan")
+    button = page.get_by_role("button", name="Apply artifact bucket")
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.get_by_text("applied: artifact bucket").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Applied").first.wait_for()
+    _snap(page, artifacts, "apply-3-applied")
+
+    versioning = s3.get_bucket_versioning(Bucket=names.artifact_bucket)
+    assert versioning.get("Status") == "Enabled"
+
+
+def test_approve_in_the_cockpit_deploys_to_production(page, lab, artifacts, tmp_path):
+    if not (NOTEBOOKS / "11_approvals.ipynb").exists():
+        pytest.skip("notebooks/11_approvals.ipynb does not exist yet (build it with "
+                    "tools/build_notebooks.py --only 11_approvals)")
+    if not (lab.workspace / "11_approvals.ipynb").exists():
+        pytest.skip("the lab workspace was prepared before 11_approvals.ipynb existed")
+    approval = _prepare_pending_approval(lab, tmp_path)
+    summary = "staging checked in the browser test"
+
+    _open_notebook(page, lab, "11_approvals.ipynb", artifacts, "approve-1-opened")
+    _run_all_cells(page, artifacts, "approve-2-pending")
+    box = page.get_by_placeholder("Summary (required)").first
+    box.scroll_into_view_if_needed()
+    box.fill(summary)
+    # By text, not accessible name: the Font Awesome icon's glyph is part of the name.
+    approve = page.locator(".runbook-approval-card button", has_text=re.compile(r"^\s*Approve\s*$"))
+    approve.first.click()  # waits until the kernel has enabled it (a summary was typed)
+    page.get_by_text("audit record:").first.wait_for(timeout=60_000)
+    _snap(page, artifacts, "approve-3-approved")
+
+    session = _session(lab)
+    final = executions.wait_for_execution(session, approval.pipeline, approval.execution_id,
+                                          timeout=PIPELINE_TIMEOUT_S)
+    _snap(page, artifacts, "approve-4-done")
+    stages = dict(executions.stage_statuses(session, approval.pipeline, approval.execution_id))
+    assert final.status == "Succeeded", (final.status, stages)
+    assert stages.get(f"Deploy-{Params().production_name}") == "Succeeded", stages
+    paginator = session.client("codepipeline").get_paginator("list_action_executions")
+    answered = [a for page_ in paginator.paginate(
+                    pipelineName=approval.pipeline,
+                    filter={"pipelineExecutionId": approval.execution_id})
+                for a in page_["actionExecutionDetails"] if a["stageName"] == approval.stage]
+    assert answered and answered[0]["output"]["executionResult"][
+        "externalExecutionSummary"] == summary
