@@ -18,9 +18,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/runbook run -p apply=true -p push_sample_history=true --report
 
-## make test: unit, local-AWS, CLI and notebook regression tests (nbval, strict)
+# Notebooks in the canonical run's order: the suite, the health report, then the teardown.
+NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wildcard notebooks/*.ipynb))) \
+	notebooks/reports/pipeline_health.ipynb notebooks/14_teardown.ipynb
+
+## make test: unit, local-AWS, CLI, browser and notebook regression tests (nbval, strict)
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
+	$(BIN)/python -m pytest tests $(NOTEBOOKS_IN_RUN_ORDER) --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
 
 lint: $(STAMP)
 	$(BIN)/ruff check runbook_lib tests tools notebooks/src

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "notebooks" / "src"
 NB_DIR = ROOT / "notebooks"
 CANONICAL_PARAMETERS = {"apply": True, "push_sample_history": True}
+APP = "sample-app"
 
 
 def parse_source(text: str) -> nbformat.NotebookNode:
@@ -90,8 +91,9 @@ def execute(only: list[str] | None = None) -> int:
     from runbook_lib import runner, suite
     from runbook_lib.local import process
 
-    names = [nb.name for nb in suite.NOTEBOOKS if nb.kind != "teardown"] + ["teardown"]
-    names = [n for n in names if suite.by_name(n).path.exists()]
+    # The same order as `make test` runs them under nbval: the suite, the health report, then
+    # the teardown (which deletes what the report reads).
+    names = [nb.name for nb in suite.NOTEBOOKS if nb.kind != "teardown" and nb.path.exists()]
     with tempfile.TemporaryDirectory() as tmp:
         status = process.start(Path(tmp) / "state")
         os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
@@ -99,14 +101,21 @@ def execute(only: list[str] | None = None) -> int:
         os.environ.pop("AWS_PROFILE", None)
         try:
             out = Path(tmp) / "out"
-            result = runner.run_suite(names, dict(CANONICAL_PARAMETERS), "local", out)
-            for nb_result in result.notebooks:
-                nb = suite.by_name(nb_result.name)
-                if only and nb.path.stem not in only and nb.name not in only:
+            params = dict(CANONICAL_PARAMETERS)
+            result = runner.run_suite(names, params, "local", out)
+            executed = {suite.by_name(r.name).path: r.path for r in result.notebooks}
+            if result.ok:
+                report = runner.run_report(f"{APP}-pipeline", out / "report" / "health.html")
+                executed[runner.REPORT_NOTEBOOK] = report.with_suffix(".ipynb")
+                down = runner.run_suite(["teardown"], params, "local", out / "teardown")
+                executed.update({suite.by_name(r.name).path: r.path for r in down.notebooks})
+                result.notebooks.extend(down.notebooks)
+            for dest, path in executed.items():
+                if only and dest.stem not in only:
                     continue
-                executed = nbformat.read(nb_result.path, as_version=4)
-                _strip_volatile_metadata(executed)
-                nbformat.write(executed, nb.path)
+                notebook = nbformat.read(path, as_version=4)
+                _strip_volatile_metadata(notebook)
+                nbformat.write(notebook, dest)
         finally:
             process.stop(Path(tmp) / "state")
     return 0 if result.ok else 1
