@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import platform
 import statistics
 import subprocess
 import tempfile
@@ -35,12 +37,21 @@ def run_all(workdir: Path, runs: int = 7) -> list[Result]:
     try:
         session = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
         pipeline = _s3_pipeline(session, "bench")
-        results = [_pipeline_latency(session, pipeline, runs)]
+        results = [_machine("machine at start")]
+        results.append(_pipeline_latency(session, pipeline, runs))
         results += _runner_overhead(session, runs)
         results += _read_throughput(session, pipeline)
+        results.append(_machine("machine at end"))
         return results
     finally:
         process.stop(workdir / "state")
+
+
+def _machine(label: str) -> Result:
+    """Cores, Python and load: these figures move with whatever else the machine is doing."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return Result(label, f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+                         f"load average {load}")
 
 
 def _zip(files: dict[str, str]) -> bytes:

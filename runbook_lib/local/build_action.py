@@ -19,7 +19,9 @@ from botocore.exceptions import ClientError
 from runbook_lib.local.actions import ActionContext, ActionOutcome, ArtifactRef, register
 from runbook_lib.local.builds import PIPELINE_HEADER
 
-POLL_SECONDS = 1.0
+# How often a waiting action looks at the pipeline's stop flag; the build's own completion
+# wakes it at once (CodeBuildBuilds.wait_until_complete), so this bounds only stop latency.
+STOP_CHECK_SECONDS = 0.1
 
 _calling_pipeline = threading.local()  # the pipeline on whose behalf this thread calls
 
@@ -92,14 +94,26 @@ def _primary_input(ctx: ActionContext) -> ArtifactRef | None:
 
 
 def _wait(client, ctx: ActionContext, build: dict) -> dict:
-    """Poll until the build completes; a pipeline stop stops the build (once)."""
+    """Wait until the build completes; a pipeline stop stops the build (once).
+
+    The wait is on the build service's completion notice, not on a polling interval, so the
+    pipeline moves on the moment the build ends; BatchGetBuilds then reads the final record.
+    """
+    builds = _build_service(ctx)
     stop_sent = False
     while not build.get("buildComplete"):
-        if ctx.stop_requested.wait(POLL_SECONDS) and not stop_sent:
+        complete = builds.wait_until_complete(ctx.region, build["id"], STOP_CHECK_SECONDS)
+        if ctx.stop_requested.is_set() and not stop_sent:
             client.stop_build(id=build["id"])
-            stop_sent = True
-        build = client.batch_get_builds(ids=[build["id"]])["builds"][0]
+            stop_sent = complete = True
+        if complete:
+            build = client.batch_get_builds(ids=[build["id"]])["builds"][0]
     return build
+
+
+def _build_service(ctx: ActionContext):
+    """The local CodeBuild builds extension (a peer in this process: no AWS API waits)."""
+    return ctx.aws.app.context.extensions["CodeBuildBuilds"]
 
 
 def _outcome(ctx: ActionContext, build: dict, params: dict) -> ActionOutcome:

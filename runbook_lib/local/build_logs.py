@@ -4,7 +4,8 @@ Operators read build logs with ``aws logs get-log-events`` or the console's deep
 suite's own log tailing parses CodeBuild's ``[Container] <time> ...`` lines, so the local runner
 writes exactly that: group ``/aws/codebuild/<project>`` (or the project's ``logsConfig``), one
 stream per build named after the build id's UUID part. Lines are buffered and sent in batches
-(about every half second) by a flusher thread: one PutLogEvents per batch, not per line.
+(about every half second) by a flusher thread: one PutLogEvents per batch, not per line. The
+flusher also creates the group and stream, so a build does not wait on them to start.
 """
 
 from __future__ import annotations
@@ -97,7 +98,6 @@ class BuildLogWriter:
 
     def open(self) -> BuildLogWriter:
         if self.location.enabled:
-            self._create()
             self._thread = threading.Thread(target=self._flush_loop, daemon=True,
                                             name=f"build-log-{self.location.stream[-8:]}")
             self._thread.start()
@@ -140,6 +140,11 @@ class BuildLogWriter:
                 pass
 
     def _flush_loop(self) -> None:
+        try:
+            self._create()
+        except (ClientError, BotoCoreError) as err:
+            log.warning("build log %s/%s: cannot create its log stream: %s",
+                        self.location.group, self.location.stream, err)
         while not self._closed.is_set():
             self._wake.wait(FLUSH_SECONDS)
             self._flush()

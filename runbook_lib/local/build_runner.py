@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from runbook_lib.buildspec import Buildspec, Phase
 from runbook_lib.local import build_events
@@ -123,10 +123,7 @@ class BuildRunner:
 
     def run(self) -> dict:
         """Run every phase; returns the final record (also published)."""
-        try:
-            self.logs.open()
-        except (ClientError, BotoCoreError) as err:
-            log.warning("build %s: cannot create its log stream: %s", self.build["id"], err)
+        self.logs.open()
         watchdog = threading.Thread(target=self._watch_timeout, daemon=True,
                                     name=f"build-timeout-{self.build['id'][-8:]}")
         watchdog.start()
@@ -299,12 +296,12 @@ class BuildRunner:
         if phase.runtime_versions:
             self.logs.container(f"Runtime versions {dict(phase.runtime_versions)} noted; the "
                                 "machine's installed versions are used")
-        self.shell.run(f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}",
-                       lambda _line: None)
+        prelude = f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}"
         retries = phase.on_failure.retry_count if phase.on_failure.retries else 0
         for attempt in range(retries + 1):
             output: list[str] = []
-            failure = self._run_commands(phase.commands, output)
+            failure = self._run_commands(phase.commands, output, prelude)
+            prelude = ""
             if phase.finally_commands and not self._abort_status:
                 failure = self._run_commands(phase.finally_commands, output) or failure
             if failure is None or self._abort_status:
@@ -317,26 +314,39 @@ class BuildRunner:
         if failure is not None:
             raise failure
 
-    def _run_commands(self, commands: tuple[str, ...], output: list[str]) -> PhaseFailed | None:
+    def _run_commands(self, commands: tuple[str, ...], output: list[str],
+                      prelude: str = "") -> PhaseFailed | None:
+        """Run commands up to the first failure, each announced as CodeBuild logs it.
+
+        The shell runs them as one batch (see :mod:`build_shell`); only when a command ends
+        the shell itself (``exit``) do the remaining ones go to a new shell."""
         def on_line(line: str) -> None:
             self.logs.write(line)
             output.append(line)
 
-        for command in commands:
+        pending = list(commands)
+        if not pending and prelude:
+            self.shell.run(prelude, lambda _line: None)
+        while pending:
             if self._abort_status:
                 return self._abort_failure()
-            self.logs.container(f"Running command {command}")
-            status = self.shell.run(command, on_line)
+            batch = pending
+            result = self.shell.run_commands(
+                batch, lambda index, batch=batch: self.logs.container(
+                    f"Running command {batch[index]}"), on_line, prelude)
+            prelude = ""
             if self._abort_status:
                 return self._abort_failure()
             if not self.shell.alive():
                 self.logs.container("The build's shell exited; the next command starts a new "
                                     "shell, without the variables set so far")
-            if status != 0:
+            command = batch[result.index]
+            if result.status != 0:
                 self.logs.container(f"Command did not exit successfully {command} exit status "
-                                    f"{status}")
+                                    f"{result.status}")
                 return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
-                                   f"{command}. Reason: exit status {status}")
+                                   f"{command}. Reason: exit status {result.status}")
+            pending = batch[result.index + 1:]
         return None
 
     def _upload_artifacts(self, _phase: str) -> None:

@@ -1,10 +1,16 @@
 """One persistent bash per build, so ``cd`` and variables carry across commands and phases.
 
-Buildspec 0.2 runs every command of a build in the same shell. Each command is written to a
-file and sourced (``. file < /dev/null``) by one long-lived bash: a syntax error stays inside
-the sourced file, a command cannot swallow the next one from stdin, and ``export``/``cd``
-persist. After each command the shell prints a sentinel line carrying the exit status; output
-is streamed line by line as it is produced. The shell leads its own process group
+Buildspec 0.2 runs every command of a build in the same shell. A phase's commands (or its
+``finally`` commands) are written as one script that one long-lived bash sources, so the shell
+runs them back to back without waiting on Python: a round trip per command would cost more than
+a short command itself. In the script each command is ``eval``'d from a quoted string with
+stdin from /dev/null (a syntax error stays inside that command, no command can swallow input
+meant for another, ``export`` and ``cd`` persist), and is followed by a marker line carrying its
+index and exit status; the script returns at the first command that fails. Output and markers
+share one pipe, so Python reads them in the order they happened and turns the markers into the
+runner's per-command log lines while the shell goes on (reading in chunks, so a run of quick
+commands wakes Python a few times, not once per command). The marker is printed from two halves,
+so a ``set -x`` trace never contains it. The shell leads its own process group
 (``start_new_session``), so a stop or a timeout kills everything the build started.
 """
 
@@ -15,13 +21,15 @@ import os
 import secrets
 import signal
 import subprocess
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 SHELL_GONE = 255  # status reported when the shell ended without a status of its own
-
-
 PID_FILE = "shell.pid"
+_STATUS_VARIABLE = "__runbook_status"
+_GATHER_SECONDS = 0.002
 
 
 def kill_orphan(script_dir: Path) -> bool:
@@ -34,15 +42,25 @@ def kill_orphan(script_dir: Path) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """How a run of commands ended: the last command that ran, and its exit status."""
+
+    index: int
+    status: int
+
+
 class BuildShell:
-    """A bash process fed one command at a time; see the module docstring."""
+    """A bash process fed a run of commands at a time; see the module docstring."""
 
     def __init__(self, cwd: Path, env: Mapping[str, str], script_dir: Path) -> None:
         self.cwd = Path(cwd)
         self.env = dict(env)
         self.script_dir = Path(script_dir)
         self.script_dir.mkdir(parents=True, exist_ok=True)
-        self._sentinel = f"__runbook_status_{secrets.token_hex(8)}__"
+        halves = ("__runbook_", f"{secrets.token_hex(8)}__")
+        self._marker = "".join(halves).encode()
+        self._printed_marker = f"{halves[0]} {halves[1]}"  # printf '%s%s' joins them
         self._count = 0
         self._proc: subprocess.Popen | None = None
         self._killed = False  # after a stop or timeout, no command may start a new shell
@@ -64,36 +82,35 @@ class BuildShell:
         self.script_dir.mkdir(parents=True, exist_ok=True)
         (self.script_dir / PID_FILE).write_text(str(self._proc.pid))
 
-    def run(self, command: str, on_line: Callable[[str], None]) -> int:
-        """Run one command; every output line goes to ``on_line``; return its exit status.
+    def run_commands(self, commands: Sequence[str], on_start: Callable[[int], None],
+                     on_line: Callable[[str], None], prelude: str = "") -> RunResult:
+        """Run ``commands`` in order up to the first that fails.
 
-        When the shell itself ends (``exit`` in the command, or the process group was killed),
-        ``alive()`` is then False and the shell's own exit status is returned (negative: the
-        signal); the caller decides whether to start a new shell.
+        ``on_start(i)`` is called when command ``i`` starts, before any of its output reaches
+        ``on_line``. ``prelude`` is shell code run first, silently (not a buildspec command).
+        When the shell itself ends (``exit`` in a command, or the process group was killed),
+        ``alive()`` is then False and the command that was running gets the shell's own exit
+        status (negative: the signal); the caller decides whether to go on in a new shell.
         """
         if self._killed:
-            return -signal.SIGKILL
+            return RunResult(0, -signal.SIGKILL)
         if not self.alive():
             self.start()
-        self._count += 1
-        script = self.script_dir / f"{self._count:04d}.sh"
-        script.write_text(command + "\n")
+        script = self._write_script(commands, prelude)
         wrapper = (f". {_quote(str(script))} < /dev/null\n"
-                   f"printf '%s %d\\n' {self._sentinel} $?\n")
+                   f"printf '%s%s R %d\\n' {self._printed_marker} \"$?\"\n")
         try:
             self._proc.stdin.write(wrapper.encode())
             self._proc.stdin.flush()
-        except OSError:  # the shell died between commands
-            return self._proc.wait()
-        marker = self._sentinel.encode()
-        for raw in iter(self._proc.stdout.readline, b""):
-            if marker in raw:
-                before, _, after = raw.partition(marker)
-                if before:
-                    on_line(_text(before))
-                return int(after.strip() or SHELL_GONE)
-            on_line(_text(raw))
-        return self._proc.wait()
+        except OSError:  # the shell died between runs
+            if commands:
+                on_start(0)
+            return RunResult(0, self._proc.wait())
+        return self._read_run(len(commands), on_start, on_line)
+
+    def run(self, command: str, on_line: Callable[[str], None]) -> int:
+        """Run one command (no per-command callbacks); return its exit status."""
+        return self.run_commands([command], lambda _index: None, on_line).status
 
     def read_variables(self, names: list[str]) -> dict[str, str]:
         """Current values of ``names`` in the shell (for exported variables)."""
@@ -131,6 +148,74 @@ class BuildShell:
                     stream.close()
                 except OSError:
                     pass
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _write_script(self, commands: Sequence[str], prelude: str) -> Path:
+        """The run as one script (kept in the build's folder, for a post-mortem)."""
+        marker = self._printed_marker
+        parts = [f"{{ {prelude}\n}} > /dev/null 2>&1\n" if prelude else ""]
+        if commands:
+            parts.append(f"printf '%s%s S\\n' {marker}\n")
+        for index, command in enumerate(commands):
+            parts.append(
+                f"eval {_quote(command)} < /dev/null\n"
+                f"{_STATUS_VARIABLE}=$?; printf '%s%s E {index} %d\\n' {marker} "
+                f"\"${_STATUS_VARIABLE}\"; [ \"${_STATUS_VARIABLE}\" = 0 ] || "
+                f"return \"${_STATUS_VARIABLE}\"\n")
+        self._count += 1
+        script = self.script_dir / f"{self._count:04d}.sh"
+        script.write_text("".join(parts))
+        return script
+
+    def _read_run(self, count: int, on_start: Callable[[int], None],
+                  on_line: Callable[[str], None]) -> RunResult:
+        """Relay output until the run's closing marker (or the shell's end)."""
+        started = -1
+        last: RunResult | None = None
+        for raw in self._lines():
+            if self._marker not in raw:
+                on_line(_text(raw))
+                continue
+            before, _, after = raw.partition(self._marker)
+            if before:
+                on_line(_text(before))
+            kind, *fields = after.split()
+            if kind == b"S":
+                started = 0
+                on_start(0)
+            elif kind == b"E":
+                last = RunResult(int(fields[0]), int(fields[1]))
+                if last.status == 0 and last.index + 1 < count:
+                    started = last.index + 1
+                    on_start(started)
+            elif kind == b"R":
+                if last is not None and last.index == started:
+                    return last
+                # The running command ended the script itself (``return``): its status.
+                return RunResult(max(started, 0), int(fields[0]) if fields else SHELL_GONE)
+        if started < 0 and count:
+            on_start(0)
+        return RunResult(max(started, 0), self._proc.wait())
+
+
+    def _lines(self):
+        """Output lines as the shell writes them, read in chunks: after each read the reader
+        lets output gather for a moment, so a run of quick commands costs a few wake-ups of
+        this thread instead of one per command."""
+        fd = self._proc.stdout.fileno()
+        pending = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line + b"\n"
+            time.sleep(_GATHER_SECONDS)
+        if pending:
+            yield pending
 
 
 def _text(raw: bytes) -> str:

@@ -4,8 +4,9 @@ moto's builds are random stubs with no logs. Here StartBuild records a build (``
 a per-project build number), queues it, and a runner thread executes it
 (:mod:`runbook_lib.local.build_runner`); BatchGetBuilds, ListBuilds(ForProject), StopBuild and
 RetryBuild read and steer those records. At most ``$RUNBOOK_LOCAL_MAX_BUILDS`` (default 4)
-builds run at once; the rest wait in QUEUED. Records persist in the state directory; a build
-left IN_PROGRESS by a server that died is marked FAILED at the next start.
+builds run at once; the rest wait in QUEUED. Records persist in the state directory, one file
+per build (a phase change rewrites only its own build's record); a build left IN_PROGRESS by
+a server that died is marked FAILED at the next start.
 
 Pipeline builds: the CodeBuild action executor sends StartBuild through the in-process
 clients with the ``x-runbook-codepipeline`` header (only honoured on internal requests), which
@@ -15,6 +16,7 @@ allows CODEPIPELINE projects and sets the initiator to ``codepipeline/<pipeline>
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import threading
@@ -41,6 +43,7 @@ log = logging.getLogger("runbook.local.builds")
 PIPELINE_HEADER = "x-runbook-codepipeline"
 MAX_BUILDS_ENV = "RUNBOOK_LOCAL_MAX_BUILDS"
 PAGE_SIZE = 100
+BUILDS_DIR = "codebuild-builds"  # <state>/codebuild-builds/<region>/<build id>.json
 IDEMPOTENCY_SECONDS = 300
 _RUNNABLE_SOURCES = ("S3", "NO_SOURCE", "CODEPIPELINE")
 _ENV_OVERRIDES = {"imageOverride": "image", "computeTypeOverride": "computeType",
@@ -55,9 +58,15 @@ class CodeBuildBuilds:
     def __init__(self, ctx: LocalContext) -> None:
         self.ctx = ctx
         self.store = JsonStore(ctx.state_dir / "codebuild-builds.json",
-                               {"builds": {}, "numbers": {}, "jobs": {}, "tokens": {}})
+                               {"numbers": {}, "jobs": {}, "tokens": {}})
+        # Build records, region -> id -> record, guarded by ``store.lock``. Each is saved in
+        # its own file, so a phase change writes one small record, not every build ever run.
+        self.builds_dir = ctx.state_dir / BUILDS_DIR
+        self.builds: dict[str, dict[str, dict[str, Any]]] = self._load_builds()
         self.max_builds = max(1, int(os.environ.get(MAX_BUILDS_ENV) or 4))
         self._lock = threading.Lock()
+        # Notified whenever a build record changes, so waiters need not poll (see wait_until).
+        self._changed = threading.Condition(self.store.lock)
         self._runners: dict[str, BuildRunner] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._pending: deque[str] = deque()
@@ -124,14 +133,14 @@ class CodeBuildBuilds:
             raise AwsError("ResourceNotFoundException", f"The provided project {name} does "
                            "not exist")
         with self.store.lock:
-            builds = [b for b in self.store.data["builds"].get(request.region, {}).values()
+            builds = [b for b in self.builds.get(request.region, {}).values()
                       if b["projectName"] == name]
         return json_response(_page_of_ids(builds, body))
 
     def list_builds(self, request: Request) -> Response:
         body = request.json()
         with self.store.lock:
-            builds = list(self.store.data["builds"].get(request.region, {}).values())
+            builds = list(self.builds.get(request.region, {}).values())
         return json_response(_page_of_ids(builds, body))
 
     def retry_build(self, request: Request) -> Response:
@@ -152,8 +161,21 @@ class CodeBuildBuilds:
     def get(self, region: str, id_or_arn: str) -> dict[str, Any] | None:
         build_id = (id_or_arn or "").rsplit(":build/", 1)[-1]
         with self.store.lock:
-            build = self.store.data["builds"].get(region, {}).get(build_id)
+            build = self.builds.get(region, {}).get(build_id)
             return copy.deepcopy(build) if build else None
+
+    def wait_until_complete(self, region: str, build_id: str, timeout: float) -> bool:
+        """Block until the build is complete (True) or ``timeout`` passes (False).
+
+        CodeBuild has no API that waits; the pipeline's CodeBuild action, in this process,
+        waits here instead of polling BatchGetBuilds, so it moves on as soon as the build ends.
+        """
+        def complete() -> bool:
+            build = self.builds.get(region, {}).get(build_id)
+            return build is None or bool(build.get("buildComplete"))
+
+        with self._changed:
+            return self._changed.wait_for(complete, timeout)
 
     def _require(self, region: str, id_or_arn: str | None) -> dict[str, Any]:
         if not id_or_arn:
@@ -191,7 +213,8 @@ class CodeBuildBuilds:
             record = settings.record(region, build_id, numbers[project["name"]], location,
                                      initiator or (f"codepipeline/{pipeline}" if pipeline
                                                    else "root"))
-            self.store.data["builds"].setdefault(region, {})[build_id] = record
+            self.builds.setdefault(region, {})[build_id] = record
+            self._save_build(region, record)
             self.store.data["jobs"][build_id] = {"request": body, "pipeline": pipeline,
                                                  "artifacts": settings.artifacts}
             if token:
@@ -211,7 +234,7 @@ class CodeBuildBuilds:
         if not limit:
             return
         with self.store.lock:
-            active = sum(1 for b in self.store.data["builds"].get(region, {}).values()
+            active = sum(1 for b in self.builds.get(region, {}).values()
                          if b["projectName"] == project["name"] and not b["buildComplete"])
         if active >= int(limit):
             raise AwsError("AccountLimitExceededException",
@@ -250,24 +273,50 @@ class CodeBuildBuilds:
                     self._launch(self._pending.popleft())
 
     def _publish(self, region: str, build: dict) -> None:
-        with self.store.lock:
-            self.store.data["builds"].setdefault(region, {})[build["id"]] = build
-            self.store.save()
+        with self._changed:
+            self.builds.setdefault(region, {})[build["id"]] = build
+            self._save_build(region, build)
+            self._changed.notify_all()
 
     # -- restart and endpoint -------------------------------------------------------------
 
     def _fail_interrupted_builds(self) -> None:
         with self.store.lock:
-            changed = False
-            for builds in self.store.data["builds"].values():
+            for region, builds in self.builds.items():
                 for build in builds.values():
                     if not build.get("buildComplete"):
                         kill_orphan(self.ctx.state_dir / "builds" / build["id"] / "commands")
                         self._mark_ended(build, "FAILED", "CLIENT_ERROR",
                                          "The local AWS restarted while this build was running")
-                        changed = True
-            if changed:
-                self.store.save()
+                        self._save_build(region, build)
+
+    def _load_builds(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every saved build record; records an older version kept inside the main document
+        move to their own files (written before the document drops them)."""
+        builds: dict[str, dict[str, dict[str, Any]]] = {}
+        for path in sorted(self.builds_dir.glob("*/*.json")):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError) as err:
+                log.warning("build record %s unreadable, skipped: %s", path, err)
+                continue
+            builds.setdefault(path.parent.name, {})[record["id"]] = record
+        legacy = self.store.data.pop("builds", None)
+        if legacy:
+            for region, records in legacy.items():
+                for record in records.values():
+                    builds.setdefault(region, {}).setdefault(record["id"], record)
+                    self._save_build(region, builds[region][record["id"]])
+            self.store.save()
+        return builds
+
+    def _save_build(self, region: str, build: dict[str, Any]) -> None:
+        """Write one build's record atomically (the caller holds ``store.lock``)."""
+        folder = self.builds_dir / region
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{build['id']}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(build, default=str))
+        tmp.replace(folder / f"{build['id']}.json")
 
     @staticmethod
     def _mark_ended(build: dict, status: str, code: str, message: str) -> None:

@@ -377,8 +377,8 @@ class PipelineEngine:
                     self._superseded.add(older)  # a newer execution takes over the boundary
                 self._waiting[key] = execution_id
             execution["waitingAt"] = stage
-            self.store.save()
             self.changed.notify_all()
+            saved = False
             while True:
                 if self.closing or self._stop_flag(execution_id).is_set():
                     return False
@@ -387,6 +387,9 @@ class PipelineEngine:
                 free = self._occupant.get(key) in (None, execution_id) or not superseding
                 if free and self.transition_enabled(region, pipeline, stage):
                     break
+                if not saved:  # a wait may last days; one that ends at once is not worth a save
+                    self.store.save()
+                    saved = True
                 self.changed.wait()
             if self._waiting.get(key) == execution_id:
                 del self._waiting[key]
@@ -471,7 +474,8 @@ class PipelineEngine:
             execution["stages"][name] = record
             execution["currentStage"] = name
             execution["lastUpdateTime"] = now
-            self.store.save()
+            if rerun != "all" or not stage["actions"]:
+                self.store.save()  # else the first action's record, saved next, carries it
             snap = copy.deepcopy(execution)
         if rerun != "resume":
             self.events.stage(snap, name, "RESUMED" if rerun == "failed" else "STARTED")

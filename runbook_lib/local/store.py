@@ -24,5 +24,5 @@ class JsonStore:
         with self.lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(self.path.suffix + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True, default=str))
+            tmp.write_text(json.dumps(self.data, default=str))  # C encoder: no indent, no sort
             tmp.replace(self.path)
