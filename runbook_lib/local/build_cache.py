@@ -30,7 +30,7 @@ class BuildCache:
     (CodeBuild treats a cache miss or upload error as a warning too)."""
 
     def __init__(self, aws, region: str, config: dict, project: str, src_dir: Path,
-                 cache_dir: Path) -> None:
+                 cache_dir: Path, home: Path) -> None:
         self.aws = aws
         self.region = region
         self.type = config.get("type", "NO_CACHE")
@@ -38,6 +38,7 @@ class BuildCache:
         self.project = project
         self.src_dir = Path(src_dir)
         self.local_dir = Path(cache_dir) / region / project
+        self.home = Path(home)
 
     def restore(self, spec: Cache | None, say: Say) -> None:
         if not self._used(spec, "restore"):
@@ -45,7 +46,8 @@ class BuildCache:
         for key in (spec.key or "default", *spec.fallback_keys):
             try:
                 data = self._read(_file_name(key))
-                count = unpack_cache(data, self.src_dir) if data is not None else None
+                count = (unpack_cache(data, self.src_dir, self.home) if data is not None
+                         else None)
             except (ClientError, OSError, tarfile.TarError) as err:
                 say(f"Cache restore failed for key {key}: {err}")
                 continue
@@ -57,7 +59,7 @@ class BuildCache:
     def save(self, spec: Cache | None, say: Say) -> None:
         if not self._used(spec, "save"):
             return
-        data = pack_cache(self.src_dir, spec.paths)
+        data = pack_cache(self.src_dir, spec.paths, self.home)
         if data is None:
             say("No files matched cache.paths; nothing cached")
             return
@@ -101,14 +103,21 @@ class BuildCache:
         self.aws.client("s3", self.region).put_object(Bucket=bucket, Key=key, Body=data)
 
 
-def pack_cache(src_dir: Path, paths: Iterable[str]) -> bytes | None:
-    """A tar.gz of the cached files: relative patterns under ``src/``, absolute ones under
-    ``abs/<their path>``. None when nothing matched."""
+def pack_cache(src_dir: Path, paths: Iterable[str], home: Path) -> bytes | None:
+    """A tar.gz of the cached files: relative patterns under ``src/``, home ones (``/root/...``
+    or ``~/...``, CodeBuild's home) under ``abs/root/...``. None when nothing matched.
+
+    The build's home on the local AWS is a folder of its own (``home``), so a cache never
+    reads or writes the machine's real home; other absolute paths are not cached locally.
+    """
     members: set[tuple[str, Path]] = set()
     for pattern in paths:
-        if pattern.startswith("/"):
-            root, rest = _absolute_root(pattern)
-            members |= {(f"abs{root}/{r}", root / r) for r in select_files(root, [rest])}
+        if pattern.startswith(("/", "~")):
+            root, rest = _absolute_root(_codebuild_path(pattern))
+            local = _in_home(root, home)
+            if local is None:
+                continue
+            members |= {(f"abs{root}/{r}", local / r) for r in select_files(local, [rest])}
         else:
             members |= {(f"src/{r}", Path(src_dir) / r)
                         for r in select_files(Path(src_dir), [pattern])}
@@ -121,8 +130,9 @@ def pack_cache(src_dir: Path, paths: Iterable[str]) -> bytes | None:
     return buffer.getvalue()
 
 
-def unpack_cache(data: bytes, src_dir: Path) -> int:
-    """Restore a cache archive; returns how many files were restored."""
+def unpack_cache(data: bytes, src_dir: Path, home: Path) -> int:
+    """Restore a cache archive into the source folder and the build's home; returns how many
+    files were restored."""
     count = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar.getmembers():
@@ -131,7 +141,9 @@ def unpack_cache(data: bytes, src_dir: Path) -> int:
             if member.name.startswith("src/"):
                 target = Path(src_dir) / member.name[4:]
             elif member.name.startswith("abs/"):
-                target = Path("/" + member.name[4:])
+                target = _in_home(Path("/" + member.name[4:]), home)
+                if target is None:
+                    continue
             else:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +152,21 @@ def unpack_cache(data: bytes, src_dir: Path) -> int:
             os.chmod(target, member.mode & 0o777)
             count += 1
     return count
+
+
+CODEBUILD_HOME = Path("/root")
+
+
+def _codebuild_path(pattern: str) -> str:
+    return str(CODEBUILD_HOME) + pattern[1:] if pattern.startswith("~") else pattern
+
+
+def _in_home(path: Path, home: Path) -> Path | None:
+    """Where CodeBuild's ``/root/...`` lives for this build; None outside the home."""
+    try:
+        return Path(home) / path.relative_to(CODEBUILD_HOME)
+    except ValueError:
+        return None
 
 
 def _absolute_root(pattern: str) -> tuple[Path, str]:

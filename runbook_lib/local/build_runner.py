@@ -278,6 +278,9 @@ class BuildRunner:
         self.secrets |= resolved.secret_values
         self.logs.container("Processing environment variables")
         env = {**machine_environment(),
+               # The build's own home (CodeBuild's /root), kept per project so caches of
+               # ~/.npm and the like work without touching this machine's real home.
+               "HOME": str(self._home()),
                **local_aws_variables(self.job.endpoint_url, self.job.region),
                **resolved.values,
                **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream)}
@@ -408,6 +411,12 @@ class BuildRunner:
         self.shell.run(f'printf "%s\\n" "{name}"', lines.append)
         return lines[-1] if lines else name
 
+    def _home(self) -> Path:
+        home = self.job.cache_dir.parent / "homes" / self.job.region / self.build["projectName"]
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
     def _cache(self) -> BuildCache:
         return BuildCache(self.aws, self.job.region, self.build.get("cache") or {},
-                          self.build["projectName"], self.src_dir, self.job.cache_dir)
+                          self.build["projectName"], self.src_dir, self.job.cache_dir,
+                          self._home())

@@ -141,7 +141,7 @@ def reset(state_dir: Path | None = None) -> int:
         if path.is_file() and path.suffix in (".json", ".jsonl", ".log", ".tmp"):
             path.unlink()
             removed += 1
-        elif path.is_dir() and path.name in ("builds", "cache", "workspaces"):
+        elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces"):
             shutil.rmtree(path)
             removed += 1
     return removed

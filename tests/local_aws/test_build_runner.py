@@ -281,6 +281,25 @@ def test_cache_is_restored_in_the_next_build(session, app_name, cache_type):
     assert "restored v1" in _log(session, second)
 
 
+def test_home_cache_paths_use_the_builds_own_home(session, app_name):
+    """CodeBuild's ~/.npm-style caches work, and the machine's real home is never touched."""
+    cb = session.client("codebuild")
+    marker = f".runbook-cache-test-{app_name}"
+    _project(cb, app_name, _buildspec(
+        {"build": {"commands": [
+            f"if [ -f ~/{marker}/dep.txt ]; then echo restored $(cat ~/{marker}/dep.txt);"
+            f" else mkdir -p ~/{marker} && echo v1 > ~/{marker}/dep.txt; fi",
+            "echo home is $HOME"]}},
+        cache={"paths": [f"/root/{marker}/**/*"]}),
+        cache={"type": "LOCAL", "modes": ["LOCAL_CUSTOM_CACHE"]})
+    first = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    second = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    assert "restored v1" in _log(session, second)
+    assert "home is /root" not in _log(session, first)
+    assert not (Path.home() / marker).exists()
+    assert not (Path("/root") / marker).exists()
+
+
 def test_timeout_kills_the_build(session, app_name, monkeypatch, tmp_path):
     monkeypatch.setenv("RUNBOOK_LOCAL_TIMEOUT_SCALE", "0.005")  # 5 minutes -> 1.5 s
     pid_file = tmp_path / "pid"
