@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from test_approvals import build_pipeline, push_to_approval
+from test_approval_cockpit import build_pipeline, push_to_approval
 
 from runbook_lib import executions, history, rollback, sample_repo
 from runbook_lib.errors import ParameterError
