@@ -62,7 +62,6 @@ class LocalAwsApp:
         self.moto = MotoGateway()
         self.moto.reset()  # moto's state is per process: start clean, then replay
         self.journal = Journal(self.state_dir)
-        self.journal.replay(self.moto.app)
         self.calls: Counter = Counter()
         self._calls_lock = threading.Lock()
         self.routes: dict[tuple[str, str], Handler] = {}
@@ -73,6 +72,9 @@ class LocalAwsApp:
             self.extensions.append(ext)
             self.context.extensions[type(ext).__name__] = ext
             self.routes.update(ext.routes())
+        # Only what moto serves goes back into moto: an operation an extension serves now (a
+        # journal written by an older version may hold some) is not replayed.
+        self.journal.replay(self.moto.app, skip=set(self.routes))
         # Extensions that need to know what moto did (a deleted bucket, say).
         self._observers = [ext.after_forward for ext in self.extensions
                            if hasattr(ext, "after_forward")]

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.local.wire import Request
+from runbook_lib.local.wire import Request, read_request
 from runbook_lib.session import is_read_operation
 
 log = logging.getLogger("runbook.local.journal")
@@ -66,8 +66,9 @@ class Journal:
         with self._lock, open(self.path, "a") as fh:
             fh.write(json.dumps(entry) + "\n")
 
-    def replay(self, app) -> int:
-        """Feed every journalled request to ``app``; returns how many were replayed."""
+    def replay(self, app, skip: set[tuple[str, str]] = frozenset()) -> int:
+        """Feed every journalled request to ``app`` except (service, operation) pairs in
+        ``skip``; returns how many were replayed."""
         if not self.path.exists():
             return 0
         count = 0
@@ -77,6 +78,9 @@ class Journal:
             except ValueError:
                 continue  # a torn last line after a crash
             body = base64.b64decode(entry["body"])
+            request = read_request(_environ(entry, body))
+            if (request.service, request.operation) in skip:
+                continue
             environ = _environ(entry, body)
             chunks = app(environ, lambda status, headers, exc_info=None: None)
             try:

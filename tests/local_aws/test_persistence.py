@@ -46,3 +46,35 @@ def test_reset_wipes_state_and_keeps_foreign_files(tmp_path):
         assert s.client("s3").list_buckets()["Buckets"] == []
     finally:
         process.stop(tmp_path)
+
+
+def test_journal_entries_now_served_by_an_extension_are_not_replayed_into_moto(tmp_path):
+    """A journal from an older version may hold a bucket policy sent to moto; replayed, moto
+    would deny every object write (it ignores the policy's TLS condition)."""
+    import base64
+    import json as _json
+
+    from runbook_lib.local.journal import JOURNAL_FILE
+
+    status = process.start(tmp_path)
+    s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+    s.client("s3").create_bucket(Bucket="old-state")
+    process.stop(tmp_path)
+    policy = _json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::old-state", "arn:aws:s3:::old-state/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}).encode()
+    entry = {"method": "PUT", "path": "/old-state?policy", "path_info": "/old-state",
+             "query": "policy", "headers": {
+                 "authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/"
+                                  "aws4_request, SignedHeaders=host, Signature=0",
+                 "content-type": "application/json"},
+             "body": base64.b64encode(policy).decode()}
+    with open(tmp_path / JOURNAL_FILE, "a") as fh:
+        fh.write(_json.dumps(entry) + "\n")
+    status = process.start(tmp_path)
+    try:
+        s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+        s.client("s3").put_object(Bucket="old-state", Key="artifact.zip", Body=b"PK")
+    finally:
+        process.stop(tmp_path)
