@@ -111,7 +111,15 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
     if build_id:
         return BuildRef(build_id)
     if not execution_id:
-        execution_id = _latest_failed_execution(session, pipeline)
+        # The newest failed execution that got as far as a build (a run that failed in its
+        # Source stage has no build log to read).
+        for candidate in _failed_executions(session, pipeline):
+            if _build_actions(session, pipeline, candidate):
+                execution_id = candidate
+                break
+        else:
+            raise StepError(f"pipeline {pipeline} has no failed execution that ran a build; "
+                            "pass execution_id or build_id to read another build")
     builds = _build_actions(session, pipeline, execution_id)
     if action:
         builds = [b for b in builds if action in (b.action, f"{b.stage}/{b.action}")]
@@ -125,14 +133,12 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
     return failed[0] if failed else builds[-1]
 
 
-def _latest_failed_execution(session: AwsSession, pipeline: str) -> str:
+def _failed_executions(session: AwsSession, pipeline: str) -> list[str]:
+    """Failed executions, newest first."""
     from runbook_lib import executions
 
-    for summary in executions.list_executions(session, pipeline):
-        if summary.status == "Failed":
-            return summary.execution_id
-    raise StepError(f"pipeline {pipeline} has no failed execution; pass execution_id or "
-                    "build_id to read a build that succeeded")
+    return [e.execution_id for e in executions.list_executions(session, pipeline)
+            if e.status == "Failed"]
 
 
 def _build_actions(session: AwsSession, pipeline: str, execution_id: str) -> list[BuildRef]:

@@ -193,3 +193,15 @@ def test_phase_row_is_iso_with_a_duration():
 ])
 def test_merge_of_filtered_matches_and_context(case, matches, around, expected):
     assert logs._merge(matches, around) == expected, case
+
+
+def test_a_newer_run_that_failed_before_its_build_is_passed_over(failed_run):
+    """Kept last in this module: it adds a failed run to the shared pipeline."""
+    session, pipeline, execution_id = failed_run
+    cp = session.client("codepipeline")
+    newer = cp.start_pipeline_execution(name=pipeline, sourceRevisions=[{
+        "actionName": "Source", "revisionType": "S3_OBJECT_VERSION_ID",
+        "revisionValue": "no-such-version"}])["pipelineExecutionId"]
+    _wait(lambda: cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=newer)[
+        "pipelineExecution"]["status"], lambda status: status == "Failed")
+    assert logs.locate_build(session, pipeline).execution_id == execution_id
