@@ -19,6 +19,8 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
+from runbook_lib.local.wire import call_wsgi, make_environ
+
 INTERNAL_HOST = "127.0.0.1"  # what moto expects of a path-style local endpoint; no socket opens
 INTERNAL_HEADER = "x-runbook-internal"
 
@@ -70,45 +72,14 @@ class InternalAws:
             body = body.read()
         if isinstance(body, str):
             body = body.encode()
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": request.method,
-            "PATH_INFO": _unquote_path(url.path or "/"),
-            "RAW_URI": url.path + (f"?{url.query}" if url.query else ""),
-            "QUERY_STRING": url.query,
-            "SERVER_NAME": INTERNAL_HOST,
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": io.StringIO(),
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_"): "1",
-        }
-        for name, value in request.headers.items():
-            value = value.decode() if isinstance(value, bytes) else value
-            if name.lower() == "content-type":
-                environ["CONTENT_TYPE"] = value
-            elif name.lower() != "content-length":
-                environ["HTTP_" + name.upper().replace("-", "_")] = value
-        environ.setdefault("HTTP_HOST", INTERNAL_HOST)
-        captured: dict[str, Any] = {}
-
-        def start_response(status: str, headers: list, exc_info=None):
-            captured["status"] = int(status.split()[0])
-            captured["headers"] = headers
-            return lambda _data: None
-
-        chunks = self.app(environ, start_response)
-        try:
-            data = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        return AWSResponse(request.url, captured["status"], dict(captured["headers"]), _Raw(data))
+        headers = {name: value.decode() if isinstance(value, bytes) else value
+                   for name, value in request.headers.items()}
+        headers[INTERNAL_HEADER] = "1"
+        environ = make_environ(request.method, _unquote_path(url.path or "/"), url.query,
+                               headers, body)
+        response = call_wsgi(self.app, environ)
+        return AWSResponse(request.url, response.status, dict(response.headers),
+                           _Raw(response.body))
 
 
 def _unquote_path(path: str) -> str:

@@ -10,14 +10,13 @@ contents and configuration are the same.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
 import threading
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.local.wire import Request, read_request
+from runbook_lib.local.wire import Request, call_wsgi, make_environ, read_request
 from runbook_lib.session import is_read_operation
 
 log = logging.getLogger("runbook.local.journal")
@@ -81,40 +80,12 @@ class Journal:
             request = read_request(_environ(entry, body))
             if (request.service, request.operation) in skip:
                 continue
-            environ = _environ(entry, body)
-            chunks = app(environ, lambda status, headers, exc_info=None: None)
-            try:
-                b"".join(chunks)
-            finally:
-                if hasattr(chunks, "close"):
-                    chunks.close()
+            call_wsgi(app, _environ(entry, body))
             count += 1
         log.info("replayed %d journalled requests", count)
         return count
 
 
 def _environ(entry: dict[str, Any], body: bytes) -> dict[str, Any]:
-    headers = entry["headers"]
-    environ = {
-        "REQUEST_METHOD": entry["method"],
-        "PATH_INFO": entry["path_info"],
-        "RAW_URI": entry["path"],
-        "QUERY_STRING": entry["query"],
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for key, value in headers.items():
-        if key == "content-type":
-            environ["CONTENT_TYPE"] = value
-        else:
-            environ["HTTP_" + key.upper().replace("-", "_")] = value
-    return environ
+    return make_environ(entry["method"], entry["path_info"], entry["query"], entry["headers"],
+                        body, raw_uri=entry["path"])

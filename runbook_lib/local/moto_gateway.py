@@ -14,7 +14,7 @@ from typing import Any
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 
-from runbook_lib.local.wire import AwsError, Request, Response
+from runbook_lib.local.wire import AwsError, Request, Response, call_wsgi, make_environ
 
 # X-Amz-Target prefixes of the JSON-protocol services the extensions call.
 JSON_TARGETS = {
@@ -42,12 +42,7 @@ class MotoGateway:
 
     def reset(self) -> None:
         """Clear moto's in-memory state through its public reset endpoint."""
-        environ = _environ("s3", "", b"", "us-east-1")
-        environ["PATH_INFO"] = "/moto-api/reset"
-        environ.pop("HTTP_X_AMZ_TARGET")
-        environ.pop("HTTP_AUTHORIZATION")
-        chunks = self.app(environ, lambda status, headers, exc_info=None: None)
-        b"".join(chunks)
+        call_wsgi(self.app, make_environ("POST", "/moto-api/reset", "", {}, b""))
 
     def call(self, service: str, operation: str, payload: dict[str, Any],
              region: str = "us-east-1") -> dict[str, Any]:
@@ -62,45 +57,11 @@ class MotoGateway:
     def raw_call(self, service: str, operation: str, payload: dict[str, Any],
                  region: str = "us-east-1") -> Response:
         body = json.dumps(payload).encode()
-        environ = _environ(service, JSON_TARGETS[service] + "." + operation, body, region)
-        captured: dict[str, Any] = {}
-
-        def start_response(status: str, headers: list, exc_info=None):
-            captured["status"] = int(status.split()[0])
-            captured["headers"] = headers
-            return lambda _data: None
-
-        chunks = self.app(environ, start_response)
-        try:
-            data = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        return Response(captured["status"], captured["headers"], data)
-
-
-def _environ(service: str, target: str, body: bytes, region: str) -> dict[str, Any]:
-    auth = (
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/"
-        f"{region}/{service}/aws4_request, SignedHeaders=host;x-amz-target, Signature=0"
-    )
-    return {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1",
-        "CONTENT_TYPE": "application/x-amz-json-1.1",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_X_AMZ_TARGET": target,
-        "HTTP_AUTHORIZATION": auth,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+        headers = {
+            "content-type": "application/x-amz-json-1.1",
+            "x-amz-target": JSON_TARGETS[service] + "." + operation,
+            "authorization": ("AWS4-HMAC-SHA256 Credential=testing/20260101/"
+                              f"{region}/{service}/aws4_request, SignedHeaders=host;x-amz-target, "
+                              "Signature=0"),
+        }
+        return call_wsgi(self.app, make_environ("POST", "/", "", headers, body))

@@ -7,8 +7,10 @@ raise ``ClientError`` with AWS's own error codes.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -102,6 +104,54 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+def make_environ(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
+                 raw_uri: str | None = None) -> dict[str, Any]:
+    """A WSGI environ for an in-process request (internal calls, journal replay, moto)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "RAW_URI": raw_uri or (path + (f"?{query}" if query else "")),
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        key = name.lower()
+        if key == "content-type":
+            environ["CONTENT_TYPE"] = value
+        elif key != "content-length":
+            environ["HTTP_" + key.upper().replace("-", "_")] = value
+    environ.setdefault("HTTP_HOST", "127.0.0.1")
+    return environ
+
+
+def call_wsgi(app, environ: dict[str, Any]) -> Response:
+    """Run a WSGI app on ``environ`` in process and collect its whole response."""
+    captured: dict[str, Any] = {"status": 500, "headers": []}
+
+    def start_response(status: str, headers: list, exc_info=None):
+        captured["status"] = int(status.split()[0])
+        captured["headers"] = headers
+        return lambda _data: None
+
+    chunks = app(environ, start_response)
+    try:
+        data = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return Response(captured["status"], captured["headers"], data)
 
 
 def json_response(payload: dict[str, Any], status: int = 200) -> Response:
