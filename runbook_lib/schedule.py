@@ -72,6 +72,15 @@ class ReportNames:
                    schedule=f"{app}-pipeline-health", report_prefix=f"reports/{names.pipeline}/")
 
 
+def plan_if_requested(session: AwsSession, params: Params, names: ResourceNames,
+                      requested: bool) -> plans.Plan:
+    """The setup option: the report schedule's plan when asked for, else an empty plan that
+    says how to ask."""
+    if requested:
+        return plan_report_schedule(session, params, names)
+    return plans.Plan("scheduled health report not requested (schedule_report=True adds it)")
+
+
 def report_buildspec(names: ResourceNames, report: ReportNames) -> str:
     """Install the package, render the report, copy it dated and as latest.html."""
     target = f"s3://{names.artifact_bucket}/{report.report_prefix}"

@@ -18,6 +18,7 @@ from runbook_lib import tags
 from runbook_lib.errors import StepError
 from runbook_lib.params import Params, ResourceNames
 from runbook_lib.plan import Change, Plan
+from runbook_lib.schedule import ReportNames
 from runbook_lib.session import AwsSession
 
 ABSENT = "absent"
@@ -29,8 +30,8 @@ def plan_teardown(session: AwsSession, params: Params, names: ResourceNames) -> 
     """Every resource of the suite for this app, in the order it can be deleted."""
     plan = Plan("teardown")
     finders: list[Callable[[AwsSession, Params, ResourceNames], Iterable[Change]]] = [
-        _pipeline, _rules, _topics, _build_project, _log_group, _parameters, _secrets,
-        _roles, _buckets,
+        _pipeline, _rules, _topics, _report_schedule, _build_project, _log_group, _parameters,
+        _secrets, _roles, _buckets,
     ]
     for find in finders:
         try:
@@ -135,27 +136,61 @@ def _topic(session: AwsSession, params: Params, arn: str) -> Change:
 
 
 def _build_project(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
+    report = ReportNames.derive(params, names)
+    return [_project(session, params, names.build_project),
+            _project(session, params, report.project)]
+
+
+def _project(session: AwsSession, params: Params, name: str) -> Change:
     cb = session.client("codebuild")
-    answer = _read(f"get project {names.build_project}", (), cb.batch_get_projects,
-                   names=[names.build_project])
-    projects = [p for p in answer["projects"] if p["name"] == names.build_project]
+    answer = _read(f"get project {name}", (), cb.batch_get_projects, names=[name])
+    projects = [p for p in answer["projects"] if p["name"] == name]
     found = tags.from_tag_list(projects[0].get("tags")) if projects else None
-    return [_decide(f"CodeBuild project {names.build_project}", found, params.app_name,
-                    lambda: cb.delete_project(name=names.build_project))]
+    return _decide(f"CodeBuild project {name}", found, params.app_name,
+                   lambda: cb.delete_project(name=name))
 
 
 def _log_group(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
+    report = ReportNames.derive(params, names)
+    return [_group(session, params, names.log_group, "every build log of the project"),
+            _group(session, params, report.log_group, "every log of the report builds")]
+
+
+def _group(session: AwsSession, params: Params, group: str, what: str) -> Change:
     logs = session.client("logs")
     paginator = logs.get_paginator("describe_log_groups")
-    groups = [g["logGroupName"] for page in paginator.paginate(logGroupNamePrefix=names.log_group)
-              for g in page["logGroups"]]
+    found_groups = {g["logGroupName"]: g["arn"].removesuffix(":*")
+                    for page in paginator.paginate(logGroupNamePrefix=group)
+                    for g in page["logGroups"]}
     found = None
-    if names.log_group in groups:
-        found = _read(f"list tags of {names.log_group}", (), logs.list_tags_for_resource,
-                      resourceArn=names.log_group_arn)["tags"]
-    return [_decide(f"log group {names.log_group}", found, params.app_name,
-                    lambda: logs.delete_log_group(logGroupName=names.log_group),
-                    ["every build log of the project"])]
+    if group in found_groups:
+        found = _read(f"list tags of {group}", (), logs.list_tags_for_resource,
+                      resourceArn=found_groups[group])["tags"]
+    return _decide(f"log group {group}", found, params.app_name,
+                   lambda: logs.delete_log_group(logGroupName=group), [what])
+
+
+def _report_schedule(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
+    """The scheduled health report's schedule group (tagged) and the schedules in it."""
+    report = ReportNames.derive(params, names)
+    scheduler = session.client("scheduler")
+    group = _read(f"get schedule group {report.schedule_group}", ("ResourceNotFoundException",),
+                  scheduler.get_schedule_group, Name=report.schedule_group)
+    found = None
+    if group is not None:
+        found = tags.from_tag_list(_read(f"list tags of {report.schedule_group}", (),
+                                         scheduler.list_tags_for_resource,
+                                         ResourceArn=group["Arn"])["Tags"])
+
+    def delete() -> None:
+        paginator = scheduler.get_paginator("list_schedules")
+        for page in paginator.paginate(GroupName=report.schedule_group):
+            for item in page["Schedules"]:
+                scheduler.delete_schedule(Name=item["Name"], GroupName=report.schedule_group)
+        scheduler.delete_schedule_group(Name=report.schedule_group)
+
+    return [_decide(f"schedule group {report.schedule_group} and its schedules", found,
+                    params.app_name, delete)]
 
 
 # -- config and secrets ---------------------------------------------------------------------------
@@ -202,8 +237,10 @@ def _secret_deleter(sm, arn: str) -> Callable[[], Any]:
 
 
 def _roles(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
+    report = ReportNames.derive(params, names)
     return [_role(session, params, role)
-            for role in (names.codebuild_role, names.codepipeline_role, names.events_role)]
+            for role in (names.codebuild_role, names.codepipeline_role, names.events_role,
+                         report.project_role, report.scheduler_role)]
 
 
 def _role(session: AwsSession, params: Params, role: str) -> Change:

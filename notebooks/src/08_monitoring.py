@@ -21,10 +21,11 @@ app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
 region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 failure_emails: str = ""  # comma-separated e-mail addresses told about failed runs
+schedule_report: bool = False  # also run the health report daily inside AWS (Scheduler)
 apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
-from runbook_lib import monitoring, nb
+from runbook_lib import monitoring, nb, schedule
 
 ctx = nb.context(globals())
 
@@ -51,3 +52,15 @@ nb.show_plan(plan, apply)
 proofs = monitoring.prove_rule(ctx.session, ctx.params, ctx.names)
 nb.table([p.row() for p in proofs], monitoring.PROOF_HEADERS)
 print("rule proven" if all(p.ok for p in proofs) else "the rule's pattern is wrong")
+
+# %% [markdown]
+# ## A scheduled health report (optional)
+#
+# With `schedule_report=True`, an EventBridge Scheduler schedule starts, every morning, a
+# CodeBuild project that renders the pipeline health report (`runbook report`) inside AWS and
+# stores the HTML in the artifact bucket under `reports/`. Its roles are scoped like the others:
+# the scheduler may only start that one project. The teardown removes it with the rest.
+
+# %%
+nb.show_plan(schedule.plan_if_requested(ctx.session, ctx.params, ctx.names, schedule_report),
+             apply)

@@ -211,3 +211,34 @@ def test_only_owned_items_under_shared_prefixes_are_deleted(session, params, nam
     assert sorted(teardown.kept_resources(plan)) == [f"SSM parameter {manual_parameter}",
                                                      f"secret {manual_secret}"]
     assert _what_remains(session, names) == sorted([manual_parameter, manual_secret])
+
+
+def test_the_scheduled_report_is_torn_down_too(session, params, names):
+    from runbook_lib import schedule
+
+    schedule.plan_report_schedule(session, params, names).apply()
+    report = schedule.ReportNames.derive(params, names)
+    plan = teardown.plan_teardown(session, params, names)
+    deleted = {c.resource for c in plan.changes if c.action == "delete"}
+    assert {f"schedule group {report.schedule_group} and its schedules",
+            f"CodeBuild project {report.project}", f"log group {report.log_group}",
+            f"IAM role {report.project_role}", f"IAM role {report.scheduler_role}"} <= deleted
+    plan.apply()
+    scheduler = session.client("scheduler")
+    groups = [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
+    assert report.schedule_group not in groups
+    assert session.client("codebuild").batch_get_projects(names=[report.project])[
+        "projectsNotFound"] == [report.project]
+    session.recorder.reset()
+    teardown.plan_teardown(session, params, names).apply()
+    assert session.recorder.mutating_count == 0, session.recorder.summary()
+
+
+def test_schedule_option_is_an_empty_plan_unless_requested(session, params, names):
+    from runbook_lib import schedule
+
+    session.recorder.reset()
+    plan = schedule.plan_if_requested(session, params, names, False)
+    assert plan.changes == [] and "schedule_report=True" in plan.summary()
+    assert session.recorder.calls == {}
+    assert schedule.plan_if_requested(session, params, names, True).has_changes
