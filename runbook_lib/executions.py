@@ -117,14 +117,15 @@ def wait_for_execution(session: AwsSession, pipeline: str, execution_id: str,
     while True:
         summary = get_execution(session, pipeline, execution_id)
         last_status = summary.status
-        stages = stage_statuses(session, pipeline, execution_id)
+        state = _pipeline_state(session, pipeline)  # one read serves both checks below
+        stages = _stages_of(state, execution_id)
         if on_progress and stages != last_stages:
             on_progress(stages)
         last_stages = stages
         if summary.finished:
             return summary
         if stop_at_approval and any(a.execution_id == execution_id
-                                    for a in pending_approvals(session, pipeline)):
+                                    for a in _pending_in(state, pipeline)):
             return summary
         if time.monotonic() >= deadline:
             raise WaitTimeout(
@@ -136,7 +137,19 @@ def wait_for_execution(session: AwsSession, pipeline: str, execution_id: str,
 def stage_statuses(session: AwsSession, pipeline: str, execution_id: str
                    ) -> list[tuple[str, str]]:
     """(stage, status) for the stages this execution has reached, in pipeline order."""
-    state = session.client("codepipeline").get_pipeline_state(name=pipeline)
+    return _stages_of(_pipeline_state(session, pipeline), execution_id)
+
+
+def pending_approvals(session: AwsSession, pipeline: str) -> list[PendingApproval]:
+    """Manual approvals waiting for an answer, with their tokens."""
+    return _pending_in(_pipeline_state(session, pipeline), pipeline)
+
+
+def _pipeline_state(session: AwsSession, pipeline: str) -> dict:
+    return session.client("codepipeline").get_pipeline_state(name=pipeline)
+
+
+def _stages_of(state: dict, execution_id: str) -> list[tuple[str, str]]:
     out = []
     for stage in state.get("stageStates", []):
         latest = stage.get("latestExecution") or {}
@@ -145,9 +158,7 @@ def stage_statuses(session: AwsSession, pipeline: str, execution_id: str
     return out
 
 
-def pending_approvals(session: AwsSession, pipeline: str) -> list[PendingApproval]:
-    """Manual approvals waiting for an answer, with their tokens."""
-    state = session.client("codepipeline").get_pipeline_state(name=pipeline)
+def _pending_in(state: dict, pipeline: str) -> list[PendingApproval]:
     found = []
     for stage in state.get("stageStates", []):
         execution_id = (stage.get("latestExecution") or {}).get("pipelineExecutionId", "")

@@ -110,17 +110,19 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
     """
     if build_id:
         return BuildRef(build_id)
-    if not execution_id:
+    if execution_id:
+        builds = _build_actions(session, pipeline, execution_id)
+    else:
         # The newest failed execution that got as far as a build (a run that failed in its
         # Source stage has no build log to read).
         for candidate in _failed_executions(session, pipeline):
-            if _build_actions(session, pipeline, candidate):
+            builds = _build_actions(session, pipeline, candidate)
+            if builds:
                 execution_id = candidate
                 break
         else:
             raise StepError(f"pipeline {pipeline} has no failed execution that ran a build; "
                             "pass execution_id or build_id to read another build")
-    builds = _build_actions(session, pipeline, execution_id)
     if action:
         builds = [b for b in builds if action in (b.action, f"{b.stage}/{b.action}")]
         if not builds:
