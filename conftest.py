@@ -21,7 +21,7 @@ def pytest_configure(config) -> None:
     os.environ.pop("AWS_PROFILE", None)
     if not config.getoption("nbval", default=False):
         return
-    from runbook_lib.local import process
+    from runbook_lib.local.server import process
 
     state_dir = Path(tempfile.mkdtemp(prefix="runbook-nbval-"))
     status = process.start(state_dir)
@@ -35,7 +35,7 @@ def pytest_unconfigure(config) -> None:
     state_dir = _state.pop("dir", None)
     if state_dir is None:
         return
-    from runbook_lib.local import process
+    from runbook_lib.local.server import process
 
     process.stop(state_dir)
     shutil.rmtree(state_dir, ignore_errors=True)

@@ -18,8 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbook_lib.local import process
-from runbook_lib.session import AwsSession
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import process
 
 ROLE_TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from runbook_lib.local.server import LocalAwsServer
-from runbook_lib.params import Params
-from runbook_lib.session import AwsSession
+from runbook_lib.core.params import Params
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server.server import LocalAwsServer
 
 _counter = itertools.count()
 

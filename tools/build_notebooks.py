@@ -88,8 +88,8 @@ def _keep_outputs(old, fresh):
 def execute(only: list[str] | None = None) -> int:
     """Run the canonical local run on a fresh local AWS and store its outputs."""
     sys.path.insert(0, str(ROOT))
-    from runbook_lib import runner, suite
-    from runbook_lib.local import process
+    from runbook_lib.app import runner, suite
+    from runbook_lib.local.server import process
 
     # The same order as `make test` runs them under nbval: the suite, the health report, then
     # the teardown (which deletes what the report reads).

@@ -20,7 +20,8 @@ deploy_provider: str = "s3"  # s3, ecs, codedeploy-ecs, codedeploy-ec2 or cloudf
 apply: bool = False  # preflight changes nothing; accepted for a uniform command line
 
 # %%
-from runbook_lib import nb, preflight
+from runbook_lib.setup import preflight
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 report = preflight.run_preflight(ctx.session, ctx.params)
@@ -33,7 +34,7 @@ print(f"caller:  {report.caller_arn}")
 # ## What the suite will create
 #
 # Every name is derived from `app_name`, the account and the region in one place
-# (`runbook_lib.params`), so the notebooks that follow and the teardown agree on them.
+# (`runbook_lib.core.params`), so the notebooks that follow and the teardown agree on them.
 
 # %%
 nb.table(report.names.as_rows(), ["resource", "name or ARN"])

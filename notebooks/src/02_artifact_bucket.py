@@ -30,7 +30,8 @@ production_name: str = "production"  # name of the second deployment environment
 apply: bool = False  # False shows the plan only; True creates or updates the buckets
 
 # %%
-from runbook_lib import bucket, nb
+from runbook_lib.setup import bucket
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 plan = bucket.plan_artifact_bucket(ctx.session, ctx.params, ctx.names)

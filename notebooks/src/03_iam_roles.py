@@ -14,7 +14,7 @@
 # - one inline policy, `runbook-scoped`, whose statements name this app's resources: its log
 #   group, artifact bucket (cache included), `/APP/*` parameters, `APP/*` secrets, report
 #   groups, and only the source and deploy target you chose. The few actions AWS cannot scope
-#   to a resource are listed, with the reason, in `runbook_lib.policies.STAR_ONLY_ACTIONS`.
+#   to a resource are listed, with the reason, in `runbook_lib.setup.policies.STAR_ONLY_ACTIONS`.
 #
 # A role of the same name that this suite did not create is refused, never changed.
 
@@ -31,7 +31,8 @@ kms_key_arn: str = ""  # customer KMS key (or alias) ARN for artifacts; empty us
 apply: bool = False  # False shows the plan only; True creates or updates the roles
 
 # %%
-from runbook_lib import iam, nb, policies
+from runbook_lib.setup import iam, policies
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 plan = iam.plan_roles(ctx.session, ctx.params, ctx.names)

@@ -24,7 +24,9 @@ buildspec_path: str = ""  # existing buildspec.yml to lint; empty means the samp
 apply: bool = False  # this step changes nothing; accepted for a uniform command line
 
 # %%
-from runbook_lib import buildspec_lint, buildspec_templates, nb
+from runbook_lib.buildspec import lint as buildspec_lint
+from runbook_lib.buildspec import templates as buildspec_templates
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 rendered = buildspec_templates.render_buildspec(ctx.params.build_template, ctx.params)

@@ -39,7 +39,8 @@ staging_name: str = "staging"  # the environment whose config and secrets the bu
 apply: bool = False  # True: create or update; False: show the plan only
 
 # %%
-from runbook_lib import codebuild, nb
+from runbook_lib.setup import codebuild
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 plan = codebuild.plan_build_project(ctx.session, ctx.params, ctx.names)

@@ -36,7 +36,8 @@ production_name: str = "production"  # name of the second deployment environment
 apply: bool = False  # False shows the plan only; True creates or updates config and secrets
 
 # %%
-from runbook_lib import config_store, nb
+from runbook_lib.setup import config_store
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 plan = config_store.plan_config(ctx.session, ctx.params, ctx.names)

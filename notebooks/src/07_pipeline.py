@@ -43,7 +43,9 @@ kms_key_arn: str = ""  # KMS key for the artifact store (empty: the bucket's def
 apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
-from runbook_lib import history, nb, pipeline, plots
+from runbook_lib.operate import history
+from runbook_lib.setup import pipeline
+from runbook_lib.views import nb, plots
 
 ctx = nb.context(globals())
 

@@ -25,7 +25,8 @@ schedule_report: bool = False  # also run the health report daily inside AWS (Sc
 apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
-from runbook_lib import monitoring, nb, schedule
+from runbook_lib.setup import monitoring, schedule
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 

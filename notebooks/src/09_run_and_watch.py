@@ -26,7 +26,8 @@ wait_minutes: int = 10  # how long to wait for each run
 watch: str = "latest"  # which run to follow: latest, start (one now) or push (your next push)
 
 # %%
-from runbook_lib import executions, history, nb, progress
+from runbook_lib.operate import executions, history
+from runbook_lib.views import nb, progress
 
 ctx = nb.context(globals())
 

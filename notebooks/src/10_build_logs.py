@@ -34,7 +34,8 @@ context_lines: int = 3  # lines shown either side of the first error
 server_filter: bool = False  # True: read only matching lines (FilterLogEvents), for large logs
 
 # %%
-from runbook_lib import log_viewer, logs, nb, triage
+from runbook_lib.operate import logs, triage
+from runbook_lib.views import log_viewer, nb
 
 ctx = nb.context(globals())
 

@@ -29,7 +29,8 @@ log_tail_lines: int = 20  # how many lines of the build log to show
 # A decision without a summary is refused here, before any AWS call.
 
 # %%
-from runbook_lib import approval_widgets, approvals, nb, rollback
+from runbook_lib.operate import approvals, rollback
+from runbook_lib.views import approval_widgets, nb
 
 choice = approvals.check_decision(decision, summary)
 ctx = nb.context(globals())

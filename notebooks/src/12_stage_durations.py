@@ -29,7 +29,8 @@ metric_stat: str = "Average"  # CloudWatch statistic: Average, Sum, Maximum, p99
 export_folder: str = ""  # empty: do not write files
 
 # %%
-from runbook_lib import dora, durations, nb, plots
+from runbook_lib.operate import dora, durations
+from runbook_lib.views import nb, plots
 
 ctx = nb.context(globals())
 records = durations.read_records(ctx.session, ctx.names.pipeline, last_executions)

@@ -27,7 +27,8 @@ apply: bool = False  # True: roll back; False: show the plan only
 wait_minutes: int = 10  # how long to wait for the rollback to finish
 
 # %%
-from runbook_lib import nb, rollback
+from runbook_lib.operate import rollback
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 

@@ -28,7 +28,8 @@ production_name: str = "production"  # name of the environment behind the approv
 apply: bool = False  # False shows the plan only; True deletes
 
 # %%
-from runbook_lib import nb, teardown
+from runbook_lib.setup import teardown
+from runbook_lib.views import nb
 
 ctx = nb.context(globals())
 

@@ -10,9 +10,9 @@ import os
 import boto3
 import pytest
 
-from runbook_lib import preflight
-from runbook_lib.params import Params
-from runbook_lib.session import AwsSession
+from runbook_lib.core.params import Params
+from runbook_lib.core.session import AwsSession
+from runbook_lib.setup import preflight
 
 pytestmark = [
     pytest.mark.aws,

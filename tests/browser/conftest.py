@@ -104,7 +104,7 @@ def artifacts() -> Path:
 @pytest.fixture(scope="module")
 def browser_aws(tmp_path_factory):
     """A local AWS of these tests' own, in a subprocess, with a throw-away state folder."""
-    from runbook_lib.local import process
+    from runbook_lib.local.server import process
 
     state_dir = tmp_path_factory.mktemp("browser-aws-state")
     status = process.start(state_dir)
@@ -131,7 +131,7 @@ def lab(tmp_path_factory, browser_aws, artifacts):
         env.pop(key, None)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runbook_lib.cli", "lab", "--port", str(port),
+            [sys.executable, "-m", "runbook_lib.app.cli", "lab", "--port", str(port),
              "--dir", str(root / "workspace")],
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)

@@ -33,9 +33,9 @@ pytest.importorskip("playwright.sync_api",
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from runbook_lib import executions  # noqa: E402
-from runbook_lib.params import Params  # noqa: E402
-from runbook_lib.session import AwsSession  # noqa: E402
+from runbook_lib.core.params import Params  # noqa: E402
+from runbook_lib.core.session import AwsSession  # noqa: E402
+from runbook_lib.operate import executions  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -124,7 +124,7 @@ def _prepare_pending_approval(lab, tmp_path: Path) -> executions.PendingApproval
     """The setup notebooks applied headless; creating the pipeline starts a run that then
     waits for the production approval."""
     proc = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", "run", "--only", *SETUP, "-p", "apply=true",
+        [sys.executable, "-m", "runbook_lib.app.cli", "run", "--only", *SETUP, "-p", "apply=true",
          "--out", str(tmp_path / "setup-run")],
         env=lab.env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

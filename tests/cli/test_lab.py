@@ -37,7 +37,7 @@ def test_lab_serves_clean_working_copies_on_loopback(tmp_path, local_aws):
     port = _free_port()
     workspace = tmp_path / "lab"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runbook_lib.cli", "lab", "--port", str(port), "--dir",
+        [sys.executable, "-m", "runbook_lib.app.cli", "lab", "--port", str(port), "--dir",
          str(workspace)],
         env={**os.environ, "AWS_ENDPOINT_URL": local_aws.endpoint_url,
              "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")},

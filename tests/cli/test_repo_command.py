@@ -12,9 +12,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from runbook_lib.local import process
+from runbook_lib.local.server import process
 
-RUNBOOK = [sys.executable, "-m", "runbook_lib.cli", "local", "repo"]
+RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli", "local", "repo"]
 _GIT = ["git", "-c", "user.name=Ann Author", "-c", "user.email=ann@example.com",
         "-c", "commit.gpgsign=false"]
 

@@ -12,19 +12,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runbook_lib import (
-    bucket,
-    codebuild,
-    config_store,
-    executions,
-    history,
-    iam,
-    pipeline,
-    progress,
-    report,
-)
-from runbook_lib.params import Params
-from runbook_lib.session import AwsSession
+from runbook_lib.core.params import Params
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import executions, history, report
+from runbook_lib.setup import bucket, codebuild, config_store, iam, pipeline
+from runbook_lib.views import progress
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +42,7 @@ def canonical(local_aws):
 def _runbook(local_aws, *args):
     env = {**os.environ, "AWS_ENDPOINT_URL": local_aws.endpoint_url, "AWS_REGION": "us-east-1"}
     env.pop("AWS_PROFILE", None)
-    return subprocess.run([sys.executable, "-m", "runbook_lib.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", *args], env=env,
                           capture_output=True, text=True, timeout=300)
 
 

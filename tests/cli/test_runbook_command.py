@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runbook_lib import runner, suite
+from runbook_lib.app import runner, suite
 
-RUNBOOK = [sys.executable, "-m", "runbook_lib.cli"]
+RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
 AWS = str(Path(sys.executable).with_name("aws"))
 
 

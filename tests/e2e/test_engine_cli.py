@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import sample_repo
-from runbook_lib.local import process
+from runbook_lib.local.server import process
+from runbook_lib.operate import sample_repo
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def local(tmp_path_factory):
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
     env.pop("AWS_PROFILE", None)
     out = tmp_path_factory.mktemp("engine-e2e-out")
-    result = subprocess.run([sys.executable, "-m", "runbook_lib.cli", "run", "--only", *SETUP,
+    result = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", "run", "--only", *SETUP,
                              "-p", "apply=true", "--out", str(out)], env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

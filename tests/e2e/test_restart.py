@@ -12,8 +12,8 @@ import zipfile
 
 import pytest
 
-from runbook_lib.local import process
-from runbook_lib.session import AwsSession
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import process
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.local import process
+from runbook_lib.local.server import process
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def local(tmp_path_factory):
 
 
 def runbook(env, *args, timeout=900):
-    result = subprocess.run([sys.executable, "-m", "runbook_lib.cli", *args], env=env,
+    result = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", *args], env=env,
                             capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result

@@ -9,8 +9,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from runbook_lib.local.actions import ActionOutcome, register
-from runbook_lib.local.approvals import TIMEOUT_ENV
+from runbook_lib.local.codepipeline.actions import ActionOutcome, register
+from runbook_lib.local.codepipeline.approvals import TIMEOUT_ENV
 
 
 @register("Source", "ApprovalTestSource")

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import yaml
 
-from runbook_lib.local.actions import ActionContext, ArtifactRef, executor_for
+from runbook_lib.local.codepipeline.actions import ActionContext, ArtifactRef, executor_for
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from runbook_lib.local import builds, process
-from runbook_lib.session import AwsSession
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.codebuild import builds
+from runbook_lib.local.server import process
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",

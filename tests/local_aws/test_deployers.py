@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from runbook_lib.local.actions import ActionContext, ArtifactRef, executor_for
-from runbook_lib.local.artifacts import put_artifact
+from runbook_lib.local.codepipeline.actions import ActionContext, ArtifactRef, executor_for
+from runbook_lib.local.codepipeline.artifacts import put_artifact
 
 REGION = "us-east-1"
 SITE = {"index.html": b"<h1>hi</h1>", "css/site.css": b"h1{}", "js/app.json": b"{}",

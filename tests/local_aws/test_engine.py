@@ -18,9 +18,9 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from runbook_lib.local import process
-from runbook_lib.local.actions import ActionOutcome, ArtifactRef, register
-from runbook_lib.session import AwsSession
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
+from runbook_lib.local.server import process
 
 GATES: dict[str, threading.Event] = {}
 FAIL: dict[str, bool] = {}  # action key -> fail next runs

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from runbook_lib import monitoring
+from runbook_lib.setup import monitoring
 
 DELIVERY_TIMEOUT = 20
 

@@ -41,7 +41,7 @@ def test_internal_clients_speak_every_protocol(local_aws, session, app_name):
 
 
 def test_internal_calls_are_not_counted_as_operator_calls(local_aws, app_name):
-    from runbook_lib.local import process
+    from runbook_lib.local.server import process
 
     process.fetch_calls(local_aws.endpoint_url, reset=True)
     local_aws.app.context.aws.client("sqs").create_queue(QueueName=app_name + "-q")

@@ -1,7 +1,7 @@
 """State in the state directory survives a restart of the local AWS (separate processes)."""
 
-from runbook_lib.local import process
-from runbook_lib.session import AwsSession
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import process
 
 
 def test_buckets_roles_and_projects_survive_restart(tmp_path):
@@ -54,7 +54,7 @@ def test_journal_entries_now_served_by_an_extension_are_not_replayed_into_moto(t
     import base64
     import json as _json
 
-    from runbook_lib.local.journal import JOURNAL_FILE
+    from runbook_lib.local.server.journal import JOURNAL_FILE
 
     status = process.start(tmp_path)
     s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)

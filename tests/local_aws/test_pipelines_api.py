@@ -11,7 +11,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from runbook_lib.local.actions import ActionOutcome, ArtifactRef, register
+from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
 
 MODEL = botocore.session.get_session().get_service_model("codepipeline")
 

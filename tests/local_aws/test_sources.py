@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.local.actions import ActionContext, executor_for
-from runbook_lib.local.artifacts import unzip_to
-from runbook_lib.local.repos import RepoRegistry
+from runbook_lib.local.codepipeline.actions import ActionContext, executor_for
+from runbook_lib.local.codepipeline.artifacts import unzip_to
+from runbook_lib.local.codepipeline.repos import RepoRegistry
 
 CONNECTION = "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc-123"
 _GIT = ["git", "-c", "user.name=Ann Author", "-c", "user.email=ann@example.com",

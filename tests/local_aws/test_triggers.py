@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from runbook_lib.local.repos import RepoRegistry
-from runbook_lib.local.triggers import (
+from runbook_lib.local.codepipeline.repos import RepoRegistry
+from runbook_lib.local.codepipeline.triggers import (
     STATE_FILE,
     PushWatcher,
     SourceTriggers,

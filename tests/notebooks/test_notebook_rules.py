@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runbook_lib.params import Params
-from runbook_lib.redact import looks_like_secret_value
+from runbook_lib.core.params import Params
+from runbook_lib.core.redact import looks_like_secret_value
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb")

@@ -6,22 +6,13 @@ import uuid
 
 import pytest
 
-from runbook_lib import (
-    approvals,
-    bucket,
-    codebuild,
-    config_store,
-    executions,
-    history,
-    iam,
-    pipeline,
-    sample_repo,
-)
-from runbook_lib.errors import ParameterError
-from runbook_lib.executions import ExecutionSummary, PendingApproval
-from runbook_lib.params import Params
-from runbook_lib.rollback import Deployment
-from runbook_lib.session import AwsSession
+from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.params import Params
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import approvals, executions, history, sample_repo
+from runbook_lib.operate.executions import ExecutionSummary, PendingApproval
+from runbook_lib.operate.rollback import Deployment
+from runbook_lib.setup import bucket, codebuild, config_store, iam, pipeline
 
 # -- pure ---------------------------------------------------------------------------------------
 
@@ -221,7 +212,7 @@ def test_approve_and_reject_with_evidence_and_audit_trail(deployed):
 
 def test_widget_buttons_wait_for_a_summary_and_call_decide():
     pytest.importorskip("ipywidgets")
-    from runbook_lib import approval_widgets
+    from runbook_lib.views import approval_widgets
 
     approval = PendingApproval("p", "Approve-production", "Approve", "tok", "exec-1")
     card = approvals.ApprovalCard(approval, approvals.Evidence(approvals.Commit("a" * 40, "m")))

@@ -7,10 +7,11 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from runbook_lib import bucket, tags
-from runbook_lib.errors import NotOwnedError, StepError
-from runbook_lib.params import Params
-from runbook_lib.session import AwsSession
+from runbook_lib.core import tags
+from runbook_lib.core.errors import NotOwnedError, StepError
+from runbook_lib.core.params import Params
+from runbook_lib.core.session import AwsSession
+from runbook_lib.setup import bucket
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
 

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runbook_lib import buildspec
-from runbook_lib.buildspec import (
+from runbook_lib.buildspec import model as buildspec
+from runbook_lib.buildspec.model import (
     ARTIFACT_KEYS,
     CACHE_KEYS,
     ENV_KEYS,
@@ -22,7 +22,7 @@ from runbook_lib.buildspec import (
     load_buildspec,
     parse_buildspec,
 )
-from runbook_lib.errors import BuildspecError
+from runbook_lib.core.errors import BuildspecError
 
 FULL = """\
 version: 0.2

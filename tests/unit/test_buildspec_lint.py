@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_lib.buildspec import parse_buildspec
-from runbook_lib.buildspec_lint import (
+from runbook_lib.buildspec.lint import (
     ERROR,
     INFO,
     WARNING,
@@ -13,6 +12,7 @@ from runbook_lib.buildspec_lint import (
     check_text,
     lint_buildspec,
 )
+from runbook_lib.buildspec.model import parse_buildspec
 
 GOOD = """\
 version: 0.2

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_lib.buildspec import parse_buildspec
-from runbook_lib.buildspec_lint import ERROR, WARNING, lint_buildspec
-from runbook_lib.buildspec_templates import (
+from runbook_lib.buildspec.lint import ERROR, WARNING, lint_buildspec
+from runbook_lib.buildspec.model import parse_buildspec
+from runbook_lib.buildspec.templates import (
     PROJECT_VARIABLES,
     TEMPLATE_DIR,
     describe_project_variables,
@@ -14,8 +14,8 @@ from runbook_lib.buildspec_templates import (
     render_buildspec,
     template_path,
 )
-from runbook_lib.errors import ParameterError
-from runbook_lib.params import BUILD_TEMPLATES, Params
+from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.params import BUILD_TEMPLATES, Params
 
 SHA = "$CODEBUILD_RESOLVED_SOURCE_VERSION"
 
@@ -88,7 +88,7 @@ def test_unknown_template_is_a_parameter_error(params):
 
 
 def test_placeholder_naming_no_field_fails(params, tmp_path, monkeypatch):
-    from runbook_lib import buildspec_templates
+    from runbook_lib.buildspec import templates as buildspec_templates
 
     (tmp_path / "buildspec-nodejs.yml").write_text("name: {{ nope }}\n")
     monkeypatch.setattr(buildspec_templates, "TEMPLATE_DIR", tmp_path)

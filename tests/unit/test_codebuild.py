@@ -2,10 +2,11 @@
 
 import pytest
 
-from runbook_lib import codebuild, tags
-from runbook_lib.errors import NotOwnedError, ParameterError
-from runbook_lib.params import Params
-from runbook_lib.plan import diff_values
+from runbook_lib.core import tags
+from runbook_lib.core.errors import NotOwnedError, ParameterError
+from runbook_lib.core.params import Params
+from runbook_lib.core.plan import diff_values
+from runbook_lib.setup import codebuild
 
 SECRET_VALUE = "hunter2-correct-horse"
 

@@ -8,15 +8,17 @@ import os
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from runbook_lib import config_store, nb, tags
-from runbook_lib.config_store import (
+from runbook_lib.core import tags
+from runbook_lib.core.errors import NotOwnedError, SecretValueError, StepError
+from runbook_lib.setup import config_store
+from runbook_lib.setup.config_store import (
     HIDDEN,
     PLACEHOLDER_SOURCE,
     SecretValue,
     resolve_secret_value,
     secret_env_vars,
 )
-from runbook_lib.errors import NotOwnedError, SecretValueError, StepError
+from runbook_lib.views import nb
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
 SUPPLIED = "s3cr3t-Supplied-Value-9f8e7d"

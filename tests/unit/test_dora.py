@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runbook_lib import dora
-from runbook_lib.durations import ExecutionRecord, StageRecord
-from runbook_lib.errors import ParameterError
-from runbook_lib.params import Params
+from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.params import Params
+from runbook_lib.operate import dora
+from runbook_lib.operate.durations import ExecutionRecord, StageRecord
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PROD = "Deploy-production"

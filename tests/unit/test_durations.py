@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runbook_lib import durations
-from runbook_lib.errors import ParameterError
-from runbook_lib.local.actions import ActionOutcome, ArtifactRef, register
-from runbook_lib.session import AwsSession
+from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
+from runbook_lib.operate import durations
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 AUTHOR_DATE = "2026-03-02T09:00:00Z"
@@ -323,7 +323,7 @@ def _masked_table(rows, headers, capsys):
     import re
     from pathlib import Path
 
-    from runbook_lib import nb
+    from runbook_lib.views import nb
 
     nb.table(rows, headers)
     text = capsys.readouterr().out
@@ -335,7 +335,7 @@ def _masked_table(rows, headers, capsys):
 
 
 def test_tables_keep_their_layout_when_only_timings_change(capsys):
-    from runbook_lib import dora
+    from runbook_lib.operate import dora
 
     def tables(scale):
         summaries = [_summary("e1", "Succeeded", 0, 30 * scale),

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import pytest
 
-from runbook_lib import iam, policies
-from runbook_lib.errors import NotOwnedError
-from runbook_lib.params import DEPLOY_PROVIDERS, Params
-from runbook_lib.tags import as_tag_list, ownership_tags
+from runbook_lib.core.errors import NotOwnedError
+from runbook_lib.core.params import DEPLOY_PROVIDERS, Params
+from runbook_lib.core.tags import as_tag_list, ownership_tags
+from runbook_lib.setup import iam, policies
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
 ALIAS_ARN = "arn:aws:kms:us-east-1:123456789012:alias/app-artifacts"

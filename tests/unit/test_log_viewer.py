@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_lib import log_viewer, triage
-from runbook_lib.logs import BuildLog
+from runbook_lib.operate import triage
+from runbook_lib.operate.logs import BuildLog
+from runbook_lib.views import log_viewer
 
 C = "[Container] 2026/11/27 11:01:25.010355 "
 LINES = [C + "Phase is DOWNLOAD_SOURCE", C + "Entering phase INSTALL", "npm ci", "added 3",

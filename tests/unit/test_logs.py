@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from runbook_lib import logs, triage
-from runbook_lib.errors import StepError
-from runbook_lib.session import AwsSession
+from runbook_lib.core.errors import StepError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import logs, triage
 
 FAKE_KEY = "AKIA" + "Q" * 12 + "7XYZ"
 FAILING_BUILDSPEC = yaml.safe_dump({"version": 0.2, "phases": {

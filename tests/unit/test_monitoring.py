@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from runbook_lib import monitoring, tags
-from runbook_lib.errors import NotOwnedError
+from runbook_lib.core import tags
+from runbook_lib.core.errors import NotOwnedError
+from runbook_lib.setup import monitoring
 
 
 @pytest.fixture

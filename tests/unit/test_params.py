@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runbook_lib.errors import ParameterError
-from runbook_lib.params import Params
+from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.params import Params
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
 
-from runbook_lib import pipeline
-from runbook_lib.errors import NotOwnedError, StepError
-from runbook_lib.params import Params
+from runbook_lib.core.errors import NotOwnedError, StepError
+from runbook_lib.core.params import Params
+from runbook_lib.setup import pipeline
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/" \
              "0a1b2c3d-1111-2222-3333-444455556666"

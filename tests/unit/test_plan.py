@@ -2,7 +2,7 @@
 
 import pytest
 
-from runbook_lib import plan
+from runbook_lib.core import plan
 
 
 @pytest.mark.parametrize("case, current, desired, expected", [

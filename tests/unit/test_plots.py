@@ -7,8 +7,9 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
-from runbook_lib import pipeline, plots  # noqa: E402
-from runbook_lib.params import Params  # noqa: E402
+from runbook_lib.core.params import Params  # noqa: E402
+from runbook_lib.setup import pipeline  # noqa: E402
+from runbook_lib.views import plots
 
 
 def _shape(**changes):

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import matplotlib
 import pytest
 
-from runbook_lib import dora, durations, plots
-from runbook_lib.durations import ActionRecord, ExecutionRecord, StageRecord
+from runbook_lib.operate import dora, durations
+from runbook_lib.operate.durations import ActionRecord, ExecutionRecord, StageRecord
+from runbook_lib.views import plots
 
 matplotlib.use("Agg")
 

@@ -6,8 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runbook_lib import progress
-from runbook_lib.executions import ActionProgress, ExecutionProgress, FailureDetails, StageProgress
+from runbook_lib.operate.executions import (
+    ActionProgress,
+    ExecutionProgress,
+    FailureDetails,
+    StageProgress,
+)
+from runbook_lib.views import progress
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

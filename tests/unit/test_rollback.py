@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from test_approval_cockpit import build_pipeline, push_to_approval
 
-from runbook_lib import executions, history, rollback, sample_repo
-from runbook_lib.errors import ParameterError
-from runbook_lib.rollback import Deployment
-from runbook_lib.session import AwsSession
+from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import executions, history, rollback, sample_repo
+from runbook_lib.operate.rollback import Deployment
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 

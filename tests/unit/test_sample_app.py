@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from runbook_lib.buildspec_templates import SAMPLE_APP_DIR, SAMPLE_BUILDSPEC, render_buildspec
-from runbook_lib.params import Params
+from runbook_lib.buildspec.templates import SAMPLE_APP_DIR, SAMPLE_BUILDSPEC, render_buildspec
+from runbook_lib.core.params import Params
 
 NEEDS_NODE = pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),
                                 reason="node and npm are not installed")

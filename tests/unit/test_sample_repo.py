@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from runbook_lib import sample_repo
+from runbook_lib.operate import sample_repo
 
 
 def test_history_green_broken_fixed(tmp_path):

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from runbook_lib import buildspec, iam, schedule, tags
-from runbook_lib.errors import NotOwnedError
+from runbook_lib.buildspec import model as buildspec
+from runbook_lib.core import tags
+from runbook_lib.core.errors import NotOwnedError
+from runbook_lib.setup import iam, schedule
 
 
 def test_plan_apply_then_rerun_makes_no_mutating_call(session, params, names):

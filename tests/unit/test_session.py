@@ -2,8 +2,8 @@
 
 import pytest
 
-from runbook_lib.errors import CredentialsError, LocalAwsError
-from runbook_lib.session import AwsSession, is_loopback, is_read_operation
+from runbook_lib.core.errors import CredentialsError, LocalAwsError
+from runbook_lib.core.session import AwsSession, is_loopback, is_read_operation
 
 
 @pytest.mark.parametrize("operation, read", [

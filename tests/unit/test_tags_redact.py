@@ -2,8 +2,8 @@
 
 import pytest
 
-from runbook_lib import redact, tags
-from runbook_lib.errors import NotOwnedError
+from runbook_lib.core import redact, tags
+from runbook_lib.core.errors import NotOwnedError
 
 
 def test_tag_lists_round_trip_in_both_spellings():

@@ -9,8 +9,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from runbook_lib import teardown
-from runbook_lib.tags import as_tag_list, ownership_tags
+from runbook_lib.core.tags import as_tag_list, ownership_tags
+from runbook_lib.setup import teardown
 
 TRUST = {
     "codebuild": "codebuild.amazonaws.com",
@@ -214,7 +214,7 @@ def test_only_owned_items_under_shared_prefixes_are_deleted(session, params, nam
 
 
 def test_the_scheduled_report_is_torn_down_too(session, params, names):
-    from runbook_lib import schedule
+    from runbook_lib.setup import schedule
 
     schedule.plan_report_schedule(session, params, names).apply()
     report = schedule.ReportNames.derive(params, names)
@@ -235,7 +235,7 @@ def test_the_scheduled_report_is_torn_down_too(session, params, names):
 
 
 def test_schedule_option_is_an_empty_plan_unless_requested(session, params, names):
-    from runbook_lib import schedule
+    from runbook_lib.setup import schedule
 
     session.recorder.reset()
     plan = schedule.plan_if_requested(session, params, names, False)

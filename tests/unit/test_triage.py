@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_lib import triage
-from runbook_lib.logs import BuildLog
+from runbook_lib.operate import triage
+from runbook_lib.operate.logs import BuildLog
 
 C = "[Container] 2026/11/27 11:01:25.010355 "
 

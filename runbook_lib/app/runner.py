@@ -1,0 +1,367 @@
+"""Run notebooks headless with papermill, render them to HTML, and keep the operator informed.
+
+One process runs the whole suite through papermill's Python API. On failure the executed
+notebook is kept with the failing cell marked (papermill does that), the cell's error is
+printed, and the run stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbook_lib.app import suite
+from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.params import Params
+from runbook_lib.views.nb import HEADLESS_ENV
+
+REPO_ROOT = suite.NOTEBOOK_DIR.parent
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    path: Path
+    html_path: Path | None
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    notebooks: list[NotebookResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(n.ok for n in self.notebooks)
+
+
+def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local"
+                    ) -> dict[str, Any]:
+    """Parameters from a YAML file, then ``key=value`` pairs (YAML-typed: true, 30, a,b)."""
+    values: dict[str, Any] = {}
+    if params_file:
+        try:
+            loaded = yaml.safe_load(Path(params_file).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ParameterError("--params-file", str(params_file), f"must be a readable YAML "
+                                 f"mapping ({err})", "params.yml") from err
+        if not isinstance(loaded, dict):
+            raise ParameterError("--params-file", str(params_file), "must hold a YAML mapping",
+                                 "params.yml")
+        values.update(loaded)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError("-p", pair, "must be KEY=VALUE", "app_name=sample-app")
+        values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+    values["target"] = target
+    # Validate the shared model now, before any notebook or AWS call.
+    Params.from_mapping(values)
+    return values
+
+
+def new_run_dir(base: Path | None = None) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = (base or REPO_ROOT / "out") / stamp
+    n = 1
+    while out.exists():
+        n += 1
+        out = out.with_name(f"{stamp}-{n}")
+    out.mkdir(parents=True)
+    return out
+
+
+@contextlib.contextmanager
+def target_environment(target: str) -> Iterator[str | None]:
+    """Make sure kernels can reach the target; start a local AWS for the run if none is up."""
+    from runbook_lib.local.server import process
+
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", HEADLESS_ENV, "MPLBACKEND")}
+    started = None
+    try:
+        os.environ[HEADLESS_ENV] = "1"
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        if target == "aws":
+            from runbook_lib.core.session import AwsSession
+
+            AwsSession("aws", os.environ.get("AWS_REGION"))  # refuses without credentials
+        elif not os.environ.get("AWS_ENDPOINT_URL"):
+            state_dir = process.default_state_dir()
+            status = process.read_status(state_dir)
+            if not (status and status.alive):
+                print(f"starting the local AWS (state in {state_dir}) ...", flush=True)
+                status = started = process.start(state_dir)
+            os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
+        yield os.environ.get("AWS_ENDPOINT_URL") if target == "local" else None
+    finally:
+        if started is not None:
+            process.stop(Path(started.state_dir))
+            print("stopped the local AWS this run started", flush=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
+              out_dir: Path | None = None, report: bool = False) -> RunResult:
+    """Execute notebooks in order; stop at the first failure. Writes HTML and an index."""
+    out = Path(out_dir) if out_dir else new_run_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    result = RunResult(out)
+    notebooks = [suite.by_name(n) for n in names]
+    with target_environment(target) as endpoint:
+        where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
+        print(f"running {len(notebooks)} notebooks against {where}", flush=True)
+        for i, nb in enumerate(notebooks, 1):
+            print(f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ...", end=" ", flush=True)
+            nb_result = execute_one(nb, parameters, out)
+            result.notebooks.append(nb_result)
+            print(("ok" if nb_result.ok else "FAILED") + f" ({nb_result.seconds:.1f}s)",
+                  flush=True)
+            if not nb_result.ok:
+                print(f"\n{nb_result.error}\n\nthe executed notebook, with the failing cell "
+                      f"marked, is {nb_result.path}", file=sys.stderr)
+                break
+        if report and result.ok:
+            result.notebooks.append(_health_report(parameters, target, out))
+    write_index(result)
+    print(f"\nexecuted notebooks and HTML: {out}\nopen {out / 'index.html'}", flush=True)
+    return result
+
+
+class _SharedParameterFilter(logging.Filter):
+    """Every notebook receives every shared parameter, so that names derived from them agree
+    across the suite; papermill's warning about those it does not declare is noise. Unknown
+    names that are not shared parameters still warn."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Passed unknown parameter: "):
+            name = message.rsplit(": ", 1)[-1]
+            return name not in SHARED_PARAMETERS
+        return True
+
+
+SHARED_PARAMETERS = {f.name for f in fields(Params)} | {"apply", "push_sample_history"}
+logging.getLogger("papermill").addFilter(_SharedParameterFilter())
+
+
+def _health_report(parameters: dict[str, Any], target: str, out: Path) -> NotebookResult:
+    """The pipeline health report of the run's pipeline, as the run's last page."""
+    from runbook_lib.core.errors import NotebookRunError
+
+    params = Params.from_mapping(parameters)
+    start = time.monotonic()
+    print("[report] pipeline health ...", end=" ", flush=True)
+    html = out / "pipeline_health.html"
+    try:
+        run_report(params.names().pipeline, html, target=target)
+        ok, error = True, ""
+    except NotebookRunError as err:
+        ok, error = False, str(err)
+    seconds = time.monotonic() - start
+    print(("ok" if ok else "FAILED") + f" ({seconds:.1f}s)", flush=True)
+    if error:
+        print(f"\n{error}", file=sys.stderr)
+    return NotebookResult("health report", html.with_suffix(".ipynb"), html if ok else None, ok,
+                          seconds, error)
+
+
+def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> NotebookResult:
+    import papermill as pm
+
+    output = out / nb.filename
+    start = time.monotonic()
+    error = ""
+    try:
+        pm.execute_notebook(
+            str(nb.path), str(output), parameters=parameters, kernel_name="python3",
+            progress_bar=False, cwd=str(nb.path.parent), log_output=False,
+            kernel_manager_class=_local_kernel_manager(), start_timeout=180,
+        )
+        ok = True
+    except pm.PapermillExecutionError as err:
+        ok = False
+        error = f"cell {err.exec_count} failed: {err.ename}: {err.evalue}"
+    except RuntimeError as err:  # the kernel did not start or died: no cell to blame
+        ok = False
+        error = f"the notebook could not run: {err}"
+    seconds = time.monotonic() - start
+    html_path = render_html(output) if output.exists() else None
+    return NotebookResult(nb.name, output, html_path, ok, seconds, error)
+
+
+def _local_kernel_manager():
+    """Kernels talk to this process over Unix sockets, not loopback TCP: nothing to listen on,
+    and no "running over TCP without encryption" warning on every notebook."""
+    import traitlets
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = traitlets.CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @traitlets.default("ip")
+        def _private_socket_prefix(self) -> str:
+            # IPC "ports" are small numbers appended to this prefix: a folder of its own per
+            # kernel keeps two runs (or a run and a test) from sharing socket files.
+            return str(Path(tempfile.mkdtemp(prefix="runbook-kernel-")) / "kernel")
+
+    return IpcKernelManager
+
+
+def render_html(notebook_path: Path, hide_code: bool = False) -> Path:
+    """HTML next to the notebook; ``hide_code`` for reports."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    exporter.exclude_input = hide_code
+    exporter.exclude_input_prompt = hide_code
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    target = notebook_path.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def write_index(result: RunResult) -> Path:
+    rows = []
+    for n in result.notebooks:
+        link = n.html_path.name if n.html_path else n.path.name
+        status = "ok" if n.ok else f"FAILED: {html.escape(n.error)}"
+        rows.append(f"<tr><td><a href='{html.escape(link)}'>{html.escape(n.name)}</a></td>"
+                    f"<td>{status}</td><td>{n.seconds:.1f} s</td>"
+                    f"<td><a href='{html.escape(n.path.name)}'>notebook</a></td></tr>")
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>runbook run</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em 1em;"
+        "text-align:left}</style></head><body>"
+        f"<h1>Runbook run {html.escape(result.out_dir.name)}</h1>"
+        f"<p>{'All notebooks succeeded.' if result.ok else 'The run stopped at a failure.'}</p>"
+        "<table><tr><th>notebook</th><th>status</th><th>time</th><th>source</th></tr>"
+        + "".join(rows) + "</table></body></html>"
+    )
+    index = result.out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+# -- scheduled reports ---------------------------------------------------------------------------
+
+
+REPORT_NOTEBOOK = suite.NOTEBOOK_DIR / "reports" / "pipeline_health.ipynb"
+
+
+def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "local",
+               notebook: Path = REPORT_NOTEBOOK) -> Path:
+    """Execute the health report notebook with papermill, then write it as HTML with the code
+    hidden (figures are embedded PNGs). The executed notebook is kept beside the HTML.
+
+    Raises ``NotebookRunError`` naming the cause (pipeline missing, no executions in the window,
+    an AWS error) when the report cannot be produced.
+    """
+    import shutil
+
+    import papermill as pm
+
+    from runbook_lib.core.errors import NotebookRunError
+
+    out_file = Path(out_file)
+    if out_file.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError("--out", str(out_file), "must be an .html file", "health.html")
+    if days < 1:
+        raise ParameterError("--days", str(days), "must be a whole number of days, 1 or more",
+                             "7")
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    executed = out_file.with_suffix(".ipynb")
+    parameters = {"pipeline": pipeline, "days": days, "target": target}
+    with target_environment(target):
+        try:
+            pm.execute_notebook(
+                str(notebook), str(executed), parameters=parameters, kernel_name="python3",
+                progress_bar=False, cwd=str(notebook.parent), log_output=False,
+                kernel_manager_class=_local_kernel_manager(), start_timeout=180,
+            )
+        except pm.PapermillExecutionError as err:
+            raise NotebookRunError(f"cannot produce the health report of {pipeline}: "
+                                   f"{err.ename}: {err.evalue} (executed notebook: "
+                                   f"{executed})") from err
+        except RuntimeError as err:
+            raise NotebookRunError(f"cannot produce the health report of {pipeline}: the "
+                                   f"report notebook could not run: {err}") from err
+    rendered = render_html(executed, hide_code=True)
+    if rendered != out_file:
+        shutil.move(rendered, out_file)
+    return out_file
+
+
+# -- guided mode ----------------------------------------------------------------------------------
+
+
+LAB_DIR = REPO_ROOT / "lab"
+
+
+def prepare_lab_workspace(workspace: Path = LAB_DIR) -> Path:
+    """Working copies of the notebooks, outputs cleared, so the committed ones stay pristine."""
+    import nbformat
+
+    workspace.mkdir(parents=True, exist_ok=True)
+    for src in sorted(suite.NOTEBOOK_DIR.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in src.parts:
+            continue
+        dest = workspace / src.relative_to(suite.NOTEBOOK_DIR)
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        nb = nbformat.read(src, as_version=4)
+        nb.cells = [c for c in nb.cells
+                    if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        nbformat.write(nb, dest)
+    return workspace
+
+
+def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = None) -> int:
+    """JupyterLab on loopback at a workspace of the notebooks, kernels reaching the target."""
+    from runbook_lib.local.server import process
+
+    env = dict(os.environ)
+    env.pop(HEADLESS_ENV, None)
+    if target == "local" and not env.get("AWS_ENDPOINT_URL"):
+        status = process.start(process.default_state_dir())
+        env["AWS_ENDPOINT_URL"] = status.endpoint_url
+        print(f"local AWS at {status.endpoint_url} (stop it with `runbook local stop`)")
+    if target == "aws":
+        from runbook_lib.core.session import AwsSession
+
+        # Refuses without credentials, and refuses a loopback AWS_ENDPOINT_URL.
+        AwsSession("aws", os.environ.get("AWS_REGION"))
+    workspace = prepare_lab_workspace(workspace or LAB_DIR)
+    print(f"notebooks: {workspace}\nopen the URL JupyterLab prints below (127.0.0.1 only)",
+          flush=True)
+    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
+           "--no-browser", f"--ServerApp.root_dir={workspace}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI machines often run as root
+    sys.stdout.flush()
+    # Become JupyterLab, so stopping `runbook lab` stops JupyterLab and its kernels too.
+    os.execve(sys.executable, cmd, env)

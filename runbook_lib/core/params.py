@@ -1,0 +1,565 @@
+"""The one parameter model every notebook shares, and every name derived from it.
+
+Validation happens here, before any AWS call, so an operator learns about a bad bucket name
+from a sentence naming the field, the value, the rule and a valid example, not from an AWS
+error halfway through a setup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from runbook_lib.core.errors import ParameterError
+
+LOCAL_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+TARGETS = ("local", "aws")
+SOURCE_PROVIDERS = ("github", "gitlab", "bitbucket", "codecommit", "s3")
+DEPLOY_PROVIDERS = ("s3", "ecs", "codedeploy-ecs", "codedeploy-ec2", "cloudformation")
+BUILD_TEMPLATES = ("nodejs", "docker", "python")
+CACHE_MODES = ("s3", "local", "none")
+COMPUTE_TYPES = (
+    "BUILD_GENERAL1_SMALL",
+    "BUILD_GENERAL1_MEDIUM",
+    "BUILD_GENERAL1_LARGE",
+    "BUILD_GENERAL1_XLARGE",
+    "BUILD_GENERAL1_2XLARGE",
+)
+CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
+EXECUTION_MODES = ("SUPERSEDED", "QUEUED", "PARALLEL")
+
+_APP_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
+_REGION_RE = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-[1-9]$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+_CODECOMMIT_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_CONNECTION_ARN_RE = re.compile(
+    r"^arn:aws(-[a-z]+)?:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+_KMS_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)?:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
+_IMAGE_RE = re.compile(r"^[a-z0-9./_:-]{3,255}$")
+_ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,14}$")
+_HTTPS_URL_RE = re.compile(r"^https?://[^\s]+$")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Validated parameters; build with :func:`Params.from_mapping` or the constructor.
+
+    Field defaults are the canonical local run; notebooks' parameters cells repeat them (a test
+    keeps the two in step).
+    """
+
+    app_name: str = "sample-app"
+    target: str = "local"
+    region: str = ""  # empty: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1
+    source_provider: str = "github"
+    source_repo: str = "acme/sample-app"
+    source_branch: str = "main"
+    connection_arn: str = ""
+    build_template: str = "nodejs"
+    deploy_provider: str = "s3"
+    staging_name: str = "staging"
+    production_name: str = "production"
+    compute_type: str = "BUILD_GENERAL1_SMALL"
+    build_image: str = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+    build_timeout_minutes: int = 15
+    cache_mode: str = "s3"
+    kms_key_arn: str = ""
+    noncurrent_version_days: int = 30
+    approval_emails: tuple[str, ...] = ()
+    failure_emails: tuple[str, ...] = ()
+    review_url: str = ""
+    ecs_cluster: str = ""
+    ecs_service: str = ""
+    container_name: str = "app"
+    execution_mode: str = "SUPERSEDED"
+    plaintext_variables: tuple[str, ...] = ("NODE_ENV=production",)
+    config_parameters: tuple[str, ...] = ("LOG_LEVEL=info", "FEATURE_FLAGS=none")
+    secret_names: tuple[str, ...] = ("API_KEY",)
+    secure_config_names: tuple[str, ...] = ("DB_URL",)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.region:
+            # The way boto3 and the AWS CLI pick a region, with the suite's own fallback.
+            region = (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                      or DEFAULT_REGION)
+            object.__setattr__(self, "region", region)
+        _validate(self)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Params:
+        """Pick this model's fields out of a mapping (a notebook's ``globals()``, a YAML file).
+
+        Unknown keys are ignored, so a notebook can pass its whole namespace. Comma-separated
+        strings are accepted for list fields, as papermill and the command line pass strings.
+        """
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra" or f.name not in values:
+                continue
+            kwargs[f.name] = _coerce(f.name, f.type, values[f.name])
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> Params:
+        """A copy with some fields changed, validated again."""
+        return dataclasses.replace(self, **changes)
+
+    # -- derived facts --------------------------------------------------------------------------
+
+    @property
+    def uses_connection(self) -> bool:
+        return self.source_provider in CONNECTION_PROVIDERS
+
+    @property
+    def builds_docker(self) -> bool:
+        return self.build_template == "docker"
+
+    @property
+    def environments(self) -> tuple[str, str]:
+        return (self.staging_name, self.production_name)
+
+    def names(self, account_id: str = LOCAL_ACCOUNT_ID) -> ResourceNames:
+        """Every resource name and ARN the suite creates, derived in one place."""
+        return ResourceNames.derive(self, account_id)
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Names and ARNs of everything the suite creates for one app in one account and region."""
+
+    account_id: str
+    region: str
+    partition: str
+    artifact_bucket: str
+    codebuild_role: str
+    codepipeline_role: str
+    events_role: str
+    build_project: str
+    pipeline: str
+    log_group: str
+    approval_topic: str
+    failure_topic: str
+    failure_rule: str
+    ssm_prefix: str
+    secret_prefix: str
+    connection_arn: str
+    deploy_buckets: tuple[str, str]
+    ecr_repository: str
+    ecs_cluster: str
+    ecs_services: tuple[str, str]
+    ecs_task_roles: tuple[str, str]
+    codedeploy_application: str
+    codedeploy_groups: tuple[str, str]
+    cloudformation_stacks: tuple[str, str]
+    cloudformation_role: str
+    environments: tuple[str, str]
+    source_change_rule: str
+    ecs_task_family: str
+    codedeploy_config: str
+    cache_location: str
+    codecommit_repository: str
+    source_object: tuple[str, str]
+
+    @classmethod
+    def derive(cls, p: Params, account_id: str) -> ResourceNames:
+        if not re.fullmatch(r"\d{12}", account_id or ""):
+            raise ParameterError("account_id", account_id, "must be 12 digits", LOCAL_ACCOUNT_ID)
+        partition = "aws-us-gov" if "-gov-" in p.region else "aws"
+        app = p.app_name
+        bucket = f"{app}-artifacts-{account_id}-{p.region}"
+        connection = p.connection_arn or _local_connection_arn(p, account_id, partition)
+        return cls(
+            account_id=account_id,
+            region=p.region,
+            partition=partition,
+            artifact_bucket=bucket,
+            codebuild_role=f"{app}-codebuild",
+            codepipeline_role=f"{app}-codepipeline",
+            events_role=f"{app}-events",
+            build_project=f"{app}-build",
+            pipeline=f"{app}-pipeline",
+            log_group=f"/aws/codebuild/{app}-build",
+            approval_topic=f"{app}-approvals",
+            failure_topic=f"{app}-pipeline-failures",
+            failure_rule=f"{app}-pipeline-failed",
+            ssm_prefix=f"/{app}",
+            secret_prefix=f"{app}",
+            connection_arn=connection if p.uses_connection else "",
+            deploy_buckets=(
+                f"{app}-{p.staging_name}-{account_id}-{p.region}",
+                f"{app}-{p.production_name}-{account_id}-{p.region}",
+            ),
+            ecr_repository=app,
+            ecs_cluster=p.ecs_cluster or f"{app}-cluster",
+            # One service per environment: staging and production never share a service.
+            ecs_services=(f"{p.ecs_service or app + '-service'}-{p.staging_name}",
+                          f"{p.ecs_service or app + '-service'}-{p.production_name}"),
+            # Roles of the deployed app's tasks: they belong to the app, not to the suite, and
+            # are named by convention so the pipeline role may pass exactly these two.
+            ecs_task_roles=(f"{app}-ecs-task-execution", f"{app}-ecs-task"),
+            codedeploy_application=app,
+            codedeploy_groups=(f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
+            cloudformation_stacks=(f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
+            cloudformation_role=f"{app}-cloudformation",
+            environments=(p.staging_name, p.production_name),
+            # Started by EventBridge on a CodeCommit or S3 change (connection sources use the
+            # pipeline's own push trigger instead).
+            source_change_rule=f"{app}-pipeline-source-change",
+            ecs_task_family=app,
+            codedeploy_config=("CodeDeployDefault.ECSAllAtOnce"
+                               if p.deploy_provider == "codedeploy-ecs"
+                               else "CodeDeployDefault.OneAtATime"),
+            cache_location=f"{bucket}/cache/{app}-build",
+            codecommit_repository=p.source_repo if p.source_provider == "codecommit" else "",
+            source_object=(tuple(p.source_repo.split("/", 1)) if p.source_provider == "s3"
+                           else ("", "")),
+        )
+
+    # ARNs -------------------------------------------------------------------------------------
+
+    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account_id if account else ''}:{resource}"
+        )
+
+    def bucket_arn(self, bucket: str) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}"
+
+    @property
+    def source_change_rule_arn(self) -> str:
+        return self.arn("events", f"rule/{self.source_change_rule}")
+
+    @property
+    def ecr_repository_arn(self) -> str:
+        return self.arn("ecr", f"repository/{self.ecr_repository}")
+
+    @property
+    def codecommit_repository_arn(self) -> str:
+        return self.arn("codecommit", self.codecommit_repository)
+
+    @property
+    def source_object_arns(self) -> tuple[str, str]:
+        """(bucket ARN, object ARN) of an S3 source given as BUCKET/KEY."""
+        bucket, key = self.source_object
+        return (self.bucket_arn(bucket), f"{self.bucket_arn(bucket)}/{key}")
+
+    @property
+    def task_definition_arn(self) -> str:
+        """Every revision of the app's task definition family."""
+        return self.arn("ecs", f"task-definition/{self.ecs_task_family}:*")
+
+    @property
+    def codedeploy_config_arn(self) -> str:
+        return self.arn("codedeploy", f"deploymentconfig:{self.codedeploy_config}")
+
+    @property
+    def ecr_registry(self) -> str:
+        """The account's ECR registry host, where Docker builds push commit-SHA tags."""
+        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"
+
+    @property
+    def artifact_bucket_arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.artifact_bucket}"
+
+    def role_arn(self, role: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{role}"
+
+    @property
+    def build_project_arn(self) -> str:
+        return self.arn("codebuild", f"project/{self.build_project}")
+
+    @property
+    def pipeline_arn(self) -> str:
+        return self.arn("codepipeline", self.pipeline)
+
+    @property
+    def log_group_arn(self) -> str:
+        return self.arn("logs", f"log-group:{self.log_group}")
+
+    def topic_arn(self, topic: str) -> str:
+        return self.arn("sns", topic)
+
+    @property
+    def failure_rule_arn(self) -> str:
+        return self.arn("events", f"rule/{self.failure_rule}")
+
+    def ssm_path(self, environment: str) -> str:
+        return f"{self.ssm_prefix}/{environment}/"
+
+    def secret_name(self, environment: str, key: str) -> str:
+        return f"{self.secret_prefix}/{environment}/{key}"
+
+    def as_rows(self) -> list[tuple[str, str]]:
+        """(what, name-or-ARN) rows for the preflight table."""
+        rows = [
+            ("artifact bucket", self.artifact_bucket_arn),
+            ("CodeBuild role", self.role_arn(self.codebuild_role)),
+            ("CodePipeline role", self.role_arn(self.codepipeline_role)),
+            ("EventBridge role", self.role_arn(self.events_role)),
+            ("build project", self.build_project_arn),
+            ("build log group", self.log_group_arn),
+            ("pipeline", self.pipeline_arn),
+            ("approval topic", self.topic_arn(self.approval_topic)),
+            ("failure topic", self.topic_arn(self.failure_topic)),
+            ("failure rule", self.failure_rule_arn),
+            ("config parameters", self.arn("ssm", f"parameter{self.ssm_prefix}/*")),
+            ("secrets", self.arn("secretsmanager", f"secret:{self.secret_prefix}/*")),
+        ]
+        if self.connection_arn:
+            rows.append(("source connection", self.connection_arn))
+        return rows
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def _validate(p: Params) -> None:
+    _check_choice("target", p.target, TARGETS)
+    _check(
+        "app_name",
+        p.app_name,
+        isinstance(p.app_name, str) and bool(_APP_RE.match(p.app_name)) and "--" not in p.app_name,
+        "3-30 characters: lowercase letters, digits and single hyphens, starting with a letter "
+        "and ending with a letter or digit (it becomes part of bucket, role and project names)",
+        "sample-app",
+    )
+    _check(
+        "region",
+        p.region,
+        isinstance(p.region, str) and bool(_REGION_RE.match(p.region)),
+        "must be an AWS region code such as us-east-1 or eu-west-2",
+        "us-east-1",
+    )
+    _check_choice("source_provider", p.source_provider, SOURCE_PROVIDERS)
+    if p.source_provider == "codecommit":
+        repo_ok = isinstance(p.source_repo, str) and bool(_CODECOMMIT_REPO_RE.match(p.source_repo))
+        repo_rule = "a CodeCommit repository name (letters, digits, . _ -)"
+        repo_example = "sample-app"
+    elif p.source_provider == "s3":
+        repo_ok = isinstance(p.source_repo, str) and _is_s3_key_ref(p.source_repo)
+        repo_rule, repo_example = "BUCKET/KEY of a zip file in S3", "my-source-bucket/app.zip"
+    else:
+        repo_ok = isinstance(p.source_repo, str) and bool(_REPO_RE.match(p.source_repo))
+        repo_rule, repo_example = "OWNER/NAME of the repository", "acme/sample-app"
+    _check("source_repo", p.source_repo, repo_ok, repo_rule, repo_example)
+    _check(
+        "source_branch",
+        p.source_branch,
+        _is_branch(p.source_branch),
+        "a git branch name: no spaces, no '..', no '~^:?*[\\', not starting with '-' or "
+        "ending with '/' or '.lock'",
+        "main",
+    )
+    if p.connection_arn:
+        _check(
+            "connection_arn",
+            p.connection_arn,
+            isinstance(p.connection_arn, str) and bool(_CONNECTION_ARN_RE.match(p.connection_arn)),
+            "a CodeConnections connection ARN "
+            "(arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID)",
+            "arn:aws:codeconnections:us-east-1:123456789012:connection/"
+            "0a1b2c3d-1111-2222-3333-444455556666",
+        )
+    _check_choice("build_template", p.build_template, BUILD_TEMPLATES)
+    _check_choice("deploy_provider", p.deploy_provider, DEPLOY_PROVIDERS)
+    for name in ("staging_name", "production_name"):
+        value = getattr(p, name)
+        _check(
+            name,
+            value,
+            isinstance(value, str) and bool(_ENV_NAME_RE.match(value)),
+            "1-15 characters: lowercase letters, digits and hyphens, starting with a letter",
+            "staging" if name == "staging_name" else "production",
+        )
+    if p.staging_name == p.production_name:
+        raise ParameterError(
+            "production_name",
+            p.production_name,
+            "must differ from staging_name",
+            "production",
+        )
+    _check_choice("compute_type", p.compute_type, COMPUTE_TYPES)
+    _check(
+        "build_image",
+        p.build_image,
+        isinstance(p.build_image, str) and bool(_IMAGE_RE.match(p.build_image)),
+        "a CodeBuild image name",
+        "aws/codebuild/amazonlinux2-x86_64-standard:5.0",
+    )
+    _check_int("build_timeout_minutes", p.build_timeout_minutes, 5, 2160, 15)
+    _check_choice("cache_mode", p.cache_mode, CACHE_MODES)
+    if p.kms_key_arn:
+        _check(
+            "kms_key_arn",
+            p.kms_key_arn,
+            isinstance(p.kms_key_arn, str) and bool(_KMS_ARN_RE.match(p.kms_key_arn)),
+            "a KMS key or alias ARN",
+            "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666",
+        )
+    _check_int("noncurrent_version_days", p.noncurrent_version_days, 1, 3650, 30)
+    for name in ("approval_emails", "failure_emails"):
+        value = getattr(p, name)
+        if not isinstance(value, tuple):
+            raise ParameterError(name, value, "must be a list of e-mail addresses",
+                                 "ops@example.com")
+        for email in value:
+            _check(
+                name,
+                email,
+                isinstance(email, str) and bool(_EMAIL_RE.match(email)),
+                "each entry must be an e-mail address",
+                "ops@example.com",
+            )
+    if p.review_url:
+        _check(
+            "review_url",
+            p.review_url,
+            isinstance(p.review_url, str) and bool(_HTTPS_URL_RE.match(p.review_url)),
+            "an http(s) URL of the staging environment",
+            "https://staging.example.com",
+        )
+    for name in ("ecs_cluster", "ecs_service", "container_name"):
+        value = getattr(p, name)
+        if value == "" and name != "container_name":
+            continue  # derived from app_name when empty
+        _check(
+            name,
+            value,
+            isinstance(value, str) and bool(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", value)),
+            "1-255 letters, digits, '-' and '_' (empty means APP-cluster / APP-service)",
+            {"ecs_cluster": "sample-cluster", "ecs_service": "sample-service"}.get(name, "app"),
+        )
+    if p.target == "aws" and p.uses_connection and not p.connection_arn:
+        raise ParameterError(
+            "connection_arn",
+            "",
+            f"required on target 'aws' for source_provider={p.source_provider!r}: create the "
+            "connection in the console (Developer Tools > Connections) and pass its ARN",
+            "arn:aws:codeconnections:us-east-1:123456789012:connection/"
+            "0a1b2c3d-1111-2222-3333-444455556666",
+        )
+    _check_choice("execution_mode", p.execution_mode, EXECUTION_MODES)
+    _check_pairs("plaintext_variables", p.plaintext_variables, r"[A-Za-z_][A-Za-z0-9_]{0,127}",
+                 "NODE_ENV=production")
+    _check_pairs("config_parameters", p.config_parameters, r"[A-Za-z0-9_.-]{1,128}",
+                 "LOG_LEVEL=info")
+    for field_name in ("secret_names", "secure_config_names"):
+        _check_secret_names(field_name, getattr(p, field_name))
+
+    # Derived bucket names must stay within S3's 63-character limit.
+    longest = max(len(p.staging_name), len(p.production_name), len("artifacts"))
+    bucket_len = len(p.app_name) + 1 + longest + 1 + 12 + 1 + len(p.region)
+    if bucket_len > 63:
+        raise ParameterError(
+            "app_name",
+            p.app_name,
+            f"derived bucket names would be {bucket_len} characters, over S3's 63 "
+            "(APP-artifacts-ACCOUNT-REGION); shorten app_name or the stage names",
+            "sample-app",
+        )
+
+
+def _check(name: str, value: object, ok: bool, rule: str, example: str) -> None:
+    if not ok:
+        raise ParameterError(name, value, rule, example)
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    _check(name, value, value in choices, f"must be one of {', '.join(choices)}", choices[0])
+
+
+def _check_int(name: str, value: object, low: int, high: int, example: int) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    _check(name, value, ok, f"must be a whole number from {low} to {high}", str(example))
+
+
+def _check_pairs(name: str, value: object, key_pattern: str, example: str) -> None:
+    """KEY=VALUE entries with keys matching ``key_pattern``."""
+    if not isinstance(value, tuple):
+        raise ParameterError(name, value, "must be a list of KEY=VALUE entries", example)
+    for entry in value:
+        key, sep, _ = entry.partition("=") if isinstance(entry, str) else ("", "", "")
+        # Show the key only: a value typed into the wrong field may be a secret.
+        shown = f"{key}=…" if sep else ("…" if isinstance(entry, str) else entry)
+        _check(name, shown, bool(sep) and bool(re.fullmatch(key_pattern, key)),
+               f"each entry must be KEY=VALUE with KEY matching {key_pattern}", example)
+
+
+def _check_secret_names(name: str, value: object) -> None:
+    """Secret-bearing fields hold names only; values never travel as parameters."""
+    if not isinstance(value, tuple):
+        raise ParameterError(name, value, "must be a list of names", "API_KEY")
+    for entry in value:
+        _check(
+            name,
+            entry,
+            isinstance(entry, str) and bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", entry))
+            and "=" not in entry,
+            "names only (values come from RUNBOOK_SECRET_<NAME> or a prompt, never a "
+            "parameter): letters, digits, '.', '_' and '-'",
+            "API_KEY",
+        )
+
+
+def pairs_to_dict(entries: tuple[str, ...]) -> dict[str, str]:  # noqa: D401
+    """("A=1", "B=2") -> {"A": "1", "B": "2"}; entries were validated already."""
+    return dict(entry.split("=", 1) for entry in entries)
+
+
+def _is_branch(value: object) -> bool:
+    if not isinstance(value, str) or not value or len(value) > 250:
+        return False
+    if value.startswith(("-", "/")) or value.endswith(("/", ".lock", ".")) or value == "@":
+        return False
+    if ".." in value or "//" in value or "@{" in value:
+        return False
+    return not any(c in value for c in " ~^:?*[\\\t\n") and all(ord(c) >= 32 for c in value)
+
+
+def _is_s3_key_ref(value: str) -> bool:
+    bucket, _, key = value.partition("/")
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)) and bool(key)
+
+
+def _coerce(name: str, annotation: object, value: Any) -> Any:
+    """Turn strings from papermill or the command line into the field's type."""
+    text = str(annotation)
+    if "tuple" in text:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, Mapping):
+            # Notebooks write KEY=VALUE fields as dicts: papermill cannot parse a parameter
+            # line holding a second "=".
+            return tuple(f"{k}={v}" for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return tuple(value)
+        return value
+    if text == "int" and isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError as err:
+            raise ParameterError(name, value, "must be a whole number", "30") from err
+    if text == "str" and value is None:
+        return ""
+    return value
+
+
+def _local_connection_arn(p: Params, account_id: str, partition: str) -> str:
+    """A stable connection ARN for the local AWS, where no OAuth handshake exists."""
+    conn_id = uuid.uuid5(uuid.NAMESPACE_URL, f"runbook-local:{p.app_name}:{p.source_repo}")
+    return f"arn:{partition}:codeconnections:{p.region}:{account_id}:connection/{conn_id}"

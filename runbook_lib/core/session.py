@@ -1,0 +1,186 @@
+"""The only place that creates boto3 clients.
+
+Target ``local`` talks to the embedded local AWS (placeholder credentials when none are
+configured); target ``aws`` uses the standard credential chain and refuses loopback endpoints.
+Both honour ``AWS_ENDPOINT_URL``, ``AWS_PROFILE`` and ``AWS_REGION`` as boto3 and the AWS CLI do.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from runbook_lib.core.errors import CredentialsError, LocalAwsError
+from runbook_lib.core.params import LOCAL_ACCOUNT_ID, Params
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10,
+                      read_timeout=60)
+
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Check", "Lookup", "Simulate",
+                  "Search", "Filter", "Test", "Select", "Poll", "Scan", "Query", "Validate")
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0")
+
+
+def is_read_operation(operation: str) -> bool:
+    """Classify an API operation as read-only by AWS's naming convention."""
+    return operation.startswith(_READ_PREFIXES)
+
+
+def is_loopback(url: str | None) -> bool:
+    """True for an endpoint on this machine."""
+    if not url:
+        return False
+    host = urlparse(url).hostname or ""
+    return host in LOCAL_HOSTS or host.startswith("127.")
+
+
+@dataclass
+class CallRecorder:
+    """Counts API calls per (service, operation), split into reads and mutations.
+
+    Attached through botocore's ``before-call`` event, so it sees exactly what goes on the wire
+    (retries excluded), which is what "a converged re-run makes no mutating call" is about.
+    """
+
+    calls: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def attach(self, client) -> None:
+        client.meta.events.register("before-call.*.*", self._on_call)
+
+    def _on_call(self, model, **_kwargs) -> None:
+        service = model.service_model.service_name
+        with self._lock:
+            self.calls[(service, model.name)] += 1
+
+    @property
+    def mutating(self) -> dict[tuple[str, str], int]:
+        return {k: v for k, v in self.calls.items() if not is_read_operation(k[1])}
+
+    @property
+    def reads(self) -> dict[tuple[str, str], int]:
+        return {k: v for k, v in self.calls.items() if is_read_operation(k[1])}
+
+    @property
+    def mutating_count(self) -> int:
+        return sum(self.mutating.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def summary(self) -> str:
+        """One line: how many reads and mutations, and which mutations."""
+        muts = ", ".join(f"{s}:{op}×{n}" for (s, op), n in sorted(self.mutating.items()))
+        return (f"{sum(self.reads.values())} read calls, {self.mutating_count} mutating calls"
+                + (f" ({muts})" if muts else ""))
+
+
+class AwsSession:
+    """Clients for one target and region, cached per service, all sharing one recorder."""
+
+    def __init__(
+        self,
+        target: str = "local",
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        recorder: CallRecorder | None = None,
+    ) -> None:
+        self.target = target
+        self.recorder = recorder or CallRecorder()
+        self._clients: dict[str, object] = {}
+        self._lock = threading.Lock()
+        profile = profile if profile is not None else os.environ.get("AWS_PROFILE") or None
+        env_endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+        if target == "local":
+            self.endpoint_url = endpoint_url or env_endpoint or _running_local_endpoint()
+            if not self.endpoint_url:
+                raise LocalAwsError(
+                    "no local AWS endpoint: start one with `runbook local start` (or run through "
+                    "`runbook run`, which starts one), or set AWS_ENDPOINT_URL."
+                )
+            self._boto = _local_boto_session(profile, region)
+        elif target == "aws":
+            endpoint_url = endpoint_url or env_endpoint
+            if is_loopback(endpoint_url):
+                raise CredentialsError(
+                    f"target 'aws' never talks to a local endpoint, but AWS_ENDPOINT_URL="
+                    f"{endpoint_url} points at this machine. Fix: unset AWS_ENDPOINT_URL, or use "
+                    "--target local."
+                )
+            self.endpoint_url = endpoint_url
+            self._boto = boto3.Session(profile_name=profile, region_name=region)
+            if self._boto.get_credentials() is None:
+                raise CredentialsError(
+                    "target 'aws' needs AWS credentials and none were found. Fix: run "
+                    "`aws configure` or `aws sso login --profile NAME` and set AWS_PROFILE, or "
+                    "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+                )
+        else:
+            raise ValueError(f"unknown target {target!r}; use 'local' or 'aws'")
+        self.region = region or self._boto.region_name or "us-east-1"
+
+    @classmethod
+    def from_params(cls, params: Params, **kwargs) -> AwsSession:
+        """Session for the target and region the parameters name."""
+        return cls(target=params.target, region=params.region, **kwargs)
+
+    def client(self, service: str):
+        """A cached, recorded client for ``service`` with the suite's retry config."""
+        with self._lock:
+            if service not in self._clients:
+                kwargs = {"region_name": self.region, "config": RETRY_CONFIG}
+                if self.endpoint_url:
+                    kwargs["endpoint_url"] = self.endpoint_url
+                client = self._boto.client(service, **kwargs)
+                self.recorder.attach(client)
+                self._clients[service] = client
+            return self._clients[service]
+
+    def account_id(self) -> str:
+        """The caller's account (the local AWS answers 123456789012)."""
+        return self.client("sts").get_caller_identity()["Account"]
+
+    def caller_arn(self) -> str:
+        return self.client("sts").get_caller_identity()["Arn"]
+
+    @property
+    def is_local(self) -> bool:
+        return self.target == "local"
+
+
+def _local_boto_session(profile: str | None, region: str | None) -> boto3.Session:
+    """A boto3 session for the local AWS: real credentials if configured, else placeholders."""
+    core = botocore.session.Session(profile=profile) if profile else botocore.session.Session()
+    try:
+        creds = core.get_credentials()
+    except Exception:  # a broken profile must not stop a local run
+        creds = None
+    if creds is None:
+        return boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # placeholder the local AWS accepts
+            region_name=region,
+        )
+    return boto3.Session(botocore_session=core, region_name=region)
+
+
+def _running_local_endpoint() -> str | None:
+    """Endpoint of a local AWS that `runbook local start` left running, if any."""
+    from runbook_lib.local.server import process
+
+    status = process.read_status(process.default_state_dir())
+    return status.endpoint_url if status and status.alive else None
+
+
+def local_account_id() -> str:
+    return LOCAL_ACCOUNT_ID

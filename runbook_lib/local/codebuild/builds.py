@@ -1,0 +1,449 @@
+"""CodeBuild builds, served by the local AWS itself: StartBuild really runs the buildspec.
+
+moto's builds are random stubs with no logs. Here StartBuild records a build (``project:uuid``,
+a per-project build number), queues it, and a runner thread executes it
+(:mod:`runbook_lib.local.codebuild.runner`); BatchGetBuilds, ListBuilds(ForProject), StopBuild and
+RetryBuild read and steer those records. At most ``$RUNBOOK_LOCAL_MAX_BUILDS`` (default 4)
+builds run at once; the rest wait in QUEUED. Records persist in the state directory, one file
+per build (a phase change rewrites only its own build's record); a build left IN_PROGRESS by
+a server that died is marked FAILED at the next start.
+
+Pipeline builds: the CodeBuild action executor sends StartBuild through the in-process
+clients with the ``x-runbook-codepipeline`` header (only honoured on internal requests), which
+allows CODEPIPELINE projects and sets the initiator to ``codepipeline/<pipeline>``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from runbook_lib.local.codebuild.logs import log_location
+from runbook_lib.local.codebuild.outputs import artifact_target
+from runbook_lib.local.codebuild.projects import ACCOUNT_ID
+from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
+from runbook_lib.local.codebuild.shell import kill_orphan
+from runbook_lib.local.server.internal import INTERNAL_HEADER
+from runbook_lib.local.server.store import JsonStore
+from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
+
+if TYPE_CHECKING:
+    from runbook_lib.local.server.dispatcher import LocalContext
+
+log = logging.getLogger("runbook.local.builds")
+
+PIPELINE_HEADER = "x-runbook-codepipeline"
+MAX_BUILDS_ENV = "RUNBOOK_LOCAL_MAX_BUILDS"
+PAGE_SIZE = 100
+BUILDS_DIR = "codebuild-builds"  # <state>/codebuild-builds/<region>/<build id>.json
+IDEMPOTENCY_SECONDS = 300
+_RUNNABLE_SOURCES = ("S3", "NO_SOURCE", "CODEPIPELINE")
+_ENV_OVERRIDES = {"imageOverride": "image", "computeTypeOverride": "computeType",
+                  "environmentTypeOverride": "type", "privilegedModeOverride": "privilegedMode",
+                  "certificateOverride": "certificate",
+                  "imagePullCredentialsTypeOverride": "imagePullCredentialsType"}
+
+
+class CodeBuildBuilds:
+    """StartBuild, BatchGetBuilds, StopBuild, ListBuildsForProject, ListBuilds, RetryBuild."""
+
+    def __init__(self, ctx: LocalContext) -> None:
+        self.ctx = ctx
+        self.store = JsonStore(ctx.state_dir / "codebuild-builds.json",
+                               {"numbers": {}, "jobs": {}, "tokens": {}})
+        # Build records, region -> id -> record, guarded by ``store.lock``. Each is saved in
+        # its own file, so a phase change writes one small record, not every build ever run.
+        self.builds_dir = ctx.state_dir / BUILDS_DIR
+        self.builds: dict[str, dict[str, dict[str, Any]]] = self._load_builds()
+        self.max_builds = max(1, int(os.environ.get(MAX_BUILDS_ENV) or 4))
+        self._lock = threading.Lock()
+        # Notified whenever a build record changes, so waiters need not poll (see wait_until).
+        self._changed = threading.Condition(self.store.lock)
+        self._runners: dict[str, BuildRunner] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._pending: deque[str] = deque()
+        self._fail_interrupted_builds()
+
+    def routes(self):
+        return {("codebuild", "StartBuild"): self.start_build,
+                ("codebuild", "BatchGetBuilds"): self.batch_get_builds,
+                ("codebuild", "StopBuild"): self.stop_build,
+                ("codebuild", "ListBuildsForProject"): self.list_builds_for_project,
+                ("codebuild", "ListBuilds"): self.list_builds,
+                ("codebuild", "RetryBuild"): self.retry_build}
+
+    def close(self) -> None:
+        """Stop running builds (their shells are killed) and wait for their threads."""
+        with self._lock:
+            runners = list(self._runners.values())
+            threads = list(self._threads.values())
+            self._pending.clear()
+        for runner in runners:
+            runner.stop()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def start_build(self, request: Request) -> Response:
+        body = request.json()
+        pipeline = request.headers.get(PIPELINE_HEADER) \
+            if request.headers.get(INTERNAL_HEADER) else None
+        return json_response({"build": self._start(request.region, body, pipeline)})
+
+    def batch_get_builds(self, request: Request) -> Response:
+        ids = request.json().get("ids") or []
+        if not ids or len(ids) > 100:
+            raise AwsError("InvalidInputException", "ids must hold 1 to 100 build ids")
+        found, missing = [], []
+        for given in ids:
+            build = self.get(request.region, given)
+            (found.append(build) if build else missing.append(given))
+        return json_response({"builds": found, "buildsNotFound": missing})
+
+    def stop_build(self, request: Request) -> Response:
+        build_id = self._require(request.region, request.json().get("id"))["id"]
+        with self._lock:
+            runner = self._runners.get(build_id)
+            queued = build_id in self._pending
+            if queued:
+                self._pending.remove(build_id)
+                self._runners.pop(build_id, None)
+            thread = self._threads.get(build_id)
+        if runner is not None and queued:
+            runner.cancel_queued()
+        elif runner is not None:
+            runner.stop()
+            if thread is not None:
+                thread.join(timeout=10)  # answer with the stopped build when it is quick
+        return json_response({"build": self.get(request.region, build_id)})
+
+    def list_builds_for_project(self, request: Request) -> Response:
+        body = request.json()
+        name = body.get("projectName", "")
+        if self.ctx.extensions["CodeBuildProjects"].get(request.region, name) is None:
+            raise AwsError("ResourceNotFoundException", f"The provided project {name} does "
+                           "not exist")
+        with self.store.lock:
+            builds = [b for b in self.builds.get(request.region, {}).values()
+                      if b["projectName"] == name]
+        return json_response(_page_of_ids(builds, body))
+
+    def list_builds(self, request: Request) -> Response:
+        body = request.json()
+        with self.store.lock:
+            builds = list(self.builds.get(request.region, {}).values())
+        return json_response(_page_of_ids(builds, body))
+
+    def retry_build(self, request: Request) -> Response:
+        body = request.json()
+        original = self._require(request.region, body.get("id"))
+        with self.store.lock:
+            job = copy.deepcopy(self.store.data["jobs"].get(original["id"]) or {})
+        start = job.get("request") or {"projectName": original["projectName"]}
+        start.pop("idempotencyToken", None)
+        if body.get("idempotencyToken"):
+            start["idempotencyToken"] = body["idempotencyToken"]
+        build = self._start(request.region, start, job.get("pipeline"),
+                            initiator=original.get("initiator"))
+        return json_response({"build": build})
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def get(self, region: str, id_or_arn: str) -> dict[str, Any] | None:
+        build_id = (id_or_arn or "").rsplit(":build/", 1)[-1]
+        with self.store.lock:
+            build = self.builds.get(region, {}).get(build_id)
+            return copy.deepcopy(build) if build else None
+
+    def wait_until_complete(self, region: str, build_id: str, timeout: float) -> bool:
+        """Block until the build is complete (True) or ``timeout`` passes (False).
+
+        CodeBuild has no API that waits; the pipeline's CodeBuild action, in this process,
+        waits here instead of polling BatchGetBuilds, so it moves on as soon as the build ends.
+        """
+        def complete() -> bool:
+            build = self.builds.get(region, {}).get(build_id)
+            return build is None or bool(build.get("buildComplete"))
+
+        with self._changed:
+            return self._changed.wait_for(complete, timeout)
+
+    def _require(self, region: str, id_or_arn: str | None) -> dict[str, Any]:
+        if not id_or_arn:
+            raise AwsError("InvalidInputException", "id is required")
+        build = self.get(region, id_or_arn)
+        if build is None:
+            raise AwsError("ResourceNotFoundException", f"Build {id_or_arn} does not exist")
+        return build
+
+    # -- starting -----------------------------------------------------------------------------
+
+    def _start(self, region: str, body: dict, pipeline: str | None,
+               initiator: str | None = None) -> dict:
+        name = body.get("projectName", "")
+        project = self.ctx.extensions["CodeBuildProjects"].get(region, name)
+        if project is None:
+            raise AwsError("ResourceNotFoundException",
+                           f"Project cannot be found: arn:aws:codebuild:{region}:{ACCOUNT_ID}"
+                           f":project/{name}")
+        token = body.get("idempotencyToken")
+        if token:
+            with self.store.lock:  # a token is honoured for 5 minutes, as in CodeBuild
+                earlier = self.store.data["tokens"].get(f"{region}/{name}/{token}")
+            if earlier and time.time() - earlier[1] < IDEMPOTENCY_SECONDS:
+                return self.get(region, earlier[0])
+        settings = _BuildSettings(project, body, pipeline)
+        self._check_concurrency(region, project)
+        build_uuid = str(uuid.uuid4())
+        build_id = f"{project['name']}:{build_uuid}"
+        location = log_location(project, build_uuid, region, ACCOUNT_ID,
+                                body.get("logsConfigOverride"))
+        with self.store.lock:
+            numbers = self.store.data["numbers"].setdefault(region, {})
+            numbers[project["name"]] = numbers.get(project["name"], 0) + 1
+            record = settings.record(region, build_id, numbers[project["name"]], location,
+                                     initiator or (f"codepipeline/{pipeline}" if pipeline
+                                                   else "root"))
+            self.builds.setdefault(region, {})[build_id] = record
+            self._save_build(region, record)
+            self.store.data["jobs"][build_id] = {"request": body, "pipeline": pipeline,
+                                                 "artifacts": settings.artifacts}
+            if token:
+                self.store.data["tokens"][f"{region}/{name}/{token}"] = [build_id, time.time()]
+            self.store.save()
+        job = BuildJob(record=copy.deepcopy(record), artifacts_config=settings.artifacts,
+                       region=region, work_dir=self.ctx.state_dir / "builds" / build_id,
+                       cache_dir=self.ctx.state_dir / "cache",
+                       endpoint_url=self._endpoint_url(), log_location=location,
+                       from_pipeline=pipeline is not None)
+        runner = BuildRunner(self.ctx.aws, job, lambda b: self._publish(region, b))
+        self._schedule(build_id, runner)
+        return copy.deepcopy(record)
+
+    def _check_concurrency(self, region: str, project: dict) -> None:
+        limit = project.get("concurrentBuildLimit")
+        if not limit:
+            return
+        with self.store.lock:
+            active = sum(1 for b in self.builds.get(region, {}).values()
+                         if b["projectName"] == project["name"] and not b["buildComplete"])
+        if active >= int(limit):
+            raise AwsError("AccountLimitExceededException",
+                           f"Project {project['name']} has reached its concurrent build limit "
+                           f"of {limit}")
+
+    def _schedule(self, build_id: str, runner: BuildRunner) -> None:
+        with self._lock:
+            self._runners[build_id] = runner
+            if len(self._threads) < self.max_builds:
+                self._launch(build_id)
+            else:
+                self._pending.append(build_id)
+
+    def _launch(self, build_id: str) -> None:
+        """Start a build's thread; the caller holds ``self._lock``."""
+        thread = threading.Thread(target=self._run, args=(build_id,), daemon=True,
+                                  name=f"build-{build_id[-12:]}")
+        self._threads[build_id] = thread
+        thread.start()
+
+    def _run(self, build_id: str) -> None:
+        runner = self._runners[build_id]
+        try:
+            runner.run()
+        except Exception:  # a runner bug must not leave the build IN_PROGRESS forever
+            log.error("build %s faulted:\n%s", build_id, traceback.format_exc())
+            self._mark_ended(runner.build, "FAULT", "INTERNAL_ERROR",
+                             "The local build runner failed; see the local AWS's log")
+            self._publish(runner.job.region, runner.build)
+        finally:
+            with self._lock:
+                self._runners.pop(build_id, None)
+                self._threads.pop(build_id, None)
+                if self._pending:
+                    self._launch(self._pending.popleft())
+
+    def _publish(self, region: str, build: dict) -> None:
+        with self._changed:
+            self.builds.setdefault(region, {})[build["id"]] = build
+            self._save_build(region, build)
+            self._changed.notify_all()
+
+    # -- restart and endpoint -------------------------------------------------------------
+
+    def _fail_interrupted_builds(self) -> None:
+        with self.store.lock:
+            for region, builds in self.builds.items():
+                for build in builds.values():
+                    if not build.get("buildComplete"):
+                        kill_orphan(self.ctx.state_dir / "builds" / build["id"] / "commands")
+                        self._mark_ended(build, "FAILED", "CLIENT_ERROR",
+                                         "The local AWS restarted while this build was running")
+                        self._save_build(region, build)
+
+    def _load_builds(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every saved build record; records an older version kept inside the main document
+        move to their own files (written before the document drops them)."""
+        builds: dict[str, dict[str, dict[str, Any]]] = {}
+        for path in sorted(self.builds_dir.glob("*/*.json")):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError) as err:
+                log.warning("build record %s unreadable, skipped: %s", path, err)
+                continue
+            builds.setdefault(path.parent.name, {})[record["id"]] = record
+        legacy = self.store.data.pop("builds", None)
+        if legacy:
+            for region, records in legacy.items():
+                for record in records.values():
+                    builds.setdefault(region, {}).setdefault(record["id"], record)
+                    self._save_build(region, builds[region][record["id"]])
+            self.store.save()
+        return builds
+
+    def _save_build(self, region: str, build: dict[str, Any]) -> None:
+        """Write one build's record atomically (the caller holds ``store.lock``)."""
+        folder = self.builds_dir / region
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{build['id']}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(build, default=str))
+        tmp.replace(folder / f"{build['id']}.json")
+
+    @staticmethod
+    def _mark_ended(build: dict, status: str, code: str, message: str) -> None:
+        now = time.time()
+        last = build["phases"][-1] if build.get("phases") else None
+        if last is not None and "endTime" not in last:
+            last.update(phaseStatus=status, endTime=now,
+                        durationInSeconds=int(now - last["startTime"]),
+                        contexts=[{"statusCode": code, "message": message}])
+        build["phases"].append({"phaseType": "COMPLETED", "startTime": now})
+        build.update(buildStatus=status, currentPhase="COMPLETED", buildComplete=True,
+                     endTime=now)
+
+    def _endpoint_url(self) -> str | None:
+        """Where commands inside a build reach this local AWS (set by the server)."""
+        return self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+
+
+class _BuildSettings:
+    """A project merged with StartBuild's overrides, validated as CodeBuild does."""
+
+    def __init__(self, project: dict, body: dict, pipeline: str | None) -> None:
+        self.project = project
+        self.body = body
+        self.source = copy.deepcopy(project["source"])
+        if body.get("sourceTypeOverride"):  # a new source; the project's buildspec stays
+            buildspec = self.source.get("buildspec")
+            self.source = {"type": body["sourceTypeOverride"]}
+            if buildspec:
+                self.source["buildspec"] = buildspec
+        if body.get("sourceLocationOverride"):
+            self.source["location"] = body["sourceLocationOverride"]
+        if body.get("buildspecOverride"):
+            self.source["buildspec"] = body["buildspecOverride"]
+        kind = self.source.get("type")
+        if kind == "CODEPIPELINE" and pipeline is None:
+            raise AwsError("InvalidInputException", "Builds of a project with source type "
+                           "CODEPIPELINE can only be started by CodePipeline")
+        if kind not in _RUNNABLE_SOURCES:
+            raise AwsError("InvalidInputException", f"Source type {kind} is not supported by "
+                           "the local AWS; use S3 or NO_SOURCE")
+        if kind == "S3" and not self.source.get("location"):
+            raise AwsError("InvalidInputException", "Source location is required for S3")
+        if kind == "NO_SOURCE" and not self.source.get("buildspec"):
+            raise AwsError("InvalidInputException",
+                           "A NO_SOURCE build needs an inline buildspec")
+        self.artifacts = copy.deepcopy(body.get("artifactsOverride") or project["artifacts"])
+        if self.artifacts.get("type") == "CODEPIPELINE":
+            if pipeline is None:
+                raise AwsError("InvalidInputException", "Artifacts type CODEPIPELINE needs a "
+                               "build started by CodePipeline")
+            self.artifacts = {"type": "NO_ARTIFACTS"}
+        if self.artifacts.get("type") == "S3" and not self.artifacts.get("location"):
+            raise AwsError("InvalidInputException", "Artifacts location is required for S3")
+        timeout = body.get("timeoutInMinutesOverride", project.get("timeoutInMinutes", 60))
+        if not 5 <= int(timeout) <= 2160:
+            raise AwsError("InvalidInputException",
+                           "timeoutInMinutesOverride must be between 5 and 2160")
+        self.timeout = int(timeout)
+
+    def environment(self) -> dict:
+        env = copy.deepcopy(self.project["environment"])
+        for key, field in _ENV_OVERRIDES.items():
+            if key in self.body:
+                env[field] = self.body[key]
+        variables = {v["name"]: v for v in env.get("environmentVariables", [])}
+        for var in self.body.get("environmentVariablesOverride") or []:
+            variables[var["name"]] = {"type": "PLAINTEXT", **var}
+        env["environmentVariables"] = list(variables.values())
+        return env
+
+    def record(self, region: str, build_id: str, number: int, location, initiator: str
+               ) -> dict:
+        now = time.time()
+        target = artifact_target(self.artifacts, build_id.split(":")[-1], None)
+        body, project = self.body, self.project
+        record = {
+            "id": build_id,
+            "arn": f"arn:aws:codebuild:{region}:{ACCOUNT_ID}:build/{build_id}",
+            "buildNumber": number,
+            "startTime": now,
+            "currentPhase": "QUEUED",
+            "buildStatus": "IN_PROGRESS",
+            "projectName": project["name"],
+            "phases": [{"phaseType": "SUBMITTED", "phaseStatus": "SUCCEEDED", "startTime": now,
+                        "endTime": now, "durationInSeconds": 0},
+                       {"phaseType": "QUEUED", "startTime": now}],
+            "source": self.source,
+            "secondarySources": [],
+            "secondarySourceVersions": [],
+            "artifacts": {"location": target.arn if target else ""},
+            "secondaryArtifacts": [],
+            "cache": copy.deepcopy(body.get("cacheOverride") or project.get("cache")
+                                   or {"type": "NO_CACHE"}),
+            "environment": self.environment(),
+            "serviceRole": body.get("serviceRoleOverride") or project["serviceRole"],
+            "logs": location.as_build_logs(
+                (body.get("logsConfigOverride") or project.get("logsConfig") or {}).get(
+                    "cloudWatchLogs") or {"status": "ENABLED"},
+                (project.get("logsConfig") or {}).get("s3Logs") or {"status": "DISABLED"}),
+            "timeoutInMinutes": self.timeout,
+            "queuedTimeoutInMinutes": int(body.get("queuedTimeoutInMinutesOverride",
+                                                   project.get("queuedTimeoutInMinutes", 480))),
+            "buildComplete": False,
+            "initiator": initiator,
+            "encryptionKey": body.get("encryptionKeyOverride") or project.get("encryptionKey")
+            or f"arn:aws:kms:{region}:{ACCOUNT_ID}:alias/aws/s3",
+        }
+        version = body.get("sourceVersion") or project.get("sourceVersion")
+        if version:
+            record["sourceVersion"] = version
+            if self.source["type"] != "S3":
+                record["resolvedSourceVersion"] = version
+        return record
+
+
+def _page_of_ids(builds: list[dict], body: dict) -> dict[str, Any]:
+    order = body.get("sortOrder", "DESCENDING")
+    if order not in ("ASCENDING", "DESCENDING"):
+        raise AwsError("InvalidInputException", f"Invalid sortOrder {order}")
+    builds.sort(key=lambda b: (b["startTime"], b["buildNumber"]), reverse=order == "DESCENDING")
+    ids = [b["id"] for b in builds]
+    token = body.get("nextToken")
+    if token is not None and not (token.isdigit() and int(token) <= len(ids)):
+        raise AwsError("InvalidInputException", "Invalid nextToken")
+    start = int(token or 0)
+    page: dict[str, Any] = {"ids": ids[start:start + PAGE_SIZE]}
+    if start + PAGE_SIZE < len(ids):
+        page["nextToken"] = str(start + PAGE_SIZE)
+    return page

@@ -1,0 +1,131 @@
+"""A build's environment: CodeBuild's own variables, plaintext ones, and resolved secrets.
+
+Precedence is CodeBuild's: StartBuild's ``environmentVariablesOverride`` beats the project's
+variables, which beat the buildspec's ``env`` sections. PARAMETER_STORE values come from the
+local SSM (decrypted), SECRETS_MANAGER values from the local Secrets Manager
+(``secret-id:json-key:version-stage:version-id``). Resolved parameter-store and secret values
+are returned apart, so the runner masks them in every log line, context and record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.buildspec.model import Buildspec, SecretRef
+
+_DROPPED_PREFIXES = ("AWS_", "CODEBUILD_", "RUNBOOK_", "BOTO_")
+PLACEHOLDER_KEY = "testing"
+
+
+class VariableError(Exception):
+    """A variable could not be resolved; ``status_code`` is CodeBuild's phase-context code."""
+
+    def __init__(self, status_code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+@dataclass
+class ResolvedVariables:
+    values: dict[str, str] = field(default_factory=dict)
+    secret_values: set[str] = field(default_factory=set)
+
+
+def machine_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The machine's environment (PATH, HOME, tools) without its AWS settings or credentials:
+    a build must reach the local AWS, never whatever the server's operator is logged into."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in environ.items() if not k.upper().startswith(_DROPPED_PREFIXES)}
+
+
+def local_aws_variables(endpoint_url: str | None, region: str) -> dict[str, str]:
+    """What lets ``aws ...`` and SDKs inside a build talk to the local AWS."""
+    values = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+              "AWS_ACCESS_KEY_ID": PLACEHOLDER_KEY, "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_KEY,
+              "AWS_EC2_METADATA_DISABLED": "true"}
+    if endpoint_url:
+        values["AWS_ENDPOINT_URL"] = endpoint_url
+    return values
+
+
+def resolve_variables(aws, region: str, buildspec: Buildspec | None,
+                      build_variables: list[dict]) -> ResolvedVariables:
+    """Every user variable of the build, in CodeBuild's precedence; raises VariableError.
+
+    ``build_variables`` are the project's with StartBuild's overrides already applied."""
+    resolved = ResolvedVariables()
+    if buildspec is not None:
+        env = buildspec.env
+        resolved.values.update(env.variables)
+        for name, parameter in env.parameter_store.items():
+            _set_secret(resolved, name, _parameter(aws, region, parameter))
+        for name, ref in env.secrets_manager.items():
+            _set_secret(resolved, name, _secret(aws, region, ref))
+    for variable in build_variables:
+        name, value = variable["name"], variable.get("value", "")
+        kind = variable.get("type", "PLAINTEXT")
+        if kind == "PARAMETER_STORE":
+            _set_secret(resolved, name, _parameter(aws, region, value))
+        elif kind == "SECRETS_MANAGER":
+            _set_secret(resolved, name, _secret(aws, region, parse_secret_ref(value)))
+        else:
+            resolved.values[name] = value
+    return resolved
+
+
+def parse_secret_ref(text: str) -> SecretRef:
+    """``secret-id[:json-key[:version-stage[:version-id]]]``; an ARN id has 7 parts."""
+    parts = text.strip().split(":")
+    id_parts = 7 if text.startswith("arn:") else 1
+    rest = parts[id_parts:] + [""] * 3
+    return SecretRef(":".join(parts[:id_parts]), rest[0], rest[1], rest[2])
+
+
+def _set_secret(resolved: ResolvedVariables, name: str, value: str) -> None:
+    resolved.values[name] = value
+    resolved.secret_values.add(value)
+
+
+def _parameter(aws, region: str, name: str) -> str:
+    try:
+        got = aws.client("ssm", region).get_parameter(Name=name, WithDecryption=True)
+    except ClientError as err:
+        code = err.response["Error"]["Code"]
+        if code == "ParameterNotFound":
+            raise VariableError("Decrypted Variables Error",
+                                f"parameter does not exist: {name}") from err
+        raise VariableError("Decrypted Variables Error", f"{code}: parameter {name}") from err
+    return got["Parameter"]["Value"]
+
+
+def _secret(aws, region: str, ref: SecretRef) -> str:
+    kwargs = {"SecretId": ref.secret_id}
+    if ref.version_id:
+        kwargs["VersionId"] = ref.version_id
+    elif ref.version_stage:
+        kwargs["VersionStage"] = ref.version_stage
+    try:
+        got = aws.client("secretsmanager", region).get_secret_value(**kwargs)
+    except ClientError as err:
+        code = err.response["Error"]["Code"]
+        raise VariableError("Secrets Manager Error",
+                            f"{code}: secret {ref.secret_id} could not be read") from err
+    text = got.get("SecretString")
+    if text is None:
+        raise VariableError("Secrets Manager Error",
+                            f"secret {ref.secret_id} holds binary data, not a string")
+    if not ref.json_key:
+        return text
+    try:
+        document = json.loads(text)
+        value = document[ref.json_key]
+    except (ValueError, KeyError, TypeError) as err:
+        raise VariableError("Secrets Manager Error",
+                            f"secret {ref.secret_id} has no JSON key {ref.json_key}") from err
+    return value if isinstance(value, str) else json.dumps(value)

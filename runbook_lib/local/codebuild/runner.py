@@ -1,0 +1,422 @@
+"""Runs one CodeBuild build for real: the buildspec's phases in a shell on this machine.
+
+The phases and their transitions are CodeBuild's (PROVISIONING, DOWNLOAD_SOURCE, INSTALL,
+PRE_BUILD, BUILD, POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING, COMPLETED). When a phase fails and
+the buildspec sets no ``on-failure``: a failure up to PRE_BUILD goes straight to FINALIZING; a
+failed BUILD still runs POST_BUILD; POST_BUILD then goes to UPLOAD_ARTIFACTS, which is
+attempted even when BUILD failed. ``on-failure: ABORT`` goes to FINALIZING at once,
+``CONTINUE`` runs the next phase (the build still ends FAILED), ``RETRY[-n][-regex]`` runs the
+phase again when its output matches. A phase's ``finally`` commands run even when one of its
+commands fails. A timeout or StopBuild kills the shell's process group and the build ends
+TIMED_OUT or STOPPED through FINALIZING.
+
+Docker and runtime versions are not faked: commands use the machine's tools, and a command
+that needs a Docker engine fails with the machine's own error.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.buildspec.model import Buildspec, Phase
+from runbook_lib.core.redact import mask
+from runbook_lib.local.codebuild import events as build_events
+from runbook_lib.local.codebuild.cache import BuildCache
+from runbook_lib.local.codebuild.env import (
+    VariableError,
+    local_aws_variables,
+    machine_environment,
+    resolve_variables,
+)
+from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
+from runbook_lib.local.codebuild.outputs import (
+    ArtifactError,
+    artifact_target,
+    collect_artifact_files,
+    upload_artifact,
+)
+from runbook_lib.local.codebuild.shell import BuildShell
+from runbook_lib.local.codebuild.source import (
+    PhaseFailed,
+    codebuild_variables,
+    fetch_source,
+    read_buildspec,
+)
+
+log = logging.getLogger("runbook.local.builds")
+
+TIMEOUT_SCALE_ENV = "RUNBOOK_LOCAL_TIMEOUT_SCALE"
+COMMAND_PHASES = {"INSTALL": "install", "PRE_BUILD": "pre_build", "BUILD": "build",
+                  "POST_BUILD": "post_build"}
+RUN_ORDER = ("PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD",
+             "UPLOAD_ARTIFACTS", "FINALIZING")
+# Where a failed phase leads when the buildspec sets no on-failure (CodeBuild's transitions).
+AFTER_FAILURE = {"PROVISIONING": "FINALIZING", "DOWNLOAD_SOURCE": "FINALIZING",
+                 "INSTALL": "FINALIZING", "PRE_BUILD": "FINALIZING", "BUILD": "POST_BUILD",
+                 "POST_BUILD": "UPLOAD_ARTIFACTS", "UPLOAD_ARTIFACTS": "FINALIZING",
+                 "FINALIZING": None}
+# Phases CodeBuild's container log does not announce (the agent is not running yet, or done).
+_AGENT_PHASES = ("QUEUED", "PROVISIONING", "FINALIZING")
+_ABORT_CONTEXTS = {
+    "TIMED_OUT": ("BUILD_TIMED_OUT", "Build has timed out."),
+    "STOPPED": ("BUILD_STOPPED", "Build was stopped by a StopBuild call."),
+}
+
+
+def timeout_seconds(minutes: int) -> float:
+    """A build's timeout; ``$RUNBOOK_LOCAL_TIMEOUT_SCALE`` (seconds per second, default 1)
+    shortens it for tests, since AWS's shortest timeout is 5 minutes."""
+    return minutes * 60 * float(os.environ.get(TIMEOUT_SCALE_ENV) or 1)
+
+
+@dataclass
+class BuildJob:
+    """What the build service hands the runner; ``record`` is the build as BatchGetBuilds
+    shows it (source, environment and cache with StartBuild's overrides applied)."""
+
+    record: dict
+    artifacts_config: dict  # ProjectArtifacts: the project's, or artifactsOverride
+    region: str
+    work_dir: Path  # <state>/builds/<build-id>
+    cache_dir: Path  # <state>/cache, for LOCAL caches
+    endpoint_url: str | None
+    log_location: LogLocation
+    from_pipeline: bool = False
+
+
+class BuildRunner:
+    """One build, run in the calling thread by :meth:`run`; :meth:`stop` from any thread."""
+
+    def __init__(self, aws, job: BuildJob, publish: Callable[[dict], None]) -> None:
+        self.aws = aws
+        self.job = job
+        self.build = job.record
+        self._publish_fn = publish
+        self.secrets: set[str] = set()
+        self.logs = BuildLogWriter(aws.client("logs", job.region), job.log_location,
+                                   lambda: self.secrets)
+        self.src_dir = job.work_dir / "src"
+        self.shell: BuildShell | None = None
+        self.buildspec: Buildspec | None = None
+        self.succeeding = True
+        self._exports_captured = False
+        self._abort_status: str | None = None
+        self._lock = threading.Lock()
+        self._finished = threading.Event()
+
+    # -- control -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._abort("STOPPED")
+
+    def run(self) -> dict:
+        """Run every phase; returns the final record (also published)."""
+        self.logs.open()
+        watchdog = threading.Thread(target=self._watch_timeout, daemon=True,
+                                    name=f"build-timeout-{self.build['id'][-8:]}")
+        watchdog.start()
+        try:
+            self._end_phase("SUCCEEDED")  # QUEUED
+            build_events.put_state_change(self._events, self.build)
+            phase = "PROVISIONING"
+            while phase:
+                status = self._run_phase(phase)
+                phase = self._next_phase(phase, status)
+            self._complete(self._abort_status or ("SUCCEEDED" if self.succeeding else "FAILED"))
+        finally:
+            self._finished.set()
+            if self.shell is not None:
+                self.shell.close()
+            self.logs.close()
+        return self.build
+
+    def cancel_queued(self) -> dict:
+        """StopBuild on a build still waiting for a slot: it ends STOPPED without running."""
+        self._end_phase("STOPPED")
+        self._complete("STOPPED")
+        return self.build
+
+    def _abort(self, status: str) -> None:
+        with self._lock:
+            if self._abort_status or self._finished.is_set():
+                return
+            self._abort_status = status
+        if self.shell is not None:
+            self.shell.kill()
+
+    def _watch_timeout(self) -> None:
+        if not self._finished.wait(timeout_seconds(self.build["timeoutInMinutes"])):
+            self._abort("TIMED_OUT")
+
+    @property
+    def _events(self):
+        return self.aws.client("events", self.job.region)
+
+    # -- phase bookkeeping ---------------------------------------------------------------
+
+    def _run_phase(self, phase_type: str) -> str:
+        self._begin_phase(phase_type)
+        handler = {"PROVISIONING": self._provision, "DOWNLOAD_SOURCE": self._download_source,
+                   "UPLOAD_ARTIFACTS": self._upload_artifacts,
+                   "FINALIZING": self._finalize}.get(phase_type, self._commands_phase)
+        context = None
+        try:
+            if self._abort_status and phase_type != "FINALIZING":
+                raise self._abort_failure()
+            handler(phase_type)
+            status = "SUCCEEDED"
+        except PhaseFailed as failure:
+            status, context = "FAILED", failure
+        if self._abort_status and phase_type != "FINALIZING":
+            status, context = self._abort_status, self._abort_failure()
+        self._end_phase(status, context)
+        if status != "SUCCEEDED":
+            self.succeeding = False
+        return status
+
+    def _next_phase(self, phase_type: str, status: str) -> str | None:
+        following = RUN_ORDER[RUN_ORDER.index(phase_type) + 1] \
+            if phase_type != "FINALIZING" else None
+        if status == "SUCCEEDED" or following is None:
+            return following
+        if status != "FAILED":  # STOPPED, TIMED_OUT
+            return "FINALIZING"
+        phase = self._buildspec_phase(phase_type)
+        if phase is not None and self._sets_on_failure(phase):
+            if phase.on_failure.action == "CONTINUE":
+                return following
+            if phase.on_failure.action == "ABORT":
+                return "FINALIZING"
+        return AFTER_FAILURE[phase_type]
+
+    def _begin_phase(self, phase_type: str) -> None:
+        self.build["phases"].append({"phaseType": phase_type, "startTime": time.time()})
+        self.build["currentPhase"] = phase_type
+        if phase_type == "DOWNLOAD_SOURCE":
+            self.logs.container("Waiting for DOWNLOAD_SOURCE")
+            self.logs.container("Phase is DOWNLOAD_SOURCE")
+        elif phase_type not in _AGENT_PHASES:
+            self.logs.container(f"Entering phase {phase_type}")
+        self._publish()
+
+    def _end_phase(self, status: str, failure: PhaseFailed | None = None) -> None:
+        phase = self.build["phases"][-1]
+        now = time.time()
+        phase.update(phaseStatus=status, endTime=now,
+                     durationInSeconds=int(now - phase["startTime"]))
+        message = mask(failure.message, self.secrets) if failure else ""
+        phase["contexts"] = ([{"statusCode": failure.status_code, "message": message}]
+                             if failure else [{"statusCode": "", "message": ""}])
+        if phase["phaseType"] not in _AGENT_PHASES or status != "SUCCEEDED":
+            self.logs.container(f"Phase complete: {phase['phaseType']} State: {status}")
+            self.logs.container("Phase context status code: "
+                                f"{failure.status_code if failure else ''} Message: {message}")
+        self._publish()
+        build_events.put_phase_change(self._events, self.build, phase)
+
+    def _complete(self, status: str) -> None:
+        now = time.time()
+        self.build["phases"].append({"phaseType": "COMPLETED", "startTime": now})
+        self.build.update(currentPhase="COMPLETED", buildStatus=status, endTime=now,
+                          buildComplete=True)
+        self._publish()
+        build_events.put_state_change(self._events, self.build)
+
+    def _publish(self) -> None:
+        self._publish_fn(copy.deepcopy(self.build))
+
+    def _abort_failure(self) -> PhaseFailed:
+        code, message = _ABORT_CONTEXTS[self._abort_status]
+        return PhaseFailed(code, message)
+
+    # -- phases ---------------------------------------------------------------------------
+
+    def _provision(self, _phase: str) -> None:
+        if self.src_dir.exists():
+            shutil.rmtree(self.src_dir)
+        self.src_dir.mkdir(parents=True)
+        env = self.build["environment"]
+        self.logs.container(f"Running on the local AWS: image {env.get('image')} is not "
+                            "pulled; commands run on this machine with its own tools")
+        self.logs.container("Waiting for agent ping")
+        if env.get("privilegedMode"):
+            self.logs.container("privilegedMode: Docker commands use this machine's engine, "
+                                "if it has one")
+
+    def _download_source(self, _phase: str) -> None:
+        source = self.build["source"]
+        if source["type"] in ("S3", "CODEPIPELINE") and source.get("location"):
+            version = self.build.get("sourceVersion")
+            # A pipeline's sourceVersion is its commit id; an operator's is an S3 version id.
+            object_version = fetch_source(self.aws.client("s3", self.job.region),
+                                          source["location"], None if self.job.from_pipeline
+                                          else version, self.src_dir)
+            resolved_version = version if self.job.from_pipeline else object_version
+            if resolved_version:
+                self.build["resolvedSourceVersion"] = resolved_version
+            self.logs.container(f"Downloaded source from {source['location']}")
+        self.logs.container(f"CODEBUILD_SRC_DIR={self.src_dir}")
+        self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
+        self.logs.container(f"YAML location is {where}")
+        try:
+            resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
+                                         self.build["environment"]["environmentVariables"])
+        except VariableError as err:
+            raise PhaseFailed(err.status_code, err.message) from err
+        self.secrets |= resolved.secret_values
+        self.logs.container("Processing environment variables")
+        env = {**machine_environment(),
+               # The build's own home (CodeBuild's /root), kept per project so caches of
+               # ~/.npm and the like work without touching this machine's real home.
+               "HOME": str(self._home()),
+               **local_aws_variables(self.job.endpoint_url, self.job.region),
+               **resolved.values,
+               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream)}
+        self.shell = BuildShell(self.src_dir, env, self.job.work_dir / "commands")
+        self.shell.start()
+        self.logs.container(f"Moving to directory {self.src_dir}")
+        self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
+        for phase in self.buildspec.phases:
+            self.logs.container(f" {phase.name.upper()}: {len(phase.commands)} commands")
+        self._cache().restore(self.buildspec.cache, self.logs.container)
+
+    def _commands_phase(self, phase_type: str) -> None:
+        phase = self._buildspec_phase(phase_type)
+        if phase is None:
+            return
+        if phase.runtime_versions:
+            self.logs.container(f"Runtime versions {dict(phase.runtime_versions)} noted; the "
+                                "machine's installed versions are used")
+        prelude = f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}"
+        retries = phase.on_failure.retry_count if phase.on_failure.retries else 0
+        for attempt in range(retries + 1):
+            output: list[str] = []
+            failure = self._run_commands(phase.commands, output, prelude)
+            prelude = ""
+            if phase.finally_commands and not self._abort_status:
+                failure = self._run_commands(phase.finally_commands, output) or failure
+            if failure is None or self._abort_status:
+                break
+            if attempt < retries and re.search(phase.on_failure.retry_regex, "\n".join(output)):
+                self.logs.container(f"Phase {phase_type} will be retried "
+                                    f"(retry {attempt + 1} of {retries})")
+                continue
+            break
+        if failure is not None:
+            raise failure
+
+    def _run_commands(self, commands: tuple[str, ...], output: list[str],
+                      prelude: str = "") -> PhaseFailed | None:
+        """Run commands up to the first failure, each announced as CodeBuild logs it.
+
+        The shell runs them as one batch (see :mod:`build_shell`); only when a command ends
+        the shell itself (``exit``) do the remaining ones go to a new shell."""
+        def on_line(line: str) -> None:
+            self.logs.write(line)
+            output.append(line)
+
+        pending = list(commands)
+        if not pending and prelude:
+            self.shell.run(prelude, lambda _line: None)
+        while pending:
+            if self._abort_status:
+                return self._abort_failure()
+            batch = pending
+            result = self.shell.run_commands(
+                batch, lambda index, batch=batch: self.logs.container(
+                    f"Running command {batch[index]}"), on_line, prelude)
+            prelude = ""
+            if self._abort_status:
+                return self._abort_failure()
+            if not self.shell.alive():
+                self.logs.container("The build's shell exited; the next command starts a new "
+                                    "shell, without the variables set so far")
+            command = batch[result.index]
+            if result.status != 0:
+                self.logs.container(f"Command did not exit successfully {command} exit status "
+                                    f"{result.status}")
+                return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
+                                   f"{command}. Reason: exit status {result.status}")
+            pending = batch[result.index + 1:]
+        return None
+
+    def _upload_artifacts(self, _phase: str) -> None:
+        self._capture_exports()
+        if self.buildspec is not None and self.succeeding:
+            self._cache().save(self.buildspec.cache, self.logs.container)
+        spec = self.buildspec.artifacts if self.buildspec else None
+        target = artifact_target(self.job.artifacts_config, self.build["id"].split(":")[-1],
+                                 self._artifact_name(spec.name if spec else None))
+        if target is None:
+            return
+        self.build["artifacts"]["location"] = target.arn
+        if spec is None:
+            raise PhaseFailed("CLIENT_ERROR", "no matching artifact paths found")
+        try:
+            files = collect_artifact_files(self.src_dir, spec)
+            data = upload_artifact(self.aws.client("s3", self.job.region), target, files)
+        except ArtifactError as err:
+            raise PhaseFailed("CLIENT_ERROR", str(err)) from err
+        except ClientError as err:
+            raise PhaseFailed("CLIENT_ERROR", f"{err.response['Error']['Code']}: "
+                              f"artifact upload to {target.arn} failed") from err
+        self.logs.container(f"Expanding {len(files)} artifact files; uploading to {target.arn}")
+        if data is not None:
+            self.build["artifacts"]["md5sum"] = hashlib.md5(data).hexdigest()  # noqa: S324
+            self.build["artifacts"]["sha256sum"] = hashlib.sha256(data).hexdigest()
+
+    def _finalize(self, _phase: str) -> None:
+        self._capture_exports()
+        if self.shell is not None:
+            self.shell.close()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _buildspec_phase(self, phase_type: str) -> Phase | None:
+        name = COMMAND_PHASES.get(phase_type)
+        return self.buildspec.phase(name) if name and self.buildspec else None
+
+    def _sets_on_failure(self, phase: Phase) -> bool:
+        """Whether the buildspec wrote ``on-failure`` (the parser's default is ABORT)."""
+        return ("phases", phase.name, "on-failure") in self.buildspec.lines
+
+    def _capture_exports(self) -> None:
+        if self._exports_captured or self.buildspec is None:
+            return
+        self._exports_captured = True
+        names = list(self.buildspec.env.exported_variables)
+        if not names or self.shell is None or not self.shell.alive() or self._abort_status:
+            return
+        values = self.shell.read_variables(names)
+        self.build["exportedEnvironmentVariables"] = [
+            {"name": n, "value": mask(values.get(n, ""), self.secrets)} for n in names]
+
+    def _artifact_name(self, name: str | None) -> str | None:
+        """Artifact names may hold shell expressions (``build-$(date +%F).zip``)."""
+        if not name or "$" not in name or self.shell is None or not self.shell.alive():
+            return name
+        lines: list[str] = []
+        self.shell.run(f'printf "%s\\n" "{name}"', lines.append)
+        return lines[-1] if lines else name
+
+    def _home(self) -> Path:
+        home = self.job.cache_dir.parent / "homes" / self.job.region / self.build["projectName"]
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    def _cache(self) -> BuildCache:
+        return BuildCache(self.aws, self.job.region, self.build.get("cache") or {},
+                          self.build["projectName"], self.src_dir, self.job.cache_dir,
+                          self._home())

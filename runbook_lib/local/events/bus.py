@@ -1,0 +1,375 @@
+"""EventBridge PutEvents with rule matching and delivery to SNS topics and SQS queues.
+
+moto stores rules and targets but cannot deliver to SNS, so the failure notifications the suite
+sets up would never arrive. Here PutEvents is validated as EventBridge does, each event gets its
+envelope and id, and a worker thread matches it against the enabled rules of its bus (read from
+moto through the wire protocol) and delivers each target's input (``Input``, ``InputPath`` or
+``InputTransformer``) with SNS Publish or SQS SendMessage. Delivery is off the request thread, so
+PutEvents stays fast and a failing target never fails the caller.
+
+PutEvents is not forwarded to moto: moto would deliver to SQS targets a second time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from runbook_lib.local.events.patterns import matches, parse_pattern
+from runbook_lib.local.server.internal import INTERNAL_HEADER
+from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
+
+if TYPE_CHECKING:
+    from runbook_lib.local.server.dispatcher import LocalContext
+
+log = logging.getLogger("runbook.local.events")
+
+ACCOUNT_ID = "123456789012"
+MAX_ENTRIES = 10
+RECENT_DELIVERIES = 500
+ENABLED_STATES = ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+
+_STOP = object()
+_MISSING = object()
+_PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+_COMPACT = (",", ":")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One target's delivery of one event, kept in memory for debugging and tests."""
+
+    event_id: str
+    rule: str
+    target_id: str
+    target_arn: str
+    status: str  # delivered | failed | undeliverable
+    payload: str
+    error: str = ""
+
+
+class EventBus:
+    """PutEvents, answered here; matching and delivery run on one worker thread."""
+
+    def __init__(self, ctx: LocalContext) -> None:
+        self.ctx = ctx
+        self._queue: queue.Queue = queue.Queue()
+        self._recent: deque[Delivery] = deque(maxlen=RECENT_DELIVERIES)
+        self._recent_lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._worker: threading.Thread | None = None
+
+    def routes(self):
+        return {("events", "PutEvents"): self.put_events}
+
+    def start(self) -> None:
+        self._worker = threading.Thread(target=self._run, name="event-delivery", daemon=True)
+        self._worker.start()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._queue.put(_STOP)
+            self._worker.join(timeout=10)
+            self._worker = None
+
+    # -- for debugging and tests ----------------------------------------------------------------
+
+    def recent_deliveries(self) -> list[Delivery]:
+        """The latest deliveries, oldest first (at most ``RECENT_DELIVERIES``)."""
+        with self._recent_lock:
+            return list(self._recent)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every accepted event has been matched and delivered; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    # -- PutEvents ----------------------------------------------------------------------------
+
+    def put_events(self, request: Request) -> Response:
+        entries = request.json().get("Entries")
+        if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_ENTRIES:
+            raise AwsError("ValidationException",
+                           "1 validation error detected: Value at 'entries' failed to satisfy "
+                           f"constraint: Member must have length between 1 and {MAX_ENTRIES}")
+        internal = bool(request.headers.get(INTERNAL_HEADER))
+        now = datetime.now(UTC)
+        results: list[dict[str, str]] = []
+        accepted: list[tuple[str, str, dict[str, Any]]] = []
+        known_buses: dict[str, bool] = {}
+        for entry in entries:
+            bus = _bus_name(entry.get("EventBusName"))
+            error = _entry_error(entry, internal)
+            if error is None and not self._bus_exists(request.region, bus, known_buses):
+                error = ("ResourceNotFoundException", f"Event bus {bus} does not exist.")
+            if error is not None:
+                results.append({"ErrorCode": error[0], "ErrorMessage": error[1]})
+                continue
+            event = _envelope(entry, request.region, now)
+            results.append({"EventId": event["id"]})
+            accepted.append((request.region, bus, event))
+        with self._idle:
+            self._pending += len(accepted)
+        for item in accepted:
+            self._queue.put(item)
+        failed = sum(1 for r in results if "ErrorCode" in r)
+        return json_response({"FailedEntryCount": failed, "Entries": results})
+
+    def _bus_exists(self, region: str, bus: str, known: dict[str, bool]) -> bool:
+        if bus not in known:
+            try:
+                self.ctx.aws.client("events", region).describe_event_bus(Name=bus)
+                known[bus] = True
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                known[bus] = False
+        return known[bus]
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            region, bus, event = item
+            try:
+                self._route(region, bus, event)
+            except (ClientError, BotoCoreError) as err:
+                log.warning("event %s on bus %s not routed: %s", event["id"], bus, err)
+            except Exception:  # keep the worker alive; the traceback goes to the server log
+                log.exception("event %s on bus %s: delivery failed", event["id"], bus)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _route(self, region: str, bus: str, event: dict[str, Any]) -> None:
+        events = self.ctx.aws.client("events", region)
+        for rule in _paginate(events, "list_rules", "Rules", EventBusName=bus):
+            if rule.get("State") not in ENABLED_STATES or not rule.get("EventPattern"):
+                continue
+            try:
+                pattern = parse_pattern(rule["EventPattern"])
+            except AwsError as err:
+                log.warning("rule %s has an invalid pattern, skipped: %s", rule["Name"], err)
+                continue
+            if not matches(pattern, event):
+                continue
+            for target in _paginate(events, "list_targets_by_rule", "Targets",
+                                    Rule=rule["Name"], EventBusName=bus):
+                self._record(self._deliver(rule, target, event))
+
+    def _deliver(self, rule: dict[str, Any], target: dict[str, Any],
+                 event: dict[str, Any]) -> Delivery:
+        arn = target["Arn"]
+        payload = target_input(target, event, rule)
+
+        def outcome(status: str, error: str = "") -> Delivery:
+            return Delivery(event["id"], rule["Name"], target["Id"], arn, status, payload, error)
+
+        parts = arn.split(":", 5)
+        service = parts[2] if len(parts) == 6 else ""
+        if service not in ("sns", "sqs"):
+            log.warning("rule %s: target %s (%s) is undeliverable by the local AWS",
+                        rule["Name"], target["Id"], arn)
+            return outcome("undeliverable", f"{service or arn} targets are not delivered locally")
+        try:
+            if service == "sns":
+                self.ctx.aws.client("sns", parts[3]).publish(TopicArn=arn, Message=payload)
+            else:
+                self._send_to_queue(parts[3], parts[4], parts[5], target, event, payload)
+        except (ClientError, BotoCoreError) as err:
+            log.warning("rule %s: delivery to %s failed: %s", rule["Name"], arn, err)
+            return outcome("failed", str(err))
+        return outcome("delivered")
+
+    def _send_to_queue(self, region: str, account: str, name: str, target: dict[str, Any],
+                       event: dict[str, Any], payload: str) -> None:
+        sqs = self.ctx.aws.client("sqs", region)
+        url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        extra: dict[str, str] = {}
+        if name.endswith(".fifo"):
+            group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            # EventBridge requires a group for FIFO targets; the target id stands in without one.
+            extra = {"MessageGroupId": group or target["Id"],
+                     "MessageDeduplicationId": event["id"]}
+        sqs.send_message(QueueUrl=url, MessageBody=payload, **extra)
+
+    def _record(self, delivery: Delivery) -> None:
+        with self._recent_lock:
+            self._recent.append(delivery)
+
+
+# -- entries and envelopes ------------------------------------------------------------------------
+
+
+def _entry_error(entry: Any, internal: bool) -> tuple[str, str] | None:
+    """(ErrorCode, ErrorMessage) as EventBridge puts them in a failed entry, else None."""
+    if not isinstance(entry, dict):
+        return ("InvalidArgument", "Entry is not valid.")
+    for field in ("Source", "DetailType", "Detail"):
+        if not entry.get(field):
+            return ("InvalidArgument",
+                    f"Parameter {field} is not valid. Reason: {field} is a required argument.")
+    try:
+        detail = json.loads(entry["Detail"])
+    except (TypeError, ValueError):
+        detail = None
+    if not isinstance(detail, dict):
+        return ("MalformedDetail", "Detail is malformed.")
+    if str(entry["Source"]).startswith("aws.") and not internal:
+        return ("NotAuthorizedForSourceException", "Not authorized for the source.")
+    resources = entry.get("Resources", [])
+    if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+        return ("InvalidArgument", "Parameter Resources is not valid.")
+    return None
+
+
+def _envelope(entry: dict[str, Any], region: str, now: datetime) -> dict[str, Any]:
+    """The event as EventBridge delivers it to targets and matches it against patterns."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": ACCOUNT_ID,
+        "time": _iso_time(entry.get("Time"), now),
+        "region": region,
+        "resources": list(entry.get("Resources") or []),
+        "detail": json.loads(entry["Detail"]),
+    }
+
+
+def _iso_time(value: Any, now: datetime) -> str:
+    """The entry's Time (epoch seconds on the JSON wire, or RFC 3339), else the call's time."""
+    when = now
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        when = datetime.fromtimestamp(value, UTC)
+    elif isinstance(value, str) and value:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            when = now
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bus_name(value: Any) -> str:
+    """A bus name from a name or an ARN; the default bus when absent."""
+    if not value:
+        return "default"
+    return str(value).rsplit("event-bus/", 1)[-1] if str(value).startswith("arn:") else str(value)
+
+
+def _paginate(client, operation: str, key: str, **kwargs: Any):
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(key, [])
+
+
+# -- target input ---------------------------------------------------------------------------------
+
+
+def target_input(target: dict[str, Any], event: dict[str, Any], rule: dict[str, Any]) -> str:
+    """What the target receives: constant ``Input``, the ``InputPath`` selection, the
+    ``InputTransformer`` output, or else the whole event (compact JSON, as EventBridge sends)."""
+    if target.get("Input") is not None:
+        return target["Input"]
+    if target.get("InputPath"):
+        selected = select_path(event, target["InputPath"])
+        return json.dumps(None if selected is _MISSING else selected, separators=_COMPACT)
+    transformer = target.get("InputTransformer")
+    if transformer:
+        values = {name: select_path(event, path)
+                  for name, path in (transformer.get("InputPathsMap") or {}).items()}
+        values.update(_predefined_variables(event, rule))
+        return render_template(transformer["InputTemplate"], values)
+    return json.dumps(event, separators=_COMPACT)
+
+
+def select_path(document: Any, path: str) -> Any:
+    """The JSONPath subset EventBridge evaluates: ``$``, ``.name`` (dashes allowed), ``[n]``.
+
+    Returns ``_MISSING`` when the path selects nothing."""
+    if not path.startswith("$"):
+        return _MISSING
+    value, position = document, 1
+    while position < len(path):
+        step = _PATH_STEP.match(path, position)
+        if step is None:
+            return _MISSING
+        key, index = step.groups()
+        if key is not None:
+            if not isinstance(value, dict) or key not in value:
+                return _MISSING
+            value = value[key]
+        else:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return _MISSING
+            value = value[int(index)]
+        position = step.end()
+    return value
+
+
+def render_template(template: str, values: dict[str, Any]) -> str:
+    """Fill ``<name>`` placeholders by EventBridge's rules.
+
+    Inside a JSON string a value goes in as text: strings unescaped, objects and arrays as JSON
+    with their quotes removed (so the string stays valid). As a bare value it goes in as JSON
+    (a string gets its quotes). A path that selects nothing gives an empty string inside a
+    string and ``null`` as a bare value. Unknown ``<...>`` text is left as it is.
+    """
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(template):
+        char = template[i]
+        if char == "<":
+            placeholder = _PLACEHOLDER.match(template, i)
+            if placeholder and placeholder.group(1) in values:
+                out.append(_fill(values[placeholder.group(1)], in_string))
+                i = placeholder.end()
+                continue
+        if char == "\\" and in_string:
+            out.append(template[i:i + 2])
+            i += 2
+            continue
+        if char == '"':
+            in_string = not in_string
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _fill(value: Any, in_string: bool) -> str:
+    if value is _MISSING:
+        return "" if in_string else "null"
+    if in_string and isinstance(value, str):
+        return value
+    text = json.dumps(value, separators=_COMPACT)
+    if in_string and isinstance(value, (dict, list)):
+        return text.replace('"', "")
+    return text
+
+
+def _predefined_variables(event: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+    """The reserved variables every InputTemplate may use without an InputPathsMap entry."""
+    return {
+        "aws.events.rule-arn": rule.get("Arn", ""),
+        "aws.events.rule-name": rule.get("Name", ""),
+        "aws.events.event.ingestion-time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws.events.event": {k: v for k, v in event.items() if k != "detail"},
+        "aws.events.event.json": event,
+    }

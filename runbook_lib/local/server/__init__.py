@@ -1,0 +1,1 @@
+"""local/server layer."""

@@ -1,0 +1,204 @@
+"""Run the local AWS in the background: start, stop, status, with pid and port in the state dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from runbook_lib.core.errors import LocalAwsError
+from runbook_lib.local.server.control import HEALTH_PATH
+
+STATUS_FILE = "server.json"
+KEPT_BY_RESET = ("repos.json", "repos.lock")
+LOG_FILE = "server.log"
+
+
+def default_state_dir() -> Path:
+    """``$RUNBOOK_STATE_DIR``, else ``~/.runbook/local``."""
+    env = os.environ.get("RUNBOOK_STATE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".runbook" / "local"
+
+
+@dataclass
+class ServerStatus:
+    pid: int
+    host: str
+    port: int
+    state_dir: str
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return _pid_alive(self.pid) and is_healthy(self.endpoint_url)
+
+
+def write_status(state_dir: Path, host: str, port: int) -> None:
+    """Called by the serving process once it listens."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / (STATUS_FILE + ".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port,
+                               "state_dir": str(state_dir)}))
+    tmp.replace(state_dir / STATUS_FILE)
+
+
+def clear_status(state_dir: Path) -> None:
+    (state_dir / STATUS_FILE).unlink(missing_ok=True)
+
+
+def read_status(state_dir: Path) -> ServerStatus | None:
+    path = Path(state_dir) / STATUS_FILE
+    try:
+        data = json.loads(path.read_text())
+        return ServerStatus(int(data["pid"]), data["host"], int(data["port"]), data["state_dir"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def is_healthy(endpoint_url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(endpoint_url + HEALTH_PATH, timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
+          timeout: float = 60.0) -> ServerStatus:
+    """Start a background server, or return the one already running for this state dir."""
+    state_dir = Path(state_dir or default_state_dir())
+    current = read_status(state_dir)
+    if current and current.alive:
+        return current
+    clear_status(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+    cmd = [sys.executable, "-m", "runbook_lib.app.cli", "local", "serve", "--port", str(port),
+           "--host", host, "--state-dir", str(state_dir)]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = read_status(state_dir)
+        if status and status.pid == proc.pid and is_healthy(status.endpoint_url):
+            return status
+        if proc.poll() is not None:
+            raise LocalAwsError(
+                f"the local AWS exited with code {proc.returncode} while starting; see "
+                f"{state_dir / LOG_FILE}. Fix: pick another --port if it is in use."
+            )
+        time.sleep(0.1)
+    proc.terminate()
+    raise LocalAwsError(f"the local AWS did not answer within {timeout:.0f}s; see "
+                        f"{state_dir / LOG_FILE}.")
+
+
+def stop(state_dir: Path | None = None, timeout: float = 15.0) -> bool:
+    """Stop the background server; False when none was running."""
+    state_dir = Path(state_dir or default_state_dir())
+    status = read_status(state_dir)
+    if not status or not _pid_alive(status.pid):
+        clear_status(state_dir)
+        return False
+    os.kill(status.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(status.pid):
+        time.sleep(0.1)
+    if _pid_alive(status.pid):
+        os.kill(status.pid, signal.SIGKILL)
+    clear_status(state_dir)
+    return True
+
+
+def reset(state_dir: Path | None = None) -> int:
+    """Stop the server and remove what the local AWS keeps in its state directory.
+
+    Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and its
+    ``builds`` and ``cache`` folders), so pointing --state-dir at the wrong folder loses nothing
+    else. Git repositories and their registry stand in for GitHub, not AWS: they are kept.
+    """
+    import shutil
+
+    state_dir = Path(state_dir or default_state_dir())
+    stop(state_dir)
+    removed = 0
+    if not state_dir.is_dir():
+        return 0
+    for path in state_dir.iterdir():
+        if path.name in KEPT_BY_RESET:
+            continue
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".log", ".tmp"):
+            path.unlink()
+            removed += 1
+        elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces"):
+            shutil.rmtree(path)
+            removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def fetch_calls(endpoint_url: str, reset: bool = False) -> list[dict]:
+    """The local AWS's server-side call counts (every client, kernel and CLI), optionally
+    clearing them; rows of service, operation, mutating, count."""
+    from runbook_lib.local.server.control import CALLS_PATH
+
+    return _control(endpoint_url, CALLS_PATH, "DELETE" if reset else "GET")["calls"]
+
+
+def server_info(endpoint_url: str) -> dict:
+    """The state folder and endpoint of the local AWS at ``endpoint_url``."""
+    from runbook_lib.local.server.control import INFO_PATH
+
+    return _control(endpoint_url, INFO_PATH)
+
+
+def register_repo(endpoint_url: str, repo_id: str, path: Path) -> dict:
+    """Register a local git repository with the local AWS at ``endpoint_url``."""
+    from runbook_lib.local.server.control import REPOS_PATH
+
+    return _control(endpoint_url, REPOS_PATH, "POST", {"id": repo_id, "path": str(path)})
+
+
+def list_repos(endpoint_url: str) -> list[dict]:
+    """Repositories registered with the local AWS at ``endpoint_url`` (id and path)."""
+    from runbook_lib.local.server.control import REPOS_PATH
+
+    return _control(endpoint_url, REPOS_PATH)["repositories"]
+
+
+def _control(endpoint_url: str, path: str, method: str = "GET", body: dict | None = None
+             ) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(endpoint_url + path, method=method, data=data,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        message = json.loads(err.read() or b"{}").get("message", str(err))
+        raise LocalAwsError(f"local AWS at {endpoint_url}: {message}") from err

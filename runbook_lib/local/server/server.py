@@ -1,0 +1,62 @@
+"""Serve the local AWS over HTTP on loopback, in the foreground or in a thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from runbook_lib.local.server.dispatcher import LocalAwsApp, default_extensions
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4599
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request lines go to the debug log, not the operator's terminal."""
+
+    def log_request(self, code="-", size="-") -> None:
+        logging.getLogger("runbook.local.http").debug("%s %s", self.requestline, code)
+
+
+class LocalAwsServer:
+    """A threaded HTTP server around :class:`LocalAwsApp`; ``port=0`` picks a free port."""
+
+    def __init__(self, state_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
+        self.app = LocalAwsApp(Path(state_dir), default_extensions())
+        self._server = make_server(host, port, self.app, threaded=True,
+                                   request_handler=_QuietHandler)
+        self._server.daemon_threads = True
+        self.app.context.endpoint_url = self.endpoint_url
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._server.server_port
+
+    @property
+    def host(self) -> str:
+        return self._server.server_address[0]
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def start_thread(self) -> LocalAwsServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        for ext in self.app.extensions:
+            close = getattr(ext, "close", None)
+            if close:
+                close()

@@ -1,0 +1,1 @@
+"""operate layer."""

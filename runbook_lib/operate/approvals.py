@@ -1,0 +1,453 @@
+"""The approvals cockpit: what is waiting for a decision, the evidence for it, the decision,
+and the audit trail of decisions.
+
+An approver should not have to open five consoles to decide: the commit, the build and its
+tests, the end of the build log, the staging URL and what production would gain are gathered
+here. Every decision is written to the artifact bucket as its own JSON object (one key per
+decision, so two approvers deciding at once never overwrite each other), beside CodePipeline's
+own record.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.core.errors import ParameterError, RunbookError, StepError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import executions, logs, rollback
+from runbook_lib.operate.executions import PendingApproval
+
+DECISIONS = ("approve", "reject")
+AUDIT_PREFIX = "audit/approvals"
+_SUMMARY_EXAMPLE = "staging checked: greeting fixed, error rate flat"
+_TAP_COUNT = re.compile(r"^# (tests|pass|fail|skipped|todo|cancelled) (\d+)\s*$")
+_PYTEST_COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?)\b")
+
+
+class DecisionError(RunbookError):
+    """A decision cannot be applied as asked (nothing pending, or which one is ambiguous)."""
+
+
+# -- parameters (checked before any AWS call) ---------------------------------------------------
+
+
+def check_decision(decision: str, summary: str) -> str:
+    """'' (no decision: report only), 'approve' or 'reject'; a decision needs a summary."""
+    choice = (decision or "").strip().lower()
+    if not choice:
+        return ""
+    if choice not in DECISIONS:
+        raise ParameterError("decision", decision, "must be approve, reject or empty (report "
+                             "only)", "approve")
+    if not (summary or "").strip():
+        raise ParameterError("summary", summary, f"a decision to {choice} needs a summary: it "
+                             "goes to CodePipeline and the audit trail", _SUMMARY_EXAMPLE)
+    return choice
+
+
+def parse_pipelines(pipelines: str, default: str) -> list[str]:
+    """A comma list of pipeline names; empty means the app's own pipeline."""
+    names = [p.strip() for p in (pipelines or "").split(",") if p.strip()]
+    return list(dict.fromkeys(names)) or [default]
+
+
+# -- evidence ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TestSummary:
+    """Counts from the test runner's own summary lines (node --test TAP, pytest)."""
+
+    __test__ = False  # not a pytest test class
+
+    total: int | None = None
+    passed: int | None = None
+    failed: int | None = None
+    skipped: int | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.passed is not None or self.failed is not None
+
+    def render(self) -> str:
+        if not self.found:
+            return "no test summary in the log"
+        text = f"{self.passed or 0} passed, {self.failed or 0} failed"
+        if self.skipped:
+            text += f", {self.skipped} skipped"
+        return text + (f" (of {self.total})" if self.total is not None else "")
+
+
+def test_summary(lines: list[str]) -> TestSummary:
+    """The last test summary in a build log: TAP ``# pass 5`` / ``# fail 0`` or pytest's
+    ``== 1 failed, 4 passed in 0.1s ==``."""
+    result = TestSummary()
+    for line in lines:
+        tap = _TAP_COUNT.match(line.strip())
+        if tap:
+            key, value = tap.group(1), int(tap.group(2))
+            if key == "tests":
+                result = TestSummary(total=value)
+            elif key in ("pass", "fail"):
+                setattr(result, {"pass": "passed", "fail": "failed"}[key], value)
+            elif key == "skipped":
+                result.skipped = value
+            continue
+        if line.startswith("=") and " in " in line and _PYTEST_COUNT.search(line):
+            counts = {kind.rstrip("s"): int(n) for n, kind in _PYTEST_COUNT.findall(line)}
+            failed = counts.get("failed", 0) + counts.get("error", 0)
+            passed, skipped = counts.get("passed", 0), counts.get("skipped", 0)
+            result = TestSummary(passed + failed + skipped, passed, failed, skipped)
+    return result
+
+
+@dataclass
+class Commit:
+    commit_id: str
+    message: str = ""
+
+    def describe(self) -> str:
+        return f"{self.commit_id[:rollback.SHORT_SHA]} {self.message}".rstrip()
+
+
+@dataclass
+class Evidence:
+    """What an approver needs to decide about one pending approval."""
+
+    commit: Commit
+    build_id: str = ""
+    build_status: str = ""
+    tests: TestSummary = field(default_factory=TestSummary)
+    failing_tests: list[str] = field(default_factory=list)
+    log_tail: list[str] = field(default_factory=list)
+    review_url: str = ""
+    custom_data: str = ""
+    production: rollback.Deployment | None = None  # what production runs now
+    changes: list[Commit] = field(default_factory=list)  # since that deployment, oldest first
+
+
+@dataclass
+class ApprovalCard:
+    approval: PendingApproval
+    evidence: Evidence
+
+    @property
+    def title(self) -> str:
+        a = self.approval
+        return f"{a.pipeline} / {a.stage} / {a.action}, execution {a.execution_id}"
+
+
+def pending(session: AwsSession, pipelines: list[str]) -> list[PendingApproval]:
+    """Every approval waiting for an answer on the given pipelines."""
+    found: list[PendingApproval] = []
+    for pipeline in pipelines:
+        try:
+            found.extend(executions.pending_approvals(session, pipeline))
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "PipelineNotFoundException":
+                raise StepError(f"pipeline {pipeline} not found; fix the pipelines parameter "
+                                "(a comma list of pipeline names) or set it up with notebook 7"
+                                ) from err
+            raise StepError(f"get pipeline state {pipeline}: {err}") from err
+    return found
+
+
+def cockpit(session: AwsSession, pipelines: list[str], production_stage: str,
+            log_tail_lines: int = 20) -> list[ApprovalCard]:
+    """One card per pending approval, with its evidence."""
+    return [ApprovalCard(a, gather_evidence(session, a, production_stage, log_tail_lines))
+            for a in pending(session, pipelines)]
+
+
+def gather_evidence(session: AwsSession, approval: PendingApproval, production_stage: str,
+                    log_tail_lines: int = 20) -> Evidence:
+    """Commit, build, tests, log tail, review URL and changes since production, read from the
+    execution's action executions (one paginated listing) and the build's log."""
+    actions = _action_executions(session, approval.pipeline, approval.execution_id)
+    evidence = Evidence(Commit(""))
+    for item in actions:
+        category = item.get("input", {}).get("actionTypeId", {}).get("category")
+        output = item.get("output") or {}
+        if category == "Source" and not evidence.commit.commit_id:
+            variables = output.get("outputVariables") or {}
+            evidence.commit = Commit(variables.get("CommitId", ""),
+                                     (variables.get("CommitMessage") or "").splitlines()[0]
+                                     if variables.get("CommitMessage") else "")
+        elif category == "Build":
+            build_id = (output.get("executionResult") or {}).get("externalExecutionId", "")
+            if build_id and ":" in build_id and not evidence.build_id:
+                evidence.build_id = build_id
+        elif (item.get("stageName"), item.get("actionName")) == (approval.stage,
+                                                                 approval.action):
+            config = (item.get("input") or {}).get("resolvedConfiguration") or \
+                (item.get("input") or {}).get("configuration") or {}
+            evidence.review_url = config.get("ExternalEntityLink", "")
+            evidence.custom_data = config.get("CustomData", "")
+    if not evidence.commit.commit_id:
+        summary = executions.get_execution(session, approval.pipeline, approval.execution_id)
+        revision = summary.revisions[0] if summary.revisions else {}
+        evidence.commit = Commit(summary.commit_id, rollback.commit_message(revision))
+    if evidence.build_id:
+        build = logs.read_build_log(session, evidence.build_id)
+        evidence.build_status = build.status
+        evidence.tests = test_summary(build.lines)
+        evidence.failing_tests = build.failing_tests
+        evidence.log_tail = build.lines[-log_tail_lines:] if log_tail_lines > 0 else []
+    evidence.production, evidence.changes = changes_since_production(
+        session, approval.pipeline, approval.execution_id, production_stage)
+    return evidence
+
+
+def changes_since_production(session: AwsSession, pipeline: str, execution_id: str,
+                             production_stage: str
+                             ) -> tuple[rollback.Deployment | None, list[Commit]]:
+    """What production runs now, and the commits of the runs started after it up to this one
+    (oldest first, once each): what approving would ship."""
+    deployments = [d for d in rollback.production_deployments(session, pipeline,
+                                                              production_stage)
+                   if d.execution_id != execution_id]
+    runs = executions.list_executions(session, pipeline, limit=200)
+    return commits_between(runs, deployments[0] if deployments else None, execution_id)
+
+
+def commits_between(runs: list[executions.ExecutionSummary],
+                    production: rollback.Deployment | None, execution_id: str
+                    ) -> tuple[rollback.Deployment | None, list[Commit]]:
+    """Pure part of :func:`changes_since_production`; ``runs`` newest first."""
+    by_id = {r.execution_id: r for r in runs}
+    current = by_id.get(execution_id)
+    if current is None:
+        return production, []
+    floor = by_id.get(production.execution_id) if production else None
+    commits: dict[str, Commit] = {}
+    for run in sorted(runs, key=lambda r: r.start_time.timestamp() if r.start_time else 0):
+        if floor is not None and floor.start_time and run.start_time and \
+                run.start_time <= floor.start_time:
+            continue
+        if run.start_time and current.start_time and run.start_time > current.start_time:
+            continue
+        commit_id = run.commit_id
+        if not commit_id or (production and commit_id == production.commit_id):
+            continue
+        revision = run.revisions[0] if run.revisions else {}
+        commits.setdefault(commit_id, Commit(commit_id, rollback.commit_message(revision)))
+    return production, list(commits.values())
+
+
+def _action_executions(session: AwsSession, pipeline: str, execution_id: str) -> list[dict]:
+    paginator = session.client("codepipeline").get_paginator("list_action_executions")
+    out: list[dict] = []
+    try:
+        for page in paginator.paginate(pipelineName=pipeline,
+                                       filter={"pipelineExecutionId": execution_id}):
+            out.extend(page["actionExecutionDetails"])
+    except ClientError as err:
+        raise StepError(f"list action executions of {pipeline} {execution_id}: {err}") from err
+    out.sort(key=lambda item: item.get("startTime") or datetime.min.replace(tzinfo=UTC))
+    return out
+
+
+def render_card(card: ApprovalCard) -> str:
+    """The evidence as plain text (headless output, and the widget's card body)."""
+    e = card.evidence
+    build = (f"{e.build_status or 'unknown'} ({e.build_id})" if e.build_id
+             else "no CodeBuild action in this run")
+    lines = [
+        f"pending: {card.title}",
+        f"  commit:  {e.commit.describe() or '(unknown)'}",
+        f"  build:   {build}",
+        f"  tests:   {e.tests.render()}"
+        + (f"; failing: {', '.join(e.failing_tests)}" if e.failing_tests else ""),
+        f"  review:  {e.review_url or '(no review URL: set review_url in notebook 7)'}",
+    ]
+    if e.custom_data:
+        lines.append(f"  asks:    {e.custom_data}")
+    if e.production:
+        lines.append(f"  production runs {e.production.describe()} (execution "
+                     f"{e.production.execution_id}); approving ships:")
+    else:
+        lines.append("  nothing deployed to production yet; approving ships:")
+    lines.extend(f"    {c.describe()}" for c in e.changes or [e.commit])
+    if e.log_tail:
+        lines.append(f"  build log, last {len(e.log_tail)} lines:")
+        lines.extend(f"    | {line}" for line in e.log_tail)
+    return "\n".join(lines)
+
+
+def pending_text(cards: list[ApprovalCard], pipelines: list[str]) -> str:
+    if not cards:
+        return f"no approval is pending on {', '.join(pipelines)}"
+    return "\n\n".join(render_card(c) for c in cards)
+
+
+# -- decisions and the audit trail --------------------------------------------------------------
+
+
+@dataclass
+class AuditRecord:
+    """One decision: who, when, on what, and why."""
+
+    who: str
+    when: str
+    pipeline: str
+    execution: str
+    stage: str
+    action: str
+    token: str
+    decision: str
+    summary: str
+    key: str = ""
+
+    def to_json(self) -> str:
+        body = asdict(self)
+        body.pop("key")
+        return json.dumps(body, indent=1, sort_keys=True)
+
+
+AUDIT_HEADERS = ("when", "pipeline", "execution", "decision", "who", "summary")
+
+
+def audit_rows(records: list[AuditRecord]) -> list[tuple[str, ...]]:
+    return [(r.when, r.pipeline, r.execution, r.decision, r.who, r.summary) for r in records]
+
+
+def decide(session: AwsSession, approval: PendingApproval, decision: str, summary: str,
+           audit_bucket: str) -> AuditRecord:
+    """Answer the approval (PutApprovalResult), then append the decision to the audit trail."""
+    choice = check_decision(decision, summary)
+    if not choice:
+        raise ParameterError("decision", decision, "must be approve or reject", "approve")
+    who = session.caller_arn()
+    executions.answer_approval(session, approval, choice == "approve", summary.strip())
+    now = datetime.now(UTC)
+    record = AuditRecord(
+        who=who, when=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), pipeline=approval.pipeline,
+        execution=approval.execution_id, stage=approval.stage, action=approval.action,
+        token=approval.token, decision=choice, summary=summary.strip(),
+        key=f"{AUDIT_PREFIX}/{approval.pipeline}/{now.strftime('%Y%m%dT%H%M%S.%fZ')}-"
+            f"{approval.execution_id or 'unknown'}.json")
+    try:
+        session.client("s3").put_object(Bucket=audit_bucket, Key=record.key,
+                                         Body=record.to_json().encode(),
+                                         ContentType="application/json")
+    except ClientError as err:
+        raise StepError(
+            f"the approval was {choice}d in CodePipeline, but writing the audit record "
+            f"s3://{audit_bucket}/{record.key} failed: {err}. Fix the bucket access, then add "
+            f"this record by hand: {record.to_json()}") from err
+    return record
+
+
+def decider(session: AwsSession, audit_bucket: str
+            ) -> Callable[[PendingApproval, str, str], AuditRecord]:
+    """:func:`decide` bound to a session and bucket, for the widget's buttons."""
+    return functools.partial(decide, session, audit_bucket=audit_bucket)
+
+
+def select(cards: list[ApprovalCard], execution_id: str = "") -> ApprovalCard:
+    """The card a headless decision is about: the only one, or the one ``execution_id`` names."""
+    if execution_id:
+        chosen = [c for c in cards if c.approval.execution_id == execution_id]
+        if not chosen:
+            raise DecisionError(f"no approval is pending for execution {execution_id}; pending: "
+                                f"{', '.join(c.approval.execution_id for c in cards) or 'none'}")
+        cards = chosen
+    if not cards:
+        raise DecisionError("a decision was given but no approval is pending, so nothing was "
+                            "changed; check the pipelines parameter, or run notebook 9 first")
+    if len(cards) > 1:
+        raise DecisionError(
+            f"{len(cards)} approvals are pending; say which with execution_id=... (one of "
+            f"{', '.join(c.approval.execution_id for c in cards)})")
+    return cards[0]
+
+
+def apply_decision(session: AwsSession, cards: list[ApprovalCard], decision: str,
+                   summary: str, execution_id: str, audit_bucket: str) -> AuditRecord | None:
+    """The headless path: no decision changes nothing (no call at all); otherwise decide the
+    selected approval."""
+    choice = check_decision(decision, summary)
+    if not choice:
+        return None
+    card = select(cards, execution_id)
+    return decide(session, card.approval, choice, summary, audit_bucket)
+
+
+def decision_text(record: AuditRecord | None, bucket: str) -> str:
+    if record is None:
+        return ("no decision given: nothing was changed (pass decision=approve or reject, and "
+                "a summary)")
+    return (f"{record.decision}d {record.pipeline} execution {record.execution} "
+            f"({record.stage}/{record.action}) as {record.who}: {record.summary}\n"
+            f"audit record: s3://{bucket}/{record.key}")
+
+
+def read_audit_trail(session: AwsSession, bucket: str, pipeline: str) -> list[AuditRecord]:
+    """Every recorded decision for ``pipeline``, oldest first (keys start with the UTC time)."""
+    s3 = session.client("s3")
+    prefix = f"{AUDIT_PREFIX}/{pipeline}/"
+    keys: list[str] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        records = []
+        for key in sorted(keys):
+            body = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            records.append(AuditRecord(**{k: body.get(k, "") for k in
+                                          AuditRecord.__dataclass_fields__ if k != "key"},
+                                       key=key))
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "NoSuchBucket":
+            raise StepError(f"audit bucket {bucket} does not exist; create the artifact bucket "
+                            "with notebook 2") from err
+        raise StepError(f"read audit trail s3://{bucket}/{prefix}: {err}") from err
+    return records
+
+
+@dataclass
+class PastApproval:
+    """An answered approval as CodePipeline itself recorded it."""
+
+    pipeline: str
+    execution_id: str
+    stage: str
+    status: str
+    by: str
+    summary: str
+    when: datetime | None
+
+
+PAST_HEADERS = ("pipeline", "execution", "stage", "status", "by", "summary")
+
+
+def past_approvals(session: AwsSession, pipeline: str, limit: int = 20) -> list[PastApproval]:
+    """Answered (or expired) manual approvals, newest first, from ListActionExecutions."""
+    paginator = session.client("codepipeline").get_paginator("list_action_executions")
+    out: list[PastApproval] = []
+    try:
+        for page in paginator.paginate(pipelineName=pipeline):
+            for item in page["actionExecutionDetails"]:
+                kind = (item.get("input") or {}).get("actionTypeId") or {}
+                if kind.get("category") != "Approval" or item.get("status") == "InProgress":
+                    continue
+                result = (item.get("output") or {}).get("executionResult") or {}
+                out.append(PastApproval(pipeline, item["pipelineExecutionId"], item["stageName"],
+                                        item.get("status", ""), item.get("updatedBy", ""),
+                                        result.get("externalExecutionSummary", ""),
+                                        item.get("lastUpdateTime")))
+    except ClientError as err:
+        raise StepError(f"list action executions of {pipeline}: {err}") from err
+    out.sort(key=lambda p: p.when.timestamp() if p.when else 0, reverse=True)
+    return out[:limit]
+
+
+def past_rows(items: list[PastApproval]) -> list[tuple[str, ...]]:
+    return [(p.pipeline, p.execution_id, p.stage, p.status, p.by or "-", p.summary or "-")
+            for p in items]

@@ -1,0 +1,505 @@
+"""Where a pipeline's time goes: per-execution, per-stage and per-action records and their maths.
+
+The records come from two paginated List calls, whatever the number of executions:
+ListPipelineExecutions for the last N runs, then ListActionExecutions *without* an execution
+filter, one call per page covering many runs (newest first), stopping at the first page that
+reaches back past the oldest run wanted. One GetPipeline gives the stage order. Everything
+after the reads (:func:`build_records`, percentiles, failure rates) is pure and unit-tested.
+Records go out as CSV and JSON (:func:`save_records`) for other tools. DORA metrics, and the
+CloudWatch metric drawn under production deploys and rollbacks, are in :mod:`.dora`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.core.errors import ParameterError, StepError
+from runbook_lib.core.session import AwsSession
+
+ACTIVE = ("InProgress", "Stopping")
+
+
+@dataclass
+class ActionRecord:
+    """One action execution (one attempt) of one pipeline execution."""
+
+    execution_id: str
+    stage: str
+    action: str
+    category: str
+    provider: str
+    status: str
+    start: datetime | None
+    end: datetime | None  # None while it runs
+    external_id: str = ""  # a build id for CodeBuild actions
+
+    @property
+    def duration_s(self) -> float | None:
+        return _seconds(self.start, self.end)
+
+
+@dataclass
+class StageRecord:
+    """A stage as one execution went through it: from its first action's start to its last
+    action's end. Status combines the latest attempt of each action: any Failed is Failed,
+    else any still running is InProgress, else any other non-success status, else Succeeded."""
+
+    execution_id: str
+    stage: str
+    status: str
+    start: datetime | None
+    end: datetime | None
+    actions: list[ActionRecord] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float | None:
+        return _seconds(self.start, self.end)
+
+
+@dataclass
+class ExecutionRecord:
+    """One pipeline execution with its stages in pipeline order (only the stages it reached)."""
+
+    pipeline: str
+    execution_id: str
+    status: str
+    execution_type: str  # STANDARD or ROLLBACK
+    trigger: str
+    start: datetime | None
+    end: datetime | None  # None while it runs
+    commit_id: str = ""
+    commit_message: str = ""
+    commit_time: datetime | None = None  # the source revision's author date (git sources)
+    rollback_target: str = ""  # for a ROLLBACK execution: the execution it went back to
+    stages: list[StageRecord] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float | None:
+        return _seconds(self.start, self.end)
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.execution_type == "ROLLBACK"
+
+    def stage(self, name: str) -> StageRecord | None:
+        return next((s for s in self.stages if s.stage == name), None)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def read_records(session: AwsSession, pipeline: str, last: int = 20,
+                 page_size: int = 100) -> list[ExecutionRecord]:
+    """The last ``last`` executions of ``pipeline``, oldest first, with stages and actions.
+
+    ListActionExecutions is called without an execution filter, one call per page: the cost
+    grows with the number of action executions read, not with a call per execution.
+    """
+    if not isinstance(last, int) or last < 1:
+        raise ParameterError("last_executions", last, "must be a whole number of at least 1",
+                             "20")
+    client = session.client("codepipeline")
+    try:
+        summaries = []
+        for page in client.get_paginator("list_pipeline_executions").paginate(
+                pipelineName=pipeline, PaginationConfig={"MaxItems": last, "PageSize": 100}):
+            summaries.extend(page["pipelineExecutionSummaries"])
+        stage_order = [s["name"] for s in client.get_pipeline(name=pipeline)["pipeline"]["stages"]]
+        actions = _read_actions(client, pipeline, summaries, page_size)
+    except ClientError as err:
+        code = err.response["Error"]["Code"]
+        fix = (" Fix: check app_name and region, and that the pipeline notebook (07) was applied."
+               if code == "PipelineNotFoundException" else "")
+        raise StepError(f"read executions of {pipeline}: {err}.{fix}") from err
+    return build_records(pipeline, summaries, actions, stage_order)
+
+
+def _read_actions(client, pipeline: str, summaries: list[dict], page_size: int) -> list[dict]:
+    """Action executions of the given runs, newest first, until a page reaches back past the
+    oldest run (ListActionExecutions lists newest first)."""
+    wanted = {s["pipelineExecutionId"] for s in summaries}
+    starts = [s["startTime"] for s in summaries if s.get("startTime")]
+    if not wanted:
+        return []
+    oldest = min(starts) if starts else None
+    out = []
+    paginator = client.get_paginator("list_action_executions")
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   PaginationConfig={"PageSize": page_size}):
+        items = page["actionExecutionDetails"]
+        out.extend(i for i in items if i.get("pipelineExecutionId") in wanted)
+        if oldest and any(i.get("startTime") and i["startTime"] < oldest for i in items):
+            break
+    return out
+
+
+def build_records(pipeline: str, summaries: Sequence[Mapping], actions: Iterable[Mapping],
+                  stage_order: Sequence[str] = ()) -> list[ExecutionRecord]:
+    """Records from ListPipelineExecutions summaries and ListActionExecutions details; pure.
+
+    Stages follow ``stage_order`` (the pipeline's declaration); a stage no longer declared
+    comes after, in the order it ran. Oldest execution first.
+    """
+    by_execution: dict[str, list[ActionRecord]] = {}
+    commit_times: dict[str, datetime] = {}
+    for item in actions:
+        record = _action_record(item)
+        by_execution.setdefault(record.execution_id, []).append(record)
+        variables = (item.get("output") or {}).get("outputVariables") or {}
+        if variables.get("CommitId") and variables.get("AuthorDate"):
+            commit_times[variables["CommitId"]] = _parse_time(variables["AuthorDate"])
+    records = []
+    for summary in summaries:
+        revisions = summary.get("sourceRevisions") or summary.get("artifactRevisions") or []
+        revision = next((r for r in revisions if r.get("revisionId")), {})
+        execution_id = summary["pipelineExecutionId"]
+        status = summary.get("status", "")
+        records.append(ExecutionRecord(
+            pipeline=pipeline,
+            execution_id=execution_id,
+            status=status,
+            execution_type=summary.get("executionType", "STANDARD") or "STANDARD",
+            trigger=(summary.get("trigger") or {}).get("triggerType", ""),
+            start=summary.get("startTime"),
+            end=None if status in ACTIVE else summary.get("lastUpdateTime"),
+            commit_id=revision.get("revisionId", ""),
+            commit_message=_commit_message(revision.get("revisionSummary", "")),
+            commit_time=commit_times.get(revision.get("revisionId", "")),
+            rollback_target=(summary.get("rollbackMetadata") or {}).get(
+                "rollbackTargetPipelineExecutionId", ""),
+            stages=_stages(execution_id, by_execution.get(execution_id, []), stage_order),
+        ))
+    records.sort(key=lambda r: r.start or datetime.min.replace(tzinfo=UTC))
+    return records
+
+
+def _action_record(item: Mapping) -> ActionRecord:
+    status = item.get("status", "")
+    type_id = (item.get("input") or {}).get("actionTypeId") or {}
+    result = (item.get("output") or {}).get("executionResult") or {}
+    return ActionRecord(
+        execution_id=item.get("pipelineExecutionId", ""),
+        stage=item.get("stageName", ""),
+        action=item.get("actionName", ""),
+        category=type_id.get("category", ""),
+        provider=type_id.get("provider", ""),
+        status=status,
+        start=item.get("startTime"),
+        end=None if status in ACTIVE else item.get("lastUpdateTime"),
+        external_id=result.get("externalExecutionId", "") if type_id.get(
+            "category") != "Source" else "",
+    )
+
+
+def _stages(execution_id: str, actions: list[ActionRecord],
+            order: Sequence[str]) -> list[StageRecord]:
+    never = datetime.max.replace(tzinfo=UTC)
+    actions = sorted(actions, key=lambda a: a.start or never)
+    ran = list(dict.fromkeys(a.stage for a in actions))  # in the order they started
+    names = sorted(ran, key=lambda n: order.index(n) if n in order else len(order) + ran.index(n))
+    stages = []
+    for name in names:
+        mine = [a for a in actions if a.stage == name]
+        latest = {a.action: a for a in mine}  # sorted by start: the last attempt wins
+        status = combine_statuses([a.status for a in latest.values()])
+        starts = [a.start for a in mine if a.start]
+        ends = [a.end for a in mine]
+        end = None if status in ACTIVE or None in ends or not ends else max(ends)
+        stages.append(StageRecord(execution_id, name, status, min(starts) if starts else None,
+                                  end, mine))
+    return stages
+
+
+def combine_statuses(statuses: Sequence[str]) -> str:
+    """A stage's status from its actions' (latest attempts'): Failed wins, then running, then
+    any other non-success (Abandoned, Stopped...), else Succeeded."""
+    if not statuses:
+        return ""
+    if "Failed" in statuses:
+        return "Failed"
+    for status in statuses:
+        if status in ACTIVE:
+            return "InProgress"
+    return next((s for s in statuses if s != "Succeeded"), "Succeeded")
+
+
+def _commit_message(summary: str) -> str:
+    """revisionSummary is JSON for connection sources ({"CommitMessage": ...}), text else."""
+    if summary.startswith("{"):
+        try:
+            return str(json.loads(summary).get("CommitMessage", ""))
+        except (ValueError, AttributeError):
+            return summary
+    return summary
+
+
+# -- maths --------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile (0-100) with linear interpolation between closest ranks, as
+    numpy's default; None for no values."""
+    data = sorted(v for v in values if v is not None)
+    if not data:
+        return None
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile must be within 0..100, not {p}")
+    rank = (len(data) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return data[low] + (data[high] - data[low]) * (rank - low)
+
+
+@dataclass
+class DurationStats:
+    """Durations and outcomes of one stage (``action`` empty) or one action over many runs."""
+
+    stage: str
+    action: str
+    runs: int  # executions that reached it
+    failures: int
+    durations_s: list[float]  # finished runs only, oldest first
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failures / self.runs if self.runs else 0.0
+
+    @property
+    def p50_s(self) -> float | None:
+        return percentile(self.durations_s, 50)
+
+    @property
+    def p90_s(self) -> float | None:
+        return percentile(self.durations_s, 90)
+
+    @property
+    def last_s(self) -> float | None:
+        return self.durations_s[-1] if self.durations_s else None
+
+
+def stage_stats(records: Sequence[ExecutionRecord]) -> list[DurationStats]:
+    """Per stage, in pipeline order: runs, failures and finished durations."""
+    stats: dict[str, DurationStats] = {}
+    for record in records:
+        for stage in record.stages:
+            entry = stats.setdefault(stage.stage, DurationStats(stage.stage, "", 0, 0, []))
+            _count(entry, stage.status, stage.duration_s)
+    return _ordered(stats.values(), records)
+
+
+def action_stats(records: Sequence[ExecutionRecord]) -> list[DurationStats]:
+    """Per (stage, action), every attempt counted, in pipeline order."""
+    stats: dict[tuple[str, str], DurationStats] = {}
+    for record in records:
+        for stage in record.stages:
+            for action in stage.actions:
+                entry = stats.setdefault((action.stage, action.action),
+                                         DurationStats(action.stage, action.action, 0, 0, []))
+                _count(entry, action.status, action.duration_s)
+    return _ordered(stats.values(), records)
+
+
+def _count(entry: DurationStats, status: str, duration: float | None) -> None:
+    entry.runs += 1
+    entry.failures += status == "Failed"
+    if duration is not None and status not in ACTIVE:
+        entry.durations_s.append(duration)
+
+
+def _ordered(stats: Iterable[DurationStats], records: Sequence[ExecutionRecord]
+             ) -> list[DurationStats]:
+    order = stage_order(records)
+    return sorted(stats, key=lambda s: order.index(s.stage))
+
+
+def stage_order(records: Sequence[ExecutionRecord]) -> list[str]:
+    """Stage names in pipeline order, merged from the runs (newest first, as the current
+    declaration has it): a stage a newer run skipped goes before the next stage it ran
+    before, so a rollback that ran only the last stage does not move it to the front."""
+    order: list[str] = []
+    for record in reversed(records):
+        names = [s.stage for s in record.stages]
+        for index, name in enumerate(names):
+            if name in order:
+                continue
+            later = next((n for n in names[index + 1:] if n in order), None)
+            order.insert(order.index(later) if later else len(order), name)
+    return order
+
+
+def format_duration(seconds: float | None) -> str:
+    """Always with a unit (12.3 s, 4.2 min, 2.0 h, 3.5 d), so outputs stay readable and the
+    notebook sanitizer recognises them; "-" when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+# Stored notebook outputs are compared after timings are masked, so a timing is only ever in a
+# table's last column (lines are right-stripped, so its width moves nothing), timestamps have
+# one width, and the last header is wider than the timings under it.
+STATS_HEADERS = ("stage", "action", "runs", "failed", "failure rate",
+                 "duration p50 / p90 / last run")
+
+
+def stats_rows(stats: Sequence[DurationStats]) -> list[tuple]:
+    """Table rows for :func:`stage_stats` or :func:`action_stats`."""
+    return [(s.stage, s.action or "-", s.runs, s.failures, f"{100 * s.failure_rate:.1f}%",
+             " / ".join(format_duration(v) for v in (s.p50_s, s.p90_s, s.last_s)))
+            for s in stats]
+
+
+EXECUTION_HEADERS = ("execution", "type", "status", "trigger", "commit", "stages reached",
+                     "started", "run duration")
+
+
+def execution_rows(records: Sequence[ExecutionRecord]) -> list[tuple]:
+    """One row per execution, newest first."""
+    return [(r.execution_id, r.execution_type, r.status, r.trigger or "-",
+             r.commit_id[:7] or "-", len(r.stages), iso_seconds(r.start) or "-",
+             format_duration(r.duration_s)) for r in reversed(records)]
+
+
+def pick_execution(records: Sequence[ExecutionRecord], execution_id: str = "",
+                   status: str = "") -> ExecutionRecord | None:
+    """The named execution, else the newest one (with ``status`` when given)."""
+    for record in reversed(records):
+        if execution_id and record.execution_id != execution_id:
+            continue
+        if status and record.status != status:
+            continue
+        return record
+    return None
+
+
+# -- export -------------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "pipeline", "execution_id", "execution_status", "execution_type", "trigger", "commit_id",
+    "commit_time", "execution_start", "execution_end", "execution_duration_s", "stage",
+    "stage_status", "stage_start", "stage_end", "stage_duration_s", "action", "category",
+    "provider", "action_status", "action_start", "action_end", "action_duration_s",
+    "external_id",
+)
+
+
+def record_rows(records: Sequence[ExecutionRecord]) -> list[dict[str, object]]:
+    """One flat row per action execution, keyed by :data:`CSV_COLUMNS` (times in ISO 8601,
+    durations in seconds); an execution that reached no stage gets one row without them."""
+    rows = []
+    for r in records:
+        base = {"pipeline": r.pipeline, "execution_id": r.execution_id,
+                "execution_status": r.status, "execution_type": r.execution_type,
+                "trigger": r.trigger, "commit_id": r.commit_id,
+                "commit_time": _iso(r.commit_time), "execution_start": _iso(r.start),
+                "execution_end": _iso(r.end), "execution_duration_s": _round(r.duration_s)}
+        pairs = [(s, a) for s in r.stages for a in s.actions] or [(None, None)]
+        for stage, action in pairs:
+            row = dict.fromkeys(CSV_COLUMNS, "") | base
+            if stage is not None and action is not None:
+                row |= {"stage": stage.stage, "stage_status": stage.status,
+                        "stage_start": _iso(stage.start), "stage_end": _iso(stage.end),
+                        "stage_duration_s": _round(stage.duration_s), "action": action.action,
+                        "category": action.category, "provider": action.provider,
+                        "action_status": action.status, "action_start": _iso(action.start),
+                        "action_end": _iso(action.end),
+                        "action_duration_s": _round(action.duration_s),
+                        "external_id": action.external_id}
+            rows.append(row)
+    return rows
+
+
+def records_json(records: Sequence[ExecutionRecord]) -> list[dict]:
+    """Executions with nested stages and actions, times in ISO 8601, durations in seconds."""
+    def convert(value):
+        if isinstance(value, datetime):
+            return _iso(value)
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    out = []
+    for r in records:
+        item = convert(asdict(r))
+        item["duration_s"] = _round(r.duration_s)
+        for stage, stage_item in zip(r.stages, item["stages"], strict=True):
+            stage_item["duration_s"] = _round(stage.duration_s)
+            for action, action_item in zip(stage.actions, stage_item["actions"], strict=True):
+                action_item["duration_s"] = _round(action.duration_s)
+        out.append(item)
+    return out
+
+
+def save_records(records: Sequence[ExecutionRecord], folder: str | os.PathLike
+                 ) -> tuple[Path, Path]:
+    """Write ``<pipeline>-durations.csv`` (flat, :data:`CSV_COLUMNS`) and
+    ``<pipeline>-durations.json`` (nested) into ``folder``; returns both paths as given
+    (a relative folder gives relative paths)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = (records[0].pipeline if records else "pipeline") + "-durations"
+    csv_path, json_path = folder / f"{stem}.csv", folder / f"{stem}.json"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(record_rows(records))
+    json_path.write_text(json.dumps({"columns_version": 1, "executions": records_json(records)},
+                                    indent=2) + "\n", encoding="utf-8")
+    return csv_path, json_path
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """A path for outputs: relative to the working directory when under it, else the file's
+    name only, so stored outputs never hold a machine path."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix() if not path.is_absolute() else path.name
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else ""
+
+
+def iso_seconds(value: datetime | None) -> str:
+    """ISO 8601 in UTC to the second, for tables: always the same width."""
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") \
+        if value else ""
+
+
+def _round(value: float | None) -> float | str:
+    return round(value, 3) if value is not None else ""

@@ -1,0 +1,144 @@
+"""The canonical run's history on the local AWS: pushes, runs, a failure, a fix, approvals.
+
+`make run` ends its setup by pushing the sample app through the pipeline the way a team would:
+a green change that is approved and deployed, a change that breaks a test (the run fails in the
+build, the failing test named from the build log), then the fix, approved and deployed. It
+leaves a pipeline history that the operating notebooks can show.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runbook_lib.core.errors import RunbookError
+from runbook_lib.core.params import Params, ResourceNames
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import process
+from runbook_lib.operate import approvals, executions, logs, sample_repo
+
+
+@dataclass
+class HistoryStep:
+    """One push and the run it started."""
+
+    label: str
+    commit: sample_repo.Commit
+    execution_id: str
+    status: str
+    stages: list[tuple[str, str]] = field(default_factory=list)
+    failed_action: str = ""
+    failure_summary: str = ""
+    failing_tests: list[str] = field(default_factory=list)
+    approval_summary: str = ""
+
+    def row(self) -> tuple[str, str, str, str]:
+        detail = self.approval_summary and f"approved: {self.approval_summary}"
+        if self.failing_tests:
+            detail = f"failed in {self.failed_action}: test {', '.join(self.failing_tests)}"
+        elif self.failed_action:
+            detail = f"failed in {self.failed_action}: {self.failure_summary}"
+        return (self.label, self.commit.sha[:7], self.status, detail)
+
+
+HEADERS = ("push", "commit", "run", "what happened")
+
+
+# The local AWS looks at registered repositories about once a second; a repository it has not
+# looked at yet has no "previous head", so a commit made in that moment would not count as a push.
+_FIRST_LOOK_SECONDS = 3.0
+
+
+def ensure_local_repository(session: AwsSession, params: Params) -> Path:
+    """Create the sample app's repository beside the local AWS and register it under
+    ``params.source_repo``; a second call changes nothing."""
+    if not session.is_local:
+        raise RunbookError("the canonical history pushes to a local repository; on target "
+                           "'aws' push to your real repository instead")
+    info = process.server_info(session.endpoint_url)
+    path = Path(info["state_dir"]) / "repos" / params.source_repo.replace("/", "__")
+    sample_repo.create_sample_repo(path, params.source_branch)
+    registered = {r["id"]: r["path"] for r in process.list_repos(session.endpoint_url)}
+    if registered.get(params.source_repo) != str(path):
+        process.register_repo(session.endpoint_url, params.source_repo, path)
+        time.sleep(_FIRST_LOOK_SECONDS)
+    return path
+
+
+def prepare_local_source(session: AwsSession, params: Params, apply: bool) -> str:
+    """On the local AWS, the pipeline's source is a local git repository: register it before
+    the pipeline exists, so creating the pipeline starts its first run as on AWS."""
+    if not session.is_local:
+        return f"source: {params.source_repo} through the connection (nothing to prepare)"
+    if not params.uses_connection and params.source_provider != "codecommit":
+        return f"source: {params.source_provider} (no local repository needed)"
+    if not apply:
+        return f"plan only: would register the sample app as {params.source_repo}"
+    ensure_local_repository(session, params)
+    return (f"source: the sample app's local repository, registered as {params.source_repo} "
+            f"(branch {params.source_branch})")
+
+
+def run_canonical_history(session: AwsSession, params: Params, names: ResourceNames,
+                          timeout: float = 600,
+                          on_step: Callable[[HistoryStep], None] | None = None
+                          ) -> list[HistoryStep]:
+    """First run (approved), breaking change (fails in the build), fix (approved).
+
+    The first run is the one creating the pipeline started, when it is still going; otherwise
+    a release note is pushed to start one.
+    """
+    repo = ensure_local_repository(session, params)
+    branch = params.source_branch
+    first = [e for e in executions.list_executions(session, names.pipeline) if not e.finished]
+    plan = [
+        ("first run" if first else "release note",
+         (lambda: sample_repo.head(repo, branch)) if first else
+         (lambda: sample_repo.push_release_note(repo, "first release", branch)),
+         "Staging checked: first release", first[-1].execution_id if first else None),
+        ("breaking change", lambda: sample_repo.push_breaking_change(repo, branch), "", None),
+        ("fix", lambda: sample_repo.push_fix(repo, branch), "Staging checked: greeting fixed",
+         None),
+    ]
+    steps = []
+    for label, push, approval, running in plan:
+        step = push_and_follow(session, names.pipeline, label, push, approval, timeout,
+                               running, audit_bucket=names.artifact_bucket)
+        steps.append(step)
+        if on_step:
+            on_step(step)
+    return steps
+
+
+def push_and_follow(session: AwsSession, pipeline: str, label: str,
+                    push: Callable[[], sample_repo.Commit], approval_summary: str,
+                    timeout: float, running: str | None = None,
+                    audit_bucket: str = "") -> HistoryStep:
+    """Push, wait for the run the push starts (or follow ``running``), approve it when asked,
+    and report."""
+    known = {e.execution_id for e in executions.list_executions(session, pipeline)}
+    commit = push()
+    run_id = running or executions.wait_for_new_execution(session, pipeline, known,
+                                                          timeout=60).execution_id
+    result = executions.wait_for_execution(session, pipeline, run_id, timeout,
+                                           stop_at_approval=True)
+    approved = ""
+    if not result.finished and approval_summary:
+        for pending in executions.pending_approvals(session, pipeline):
+            if pending.execution_id == run_id:
+                # Through the cockpit's decision, so the approval lands in the audit trail too.
+                approvals.decide(session, pending, "approve", approval_summary, audit_bucket)
+                approved = approval_summary
+        result = executions.wait_for_execution(session, pipeline, run_id, timeout)
+    step = HistoryStep(label, commit, run_id, result.status,
+                       executions.stage_statuses(session, pipeline, run_id),
+                       approval_summary=approved)
+    failed = executions.failed_action(session, pipeline, run_id)
+    if failed:
+        step.failed_action = f"{failed.stage}/{failed.action}"
+        step.failure_summary = failed.summary
+        if failed.external_id and ":" in failed.external_id:
+            step.failing_tests = logs.read_build_log(session, failed.external_id).failing_tests
+    return step

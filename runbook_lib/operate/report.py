@@ -1,0 +1,233 @@
+"""The pipeline health report: what ran in the last N days, how it went, what failed and why.
+
+:func:`build_health_report` gathers through the library (executions, logs); everything else
+here is pure: tables, the log excerpt around the first error, and the figure's data and
+drawing, so tests check numbers instead of pixels. ``notebooks/reports/pipeline_health.ipynb``
+displays it and ``runbook report`` renders that notebook to HTML with the code hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from runbook_lib.core.errors import RunbookError, StepError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import durations, executions, logs
+from runbook_lib.operate.durations import ExecutionRecord
+from runbook_lib.operate.executions import ExecutionSummary, FailureDetails
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class ReportError(RunbookError):
+    """The health report cannot be produced; the message says why and what to do."""
+
+
+# Okabe-Ito (as runbook_lib.views.plots), and a hatch for failures so they do not rely on colour.
+STATUS_COLOURS = {"Succeeded": "#009E73", "Failed": "#D55E00", "InProgress": "#0072B2"}
+OTHER_COLOUR = "#999999"
+
+# First lines that usually say what went wrong, most specific first.
+_ERROR_LINE = re.compile(
+    r"^\s*not ok \d+|^FAILED |\b(npm ERR!|Error:|ERROR|error:|Exception|Traceback)|"
+    r"Command did not exit successfully|State: FAILED")
+
+
+@dataclass
+class RecentFailure:
+    """A failed execution with its failed action, failing tests and a log excerpt."""
+
+    execution: ExecutionSummary
+    details: FailureDetails | None
+    failing_tests: list[str] = field(default_factory=list)
+    excerpt: list[str] = field(default_factory=list)
+
+    @property
+    def headline(self) -> str:
+        when = _iso(self.execution.start_time)
+        commit = self.execution.commit_id[:7] or "-"
+        where = (f"{self.details.stage}/{self.details.action}" if self.details
+                 else "no failed action recorded")
+        tests = f"; failing tests: {', '.join(self.failing_tests)}" if self.failing_tests else ""
+        return f"{when} commit {commit}: failed in {where}{tests}"
+
+
+@dataclass
+class HealthReport:
+    pipeline: str
+    days: int
+    since: datetime
+    until: datetime
+    executions: list[ExecutionSummary] = field(default_factory=list)  # newest first
+    failures: list[RecentFailure] = field(default_factory=list)  # newest first
+    # The same executions with stages and actions, oldest first: what runbook_lib.operate.durations,
+    # runbook_lib.operate.dora and their plots take.
+    records: list[ExecutionRecord] = field(default_factory=list)
+
+    def status_counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(e.status for e in self.executions).items()))
+
+    @property
+    def failure_rate(self) -> float:
+        """Failed among finished executions (superseded and stopped ones count as finished)."""
+        finished = [e for e in self.executions if e.finished]
+        return sum(e.status == "Failed" for e in finished) / len(finished) if finished else 0.0
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        counts = self.status_counts()
+        durations = [d for d in (execution_seconds(e) for e in self.executions
+                                 if e.status == "Succeeded") if d is not None]
+        return [
+            ("pipeline", self.pipeline),
+            ("window", f"{_iso(self.since)} to {_iso(self.until)} ({self.days} d)"),
+            ("executions", str(len(self.executions))),
+            ("by status", ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"),
+            ("failure rate", f"{self.failure_rate:.0%}"),
+            ("median successful run", _minutes(_median(durations))),
+        ]
+
+    def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
+        return [(_iso(e.start_time), e.status, e.trigger or "-", e.commit_id[:7] or "-",
+                 _minutes(execution_seconds(e))) for e in self.executions]
+
+
+SUMMARY_HEADERS = ("measure", "value")
+EXECUTION_HEADERS = ("started", "status", "trigger", "commit", "duration")
+
+
+def build_health_report(session: AwsSession, pipeline: str, days: int = 30,
+                        now: datetime | None = None, max_failures: int = 3) -> HealthReport:
+    """Executions of the last ``days`` days and the newest ``max_failures`` failures with their
+    log excerpts; raises :class:`ReportError` when there is nothing to report on."""
+    if days < 1:
+        raise ReportError(f"days={days}: the window must be at least 1 day. Fix: --days 7")
+    until = now or datetime.now(UTC)
+    since = until - timedelta(days=days)
+    try:
+        found = [e for e in executions.executions_since(session, pipeline, since)
+                 if not (e.start_time and e.start_time > until)]
+    except StepError as err:
+        raise ReportError(f"cannot read the executions of {pipeline}: {err}") from err
+    if not found:
+        raise ReportError(f"{pipeline} has no executions since {_iso(since)} (the last {days} "
+                          "days). Fix: widen the window with --days, or check the pipeline "
+                          "name and region.")
+    report = HealthReport(pipeline, days, since, until, found)
+    wanted = {e.execution_id for e in found}
+    report.records = [r for r in durations.read_records(session, pipeline, last=len(found))
+                      if r.execution_id in wanted]
+    for failed in [e for e in found if e.status == "Failed"][:max_failures]:
+        report.failures.append(_recent_failure(session, pipeline, failed))
+    return report
+
+
+def _recent_failure(session: AwsSession, pipeline: str, execution: ExecutionSummary
+                    ) -> RecentFailure:
+    details = executions.failure_details(session, pipeline, execution.execution_id)
+    failure = RecentFailure(execution, details)
+    if details and details.build_id:
+        build_log = logs.read_build_log(session, details.build_id)
+        failure.failing_tests = build_log.failing_tests
+        failure.excerpt = log_excerpt(build_log.lines)
+    return failure
+
+
+def log_excerpt(lines: list[str], before: int = 3, after: int = 8, limit: int = 20
+                ) -> list[str]:
+    """The lines around the first error line; the last ``limit`` lines when none matches."""
+    for i, line in enumerate(lines):
+        if _ERROR_LINE.search(line):
+            return [_short_paths(x) for x in lines[max(0, i - before): i + after + 1][:limit]]
+    return [_short_paths(x) for x in lines[-limit:]]
+
+
+_BUILD_DIR = re.compile(r"(?:/[\w.:@+-]+)+/src/")
+
+
+def _short_paths(line: str) -> str:
+    """Paths inside the build's checkout read from $CODEBUILD_SRC_DIR, the same on every host
+    (CodeBuild's /codebuild/output/srcNNN/src/..., the local AWS's state folder)."""
+    return _BUILD_DIR.sub("$CODEBUILD_SRC_DIR/", line)
+
+
+def execution_seconds(execution: ExecutionSummary) -> float | None:
+    """Start to last update of a finished execution; None while it runs."""
+    if not (execution.finished and execution.start_time and execution.last_update_time):
+        return None
+    return max(0.0, (execution.last_update_time - execution.start_time).total_seconds())
+
+
+# -- figure ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DurationBar:
+    """One bar of the execution-duration chart, oldest first (so time reads downwards)."""
+
+    label: str
+    minutes: float
+    status: str
+    colour: str
+    hatch: str
+
+
+def duration_bars(report: HealthReport) -> list[DurationBar]:
+    bars = []
+    for e in reversed(report.executions):
+        seconds = execution_seconds(e)
+        if seconds is None:
+            continue
+        label = f"{_iso(e.start_time)[:16].replace('T', ' ')} {e.commit_id[:7]}".strip()
+        bars.append(DurationBar(label, seconds / 60, e.status,
+                                STATUS_COLOURS.get(e.status, OTHER_COLOUR),
+                                "//" if e.status == "Failed" else ""))
+    return bars
+
+
+def draw_execution_durations(report: HealthReport) -> Figure:
+    """Horizontal bars: one per finished execution, its duration in minutes, coloured (and,
+    for failures, hatched) by status."""
+    from matplotlib import pyplot as plt
+    from matplotlib.patches import Patch
+
+    bars = duration_bars(report)
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * max(1, len(bars))))
+    ax.barh([b.label for b in bars], [b.minutes for b in bars],
+            color=[b.colour for b in bars], hatch=[b.hatch or None for b in bars],
+            edgecolor="#000000")
+    ax.invert_yaxis()
+    ax.set_xlabel("duration, start to end of the execution (min)")
+    ax.set_ylabel("execution start (UTC) and commit")
+    ax.set_title(f"{report.pipeline}: executions of the last {report.days} d")
+    present = list(dict.fromkeys(b.status for b in bars))
+    ax.legend(handles=[Patch(facecolor=STATUS_COLOURS.get(s, OTHER_COLOUR), edgecolor="#000000",
+                             hatch="//" if s == "Failed" else None, label=s) for s in present],
+              loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -1,0 +1,155 @@
+"""Live progress of one pipeline execution: a widget in JupyterLab, plain text headless.
+
+Both views take the :class:`~runbook_lib.operate.executions.ExecutionProgress` that
+:func:`~runbook_lib.operate.executions.watch_execution`
+hands them on every look, and never call AWS.
+The text view prints a line only when a stage ends, so a headless run (papermill, nbval) prints
+the same lines whatever the polling rhythm; the widget redraws on every look, with elapsed
+times and a progress bar.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from runbook_lib.operate.executions import ExecutionProgress, FailureDetails, StageProgress
+
+STAGE_HEADERS = ("stage", "status", "actions", "time")
+ACTION_HEADERS = ("stage", "action", "status", "time")
+
+# Okabe-Ito colours (as in runbook_lib.views.plots), with a symbol so status never relies on colour.
+STATUS_STYLE = {
+    "Succeeded": ("#009E73", "✔"),
+    "Failed": ("#D55E00", "✖"),
+    "InProgress": ("#0072B2", "▶"),
+    "Stopped": ("#999999", "■"),
+    "Abandoned": ("#999999", "■"),
+    "Pending": ("#999999", "·"),
+}
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration with its unit: 12.3 s, 4.2 min, 2.0 h; '-' when not started."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def text_bar(fraction: float, width: int = 20) -> str:
+    """[#######.............] 35%: a progress bar for plain text."""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = round(fraction * width)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {fraction:.0%}"
+
+
+def stage_rows(progress: ExecutionProgress) -> list[tuple[str, str, str, str]]:
+    """(stage, status, actions finished/total, time) per stage, in pipeline order."""
+    return [(s.name, s.status, f"{sum(a.finished for a in s.actions)}/{len(s.actions)}",
+             format_seconds(s.elapsed_seconds(progress.now))) for s in progress.stages]
+
+
+def action_rows(progress: ExecutionProgress) -> list[tuple[str, str, str, str]]:
+    """(stage, action, status, time) per action, in pipeline and run order."""
+    return [(a.stage, a.action, a.status, format_seconds(a.elapsed_seconds(progress.now)))
+            for s in progress.stages for a in s.actions]
+
+
+def final_line(progress: ExecutionProgress) -> str:
+    """One sentence: how the execution ended and how long it took."""
+    line = (f"execution {progress.execution_id} of {progress.pipeline}: {progress.status} "
+            f"after {format_seconds(progress.elapsed_seconds())}")
+    waiting = progress.waiting_for_approval
+    if waiting and not progress.finished:
+        line += f"; waiting for approval at {waiting.stage}/{waiting.action}"
+    return line + (f" ({progress.status_summary})" if progress.status_summary else "")
+
+
+def describe_failure(failure: FailureDetails | None) -> str:
+    """Where to look when a run failed: the action, its build, its log (and the CLI line)."""
+    if failure is None:
+        return "no action failed"
+    lines = [f"{what}: {value}" for what, value in failure.rows()]
+    if failure.log_command:
+        lines.append(f"read the log: {failure.log_command}")
+    return "\n".join(lines)
+
+
+def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
+    return (f"{stage.name}: {stage.status} ({format_seconds(stage.elapsed_seconds(progress.now))})")
+
+
+class TextProgress:
+    """Prints one line per stage as it ends; deterministic under papermill and nbval."""
+
+    def __init__(self, write: Callable[[str], None] = print) -> None:
+        self._write = write
+        self._reported: set[str] = set()
+
+    def __call__(self, progress: ExecutionProgress) -> None:
+        for stage in progress.stages:
+            if stage.finished and stage.name not in self._reported:
+                self._reported.add(stage.name)
+                self._write(_stage_line(stage, progress))
+
+
+def html_table(progress: ExecutionProgress) -> str:
+    """The stages and actions as an HTML table with status symbols and elapsed times."""
+    rows = []
+    for stage in progress.stages:
+        colour, symbol = STATUS_STYLE.get(stage.status, ("#000000", "?"))
+        rows.append(f"<tr><td><b>{html.escape(stage.name)}</b></td><td></td>"
+                    f"<td style='color:{colour}'>{symbol} {html.escape(stage.status)}</td>"
+                    f"<td>{format_seconds(stage.elapsed_seconds(progress.now))}</td></tr>")
+        for action in stage.actions:
+            colour, symbol = STATUS_STYLE.get(action.status, ("#000000", "?"))
+            rows.append(f"<tr><td></td><td>{html.escape(action.action)}</td>"
+                        f"<td style='color:{colour}'>{symbol} {html.escape(action.status)}</td>"
+                        f"<td>{format_seconds(action.elapsed_seconds(progress.now))}</td></tr>")
+    return ("<table><tr><th>stage</th><th>action</th><th>status</th><th>time</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def headline(progress: ExecutionProgress) -> str:
+    return (f"{progress.pipeline} · execution {progress.execution_id[:8]} · {progress.status} · "
+            f"{format_seconds(progress.elapsed_seconds())} · "
+            f"{progress.finished_actions}/{progress.total_actions} actions done")
+
+
+class WidgetProgress:
+    """An ipywidgets view: headline, progress bar over actions, and the stage/action table."""
+
+    def __init__(self, show: bool = True) -> None:
+        import ipywidgets as w
+
+        self.title = w.HTML("waiting for the first look at the execution …")
+        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
+                                   layout=w.Layout(width="60%"))
+        self.table = w.HTML("")
+        self.box = w.VBox([self.title, self.bar, self.table])
+        if show:
+            from IPython.display import display
+
+            display(self.box)
+
+    def __call__(self, progress: ExecutionProgress) -> None:
+        self.title.value = f"<b>{html.escape(headline(progress))}</b>"
+        self.bar.value = progress.fraction
+        failed = progress.status == "Failed" or any(s.status == "Failed"
+                                                    for s in progress.stages)
+        self.bar.bar_style = ("danger" if failed else "success" if progress.finished
+                              else "warning" if progress.waiting_for_approval else "info")
+        self.table.value = html_table(progress)
+
+
+def reporter(headless: bool | None = None) -> Callable[[ExecutionProgress], None]:
+    """The view for where the notebook runs: text when headless, a widget in JupyterLab."""
+    from runbook_lib.views import nb
+
+    if nb.is_headless() if headless is None else headless:
+        return TextProgress()
+    return WidgetProgress()

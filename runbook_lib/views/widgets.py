@@ -1,0 +1,34 @@
+"""ipywidgets for guided mode in JupyterLab; they render library results and never call AWS
+themselves (the callbacks they run are the library's)."""
+
+from __future__ import annotations
+
+from runbook_lib.core.plan import Plan
+
+
+def offer_apply(plan: Plan):
+    """An Apply button under a plan; clicking it applies the plan and shows the outcome."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    button = w.Button(description=f"Apply {plan.step}", button_style="primary",
+                      icon="check", tooltip="carry out the changes shown above")
+    output = w.Output()
+
+    def _on_click(_btn) -> None:
+        button.disabled = True
+        with output:
+            try:
+                plan.apply()
+                print(f"applied: {plan.step}")
+                button.description = "Applied"
+                button.button_style = "success"
+            except Exception as err:  # show it in the notebook, allow another try
+                print(f"apply failed: {err}")
+                button.disabled = False
+                button.button_style = "danger"
+
+    button.on_click(_on_click)
+    box = w.VBox([button, output])
+    display(box)
+    return box
