@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
+from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import logs, triage
@@ -129,6 +130,21 @@ def test_server_side_filter_finds_the_same_failure(failed_run):
     assert [text for _, text in filtered.excerpt] == [text for _, text in whole.excerpt]
 
 
+def test_streamed_triage_reports_what_the_whole_log_does(failed_run):
+    session, pipeline, _ = failed_run
+    build_id = logs.locate_build(session, pipeline).build_id
+    whole = triage.triage_build(logs.read_build_log(session, build_id), 2)
+    for server_filter in (False, True):
+        record, streamed = logs.triage_build_log(session, build_id, server_filter, 2)
+        assert record.lines == [] or server_filter
+        assert triage.render_text(streamed).replace(
+            " of the lines read (log filtered server-side)", "").split("first error")[0] == (
+            triage.render_text(whole).split("first error")[0])
+        assert [text for _, text in streamed.excerpt] == [text for _, text in whole.excerpt]
+    shown = [text for _, text in logs.triage_build_log(session, build_id, False, 70)[1].excerpt]
+    assert "leaked key ***" in shown and not any(FAKE_KEY in text for text in shown)
+
+
 def test_unknown_build_names_the_fix(session):
     with pytest.raises(StepError, match="check the id"):
         logs.read_build_log(session, "nope:00000000-0000-0000-0000-000000000000")
@@ -150,13 +166,13 @@ def test_unknown_build_names_the_fix(session):
      "is not authorized to perform: s3:PutObject on resource"),
 ])
 def test_redact_line(case, line, expected):
-    assert logs.redact_line(line) == expected, case
+    assert redact.redact_line(line) == expected, case
 
 
 def test_private_key_blocks_are_masked_whole():
     lines = ["before", "-----BEGIN RSA PRIVATE KEY-----", "MIIEow", "abc",
              "-----END RSA PRIVATE KEY-----", "after"]
-    assert logs.redact_lines(lines) == ["before", "***", "***", "***", "***", "after"]
+    assert redact.redact_lines(lines) == ["before", "***", "***", "***", "***", "after"]
 
 
 def test_line_phases_follow_codebuild_markers():
