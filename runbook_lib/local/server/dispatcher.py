@@ -154,6 +154,7 @@ def default_extensions() -> list[Callable[..., Extension]]:
     from runbook_lib.local.codepipeline.service import CodePipelineService
     from runbook_lib.local.s3.policies import S3BucketPolicies
     from runbook_lib.local.codepipeline.triggers import SourceTriggers
+    from runbook_lib.local.logs.service import CloudWatchLogsFilter
 
     return [CodeBuildProjects, CodeBuildBuilds, EventPatterns, EventBus, CodePipelineService,
-            SourceTriggers, S3BucketPolicies]
+            SourceTriggers, S3BucketPolicies, CloudWatchLogsFilter]
