@@ -30,15 +30,20 @@ from runbook_lib.operate.log_text import (  # noqa: F401  (public names of this 
     line_phases,
 )
 
-# CloudWatch filter-pattern syntax: ``?term`` terms are OR-ed. Only what triage reads.
+# CloudWatch filter-pattern syntax: ``?term`` terms are OR-ed; a term holding anything but
+# letters, digits and underscores must be quoted. Only what triage reads.
 ERROR_FILTER_PATTERN = " ".join(
-    f'?"{term}"' if " " in term else f"?{term}" for term in (
+    f'?"{term}"' if not term.replace("_", "a").isalnum() else f"?{term}" for term in (
         "error", "Error", "ERROR", "ERR!", "FAILED", "failed", "fatal", "denied", "Denied",
         "Killed", "not ok", "Traceback", "Exception", "exit status", "timed out",
         "out of memory", "Cannot connect", "not authorized", "Entering phase",
         "Phase complete", "Phase is", "CODEBUILD_SRC_DIR="))
 
 _SLACK = 20
+
+
+class NoFailedBuildError(StepError):
+    """No failed execution of the pipeline ran a build: there is nothing to triage."""
 
 
 @dataclass
@@ -76,8 +81,8 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
                 execution_id = candidate
                 break
         else:
-            raise StepError(f"pipeline {pipeline} has no failed execution that ran a build; "
-                            "pass execution_id or build_id to read another build")
+            raise NoFailedBuildError(f"pipeline {pipeline} has no failed execution that ran a "
+                                     "build; pass execution_id or build_id to read another build")
     if action:
         builds = [b for b in builds if action in (b.action, f"{b.stage}/{b.action}")]
         if not builds:
@@ -146,7 +151,19 @@ def triage_build_log(session: AwsSession, build_id: str, server_filter: bool = F
     Memory is one page plus the context kept, whatever the log's size; the returned
     :class:`BuildLog` has no lines (``server_filter=True`` keeps the few filtered ones).
     """
-    record = read_build_record(session, build_id)
+    return _triage(session, read_build_record(session, build_id), server_filter, context_lines)
+
+
+def triage_log_stream(session: AwsSession, group: str, stream: str,
+                      server_filter: bool = False, context_lines: int = 3
+                      ) -> tuple[BuildLog, triage.Triage]:
+    """:func:`triage_build_log` for any log stream, without a build record: the lines alone
+    decide (no failing command, no status)."""
+    return _triage(session, BuildLog("", "", group, stream), server_filter, context_lines)
+
+
+def _triage(session: AwsSession, record: BuildLog, server_filter: bool, context_lines: int
+            ) -> tuple[BuildLog, triage.Triage]:
     if server_filter and record.group and record.stream:
         record.lines = _read_filtered(session, record.group, record.stream, context_lines)
         record.filtered = True

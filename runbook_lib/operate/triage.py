@@ -60,6 +60,24 @@ class Triage:
                 return text
         return ""
 
+    @property
+    def failure_found(self) -> bool:
+        """A failed build; for a log read without its build, an error line or a known class."""
+        if self.status:
+            return self.status not in ("SUCCEEDED", "IN_PROGRESS")
+        return self.error_index is not None or self.category not in ("unknown", "none")
+
+    def as_dict(self) -> dict:
+        """The report as plain JSON-ready data (for ``runbook triage --json``)."""
+        return {"build_id": self.build_id, "status": self.status,
+                "failure_found": self.failure_found, "failed_phase": self.failed_phase,
+                "command": self.command, "exit_code": self.exit_code,
+                "category": self.category, "title": self.title, "next_step": self.next_step,
+                "detail": self.detail, "failing_tests": list(self.failing_tests),
+                "error_line_number": None if self.error_index is None else self.error_index + 1,
+                "error_line": self.error_line, "filtered": self.filtered,
+                "excerpt": [{"line": n, "text": t} for n, t in self.excerpt]}
+
     def summary_rows(self) -> list[tuple[str, str]]:
         code = "-" if self.exit_code is None else str(self.exit_code)
         return [("build", self.build_id), ("status", self.status),
