@@ -22,6 +22,7 @@ Definitions (each computed over the records given, usually the last N executions
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -164,8 +165,12 @@ def compute_dora(records: Sequence[ExecutionRecord], production: str) -> DoraRep
 
 def _mark_change_failures(report: DoraReport, records: Sequence[ExecutionRecord],
                           events: list[tuple[datetime, str, ExecutionRecord]]) -> None:
+    """Each attempt's outcome; a rollback between it and the next attempt is found by
+    bisection over the rollbacks' times (events are sorted), so this is O(N log N)."""
     by_id = {d.execution_id: d for d in report.deployments}
     attempts = [e for e in events if e[1] == "attempt"]
+    rollbacks = [e for e in events if e[1] == "rollback"]
+    rollback_times = [e[0] for e in rollbacks]
     report.attempts = len(attempts)
     for index, (when, _, record) in enumerate(attempts):
         stage = record.stage(report.production_stage)
@@ -176,10 +181,9 @@ def _mark_change_failures(report: DoraReport, records: Sequence[ExecutionRecord]
             reason = "the execution failed after the production deploy"
         else:
             until = attempts[index + 1][0] if index + 1 < len(attempts) else None
-            rolled = [e for e in events if e[1] == "rollback" and e[0] > when
-                      and (until is None or e[0] < until)]
-            if rolled:
-                reason = f"rolled back by {rolled[0][2].execution_id}"
+            first = bisect_right(rollback_times, when)
+            if first < len(rollbacks) and (until is None or rollback_times[first] < until):
+                reason = f"rolled back by {rollbacks[first][2].execution_id}"
         if reason:
             report.failed_attempts.append(record.execution_id)
             if record.execution_id in by_id:
