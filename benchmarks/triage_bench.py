@@ -9,12 +9,16 @@ then again), each reads the same synthetic CodeBuild log from :mod:`benchmarks.l
 - server-filtered: the same with ``server_filter=True`` (FilterLogEvents);
 - AWS CLI: ``aws logs filter-log-events`` over the whole stream, output to /dev/null.
 
+Each figure is a median, as wall time and as CPU time (this process and the CLI's). The
+endpoint runs in its own process, so the CPU time is the reader's own work; on a machine
+shared with other jobs the wall time mostly measures them, so the targets are checked on CPU.
 Peak memory of triage is measured in a separate run under tracemalloc.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,7 +46,8 @@ def _measure(size: int, runs: int) -> list[Result]:
     with LogPages(size, warm_pattern=logs.ERROR_FILTER_PATTERN) as url:
         session = AwsSession("local", "us-east-1", endpoint_url=url)
         _check(session)
-        times: dict[str, list[float]] = {"plain": [], "triage": [], "filtered": [], "cli": []}
+        times: dict[str, list[tuple[float, float]]] = {
+            "plain": [], "triage": [], "filtered": [], "cli": []}
         for _ in range(runs):
             times["plain"].append(_timed(lambda: _plain_loop(session)))
             times["triage"].append(_timed(lambda: logs.triage_build_log(session, BUILD_ID)))
@@ -50,19 +55,23 @@ def _measure(size: int, runs: int) -> list[Result]:
                 session, BUILD_ID, server_filter=True)))
             times["cli"].append(_timed(lambda: _aws_cli(url)))
         peak = _peak_mb(lambda: logs.triage_build_log(session, BUILD_ID))
-    m = {k: statistics.median(v) for k, v in times.items()}
+    w = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
+    c = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
     label = f"triage {size:,} lines"
     return [
         Result(f"{label}: triage vs plain loop",
-               f"{m['triage']:.2f} s vs {m['plain']:.2f} s (x{m['triage'] / m['plain']:.2f}); "
-               + verdict(m["triage"] / m["plain"] <= 1.5, "target <= x1.5")),
+               f"{w['triage']:.2f} vs {w['plain']:.2f} s (x{w['triage'] / w['plain']:.2f}), "
+               f"CPU {c['triage']:.2f} vs {c['plain']:.2f} s (x{c['triage'] / c['plain']:.2f}); "
+               + verdict(c["triage"] / c["plain"] <= 1.5, "target <= x1.5 (CPU)")),
         Result(f"{label}: AWS CLI vs triage",
-               f"{m['cli']:.2f} s vs {m['triage']:.2f} s ({m['cli'] / m['triage']:.1f}x faster); "
-               + verdict(m["cli"] / m["triage"] >= 3, "target >= 3x faster")),
+               f"{w['cli']:.2f} vs {w['triage']:.2f} s ({w['cli'] / w['triage']:.1f}x), "
+               f"CPU {c['cli']:.2f} vs {c['triage']:.2f} s ({c['cli'] / c['triage']:.1f}x); "
+               + verdict(c["cli"] / c["triage"] >= 3, "target >= 3x faster (CPU)")),
         Result(f"{label}: triage peak memory",
-               f"{peak:.1f} MB; " + verdict(peak < 50, "target < 50 MB")),
+               f"{peak:.1f} MB (tracemalloc); " + verdict(peak < 50, "target < 50 MB")),
         Result(f"{label}: server-filtered triage",
-               f"{m['filtered']:.2f} s; " + verdict(m["filtered"] < 2, "target < 2 s")),
+               f"{w['filtered']:.2f} s (CPU {c['filtered']:.2f} s); "
+               + verdict(w["filtered"] < 2, "target < 2 s")),
     ]
 
 
@@ -97,10 +106,18 @@ def _aws_cli(url: str) -> None:
                    stdout=subprocess.DEVNULL, env=env, timeout=1800)
 
 
-def _timed(action) -> float:
-    start = time.perf_counter()
+def _timed(action) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of this process and its children (the AWS CLI): on a
+    shared machine the CPU time is the reader's own work, the wall time also other loads'."""
+    wall, before = time.perf_counter(), _cpu()
     action()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, _cpu() - before
+
+
+def _cpu() -> float:
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _peak_mb(action) -> float:

@@ -189,6 +189,11 @@ def answer_approval(session: AwsSession, approval: PendingApproval, approve: boo
                         f"{approval.pipeline}: {err}") from err
 
 
+def summary_of(item: dict) -> ExecutionSummary:
+    """One ListPipelineExecutions item as a summary, for readers that page by themselves."""
+    return _summary(item)
+
+
 def _summary(item: dict) -> ExecutionSummary:
     trigger = item.get("trigger") or {}
     return ExecutionSummary(

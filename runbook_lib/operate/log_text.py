@@ -146,6 +146,15 @@ def shorten_path(line: str, source_dir: str) -> str:
     return line.replace(source_dir, SOURCE_DIR_VARIABLE) if source_dir else line
 
 
+_BUILD_DIR = re.compile(r"(?:/[\w.:@+-]+)+/src/")
+
+
+def shorten_build_paths(line: str) -> str:
+    """Without the source directory at hand: any path up to a checkout's ``/src/`` (CodeBuild's
+    /codebuild/output/srcNNN/src/..., the local AWS's state folder) as ``$CODEBUILD_SRC_DIR/``."""
+    return _BUILD_DIR.sub(SOURCE_DIR_VARIABLE + "/", line)
+
+
 def shorten_paths(lines: Iterable[str], source_dir: str) -> list[str]:
     """:func:`shorten_path` over lines."""
     return [shorten_path(line, source_dir) for line in lines]

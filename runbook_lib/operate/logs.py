@@ -162,17 +162,28 @@ def triage_log_stream(session: AwsSession, group: str, stream: str,
     return _triage(session, BuildLog("", "", group, stream), server_filter, context_lines)
 
 
+def scan_build_log(session: AwsSession, build_id: str, context_lines: int = 3
+                   ) -> tuple[BuildLog, triage.ScanResult]:
+    """The build's record and one scan of its log (raw lines: redact what you show)."""
+    record = read_build_record(session, build_id)
+    return record, _scan(session, record, context_lines)
+
+
 def _triage(session: AwsSession, record: BuildLog, server_filter: bool, context_lines: int
             ) -> tuple[BuildLog, triage.Triage]:
     if server_filter and record.group and record.stream:
         record.lines = _read_filtered(session, record.group, record.stream, context_lines)
         record.filtered = True
         return record, triage.triage_build(record, context_lines)
+    return record, triage.triage_scan(record, _scan(session, record, context_lines))
+
+
+def _scan(session: AwsSession, record: BuildLog, context_lines: int) -> triage.ScanResult:
     scanner = triage.LogScanner(context_lines)
     if record.group and record.stream:
         for page in stream_pages(session, record.group, record.stream):
             scanner.feed(page)
-    return record, triage.triage_scan(record, scanner.result())
+    return scanner.result()
 
 
 def read_build_record(session: AwsSession, build_id: str) -> BuildLog:

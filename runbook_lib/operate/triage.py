@@ -26,8 +26,9 @@ from runbook_lib.operate.triage_rules import (
 )
 from runbook_lib.operate.triage_scan import LogScanner, ScanResult
 
-__all__ = ["RULES", "UNKNOWN", "Rule", "Triage", "classify", "excerpt", "first_error_index",
-           "missing_permission", "parse_failing_command", "render_text", "scan_lines",
+__all__ = ["RULES", "UNKNOWN", "LogScanner", "Rule", "ScanResult", "Triage", "classify",
+           "excerpt", "first_error_index", "missing_permission", "parse_failing_command",
+           "render_text", "scan_lines",
            "shorten_paths", "triage_build", "triage_scan"]
 
 _COMMAND = re.compile(r"Error while executing command: (?P<command>.*?)\.? Reason: exit status "

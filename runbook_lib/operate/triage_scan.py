@@ -22,10 +22,9 @@ from runbook_lib.operate.triage_rules import ACCESS, ACCESS_CODE, RULE_PATTERNS
 # patterns, every rule in triage_rules, the access and source-dir patterns, a private key
 # marker) can match holds at least one. tests/unit/test_triage.py checks it on every case.
 KEYWORDS = (
-    "err", "fail", "not ok", "exception", "fatal", "denied", "killed", "traceback",
-    "authoriz", "cannot", "out of memory", "did not exit", "timed", "get-login", "basic auth",
-    "toomanyrequests", "command not found", "npm ci", "lock file", "lockfile", "poetry.lock",
-    "could not", "no matching", "resolutionimpossible", "codebuild_src_dir=", "private key")
+    "err", "fail", "not ", "exception", "fatal", "denied", "killed", "traceback", "auth",
+    "memory", "timed", "login", "toomanyrequests", "npm ci", "lock", "matching", "impossible",
+    "codebuild_src_dir=", "private key")
 
 
 @dataclass
@@ -48,6 +47,7 @@ class ScanResult:
     error: Window | None = None
     access: tuple[str, str] = ("", "")  # (action, resource) of the first "not authorized"
     access_code: str = ""
+    tail: list[tuple[int, str, bool]] = field(default_factory=list)  # the last context lines
 
 
 class LogScanner:
@@ -89,7 +89,7 @@ class LogScanner:
     def result(self) -> ScanResult:
         error = self.command_error or self.agent_error
         return ScanResult(self.count, self.source_dir, list(self.tests), list(self.hits),
-                          error, self.access, self.access_code)
+                          error, self.access, self.access_code, list(self.tail))
 
     # -- per page ---------------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""The health report's reading of a pipeline's history: every page once, records as they come.
+
+ListPipelineExecutions is paged at its maximum (100) until a run starts before the window;
+ListActionExecutions (no execution filter, 100 a page, newest first) until a page reaches
+back past the oldest run kept; one GetPipeline gives the stage order. That is the pagination
+minimum: nothing is listed twice. Action pages are handed to
+:func:`.durations.build_records` as they arrive, so only the records are kept, not the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.core.errors import StepError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import durations, executions
+from runbook_lib.operate.durations import ExecutionRecord
+from runbook_lib.operate.executions import ExecutionSummary
+
+PAGE_SIZE = 100  # the most either List call returns in one page
+
+
+@dataclass
+class History:
+    """Executions in the window, newest first, and the same runs as records, oldest first."""
+
+    executions: list[ExecutionSummary] = field(default_factory=list)
+    records: list[ExecutionRecord] = field(default_factory=list)
+
+
+def read_history(session: AwsSession, pipeline: str, since: datetime, until: datetime,
+                 on_progress: Callable[[str], None] | None = None) -> History:
+    """Runs started in ``[since, until]`` with their stages and actions."""
+    client = session.client("codepipeline")
+    say = on_progress or (lambda _text: None)
+    try:
+        items = _execution_items(client, pipeline, since, until, say)
+        if not items:
+            return History()
+        order = [s["name"] for s in client.get_pipeline(name=pipeline)["pipeline"]["stages"]]
+        actions = _action_items(client, pipeline, items, say)
+        records = durations.build_records(pipeline, items, actions, order)
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "PipelineNotFoundException":
+            raise StepError(f"pipeline {pipeline} not found. Fix: check the pipeline name and "
+                            "the region (AWS_REGION), or create it with the pipeline "
+                            "notebook.") from err
+        raise StepError(f"read the history of {pipeline}: {err}") from err
+    return History([executions.summary_of(item) for item in items], records)
+
+
+def _execution_items(client, pipeline: str, since: datetime, until: datetime, say
+                     ) -> list[dict]:
+    """ListPipelineExecutions items in the window, newest first; stops once past ``since``."""
+    kept: list[dict] = []
+    paginator = client.get_paginator("list_pipeline_executions")
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   PaginationConfig={"PageSize": PAGE_SIZE}):
+        for item in page["pipelineExecutionSummaries"]:
+            start = item.get("startTime")
+            if start and start < since:
+                say(f"read {len(kept)} executions")
+                return kept
+            if not (start and start > until):
+                kept.append(item)
+        say(f"read {len(kept)} executions")
+    return kept
+
+
+def _action_items(client, pipeline: str, items: list[dict], say) -> Iterator[dict]:
+    """Action executions of the kept runs, page by page, until a page reaches back past the
+    oldest of them (ListActionExecutions lists newest first)."""
+    wanted = {item["pipelineExecutionId"] for item in items}
+    starts = [item["startTime"] for item in items if item.get("startTime")]
+    oldest = min(starts) if starts else None
+    read = 0
+    paginator = client.get_paginator("list_action_executions")
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   PaginationConfig={"PageSize": PAGE_SIZE}):
+        details = page["actionExecutionDetails"]
+        read += len(details)
+        say(f"read {read} action executions")
+        yield from (d for d in details if d.get("pipelineExecutionId") in wanted)
+        if oldest and any(d.get("startTime") and d["startTime"] < oldest for d in details):
+            return
