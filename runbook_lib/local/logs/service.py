@@ -52,8 +52,8 @@ class CloudWatchLogsFilter:
 
     def after_forward(self, request: Request, status: int) -> None:
         """Mark a stream's copy stale when moto's changes; forget deleted ones."""
-        if request.service != "logs" or status >= 400:
-            return
+        if request.service != "logs" or status >= 400 or not self._streams:
+            return  # nothing cached yet: a build writing its log costs nothing here
         operation = request.operation
         if operation not in ("PutLogEvents", "DeleteLogStream", "DeleteLogGroup"):
             return
