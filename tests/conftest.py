@@ -14,6 +14,9 @@ from runbook_lib.local.server.server import LocalAwsServer
 
 _counter = itertools.count()
 
+# Fixture apps carry tests of their own, run by their builds, not by this suite.
+collect_ignore_glob = ["fixtures/*"]
+
 
 @pytest.fixture(scope="session")
 def local_aws(tmp_path_factory):
