@@ -49,13 +49,18 @@ def test_patterns_can_be_left_out():
     assert check_params(shape, params, "x", patterns=False) == []
 
 
-def test_a_real_request_with_a_malformed_id_is_stopped_before_it_is_sent(session):
-    client = session.client("codepipeline")
+def test_a_library_request_with_a_malformed_id_is_stopped_before_it_is_sent(session):
     with expected_violation() as refused:
-        client.get_pipeline_execution(pipelineName="app-pipeline",
-                                      pipelineExecutionId="not-an-id")
+        executions.get_execution(session, "app-pipeline", "not-an-id")
     assert "pipelineExecutionId='not-an-id'" in str(refused.value)
     assert not session.recorder.calls  # stopped before botocore sent anything
+
+
+def test_a_request_a_test_sends_itself_is_left_to_the_service(session):
+    client = session.client("codepipeline")
+    with pytest.raises(client.exceptions.PipelineNotFoundException):
+        client.get_pipeline_execution(pipelineName="no-such-pipeline",
+                                      pipelineExecutionId="not-an-id")
 
 
 def test_the_library_never_sends_an_empty_execution_id(session):
