@@ -30,6 +30,7 @@ from runbook_lib.operate.summaries import (  # noqa: F401 (re-exported)
     ExecutionSummary,
     WaitTimeout,
     executions_since,
+    fill_source_commits,
     get_execution,
     list_executions,
     pipeline_error,
@@ -72,16 +73,15 @@ def wait_for_execution(session: AwsSession, pipeline: str, execution_id: str,
     deadline = time.monotonic() + timeout
     last_stages: list[tuple[str, str]] = []
     while True:
-        summary = get_execution(session, pipeline, execution_id)
+        summary = get_execution(session, pipeline, execution_id, with_commit=False)
         state = read_state(session, pipeline)  # one read serves both checks below
         stages = stages_of(session, pipeline, state, execution_id)
         if on_progress and stages != last_stages:
             on_progress(stages)
         last_stages = stages
-        if summary.finished:
-            return summary
-        if stop_at_approval and any(a.execution_id == execution_id
-                                    for a in pending_in(session, pipeline, state)):
+        if summary.finished or (stop_at_approval and any(
+                a.execution_id == execution_id for a in pending_in(session, pipeline, state))):
+            fill_source_commits(session, pipeline, [summary])
             return summary
         if time.monotonic() >= deadline:
             raise WaitTimeout(

@@ -108,12 +108,16 @@ def list_executions(session: AwsSession, pipeline: str, limit: int = 50
     return out
 
 
-def get_execution(session: AwsSession, pipeline: str, execution_id: str) -> ExecutionSummary:
+def get_execution(session: AwsSession, pipeline: str, execution_id: str,
+                  with_commit: bool = True) -> ExecutionSummary:
+    """One execution; ``with_commit=False`` skips the Source-action lookup a summary without
+    revisions needs (pollers only want the status)."""
     require_id("execution_id", execution_id)
     item = session.client("codepipeline").get_pipeline_execution(
         pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
     summary = summary_of(item, execution_id)
-    fill_source_commits(session, pipeline, [summary])
+    if with_commit:
+        fill_source_commits(session, pipeline, [summary])
     return summary
 
 

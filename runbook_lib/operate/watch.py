@@ -158,7 +158,7 @@ def read_progress(session: AwsSession, pipeline: str, execution_id: str,
     require_id("execution_id", execution_id)
     layout = layout if layout is not None else pipeline_layout(session, pipeline)
     try:
-        summary = get_execution(session, pipeline, execution_id)
+        summary = get_execution(session, pipeline, execution_id, with_commit=False)
     except ClientError as err:
         raise pipeline_error(pipeline, f"get execution {execution_id}", err) from err
     latest: dict[tuple[str, str], dict] = {}
