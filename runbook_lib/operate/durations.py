@@ -180,7 +180,8 @@ def _execution_record(pipeline: str, summary: Mapping, sources: dict, commit_tim
     status = summary.get("status") or ""
     revision = revisions.first_revision(summary.get("sourceRevisions")
                                         or summary.get("artifactRevisions") or [])
-    source = sources.get(execution_id)
+    target = (summary.get("rollbackMetadata") or {}).get("rollbackTargetPipelineExecutionId")
+    source = sources.get(execution_id) or sources.get(target or "")  # a rollback: its target's
     commit_id = revision.get("revisionId") or (source.commit_id if source else "")
     return ExecutionRecord(
         pipeline=pipeline,
@@ -194,8 +195,7 @@ def _execution_record(pipeline: str, summary: Mapping, sources: dict, commit_tim
         commit_message=revisions.revision_message(revision) if revision else
         (source.message if source else ""),
         commit_time=commit_times.get(commit_id),
-        rollback_target=(summary.get("rollbackMetadata") or {}).get(
-            "rollbackTargetPipelineExecutionId") or "",
+        rollback_target=target or "",
         stages=_stages(execution_id, by_execution.get(execution_id, []), stage_order),
     )
 

@@ -40,6 +40,8 @@ class ExecutionSummary:
     last_update_time: datetime | None = None
     revisions: list[dict] = field(default_factory=list)
     source: SourceCommit | None = None  # from the Source action, when revisions are absent
+    execution_type: str = ""  # STANDARD or ROLLBACK ('' when not said)
+    rollback_target: str = ""  # a ROLLBACK's target execution, when the summary says
 
     @property
     def commit_id(self) -> str:
@@ -146,7 +148,8 @@ def executions_since(session: AwsSession, pipeline: str, since: datetime
 
 def fill_source_commits(session: AwsSession, pipeline: str,
                         summaries: list[ExecutionSummary]) -> None:
-    """Give summaries without revisions the commit their Source action delivered.
+    """Give summaries without revisions the commit their Source action delivered (a
+    rollback: its target's).
 
     One execution: a filtered ListActionExecutions. Several: one unfiltered listing (newest
     first, page by page) until every missing one is found or the pages reach back past them.
@@ -154,24 +157,33 @@ def fill_source_commits(session: AwsSession, pipeline: str,
     missing = {s.execution_id: s for s in summaries if not s.commit_id and s.execution_id}
     if not missing:
         return
-    found = revisions.commits_by_execution(_source_items(session, pipeline, missing))
+    starts = {s.execution_id: s.start_time for s in summaries}
+    wanted = set(missing) | {s.rollback_target for s in missing.values() if s.rollback_target}
+    times = [starts.get(execution_id) for execution_id in wanted]
+    oldest = min(times) if all(times) else None  # an unlisted target: read every page
+    found = revisions.commits_by_execution(_source_items(session, pipeline, wanted, oldest))
+    known = {s.execution_id: s.commit_id for s in summaries if s.commit_id}
     for execution_id, summary in missing.items():
-        summary.source = found.get(execution_id)
+        # A rollback runs no Source action: it deploys its target's commit again.
+        target = summary.rollback_target
+        summary.source = found.get(execution_id) or found.get(target) or (
+            SourceCommit(known[target]) if target in known else None)
 
 
-def _source_items(session: AwsSession, pipeline: str, missing: dict[str, ExecutionSummary]):
+def _source_items(session: AwsSession, pipeline: str, missing: set[str],
+                  oldest: datetime | None):
+    """Action executions, page by page, until every ``missing`` run's Source action is seen
+    or a page lies wholly before ``oldest``."""
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
     kwargs: dict = {"pipelineName": pipeline, "PaginationConfig": {"PageSize": _PAGE}}
     if len(missing) == 1:
         kwargs["filter"] = {"pipelineExecutionId": next(iter(missing))}
-    starts = [s.start_time for s in missing.values() if s.start_time]
-    oldest = min(starts) if len(starts) == len(missing) else None
     seen: set[str] = set()
     for page in paginator.paginate(**kwargs):
         items = page.get("actionExecutionDetails") or []
         yield from items
         seen.update(revisions.commits_by_execution(items))
-        if set(missing) <= seen:
+        if missing <= seen:
             return
         if oldest and items and all(i.get("startTime") and i["startTime"] < oldest
                                     for i in items):
@@ -190,6 +202,9 @@ def summary_of(item: dict, execution_id: str = "") -> ExecutionSummary:
         start_time=item.get("startTime"),
         last_update_time=item.get("lastUpdateTime"),
         revisions=list(item.get("sourceRevisions") or item.get("artifactRevisions") or []),
+        execution_type=item.get("executionType") or "",
+        rollback_target=(item.get("rollbackMetadata") or {}).get(
+            "rollbackTargetPipelineExecutionId") or "",
     )
 
 
