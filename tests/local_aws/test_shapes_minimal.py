@@ -74,6 +74,15 @@ def test_the_mode_really_leaves_the_optional_fields_out(minimal):
     assert not any("latestExecution" in s for s in state["stageStates"])
 
 
+def test_shuffled_pages_still_page_through_every_run_once(minimal):
+    session, params, steps, _, pending_run = minimal
+    paginator = session.client("codepipeline").get_paginator("list_pipeline_executions")
+    ids = [s["pipelineExecutionId"] for page in paginator.paginate(
+        pipelineName=params.names().pipeline, PaginationConfig={"PageSize": 1})
+        for s in page["pipelineExecutionSummaries"]]
+    assert sorted(ids) == sorted([s.execution_id for s in steps] + [pending_run])
+
+
 def test_history_ran_with_named_commits(minimal):
     _, _, steps, _, _ = minimal
     assert [s.status for s in steps] == ["Succeeded", "Failed", "Succeeded"]
