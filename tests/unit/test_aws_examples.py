@@ -116,7 +116,7 @@ def test_health_report_window_is_computed_from_start_times(aws):
     health = report.build_health_report(session, PIPELINE, days=7, now=now)
     assert [e.execution_id for e in health.executions] == [r["pipelineExecutionId"]
                                                            for r in BY_START[:2]]
-    assert health.execution_rows()[0][3] == COMMIT[:7]
+    assert health.execution_rows()[0][2:4] == ("unknown", COMMIT[:7])
 
 
 def test_cockpit_places_the_approval_and_names_what_approving_ships(aws):
