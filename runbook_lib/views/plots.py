@@ -17,18 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from runbook_lib.setup.pipeline import ActionShape, PipelineShape, StageShape
-
-OKABE_ITO = {
-    "orange": "#E69F00",
-    "sky blue": "#56B4E9",
-    "bluish green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish purple": "#CC79A7",
-    "black": "#000000",
-    "grey": "#999999",
-}
+from runbook_lib.views.palette import DARK_FILLS, OKABE_ITO, STATUS_STYLES
 
 CATEGORY_COLOURS = {
     "Source": OKABE_ITO["sky blue"],
@@ -46,7 +35,7 @@ if TYPE_CHECKING:
     from runbook_lib.operate.dora import DoraReport, MetricSeries
     from runbook_lib.operate.durations import DurationStats, ExecutionRecord
 
-_DARK_FILLS = {OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["black"]}
+_DARK_FILLS = DARK_FILLS
 
 COLUMN_WIDTH = 2.4
 COLUMN_GAP = 0.9
@@ -204,12 +193,9 @@ def show_figure(fig: Figure) -> None:
 # in the figure's unit, labels, colours, markers. Status is shown by colour and by hatching, so
 # a failure stays visible without colour.
 
-STATUS_COLOURS = {
-    "Succeeded": OKABE_ITO["bluish green"],
-    "Failed": OKABE_ITO["vermillion"],
-    "InProgress": OKABE_ITO["sky blue"],
-}
-STATUS_HATCHES = {"Failed": "xx", "InProgress": ".."}
+# From the house palette (runbook_lib.views.palette), so a status looks the same everywhere.
+STATUS_COLOURS = {s: STATUS_STYLES[s].colour for s in ("Succeeded", "Failed", "InProgress")}
+STATUS_HATCHES = {s: STATUS_STYLES[s].hatch for s in ("Failed", "InProgress")}
 TIME_UNITS = (("s", 1.0), ("min", 60.0), ("h", 3600.0), ("d", 86400.0))
 
 
