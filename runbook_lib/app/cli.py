@@ -6,6 +6,7 @@
     runbook teardown                              the teardown notebook
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook lab                                   JupyterLab on the notebooks, guided mode
+    runbook status                                setup overview (exit 0 converged, 2 drift)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
+from runbook_lib.app import cmd_status
 from runbook_lib.core.errors import RunbookError
 
 
@@ -88,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--dir", type=Path, default=None,
                      help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
+    cmd_status.register(sub)
     return parser
 
 

@@ -83,6 +83,13 @@ def status(state: str, message: str = "") -> None:
     display.show(display.StatusBadge(state, message))
 
 
+def overview(state) -> None:
+    """Show the setup overview (:func:`runbook_lib.operate.overview.read_overview`)."""
+    from runbook_lib.views.overview import OverviewView
+
+    display.show(OverviewView(state))
+
+
 def finding(text: str, state: str = "", title: str = "") -> None:
     """Show a block of text (a failure's details, a verdict) kept as it is, badged in HTML."""
     display.show(display.Preformatted(text, state, title))
