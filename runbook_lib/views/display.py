@@ -24,8 +24,8 @@ STATUS_HEADERS = frozenset({"status", "state", "action", "decision", "severity",
 _PIPELINE_STATUSES = frozenset({"Succeeded", "Failed", "InProgress", "Stopped", "Stopping",
                                 "Superseded", "Abandoned"})
 _CSS = ("<style>.runbook-view{border-collapse:collapse;font-size:13px}"
-        ".runbook-view th,.runbook-view td{padding:2px 10px;text-align:left;"
-        "vertical-align:top;border-bottom:1px solid #ddd}"
+        ".runbook-view th,.runbook-view td{padding:2px 10px!important;text-align:left!important;"
+        "vertical-align:top!important;border-bottom:1px solid #ddd}"
         ".runbook-badge{display:inline-block;padding:0 6px;border-radius:3px;"
         "white-space:nowrap}</style>")
 

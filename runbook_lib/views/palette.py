@@ -63,6 +63,7 @@ STATUS_STYLES: dict[str, Style] = {
     "changes pending": Style(_ORANGE, "~"),
     "not applied": Style(_GREY, "○"),
     "not owned": Style(_RED, "⚠"),
+    "read-only": Style(OKABE_ITO["sky blue"], "ℹ"),
     "error": Style(_RED, "✖"),
     # findings
     "error finding": Style(_RED, "✖"),

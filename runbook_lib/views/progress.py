@@ -14,19 +14,14 @@ import html
 from collections.abc import Callable
 
 from runbook_lib.operate.executions import ExecutionProgress, FailureDetails, StageProgress
+from runbook_lib.views import display, palette
 
 STAGE_HEADERS = ("stage", "status", "actions", "time")
 ACTION_HEADERS = ("stage", "action", "status", "time")
 
-# Okabe-Ito colours (as in runbook_lib.views.plots), with a symbol so status never relies on colour.
-STATUS_STYLE = {
-    "Succeeded": ("#009E73", "✔"),
-    "Failed": ("#D55E00", "✖"),
-    "InProgress": ("#0072B2", "▶"),
-    "Stopped": ("#999999", "■"),
-    "Abandoned": ("#999999", "■"),
-    "Pending": ("#999999", "·"),
-}
+# The house palette's colour and symbol per status (runbook_lib.views.palette).
+STATUS_STYLE = {s: (palette.style(s).colour, palette.style(s).symbol)
+                for s in ("Succeeded", "Failed", "InProgress", "Stopped", "Abandoned", "Pending")}
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -98,20 +93,18 @@ class TextProgress:
 
 
 def html_table(progress: ExecutionProgress) -> str:
-    """The stages and actions as an HTML table with status symbols and elapsed times."""
+    """The stages and actions as an HTML table with status badges and elapsed times."""
     rows = []
     for stage in progress.stages:
-        colour, symbol = STATUS_STYLE.get(stage.status, ("#000000", "?"))
         rows.append(f"<tr><td><b>{html.escape(stage.name)}</b></td><td></td>"
-                    f"<td style='color:{colour}'>{symbol} {html.escape(stage.status)}</td>"
+                    f"<td>{display.badge(stage.status)}</td>"
                     f"<td>{format_seconds(stage.elapsed_seconds(progress.now))}</td></tr>")
         for action in stage.actions:
-            colour, symbol = STATUS_STYLE.get(action.status, ("#000000", "?"))
             rows.append(f"<tr><td></td><td>{html.escape(action.action)}</td>"
-                        f"<td style='color:{colour}'>{symbol} {html.escape(action.status)}</td>"
+                        f"<td>{display.badge(action.status)}</td>"
                         f"<td>{format_seconds(action.elapsed_seconds(progress.now))}</td></tr>")
-    return ("<table><tr><th>stage</th><th>action</th><th>status</th><th>time</th></tr>"
-            + "".join(rows) + "</table>")
+    return (f"{display._CSS}<table class='runbook-view'><tr><th>stage</th><th>action</th>"
+            "<th>status</th><th>time</th></tr>" + "".join(rows) + "</table>")
 
 
 def headline(progress: ExecutionProgress) -> str:
@@ -121,7 +114,9 @@ def headline(progress: ExecutionProgress) -> str:
 
 
 class WidgetProgress:
-    """An ipywidgets view: headline, progress bar over actions, and the stage/action table."""
+    """An ipywidgets view: headline, progress bar over actions, the pipeline drawing coloured by
+    status (redrawn in place on every look), the stage/action table, and at the end a link to
+    the failed build's triage or to the approval waiting."""
 
     def __init__(self, show: bool = True) -> None:
         import ipywidgets as w
@@ -129,21 +124,28 @@ class WidgetProgress:
         self.title = w.HTML("waiting for the first look at the execution …")
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
                                    layout=w.Layout(width="60%"))
+        self.drawing = w.HTML("")
+        self.drawing.add_class("runbook-live-pipeline")
         self.table = w.HTML("")
-        self.box = w.VBox([self.title, self.bar, self.table])
+        self.outcome = w.HTML("")
+        self.box = w.VBox([self.title, self.bar, self.drawing, self.table, self.outcome])
         if show:
-            from IPython.display import display
+            from IPython.display import display as show_widget
 
-            display(self.box)
+            show_widget(self.box)
 
     def __call__(self, progress: ExecutionProgress) -> None:
+        from runbook_lib.views import live_pipeline
+
         self.title.value = f"<b>{html.escape(headline(progress))}</b>"
         self.bar.value = progress.fraction
         failed = progress.status == "Failed" or any(s.status == "Failed"
                                                     for s in progress.stages)
         self.bar.bar_style = ("danger" if failed else "success" if progress.finished
                               else "warning" if progress.waiting_for_approval else "info")
+        self.drawing.value = live_pipeline.pipeline_svg(progress)
         self.table.value = html_table(progress)
+        self.outcome.value = live_pipeline.outcome_link(progress)
 
 
 def reporter(headless: bool | None = None) -> Callable[[ExecutionProgress], None]:
