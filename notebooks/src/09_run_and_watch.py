@@ -70,7 +70,7 @@ execution_id = executions.choose_execution(ctx.session, ctx.names.pipeline, watc
                                            wait_minutes * 60)
 final = executions.watch_execution(ctx.session, ctx.names.pipeline, execution_id,
                                    progress.reporter(), wait_minutes * 60)
-print(progress.final_line(final))
+nb.show(progress.final_status(final))
 
 # %% [markdown]
 # ## Final state of each stage
@@ -86,8 +86,8 @@ nb.table(progress.stage_rows(final), progress.STAGE_HEADERS)
 # The build logs notebook reads and classifies that log.
 
 # %%
-print(progress.describe_failure(executions.failure_details(ctx.session, ctx.names.pipeline,
+nb.show(progress.failure_display(executions.failure_details(ctx.session, ctx.names.pipeline,
                                                            execution_id)))
 
 # %%
-print(progress.describe_failure(executions.latest_failure(ctx.session, ctx.names.pipeline)))
+nb.show(progress.failure_display(executions.latest_failure(ctx.session, ctx.names.pipeline)))

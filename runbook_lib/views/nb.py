@@ -78,6 +78,11 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
     display.show(display.Table(rows, headers, _LINKS))
 
 
+def show(obj) -> None:
+    """Show a rich display (text headless, HTML in JupyterLab); returns nothing."""
+    display.show(obj)
+
+
 def status(state: str, message: str = "") -> None:
     """Show one status with its sentence: a coloured badge with a symbol in JupyterLab."""
     display.show(display.StatusBadge(state, message))

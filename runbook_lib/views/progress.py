@@ -74,6 +74,20 @@ def describe_failure(failure: FailureDetails | None) -> str:
     return "\n".join(lines)
 
 
+def final_status(progress: ExecutionProgress) -> display.StatusBadge:
+    """:func:`final_line` with the execution's status badge (the text form is the line)."""
+    state = "Waiting" if progress.waiting_for_approval and not progress.finished else \
+        progress.status
+    return display.StatusBadge(state, final_line(progress))
+
+
+def failure_display(failure: FailureDetails | None) -> display.Preformatted:
+    """:func:`describe_failure` as a finding: badged Failed, or Succeeded when none failed."""
+    if failure is None:
+        return display.Preformatted(describe_failure(None), "Succeeded", "no failure")
+    return display.Preformatted(describe_failure(failure), "Failed", "failed action")
+
+
 def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
     return (f"{stage.name}: {stage.status} ({format_seconds(stage.elapsed_seconds(progress.now))})")
 

@@ -80,3 +80,17 @@ def test_widget_view_redraws_the_drawing_in_place():
     view(_look("Failed", status="Failed"))
     assert view.drawing.value != first and "data-status='Failed'" in view.drawing.value
     assert "10_build_logs.ipynb" in view.outcome.value
+
+
+def test_final_status_and_failure_keep_their_text_and_gain_a_badge():
+    from runbook_lib.operate.executions import FailureDetails
+    from runbook_lib.views import progress
+
+    done = _look("Failed", status="Failed")
+    badge = progress.final_status(done)
+    assert badge.text() == progress.final_line(done) and "data-status='Failed'" in badge.html()
+    failure = FailureDetails("e-1", "Build", "Build", "tests failed")
+    shown = progress.failure_display(failure)
+    assert shown.text() == progress.describe_failure(failure)
+    assert "data-status='Failed'" in shown.html()
+    assert progress.failure_display(None).text() == "no action failed"
