@@ -37,8 +37,9 @@ ctx = nb.context(globals())
 # Each push, the run it started, and what happened.
 
 # %%
-steps = (history.run_canonical_history(ctx.session, ctx.params, ctx.names, wait_minutes * 60)
-         if push_sample_history else [])
+with nb.waiting("pushing the sample history and waiting for its runs"):
+    steps = (history.run_canonical_history(ctx.session, ctx.params, ctx.names,
+                                           wait_minutes * 60) if push_sample_history else [])
 nb.table([step.row() for step in steps], history.HEADERS)
 
 # %% [markdown]

@@ -256,8 +256,10 @@ def _teardown(args) -> int:
 
 def _report(args) -> int:
     from runbook_lib.app import runner
+    from runbook_lib.views import waiting
 
-    out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
+    with waiting.for_terminal(f"rendering the health report of {args.pipeline}"):
+        out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
     print(f"health report of {args.pipeline}: {out}")
     return 0
 

@@ -83,6 +83,14 @@ def show(obj) -> None:
     display.show(obj)
 
 
+def waiting(label: str):
+    """``with nb.waiting("..."):``: a spinner with elapsed time in JupyterLab, a line every few
+    seconds headless (outside the cell's outputs); see :mod:`runbook_lib.views.waiting`."""
+    from runbook_lib.views import waiting as _waiting
+
+    return _waiting.waiting(label)
+
+
 def status(state: str, message: str = "") -> None:
     """Show one status with its sentence: a coloured badge with a symbol in JupyterLab."""
     display.show(display.StatusBadge(state, message))

@@ -11,6 +11,8 @@ times and a progress bar.
 from __future__ import annotations
 
 import html
+import sys
+import time
 from collections.abc import Callable
 
 from runbook_lib.operate.executions import ExecutionProgress, FailureDetails, StageProgress
@@ -92,18 +94,36 @@ def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
     return (f"{stage.name}: {stage.status} ({format_seconds(stage.elapsed_seconds(progress.now))})")
 
 
-class TextProgress:
-    """Prints one line per stage as it ends; deterministic under papermill and nbval."""
+def _process_stderr(line: str) -> None:
+    sys.__stderr__.write(line + "\n")
+    sys.__stderr__.flush()
 
-    def __init__(self, write: Callable[[str], None] = print) -> None:
+
+class TextProgress:
+    """Prints one line per stage as it ends; deterministic under papermill and nbval.
+
+    Between those, a heartbeat line (the headline) goes every ``heartbeat_every`` seconds to
+    the process's own stderr: the terminal of ``runbook run`` sees a long stage move, the
+    notebook's stored outputs do not.
+    """
+
+    def __init__(self, write: Callable[[str], None] = print,
+                 heartbeat: Callable[[str], None] = _process_stderr,
+                 heartbeat_every: float = 10.0) -> None:
         self._write = write
         self._reported: set[str] = set()
+        self._heartbeat = heartbeat
+        self._every = heartbeat_every
+        self._last_beat = time.monotonic()
 
     def __call__(self, progress: ExecutionProgress) -> None:
         for stage in progress.stages:
             if stage.finished and stage.name not in self._reported:
                 self._reported.add(stage.name)
                 self._write(_stage_line(stage, progress))
+        if time.monotonic() - self._last_beat >= self._every and not progress.finished:
+            self._last_beat = time.monotonic()
+            self._heartbeat(headline(progress))
 
 
 def html_table(progress: ExecutionProgress) -> str:

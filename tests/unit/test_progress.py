@@ -125,3 +125,12 @@ def test_describe_failure_points_at_action_build_and_log():
     assert "build: app-build:abc (FAILED)" in text
     assert "--log-group-name /aws/codebuild/app-build --log-stream-name abc" in text
     assert progress.describe_failure(None) == "no action failed"
+
+
+def test_text_progress_beats_out_of_band_while_a_stage_runs():
+    lines, beats = [], []
+    view = progress.TextProgress(lines.append, beats.append, heartbeat_every=0)
+    view(_execution())
+    view(_execution(now=40))
+    assert lines == ["Source: Succeeded (2.0 s)"]  # the stored output: stage ends only
+    assert len(beats) == 2 and beats[0].startswith("p · execution 11111111 · InProgress")
