@@ -177,7 +177,7 @@ def test_overview_lists_every_step_not_applied_on_an_empty_account(page, lab, ar
                             "monitoring"}, states
     assert set(checked.values()) == {"not applied"}, states
     next_link = page.locator(".runbook-next a")
-    assert next_link.get_attribute("href") == "02_artifact_bucket.ipynb"
+    assert next_link.get_attribute("data-notebook") == "02_artifact_bucket.ipynb"
 
 
 def test_apply_button_creates_the_artifact_bucket(page, lab, artifacts):
@@ -211,7 +211,7 @@ def test_overview_shows_the_applied_bucket_step_converged(page, lab, artifacts):
     states = _overview_states(page, lab, artifacts, "overview-2-bucket-applied")
     assert states["bucket"] == "converged", states
     assert states["iam"] == "not applied", states
-    assert page.locator(".runbook-next a").get_attribute("href") == "03_iam_roles.ipynb"
+    assert page.locator(".runbook-next a").get_attribute("data-notebook") == "03_iam_roles.ipynb"
 
 
 def test_approve_in_the_cockpit_deploys_to_production(page, lab, artifacts, tmp_path):
