@@ -91,7 +91,8 @@ def pipeline_svg(progress: ExecutionProgress) -> str:
     marker = ("<defs><marker id='runbook-arrow' markerWidth='8' markerHeight='8' refX='7' "
               "refY='4' orient='auto'><path d='M0,0 L8,4 L0,8 z' fill='#000000'/></marker></defs>")
     return (f"<svg class='runbook-pipeline' xmlns='http://www.w3.org/2000/svg' "
-            f"width='{max(width, 0)}' height='{height}' role='img' "
+            f"width='{max(width, 0)}' height='{height}' viewBox='0 0 {max(width, 0)} {height}' "
+            f"style='max-width:100%;height:auto' role='img' "
             f"aria-label='{html.escape(progress.pipeline)} execution {progress.status}'>"
             f"{marker}{''.join(parts)}</svg>")
 

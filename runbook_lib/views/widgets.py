@@ -22,7 +22,7 @@ def offer_apply(plan: Plan):
     blocked = apply_blocked_reason(plan)
     button = w.Button(description=f"Apply {plan.step}", button_style="primary",
                       icon="check", tooltip=blocked or "carry out the changes shown above",
-                      disabled=bool(blocked))
+                      disabled=bool(blocked), layout=w.Layout(width="auto"))
     output = w.Output()
     if blocked:
         box = w.VBox([button, w.HTML(f"<i>Apply is disabled: {html.escape(blocked)}</i>")])

@@ -291,17 +291,22 @@ def test_watching_a_run_colours_the_drawing_as_it_moves(page, lab, artifacts):
 
     seen: dict[str, set[str]] = {}
     approved, shot_running = False, False
+    drawing = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .runbook-live-pipeline")
     deadline = time.monotonic() + PIPELINE_TIMEOUT_S
     while time.monotonic() < deadline:
-        for action, status, fill in page.evaluate(_ACTION_BOXES):
+        look = page.evaluate(_ACTION_BOXES)
+        for action, status, fill in look:
             seen.setdefault(action, set()).add(f"{status} {fill}")
-        if not shot_running and any("InProgress" in s for v in seen.values() for s in v):
-            _snap(page, artifacts, "live-2-running")
+        if not shot_running and {"Succeeded", "InProgress"} <= {s for _, s, _ in look}:
+            drawing.scroll_into_view_if_needed()
+            _snap(page, artifacts, "live-2-running")  # some boxes done, one running
             shot_running = True
         approved = approved or _approve_when_waiting(session, pipeline, known)
         if page.evaluate(_ALL_CELLS_RAN):
             break
-        time.sleep(0.5)
+        time.sleep(0.25)
+    if drawing.count():
+        drawing.scroll_into_view_if_needed()
     _snap(page, artifacts, "live-3-done")
     assert not _error_outputs(page), _error_outputs(page)
     assert seen, "the live pipeline drawing never appeared"
