@@ -17,6 +17,7 @@ from typing import Any
 
 from runbook_lib.core.errors import NotOwnedError
 from runbook_lib.core.plan import Change, Plan
+from runbook_lib.core.redact import MASK, looks_like_secret_value, looks_secret, mask
 from runbook_lib.views import display
 
 
@@ -52,8 +53,48 @@ def summary_line(plan: Plan) -> str:
     return ", ".join(parts)
 
 
+def redacted(value: Any) -> Any:
+    """The document with every value that looks secret masked: a plaintext variable named like
+    a secret (``{"name": "API_KEY", "value": ...}``) or a credential-shaped string."""
+    if isinstance(value, Mapping):
+        out = {k: redacted(v) for k, v in value.items()}
+        name, val = value.get("name", value.get("Name")), value.get("value", value.get("Value"))
+        plaintext = str(value.get("type", value.get("Type", "PLAINTEXT"))).upper() == "PLAINTEXT"
+        if isinstance(name, str) and isinstance(val, str) and plaintext and looks_secret(name, val):
+            out["value" if "value" in value else "Value"] = MASK
+        return out
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    if isinstance(value, str) and looks_like_secret_value(value):
+        return MASK
+    return value
+
+
+def secrets_in(value: Any, found: set[str] | None = None) -> set[str]:
+    """The raw values :func:`redacted` would mask, to mask them in diff lines too."""
+    found = set() if found is None else found
+    if isinstance(value, Mapping):
+        masked = redacted(value)
+        found.update(str(v) for k, v in value.items()
+                     if isinstance(v, str) and masked.get(k) == MASK and v != MASK)
+        for v in value.values():
+            secrets_in(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            secrets_in(v, found)
+    return found
+
+
+def masked_lines(change: Change) -> list[str]:
+    """The change's diff lines with any secret from its documents masked."""
+    secrets = secrets_in(change.before) | secrets_in(change.after)
+    return [mask(line, secrets) for line in change.diff] if secrets else list(change.diff)
+
+
 def document_text(value: Any) -> list[str]:
-    """A document as lines to diff: strings as they are (buildspecs), the rest as sorted JSON."""
+    """A document as lines to diff: strings as they are (buildspecs), the rest as sorted JSON,
+    secret-looking values masked."""
+    value = redacted(value)
     if isinstance(value, str):
         stripped = value.strip()
         if stripped.startswith(("{", "[")):
@@ -87,7 +128,7 @@ def _diff_html(diff: str) -> str:
 
 
 def _change_row(group: ResourceGroup, change: Change, links: Mapping[str, str]) -> str:
-    details = display.fold("\n".join(change.diff)) if change.diff else ""
+    details = display.fold("\n".join(masked_lines(change))) if change.diff else ""
     diff = unified_diff(change)
     if diff:
         details += _diff_html(diff)
@@ -116,7 +157,9 @@ class PlanView(display.RichDisplay):
         self.links = dict(links or {})
 
     def text(self) -> str:
-        text = self.plan.render()
+        secrets = set().union(*(secrets_in(c.before) | secrets_in(c.after)
+                                for c in self.plan.changes))
+        text = mask(self.plan.render(), secrets)
         if self.plan.refusals:
             text += "\n" + "\n".join(f"refused: {r}" for r in self.plan.refusals)
         return text

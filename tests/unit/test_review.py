@@ -91,3 +91,20 @@ def test_the_apply_button_is_disabled_with_the_reason(capsys):
     assert "Apply is disabled" in note.value
     open_box = widgets.offer_apply(_bucket_plan())
     assert not open_box.children[0].disabled
+
+
+def test_the_unified_diff_never_shows_a_secret():
+    secret = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    change = plans.converge(
+        "build project p",
+        {"environment": {"environmentVariables": [
+            {"name": "API_TOKEN", "value": "old-value", "type": "PLAINTEXT"},
+            {"name": "DB_URL", "value": "/app/db", "type": "PARAMETER_STORE"}]}},
+        {"environment": {"environmentVariables": [
+            {"name": "API_TOKEN", "value": secret, "type": "PLAINTEXT"},
+            {"name": "DB_URL", "value": "/app/db2", "type": "PARAMETER_STORE"}]}},
+        _noop, _noop)
+    view = review.PlanView(Plan("p", [change]))
+    shown = review.unified_diff(change) + view.html() + view.text()
+    assert secret not in shown and "old-value" not in shown
+    assert "/app/db2" in review.unified_diff(change)  # a reference is not a secret
