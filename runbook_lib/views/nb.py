@@ -50,11 +50,15 @@ def is_headless() -> bool:
 
 
 def show_plan(plan: Plan, apply: bool) -> None:
-    """Print the plan; apply it when asked, else offer an Apply button in JupyterLab.
+    """Show the plan; apply it when asked, else offer an Apply button in JupyterLab.
 
-    Returns nothing, so a call at the end of a cell does not display the plan a second time.
+    A refused plan (a resource it would touch is not the suite's) fails headless runs and
+    ``apply=True``, so cron and CI notice; in JupyterLab its Apply button is disabled with the
+    reason. Returns nothing, so a call at the end of a cell does not display the plan twice.
     """
     display.show(PlanView(plan, _LINKS))
+    if plan.refusals and (apply or is_headless()):
+        plan.apply()  # raises, naming the resource and the fix
     if apply:
         if plan.has_changes:
             plan.apply()
@@ -68,6 +72,15 @@ def show_plan(plan: Plan, apply: bool) -> None:
         from runbook_lib.views import widgets
 
         widgets.offer_apply(plan)
+
+
+def review_plan(plan_fn, ctx: Context) -> Plan:
+    """The step's plan; when a resource it would touch is not the suite's, an empty plan that
+    carries the refusal instead of an error, so the review shows why Apply is disabled."""
+    from runbook_lib.views.review import plan_or_refusal
+
+    step = plan_fn.__name__.removeprefix("plan_").replace("_", " ")
+    return plan_or_refusal(step, plan_fn, ctx.session, ctx.params, ctx.names)
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
