@@ -52,7 +52,7 @@ STATUS_STYLES: dict[str, Style] = {
     "Stopping": Style(_GREY, "■"),
     "Abandoned": Style(_GREY, "■"),
     "Superseded": Style(_GREY, "↷"),
-    "Waiting": Style(_PURPLE, "⏸", "//"),
+    "Waiting": Style(_PURPLE, "‖", "//"),
     # plan changes
     "create": Style(_GREEN, "+"),
     "update": Style(_ORANGE, "~"),
