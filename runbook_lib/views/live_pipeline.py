@@ -54,7 +54,8 @@ def _stage_svg(stage: StageProgress, x: float, now) -> str:
 
 
 def _action_svg(action: ActionProgress, x: float, y: float, now) -> str:
-    style = palette.style(action.status)
+    waiting = action.category == "Approval" and action.status == "InProgress"
+    style = palette.style("Waiting" if waiting else action.status)
     dashed = " stroke-dasharray='5,3'" if action.category == "Approval" else ""
     return (
         f"<g class='action' data-action='{html.escape(action.stage)}/"

@@ -46,6 +46,11 @@ def test_boxes_take_their_status_colour_and_change_with_it():
     assert failed["Build/Build"] == palette.colour("Failed") != running["Build/Build"]
 
 
+def test_an_approval_waiting_has_its_own_colour():
+    fills = _fills(live_pipeline.pipeline_svg(_look("Succeeded", "InProgress")))
+    assert fills["Approve/Approve"] == palette.colour("Waiting") != palette.colour("InProgress")
+
+
 def test_boxes_show_symbol_status_and_elapsed_time():
     svg = live_pipeline.pipeline_svg(_look())
     assert f"{palette.style('InProgress').symbol} InProgress · 28.0 s" in svg
