@@ -211,7 +211,10 @@ def test_overview_shows_the_applied_bucket_step_converged(page, lab, artifacts):
     states = _overview_states(page, lab, artifacts, "overview-2-bucket-applied")
     assert states["bucket"] == "converged", states
     assert states["iam"] == "not applied", states
-    assert page.locator(".runbook-next a").get_attribute("data-notebook") == "03_iam_roles.ipynb"
+    next_link = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .runbook-next a")
+    assert next_link.get_attribute("data-notebook") == "03_iam_roles.ipynb"
+    next_link.click()  # JupyterLab opens the linked notebook in a tab of its own
+    page.locator(".lm-TabBar-tab.lm-mod-current", has_text="03_iam_roles.ipynb").wait_for()
 
 
 def test_approve_in_the_cockpit_deploys_to_production(page, lab, artifacts, tmp_path):
