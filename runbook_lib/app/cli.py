@@ -7,6 +7,7 @@
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook triage --pipeline NAME | --build-id ID why a build failed (exit 1 if it did)
     runbook lab                                   JupyterLab on the notebooks, guided mode
+    runbook status                                setup overview (exit 0 converged, 2 drift)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cmd_triage
+from runbook_lib.app import cmd_status, cmd_triage
 from runbook_lib.core.errors import RunbookError
 
 
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--dir", type=Path, default=None,
                      help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
+    cmd_status.register(sub)
     return parser
 
 
@@ -241,9 +243,22 @@ def _run(args) -> int:
         return 0
     names = suite.resolve(args.only) if args.only else suite.default_run()
     parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    _require_prerequisites(args.target, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
                               report=args.report)
     return 0 if result.ok else 1
+
+
+def _require_prerequisites(target: str, parameters: dict) -> None:
+    """On the local target builds run on this machine: say what is missing before they fail."""
+    from runbook_lib.app import prereqs
+
+    if target != "local":
+        return
+    nodejs = parameters.get("build_template", "nodejs") == "nodejs"
+    missing = prereqs.check_tools(sample_app=nodejs)
+    if missing:
+        raise RunbookError(prereqs.explain(missing))
 
 
 def _teardown(args) -> int:
@@ -257,8 +272,10 @@ def _teardown(args) -> int:
 
 def _report(args) -> int:
     from runbook_lib.app import runner
+    from runbook_lib.views import waiting
 
-    out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
+    with waiting.for_terminal(f"rendering the health report of {args.pipeline}"):
+        out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
     print(f"health report of {args.pipeline}: {out}")
     return 0
 

@@ -56,6 +56,8 @@ _NAMED_VALUE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z0-9_]*)(?P<sep>\s*[=:]\s*)
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/\-]{8,}=*")
 _KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+# Resource names are locations, not secrets, however random an artifact key looks.
+_RESOURCE_NAME = re.compile(r"\barn:aws[\w-]*:[\w-]*:[\w-]*:\d*:\S*|\bs3://\S+")
 
 
 def redact_lines(lines: Iterable[str]) -> list[str]:
@@ -96,7 +98,15 @@ def redact_line(line: str) -> str:
     catches what a command printed by itself: access keys, tokens, ``PASSWORD=...``.
     """
     line = _BEARER.sub(lambda m: f"{m[1]} {MASK}", line)
-    line = _TOKEN.sub(lambda m: MASK if looks_like_secret_value(m[0]) else m[0], line)
+    names = ([m.span() for m in _RESOURCE_NAME.finditer(line)]
+             if "arn:" in line or "s3://" in line else [])
+
+    def _token(m: re.Match) -> str:
+        if any(start <= m.start() < end for start, end in names):
+            return m[0]
+        return MASK if looks_like_secret_value(m[0]) else m[0]
+
+    line = _TOKEN.sub(_token, line)
     return _NAMED_VALUE.sub(_mask_named_value, line)
 
 

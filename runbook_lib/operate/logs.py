@@ -43,7 +43,7 @@ _SLACK = 20
 
 
 class NoFailedBuildError(StepError):
-    """No failed execution of the pipeline ran a build: there is nothing to triage."""
+    """The pipeline has run no build: there is nothing to triage."""
 
 
 @dataclass
@@ -66,7 +66,8 @@ class BuildRef:
 def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
                  action: str = "", build_id: str = "") -> BuildRef:
     """The build to triage: ``build_id`` as given; else, in ``execution_id`` (empty: the
-    latest failed execution), the named action, or the failed CodeBuild action, or the last one.
+    latest failed execution, else the latest), the named action, or the failed CodeBuild
+    action, or the last one.
     """
     if build_id:
         return BuildRef(build_id)
@@ -74,15 +75,14 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
         builds = _build_actions(session, pipeline, execution_id)
     else:
         # The newest failed execution that got as far as a build (a run that failed in its
-        # Source stage has no build log to read).
-        for candidate in _failed_executions(session, pipeline):
-            builds = _build_actions(session, pipeline, candidate)
-            if builds:
-                execution_id = candidate
-                break
-        else:
-            raise NoFailedBuildError(f"pipeline {pipeline} has no failed execution that ran a "
-                                     "build; pass execution_id or build_id to read another build")
+        # Source stage has no build log to read); when nothing failed, the newest build.
+        execution_id, builds = _newest_with_builds(session, pipeline, "Failed")
+        if not builds:
+            execution_id, builds = _newest_with_builds(session, pipeline, None)
+        if not builds:
+            raise NoFailedBuildError(f"pipeline {pipeline} has run no build yet; start a run "
+                                     "(notebook 09_run_and_watch), or pass build_id to read "
+                                     "another build")
     if action:
         builds = [b for b in builds if action in (b.action, f"{b.stage}/{b.action}")]
         if not builds:
@@ -95,12 +95,17 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
     return failed[0] if failed else builds[-1]
 
 
-def _failed_executions(session: AwsSession, pipeline: str) -> list[str]:
-    """Failed executions, newest first."""
+def _newest_with_builds(session: AwsSession, pipeline: str, status: str | None
+                        ) -> tuple[str, list[BuildRef]]:
+    """The newest execution (with ``status``, if given) that ran a CodeBuild action."""
     from runbook_lib.operate import executions
 
-    return [e.execution_id for e in executions.list_executions(session, pipeline)
-            if e.status == "Failed"]
+    for summary in executions.list_executions(session, pipeline):
+        if status is None or summary.status == status:
+            builds = _build_actions(session, pipeline, summary.execution_id)
+            if builds:
+                return summary.execution_id, builds
+    return "", []
 
 
 def _build_actions(session: AwsSession, pipeline: str, execution_id: str) -> list[BuildRef]:

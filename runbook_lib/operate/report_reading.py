@@ -17,9 +17,9 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import durations, executions
+from runbook_lib.operate import durations
 from runbook_lib.operate.durations import ExecutionRecord
-from runbook_lib.operate.executions import ExecutionSummary
+from runbook_lib.operate.summaries import ExecutionSummary, summary_of
 
 PAGE_SIZE = 100  # the most either List call returns in one page
 
@@ -50,7 +50,7 @@ def read_history(session: AwsSession, pipeline: str, since: datetime, until: dat
                             "the region (AWS_REGION), or create it with the pipeline "
                             "notebook.") from err
         raise StepError(f"read the history of {pipeline}: {err}") from err
-    return History([executions.summary_of(item) for item in items], records)
+    return History([summary_of(item) for item in items], records)
 
 
 def _execution_items(client, pipeline: str, since: datetime, until: datetime, say

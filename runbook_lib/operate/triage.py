@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from runbook_lib.core import redact
-from runbook_lib.operate import log_text
+from runbook_lib.operate import build_status, log_text
 from runbook_lib.operate.log_text import BuildLog, excerpt, first_error_index, shorten_paths
 from runbook_lib.operate.triage_rules import (
     INSTALL_COMMAND,
@@ -110,7 +110,8 @@ def triage_scan(log: BuildLog, scan: ScanResult) -> Triage:
     """The report for a build from its record (``log``: status, phases) and one scan of its
     lines; the lines shown are redacted and their paths shortened here."""
     command, exit_code = parse_failing_command(log.failed_context)
-    rule = _classify(scan.rule_hits, log.status, log.status_code, exit_code, command)
+    rule = build_status.reword(log) or _classify(scan.rule_hits, log.status, log.status_code,
+                                                 exit_code, command)
     if log.status == "SUCCEEDED":
         rule = Rule("none", "succeeded", "Nothing to fix: the build succeeded.")
     tests = [redact.redact_line(name) for name in scan.failing_tests]
