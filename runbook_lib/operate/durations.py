@@ -162,13 +162,17 @@ def build_records(pipeline: str, summaries: Sequence[Mapping], actions: Iterable
     takes its commit from its Source action (:mod:`.revisions`).
     """
     by_execution: dict[str, list[ActionRecord]] = {}
-    source_items = []  # only these are read again: the pages need not be kept
-    for item in actions:
+    first_sources: dict[str, tuple[datetime, revisions.SourceCommit]] = {}
+    for item in actions:  # one pass, keeping records only: the pages need not be kept
         record = _action_record(item)
         by_execution.setdefault(record.execution_id, []).append(record)
-        if record.category == "Source":
-            source_items.append(item)
-    sources = revisions.commits_by_execution(source_items)
+        commit = revisions.source_commit(item) if record.category == "Source" else None
+        if commit is not None and record.execution_id:
+            started = record.start or datetime.max.replace(tzinfo=UTC)
+            known = first_sources.get(record.execution_id)
+            if known is None or started < known[0]:  # the first-started Source action's
+                first_sources[record.execution_id] = (started, commit)
+    sources = {eid: commit for eid, (_, commit) in first_sources.items()}
     commit_times = {c.commit_id: c.author_date for c in sources.values() if c.author_date}
     records = [_execution_record(pipeline, summary, sources, commit_times, by_execution,
                                  stage_order)
