@@ -1,9 +1,9 @@
 """The health report's reading of a pipeline's history: every page once, records as they come.
 
-ListPipelineExecutions is paged at its maximum (100) until a run starts before the window;
-ListActionExecutions (no execution filter, 100 a page, newest first) until a page reaches
-back past the oldest run kept; one GetPipeline gives the stage order. That is the pagination
-minimum: nothing is listed twice. Action pages are handed to
+ListPipelineExecutions is paged at its maximum (100) until a page lies wholly before the
+window; ListActionExecutions (no execution filter, 100 a page, newest first) until a page
+lies wholly before the oldest run kept; one GetPipeline gives the stage order. That is the
+pagination minimum: nothing is listed twice. Action pages are handed to
 :func:`.durations.build_records` as they arrive, so only the records are kept, not the pages.
 """
 
@@ -19,7 +19,8 @@ from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import durations
 from runbook_lib.operate.durations import ExecutionRecord
-from runbook_lib.operate.summaries import ExecutionSummary, summary_of
+from runbook_lib.operate.revisions import SourceCommit
+from runbook_lib.operate.summaries import ExecutionSummary, newest_first, summary_of
 
 PAGE_SIZE = 100  # the most either List call returns in one page
 
@@ -50,25 +51,43 @@ def read_history(session: AwsSession, pipeline: str, since: datetime, until: dat
                             "the region (AWS_REGION), or create it with the pipeline "
                             "notebook.") from err
         raise StepError(f"read the history of {pipeline}: {err}") from err
-    return History([summary_of(item) for item in items], records)
+    return History(_summaries(items, records), records)
+
+
+def _summaries(items: list[dict], records: list[ExecutionRecord]) -> list[ExecutionSummary]:
+    """Newest first (by start time: the order inside a page is not relied upon); a summary
+    without revisions takes its commit from its record, which read it from the Source action
+    (so no second listing of the actions is needed)."""
+    by_id = {r.execution_id: r for r in records}
+    out = newest_first(summary_of(item) for item in items)
+    for summary in out:
+        record = by_id.get(summary.execution_id)
+        if not summary.commit_id and record is not None and record.commit_id:
+            summary.source = SourceCommit(record.commit_id, record.commit_message,
+                                          record.commit_time)
+    return out
 
 
 def _execution_items(client, pipeline: str, since: datetime, until: datetime, say
                      ) -> list[dict]:
-    """ListPipelineExecutions items in the window, newest first; stops once past ``since``."""
+    """ListPipelineExecutions items in the window; pages come newest first, so paging stops
+    after a page where every run started before ``since`` (each run is judged by its own
+    start time, not by its place in the page)."""
     kept: list[dict] = []
     paginator = client.get_paginator("list_pipeline_executions")
     for page in paginator.paginate(pipelineName=pipeline,
                                    PaginationConfig={"PageSize": PAGE_SIZE}):
-        for item in page["pipelineExecutionSummaries"]:
-            start = item.get("startTime")
-            if start and start < since:
-                say(f"read {len(kept)} executions")
-                return kept
-            if not (start and start > until):
-                kept.append(item)
+        items = [i for i in page.get("pipelineExecutionSummaries") or []
+                 if i.get("pipelineExecutionId")]
+        kept += [i for i in items if not _outside(i.get("startTime"), since, until)]
         say(f"read {len(kept)} executions")
+        if items and all(i.get("startTime") and i["startTime"] < since for i in items):
+            break
     return kept
+
+
+def _outside(start: datetime | None, since: datetime, until: datetime) -> bool:
+    return bool(start) and not since <= start <= until
 
 
 def _action_items(client, pipeline: str, items: list[dict], say) -> Iterator[dict]:
@@ -76,14 +95,15 @@ def _action_items(client, pipeline: str, items: list[dict], say) -> Iterator[dic
     oldest of them (ListActionExecutions lists newest first)."""
     wanted = {item["pipelineExecutionId"] for item in items}
     starts = [item["startTime"] for item in items if item.get("startTime")]
-    oldest = min(starts) if starts else None
+    oldest = min(starts) if len(starts) == len(items) else None  # else: read every page
     read = 0
     paginator = client.get_paginator("list_action_executions")
     for page in paginator.paginate(pipelineName=pipeline,
                                    PaginationConfig={"PageSize": PAGE_SIZE}):
-        details = page["actionExecutionDetails"]
+        details = page.get("actionExecutionDetails") or []
         read += len(details)
         say(f"read {read} action executions")
         yield from (d for d in details if d.get("pipelineExecutionId") in wanted)
-        if oldest and any(d.get("startTime") and d["startTime"] < oldest for d in details):
-            return
+        if oldest and details and all(d.get("startTime") and d["startTime"] < oldest
+                                      for d in details):
+            return  # a page wholly before the oldest run kept
