@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
+from runbook_lib.app import cmd_buildspec
 from runbook_lib.core.errors import RunbookError
 
 
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--dir", type=Path, default=None,
                      help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
+    cmd_buildspec.register(sub)
     return parser
 
 
