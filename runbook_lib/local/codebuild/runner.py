@@ -34,6 +34,12 @@ from runbook_lib.buildspec.model import Buildspec, Phase
 from runbook_lib.core.redact import mask
 from runbook_lib.local.codebuild import events as build_events
 from runbook_lib.local.codebuild.cache import BuildCache
+from runbook_lib.local.codebuild.commands import (
+    check_run_as,
+    docker_unavailable,
+    run_each_in_own_shell,
+    shell_program,
+)
 from runbook_lib.local.codebuild.env import (
     VariableError,
     local_aws_variables,
@@ -284,7 +290,8 @@ class BuildRunner:
                **local_aws_variables(self.job.endpoint_url, self.job.region),
                **resolved.values,
                **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream)}
-        self.shell = BuildShell(self.src_dir, env, self.job.work_dir / "commands")
+        self.shell = BuildShell(self.src_dir, env, self.job.work_dir / "commands",
+                                shell_program(self.buildspec))
         self.shell.start()
         self.logs.container(f"Moving to directory {self.src_dir}")
         self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
@@ -296,6 +303,7 @@ class BuildRunner:
         phase = self._buildspec_phase(phase_type)
         if phase is None:
             return
+        check_run_as(self.buildspec, phase)
         if phase.runtime_versions:
             self.logs.container(f"Runtime versions {dict(phase.runtime_versions)} noted; the "
                                 "machine's installed versions are used")
@@ -330,6 +338,8 @@ class BuildRunner:
         pending = list(commands)
         if not pending and prelude:
             self.shell.run(prelude, lambda _line: None)
+        if not self.buildspec.shares_one_shell:
+            return self._run_each_in_own_shell(pending, on_line)
         while pending:
             if self._abort_status:
                 return self._abort_failure()
@@ -343,14 +353,27 @@ class BuildRunner:
             if not self.shell.alive():
                 self.logs.container("The build's shell exited; the next command starts a new "
                                     "shell, without the variables set so far")
-            command = batch[result.index]
             if result.status != 0:
-                self.logs.container(f"Command did not exit successfully {command} exit status "
-                                    f"{result.status}")
-                return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
-                                   f"{command}. Reason: exit status {result.status}")
+                return self._command_failed(batch[result.index], result.status)
             pending = batch[result.index + 1:]
         return None
+
+    def _run_each_in_own_shell(self, commands: list[str], on_line) -> PhaseFailed | None:
+        """Version 0.1: each command in a shell of its own (see :mod:`.commands`)."""
+        index, status = run_each_in_own_shell(
+            self.shell, commands, f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}",
+            lambda i: self.logs.container(f"Running command {commands[i]}"), on_line)
+        if self._abort_status:
+            return self._abort_failure()
+        return self._command_failed(commands[index], status) if status != 0 else None
+
+    def _command_failed(self, command: str, status: int) -> PhaseFailed:
+        self.logs.container(f"Command did not exit successfully {command} exit status {status}")
+        hint = docker_unavailable(command)
+        if hint:
+            self.logs.container(hint)
+        return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
+                           f"{command}. Reason: exit status {status}")
 
     def _upload_artifacts(self, _phase: str) -> None:
         self._capture_exports()
