@@ -224,10 +224,19 @@ class CodeBuildBuilds:
                        region=region, work_dir=self.ctx.state_dir / "builds" / build_id,
                        cache_dir=self.ctx.state_dir / "cache",
                        endpoint_url=self._endpoint_url(), log_location=location,
-                       from_pipeline=pipeline is not None)
+                       from_pipeline=pipeline is not None,
+                       add_report=self._report_sink(region, project["name"], record["arn"]))
         runner = BuildRunner(self.ctx.aws, job, lambda b: self._publish(region, b))
         self._schedule(build_id, runner)
         return copy.deepcopy(record)
+
+    def _report_sink(self, region: str, project: str, build_arn: str):
+        """Where the build's ``reports`` go: the local report service (reports.py)."""
+        service = self.ctx.extensions.get("CodeBuildReports")
+        if service is None:
+            return None
+        return lambda group, kind, cases, coverage, status: service.add_report(
+            region, project, group, kind, build_arn, cases, coverage, status)
 
     def _check_concurrency(self, region: str, project: dict) -> None:
         limit = project.get("concurrentBuildLimit")

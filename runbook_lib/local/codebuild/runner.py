@@ -17,7 +17,6 @@ that needs a Docker engine fails with the machine's own error.
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import os
 import re
@@ -28,11 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 from runbook_lib.buildspec.model import Buildspec, Phase
 from runbook_lib.core.redact import mask
 from runbook_lib.local.codebuild import events as build_events
+from runbook_lib.local.codebuild.build_reports import AddReport
 from runbook_lib.local.codebuild.cache import BuildCache
 from runbook_lib.local.codebuild.commands import (
     check_run_as,
@@ -46,13 +44,8 @@ from runbook_lib.local.codebuild.env import (
     machine_environment,
     resolve_variables,
 )
+from runbook_lib.local.codebuild.finishing import BuildOutputs
 from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
-from runbook_lib.local.codebuild.outputs import (
-    ArtifactError,
-    artifact_target,
-    collect_artifact_files,
-    upload_artifact,
-)
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.source import (
     PhaseFailed,
@@ -100,9 +93,10 @@ class BuildJob:
     endpoint_url: str | None
     log_location: LogLocation
     from_pipeline: bool = False
+    add_report: AddReport | None = None  # the local report service, bound to this build
 
 
-class BuildRunner:
+class BuildRunner(BuildOutputs):
     """One build, run in the calling thread by :meth:`run`; :meth:`stop` from any thread."""
 
     def __init__(self, aws, job: BuildJob, publish: Callable[[dict], None]) -> None:
@@ -117,7 +111,7 @@ class BuildRunner:
         self.shell: BuildShell | None = None
         self.buildspec: Buildspec | None = None
         self.succeeding = True
-        self._exports_captured = False
+        self._exports_captured = self._reports_done = False
         self._abort_status: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()
@@ -375,33 +369,9 @@ class BuildRunner:
         return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
                            f"{command}. Reason: exit status {status}")
 
-    def _upload_artifacts(self, _phase: str) -> None:
-        self._capture_exports()
-        if self.buildspec is not None and self.succeeding:
-            self._cache().save(self.buildspec.cache, self.logs.container)
-        spec = self.buildspec.artifacts if self.buildspec else None
-        target = artifact_target(self.job.artifacts_config, self.build["id"].split(":")[-1],
-                                 self._artifact_name(spec.name if spec else None))
-        if target is None:
-            return
-        self.build["artifacts"]["location"] = target.arn
-        if spec is None:
-            raise PhaseFailed("CLIENT_ERROR", "no matching artifact paths found")
-        try:
-            files = collect_artifact_files(self.src_dir, spec)
-            data = upload_artifact(self.aws.client("s3", self.job.region), target, files)
-        except ArtifactError as err:
-            raise PhaseFailed("CLIENT_ERROR", str(err)) from err
-        except ClientError as err:
-            raise PhaseFailed("CLIENT_ERROR", f"{err.response['Error']['Code']}: "
-                              f"artifact upload to {target.arn} failed") from err
-        self.logs.container(f"Expanding {len(files)} artifact files; uploading to {target.arn}")
-        if data is not None:
-            self.build["artifacts"]["md5sum"] = hashlib.md5(data).hexdigest()  # noqa: S324
-            self.build["artifacts"]["sha256sum"] = hashlib.sha256(data).hexdigest()
-
     def _finalize(self, _phase: str) -> None:
         self._capture_exports()
+        self._publish_reports()  # when a failed phase skipped UPLOAD_ARTIFACTS
         if self.shell is not None:
             self.shell.close()
 
@@ -414,25 +384,6 @@ class BuildRunner:
     def _sets_on_failure(self, phase: Phase) -> bool:
         """Whether the buildspec wrote ``on-failure`` (the parser's default is ABORT)."""
         return ("phases", phase.name, "on-failure") in self.buildspec.lines
-
-    def _capture_exports(self) -> None:
-        if self._exports_captured or self.buildspec is None:
-            return
-        self._exports_captured = True
-        names = list(self.buildspec.env.exported_variables)
-        if not names or self.shell is None or not self.shell.alive() or self._abort_status:
-            return
-        values = self.shell.read_variables(names)
-        self.build["exportedEnvironmentVariables"] = [
-            {"name": n, "value": mask(values.get(n, ""), self.secrets)} for n in names]
-
-    def _artifact_name(self, name: str | None) -> str | None:
-        """Artifact names may hold shell expressions (``build-$(date +%F).zip``)."""
-        if not name or "$" not in name or self.shell is None or not self.shell.alive():
-            return name
-        lines: list[str] = []
-        self.shell.run(f'printf "%s\\n" "{name}"', lines.append)
-        return lines[-1] if lines else name
 
     def _home(self) -> Path:
         home = self.job.cache_dir.parent / "homes" / self.job.region / self.build["projectName"]
