@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import getpass
+import io
 import time
+import zipfile
 
 import pytest
 
@@ -103,3 +105,70 @@ def test_run_as_the_current_user_runs(session, app_name):
                    "  build:\n    commands: [whoami]\n")
     assert build["buildStatus"] == "SUCCEEDED"
     assert getpass.getuser() in [m.strip() for m in _log(session, build)]
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_secondary_sources_and_artifacts(session, app_name):
+    s3, cb = session.client("s3"), session.client("codebuild")
+    bucket = f"{app_name}-bucket"
+    s3.create_bucket(Bucket=bucket)
+    buildspec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+                 "      - mkdir -p out/app out/docs\n"
+                 "      - cat app.txt $CODEBUILD_SRC_DIR_lib/lib.txt > out/app/both.txt\n"
+                 "      - echo manual > out/docs/index.txt\n"
+                 "artifacts:\n  files: '**/*'\n  base-directory: out/app\n"
+                 "  secondary-artifacts:\n    docs:\n      files: '**/*'\n"
+                 "      base-directory: out/docs\n")
+    s3.put_object(Bucket=bucket, Key="src/app.zip",
+                  Body=_zip({"app.txt": "app\n", "buildspec.yml": buildspec}))
+    s3.put_object(Bucket=bucket, Key="src/lib.zip", Body=_zip({"lib.txt": "lib\n"}))
+    cb.create_project(
+        name=app_name, source={"type": "S3", "location": f"{bucket}/src/app.zip"},
+        secondarySources=[{"type": "S3", "location": f"{bucket}/src/lib.zip",
+                           "sourceIdentifier": "lib"}],
+        artifacts={"type": "S3", "location": bucket, "name": "app.zip", "path": "out"},
+        secondaryArtifacts=[{"type": "S3", "location": bucket, "name": "docs.zip",
+                             "path": "out", "artifactIdentifier": "docs"}],
+        environment=dict(ENVIRONMENT), serviceRole=ROLE)
+    build_id = cb.start_build(projectName=app_name)["build"]["id"]
+    deadline = time.monotonic() + 60
+    while not (build := cb.batch_get_builds(ids=[build_id])["builds"][0])["buildComplete"]:
+        assert time.monotonic() < deadline, build
+        time.sleep(0.1)
+    assert build["buildStatus"] == "SUCCEEDED", _failed_phase(build)
+    assert build["secondarySources"][0]["sourceIdentifier"] == "lib"
+    assert build["secondaryArtifacts"] == [{"location": f"arn:aws:s3:::{bucket}/out/docs.zip",
+                                            "artifactIdentifier": "docs"}]
+    app = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=bucket, Key="out/app.zip")[
+        "Body"].read()))
+    assert app.read("both.txt") == b"app\nlib\n"
+    docs = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=bucket, Key="out/docs.zip")[
+        "Body"].read()))
+    assert docs.namelist() == ["index.txt"]
+
+
+def test_secondary_artifact_missing_from_the_buildspec_fails_upload(session, app_name):
+    s3, cb = session.client("s3"), session.client("codebuild")
+    bucket = f"{app_name}-bucket"
+    s3.create_bucket(Bucket=bucket)
+    cb.create_project(
+        name=app_name, source={"type": "NO_SOURCE", "buildspec": "version: 0.2\nphases:\n"
+                               "  build:\n    commands: [touch a]\nartifacts:\n  files: a\n"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        secondaryArtifacts=[{"type": "S3", "location": bucket, "artifactIdentifier": "docs"}],
+        environment=dict(ENVIRONMENT), serviceRole=ROLE)
+    build_id = cb.start_build(projectName=app_name)["build"]["id"]
+    deadline = time.monotonic() + 60
+    while not (build := cb.batch_get_builds(ids=[build_id])["builds"][0])["buildComplete"]:
+        assert time.monotonic() < deadline, build
+        time.sleep(0.1)
+    phase, code, message = _failed_phase(build)
+    assert (phase, code) == ("UPLOAD_ARTIFACTS", "CLIENT_ERROR")
+    assert "secondary artifact docs has no definition" in message

@@ -30,6 +30,11 @@ from runbook_lib.local.codebuild.logs import log_location
 from runbook_lib.local.codebuild.outputs import artifact_target
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
 from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
+from runbook_lib.local.codebuild.secondary import (
+    secondary_artifacts,
+    secondary_sources,
+    secondary_versions,
+)
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.store import JsonStore
@@ -225,6 +230,7 @@ class CodeBuildBuilds:
                        cache_dir=self.ctx.state_dir / "cache",
                        endpoint_url=self._endpoint_url(), log_location=location,
                        from_pipeline=pipeline is not None,
+                       secondary_artifacts=settings.secondary_artifacts,
                        add_report=self._report_sink(region, project["name"], record["arn"]))
         runner = BuildRunner(self.ctx.aws, job, lambda b: self._publish(region, b))
         self._schedule(build_id, runner)
@@ -372,6 +378,8 @@ class _BuildSettings:
         if kind == "NO_SOURCE" and not self.source.get("buildspec"):
             raise AwsError("InvalidInputException",
                            "A NO_SOURCE build needs an inline buildspec")
+        self.secondary_sources = secondary_sources(project, body)
+        self.secondary_artifacts = secondary_artifacts(project, body)
         self.artifacts = copy.deepcopy(body.get("artifactsOverride") or project["artifacts"])
         if self.artifacts.get("type") == "CODEPIPELINE":
             if pipeline is None:
@@ -414,8 +422,8 @@ class _BuildSettings:
                         "endTime": now, "durationInSeconds": 0},
                        {"phaseType": "QUEUED", "startTime": now}],
             "source": self.source,
-            "secondarySources": [],
-            "secondarySourceVersions": [],
+            "secondarySources": self.secondary_sources,
+            "secondarySourceVersions": secondary_versions(project, body),
             "artifacts": {"location": target.arn if target else ""},
             "secondaryArtifacts": [],
             "cache": copy.deepcopy(body.get("cacheOverride") or project.get("cache")

@@ -21,6 +21,7 @@ from runbook_lib.local.codebuild.outputs import (
     collect_artifact_files,
     upload_artifact,
 )
+from runbook_lib.local.codebuild.secondary import upload_secondary_artifacts
 from runbook_lib.local.codebuild.source import PhaseFailed
 
 
@@ -33,6 +34,7 @@ class BuildOutputs:
         if self.buildspec is not None and self.succeeding:
             self._cache().save(self.buildspec.cache, self.logs.container)
         spec = self.buildspec.artifacts if self.buildspec else None
+        self._upload_secondary(spec)
         target = artifact_target(self.job.artifacts_config, self.build["id"].split(":")[-1],
                                  self._artifact_name(spec.name if spec else None))
         if target is None:
@@ -52,6 +54,18 @@ class BuildOutputs:
         if data is not None:
             self.build["artifacts"]["md5sum"] = hashlib.md5(data).hexdigest()  # noqa: S324
             self.build["artifacts"]["sha256sum"] = hashlib.sha256(data).hexdigest()
+
+    def _upload_secondary(self, spec) -> None:
+        if not self.job.secondary_artifacts:
+            return
+        try:
+            self.build["secondaryArtifacts"] = upload_secondary_artifacts(
+                self.aws.client("s3", self.job.region), self.job.secondary_artifacts,
+                spec.secondary if spec else {}, self.src_dir, self.build["id"].split(":")[-1],
+                self._artifact_name, self.logs.container)
+        except ClientError as err:
+            raise PhaseFailed("CLIENT_ERROR", f"{err.response['Error']['Code']}: secondary "
+                              "artifact upload failed") from err
 
     def _publish_reports(self) -> None:
         if self._reports_done or self.buildspec is None or self.job.add_report is None:

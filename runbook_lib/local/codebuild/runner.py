@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runbook_lib.buildspec.model import Buildspec, Phase
@@ -46,6 +46,7 @@ from runbook_lib.local.codebuild.env import (
 )
 from runbook_lib.local.codebuild.finishing import BuildOutputs
 from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
+from runbook_lib.local.codebuild.secondary import fetch_secondary_sources
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.source import (
     PhaseFailed,
@@ -94,6 +95,7 @@ class BuildJob:
     log_location: LogLocation
     from_pipeline: bool = False
     add_report: AddReport | None = None  # the local report service, bound to this build
+    secondary_artifacts: list[dict] = field(default_factory=list)  # ProjectArtifacts each
 
 
 class BuildRunner(BuildOutputs):
@@ -267,6 +269,10 @@ class BuildRunner(BuildOutputs):
             if resolved_version:
                 self.build["resolvedSourceVersion"] = resolved_version
             self.logs.container(f"Downloaded source from {source['location']}")
+        secondary_dirs = fetch_secondary_sources(
+            self.aws.client("s3", self.job.region), self.build.get("secondarySources") or [],
+            self.build.get("secondarySourceVersions") or [], self.job.work_dir / "sources",
+            self.logs.container)
         self.logs.container(f"CODEBUILD_SRC_DIR={self.src_dir}")
         self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
         self.logs.container(f"YAML location is {where}")
@@ -283,7 +289,8 @@ class BuildRunner(BuildOutputs):
                "HOME": str(self._home()),
                **local_aws_variables(self.job.endpoint_url, self.job.region),
                **resolved.values,
-               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream)}
+               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream),
+               **secondary_dirs}
         self.shell = BuildShell(self.src_dir, env, self.job.work_dir / "commands",
                                 shell_program(self.buildspec))
         self.shell.start()
