@@ -192,8 +192,12 @@ class CodeBuildBuilds:
 
     # -- starting -----------------------------------------------------------------------------
 
+    def start_for_batch(self, region: str, body: dict, batch_arn: str) -> dict:
+        """StartBuild for one task of a batch build (batches.py); the build names its batch."""
+        return self._start(region, body, None, batch_arn=batch_arn)
+
     def _start(self, region: str, body: dict, pipeline: str | None,
-               initiator: str | None = None) -> dict:
+               initiator: str | None = None, batch_arn: str | None = None) -> dict:
         name = body.get("projectName", "")
         project = self.ctx.extensions["CodeBuildProjects"].get(region, name)
         if project is None:
@@ -218,6 +222,8 @@ class CodeBuildBuilds:
             record = settings.record(region, build_id, numbers[project["name"]], location,
                                      initiator or (f"codepipeline/{pipeline}" if pipeline
                                                    else "root"))
+            if batch_arn:
+                record["buildBatchArn"] = batch_arn
             self.builds.setdefault(region, {})[build_id] = record
             self._save_build(region, record)
             self.store.data["jobs"][build_id] = {"request": body, "pipeline": pipeline,
