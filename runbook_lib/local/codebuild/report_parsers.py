@@ -91,7 +91,8 @@ def _junit(data: bytes) -> Iterator[dict]:
                 found = case.find(tag)
                 if found is not None:
                     status = meaning
-                    message = " ".join(filter(None, (found.get("message"), found.text)))
+                    message = "\n".join(filter(None, (found.get("message"),
+                                                       (found.text or "").strip())))
                     break
             yield _case(suite.get("name", ""), case.get("classname", ""),
                         case.get("name", ""), status, _seconds(case.get("time")), message)
