@@ -26,6 +26,7 @@ apply: bool = False  # this step changes nothing; accepted for a uniform command
 # %%
 from runbook_lib.buildspec import lint as buildspec_lint
 from runbook_lib.buildspec import templates as buildspec_templates
+from runbook_lib.operate import own_app
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
@@ -47,11 +48,14 @@ print(buildspec_templates.describe_project_variables(ctx.params.build_template))
 # %% [markdown]
 # ## Your buildspec
 #
-# The buildspec at `buildspec_path`, or the sample app's (rendered from the `nodejs` template
-# and committed beside the app). Schema errors appear as a `schema` finding with the line.
+# The buildspec at `buildspec_path`; else, when `source_repo` names your own repository
+# (`runbook local repo add`), that repository's `buildspec.yml`, which the build project will
+# run; else the sample app's (rendered from the `nodejs` template and committed beside the
+# app). Schema errors appear as a `schema` finding with the line.
 
 # %%
-own = buildspec_lint.check_file(buildspec_path)
+own = buildspec_lint.check_file(buildspec_path or
+                                own_app.repository_buildspec(ctx.session, ctx.params))
 nb.table(own.rows(), buildspec_lint.FINDING_HEADERS)
 print(own.summary())
 

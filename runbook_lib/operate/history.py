@@ -17,7 +17,7 @@ from runbook_lib.core.errors import RunbookError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
-from runbook_lib.operate import approvals, executions, logs, sample_repo
+from runbook_lib.operate import approvals, executions, logs, own_app, sample_repo
 
 
 @dataclass
@@ -57,6 +57,9 @@ def ensure_local_repository(session: AwsSession, params: Params) -> Path:
     if not session.is_local:
         raise RunbookError("the canonical history pushes to a local repository; on target "
                            "'aws' push to your real repository instead")
+    own = own_app.registered_repository(session, params)
+    if own is not None:  # the operator's repository (runbook local repo add): used as it is
+        return own
     info = process.server_info(session.endpoint_url)
     path = Path(info["state_dir"]) / "repos" / params.source_repo.replace("/", "__")
     sample_repo.create_sample_repo(path, params.source_branch)
@@ -90,6 +93,10 @@ def run_canonical_history(session: AwsSession, params: Params, names: ResourceNa
     The first run is the one creating the pipeline started, when it is still going; otherwise
     a release note is pushed to start one.
     """
+    if own_app.registered_repository(session, params) is not None:
+        raise RunbookError(f"push_sample_history edits the sample app, but {params.source_repo}"
+                           " is your own repository; set push_sample_history=False and push "
+                           "your own commits")
     repo = ensure_local_repository(session, params)
     branch = params.source_branch
     first = [e for e in executions.list_executions(session, names.pipeline) if not e.finished]
