@@ -276,6 +276,17 @@ class BuildRunner(BuildOutputs):
         self.logs.container(f"CODEBUILD_SRC_DIR={self.src_dir}")
         self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
         self.logs.container(f"YAML location is {where}")
+        self.shell = BuildShell(self.src_dir, self._environment(secondary_dirs),
+                                self.job.work_dir / "commands", shell_program(self.buildspec))
+        self.shell.start()
+        self.logs.container(f"Moving to directory {self.src_dir}")
+        self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
+        for phase in self.buildspec.phases:
+            self.logs.container(f" {phase.name.upper()}: {len(phase.commands)} commands")
+        self._cache().restore(self.buildspec.cache, self.logs.container)
+
+    def _environment(self, secondary_dirs: dict[str, str]) -> dict[str, str]:
+        """The build shell's environment, in CodeBuild's precedence; secrets noted for masking."""
         try:
             resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
                                          self.build["environment"]["environmentVariables"])
@@ -283,22 +294,14 @@ class BuildRunner(BuildOutputs):
             raise PhaseFailed(err.status_code, err.message) from err
         self.secrets |= resolved.secret_values
         self.logs.container("Processing environment variables")
-        env = {**machine_environment(),
-               # The build's own home (CodeBuild's /root), kept per project so caches of
-               # ~/.npm and the like work without touching this machine's real home.
-               "HOME": str(self._home()),
-               **local_aws_variables(self.job.endpoint_url, self.job.region),
-               **resolved.values,
-               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream),
-               **secondary_dirs}
-        self.shell = BuildShell(self.src_dir, env, self.job.work_dir / "commands",
-                                shell_program(self.buildspec))
-        self.shell.start()
-        self.logs.container(f"Moving to directory {self.src_dir}")
-        self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
-        for phase in self.buildspec.phases:
-            self.logs.container(f" {phase.name.upper()}: {len(phase.commands)} commands")
-        self._cache().restore(self.buildspec.cache, self.logs.container)
+        return {**machine_environment(),
+                # The build's own home (CodeBuild's /root), kept per project so caches of
+                # ~/.npm and the like work without touching this machine's real home.
+                "HOME": str(self._home()),
+                **local_aws_variables(self.job.endpoint_url, self.job.region),
+                **resolved.values,
+                **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream),
+                **secondary_dirs}
 
     def _commands_phase(self, phase_type: str) -> None:
         phase = self._buildspec_phase(phase_type)
