@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from runbook_lib.buildspec.model import PathKey, SpecWarning
+from runbook_lib.buildspec.model import PHASE_NAMES, TOP_LEVEL_KEYS, PathKey, SpecWarning
 from runbook_lib.buildspec.yaml_lines import dash_marker_line, is_null, line_of
 from runbook_lib.core.errors import BuildspecError
 
@@ -34,6 +34,15 @@ def suggest(word: str, choices: tuple[str, ...]) -> str:
     if close:
         return f"did you mean '{close[0]}'?"
     return f"use one of: {', '.join(choices)}"
+
+
+def _misplaced(key: str, path: PathKey) -> str:
+    """A fix for a real key at the wrong depth (the usual indentation slip), else ""."""
+    if key in PHASE_NAMES and path != ("phases",):
+        return f"'{key}' is a phase: indent it directly under 'phases:'"
+    if key in TOP_LEVEL_KEYS and path:
+        return f"'{key}' is a top-level key: start it at the beginning of the line"
+    return ""
 
 
 class NodeReader:
@@ -72,7 +81,8 @@ class NodeReader:
             key = key_node.value
             if known is not None and key not in known:
                 self.warn(key_node, "unknown-key", f"unknown key '{key}' in {dotted(path)}: "
-                          "CodeBuild does not use it", suggest(key, known) + " (or remove it)")
+                          "CodeBuild does not use it",
+                          _misplaced(key, path) or suggest(key, known) + " (or remove it)")
             if key in result:
                 self.warn(key_node, "duplicate-key", f"duplicate key '{key}' in "
                           f"{dotted(path)}: the earlier one at line "

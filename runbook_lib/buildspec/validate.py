@@ -69,7 +69,7 @@ class _Validator(PhaseReader, EnvReader):
 
     def buildspec(self, root: Node) -> Buildspec:
         top = self.mapping(root, (), (*TOP_LEVEL_KEYS, *KNOWN_EXTENSION_KEYS, V01_ENV_KEY))
-        version = self.version(top, root)
+        version = self.version = self.read_version(top, root)
         batch = batch_section.read_batch(self, top["batch"]) if "batch" in top else None
         if "phases" not in top and batch is None:
             # ref: #build-spec.phases "Required sequence"; a batch buildspec may leave phases
@@ -92,7 +92,7 @@ class _Validator(PhaseReader, EnvReader):
             lines=dict(self.lines),
         )
 
-    def version(self, top: dict[str, Node], root: Node) -> str:
+    def read_version(self, top: dict[str, Node], root: Node) -> str:
         # ref: #build-spec.version "Required mapping"; 0.1 "is still supported".
         if "version" not in top:
             self.missing(top, "version", root, (), "the buildspec needs 'version'",
@@ -110,13 +110,20 @@ class _Validator(PhaseReader, EnvReader):
         return "0.1" if number == 0.1 else "0.2"
 
     def environment(self, top: dict[str, Node], version: str) -> EnvSection:
-        """``env`` (0.2) or ``environment_variables`` (0.1, with ``plaintext``)."""
+        """``env`` (0.2) or ``environment_variables`` (0.1, with ``plaintext``).
+
+        Public 0.2 buildspecs that CodeBuild runs still use the 0.1 names (the Hugo site
+        tutorials, for one), so they are read in 0.2 too, with a warning to rename them."""
         if V01_ENV_KEY in top:
-            if version != "0.1":
-                self.warn(self.lines[(V01_ENV_KEY,)], "renamed-in-0.2", f"'{V01_ENV_KEY}' is "
-                          "the version 0.1 name; in 0.2 it is 'env' (with 'variables' for "
-                          "'plaintext')", "rename it to env")
-            elif "env" not in top:
+            line = self.lines[(V01_ENV_KEY,)]
+            if "env" in top:
+                self.warn(line, "renamed-in-0.2", f"both 'env' and '{V01_ENV_KEY}': only "
+                          "'env' is read", "move its variables under env.variables")
+            else:
+                if version != "0.1":
+                    self.warn(line, "renamed-in-0.2", f"'{V01_ENV_KEY}' and 'plaintext' are "
+                              "the version 0.1 names; in 0.2 they are 'env' and 'variables'",
+                              "rename them to env: and variables:")
                 return self.v01_environment(top[V01_ENV_KEY])
         return self.env(top["env"]) if "env" in top else EnvSection()
 
@@ -188,7 +195,9 @@ class _Validator(PhaseReader, EnvReader):
 
     def artifacts(self, node: Node, path: PathKey, primary: bool) -> Artifacts:
         # ref: #build-spec.artifacts; secondary artifacts have "the same syntax".
-        keys = self.mapping(node, path, ARTIFACT_KEYS if primary else ARTIFACT_KEYS[:-1])
+        known = ARTIFACT_KEYS if primary else ARTIFACT_KEYS[:-1]
+        # ref: version table: "the type property for artifacts" is 0.1 only (deprecated).
+        keys = self.mapping(node, path, known + (("type",) if self.version == "0.1" else ()))
         # ref: #build-spec.artifacts.files "Required sequence"; one string as in the ECS
         # tutorial (codepipeline ecs-cd-pipeline.md: "files: imagedefinitions.json").
         files = self.strings(self.require(keys, "files", node, path), (*path, "files"),

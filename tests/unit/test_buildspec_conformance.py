@@ -74,11 +74,23 @@ def test_version_01_keeps_its_semantics_and_env_names():
     assert [w.rule_id for w in spec.warnings] == ["version-0.1"]
 
 
-def test_environment_variables_in_02_warns_that_it_was_renamed():
+def test_environment_variables_in_02_are_read_with_a_warning():
     spec = parse_buildspec("version: 0.2\nenvironment_variables:\n  plaintext:\n    A: b\n"
                            "phases:\n  build:\n    commands: [x]\n")
     assert [(w.line, w.rule_id) for w in spec.warnings] == [(2, "renamed-in-0.2")]
-    assert spec.env.variables == {}
+    assert spec.env.variables == {"A": "b"}
+    both = parse_buildspec("version: 0.2\nenv:\n  variables:\n    C: d\n"
+                           "environment_variables:\n  plaintext:\n    A: b\n"
+                           "phases:\n  build:\n    commands: [x]\n")
+    assert both.env.variables == {"C": "d"}
+    assert [w.line for w in both.warnings] == [5]
+
+
+def test_artifact_type_is_a_01_key():
+    text = "phases:\n  build:\n    commands: [x]\nartifacts:\n  type: zip\n  files: [a]\n"
+    assert parse_buildspec("version: 0.1\n" + text).warnings[1:] == ()
+    assert [w.rule_id for w in parse_buildspec("version: 0.2\n" + text).warnings] == [
+        "unknown-key"]
 
 
 def test_batch_without_phases():
@@ -118,6 +130,13 @@ def test_silent_cases_are_warnings_at_their_lines():
     assert spec.phase("build").commands == ("make all",)
     assert spec.phase("install").commands == ()
     assert spec.phase("pre_build").finally_commands == ("echo cleanup",)
+
+
+def test_a_misindented_phase_is_named_as_one():
+    spec = load_buildspec(FIXTURES / "public" / "misindented-phases.yml")
+    assert [(w.line, w.fix) for w in spec.warnings] == [
+        (28, "'post_build' is a phase: indent it directly under 'phases:'"),
+        (31, "'artifacts' is a top-level key: start it at the beginning of the line")]
 
 
 def test_elastic_beanstalk_settings_are_not_flagged():
