@@ -127,3 +127,18 @@ def test_create_report_group_and_errors(session, app_name):
     assert missing["reportGroupsNotFound"] == [arn + "x"]
     cb.delete_report_group(arn=arn)
     assert arn not in _paginate(cb, "list_report_groups", "reportGroups")
+
+
+def test_secret_values_are_masked_in_test_messages(session, app_name):
+    sm, cb = session.client("secretsmanager"), session.client("codebuild")
+    sm.create_secret(Name=f"{app_name}/api", SecretString="tok-secret-4242")
+    junit = ('<testsuite name="api"><testcase classname="t" name="login">'
+             '<failure message="401 with token TOKEN_HERE"/></testcase></testsuite>')
+    buildspec = (
+        f"version: 0.2\nenv:\n  secrets-manager:\n    API_TOKEN: {app_name}/api\n"
+        "phases:\n  build:\n    commands:\n"
+        f"      - echo {_b64(junit)} | base64 -d | sed \"s/TOKEN_HERE/$API_TOKEN/\" > j.xml\n"
+        "reports:\n  unit:\n    files: j.xml\n")
+    build = _build(session, app_name, buildspec)
+    cases = _paginate(cb, "describe_test_cases", "testCases", reportArn=build["reportArns"][0])
+    assert cases[0]["message"] == "401 with token ***"

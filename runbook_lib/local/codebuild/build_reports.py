@@ -28,8 +28,11 @@ AddReport = Callable[[str, str, list[dict], "dict | None", str], str]
 
 
 def publish_reports(spec: Buildspec, src_dir: Path, add_report: AddReport,
-                    log: Callable[[str], None]) -> list[str]:
-    """Report ARNs made for the buildspec's report groups (in the buildspec's order)."""
+                    log: Callable[[str], None],
+                    hide: Callable[[str], str] = lambda text: text) -> list[str]:
+    """Report ARNs made for the buildspec's report groups (in the buildspec's order).
+
+    ``hide`` masks the build's secret values in test messages, as in its log."""
     arns = []
     for name, group in spec.reports.items():
         try:
@@ -41,7 +44,7 @@ def publish_reports(spec: Buildspec, src_dir: Path, add_report: AddReport,
             continue
         log(f"Preparing to upload {_kind(group)} report group {name}: {len(files)} file(s)")
         try:
-            arn = _publish_group(name, group, files, add_report, log)
+            arn = _publish_group(name, group, files, add_report, log, hide)
         except KeyError as err:
             log(f"Report group {name}: {err.args[0]}; no report")
             continue
@@ -50,7 +53,8 @@ def publish_reports(spec: Buildspec, src_dir: Path, add_report: AddReport,
 
 
 def _publish_group(name: str, group: ReportGroup, files: dict[str, Path],
-                   add_report: AddReport, log: Callable[[str], None]) -> str:
+                   add_report: AddReport, log: Callable[[str], None],
+                   hide: Callable[[str], str]) -> str:
     kind = _kind(group)
     cases: list[dict] = []
     lines, branches = [0, 0], [0, 0]
@@ -59,7 +63,8 @@ def _publish_group(name: str, group: ReportGroup, files: dict[str, Path],
         try:
             data = path.read_bytes()
             if kind == "TEST":
-                cases += [{**case, "testRawDataPath": rel}
+                cases += [{**case, "testRawDataPath": rel,
+                           **({"message": hide(case["message"])} if "message" in case else {})}
                           for case in parse_test_file(data, group.file_format)]
             else:
                 summary = parse_coverage_file(data, group.file_format)

@@ -72,7 +72,7 @@ class BuildOutputs:
             return
         self._reports_done = True
         arns = publish_reports(self.buildspec, self.src_dir, self.job.add_report,
-                               self.logs.container)
+                               self.logs.container, lambda text: mask(text, self.secrets))
         if arns:
             self.build["reportArns"] = arns
             self._publish()
