@@ -43,7 +43,7 @@ _START_KEYS = ("sourceVersion", "sourceTypeOverride", "sourceLocationOverride",
 
 class CodeBuildBatches:
     """StartBuildBatch, BatchGetBuildBatches, ListBuildBatches(ForProject), StopBuildBatch,
-    RetryBuildBatch, DeleteBuildBatch."""
+    RetryBuildBatch."""
 
     def __init__(self, ctx: LocalContext) -> None:
         self.ctx = ctx
@@ -59,8 +59,7 @@ class CodeBuildBatches:
                "ListBuildBatches": self.list_build_batches,
                "ListBuildBatchesForProject": self.list_build_batches_for_project,
                "StopBuildBatch": self.stop_build_batch,
-               "RetryBuildBatch": self.retry_build_batch,
-               "DeleteBuildBatch": self.delete_build_batch}
+               "RetryBuildBatch": self.retry_build_batch}
         return {("codebuild", op): handler for op, handler in ops.items()}
 
     def close(self) -> None:
@@ -135,19 +134,6 @@ class CodeBuildBatches:
         record.pop("endTime", None)
         self._launch(request.region, record, batch, identifiers)
         return json_response({"buildBatch": self.get(request.region, record["id"])})
-
-    def delete_build_batch(self, request: Request) -> Response:
-        record = self._require(request.region, request.json().get("id"))
-        if not record["complete"]:
-            raise AwsError("InvalidInputException", "Stop the batch before deleting it")
-        with self.store.lock:
-            del self.store.data["batches"][request.region][record["id"]]
-            self.store.save()
-        return json_response({"statusCode": "BATCH_DELETED",
-                              "buildsDeleted": [g["currentBuildSummary"]["arn"]
-                                                for g in record["buildGroups"]
-                                                if g.get("currentBuildSummary")],
-                              "buildsNotDeleted": []})
 
     # -- lookups and records --------------------------------------------------------------
 
