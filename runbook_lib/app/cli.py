@@ -7,6 +7,7 @@
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook lab                                   JupyterLab on the notebooks, guided mode
     runbook status                                setup overview (exit 0 converged, 2 drift)
+    runbook buildspec check [--strict] PATH...    validate and lint buildspec files
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cmd_status
+from runbook_lib.app import cmd_buildspec, cmd_status
 from runbook_lib.core.errors import RunbookError
 
 
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
     cmd_status.register(sub)
+    cmd_buildspec.register(sub)
     return parser
 
 

@@ -96,6 +96,7 @@ def lint_buildspec(spec: Buildspec) -> list[LintFinding]:
     """Every finding, in line order."""
     commands = list(iter_commands(spec))
     findings = [
+        *_validation_warnings(spec),
         *_npm_install(commands),
         *_tests_outside_pre_build(commands),
         *_missing_cache(spec, commands),
@@ -167,6 +168,12 @@ def _words(segment: str) -> list[str]:
 
 
 # -- rules ------------------------------------------------------------------------------------
+
+
+def _validation_warnings(spec: Buildspec) -> Iterator[LintFinding]:
+    """What the validator accepted where CodeBuild's reference is silent (unknown keys...)."""
+    for warning in spec.warnings:
+        yield LintFinding(warning.rule_id, WARNING, warning.line, warning.message, warning.fix)
 
 
 def _npm_install(commands: list[Command]) -> Iterator[LintFinding]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from runbook_lib.core.errors import RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import durations, executions, logs
+from runbook_lib.operate import durations, executions, logs, test_reports
 from runbook_lib.operate.durations import ExecutionRecord
 from runbook_lib.operate.executions import ExecutionSummary, FailureDetails
 
@@ -132,7 +132,8 @@ def _recent_failure(session: AwsSession, pipeline: str, execution: ExecutionSumm
     failure = RecentFailure(execution, details)
     if details and details.build_id:
         build_log = logs.read_build_log(session, details.build_id)
-        failure.failing_tests = build_log.failing_tests
+        failure.failing_tests = test_reports.failing_tests_or(session, details.build_id,
+                                                              build_log.failing_tests)
         failure.excerpt = log_excerpt(build_log.lines)
     return failure
 
