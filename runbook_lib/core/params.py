@@ -119,6 +119,12 @@ class Params:
     def environments(self) -> tuple[str, str]:
         return (self.staging_name, self.production_name)
 
+    @property
+    def build_environments(self) -> tuple[str, ...]:
+        """Environments whose config and secrets the build reads: the build and its tests run
+        against staging; production's values stay out of the build role's reach."""
+        return (self.staging_name,)
+
     def names(self, account_id: str = LOCAL_ACCOUNT_ID) -> ResourceNames:
         """Every resource name and ARN the suite creates, derived in one place."""
         return ResourceNames.derive(self, account_id)
@@ -258,6 +264,17 @@ class ResourceNames:
     def ecr_registry(self) -> str:
         """The account's ECR registry host, where Docker builds push commit-SHA tags."""
         return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"
+
+    @property
+    def pipeline_artifact_prefix(self) -> str:
+        """The artifact bucket folder CodePipeline keeps this pipeline's artifacts in (the
+        pipeline name, cut to its first 20 characters by CodePipeline)."""
+        return self.pipeline[:20]
+
+    @property
+    def cache_prefix(self) -> str:
+        """The build cache's folder in the artifact bucket (``cache_location`` minus bucket)."""
+        return self.cache_location.split("/", 1)[1]
 
     @property
     def artifact_bucket_arn(self) -> str:
