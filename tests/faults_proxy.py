@@ -15,6 +15,7 @@ It knows nothing of runbook_lib: only HTTP and the AWS wire protocols.
 from __future__ import annotations
 
 import http.client
+import json
 import random
 import re
 import threading
@@ -46,6 +47,8 @@ class FaultPlan:
     drop_mutation: int | None = None  # drop the response of this mutating call, once
     throttle_rate: float = 0.0
     seed: int = 0
+    # operation -> how many times to refuse it as real AWS does while a new role propagates
+    role_not_ready: dict[str, int] = field(default_factory=dict)
     mutations: list[str] = field(default_factory=list)  # every mutating call forwarded
     dropped: list[str] = field(default_factory=list)
     throttled: int = 0
@@ -86,6 +89,16 @@ def throttling_response(call: Call) -> tuple[int, dict[str, str], bytes]:
         b'{"message":"Rate exceeded"}')
 
 
+def role_not_ready_response(call: Call) -> tuple[int, dict[str, str], bytes]:
+    """What CodeBuild and CodePipeline answer for a role IAM has not propagated yet."""
+    codebuild = call.service == "codebuild"
+    body = json.dumps({
+        "__type": "InvalidInputException" if codebuild else "InvalidStructureException",
+        "message": f"{'CodeBuild' if codebuild else 'CodePipeline'} is not authorized to "
+                   "perform: sts:AssumeRole on the service role"})
+    return 400, {"Content-Type": "application/x-amz-json-1.1"}, body.encode()
+
+
 class FaultProxy:
     """``with FaultProxy(upstream) as proxy:`` then point clients at ``proxy.url``."""
 
@@ -124,6 +137,9 @@ class FaultProxy:
             if plan.throttle_rate and self._random.random() < plan.throttle_rate:
                 plan.throttled += 1
                 return "throttle"
+            if plan.role_not_ready.get(call.operation, 0) > 0:
+                plan.role_not_ready[call.operation] -= 1
+                return "role"
             if not call.mutating:
                 return "forward"
             index = len(plan.mutations)
@@ -170,8 +186,9 @@ class FaultProxy:
                 body = self._body()
                 call = classify(self.command, self.path, self.headers, body)
                 decision = proxy._decide(call)
-                if decision == "throttle":
-                    status, headers, payload = throttling_response(call)
+                if decision in ("throttle", "role"):
+                    status, headers, payload = (throttling_response(call) if decision == "throttle"
+                                                else role_not_ready_response(call))
                     self._answer(status, list(headers.items()), payload)
                     return
                 status, headers, payload = proxy._forward(self.command, self.path,

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runbook_lib.core import redact, tags
+from runbook_lib.core.converge import while_role_propagates
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, converge, diff_values
@@ -294,11 +295,14 @@ def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
 
     def create() -> None:
         with _step(f"create {resource}", _ROLE_HINT):
-            codebuild.create_project(**desired)
+            while_role_propagates(lambda: codebuild.create_project(**desired),
+                                  f"create {resource}", desired["serviceRole"])
 
     def update() -> None:
         with _step(f"update {resource}", _ROLE_HINT):
-            codebuild.update_project(**project_update_request(current, desired))
+            while_role_propagates(
+                lambda: codebuild.update_project(**project_update_request(current, desired)),
+                f"update {resource}", desired["serviceRole"])
 
     return converge(resource, None if current is None else _managed_view(current),
                     _managed_view(desired), create, update, _project_details(desired, params))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from runbook_lib.core.converge import while_role_propagates
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
@@ -261,15 +262,18 @@ def _subscribe_fn(sns, arn: str, email: str):
 
 def _create_pipeline(cp, declaration: dict, app_name: str) -> None:
     try:
-        cp.create_pipeline(pipeline=declaration,
-                           tags=as_tag_list(ownership_tags(app_name), "key", "value"))
+        while_role_propagates(
+            lambda: cp.create_pipeline(pipeline=declaration,
+                                       tags=as_tag_list(ownership_tags(app_name), "key", "value")),
+            f"create pipeline {declaration['name']}", declaration["roleArn"])
     except ClientError as err:
         raise _pipeline_error("create", declaration, err) from err
 
 
 def _update_pipeline(cp, declaration: dict) -> None:
     try:
-        cp.update_pipeline(pipeline=declaration)
+        while_role_propagates(lambda: cp.update_pipeline(pipeline=declaration),
+                              f"update pipeline {declaration['name']}", declaration["roleArn"])
     except ClientError as err:
         raise _pipeline_error("update", declaration, err) from err
 

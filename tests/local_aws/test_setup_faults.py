@@ -105,3 +105,12 @@ def test_setup_completes_under_thirty_percent_throttling(proxy):
     run_setup(after, params)
     assert after.recorder.mutating_count == 0, after.recorder.summary()
 
+
+
+def test_a_role_not_yet_assumable_is_waited_for(proxy):
+    """Real IAM takes seconds to propagate a new role; the local AWS never does, so the proxy
+    answers as CodeBuild and CodePipeline do meanwhile, twice each."""
+    params = _app("propagating")
+    proxy.reset(FaultPlan(role_not_ready={"CreateProject": 2, "CreatePipeline": 2}))
+    run_setup(_session(proxy), params)
+    assert proxy.plan.role_not_ready == {"CreateProject": 0, "CreatePipeline": 0}
