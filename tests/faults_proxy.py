@@ -107,7 +107,8 @@ class FaultProxy:
         self.plan = plan or FaultPlan()
         self._lock = threading.Lock()
         self._random = random.Random(self.plan.seed)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        handler = type("BoundProxyHandler", (_ProxyHandler,), {"proxy": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -161,56 +162,55 @@ class FaultProxy:
         finally:
             conn.close()
 
-    def _handler_class(self):
-        proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+class _ProxyHandler(BaseHTTPRequestHandler):
+    """One request: read it, let the proxy decide, then answer, lose the answer or refuse."""
 
-            def log_message(self, *args) -> None:  # quiet
-                pass
+    protocol_version = "HTTP/1.1"
+    proxy: FaultProxy  # set by FaultProxy on a subclass
 
-            def _body(self) -> bytes:
-                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                    chunks = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return b"".join(chunks)
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def log_message(self, *args) -> None:  # quiet
+        pass
 
-            def _handle(self) -> None:
-                body = self._body()
-                call = classify(self.command, self.path, self.headers, body)
-                decision = proxy._decide(call)
-                if decision in ("throttle", "role"):
-                    status, headers, payload = (throttling_response(call) if decision == "throttle"
-                                                else role_not_ready_response(call))
-                    self._answer(status, list(headers.items()), payload)
-                    return
-                status, headers, payload = proxy._forward(self.command, self.path,
-                                                          self.headers, body)
-                if decision == "drop":
-                    self.close_connection = True  # the call took effect; the answer is lost
-                    return
-                self._answer(status, headers, payload)
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def _answer(self, status: int, headers, payload: bytes) -> None:
-                self.send_response(status)
-                head = self.command == "HEAD"  # a HEAD answer keeps the resource's length
-                for key, value in headers:
-                    lowered = key.lower()
-                    if lowered not in _HOP_BY_HOP and (head or lowered != "content-length"):
-                        self.send_header(key, value)
-                if not head:
-                    self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
+    def _handle(self) -> None:
+        body = self._body()
+        call = classify(self.command, self.path, self.headers, body)
+        decision = self.proxy._decide(call)
+        if decision in ("throttle", "role"):
+            status, headers, payload = (throttling_response(call) if decision == "throttle"
+                                        else role_not_ready_response(call))
+            self._answer(status, list(headers.items()), payload)
+            return
+        status, headers, payload = self.proxy._forward(self.command, self.path, self.headers,
+                                                       body)
+        if decision == "drop":
+            self.close_connection = True  # the call took effect; the answer is lost
+            return
+        self._answer(status, headers, payload)
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
+    def _answer(self, status: int, headers, payload: bytes) -> None:
+        self.send_response(status)
+        head = self.command == "HEAD"  # a HEAD answer keeps the resource's length
+        for key, value in headers:
+            lowered = key.lower()
+            if lowered not in _HOP_BY_HOP and (head or lowered != "content-length"):
+                self.send_header(key, value)
+        if not head:
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(payload)
 
-        return Handler
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle

@@ -286,5 +286,9 @@ def load(params_file: Path | None, pairs: Iterable[str], target: str) -> dict[st
     if params_file:
         values.update(read_file(Path(params_file)))
     values.update(read_pairs(pairs))
+    if values.get("target", target) != target:
+        raise InputError("parameter target", str(values["target"]), f"differs from --target "
+                         f"{target}, which decides where the run goes",
+                         f"pass --target {values['target']} instead of a target parameter")
     values["target"] = target
     return check_parameters(values)

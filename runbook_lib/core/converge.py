@@ -40,13 +40,16 @@ def role_not_ready(err: ClientError) -> bool:
 
 
 def while_role_propagates(call: Callable[[], T], what: str, role_arn: str,
+                          role_exists: Callable[[], bool] | None = None,
                           timeout: float = ROLE_WAIT_SECONDS,
                           sleep: Callable[[float], None] = time.sleep,
                           clock: Callable[[], float] = time.monotonic) -> T:
     """Run ``call``; while the role is not assumable yet, retry with backoff up to ``timeout``.
 
-    Any other error goes through unchanged. After the timeout, a ``StepError`` names the role,
-    the time waited and the fix, and chains AWS's last answer.
+    Any other error goes through unchanged, and so does the first refusal when ``role_exists``
+    says the role is missing altogether (nothing to wait for: the IAM step was skipped). After
+    the timeout, a ``StepError`` names the role, the time waited and the fix, and chains AWS's
+    last answer.
     """
     start = clock()
     delay = 1.0
@@ -57,6 +60,9 @@ def while_role_propagates(call: Callable[[], T], what: str, role_arn: str,
             waited = clock() - start
             if not role_not_ready(err):
                 raise
+            if role_exists is not None and not role_exists():
+                raise
+            role_exists = None  # it exists: from now on, only time will tell
             if waited + delay > timeout:
                 raise StepError(
                     f"{what}: the role {role_arn} is still not assumable after {waited:.0f}s "
@@ -66,6 +72,21 @@ def while_role_propagates(call: Callable[[], T], what: str, role_arn: str,
                 ) from err
             sleep(delay)
             delay = min(delay * 2, 15.0)
+
+
+def role_exists_check(session, role_arn: str) -> Callable[[], bool]:
+    """A check that the role named by ``role_arn`` exists, for :func:`while_role_propagates`."""
+
+    def exists() -> bool:
+        try:
+            session.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "NoSuchEntity":
+                return False
+            raise
+        return True
+
+    return exists
 
 
 def create_or_adopt(create: Callable[[], T], exists_codes: tuple[str, ...],

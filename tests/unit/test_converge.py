@@ -85,3 +85,15 @@ def test_other_errors_go_through_at_once():
     with pytest.raises(ClientError):
         converge.while_role_propagates(call, "x", ROLE, sleep=clock.sleep, clock=lambda: clock.now)
     assert clock.sleeps == []
+
+
+def test_a_missing_role_is_not_waited_for():
+    clock = _Clock()
+
+    def call():
+        raise _error(*NOT_READY[0][1:])
+
+    with pytest.raises(ClientError):
+        converge.while_role_propagates(call, "x", ROLE, role_exists=lambda: False,
+                                       sleep=clock.sleep, clock=lambda: clock.now)
+    assert clock.sleeps == []

@@ -186,3 +186,10 @@ def test_fuzz_a_value_means_the_same_through_p_and_f(name, value, tmp_path):
     if text == "" or text == "''":
         return  # -p NAME= means the empty text, as an empty YAML document would not
     assert via_p == via_f
+
+
+def test_a_target_parameter_must_agree_with_the_target_option():
+    assert _load(["target=local"])["target"] == "local"
+    with pytest.raises(ParameterError) as err:
+        _load(["target=aws"])
+    assert "--target aws" in str(err.value)
