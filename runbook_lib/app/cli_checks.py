@@ -44,6 +44,10 @@ def check_paths(args: argparse.Namespace) -> None:
         check_folder("--out", Path(out), writes=True)
     if getattr(args, "dir", None) is not None:
         check_folder("--dir", Path(args.dir), writes=True)
+    port = getattr(args, "port", None)
+    if port is not None and not 0 <= port <= 65535:
+        raise InputError(f"--port {port}", str(port), "is not a TCP port",
+                         "pass a number from 1 to 65535, or 0 for any free port")
 
 
 def _starts_local_aws(args: argparse.Namespace) -> bool:

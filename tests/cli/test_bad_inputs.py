@@ -92,6 +92,8 @@ CASES = [
      {"RUNBOOK_STATE_DIR": "{unwritable}", "AWS_ENDPOINT_URL": ""},
      ["RUNBOOK_STATE_DIR", "cannot be written"]),
     ("lab --dir is a file", ["lab", "--dir", "{file}"], {}, ["--dir", "{file}"]),
+    ("serve --port out of range", ["local", "serve", "--port", "99999", "--state-dir",
+                                   "{tmp}/s"], {}, ["--port 99999"]),
 ]
 
 
