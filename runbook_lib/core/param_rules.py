@@ -229,16 +229,25 @@ def secret_fix(key: str = "", secret_field: str = "secret_names") -> str:
 
 # -- checks that span fields ---------------------------------------------------------------------
 
+def _repository(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
+    """A repository id: the pattern, and no part that is '.' or '..' (a path, not a name: the
+    local AWS would map it to a folder outside its repositories)."""
+    return lambda value: _matches(pattern)(value) and not any(
+        part in (".", "..") for part in value.split("/"))
+
+
 _REPO_RULES = {
-    "codecommit": (_matches(_CODECOMMIT_REPO_RE),
-                   "a CodeCommit repository name (letters, digits, . _ -)", "sample-app"),
+    "codecommit": (_repository(_CODECOMMIT_REPO_RE),
+                   "a CodeCommit repository name (letters, digits, . _ -; not . or ..)",
+                   "sample-app"),
     "s3": (_is_s3_key_ref, "BUCKET/KEY of a zip file in S3", "my-source-bucket/app.zip"),
 }
 
 
 def _source_repo_fits_provider(p: Any) -> None:
     test, rule, example = _REPO_RULES.get(
-        p.source_provider, (_matches(_REPO_RE), "OWNER/NAME of the repository", "acme/sample-app"))
+        p.source_provider, (_repository(_REPO_RE), "OWNER/NAME of the repository (neither part "
+                            ". or ..)", "acme/sample-app"))
     Rule("source_repo", test, rule, example).check(p.source_repo)
 
 

@@ -320,7 +320,8 @@ def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
         with _step(f"update {resource}", _ROLE_HINT):
             while_role_propagates(
                 lambda: codebuild.update_project(**project_update_request(current, desired)),
-                f"update {resource}", desired["serviceRole"])
+                f"update {resource}", desired["serviceRole"],
+                role_exists_check(session, desired["serviceRole"]))
 
     return converge(resource, None if current is None else _managed_view(current),
                     _managed_view(desired), create, update, _project_details(desired, params))

@@ -54,6 +54,8 @@ CASES = [
     ("apply=on", ["teardown", "-p", "apply=on", "--out", "{out}"], {}, ["apply", "'on'"]),
     ("unknown name", ["run", "-p", "app_nmae=shop", "--out", "{out}"], {},
      ["app_nmae", "app_name"]),
+    ("codecommit repo ..", ["run", "-p", "source_provider=codecommit", "-p", "source_repo=..",
+                            "--out", "{out}"], {}, ["source_repo", "'..'"]),
     ("not KEY=VALUE", ["run", "-p", "app_name", "--out", "{out}"], {}, ["-p app_name",
                                                                        "KEY=VALUE"]),
     ("secret env-var name", ["run", "-p", f"RUNBOOK_SECRET_API_KEY={SECRET}", "--out",
