@@ -112,9 +112,10 @@ def test_every_lost_mutating_answer_converges(proxy, setup_mutations, step):
     assert {k: v for k, v in outcomes.items() if v != "same run"} == {}
 
 
-def test_setup_completes_under_thirty_percent_throttling(proxy):
-    params = _app("throttled")
-    proxy.reset(FaultPlan(throttle_rate=0.3, seed=8))
+@pytest.mark.parametrize("seed", [8, 1234])
+def test_setup_completes_under_thirty_percent_throttling(proxy, seed):
+    params = _app(f"throttled-{seed}")
+    proxy.reset(FaultPlan(throttle_rate=0.3, seed=seed))
     run_setup(_session(proxy), params)
     assert proxy.plan.throttled > 10
     proxy.reset(FaultPlan())
