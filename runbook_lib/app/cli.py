@@ -6,6 +6,7 @@
     runbook teardown                              the teardown notebook
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook lab                                   JupyterLab on the notebooks, guided mode
+    runbook status                                setup overview (exit 0 converged, 2 drift)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cli_checks
+from runbook_lib.app import cli_checks, cmd_status
 from runbook_lib.core.errors import RunbookError
 
 
@@ -95,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--dir", type=Path, default=None,
                      help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
+    cmd_status.register(sub)
     return parser
 
 
@@ -244,9 +246,22 @@ def _run(args) -> int:
         return 0
     names = suite.resolve(args.only) if args.only else suite.default_run()
     parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    _require_prerequisites(args.target, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
                               report=args.report)
     return 0 if result.ok else 1
+
+
+def _require_prerequisites(target: str, parameters: dict) -> None:
+    """On the local target builds run on this machine: say what is missing before they fail."""
+    from runbook_lib.app import prereqs
+
+    if target != "local":
+        return
+    nodejs = parameters.get("build_template", "nodejs") == "nodejs"
+    missing = prereqs.check_tools(sample_app=nodejs)
+    if missing:
+        raise RunbookError(prereqs.explain(missing))
 
 
 def _teardown(args) -> int:
@@ -260,8 +275,10 @@ def _teardown(args) -> int:
 
 def _report(args) -> int:
     from runbook_lib.app import runner
+    from runbook_lib.views import waiting
 
-    out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
+    with waiting.for_terminal(f"rendering the health report of {args.pipeline}"):
+        out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
     print(f"health report of {args.pipeline}: {out}")
     return 0
 

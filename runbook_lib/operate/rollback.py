@@ -9,7 +9,6 @@ first; nothing changes until it is applied.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,8 @@ from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions
+from runbook_lib.operate import executions, revisions
+from runbook_lib.operate.summaries import UNKNOWN_TRIGGER
 from runbook_lib.setup.deploy_actions import SOURCE_ACTION
 
 METHODS = ("stage", "revision")
@@ -59,20 +59,15 @@ DEPLOYMENT_HEADERS = ("execution", "commit", "message", "deployed at", "trigger"
 def deployment_rows(deployments: list[Deployment]) -> list[tuple[str, str, str, str, str]]:
     """Table rows, newest first; the first row is what production serves now."""
     return [(d.execution_id, d.short, d.message or "-",
-             d.deployed_at.isoformat(timespec="seconds") if d.deployed_at else "-", d.trigger)
+             d.deployed_at.isoformat(timespec="seconds") if d.deployed_at else "-",
+             d.trigger or UNKNOWN_TRIGGER)
             for d in deployments]
 
 
 def commit_message(revision: dict) -> str:
     """The commit message of a source revision: connection sources put it in a JSON summary
     (``{"ProviderType": "GitHub", "CommitMessage": ...}``), CodeCommit as plain text."""
-    text = revision.get("revisionSummary") or ""
-    if text.startswith("{"):
-        try:
-            text = json.loads(text).get("CommitMessage", "")
-        except ValueError:
-            pass
-    return text.splitlines()[0] if text else ""
+    return revisions.revision_message(revision)
 
 
 def stage_successes(session: AwsSession, pipeline: str, stage: str) -> dict[str, datetime | None]:
@@ -84,8 +79,8 @@ def stage_successes(session: AwsSession, pipeline: str, stage: str) -> dict[str,
     try:
         for page in paginator.paginate(pipelineName=pipeline,
                                        PaginationConfig={"MaxItems": _HISTORY_LIMIT * 8}):
-            for item in page["actionExecutionDetails"]:
-                if item.get("stageName") == stage:
+            for item in page.get("actionExecutionDetails") or []:
+                if item.get("stageName") == stage and item.get("pipelineExecutionId"):
                     seen.setdefault(item["pipelineExecutionId"], []).append(
                         (item.get("status", ""), item.get("lastUpdateTime")))
     except ClientError as err:
@@ -105,9 +100,8 @@ def production_deployments(session: AwsSession, pipeline: str, production_stage:
     found = []
     for summary in executions.list_executions(session, pipeline, limit=_HISTORY_LIMIT):
         if summary.execution_id in done:
-            revision = summary.revisions[0] if summary.revisions else {}
             found.append(Deployment(summary.execution_id, summary.commit_id,
-                                    commit_message(revision),
+                                    summary.commit_message,
                                     done[summary.execution_id] or summary.last_update_time,
                                     summary.trigger))
     found.sort(key=lambda d: d.deployed_at.timestamp() if d.deployed_at else 0, reverse=True)
@@ -148,8 +142,8 @@ def choose_target(deployments: list[Deployment], target_execution_id: str = "",
                                "nothing to roll back to")
     current = deployments[0]
     for d in deployments[1:]:
-        if d.commit_id != current.commit_id:
-            return d
+        if d.commit_id != current.commit_id or not (d.commit_id and current.commit_id):
+            return d  # an unknown commit cannot be the same: the earlier run is the target
     raise NoRollbackTarget(
         f"production has only ever run commit {current.short}; there is no earlier release "
         "to roll back to")
@@ -163,9 +157,10 @@ class RollbackPlan:
     stage: str
     method: str
     current: Deployment | None
-    target: Deployment
+    target: Deployment | None  # None: nothing to go back to (``reason`` says why)
     plan: Plan
     started: list[str] = field(default_factory=list)
+    reason: str = ""
 
     @property
     def execution_id(self) -> str:
@@ -184,13 +179,22 @@ def plan_rollback(session: AwsSession, params: Params, names: ResourceNames,
         raise ParameterError("method", method, f"must be one of {', '.join(METHODS)}", "stage")
     stage = production_stage(params)
     deployments = production_deployments(session, names.pipeline, stage)
-    target = choose_target(deployments, target_execution_id, target_commit, method)
     current = deployments[0] if deployments else None
+    resource = f"{stage} of {names.pipeline}"
+    try:
+        target = choose_target(deployments, target_execution_id, target_commit, method)
+    except NoRollbackTarget as err:
+        if target_execution_id or target_commit:
+            raise  # the operator named a target that does not exist: say so
+        # Nothing earlier to go back to is a fact to report, not a failure of the runbook.
+        nothing = RollbackPlan(names.pipeline, stage, method, current, None,
+                               Plan(f"rollback {names.pipeline}"), reason=str(err))
+        nothing.plan.add(Change(resource, "unchanged", [str(err)]))
+        return nothing
     result = RollbackPlan(names.pipeline, stage, method, current, target,
                           Plan(f"rollback {names.pipeline}"))
-    resource = f"{stage} of {names.pipeline}"
     now = current.describe() if current else "(nothing deployed)"
-    if current and current.commit_id == target.commit_id:
+    if current and current.commit_id and current.commit_id == target.commit_id:
         result.plan.add(Change(resource, "unchanged", [f"production already runs {now}"]))
         return result
     if method == "stage":
@@ -212,6 +216,8 @@ def production_stage(params: Params) -> str:
 
 
 def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
+    executions.require_id("target_execution_id", rb.target.execution_id,
+                          "an execution listed in the production deployments")
     try:
         return session.client("codepipeline").rollback_stage(
             pipelineName=rb.pipeline, stageName=rb.stage,
@@ -224,6 +230,7 @@ def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
 
 
 def _start_revision(session: AwsSession, rb: RollbackPlan) -> str:
+    executions.require_id("target_commit", rb.target.commit_id, "a full 40-character commit id")
     revision = {"actionName": SOURCE_ACTION, "revisionType": "COMMIT_ID",
                 "revisionValue": rb.target.commit_id}
     return executions.start_execution(session, rb.pipeline, [revision])
@@ -297,6 +304,8 @@ def follow(session: AwsSession, rb: RollbackPlan, timeout: float = 600
 
 def outcome_text(rb: RollbackPlan, result: executions.ExecutionSummary | None) -> str:
     """One sentence on where the rollback stands."""
+    if rb.target is None:
+        return f"nothing to roll back: {rb.reason}"
     if result is None:
         return ("no rollback started: production still runs "
                 f"{rb.current.describe() if rb.current else '(nothing)'}"
@@ -315,9 +324,10 @@ def verify_after(session: AwsSession, params: Params, names: ResourceNames, rb: 
                  result: executions.ExecutionSummary | None) -> Verification:
     """After a rollback that reached production: does production serve the target? Before one
     (plan only): does production serve what the deployment history says it runs?"""
+    if result is None and rb.current is None:
+        return Verification("", detail="not checked: nothing has been deployed to production")
     if result is None:
-        return verify_production(session, params, names,
-                                 rb.current.commit_id if rb.current else "")
+        return verify_production(session, params, names, rb.current.commit_id)
     if result.status != "Succeeded":
         return Verification(rb.target.commit_id, detail=(
             f"not checked: execution {result.execution_id} has not deployed to production "
