@@ -26,6 +26,8 @@ from urllib.parse import parse_qs, urlparse
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Check", "Lookup", "Simulate",
                   "Search", "Filter", "Test", "Select", "Poll", "Scan", "Query", "Validate")
 _SERVICE_RE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+# The local AWS's own control API is not AWS: AWS's faults never happen there.
+CONTROL_PREFIX = "/_runbook/"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te",
                "upgrade", "trailer"}
 
@@ -56,6 +58,8 @@ class FaultPlan:
 
 def classify(method: str, path: str, headers, body: bytes) -> Call:
     """Service, operation and protocol of a request, from the wire alone."""
+    if path.startswith(CONTROL_PREFIX):
+        return Call("control", path, "control", False)
     match = _SERVICE_RE.search(headers.get("Authorization", ""))
     service = match[1] if match else "?"
     target = headers.get("X-Amz-Target")
@@ -135,6 +139,8 @@ class FaultProxy:
         """forward, drop (forward, then lose the answer) or throttle."""
         with self._lock:
             plan = self.plan
+            if call.protocol == "control":
+                return "forward"
             if plan.throttle_rate and self._random.random() < plan.throttle_rate:
                 plan.throttled += 1
                 return "throttle"
