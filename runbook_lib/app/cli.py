@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cmd_buildspec, cmd_status
+from runbook_lib.app import cli_checks, cmd_buildspec, cmd_status
 from runbook_lib.core.errors import RunbookError
 
 
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        cli_checks.check_paths(args)
         return int(args.func(args) or 0)
     except RunbookError as err:
         print(f"runbook: {err}", file=sys.stderr)
@@ -37,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("runbook: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # one paragraph, never a traceback (RUNBOOK_DEBUG=1 shows it)
+        if cli_checks.debugging():
+            raise
+        print(cli_checks.explain(err), file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

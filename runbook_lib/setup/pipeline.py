@@ -21,6 +21,11 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from runbook_lib.core.converge import (
+    create_or_adopt,
+    role_exists_check,
+    while_role_propagates,
+)
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
@@ -146,7 +151,8 @@ def _pipeline_change(session: AwsSession, params: Params, names: ResourceNames) 
     resource = f"CodePipeline {names.pipeline}"
     current = _get_pipeline(cp, names.pipeline)
     if current is None:
-        return create(resource, lambda: _create_pipeline(cp, desired, params.app_name),
+        exists = role_exists_check(session, desired["roleArn"])
+        return create(resource, lambda: _create_pipeline(cp, desired, params.app_name, exists),
                       [f"stages: {' -> '.join(s['name'] for s in desired['stages'])}"])
     require_owned(resource, _pipeline_tags(cp, names.pipeline_arn), params.app_name)
     diff = declaration_diff(current, desired)
@@ -259,17 +265,31 @@ def _subscribe_fn(sns, arn: str, email: str):
     return subscribe
 
 
-def _create_pipeline(cp, declaration: dict, app_name: str) -> None:
+def _create_pipeline(cp, declaration: dict, app_name: str, role_exists=None) -> None:
     try:
-        cp.create_pipeline(pipeline=declaration,
-                           tags=as_tag_list(ownership_tags(app_name), "key", "value"))
+        create_or_adopt(lambda: while_role_propagates(
+            lambda: cp.create_pipeline(pipeline=declaration,
+                                       tags=as_tag_list(ownership_tags(app_name), "key", "value")),
+            f"create pipeline {declaration['name']}", declaration["roleArn"], role_exists),
+            ("PipelineNameInUseException",), lambda: _adopt_pipeline(cp, declaration, app_name))
     except ClientError as err:
         raise _pipeline_error("create", declaration, err) from err
 
 
+def _adopt_pipeline(cp, declaration: dict, app_name: str) -> None:
+    """The pipeline exists after all (botocore retried after a lost answer): if it is ours,
+    converge onto it."""
+    found = cp.get_pipeline(name=declaration["name"])
+    require_owned(f"CodePipeline {declaration['name']}",
+                  _pipeline_tags(cp, found["metadata"]["pipelineArn"]), app_name)
+    if declaration_diff(found["pipeline"], declaration):
+        _update_pipeline(cp, declaration)
+
+
 def _update_pipeline(cp, declaration: dict) -> None:
     try:
-        cp.update_pipeline(pipeline=declaration)
+        while_role_propagates(lambda: cp.update_pipeline(pipeline=declaration),
+                              f"update pipeline {declaration['name']}", declaration["roleArn"])
     except ClientError as err:
         raise _pipeline_error("update", declaration, err) from err
 
