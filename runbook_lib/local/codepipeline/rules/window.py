@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from runbook_lib.core.aws_cron import CronError, parse_cron
 from runbook_lib.local.codepipeline.rules import (
     RuleContext,
     RuleOutcome,
     minute_seconds,
     register_rule,
 )
-from runbook_lib.local.codepipeline.rules.cron import CronError, parse_cron
 
 _POLL_SECONDS = 1.0
 
