@@ -48,6 +48,11 @@ class PipelineShape:
         return ("an EventBridge rule on source changes (CodeCommit and S3 sources have no "
                 "trigger; that rule is not part of this step), or a manual start")
 
+    def gate_rows(self) -> list[tuple[str, str]]:
+        """(stage, gate) rows for the release-gates table; one row saying none when off."""
+        rows = [(stage.name, gate) for stage in self.stages for gate in stage.gates]
+        return rows or [("-", "no release gate declared (every gate parameter is off)")]
+
     def as_rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """(stage, action, provider, inputs, outputs, namespace) rows for the stage table."""
         return [

@@ -9,10 +9,10 @@ import botocore.session
 import pytest
 from botocore.validate import validate_parameters
 
-from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.errors import NotOwnedError, ParameterError
 from runbook_lib.core.params import Params
 from runbook_lib.core.stage_conditions import stage_condition_problems
-from runbook_lib.setup import gates, pipeline
+from runbook_lib.setup import gates, pipeline, release_alarm
 
 ALL_GATES = {"deploy_window_cron": "* * 9-16 ? * MON-THU *",
              "deploy_window_timezone": "Europe/Paris", "gate_alarm_wait_minutes": 10,
@@ -171,3 +171,31 @@ def test_gated_pipeline_is_created_then_converges(session, app_name):
     assert session.recorder.mutating_count == 0, session.recorder.summary()
     changed = pipeline.plan_pipeline(session, params.replace(post_deploy_watch_minutes=30), names)
     assert any("WaitTime" in line for c in changed.changes for line in c.diff)
+
+
+def test_release_alarm_only_when_a_gate_watches_it(session, app_name):
+    params = Params(app_name=app_name)
+    assert release_alarm.plan_release_alarm(session, params, params.names()).changes == []
+    watched = params.replace(post_deploy_watch_minutes=5)
+    names = watched.names()
+    first = release_alarm.plan_release_alarm(session, watched, names)
+    assert [c.action for c in first.changes] == ["create"]
+    first.apply()
+    alarm = session.client("cloudwatch").describe_alarms(
+        AlarmNames=[names.release_alarm])["MetricAlarms"][0]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (f"{app_name}/Releases", "Errors")
+    session.recorder.reset()
+    again = release_alarm.plan_release_alarm(session, watched, names)
+    assert [c.action for c in again.changes] == ["unchanged"]
+    again.apply()
+    assert session.recorder.mutating_count == 0, session.recorder.summary()
+
+
+def test_release_alarm_refuses_an_untagged_lookalike(session, app_name):
+    params = Params(app_name=app_name, gate_alarm_wait_minutes=5)
+    names = params.names()
+    session.client("cloudwatch").put_metric_alarm(
+        AlarmName=names.release_alarm, Namespace="x", MetricName="y", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    with pytest.raises(NotOwnedError):
+        release_alarm.plan_release_alarm(session, params, names)
