@@ -27,6 +27,16 @@ class StageShape:
     # One line per condition block, e.g. "beforeEntry: DeploymentWindow, CloudWatchAlarm -> FAIL".
     gates: tuple[str, ...] = ()
 
+    @property
+    def gate_badge(self) -> str:
+        """A few words for the drawing: which gates guard this stage ("" when none)."""
+        words = {"beforeEntry": "entry gate", "onSuccess": "post-deploy watch",
+                 "onFailure": "auto-retry"}
+        kinds = [words[line.split(":", 1)[0]] for line in self.gates
+                 if line.split(":", 1)[0] in words
+                 and (line.startswith("onFailure") is ("retry" in line))]
+        return ", ".join(dict.fromkeys(kinds))
+
 
 @dataclass(frozen=True)
 class PipelineShape:

@@ -13,6 +13,7 @@ from runbook_lib.core.errors import NotOwnedError, ParameterError
 from runbook_lib.core.params import Params
 from runbook_lib.core.stage_conditions import stage_condition_problems
 from runbook_lib.setup import gates, pipeline, release_alarm
+from runbook_lib.views import plots
 
 ALL_GATES = {"deploy_window_cron": "* * 9-16 ? * MON-THU *",
              "deploy_window_timezone": "Europe/Paris", "gate_alarm_wait_minutes": 10,
@@ -151,6 +152,10 @@ def test_shape_lists_gates_for_the_drawing():
         "beforeEntry: DeploymentWindow, CloudWatchAlarm -> FAIL",
         "onSuccess: CloudWatchAlarm -> ROLLBACK")
     assert gated["Build"] == ("onFailure: automatic retry (FAILED_ACTIONS)",)
+    labels = {b.label.split("\n")[0]: b.label for b in plots.layout_pipeline(shape)
+              if b.kind == "stage"}
+    assert labels["Deploy-production"].endswith("entry gate, post-deploy watch")
+    assert labels["Build"] == "Build\nauto-retry"
 
 
 def test_gated_pipeline_is_created_then_converges(session, app_name):
