@@ -12,6 +12,7 @@ set-alarm-state`` flips one, which is how operators rehearse a blocked or rolled
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -87,3 +88,16 @@ def _put(cw, definition: dict[str, Any], app_name: str) -> None:
         cw.put_metric_alarm(**definition, Tags=as_tag_list(ownership_tags(app_name)))
     except ClientError as err:
         raise StepError(f"put alarm {definition['AlarmName']}: {err}") from err
+
+
+def teardown_target(session: AwsSession, names: ResourceNames
+                    ) -> tuple[str, dict[str, str] | None, Callable[[], Any]]:
+    """For the teardown: the resource's label, its tags (None when absent) and its delete."""
+    cw = session.client("cloudwatch")
+    current = _describe(cw, names.release_alarm)
+    found = None
+    if current is not None:
+        found = from_tag_list(cw.list_tags_for_resource(
+            ResourceARN=current["AlarmArn"]).get("Tags"))
+    return (f"CloudWatch alarm {names.release_alarm}", found,
+            lambda: cw.delete_alarms(AlarmNames=[names.release_alarm]))

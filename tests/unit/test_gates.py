@@ -12,7 +12,7 @@ from botocore.validate import validate_parameters
 from runbook_lib.core.errors import NotOwnedError, ParameterError
 from runbook_lib.core.params import Params
 from runbook_lib.core.stage_conditions import stage_condition_problems
-from runbook_lib.setup import gates, pipeline, release_alarm
+from runbook_lib.setup import gates, pipeline, release_alarm, teardown
 from runbook_lib.views import plots
 
 ALL_GATES = {"deploy_window_cron": "* * 9-16 ? * MON-THU *",
@@ -204,3 +204,15 @@ def test_release_alarm_refuses_an_untagged_lookalike(session, app_name):
         Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     with pytest.raises(NotOwnedError):
         release_alarm.plan_release_alarm(session, params, names)
+
+
+def test_teardown_deletes_the_release_alarm(session, app_name):
+    params = Params(app_name=app_name, gate_alarm_wait_minutes=5)
+    names = params.names()
+    release_alarm.plan_release_alarm(session, params, names).apply()
+    plan = teardown.plan_teardown(session, params, names)
+    (change,) = [c for c in plan.changes if names.release_alarm in c.resource]
+    assert change.action == "delete"
+    change.apply_fn()
+    assert session.client("cloudwatch").describe_alarms(
+        AlarmNames=[names.release_alarm])["MetricAlarms"] == []
