@@ -504,3 +504,22 @@ def test_a_stop_cancels_a_waiting_gate(session, app_name, alarm, short_minutes):
     done.set()
     assert rows[0]["status"] == "Stopped"
     assert [r["status"] for r in rule_runs(cp, cfg["name"], first)] == ["Abandoned"]
+
+
+def test_commands_action_exports_variables_a_rule_then_checks(session, app_name):
+    cp = session.client("codepipeline")
+    compute = {"name": "Measure", "actions": [{
+        "name": "Measure", "actionTypeId": {"category": "Compute", "owner": "AWS",
+                                            "provider": "Commands", "version": "1"},
+        "commands": ["test -f content.txt", "export ERRORS=0"], "outputVariables": ["ERRORS"],
+        "namespace": "Measure", "inputArtifacts": [{"name": "Src"}],
+        "outputArtifacts": [{"name": "Measured"}]}]}
+    quiet = rule("VariableCheck", "NoErrors", Variable="#{Measure.ERRORS}", Value="0",
+                 Operator="EQ")
+    pipeline, first = create(session, app_name, [
+        compute, deploy_stage(f"{app_name}-d", beforeEntry=condition("FAIL", quiet))])
+    states = stage_states(cp, pipeline)
+    assert states["Measure"]["latestExecution"]["status"] == "Succeeded"
+    assert states["Deploy"]["latestExecution"]["status"] == "Succeeded"
+    run = rule_runs(cp, pipeline, first)[0]
+    assert run["input"]["resolvedConfiguration"]["Variable"] == "0"

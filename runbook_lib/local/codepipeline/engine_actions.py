@@ -172,7 +172,9 @@ class ActionRunner:
             artifact_bucket=store.get("location", ""), namespace=action.get("namespace"),
             source_revision={r["revisionType"]: r["revisionValue"] for r in pinned} or None,
             commit_id=execution.get("commitId"),
-            stop_requested=self._stop_flag(key.execution_id))
+            stop_requested=self._stop_flag(key.execution_id),
+            commands=list(action.get("commands") or []),
+            output_variable_names=list(action.get("outputVariables") or []))
 
     def _complete_action(self, key: ExecutionKey, action: dict[str, Any], action_id: str,
                          outcome: ActionOutcome) -> None:
