@@ -523,3 +523,36 @@ def test_commands_action_exports_variables_a_rule_then_checks(session, app_name)
     assert states["Deploy"]["latestExecution"]["status"] == "Succeeded"
     run = rule_runs(cp, pipeline, first)[0]
     assert run["input"]["resolvedConfiguration"]["Variable"] == "0"
+
+
+def test_condition_and_rule_changes_reach_eventbridge(session, app_name):
+    sqs, events = session.client("sqs"), session.client("events")
+    url = sqs.create_queue(QueueName=f"{app_name}-gates")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"]
+    pipeline_name = f"{app_name}-gated"
+    events.put_rule(Name=f"{app_name}-gates", EventPattern=json.dumps({
+        "source": ["aws.codepipeline"],
+        "detail-type": ["CodePipeline Rule Execution State Change",
+                        "CodePipeline Stage Condition State Change"],
+        "detail": {"pipeline": [pipeline_name], "state": ["FAILED"]}}))
+    events.put_targets(Rule=f"{app_name}-gates", Targets=[{"Id": "q", "Arn": arn}])
+    cp = session.client("codepipeline")
+    pipeline, _ = create(session, app_name, [
+        deploy_stage(f"{app_name}-d", beforeEntry=condition("FAIL", variable_gate()))])
+    start(cp, pipeline, gate="shut")
+    settle(cp, pipeline)
+    bodies = []
+    deadline = time.monotonic() + 15
+    while len(bodies) < 2 and time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        bodies += [json.loads(m["Body"]) for m in got.get("Messages", [])]
+    kinds = {b["detail-type"]: b["detail"] for b in bodies}
+    rule_detail = kinds["CodePipeline Rule Execution State Change"]
+    assert (rule_detail["stage"], rule_detail["rule"], rule_detail["state"]) == (
+        "Deploy", "Gate", "FAILED")
+    assert rule_detail["type"]["provider"] == "VariableCheck"
+    condition_detail = kinds["CodePipeline Stage Condition State Change"]
+    assert (condition_detail["condition-type"], condition_detail["result"]) == (
+        "beforeEntry", "FAIL")
+    assert all(b["source"] == "aws.codepipeline" for b in bodies)
