@@ -556,3 +556,19 @@ def test_condition_and_rule_changes_reach_eventbridge(session, app_name):
     assert (condition_detail["condition-type"], condition_detail["result"]) == (
         "beforeEntry", "FAIL")
     assert all(b["source"] == "aws.codepipeline" for b in bodies)
+
+
+def test_retrying_a_stage_its_gate_failed_meets_the_gate_again(session, app_name):
+    """A retry is no way around a gate (unverified reading: the guide does not say)."""
+    cp = session.client("codepipeline")
+    pipeline, _ = create(session, app_name, [
+        deploy_stage(f"{app_name}-d", beforeEntry=condition("FAIL", variable_gate()))])
+    blocked = start(cp, pipeline, gate="shut")
+    settle(cp, pipeline)
+    cp.retry_stage_execution(pipelineName=pipeline, stageName="Deploy",
+                             pipelineExecutionId=blocked, retryMode="FAILED_ACTIONS")
+    rows = settle(cp, pipeline)
+    assert next(e for e in rows if e["pipelineExecutionId"] == blocked)["status"] == "Failed"
+    assert [r["status"] for r in rule_runs(cp, pipeline, blocked)] == ["Failed", "Failed"]
+    assert stage_states(cp, pipeline)["Deploy"]["retryStageMetadata"] == {
+        "manualStageRetryAttempt": 1, "latestRetryTrigger": "ManualStageRetry"}

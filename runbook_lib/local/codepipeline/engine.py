@@ -197,7 +197,11 @@ class PipelineEngine(StageBoundaries, ActionRunner, StageGates, EngineControl):
                 self.occupy(key, stage["name"])
             elif not self.enter(key, stage["name"]):
                 return self.end_waiting(key)
-            verdict = "enter" if continuing or not gated else self._before_entry(key, stage)
+            # A retried stage that its beforeEntry gate failed meets the gate again.
+            blocked = continuing and execution["stages"].get(stage["name"], {}).get(
+                "failedBy") == "beforeEntry"
+            checked = gated and (blocked or not continuing)
+            verdict = self._before_entry(key, stage) if checked else "enter"
             if verdict == "enter":
                 status = self.run_stage(key, stage, rerun if continuing else "all", gated)
             else:
@@ -235,9 +239,10 @@ class PipelineEngine(StageBoundaries, ActionRunner, StageGates, EngineControl):
         now = time.time()
         with self.changing():
             execution = self.existing(key)
+            kept = execution["stages"].get(name, {}).get("retry")
             execution["stages"][name] = {"status": status, "startTime": now,
                                          "lastUpdateTime": now, "actions": {},
-                                         "failedBy": cause}
+                                         "failedBy": cause, **({"retry": kept} if kept else {})}
             execution["currentStage"] = name
             snap = copy.deepcopy(execution)
         self.events.stage(snap, name, EVENT_STATES[status])
