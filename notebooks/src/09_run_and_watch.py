@@ -79,7 +79,8 @@ nb.table(gates.gate_rows(gates.gate_states(ctx.session, ctx.names.pipeline)), ga
 # with its elapsed time and a progress bar; headless, a line is printed as each stage ends. A
 # run that reaches a manual approval stops being followed there: nobody is made to wait on a
 # human. The cell says where it waits and how to answer it (the approvals cockpit, notebook
-# 11, or the exact AWS CLI command); `wait_minutes` bounds only work that is running.
+# 11, or the exact AWS CLI command); `wait_minutes` bounds only work that is running. The last
+# lines say what the release gates did to this run: waiting or blocking, and why.
 
 # %%
 execution_id = executions.choose_execution(ctx.session, ctx.names.pipeline, watch,
@@ -89,6 +90,7 @@ final = executions.watch_execution(ctx.session, ctx.names.pipeline, execution_id
 nb.show(progress.final_status(final))
 print(progress.describe_waiting(final, executions.pending_approvals(ctx.session,
                                                                     ctx.names.pipeline)))
+print(gates.run_gate_text(ctx.session, ctx.names.pipeline, execution_id))
 
 # %% [markdown]
 # ## Final state of each stage

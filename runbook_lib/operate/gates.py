@@ -117,6 +117,15 @@ def gate_rows(states: list[GateState]) -> list[tuple[str, str, str, str]]:
     return [s.row() for s in states] or [("-", "-", "-", "no release gate has run yet")]
 
 
+def run_gate_text(session: AwsSession, pipeline: str, execution_id: str) -> str:
+    """What the gates did to one run, a line each (the run being watched): waiting or blocking,
+    and why in the rule's own words."""
+    mine = [g for g in gate_states(session, pipeline) if g.execution_id == execution_id]
+    if not mine:
+        return "no release gate has run for this execution"
+    return "\n".join(f"gate {g.stage} {g.block}: {g.row()[2]}: {g.why()}" for g in mine)
+
+
 def waiting_gates(session: AwsSession, pipelines: list[str]) -> list[tuple[str, GateState]]:
     """(pipeline, gate) for every gate holding a run now: what the cockpit offers to override."""
     return [(pipeline, state) for pipeline in pipelines

@@ -69,6 +69,10 @@ def test_a_waiting_gate_says_why_and_needs_a_reason_to_override(session, app_nam
     assert state.row()[:3] == ("Production", "beforeEntry", "waiting")
     assert f"Alarm {alarm} is ALARM" in state.why()
     assert state.condition_type == "BEFORE_ENTRY" and state.execution_id
+    text = gates.run_gate_text(session, pipeline, state.execution_id)
+    assert text.startswith("gate Production beforeEntry: waiting: AlarmQuiet: Alarm")
+    assert gates.run_gate_text(session, pipeline, "other") == (
+        "no release gate has run for this execution")
     rows = gates.waiting_rows(session, [pipeline])
     assert rows[0][:3] == (pipeline, "Production", "beforeEntry")
     assert gates.apply_override(session, [pipeline], "", "", f"{app_name}-artifacts") is None
