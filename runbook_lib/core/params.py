@@ -75,6 +75,13 @@ class Params:
     config_parameters: tuple[str, ...] = ("LOG_LEVEL=info", "FEATURE_FLAGS=none")
     secret_names: tuple[str, ...] = ("API_KEY",)
     secure_config_names: tuple[str, ...] = ("DB_URL",)
+    # Release gates (V2 stage conditions, setup/gates.py); every default leaves them off.
+    deploy_window_cron: str = ""
+    deploy_window_timezone: str = "UTC"
+    gate_alarm_wait_minutes: int = 0
+    post_deploy_watch_minutes: int = 0
+    build_retry_mode: str = ""
+    staging_skip_variable: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -166,6 +173,7 @@ class ResourceNames:
     cache_location: str
     codecommit_repository: str
     source_object: tuple[str, str]
+    release_alarm: str = ""
 
     @classmethod
     def derive(cls, p: Params, account_id: str) -> ResourceNames:
@@ -220,6 +228,7 @@ class ResourceNames:
             codecommit_repository=p.source_repo if p.source_provider == "codecommit" else "",
             source_object=(tuple(p.source_repo.split("/", 1)) if p.source_provider == "s3"
                            else ("", "")),
+            release_alarm=f"{app}-{p.production_name}-errors",
         )
 
     # ARNs -------------------------------------------------------------------------------------
