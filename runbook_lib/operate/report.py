@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 from runbook_lib.core import redact
 from runbook_lib.core.errors import RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions, log_text, logs, report_reading
+from runbook_lib.operate import executions, log_text, logs, report_reading, test_reports
 from runbook_lib.operate.durations import ExecutionRecord, percentile
 from runbook_lib.operate.executions import ExecutionSummary, FailureDetails
+from runbook_lib.operate.gates import GateCounts, gate_counts
 from runbook_lib.operate.triage_scan import ScanResult
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class HealthReport:
     # The same executions with stages and actions, oldest first: what runbook_lib.operate.durations,
     # runbook_lib.operate.dora and their plots take.
     records: list[ExecutionRecord] = field(default_factory=list)
+    gates: GateCounts | None = None  # what the release gates did in the window
 
     def status_counts(self) -> dict[str, int]:
         return dict(sorted(Counter(e.status for e in self.executions).items()))
@@ -88,6 +90,7 @@ class HealthReport:
             ("by status", ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"),
             ("failure rate", f"{self.failure_rate:.0%}"),
             ("median successful run", _minutes(percentile(durations, 50))),
+            ("release gates", self.gates.summary() if self.gates else "-"),
         ]
 
     def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
@@ -122,6 +125,9 @@ def build_health_report(session: AwsSession, pipeline: str, days: int = 30,
                           "name and region.")
     report = HealthReport(pipeline, days, since, until, history.executions,
                           records=history.records)
+    report.gates = gate_counts(session, pipeline,
+                               within={e.execution_id for e in history.executions},
+                               declaration=history.declaration, runs=history.runs)
     for failed in [e for e in history.executions if e.status == "Failed"][:max_failures]:
         report.failures.append(_recent_failure(session, pipeline, failed))
     return report
@@ -133,7 +139,8 @@ def _recent_failure(session: AwsSession, pipeline: str, execution: ExecutionSumm
     failure = RecentFailure(execution, details)
     if details and details.build_id:
         record, scan = logs.scan_build_log(session, details.build_id, _EXCERPT_LIMIT)
-        failure.failing_tests = [redact.redact_line(t) for t in scan.failing_tests]
+        failure.failing_tests = test_reports.failing_tests_or(
+            session, details.build_id, [redact.redact_line(t) for t in scan.failing_tests])
         failure.excerpt = excerpt_of(scan, record.source_dir or scan.source_dir)
     return failure
 

@@ -31,6 +31,8 @@ class History:
 
     executions: list[ExecutionSummary] = field(default_factory=list)
     records: list[ExecutionRecord] = field(default_factory=list)
+    declaration: dict = field(default_factory=dict)  # GetPipeline's pipeline
+    runs: list[dict] = field(default_factory=list)  # the window's ListPipelineExecutions items
 
 
 def read_history(session: AwsSession, pipeline: str, since: datetime, until: datetime,
@@ -42,7 +44,8 @@ def read_history(session: AwsSession, pipeline: str, since: datetime, until: dat
         items = _execution_items(client, pipeline, since, until, say)
         if not items:
             return History()
-        order = [s["name"] for s in client.get_pipeline(name=pipeline)["pipeline"]["stages"]]
+        declaration = client.get_pipeline(name=pipeline)["pipeline"]
+        order = [s["name"] for s in declaration["stages"]]
         actions = _action_items(client, pipeline, items, say)
         records = durations.build_records(pipeline, items, actions, order)
     except ClientError as err:
@@ -51,7 +54,7 @@ def read_history(session: AwsSession, pipeline: str, since: datetime, until: dat
                             "the region (AWS_REGION), or create it with the pipeline "
                             "notebook.") from err
         raise StepError(f"read the history of {pipeline}: {err}") from err
-    return History(_summaries(items, records), records)
+    return History(_summaries(items, records), records, declaration, items)
 
 
 def _summaries(items: list[dict], records: list[ExecutionRecord]) -> list[ExecutionSummary]:

@@ -88,9 +88,12 @@ class Triage:
                 ("next step", self.next_step)]
 
 
-def triage_build(log: BuildLog, context_lines: int = 3) -> Triage:
-    """Classify the build's failure and cut the excerpt around its first error line."""
-    return triage_scan(log, scan_lines(log.lines, context_lines))
+def triage_build(log: BuildLog, context_lines: int = 3, reports=None) -> Triage:
+    """Classify the build's failure and cut the excerpt around its first error line.
+
+    ``reports`` (:class:`.test_reports.BuildTestReports`): failing tests named by the
+    build's test reports win over those guessed from the log."""
+    return triage_scan(log, scan_lines(log.lines, context_lines), reports)
 
 
 def scan_lines(lines: Iterable[str], context_lines: int = 3) -> ScanResult:
@@ -106,9 +109,10 @@ def scan_lines(lines: Iterable[str], context_lines: int = 3) -> ScanResult:
     return scanner.result()
 
 
-def triage_scan(log: BuildLog, scan: ScanResult) -> Triage:
+def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
     """The report for a build from its record (``log``: status, phases) and one scan of its
-    lines; the lines shown are redacted and their paths shortened here."""
+    lines; the lines shown are redacted and their paths shortened here. ``reports`` as for
+    :func:`triage_build`."""
     command, exit_code = parse_failing_command(log.failed_context)
     rule = build_status.reword(log) or _classify(scan.rule_hits, log.status, log.status_code,
                                                  exit_code, command)
@@ -118,6 +122,8 @@ def triage_scan(log: BuildLog, scan: ScanResult) -> Triage:
     result = Triage(log.build_id, log.status, log.failed_phase, command, exit_code,
                     rule.category, rule.title, rule.next_step, failing_tests=tests,
                     filtered=log.filtered)
+    if reports is not None and reports.failing:
+        result.failing_tests = tests = reports.names()
     action, resource = (redact.redact_line(part) for part in scan.access)
     result.detail = _detail(rule.category, tests, action, resource, scan.access_code)
     if rule.category == "access_denied" and action:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +28,10 @@ class JsonStore:
             tmp = self.path.with_suffix(self.path.suffix + f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self.data, default=str))  # C encoder: no indent, no sort
             tmp.replace(self.path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Hold the lock, yield the document, save it when the block ends without error."""
+        with self.lock:
+            yield self.data
+            self.save()
