@@ -25,10 +25,10 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core import redact, tags
 from runbook_lib.core.errors import SecretValueError, StepError
+from runbook_lib.core.headless import is_headless
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
 from runbook_lib.core.session import AwsSession
-from runbook_lib.views import nb
 
 HIDDEN = "(hidden)"
 HIDDEN_CHANGED = "(hidden, changed)"
@@ -111,7 +111,7 @@ def resolve_secret_value(name: str, environment: str, session_is_local: bool,
     supplied = supplied_secret_value(name, environment)
     if supplied is not None:
         return supplied
-    if not nb.is_headless():
+    if not is_headless():
         ask = prompt or getpass.getpass
         value = ask(f"value of {name} for {environment} (input hidden, empty to skip): ")
         if value:

@@ -6,16 +6,14 @@ print plain text; in JupyterLab the same calls show widgets.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runbook_lib.core.headless import is_headless
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
-
-HEADLESS_ENV = "RUNBOOK_HEADLESS"
 
 
 @dataclass
@@ -33,11 +31,6 @@ def context(namespace: Mapping[str, Any]) -> Context:
     session = AwsSession.from_params(params)
     names = params.names(session.account_id())
     return Context(params, session, names)
-
-
-def is_headless() -> bool:
-    """True under papermill, nbval and `runbook run`; False in JupyterLab."""
-    return os.environ.get(HEADLESS_ENV) == "1"
 
 
 def show_plan(plan: Plan, apply: bool) -> None:

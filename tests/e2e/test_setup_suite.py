@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.local.server import process
+from runbook_lib.local.server import client, process
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def aws(env, *args):
 
 
 def mutations(endpoint) -> list[dict]:
-    return [c for c in process.fetch_calls(endpoint) if c["mutating"]]
+    return [c for c in client.fetch_calls(endpoint) if c["mutating"]]
 
 
 def test_setup_then_rerun_then_teardown(local, tmp_path):
@@ -93,7 +93,7 @@ def test_setup_then_rerun_then_teardown(local, tmp_path):
     assert targets["Targets"][0]["Arn"].endswith(f":{APP}-pipeline-failures")
 
     # A converged re-run makes zero mutating calls, across every notebook.
-    process.fetch_calls(endpoint, reset=True)
+    client.fetch_calls(endpoint, reset=True)
     runbook(env, "run", "--only", *SETUP, "-p", "apply=true", "--out", str(tmp_path / "two"))
     assert mutations(endpoint) == []
 
@@ -118,6 +118,6 @@ def test_setup_then_rerun_then_teardown(local, tmp_path):
     assert not [s for s in secrets if s.startswith(f"{APP}/") and s != f"{APP}/staging/hand-made"]
 
     # A second teardown is a no-op.
-    process.fetch_calls(endpoint, reset=True)
+    client.fetch_calls(endpoint, reset=True)
     runbook(env, "teardown", "--out", str(tmp_path / "again"))
     assert mutations(endpoint) == []

@@ -10,6 +10,7 @@ from botocore.awsrequest import AWSResponse
 
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError, SecretValueError, StepError
+from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.setup import config_store
 from runbook_lib.setup.config_store import (
     HIDDEN,
@@ -30,7 +31,7 @@ def headless_without_secret_variables(monkeypatch):
     """Every test starts headless, with no RUNBOOK_SECRET_* from the developer's shell."""
     for var in [v for v in os.environ if v.startswith(config_store.ENV_VAR_PREFIX)]:
         monkeypatch.delenv(var)
-    monkeypatch.setenv(nb.HEADLESS_ENV, "1")
+    monkeypatch.setenv(HEADLESS_ENV, "1")
 
 
 def _apply(session, params, names):
@@ -346,7 +347,7 @@ def test_resolve_secret_value_sources(monkeypatch, environment, variables, headl
     for var, value in variables.items():
         monkeypatch.setenv(var, value)
     if not headless:
-        monkeypatch.delenv(nb.HEADLESS_ENV)
+        monkeypatch.delenv(HEADLESS_ENV)
     asked: list[str] = []
 
     def prompt(text):

@@ -33,7 +33,7 @@ from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 log = logging.getLogger("runbook.local.pipelines")
 

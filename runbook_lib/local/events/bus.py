@@ -30,7 +30,7 @@ from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 log = logging.getLogger("runbook.local.events")
 
