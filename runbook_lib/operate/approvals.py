@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import iso_time
 from runbook_lib.operate import executions, logs, rollback
 from runbook_lib.operate.executions import PendingApproval
 
@@ -328,7 +329,7 @@ def decide(session: AwsSession, approval: PendingApproval, decision: str, summar
     executions.answer_approval(session, approval, choice == "approve", summary.strip())
     now = datetime.now(UTC)
     record = AuditRecord(
-        who=who, when=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), pipeline=approval.pipeline,
+        who=who, when=iso_time(now, "microseconds"), pipeline=approval.pipeline,
         execution=approval.execution_id, stage=approval.stage, action=approval.action,
         token=approval.token, decision=choice, summary=summary.strip(),
         key=f"{AUDIT_PREFIX}/{approval.pipeline}/{now.strftime('%Y%m%dT%H%M%S.%fZ')}-"

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import format_duration, iso_time
 
 ACTIVE = ("InProgress", "Stopping")
 
@@ -335,20 +336,6 @@ def stage_order(records: Sequence[ExecutionRecord]) -> list[str]:
     return order
 
 
-def format_duration(seconds: float | None) -> str:
-    """Always with a unit (12.3 s, 4.2 min, 2.0 h, 3.5 d), so outputs stay readable and the
-    notebook sanitizer recognises them; "-" when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
-
-
 # Stored notebook outputs are compared after timings are masked, so a timing is only ever in a
 # table's last column (lines are right-stripped, so its width moves nothing), timestamps have
 # one width, and the last header is wider than the timings under it.
@@ -370,7 +357,7 @@ EXECUTION_HEADERS = ("execution", "type", "status", "trigger", "commit", "stages
 def execution_rows(records: Sequence[ExecutionRecord]) -> list[tuple]:
     """One row per execution, newest first."""
     return [(r.execution_id, r.execution_type, r.status, r.trigger or "-",
-             r.commit_id[:7] or "-", len(r.stages), iso_seconds(r.start) or "-",
+             r.commit_id[:7] or "-", len(r.stages), iso_time(r.start, missing="-"),
              format_duration(r.duration_s)) for r in reversed(records)]
 
 
@@ -405,18 +392,22 @@ def record_rows(records: Sequence[ExecutionRecord]) -> list[dict[str, object]]:
         base = {"pipeline": r.pipeline, "execution_id": r.execution_id,
                 "execution_status": r.status, "execution_type": r.execution_type,
                 "trigger": r.trigger, "commit_id": r.commit_id,
-                "commit_time": _iso(r.commit_time), "execution_start": _iso(r.start),
-                "execution_end": _iso(r.end), "execution_duration_s": _round(r.duration_s)}
+                "commit_time": iso_time(r.commit_time, "auto"),
+                "execution_start": iso_time(r.start, "auto"),
+                "execution_end": iso_time(r.end, "auto"),
+                "execution_duration_s": _round(r.duration_s)}
         pairs = [(s, a) for s in r.stages for a in s.actions] or [(None, None)]
         for stage, action in pairs:
             row = dict.fromkeys(CSV_COLUMNS, "") | base
             if stage is not None and action is not None:
                 row |= {"stage": stage.stage, "stage_status": stage.status,
-                        "stage_start": _iso(stage.start), "stage_end": _iso(stage.end),
+                        "stage_start": iso_time(stage.start, "auto"),
+                        "stage_end": iso_time(stage.end, "auto"),
                         "stage_duration_s": _round(stage.duration_s), "action": action.action,
                         "category": action.category, "provider": action.provider,
-                        "action_status": action.status, "action_start": _iso(action.start),
-                        "action_end": _iso(action.end),
+                        "action_status": action.status,
+                        "action_start": iso_time(action.start, "auto"),
+                        "action_end": iso_time(action.end, "auto"),
                         "action_duration_s": _round(action.duration_s),
                         "external_id": action.external_id}
             rows.append(row)
@@ -427,7 +418,7 @@ def records_json(records: Sequence[ExecutionRecord]) -> list[dict]:
     """Executions with nested stages and actions, times in ISO 8601, durations in seconds."""
     def convert(value):
         if isinstance(value, datetime):
-            return _iso(value)
+            return iso_time(value, "auto")
         if isinstance(value, dict):
             return {k: convert(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -489,16 +480,6 @@ def _parse_time(text: str) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else ""
-
-
-def iso_seconds(value: datetime | None) -> str:
-    """ISO 8601 in UTC to the second, for tables: always the same width."""
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") \
-        if value else ""
 
 
 def _round(value: float | None) -> float | str:

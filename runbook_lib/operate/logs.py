@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import format_duration, iso_time
 
 _TAP_FAILURE = re.compile(r"^\s*not ok \d+ - (?P<name>.+?)\s*$")
 _PYTEST_FAILURE = re.compile(r"^FAILED (?P<name>\S+)")
@@ -54,10 +55,8 @@ class Phase:
         return max((self.end - self.start).total_seconds(), 0.0)
 
     def row(self) -> tuple[str, str, str, str]:
-        start = self.start.isoformat(timespec="seconds") if self.start else "-"
-        secs = self.seconds
-        return (self.name, self.status or "-", start,
-                "-" if secs is None else format_seconds(secs))
+        return (self.name, self.status or "-", iso_time(self.start, missing="-"),
+                format_duration(self.seconds))
 
 
 PHASE_HEADERS = ("phase", "status", "started", "duration")
@@ -293,15 +292,6 @@ def line_phases(lines: list[str]) -> list[str]:
             current = mark["phase"]
         out.append(current)
     return out
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration with its unit: ``0.8 s``, ``42.0 s``, ``3.5 min``, ``1.2 h``."""
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # -- secrets -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from runbook_lib.core.headless import is_headless
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import iso_time
 
 HIDDEN = "(hidden)"
 HIDDEN_CHANGED = "(hidden, changed)"
@@ -386,4 +387,4 @@ def _secret_kms(key_id: str | None) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    return iso_time(value, missing="-")

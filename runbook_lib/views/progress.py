@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+from runbook_lib.core.text import format_duration
 from runbook_lib.operate.executions import ExecutionProgress, FailureDetails, StageProgress
 
 STAGE_HEADERS = ("stage", "status", "actions", "time")
@@ -29,17 +30,6 @@ STATUS_STYLE = {
 }
 
 
-def format_seconds(seconds: float | None) -> str:
-    """A duration with its unit: 12.3 s, 4.2 min, 2.0 h; '-' when not started."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def text_bar(fraction: float, width: int = 20) -> str:
     """[#######.............] 35%: a progress bar for plain text."""
     fraction = min(1.0, max(0.0, fraction))
@@ -50,19 +40,19 @@ def text_bar(fraction: float, width: int = 20) -> str:
 def stage_rows(progress: ExecutionProgress) -> list[tuple[str, str, str, str]]:
     """(stage, status, actions finished/total, time) per stage, in pipeline order."""
     return [(s.name, s.status, f"{sum(a.finished for a in s.actions)}/{len(s.actions)}",
-             format_seconds(s.elapsed_seconds(progress.now))) for s in progress.stages]
+             format_duration(s.elapsed_seconds(progress.now))) for s in progress.stages]
 
 
 def action_rows(progress: ExecutionProgress) -> list[tuple[str, str, str, str]]:
     """(stage, action, status, time) per action, in pipeline and run order."""
-    return [(a.stage, a.action, a.status, format_seconds(a.elapsed_seconds(progress.now)))
+    return [(a.stage, a.action, a.status, format_duration(a.elapsed_seconds(progress.now)))
             for s in progress.stages for a in s.actions]
 
 
 def final_line(progress: ExecutionProgress) -> str:
     """One sentence: how the execution ended and how long it took."""
     line = (f"execution {progress.execution_id} of {progress.pipeline}: {progress.status} "
-            f"after {format_seconds(progress.elapsed_seconds())}")
+            f"after {format_duration(progress.elapsed_seconds())}")
     waiting = progress.waiting_for_approval
     if waiting and not progress.finished:
         line += f"; waiting for approval at {waiting.stage}/{waiting.action}"
@@ -80,7 +70,7 @@ def describe_failure(failure: FailureDetails | None) -> str:
 
 
 def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
-    return (f"{stage.name}: {stage.status} ({format_seconds(stage.elapsed_seconds(progress.now))})")
+    return f"{stage.name}: {stage.status} ({format_duration(stage.elapsed_seconds(progress.now))})"
 
 
 class TextProgress:
@@ -104,19 +94,19 @@ def html_table(progress: ExecutionProgress) -> str:
         colour, symbol = STATUS_STYLE.get(stage.status, ("#000000", "?"))
         rows.append(f"<tr><td><b>{html.escape(stage.name)}</b></td><td></td>"
                     f"<td style='color:{colour}'>{symbol} {html.escape(stage.status)}</td>"
-                    f"<td>{format_seconds(stage.elapsed_seconds(progress.now))}</td></tr>")
+                    f"<td>{format_duration(stage.elapsed_seconds(progress.now))}</td></tr>")
         for action in stage.actions:
             colour, symbol = STATUS_STYLE.get(action.status, ("#000000", "?"))
             rows.append(f"<tr><td></td><td>{html.escape(action.action)}</td>"
                         f"<td style='color:{colour}'>{symbol} {html.escape(action.status)}</td>"
-                        f"<td>{format_seconds(action.elapsed_seconds(progress.now))}</td></tr>")
+                        f"<td>{format_duration(action.elapsed_seconds(progress.now))}</td></tr>")
     return ("<table><tr><th>stage</th><th>action</th><th>status</th><th>time</th></tr>"
             + "".join(rows) + "</table>")
 
 
 def headline(progress: ExecutionProgress) -> str:
     return (f"{progress.pipeline} · execution {progress.execution_id[:8]} · {progress.status} · "
-            f"{format_seconds(progress.elapsed_seconds())} · "
+            f"{format_duration(progress.elapsed_seconds())} · "
             f"{progress.finished_actions}/{progress.total_actions} actions done")
 
 

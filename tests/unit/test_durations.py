@@ -258,14 +258,6 @@ def test_combine_statuses(statuses, want):
     assert durations.combine_statuses(statuses) == want
 
 
-@pytest.mark.parametrize(("seconds", "want"), [
-    (None, "-"), (0, "0.0 s"), (12.34, "12.3 s"), (119.9, "119.9 s"), (240, "4.0 min"),
-    (7199, "120.0 min"), (7200, "2.0 h"), (172800, "2.0 d"),
-], ids=["unknown", "zero", "seconds", "under-2-min", "minutes", "under-2-h", "hours", "days"])
-def test_format_duration_always_has_a_unit(seconds, want):
-    assert durations.format_duration(seconds) == want
-
-
 def test_stats_rows_show_rates_and_percentiles():
     stats = [durations.DurationStats("Build", "", 4, 1, [10.0, 20.0, 30.0])]
     assert durations.stats_rows(stats) == [("Build", "-", 4, 1, "25.0%",

@@ -15,17 +15,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from runbook_lib.core.text import iso_time
+
 log = logging.getLogger("runbook.local.pipelines")
 
 SOURCE = "aws.codepipeline"
 PIPELINE_DETAIL_TYPE = "CodePipeline Pipeline Execution State Change"
 STAGE_DETAIL_TYPE = "CodePipeline Stage Execution State Change"
 ACTION_DETAIL_TYPE = "CodePipeline Action Execution State Change"
-
-
-def _iso(epoch: float) -> str:
-    stamp = datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
 
 
 class PipelineEvents:
@@ -79,7 +76,7 @@ class PipelineEvents:
         return {
             "pipeline": execution["pipelineName"],
             "execution-id": execution["pipelineExecutionId"],
-            "start-time": _iso(execution["startTime"]),
+            "start-time": iso_time(execution["startTime"], "milliseconds"),
             "version": float(execution["pipelineVersion"]),
             "pipeline-execution-attempt": float(execution.get("attempt", 1)),
         }
