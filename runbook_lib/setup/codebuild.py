@@ -12,15 +12,11 @@ project.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from runbook_lib.core import redact, tags
-from runbook_lib.core.errors import ParameterError, StepError
+from runbook_lib.core.errors import ParameterError, aws_step
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, converge, diff_values
 from runbook_lib.core.session import AwsSession
@@ -250,17 +246,17 @@ def _log_group_change(session: AwsSession, params: Params, names: ResourceNames)
     resource = f"log group {group}"
     current = find_log_group(session, group)
     if current is not None:
-        with _step(f"list tags of {resource}"):
+        with aws_step(f"list tags of {resource}"):
             found = logs.list_tags_for_resource(resourceArn=names.log_group_arn)["tags"]
         tags.require_owned(resource, found, params.app_name)
 
     def create() -> None:
-        with _step(f"create {resource}"):
+        with aws_step(f"create {resource}"):
             logs.create_log_group(logGroupName=group, tags=tags.ownership_tags(params.app_name))
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
     def update() -> None:
-        with _step(f"set retention of {resource}"):
+        with aws_step(f"set retention of {resource}"):
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
     return converge(
@@ -276,7 +272,7 @@ def _log_group_change(session: AwsSession, params: Params, names: ResourceNames)
 def find_log_group(session: AwsSession, group: str) -> dict[str, Any] | None:
     """The log group named exactly ``group``, or None (a prefix search, filtered)."""
     paginator = session.client("logs").get_paginator("describe_log_groups")
-    with _step(f"describe log group {group}"):
+    with aws_step(f"describe log group {group}"):
         for page in paginator.paginate(logGroupNamePrefix=group):
             for found in page["logGroups"]:
                 if found["logGroupName"] == group:
@@ -293,11 +289,11 @@ def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
         tags.require_owned(resource, tags.from_tag_list(current.get("tags")), params.app_name)
 
     def create() -> None:
-        with _step(f"create {resource}", _ROLE_HINT):
+        with aws_step(f"create {resource}", _ROLE_HINT):
             codebuild.create_project(**desired)
 
     def update() -> None:
-        with _step(f"update {resource}", _ROLE_HINT):
+        with aws_step(f"update {resource}", _ROLE_HINT):
             codebuild.update_project(**project_update_request(current, desired))
 
     return converge(resource, None if current is None else _managed_view(current),
@@ -306,7 +302,7 @@ def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
 
 def get_project(session: AwsSession, name: str) -> dict[str, Any] | None:
     """The project as BatchGetProjects answers it, or None when it does not exist."""
-    with _step(f"describe build project {name}"):
+    with aws_step(f"describe build project {name}"):
         found = session.client("codebuild").batch_get_projects(names=[name])["projects"]
     return found[0] if found else None
 
@@ -331,17 +327,6 @@ def _tags_line(app_name: str) -> str:
 
 _ROLE_HINT = ("if the CodeBuild role was created moments ago, IAM may still be propagating it: "
               "wait a minute and re-run; otherwise run the IAM roles notebook first")
-
-
-@contextlib.contextmanager
-def _step(what: str, hint: str = "") -> Iterator[None]:
-    """Wrap an AWS error with what was being done (and a fix where one is known)."""
-    try:
-        yield
-    except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "")
-        fix = f" Fix: {hint}." if hint and code == "InvalidInputException" else ""
-        raise StepError(f"{what}: {err}.{fix}") from err
 
 
 # -- display --------------------------------------------------------------------------------------

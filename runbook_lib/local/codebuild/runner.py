@@ -35,11 +35,11 @@ from runbook_lib.core.redact import mask
 from runbook_lib.local.codebuild import events as build_events
 from runbook_lib.local.codebuild.cache import BuildCache
 from runbook_lib.local.codebuild.env import (
-    VariableError,
     local_aws_variables,
     machine_environment,
     resolve_variables,
 )
+from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
 from runbook_lib.local.codebuild.outputs import (
     ArtifactError,
@@ -49,7 +49,6 @@ from runbook_lib.local.codebuild.outputs import (
 )
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.source import (
-    PhaseFailed,
     codebuild_variables,
     fetch_source,
     read_buildspec,
@@ -270,11 +269,8 @@ class BuildRunner:
         self.logs.container(f"CODEBUILD_SRC_DIR={self.src_dir}")
         self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
         self.logs.container(f"YAML location is {where}")
-        try:
-            resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
-                                         self.build["environment"]["environmentVariables"])
-        except VariableError as err:
-            raise PhaseFailed(err.status_code, err.message) from err
+        resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
+                                     self.build["environment"]["environmentVariables"])
         self.secrets |= resolved.secret_values
         self.logs.container("Processing environment variables")
         env = {**machine_environment(),
