@@ -63,7 +63,7 @@ class ApprovalBook:
 
     def open(self, ctx: ActionContext) -> tuple[dict[str, Any], bool]:
         """The approval of this action execution, created (True) or found again (False)."""
-        with self.store.lock:
+        with self.store.transaction():
             self._closed = False
             record = self.store.data.get(ctx.action_execution_id)
             if record:
@@ -75,7 +75,6 @@ class ApprovalBook:
                 "expires": time.time() + approval_timeout_seconds(), "status": PENDING,
             }
             self.store.data[ctx.action_execution_id] = record
-            self.store.save()
             return dict(record), True
 
     def decide(self, region: str, pipeline: str, stage: str, action: str, token: str,
@@ -135,11 +134,10 @@ class ApprovalBook:
             self._changed.notify_all()
 
     def forget_pipeline(self, region: str, pipeline: str) -> None:
-        with self.store.lock:
+        with self.store.transaction():
             for key in [k for k, r in self.store.data.items()
                         if (r["region"], r["pipelineName"]) == (region, pipeline)]:
                 del self.store.data[key]
-            self.store.save()
 
 
 def notification(ctx: ActionContext, token: str, expires: float) -> dict[str, Any]:

@@ -100,7 +100,7 @@ class CodePipelineService:
         declaration = self._validated(body.get("pipeline") or {})
         name = declaration["name"]
         now = time.time()
-        with self.store.lock:
+        with self.store.transaction():
             pipelines = self.store.data.setdefault(request.region, {})
             if name in pipelines:
                 raise AwsError("PipelineNameInUseException", f"Pipeline name {name} is in use")
@@ -108,7 +108,6 @@ class CodePipelineService:
             pipelines[name] = {"declaration": declaration, "history": {"1": declaration},
                                "created": now, "updated": now, "tags": body.get("tags") or [],
                                "transitions": {}, "requestTokens": {}}
-            self.store.save()
         if self._source_can_start(request.region, declaration):
             self.start_execution(request.region, name, trigger_type="CreatePipeline",
                                  trigger_detail=self._caller())
@@ -119,7 +118,7 @@ class CodePipelineService:
 
     def update_pipeline(self, request: Request) -> Response:
         declaration = self._validated(request.json().get("pipeline") or {})
-        with self.store.lock:
+        with self.store.transaction():
             record = self._record(request.region, declaration["name"])
             version = record["declaration"]["version"] + 1
             declaration["version"] = version
@@ -128,7 +127,6 @@ class CodePipelineService:
                                      if k in stages}
             record.update(declaration=declaration, updated=time.time())
             record["history"][str(version)] = declaration
-            self.store.save()
         return json_response({"pipeline": declaration})
 
     def get_pipeline(self, request: Request) -> Response:
@@ -148,9 +146,8 @@ class CodePipelineService:
 
     def delete_pipeline(self, request: Request) -> Response:
         name = request.json().get("name", "")
-        with self.store.lock:
+        with self.store.transaction():
             found = self.store.data.get(request.region, {}).pop(name, None)
-            self.store.save()
         if found:  # AWS: deleting a pipeline that does not exist succeeds
             self.engine.forget_pipeline(request.region, name)
         return json_response({})
@@ -169,23 +166,21 @@ class CodePipelineService:
 
     def tag_resource(self, request: Request) -> Response:
         body = request.json()
-        with self.store.lock:
+        with self.store.transaction():
             record = self._by_arn(body.get("resourceArn", ""))
             tags = {t["key"]: t.get("value", "") for t in record["tags"]}
             tags.update({t["key"]: t.get("value", "") for t in body.get("tags") or []})
             if len(tags) > 50:
                 raise AwsError("TooManyTagsException", "A resource can have at most 50 tags")
             record["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-            self.store.save()
         return json_response({})
 
     def untag_resource(self, request: Request) -> Response:
         body = request.json()
-        with self.store.lock:
+        with self.store.transaction():
             record = self._by_arn(body.get("resourceArn", ""))
             drop = set(body.get("tagKeys") or [])
             record["tags"] = [t for t in record["tags"] if t["key"] not in drop]
-            self.store.save()
         return json_response({})
 
     def list_tags_for_resource(self, request: Request) -> Response:
@@ -208,7 +203,7 @@ class CodePipelineService:
         if kind not in ("Inbound", "Outbound"):
             raise AwsError("ValidationException", "transitionType must be Inbound or Outbound")
         who = self._caller()
-        with self.store.lock:
+        with self.store.transaction():
             record = self._record(request.region, body.get("pipelineName", ""))
             names = [s["name"] for s in record["declaration"]["stages"]]
             stage = body.get("stageName", "")
@@ -224,7 +219,6 @@ class CodePipelineService:
             if not enabled:
                 state["disabledReason"] = body.get("reason", "")
             record["transitions"][stage] = state
-            self.store.save()
         with self.engine.changed:
             self.engine.changed.notify_all()  # executions waiting at the boundary re-check
         return json_response({})
@@ -244,10 +238,9 @@ class CodePipelineService:
             trigger_detail=self._caller(), source_revisions=body.get("sourceRevisions"),
             variables=body.get("variables"))
         if token:
-            with self.store.lock:
+            with self.store.transaction():
                 self._record(request.region, name).setdefault("requestTokens", {})[token] = \
                     execution_id
-                self.store.save()
         return json_response({"pipelineExecutionId": execution_id})
 
     def get_pipeline_execution(self, request: Request) -> Response:

@@ -47,9 +47,8 @@ class S3BucketPolicies:
             raise _xml_error("MalformedPolicy", f"Policies must be valid JSON ({err})") from err
         if not isinstance(document, dict) or "Statement" not in document:
             raise _xml_error("MalformedPolicy", "Policy has no Statement")
-        with self.store.lock:
+        with self.store.transaction():
             self.store.data[bucket] = request.body.decode()
-            self.store.save()
         return Response(204, [], b"")
 
     def get_policy(self, request: Request) -> Response:

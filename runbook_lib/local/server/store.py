@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,16 @@ class JsonStore:
             self.data = json.loads(self.path.read_text())
         except (OSError, ValueError):
             self.data = default
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Hold the lock and hand over the document; save it when the block ends normally.
+
+        A block that raises (an AWS error answered to the caller) saves nothing.
+        """
+        with self.lock:
+            yield self.data
+            self.save()
 
     def save(self) -> None:
         with self.lock:
