@@ -3,14 +3,12 @@ once for the module), the log read whole and filtered server-side, secrets maske
 
 from __future__ import annotations
 
-import io
-import time
 import uuid
-import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from helpers import make_zip, wait_until
 
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
@@ -27,24 +25,6 @@ FAILING_BUILDSPEC = yaml.safe_dump({"version": 0.2, "phases": {
     "build": {"commands": ["echo never"]}}})
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return buffer.getvalue()
-
-
-def _wait(read, done, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not done(value):
-        assert time.monotonic() < deadline, f"timed out; last seen: {value}"
-        time.sleep(0.2)
-        value = read()
-    return value
-
-
 @pytest.fixture(scope="module")
 def failed_run(local_aws):
     """(session, pipeline, execution id): an S3-sourced pipeline whose build fails a test."""
@@ -55,7 +35,7 @@ def failed_run(local_aws):
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=f"{app}-src", VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=f"{app}-src", Key="src.zip",
-                  Body=_zip({"buildspec.yml": FAILING_BUILDSPEC}))
+                  Body=make_zip({"buildspec.yml": FAILING_BUILDSPEC}))
     session.client("iam").create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")
     role = f"arn:aws:iam::123456789012:role/{app}-role"
     session.client("codebuild").create_project(
@@ -81,8 +61,9 @@ def failed_run(local_aws):
                 "configuration": {"ProjectName": f"{app}-build"},
                 "inputArtifacts": [{"name": "Src"}]}]}]})
     pipeline = f"{app}-pipeline"
-    summaries = _wait(lambda: cp.list_pipeline_executions(pipelineName=pipeline)[
-        "pipelineExecutionSummaries"], lambda s: s and s[0]["status"] not in ("InProgress",))
+    summaries = wait_until(lambda: cp.list_pipeline_executions(pipelineName=pipeline)[
+        "pipelineExecutionSummaries"], lambda s: s and s[0]["status"] not in ("InProgress",),
+        timeout=90, what="the failing run to end")
     assert summaries[0]["status"] == "Failed", summaries
     return session, pipeline, summaries[0]["pipelineExecutionId"]
 
@@ -194,6 +175,6 @@ def test_a_newer_run_that_failed_before_its_build_is_passed_over(failed_run):
     newer = cp.start_pipeline_execution(name=pipeline, sourceRevisions=[{
         "actionName": "Source", "revisionType": "S3_OBJECT_VERSION_ID",
         "revisionValue": "no-such-version"}])["pipelineExecutionId"]
-    _wait(lambda: cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=newer)[
-        "pipelineExecution"]["status"], lambda status: status == "Failed")
+    wait_until(lambda: cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=newer)[
+        "pipelineExecution"]["status"], lambda status: status == "Failed", timeout=90)
     assert logs.locate_build(session, pipeline).execution_id == execution_id
