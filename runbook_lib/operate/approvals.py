@@ -452,3 +452,15 @@ def past_approvals(session: AwsSession, pipeline: str, limit: int = 20) -> list[
 def past_rows(items: list[PastApproval]) -> list[tuple[str, ...]]:
     return [(p.pipeline, p.execution_id, p.stage, p.status, p.by or "-", p.summary or "-")
             for p in items]
+
+
+def past_rows_for(session: AwsSession, pipelines: list[str]) -> list[tuple[str, ...]]:
+    """:data:`PAST_HEADERS` rows of each pipeline's recent approvals, pipeline by pipeline."""
+    return [row for name in pipelines for row in past_rows(past_approvals(session, name))]
+
+
+def audit_rows_for(session: AwsSession, bucket: str, pipelines: list[str]
+                   ) -> list[tuple[str, ...]]:
+    """:data:`AUDIT_HEADERS` rows of each pipeline's audit trail in ``bucket``."""
+    return [row for name in pipelines
+            for row in audit_rows(read_audit_trail(session, bucket, name))]

@@ -455,6 +455,14 @@ def save_records(records: Sequence[ExecutionRecord], folder: str | os.PathLike
     return csv_path, json_path
 
 
+def export_records(records: Sequence[ExecutionRecord], folder: str) -> str:
+    """Write :func:`save_records`'s two files into ``folder`` when one is named; what to print:
+    the files written, or why there are none."""
+    if not folder:
+        return "export_folder is empty: no files written"
+    return "\n".join(shown_path(p) for p in save_records(records, folder))
+
+
 def shown_path(path: str | os.PathLike) -> str:
     """A path for outputs: relative to the working directory when under it, else the file's
     name only, so stored outputs never hold a machine path."""

@@ -51,6 +51,19 @@ HEADERS = ("push", "commit", "run", "what happened")
 _FIRST_LOOK_SECONDS = 3.0
 
 
+STAGE_HEADERS = ("push", "stage", "status")
+
+
+def history_rows(steps: list[HistoryStep]) -> list[tuple[str, str, str, str]]:
+    """:data:`HEADERS` rows, one per push."""
+    return [step.row() for step in steps]
+
+
+def stage_rows(steps: list[HistoryStep]) -> list[tuple[str, str, str]]:
+    """:data:`STAGE_HEADERS` rows: where each push's run went, stage by stage."""
+    return [(step.label, stage, status) for step in steps for stage, status in step.stages]
+
+
 def ensure_local_repository(session: AwsSession, params: Params) -> Path:
     """Create the sample app's repository beside the local AWS and register it under
     ``params.source_repo``; a second call changes nothing."""
@@ -110,6 +123,15 @@ def run_canonical_history(session: AwsSession, params: Params, names: ResourceNa
         if on_step:
             on_step(step)
     return steps
+
+
+def run_requested_history(session: AwsSession, params: Params, names: ResourceNames,
+                          wait_seconds: float, requested: bool) -> list[HistoryStep]:
+    """:func:`run_canonical_history` when the operator asked for it (``push_sample_history``),
+    else no step."""
+    if not requested:
+        return []
+    return run_canonical_history(session, params, names, wait_seconds)
 
 
 def push_and_follow(session: AwsSession, pipeline: str, label: str,

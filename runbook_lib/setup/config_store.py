@@ -243,6 +243,11 @@ def _secret_change(session: AwsSession, params: Params, env: str, key: str, name
 # -- describe -----------------------------------------------------------------------------------
 
 
+def config_rows(entries: list[ConfigEntry]) -> list[tuple[str, ...]]:
+    """:data:`CONFIG_HEADERS` rows of :func:`describe_config`'s entries."""
+    return [entry.as_row() for entry in entries]
+
+
 def describe_config(session: AwsSession, names: ResourceNames) -> list[ConfigEntry]:
     """Everything under each environment's path and secret prefix; secret values hidden."""
     ssm = session.client("ssm")

@@ -497,6 +497,13 @@ def metric_timeline_data(series: MetricSeries, report: DoraReport) -> MetricTime
         list(series.timestamps), list(series.values), deploys, rollbacks)
 
 
+def show_metric_timeline(series: MetricSeries | None, report: DoraReport) -> None:
+    """Show the metric under production deploys and rollbacks when one was read; nothing
+    otherwise (``dora.describe_metric`` has said why)."""
+    if series:
+        show_figure(draw_metric_timeline(metric_timeline_data(series, report)))
+
+
 def draw_metric_timeline(data: MetricTimelineData) -> Figure:
     from matplotlib import pyplot as plt
 

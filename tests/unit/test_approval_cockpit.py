@@ -192,3 +192,12 @@ def test_widget_buttons_wait_for_a_summary_and_call_decide():
     approve.click()
     assert calls == [(approval, "approve", "staging checked")]
     assert approve.disabled and reject.disabled and summary.disabled
+
+
+def test_past_approvals_and_audit_rows_cover_the_pipelines_asked_for(deployed):
+    session, params = deployed
+    names = params.names()
+    rows = approvals.past_rows_for(session, [names.pipeline])
+    assert rows and {r[0] for r in rows} == {names.pipeline}
+    assert "first" in [r[5] for r in rows]  # the full stack's first run was approved so
+    assert approvals.audit_rows_for(session, names.artifact_bucket, ["no-such-pipeline"]) == []
