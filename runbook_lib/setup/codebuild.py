@@ -174,10 +174,6 @@ def project_update_request(current: dict[str, Any], desired: dict[str, Any]) -> 
     return request
 
 
-def _managed_view(project: dict[str, Any]) -> dict[str, Any]:
-    return {k: project[k] for k in MANAGED_FIELDS if k in project}
-
-
 def _plaintext(name: str, value: str) -> dict[str, str]:
     if redact.looks_secret(name, value):
         reason = "its name" if redact.looks_like_secret_name(name) else "its value"
@@ -236,7 +232,8 @@ def plan_build_project(session: AwsSession, params: Params, names: ResourceNames
     desired = desired_project(params, names)
     plan = Plan("build project")
     plan.add(_log_group_change(session, params, names))
-    plan.add(_project_change(session, params, desired))
+    plan.add(project_change(session, params, desired, _ROLE_HINT,
+                            _project_details(desired, params)))
     return plan
 
 
@@ -280,24 +277,31 @@ def find_log_group(session: AwsSession, group: str) -> dict[str, Any] | None:
     return None
 
 
-def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]) -> Change:
-    codebuild = session.client("codebuild")
-    name = desired["name"]
-    resource = f"build project {name}"
-    current = get_project(session, name)
+def project_change(session: AwsSession, params: Params, desired: dict[str, Any], hint: str,
+                   details: list[str]) -> Change:
+    """Create-or-update one build project this app owns (the pipeline's, the report's).
+
+    Only the managed fields ``desired`` sets are compared, so CodeBuild's own defaults (a
+    default ``encryptionKey``, say) never look like drift. ``hint`` is the fix shown when
+    CodeBuild rejects the request.
+    """
+    client = session.client("codebuild")
+    resource = f"build project {desired['name']}"
+    current = get_project(session, desired["name"])
     if current is not None:
         tags.require_owned(resource, tags.from_tag_list(current.get("tags")), params.app_name)
 
     def create() -> None:
-        with aws_step(f"create {resource}", _ROLE_HINT):
-            codebuild.create_project(**desired)
+        with aws_step(f"create {resource}", hint):
+            client.create_project(**desired)
 
     def update() -> None:
-        with aws_step(f"update {resource}", _ROLE_HINT):
-            codebuild.update_project(**project_update_request(current, desired))
+        with aws_step(f"update {resource}", hint):
+            client.update_project(**project_update_request(current, desired))
 
-    return converge(resource, None if current is None else _managed_view(current),
-                    _managed_view(desired), create, update, _project_details(desired, params))
+    managed = [k for k in MANAGED_FIELDS if k in desired]
+    return converge(resource, None if current is None else {k: current.get(k) for k in managed},
+                    {k: desired[k] for k in managed}, create, update, details)
 
 
 def get_project(session: AwsSession, name: str) -> dict[str, Any] | None:

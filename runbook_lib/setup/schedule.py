@@ -185,7 +185,11 @@ def plan_report_schedule(session: AwsSession, params: Params, names: ResourceNam
     plan.add(_log_group_change(session, params, report))
     for spec in role_specs(names, report):
         plan.changes.extend(_role_changes(session, spec, params.app_name))
-    plan.add(_project_change(session, params, desired_project(params, names, report, options)))
+    desired = desired_project(params, names, report, options)
+    plan.add(codebuild.project_change(session, params, desired, _PROPAGATION_HINT, [
+        "source: NO_SOURCE, buildspec runs `runbook report --target aws`",
+        f"image: {REPORT_IMAGE}", f"logs: {desired['logsConfig']['cloudWatchLogs']['groupName']}",
+    ]))
     plan.add(_group_change(session, params, names, report))
     plan.add(_schedule_change(session, desired_schedule(names, report, options)))
     return plan
@@ -257,30 +261,6 @@ def _document_change(label: str, current: dict, desired: dict, apply_fn) -> plan
     if current == desired:
         return plans.unchanged(label)
     return plans.update(label, iam.document_diff(current, desired), apply_fn)
-
-
-def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
-                    ) -> plans.Change:
-    client = session.client("codebuild")
-    resource = f"build project {desired['name']}"
-    current = codebuild.get_project(session, desired["name"])
-    if current is not None:
-        tags.require_owned(resource, tags.from_tag_list(current.get("tags")), params.app_name)
-
-    def create() -> None:
-        with aws_step(f"create {resource}", _PROPAGATION_HINT):
-            client.create_project(**desired)
-
-    def update() -> None:
-        with aws_step(f"update {resource}", _PROPAGATION_HINT):
-            client.update_project(**codebuild.project_update_request(current, desired))
-
-    managed = [k for k in codebuild.MANAGED_FIELDS if k in desired]
-    return plans.converge(
-        resource, None if current is None else {k: current.get(k) for k in managed},
-        {k: desired[k] for k in managed}, create, update,
-        ["source: NO_SOURCE, buildspec runs `runbook report --target aws`",
-         f"image: {REPORT_IMAGE}", f"logs: {desired['logsConfig']['cloudWatchLogs']['groupName']}"])
 
 
 def _group_change(session: AwsSession, params: Params, names: ResourceNames,

@@ -232,3 +232,41 @@ def test_function_and_type_checking_imports_are_deferred(tmp_path):
     found = {(i.target, i.at_load) for i in collect_imports(find_modules(tmp_path))}
     assert found == {("runbook_lib.core.y", True), ("runbook_lib.views.nb", False),
                      ("runbook_lib.app.cli", False)}
+
+
+# -- docs/ARCHITECTURE.md matches the tree ------------------------------------------------------
+
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+# Files the worked examples invent: they show where new code would go.
+EXAMPLE_FILES = {"runbook_lib/setup/dashboard.py", "notebooks/src/09_dashboard.py",
+                 "tests/unit/test_dashboard.py"}
+
+
+def _mentioned_paths(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"`([\w/]+\.py)`", text)) - EXAMPLE_FILES
+
+
+def _exists(path: str) -> bool:
+    """A path from the repository or the package root; a bare module name anywhere in the
+    package (the package paragraphs name their modules so)."""
+    if "/" not in path:
+        return any((ROOT / PACKAGE).rglob(path))
+    return any((base / path).is_file() for base in (ROOT, ROOT / PACKAGE))
+
+
+def test_architecture_doc_names_only_files_that_exist():
+    missing = sorted(p for p in _mentioned_paths(ARCHITECTURE.read_text()) if not _exists(p))
+    assert missing == []
+
+
+def test_architecture_doc_describes_every_package():
+    text = ARCHITECTURE.read_text()
+    packages = {p.parent.relative_to(ROOT / PACKAGE).as_posix()
+                for p in (ROOT / PACKAGE).glob("*/__init__.py")}
+    packages |= {p.parent.relative_to(ROOT / PACKAGE).as_posix()
+                 for p in (ROOT / PACKAGE / "local").glob("*/__init__.py")}
+    undocumented = sorted(p for p in packages
+                          if f"`{p}/`" not in text and f"`{p.split('/')[-1]}/`" not in text)
+    assert undocumented == []
