@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from runbook_lib.app import suite
 from runbook_lib.core.params import Params
+from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server.client import ServerStatus
 from runbook_lib.operate import executions, history
@@ -150,3 +151,13 @@ def push_to_approval(session: AwsSession, params: Params, push: Callable[[], Any
                                            stop_at_approval=True)
     assert not result.finished, result
     return run.execution_id
+
+
+def assert_converged(session: AwsSession, rerun: Callable[[], Plan]) -> Plan:
+    """Re-run a setup step (``rerun`` plans, and applies if it wants): nothing to change and
+    not one mutating call, which is what "safe to re-run" means."""
+    session.recorder.reset()
+    plan = rerun()
+    assert not plan.has_changes, plan.render()
+    assert session.recorder.mutating_count == 0, session.recorder.summary()
+    return plan

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from helpers import assert_converged
 
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError, SecretValueError, StepError
@@ -86,12 +87,7 @@ def test_converged_rerun_keeps_placeholders_and_makes_no_mutating_call(session, 
     _apply(session, params, names)
     secret_name = names.secret_name("staging", "API_KEY")
     before = _secret_value(session, secret_name)
-    session.recorder.reset()
-
-    plan = _apply(session, params, names)
-
-    assert not plan.has_changes
-    assert session.recorder.mutating_count == 0, session.recorder.summary()
+    assert_converged(session, lambda: _apply(session, params, names))
     assert _secret_value(session, secret_name) == before
 
 
@@ -100,12 +96,7 @@ def test_supplied_value_equal_to_stored_one_changes_nothing(session, params, nam
     monkeypatch.setenv("RUNBOOK_SECRET_API_KEY", SUPPLIED)
     monkeypatch.setenv("RUNBOOK_SECRET_DB_URL", OTHER)
     _apply(session, params, names)
-    session.recorder.reset()
-
-    plan = _apply(session, params, names)
-
-    assert not plan.has_changes
-    assert session.recorder.mutating_count == 0, session.recorder.summary()
+    assert_converged(session, lambda: _apply(session, params, names))
 
 
 @pytest.mark.parametrize(
@@ -133,9 +124,7 @@ def test_changed_supplied_value_updates_only_that_item(session, params, names, m
     ]
     plan.apply()
     assert read_value(session, names) == SUPPLIED
-    session.recorder.reset()
-    assert not _apply(session, params, names).has_changes
-    assert session.recorder.mutating_count == 0
+    assert_converged(session, lambda: _apply(session, params, names))
 
 
 def test_string_drift_by_hand_is_reverted_with_readable_diff(session, params, names):
@@ -226,9 +215,7 @@ def test_kms_variant_creates_with_the_key(session, params, names):
     secret = session.client("secretsmanager").describe_secret(
         SecretId=names.secret_name("staging", "API_KEY"))
     assert secret["KmsKeyId"] == KMS_KEY
-    session.recorder.reset()
-    assert not _apply(session, with_kms, names).has_changes
-    assert session.recorder.mutating_count == 0
+    assert_converged(session, lambda: _apply(session, with_kms, names))
 
 
 def test_switching_to_a_kms_key_keeps_values(session, params, names):
