@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, s3_bucket_name
 
@@ -80,8 +82,6 @@ class S3BucketPolicies:
         return Response(200, [("Content-Type", "application/xml")], body)
 
     def _existing_bucket(self, request: Request) -> str:
-        from botocore.exceptions import ClientError
-
         bucket = s3_bucket_name(request)
         try:
             self.ctx.aws.client("s3", request.region).head_bucket(Bucket=bucket)
