@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # install the package. `make lock` moves constraints.txt to the newest versions in those ranges.
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test lint notebooks bench lab clean install lock
+.PHONY: run test lint notebooks bench lab clean install lock prereqs
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,12 @@ lock:
 	$(BIN)/python -m pip freeze --exclude-editable >> $(CONSTRAINTS)
 	@touch $(STAMP)
 
+## make prereqs: Python 3.11+, git, Node.js and npm, checked before anything is installed
+prereqs:
+	@$(PYTHON) -m runbook_lib.app.prereqs
+
 ## make run: build the whole pipeline on the embedded local AWS, headless, into out/<run-id>/
-run: $(STAMP)
+run: prereqs $(STAMP)
 	$(BIN)/runbook run -p apply=true -p push_sample_history=true --report
 
 # Notebooks in the canonical run's order: the suite, the health report, then the teardown.
