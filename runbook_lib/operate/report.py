@@ -93,7 +93,7 @@ class HealthReport:
         ]
 
     def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
-        return [(iso_time(e.start_time, missing="-"), e.status, e.trigger or "-",
+        return [(iso_time(e.start_time, missing="-"), e.status, e.trigger_text,
                  e.commit_id[:7] or "-", format_duration(execution_seconds(e)))
                 for e in self.executions]
 

@@ -22,7 +22,7 @@ from runbook_lib.local.codepipeline.triggers import SourceTriggers
 from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
 from runbook_lib.local.s3.policies import S3BucketPolicies
-from runbook_lib.local.server import control
+from runbook_lib.local.server import control, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
@@ -66,6 +66,8 @@ class LocalAwsApp:
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
         if (environ.get("PATH_INFO") or "").startswith(CONTROL_PREFIX):
             return _send(start_response, control.handle(self, environ))
+        if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
+            return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
         self._count(request)
         handler = self.routes.get((request.service or "", request.operation or ""))
