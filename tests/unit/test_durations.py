@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import wait_until
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.session import AwsSession
@@ -81,14 +82,10 @@ def _declaration(name, role_arn, bucket):
 
 
 def _finish(cp, pipeline, execution_id, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution_id
-                                           )["pipelineExecution"]["status"]
-        if status not in ("InProgress", "Stopping"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"{execution_id} still {status} after {timeout}s")
+    return wait_until(lambda: cp.get_pipeline_execution(
+        pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]["status"],
+        lambda status: status not in ("InProgress", "Stopping"), timeout=timeout,
+        what=f"{execution_id} to finish", interval=0.1)
 
 
 @pytest.fixture(scope="module")
