@@ -270,3 +270,14 @@ def test_architecture_doc_describes_every_package():
     undocumented = sorted(p for p in packages
                           if f"`{p}/`" not in text and f"`{p.split('/')[-1]}/`" not in text)
     assert undocumented == []
+
+
+def test_architecture_doc_names_every_module():
+    """A newcomer finds every module in the package paragraphs (by name, or by path)."""
+    text = ARCHITECTURE.read_text()
+    unnamed = sorted(
+        name for name, path in find_modules(ROOT).items() if path.name != "__init__.py"
+        and not any(f"`{form}`" in text or f"/{path.name}`" in text
+                    for form in (path.stem, path.name, f"{path.stem}/")))
+    assert unnamed == []
+
