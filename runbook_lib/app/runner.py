@@ -20,9 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from runbook_lib.app import suite
+from runbook_lib.app import parameters, suite
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
@@ -53,27 +51,11 @@ class RunResult:
 
 def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local"
                     ) -> dict[str, Any]:
-    """Parameters from a YAML file, then ``key=value`` pairs (YAML-typed: true, 30, a,b)."""
-    values: dict[str, Any] = {}
-    if params_file:
-        try:
-            loaded = yaml.safe_load(Path(params_file).read_text()) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise ParameterError("--params-file", str(params_file), f"must be a readable YAML "
-                                 f"mapping ({err})", "params.yml") from err
-        if not isinstance(loaded, dict):
-            raise ParameterError("--params-file", str(params_file), "must hold a YAML mapping",
-                                 "params.yml")
-        values.update(loaded)
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError("-p", pair, "must be KEY=VALUE", "app_name=sample-app")
-        values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-    values["target"] = target
-    # Validate the shared model now, before any notebook or AWS call.
-    Params.from_mapping(values)
-    return values
+    """Parameters from a YAML file, then ``key=value`` pairs, checked for the whole suite.
+
+    Nothing runs and nothing is written before this returns: see :mod:`runbook_lib.app.parameters`.
+    """
+    return parameters.load(params_file, pairs, target)
 
 
 def new_run_dir(base: Path | None = None) -> Path:

@@ -24,7 +24,10 @@ from runbook_lib.core.operations import is_read_operation
 from runbook_lib.core.params import LOCAL_ACCOUNT_ID, Params
 from runbook_lib.local.server.client import running_endpoint
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10,
+# Ten attempts: AWS control planes (CodePipeline, CodeBuild, IAM) throttle at low rates, and a
+# setup makes ~150 calls; at a 30 % throttle rate five attempts lose a call now and then
+# (0.3**5 per call), ten practically never (tests/local_aws/test_setup_faults.py).
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=10,
                       read_timeout=60)
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0")

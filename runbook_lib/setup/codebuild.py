@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook_lib.core import redact, tags
+from runbook_lib.core.converge import (
+    create_or_adopt,
+    role_exists_check,
+    while_role_propagates,
+)
 from runbook_lib.core.errors import ParameterError, aws_step
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, converge, diff_values
@@ -180,6 +185,12 @@ def project_update_request(current: dict[str, Any], desired: dict[str, Any]) -> 
     return request
 
 
+def _managed_view(project: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """The managed fields ``desired`` sets, as ``project`` has them: CodeBuild's own defaults
+    (a default ``encryptionKey``, say) never look like drift."""
+    return {k: project.get(k) for k in MANAGED_FIELDS if k in desired}
+
+
 def _plaintext(name: str, value: str) -> dict[str, str]:
     if redact.looks_secret(name, value):
         reason = "its name" if redact.looks_like_secret_name(name) else "its value"
@@ -253,9 +264,15 @@ def _log_group_change(session: AwsSession, params: Params, names: ResourceNames)
             found = logs.list_tags_for_resource(resourceArn=names.log_group_arn)["tags"]
         tags.require_owned(resource, found, params.app_name)
 
+    def adopt() -> None:  # it exists after all (a lost answer was retried): ours?
+        found = logs.list_tags_for_resource(resourceArn=names.log_group_arn)["tags"]
+        tags.require_owned(resource, found, params.app_name)
+
     def create() -> None:
         with aws_step(f"create {resource}"):
-            logs.create_log_group(logGroupName=group, tags=tags.ownership_tags(params.app_name))
+            create_or_adopt(lambda: logs.create_log_group(
+                logGroupName=group, tags=tags.ownership_tags(params.app_name)),
+                ("ResourceAlreadyExistsException",), adopt)
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
     def update() -> None:
@@ -287,27 +304,38 @@ def project_change(session: AwsSession, params: Params, desired: dict[str, Any],
                    details: list[str]) -> Change:
     """Create-or-update one build project this app owns (the pipeline's, the report's).
 
-    Only the managed fields ``desired`` sets are compared, so CodeBuild's own defaults (a
-    default ``encryptionKey``, say) never look like drift. ``hint`` is the fix shown when
-    CodeBuild rejects the request.
+    ``hint`` is the fix shown when CodeBuild rejects the request; ``details`` describe a new
+    project in the plan.
     """
-    client = session.client("codebuild")
-    resource = f"build project {desired['name']}"
-    current = get_project(session, desired["name"])
+    codebuild = session.client("codebuild")
+    name = desired["name"]
+    resource = f"build project {name}"
+    current = get_project(session, name)
     if current is not None:
         tags.require_owned(resource, tags.from_tag_list(current.get("tags")), params.app_name)
 
+    def adopt() -> None:  # it exists after all (a lost answer was retried): ours, and same?
+        found = get_project(session, name) or {}
+        tags.require_owned(resource, tags.from_tag_list(found.get("tags")), params.app_name)
+        if diff_values(_managed_view(found, desired), _managed_view(desired, desired)):
+            codebuild.update_project(**project_update_request(found, desired))
+
     def create() -> None:
         with aws_step(f"create {resource}", hint):
-            client.create_project(**desired)
+            create_or_adopt(lambda: while_role_propagates(
+                lambda: codebuild.create_project(**desired), f"create {resource}",
+                desired["serviceRole"], role_exists_check(session, desired["serviceRole"])),
+                ("ResourceAlreadyExistsException",), adopt)
 
     def update() -> None:
         with aws_step(f"update {resource}", hint):
-            client.update_project(**project_update_request(current, desired))
+            while_role_propagates(
+                lambda: codebuild.update_project(**project_update_request(current, desired)),
+                f"update {resource}", desired["serviceRole"],
+                role_exists_check(session, desired["serviceRole"]))
 
-    managed = [k for k in MANAGED_FIELDS if k in desired]
-    return converge(resource, None if current is None else {k: current.get(k) for k in managed},
-                    {k: desired[k] for k in managed}, create, update, details)
+    return converge(resource, None if current is None else _managed_view(current, desired),
+                    _managed_view(desired, desired), create, update, details)
 
 
 def get_project(session: AwsSession, name: str) -> dict[str, Any] | None:

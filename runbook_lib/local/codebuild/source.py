@@ -12,7 +12,8 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from runbook_lib.buildspec.model import Buildspec, parse_buildspec
+from runbook_lib.buildspec.model import Buildspec
+from runbook_lib.buildspec.validate import parse_buildspec
 from runbook_lib.core.errors import BuildspecError
 from runbook_lib.local.archives import extract_zip
 from runbook_lib.local.codebuild.failures import PhaseFailed

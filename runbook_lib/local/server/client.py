@@ -122,7 +122,22 @@ def _control(endpoint_url: str, path: str, method: str = "GET", body: dict | Non
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
+            return _json_body(resp.read(), endpoint_url, path, resp.status)
     except urllib.error.HTTPError as err:
-        message = json.loads(err.read() or b"{}").get("message", str(err))
+        body = _json_body(err.read(), endpoint_url, path, err.code)
+        message = body.get("message", str(err)) if isinstance(body, dict) else str(err)
         raise LocalAwsError(f"local AWS at {endpoint_url}: {message}") from err
+
+
+def _json_body(raw: bytes, endpoint_url: str, path: str, status: int) -> dict:
+    """The control API answers JSON; anything else means something else answered (a proxy,
+    another program on the port), which is said plainly instead of a JSONDecodeError."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise LocalAwsError(
+            f"{endpoint_url}{path} answered HTTP {status} with a body that is not JSON, so it "
+            "is not the local AWS's control API (a proxy in between, or another program on "
+            "that port?). Fix: check AWS_ENDPOINT_URL and the HTTP_PROXY/NO_PROXY variables, "
+            "or restart with `runbook local start`."
+        ) from None

@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 from runbook_lib.local.codebuild.projects import CodeBuildProjects
+from runbook_lib.local.codebuild.reports import CodeBuildReports
 from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.codepipeline.triggers import SourceTriggers
 from runbook_lib.local.events.bus import EventBus
@@ -128,5 +130,5 @@ def _send(start_response, response: Response) -> list[bytes]:
 
 def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
-    return [CodeBuildProjects, CodeBuildBuilds, EventPatterns, EventBus, CodePipelineService,
-            SourceTriggers, S3BucketPolicies]
+    return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
+            EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies]

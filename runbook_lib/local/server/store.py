@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +22,16 @@ class JsonStore:
         except (OSError, ValueError):
             self.data = default
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """Hold the lock and hand over the document; save it when the block ends normally.
-
-        A block that raises (an AWS error answered to the caller) saves nothing.
-        """
-        with self.lock:
-            yield self.data
-            self.save()
-
     def save(self) -> None:
         with self.lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(self.path.suffix + f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self.data, default=str))  # C encoder: no indent, no sort
             tmp.replace(self.path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Hold the lock, yield the document, save it when the block ends without error."""
+        with self.lock:
+            yield self.data
+            self.save()
