@@ -14,8 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def make_zip(files: Mapping[str, Path]) -> bytes:
-    """A deflated zip of ``files`` (archive name to file on disk), in name order, modes kept."""
+def make_zip(files: Mapping[str, Path] | Path) -> bytes:
+    """A deflated zip of ``files`` (archive name to file on disk), in name order, modes kept;
+    given a folder, of every file under it (named relative to it)."""
+    if isinstance(files, Path):
+        root = files
+        files = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, path in sorted(files.items()):

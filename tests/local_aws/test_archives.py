@@ -39,3 +39,12 @@ def test_an_entry_that_escapes_the_target_is_refused(tmp_path, entry):
 def test_data_that_is_not_a_zip_says_so(tmp_path):
     with pytest.raises(zipfile.BadZipFile):
         extract_zip(b"not a zip", tmp_path / "out")
+
+
+def test_a_folder_is_zipped_whole_with_names_relative_to_it(tmp_path):
+    (tmp_path / "src" / "lib").mkdir(parents=True)
+    (tmp_path / "src" / "lib" / "a.py").write_text("a\n")
+    (tmp_path / "src" / "b.txt").write_text("b\n")
+    names = zipfile.ZipFile(io.BytesIO(make_zip(tmp_path / "src"))).namelist()
+    assert names == ["b.txt", "lib/a.py"]
+
