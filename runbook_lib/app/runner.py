@@ -74,10 +74,12 @@ def target_environment(target: str) -> Iterator[str | None]:
     """Make sure kernels can reach the target; start a local AWS for the run if none is up."""
     from runbook_lib.local.server import process
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", HEADLESS_ENV, "MPLBACKEND")}
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", HEADLESS_ENV, "MPLBACKEND",
+                                            waiting.RUNNER_REPORTS_ENV)}
     started = None
     try:
         os.environ[HEADLESS_ENV] = "1"
+        os.environ[waiting.RUNNER_REPORTS_ENV] = "1"  # one progress line per wait, the runner's
         os.environ.setdefault("MPLBACKEND", "Agg")
         if target == "aws":
             from runbook_lib.core.session import AwsSession

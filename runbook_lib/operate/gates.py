@@ -207,19 +207,21 @@ def gate_counts(session: AwsSession, pipeline: str,
     cp = session.client("codepipeline")
     try:
         declaration = cp.get_pipeline(name=pipeline)["pipeline"]
+        entry_rules = {(s["name"], r["name"]) for s in declaration["stages"]
+                       for c in (s.get("beforeEntry") or {}).get("conditions", [])
+                       for r in c.get("rules", [])}
+        retrying = {s["name"] for s in declaration["stages"]
+                    if (s.get("onFailure") or {}).get("result") == "RETRY"}
         runs = [e for page in cp.get_paginator("list_pipeline_executions").paginate(
             pipelineName=pipeline) for e in page["pipelineExecutionSummaries"]]
+        # Rule and action histories are read only when a gate or a retry can show in them.
         rules = [d for page in cp.get_paginator("list_rule_executions").paginate(
-            pipelineName=pipeline) for d in page.get("ruleExecutionDetails", [])]
+            pipelineName=pipeline) for d in page.get("ruleExecutionDetails", [])
+                 ] if entry_rules else []
         actions = [d for page in cp.get_paginator("list_action_executions").paginate(
-            pipelineName=pipeline) for d in page["actionExecutionDetails"]]
+            pipelineName=pipeline) for d in page["actionExecutionDetails"]] if retrying else []
     except ClientError as err:
         raise StepError(f"count gate outcomes of {pipeline}: {err}") from err
-    entry_rules = {(s["name"], r["name"]) for s in declaration["stages"]
-                   for c in (s.get("beforeEntry") or {}).get("conditions", [])
-                   for r in c.get("rules", [])}
-    retrying = {s["name"] for s in declaration["stages"]
-                if (s.get("onFailure") or {}).get("result") == "RETRY"}
     blocked = {d["pipelineExecutionId"] for d in rules
                if d["status"] == "Failed" and (d["stageName"], d["ruleName"]) in entry_rules}
     rolled_back = [e for e in runs if e.get("trigger", {}).get("triggerType")
