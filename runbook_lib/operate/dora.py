@@ -32,12 +32,11 @@ from botocore.exceptions import ClientError
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import format_duration, iso_time
 from runbook_lib.operate import sample_repo
 from runbook_lib.operate.durations import (
     ACTIVE,
     ExecutionRecord,
-    format_duration,
-    iso_seconds,
     percentile,
 )
 
@@ -241,7 +240,7 @@ def dora_rows(report: DoraReport) -> list[tuple[str, str, str]]:
          "failed or were rolled back", "-" if rate is None else f"{100 * rate:.1f}%"),
         ("time to restore (median)",
          f"incidents restored: {len(report.restore_times_s)}"
-         + ("; one still open since " + iso_seconds(open_incident.failed_at) if open_incident
+         + ("; one still open since " + iso_time(open_incident.failed_at) if open_incident
             else ""), format_duration(report.time_to_restore_p50_s)),
     ]
 
@@ -252,8 +251,8 @@ DEPLOYMENT_HEADERS = ("execution", "commit", "committed", "deployed", "change fa
 
 def deployment_rows(report: DoraReport) -> list[tuple]:
     """Production deployments, newest first."""
-    return [(d.execution_id, d.commit_id[:7] or "-", iso_seconds(d.commit_time) or "-",
-             iso_seconds(d.deployed_at), d.failure_reason if d.failed else "no",
+    return [(d.execution_id, d.commit_id[:7] or "-", iso_time(d.commit_time) or "-",
+             iso_time(d.deployed_at), d.failure_reason if d.failed else "no",
              format_duration(d.lead_time_s))
             for d in reversed(report.deployments)]
 
@@ -262,7 +261,7 @@ RESTORE_HEADERS = ("failed execution", "failed at", "restored by", "time to rest
 
 
 def restore_rows(report: DoraReport) -> list[tuple]:
-    return [(r.failed_execution_id, iso_seconds(r.failed_at), r.restored_by or "not yet",
+    return [(r.failed_execution_id, iso_time(r.failed_at), r.restored_by or "not yet",
              format_duration(r.duration_s)) for r in report.restores]
 
 

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import format_duration, iso_time
 from runbook_lib.operate import revisions
 
 ACTIVE = ("InProgress", "Stopping")
@@ -351,20 +352,6 @@ def stage_order(records: Sequence[ExecutionRecord]) -> list[str]:
     return order
 
 
-def format_duration(seconds: float | None) -> str:
-    """Always with a unit (12.3 s, 4.2 min, 2.0 h, 3.5 d), so outputs stay readable and the
-    notebook sanitizer recognises them; "-" when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
-
-
 # Stored notebook outputs are compared after timings are masked, so a timing is only ever in a
 # table's last column (lines are right-stripped, so its width moves nothing), timestamps have
 # one width, and the last header is wider than the timings under it.
@@ -386,7 +373,7 @@ EXECUTION_HEADERS = ("execution", "type", "status", "trigger", "commit", "stages
 def execution_rows(records: Sequence[ExecutionRecord]) -> list[tuple]:
     """One row per execution, newest first."""
     return [(r.execution_id, r.execution_type, r.status, r.trigger or "unknown",
-             r.commit_id[:7] or "-", len(r.stages), iso_seconds(r.start) or "-",
+             r.commit_id[:7] or "-", len(r.stages), iso_time(r.start, missing="-"),
              format_duration(r.duration_s)) for r in reversed(records)]
 
 
@@ -411,12 +398,6 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return max(0.0, (end - start).total_seconds())
 
 
-def iso_seconds(value: datetime | None) -> str:
-    """ISO 8601 in UTC to the second, for tables: always the same width."""
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") \
-        if value else ""
-
-
 # Export lives in records_io; its names stay reachable from here, as before.
 from runbook_lib.operate.records_io import (  # noqa: E402, F401, I001
-    CSV_COLUMNS, record_rows, records_json, save_records, shown_path)
+    CSV_COLUMNS, export_records, record_rows, records_json, save_records, shown_path)

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from runbook_lib.core.text import format_duration, iso_time
+
 _TAP_FAILURE = re.compile(r"^\s*not ok \d+ - (?P<name>.+?)\s*$")
 _PYTEST_FAILURE = re.compile(r"^FAILED (?P<name>\S+)")
 _PHASE_MARK = re.compile(r"^\[Container\] \S+ \S+ (?:Entering phase|Phase is) (?P<phase>[A-Z_]+)")
@@ -46,10 +48,8 @@ class Phase:
         return max((self.end - self.start).total_seconds(), 0.0)
 
     def row(self) -> tuple[str, str, str, str]:
-        start = self.start.isoformat(timespec="seconds") if self.start else "-"
-        secs = self.seconds
-        return (self.name, self.status or "-", start,
-                "-" if secs is None else format_seconds(secs))
+        return (self.name, self.status or "-", iso_time(self.start, missing="-"),
+                format_duration(self.seconds))
 
 
 PHASE_HEADERS = ("phase", "status", "started", "duration")
@@ -158,12 +158,3 @@ def shorten_build_paths(line: str) -> str:
 def shorten_paths(lines: Iterable[str], source_dir: str) -> list[str]:
     """:func:`shorten_path` over lines."""
     return [shorten_path(line, source_dir) for line in lines]
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration with its unit: ``0.8 s``, ``42.0 s``, ``3.5 min``, ``1.2 h``."""
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"

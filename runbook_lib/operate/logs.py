@@ -26,7 +26,6 @@ from runbook_lib.operate.log_text import (  # noqa: F401  (public names of this 
     BuildLog,
     Phase,
     failing_tests,
-    format_seconds,
     line_phases,
 )
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from runbook_lib.core import redact
 from runbook_lib.core.errors import RunbookError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import iso_time
 from runbook_lib.operate import executions, log_text, logs, report_reading, test_reports
 from runbook_lib.operate.durations import ExecutionRecord, percentile
 from runbook_lib.operate.executions import ExecutionSummary, FailureDetails
@@ -49,7 +50,7 @@ class RecentFailure:
 
     @property
     def headline(self) -> str:
-        when = _iso(self.execution.start_time)
+        when = _when(self.execution.start_time)
         commit = self.execution.commit_id[:7] or "-"
         where = (f"{self.details.stage}/{self.details.action}" if self.details
                  else "no failed action recorded")
@@ -85,7 +86,7 @@ class HealthReport:
                                  if e.status == "Succeeded") if d is not None]
         return [
             ("pipeline", self.pipeline),
-            ("window", f"{_iso(self.since)} to {_iso(self.until)} ({self.days} d)"),
+            ("window", f"{_when(self.since)} to {_when(self.until)} ({self.days} d)"),
             ("executions", str(len(self.executions))),
             ("by status", ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"),
             ("failure rate", f"{self.failure_rate:.0%}"),
@@ -94,7 +95,7 @@ class HealthReport:
         ]
 
     def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
-        return [(_iso(e.start_time), e.status, e.trigger_text, e.commit_id[:7] or "-",
+        return [(_when(e.start_time), e.status, e.trigger_text, e.commit_id[:7] or "-",
                  _minutes(execution_seconds(e))) for e in self.executions]
 
 
@@ -120,7 +121,7 @@ def build_health_report(session: AwsSession, pipeline: str, days: int = 30,
     except StepError as err:
         raise ReportError(f"cannot read the executions of {pipeline}: {err}") from err
     if not history.executions:
-        raise ReportError(f"{pipeline} has no executions since {_iso(since)} (the last {days} "
+        raise ReportError(f"{pipeline} has no executions since {_when(since)} (the last {days} "
                           "days). Fix: widen the window with --days, or check the pipeline "
                           "name and region.")
     report = HealthReport(pipeline, days, since, until, history.executions,
@@ -201,7 +202,7 @@ def duration_bars(report: HealthReport) -> list[DurationBar]:
         seconds = execution_seconds(e)
         if seconds is None:
             continue
-        label = f"{_iso(e.start_time)[:16].replace('T', ' ')} {e.commit_id[:7]}".strip()
+        label = f"{_when(e.start_time)[:16].replace('T', ' ')} {e.commit_id[:7]}".strip()
         bars.append(DurationBar(label, seconds / 60, e.status,
                                 STATUS_COLOURS.get(e.status, OTHER_COLOUR),
                                 "//" if e.status == "Failed" else ""))
@@ -234,11 +235,10 @@ def draw_execution_durations(report: HealthReport) -> Figure:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return "-"
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def _minutes(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def _when(moment: datetime | None) -> str:
+    """The report's times: core.text's ISO form, '-' when unknown."""
+    return iso_time(moment, missing="-")
