@@ -11,11 +11,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from helpers import set_up_app
 
-from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import executions, history, report
-from runbook_lib.setup import bucket, codebuild, config_store, iam, pipeline
 from runbook_lib.views import progress
 
 pytestmark = pytest.mark.slow
@@ -25,15 +24,9 @@ pytestmark = pytest.mark.slow
 def canonical(local_aws):
     """Setup steps and the canonical history (green, broken test, fix) for a unique app."""
     app = f"rep-{uuid.uuid4().hex[:6]}"
-    params = Params(app_name=app, source_repo=f"acme/{app}", secret_names=(),
-                    secure_config_names=())
     session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
+    params = set_up_app(session, app)
     names = params.names()
-    for plan in (bucket.plan_artifact_bucket, bucket.plan_deploy_buckets, iam.plan_roles,
-                 codebuild.plan_build_project, config_store.plan_config):
-        plan(session, params, names).apply()
-    history.prepare_local_source(session, params, True)
-    pipeline.plan_pipeline(session, params, names).apply()
     steps = history.run_canonical_history(session, params, names, timeout=300,
                                           rehearse_gates=False)
     assert [s.status for s in steps] == ["Succeeded", "Failed", "Succeeded"]

@@ -33,14 +33,7 @@ from runbook_lib.local.server.wire import AwsError, Request, Response, json_resp
 if TYPE_CHECKING:
     from runbook_lib.local.server.context import LocalContext
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
-_ARTIFACT_RE = re.compile(r"^[a-zA-Z0-9_\-]{1,100}$")
-_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9@\-_]{1,100}$")
 _ARN_RE = re.compile(r"^arn:aws[\w-]*:codepipeline:([a-z0-9-]+):(\d{12}):([A-Za-z0-9.@\-_]+)$")
-_MODES = ("QUEUED", "SUPERSEDED", "PARALLEL")
-_REVISION_TYPES = ("COMMIT_ID", "IMAGE_DIGEST", "S3_OBJECT_VERSION_ID", "S3_OBJECT_KEY")
-_ACTION_DEFAULTS = {"runOrder": 1, "configuration": {}, "inputArtifacts": [],
-                    "outputArtifacts": []}
 _OPERATIONS = (
     "CreatePipeline", "GetPipeline", "UpdatePipeline", "DeletePipeline", "ListPipelines",
     "TagResource", "UntagResource", "ListTagsForResource", "GetPipelineState",
