@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.local.server import process
+from runbook_lib.local.server.auth import read_credentials
 from runbook_lib.operate import sample_repo
 
 pytestmark = pytest.mark.slow
@@ -33,9 +34,9 @@ AWS = str(Path(sys.executable).with_name("aws"))
 def local(tmp_path_factory):
     state = tmp_path_factory.mktemp("engine-e2e")
     status = process.start(state)
-    env = {**os.environ, "AWS_ENDPOINT_URL": status.endpoint_url, "RUNBOOK_STATE_DIR": str(state),
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    exported = read_credentials(state).environment(status.endpoint_url)  # the printed exports
+    env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": str(state),
+           "AWS_DEFAULT_REGION": "us-east-1"}
     env.pop("AWS_PROFILE", None)
     out = tmp_path_factory.mktemp("engine-e2e-out")
     result = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", "run", "--only", *SETUP,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.local.server import process
+from runbook_lib.local.server.auth import read_credentials
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +31,9 @@ AWS = str(Path(sys.executable).with_name("aws"))
 def local(tmp_path_factory):
     state = tmp_path_factory.mktemp("e2e-state")
     status = process.start(state)
-    env = {**os.environ, "AWS_ENDPOINT_URL": status.endpoint_url, "RUNBOOK_STATE_DIR": str(state),
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    exported = read_credentials(state).environment(status.endpoint_url)  # the printed exports
+    env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": str(state),
+           "AWS_DEFAULT_REGION": "us-east-1"}
     env.pop("AWS_PROFILE", None)
     yield status.endpoint_url, env
     process.stop(state)

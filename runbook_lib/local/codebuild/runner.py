@@ -35,6 +35,7 @@ from runbook_lib.core.redact import mask
 from runbook_lib.local.codebuild import events as build_events
 from runbook_lib.local.codebuild.cache import BuildCache
 from runbook_lib.local.codebuild.env import (
+    PLACEHOLDER_KEY,
     VariableError,
     local_aws_variables,
     machine_environment,
@@ -284,6 +285,8 @@ class BuildRunner:
                **local_aws_variables(self.job.endpoint_url, self.job.region),
                **resolved.values,
                **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream)}
+        if env["AWS_SECRET_ACCESS_KEY"] != PLACEHOLDER_KEY:  # the local AWS's key: masked
+            self.secrets.add(env["AWS_SECRET_ACCESS_KEY"])
         self.shell = BuildShell(self.src_dir, env, self.job.work_dir / "commands")
         self.shell.start()
         self.logs.container(f"Moving to directory {self.src_dir}")
