@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
 from runbook_lib.local.codepipeline.actions import ArtifactRef
+from runbook_lib.local.safe_paths import extract_zip
 
 
 def zip_directory(root: Path, files: list[Path] | None = None) -> bytes:
@@ -27,19 +27,9 @@ def zip_directory(root: Path, files: list[Path] | None = None) -> bytes:
 
 
 def unzip_to(data: bytes, dest: Path) -> None:
-    """Extract a zip, refusing entries that would escape ``dest``; keeps executable bits."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            target = (dest / info.filename).resolve()
-            inside = str(target).startswith(str(dest.resolve()) + os.sep)
-            if not inside and target != dest.resolve():
-                raise ValueError(f"zip entry {info.filename!r} escapes the target folder")
-            zf.extract(info, dest)
-            mode = info.external_attr >> 16
-            if mode and not info.is_dir():
-                os.chmod(target, mode & 0o777)
+    """Extract a zip, refusing members that would escape ``dest`` (absolute, ``..``, links,
+    devices: see :mod:`runbook_lib.local.safe_paths`); keeps executable bits."""
+    extract_zip(data, dest, "zip member")
 
 
 def put_artifact(aws, region: str, ref: ArtifactRef, data: bytes) -> ArtifactRef:
