@@ -166,7 +166,10 @@ def _cors_filtered(start_response, origin: str | None):
 
 
 def _send(start_response, response: Response, origin: str | None = None) -> list[bytes]:
+    """Answer with the guard's own response; an allowed ``origin`` may read it."""
     reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}
-    _cors_filtered(start_response, origin)(
-        f"{response.status} {reasons.get(response.status, 'Error')}", response.headers)
+    headers = list(response.headers)
+    if origin:
+        headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    start_response(f"{response.status} {reasons.get(response.status, 'Error')}", headers)
     return [response.body]

@@ -64,17 +64,16 @@ def control_refusal(message: str, status: int = 403) -> Response:
 
 
 def protocol_of(environ: dict[str, Any], service: str | None) -> str:
-    """The wire protocol of the request: from the signed service's model, else its shape."""
-    if service:
-        known = _model_protocol(service)
-        if known:
-            return known
+    """The wire protocol of the request: from its shape, else from the signed service's model."""
     if environ.get("HTTP_X_AMZ_TARGET") or "amz-json" in environ.get("CONTENT_TYPE", ""):
         return "json"
     form = environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
     if form or "Action=" in environ.get("QUERY_STRING", ""):
         return "query"
-    return "rest-xml"
+    known = _model_protocol(service) if service else None
+    if known and ("json" in known or "cbor" in known):
+        return "json"
+    return known or "rest-xml"
 
 
 @lru_cache(maxsize=64)
