@@ -23,6 +23,7 @@ from pathlib import Path
 
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.local.safe_paths import UnsafePathError, refuse_state_folder
+from runbook_lib.local.server.store import write_atomic
 
 REGISTRY_FILE = "repos.json"
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100})?$")
@@ -246,9 +247,8 @@ class RepoRegistry:
             fcntl.flock(lock, fcntl.LOCK_EX)
             repos = _read(self.path)
             yield repos
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"repositories": repos}, indent=1, sort_keys=True))
-            tmp.replace(self.path)
+            write_atomic(self.path, json.dumps({"repositories": repos}, indent=1,
+                                               sort_keys=True).encode(), keep_backup=True)
 
 
 def _read(path: Path) -> dict[str, dict]:

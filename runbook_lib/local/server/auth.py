@@ -26,7 +26,6 @@ ACCESS_KEY_PREFIX = "LKIA"  # "local" key, shaped like AWS's AKIA... ids
 _BEARER_CONTEXT = b"runbook-local-control-v1"
 
 _in_process: dict[str, Credentials] = {}
-_by_endpoint: dict[str, Credentials | None] = {}
 _lock = threading.Lock()
 
 
@@ -99,33 +98,27 @@ def register_in_process(endpoint_url: str, credentials: Credentials) -> None:
     """A server in this process announces its key pair to clients in the same process."""
     with _lock:
         _in_process[endpoint_url.rstrip("/")] = credentials
-        _by_endpoint.pop(endpoint_url.rstrip("/"), None)
 
 
 def unregister_in_process(endpoint_url: str) -> None:
     with _lock:
         _in_process.pop(endpoint_url.rstrip("/"), None)
-        _by_endpoint.pop(endpoint_url.rstrip("/"), None)
 
 
 def credentials_for_endpoint(endpoint_url: str | None) -> Credentials | None:
     """The key pair of the local AWS at ``endpoint_url``, if this user can read it.
 
     Looked up in order: a server in this process; the state folder the server names in its
-    health answer. None when neither works (a server of another user, or not a local AWS)."""
+    health answer (one local HTTP call). None when neither works (a server of another user,
+    or not a local AWS)."""
     if not endpoint_url:
         return None
     key = endpoint_url.rstrip("/")
     with _lock:
         if key in _in_process:
             return _in_process[key]
-        if _by_endpoint.get(key):
-            return _by_endpoint[key]
-    found = _from_health(key)
-    if found:
-        with _lock:
-            _by_endpoint[key] = found
-    return found
+    # Asked each time, not cached: a restarted server may reuse the port with another folder.
+    return _from_health(key)
 
 
 def _from_health(endpoint_url: str) -> Credentials | None:
