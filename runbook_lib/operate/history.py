@@ -16,6 +16,7 @@ from pathlib import Path
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.session import AwsSession
+from runbook_lib.local.safe_paths import check_component
 from runbook_lib.local.server import process
 from runbook_lib.operate import approvals, executions, logs, sample_repo
 
@@ -58,7 +59,8 @@ def ensure_local_repository(session: AwsSession, params: Params) -> Path:
         raise RunbookError("the canonical history pushes to a local repository; on target "
                            "'aws' push to your real repository instead")
     info = process.server_info(session.endpoint_url)
-    path = Path(info["state_dir"]) / "repos" / params.source_repo.replace("/", "__")
+    folder = check_component(params.source_repo.replace("/", "__"), "source_repo")  # never ..
+    path = Path(info["state_dir"]) / "repos" / folder
     sample_repo.create_sample_repo(path, params.source_branch)
     registered = {r["id"]: r["path"] for r in process.list_repos(session.endpoint_url)}
     if registered.get(params.source_repo) != str(path):

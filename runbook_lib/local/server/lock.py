@@ -15,6 +15,7 @@ from pathlib import Path
 from runbook_lib.core.errors import LocalAwsError
 
 LOCK_FILE = "server.lock"
+_OWN_SUFFIXES = (".json", ".jsonl", ".log", ".lock", ".bak", ".torn", ".tmp")
 
 
 class StateDirLocked(LocalAwsError):
@@ -53,7 +54,7 @@ class StateDirLock:
 
 
 def prepare_state_dir(state_dir: Path) -> None:
-    """Create the folder if needed; make it, and every file directly in it, owner-only."""
+    """Create the folder if needed; make it, and the local AWS's files in it, owner-only."""
     try:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(state_dir, 0o700)
@@ -63,6 +64,6 @@ def prepare_state_dir(state_dir: Path) -> None:
     except PermissionError as err:
         raise LocalAwsError(f"--state-dir {state_dir} cannot be written ({err.strerror}). Fix: "
                             "pass a folder you own.") from err
-    for entry in state_dir.iterdir():
-        if entry.is_file() and not entry.is_symlink():
+    for entry in state_dir.iterdir():  # only the local AWS's own files, nothing else there
+        if entry.suffix in _OWN_SUFFIXES and entry.is_file() and not entry.is_symlink():
             os.chmod(entry, 0o600)
