@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint notebooks bench lab clean install
+.PHONY: run test lint notebooks bench lab clean install prereqs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## make prereqs: Python 3.11+, git, Node.js and npm, checked before anything is installed
+prereqs:
+	@$(PYTHON) -m runbook_lib.app.prereqs
+
 ## make run: build the whole pipeline on the embedded local AWS, headless, into out/<run-id>/
-run: $(STAMP)
+run: prereqs $(STAMP)
 	$(BIN)/runbook run -p apply=true -p push_sample_history=true --report
 
 # Notebooks in the canonical run's order: the suite, the health report, then the teardown.

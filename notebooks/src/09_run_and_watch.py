@@ -63,14 +63,18 @@ nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.
 # **Release change** in the console), or the one your next push starts (`push`: commit to the
 # watched branch while this cell waits). In JupyterLab a live view shows every stage and action
 # with its elapsed time and a progress bar; headless, a line is printed as each stage ends. A
-# run waiting for approval waits here too: approve it in the approvals cockpit.
+# run that reaches a manual approval stops being followed there: nobody is made to wait on a
+# human. The cell says where it waits and how to answer it (the approvals cockpit, notebook
+# 11, or the exact AWS CLI command); `wait_minutes` bounds only work that is running.
 
 # %%
 execution_id = executions.choose_execution(ctx.session, ctx.names.pipeline, watch,
                                            wait_minutes * 60)
 final = executions.watch_execution(ctx.session, ctx.names.pipeline, execution_id,
-                                   progress.reporter(), wait_minutes * 60)
+                                   progress.reporter(), wait_minutes * 60, stop_at_approval=True)
 print(progress.final_line(final))
+print(progress.describe_waiting(final, executions.pending_approvals(ctx.session,
+                                                                    ctx.names.pipeline)))
 
 # %% [markdown]
 # ## Final state of each stage

@@ -95,9 +95,22 @@ def _run(args) -> int:
         return 0
     names = suite.resolve(args.only) if args.only else suite.default_run()
     parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    _require_prerequisites(args.target, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
                               report=args.report)
     return 0 if result.ok else 1
+
+
+def _require_prerequisites(target: str, parameters: dict) -> None:
+    """On the local target builds run on this machine: say what is missing before they fail."""
+    from runbook_lib.app import prereqs
+
+    if target != "local":
+        return
+    nodejs = parameters.get("build_template", "nodejs") == "nodejs"
+    missing = prereqs.check_tools(sample_app=nodejs)
+    if missing:
+        raise RunbookError(prereqs.explain(missing))
 
 
 def _teardown(args) -> int:

@@ -223,6 +223,14 @@ def _local_kernel_manager():
             # kernel keeps two runs (or a run and a test) from sharing socket files.
             return str(Path(tempfile.mkdtemp(prefix="runbook-kernel-")) / "kernel")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client sends SIGINT before every shutdown; a kernel that is finishing a
+            # message then logs "KeyboardInterrupt caught in kernel" into the run's output.
+            # Papermill shuts a kernel down only once its cells are done: nothing to interrupt.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return IpcKernelManager
 
 

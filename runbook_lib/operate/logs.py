@@ -106,7 +106,8 @@ class BuildRef:
 def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
                  action: str = "", build_id: str = "") -> BuildRef:
     """The build to triage: ``build_id`` as given; else, in ``execution_id`` (empty: the
-    latest failed execution), the named action, or the failed CodeBuild action, or the last one.
+    latest failed execution, else the latest), the named action, or the failed CodeBuild
+    action, or the last one.
     """
     if build_id:
         return BuildRef(build_id)
@@ -114,15 +115,13 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
         builds = _build_actions(session, pipeline, execution_id)
     else:
         # The newest failed execution that got as far as a build (a run that failed in its
-        # Source stage has no build log to read).
-        for candidate in _failed_executions(session, pipeline):
-            builds = _build_actions(session, pipeline, candidate)
-            if builds:
-                execution_id = candidate
-                break
-        else:
-            raise StepError(f"pipeline {pipeline} has no failed execution that ran a build; "
-                            "pass execution_id or build_id to read another build")
+        # Source stage has no build log to read); when nothing failed, the newest build.
+        execution_id, builds = _newest_with_builds(session, pipeline, "Failed")
+        if not builds:
+            execution_id, builds = _newest_with_builds(session, pipeline, None)
+        if not builds:
+            raise StepError(f"pipeline {pipeline} has run no build yet; start a run (notebook "
+                            "09_run_and_watch), or pass build_id to read another build")
     if action:
         builds = [b for b in builds if action in (b.action, f"{b.stage}/{b.action}")]
         if not builds:
@@ -135,12 +134,17 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
     return failed[0] if failed else builds[-1]
 
 
-def _failed_executions(session: AwsSession, pipeline: str) -> list[str]:
-    """Failed executions, newest first."""
+def _newest_with_builds(session: AwsSession, pipeline: str, status: str | None
+                        ) -> tuple[str, list[BuildRef]]:
+    """The newest execution (with ``status``, if given) that ran a CodeBuild action."""
     from runbook_lib.operate import executions
 
-    return [e.execution_id for e in executions.list_executions(session, pipeline)
-            if e.status == "Failed"]
+    for summary in executions.list_executions(session, pipeline):
+        if status is None or summary.status == status:
+            builds = _build_actions(session, pipeline, summary.execution_id)
+            if builds:
+                return summary.execution_id, builds
+    return "", []
 
 
 def _build_actions(session: AwsSession, pipeline: str, execution_id: str) -> list[BuildRef]:
@@ -312,6 +316,8 @@ _NAMED_VALUE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z0-9_]*)(?P<sep>\s*[=:]\s*)
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/\-]{8,}=*")
 _KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+# Resource names are locations, not secrets, however random an artifact key looks.
+_RESOURCE_NAME = re.compile(r"\barn:aws[\w-]*:[\w-]*:[\w-]*:\d*:\S*|\bs3://\S+")
 
 
 def redact_lines(lines: list[str]) -> list[str]:
@@ -337,8 +343,15 @@ def redact_line(line: str) -> str:
     catches what a command printed by itself: access keys, tokens, ``PASSWORD=...``.
     """
     line = _BEARER.sub(lambda m: f"{m[1]} {redact.MASK}", line)
-    line = _TOKEN.sub(lambda m: redact.MASK if redact.looks_like_secret_value(m[0]) else m[0],
-                      line)
+    names = [m.span() for m in _RESOURCE_NAME.finditer(line)] if ("arn:" in line
+                                                                  or "s3://" in line) else []
+
+    def _token(m: re.Match) -> str:
+        if any(start <= m.start() < end for start, end in names):
+            return m[0]
+        return redact.MASK if redact.looks_like_secret_value(m[0]) else m[0]
+
+    line = _TOKEN.sub(_token, line)
 
     def _named(m: re.Match) -> str:
         if (not redact.looks_like_secret_name(m["name"]) or m["value"] == redact.MASK

@@ -163,9 +163,10 @@ class RollbackPlan:
     stage: str
     method: str
     current: Deployment | None
-    target: Deployment
+    target: Deployment | None  # None: nothing to go back to (``reason`` says why)
     plan: Plan
     started: list[str] = field(default_factory=list)
+    reason: str = ""
 
     @property
     def execution_id(self) -> str:
@@ -184,11 +185,20 @@ def plan_rollback(session: AwsSession, params: Params, names: ResourceNames,
         raise ParameterError("method", method, f"must be one of {', '.join(METHODS)}", "stage")
     stage = production_stage(params)
     deployments = production_deployments(session, names.pipeline, stage)
-    target = choose_target(deployments, target_execution_id, target_commit, method)
     current = deployments[0] if deployments else None
+    resource = f"{stage} of {names.pipeline}"
+    try:
+        target = choose_target(deployments, target_execution_id, target_commit, method)
+    except NoRollbackTarget as err:
+        if target_execution_id or target_commit:
+            raise  # the operator named a target that does not exist: say so
+        # Nothing earlier to go back to is a fact to report, not a failure of the runbook.
+        nothing = RollbackPlan(names.pipeline, stage, method, current, None,
+                               Plan(f"rollback {names.pipeline}"), reason=str(err))
+        nothing.plan.add(Change(resource, "unchanged", [str(err)]))
+        return nothing
     result = RollbackPlan(names.pipeline, stage, method, current, target,
                           Plan(f"rollback {names.pipeline}"))
-    resource = f"{stage} of {names.pipeline}"
     now = current.describe() if current else "(nothing deployed)"
     if current and current.commit_id == target.commit_id:
         result.plan.add(Change(resource, "unchanged", [f"production already runs {now}"]))
@@ -297,6 +307,8 @@ def follow(session: AwsSession, rb: RollbackPlan, timeout: float = 600
 
 def outcome_text(rb: RollbackPlan, result: executions.ExecutionSummary | None) -> str:
     """One sentence on where the rollback stands."""
+    if rb.target is None:
+        return f"nothing to roll back: {rb.reason}"
     if result is None:
         return ("no rollback started: production still runs "
                 f"{rb.current.describe() if rb.current else '(nothing)'}"
@@ -315,9 +327,10 @@ def verify_after(session: AwsSession, params: Params, names: ResourceNames, rb: 
                  result: executions.ExecutionSummary | None) -> Verification:
     """After a rollback that reached production: does production serve the target? Before one
     (plan only): does production serve what the deployment history says it runs?"""
+    if result is None and rb.current is None:
+        return Verification("", detail="not checked: nothing has been deployed to production")
     if result is None:
-        return verify_production(session, params, names,
-                                 rb.current.commit_id if rb.current else "")
+        return verify_production(session, params, names, rb.current.commit_id)
     if result.status != "Succeeded":
         return Verification(rb.target.commit_id, detail=(
             f"not checked: execution {result.execution_id} has not deployed to production "

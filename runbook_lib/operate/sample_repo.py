@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from runbook_lib.core.errors import RunbookError
@@ -22,13 +23,24 @@ GREETING = Path("src/greeting.js")
 _BREAK = ("return `Hello, ${", "return `Hi, ${")
 
 
+FIXED_DATES_FROM = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def has_fixed_date(when: datetime) -> bool:
+    """True for the sample history's fixed commit dates: lead times are timed from the push.
+
+    Measured from those dates, a lead time is the age of the sample, not of a change.
+    """
+    return 0 <= (when - FIXED_DATES_FROM).total_seconds() < 3600 and when.second == 0
+
+
 def _commit_dates(repo: Path) -> dict[str, str]:
     """Fixed dates, one minute apart per commit, so the canonical history has the same commit
     ids on every machine (the stored notebook outputs show them)."""
     count = subprocess.run(["git", "rev-list", "--all", "--count"], cwd=repo,
                            capture_output=True, text=True)
     n = int(count.stdout.strip() or 0) if count.returncode == 0 else 0
-    stamp = f"2026-01-01T09:{n:02d}:00+00:00"
+    stamp = (FIXED_DATES_FROM.replace(minute=n % 60)).isoformat()
     return {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
 
 

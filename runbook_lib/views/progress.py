@@ -13,7 +13,12 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from runbook_lib.operate.executions import ExecutionProgress, FailureDetails, StageProgress
+from runbook_lib.operate.executions import (
+    ExecutionProgress,
+    FailureDetails,
+    PendingApproval,
+    StageProgress,
+)
 
 STAGE_HEADERS = ("stage", "status", "actions", "time")
 ACTION_HEADERS = ("stage", "action", "status", "time")
@@ -67,6 +72,30 @@ def final_line(progress: ExecutionProgress) -> str:
     if waiting and not progress.finished:
         line += f"; waiting for approval at {waiting.stage}/{waiting.action}"
     return line + (f" ({progress.status_summary})" if progress.status_summary else "")
+
+
+def describe_waiting(progress: ExecutionProgress, pending: list[PendingApproval]) -> str:
+    """How to answer the approval a watched run stopped at: the cockpit or the AWS CLI.
+
+    A headless run reports a run waiting on a human and moves on instead of waiting for one.
+    """
+    waiting = progress.waiting_for_approval
+    if waiting is None or progress.finished:
+        return "no approval is waiting"
+    mine = [p for p in pending if (p.stage, p.action) == (waiting.stage, waiting.action)]
+    lines = [f"{progress.pipeline} waits for approval at {waiting.stage}/{waiting.action}: "
+             "answer it in notebook 11_approvals (with a summary for the audit trail)"]
+    if mine:
+        lines.append("or with the AWS CLI:\n  " + approval_command(mine[0]))
+    return "\n".join(lines)
+
+
+def approval_command(approval: PendingApproval, status: str = "Approved") -> str:
+    """The exact ``aws codepipeline put-approval-result`` line for one pending approval."""
+    return (f"aws codepipeline put-approval-result --pipeline-name {approval.pipeline} "
+            f"--stage-name {approval.stage} --action-name {approval.action} "
+            f"--token {approval.token} "
+            f"--result 'summary=\"your summary\",status={status}'")
 
 
 def describe_failure(failure: FailureDetails | None) -> str:

@@ -108,6 +108,24 @@ def test_lead_time_of_a_deploy_without_its_own_source_uses_the_commit_seen_elsew
     assert [d.lead_time_s for d in report.deployments] == [40 * 60, 60 * 60]
 
 
+def test_sample_history_commits_with_fixed_dates_are_timed_from_their_push():
+    """The sample commits carry fixed 2026-01-01 dates (deterministic ids): measured from them,
+    a lead time is the sample's age. Such deploys are timed from the run's start, and said so."""
+    from runbook_lib.operate import sample_repo
+
+    sample = run("a", 0, 10)
+    sample.commit_time = sample_repo.FIXED_DATES_FROM.replace(minute=2)
+    real = run("b", 20, 30, committed=15)
+    report = dora.compute_dora([sample, real], PROD)
+    assert [d.lead_time_s for d in report.deployments] == [10 * 60, 15 * 60]
+    assert report.timed_from_push == 1
+    lead = dict((name, (what, value)) for name, what, value in dora.dora_rows(report))
+    assert "1 sample-history commits (fixed dates) timed from their push" in lead[
+        "lead time (median)"][0]
+    # A real commit on the same morning keeps its own date.
+    assert not sample_repo.has_fixed_date(sample_repo.FIXED_DATES_FROM.replace(second=7))
+
+
 def test_rows_print_units_and_what_was_measured():
     report = dora.compute_dora(CASES["green-red-fix"][0], PROD)
     rows = {m: (v, o) for m, o, v in dora.dora_rows(report)}

@@ -134,6 +134,22 @@ def test_unknown_build_names_the_fix(session):
         logs.read_build_log(session, "nope:00000000-0000-0000-0000-000000000000")
 
 
+ARTIFACT_KEY = "sample-app-pipeline/BuildArtif/Xy7Qa2b9Kc3Lm4Np5Rz"
+ARTIFACT_PATH = f"sample-app-artifacts-123456789012-us-east-1/{ARTIFACT_KEY}"
+
+
+def test_a_known_secret_inside_an_arn_is_masked_and_only_it():
+    """The runner masks the build's secret values wherever they appear, as CodeBuild does;
+    the rest of the ARN stays readable."""
+    from runbook_lib.core import redact
+
+    line = f"uploading to arn:aws:s3:::{ARTIFACT_PATH}.zip"
+    assert redact.mask(line, ["BuildArtif"]) == (
+        "uploading to arn:aws:s3:::sample-app-artifacts-123456789012-us-east-1/"
+        "sample-app-pipeline/***/Xy7Qa2b9Kc3Lm4Np5Rz.zip")
+    assert logs.redact_line(redact.mask(line, ["BuildArtif"])).endswith("/Xy7Qa2b9Kc3Lm4Np5Rz.zip")
+
+
 @pytest.mark.parametrize("case, line, expected", [
     ("access key", f"key={FAKE_KEY} done", "key=*** done"),
     ("named secret", "DB_PASSWORD=hunter2", "DB_PASSWORD=***"),
@@ -148,6 +164,12 @@ def test_unknown_build_names_the_fix(session):
      "commit 0123456789abcdef0123456789abcdef01234567"),
     ("iam action kept", "is not authorized to perform: s3:PutObject on resource",
      "is not authorized to perform: s3:PutObject on resource"),
+    # An artifact's key is random-looking, but a location is not a secret.
+    ("artifact arn kept", f"uploading to arn:aws:s3:::{ARTIFACT_PATH}.zip",
+     f"uploading to arn:aws:s3:::{ARTIFACT_PATH}.zip"),
+    ("artifact s3 uri kept", f"copy s3://{ARTIFACT_PATH}.zip .",
+     f"copy s3://{ARTIFACT_PATH}.zip ."),
+    ("random token still masked", f"token {ARTIFACT_KEY}x9Q7", "token ***"),
 ])
 def test_redact_line(case, line, expected):
     assert logs.redact_line(line) == expected, case

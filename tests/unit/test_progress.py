@@ -125,3 +125,32 @@ def test_describe_failure_points_at_action_build_and_log():
     assert "build: app-build:abc (FAILED)" in text
     assert "--log-group-name /aws/codebuild/app-build --log-stream-name abc" in text
     assert progress.describe_failure(None) == "no action failed"
+
+
+def _waiting_at_approval():
+    stages = [
+        StageProgress("Build", [_action("Build", "Build", "Succeeded", 0, 20)]),
+        StageProgress("Approve-production", [_action("Approve-production", "Approve",
+                                                      "InProgress", 20, 21, "Approval")]),
+    ]
+    return ExecutionProgress("p", "e1", "InProgress", T0 + timedelta(seconds=30), stages=stages)
+
+
+def test_a_run_waiting_for_approval_says_how_to_answer_it():
+    from runbook_lib.operate.executions import PendingApproval
+
+    pending = [PendingApproval("p", "Approve-staging", "Approve", "t-other", "e0"),
+               PendingApproval("p", "Approve-production", "Approve", "t-123", "e1")]
+    text = progress.describe_waiting(_waiting_at_approval(), pending)
+    assert "waits for approval at Approve-production/Approve" in text
+    assert "notebook 11_approvals" in text
+    assert ("aws codepipeline put-approval-result --pipeline-name p --stage-name "
+            "Approve-production --action-name Approve --token t-123 ") in text
+    assert "t-other" not in text
+
+
+def test_nothing_waits_when_the_run_ended_or_runs():
+    assert progress.describe_waiting(_execution("Succeeded"), []) == "no approval is waiting"
+    assert progress.describe_waiting(_execution(), []) == "no approval is waiting"
+    # The token may already be answered by someone else: the cockpit is still named.
+    assert "notebook 11_approvals" in progress.describe_waiting(_waiting_at_approval(), [])

@@ -135,3 +135,23 @@ def test_other_deploy_providers_are_verified_by_hand(two_releases):
     check = rollback.verify_production(session, params.replace(deploy_provider="ecs"),
                                        params.names(), A)
     assert check.ok is None and "manual" in check.render()
+
+
+def test_nothing_deployed_yet_is_a_plan_with_nothing_to_do(local_aws):
+    """A fresh pipeline whose first run waits for approval: the runbook reports, not fails."""
+    session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
+    params = build_pipeline(session, f"rn-{uuid.uuid4().hex[:6]}")
+    names = params.names()
+    session.recorder.reset()
+    rb = rollback.plan_rollback(session, params, names)
+    assert session.recorder.mutating_count == 0
+    assert rb.target is None and not rb.plan.has_changes
+    assert rollback.follow(session, rb) is None
+    assert rollback.outcome_text(rb, None) == (
+        "nothing to roll back: nothing has been deployed to production yet, so there is "
+        "nothing to roll back to")
+    check = rollback.verify_after(session, params, names, rb, None)
+    assert check.ok is None and "nothing has been deployed" in check.render()
+    # A target the operator names and that does not exist is still an error.
+    with pytest.raises(rollback.NoRollbackTarget):
+        rollback.plan_rollback(session, params, names, target_execution_id="nope")

@@ -1,0 +1,85 @@
+"""The README's commands, typed as a stranger types them: `make run` twice in a row from an empty
+state, and `runbook run -p apply=True` alone, which must finish although its first run waits
+for a human at the manual approval.
+
+Each runs in a clean environment (no AWS_* variables, a state folder of its own) and must end
+with exit 0, no traceback and no stray kernel message, in bounded time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOK = str(Path(sys.executable).with_name("runbook"))
+NOISE = ("Traceback", "KeyboardInterrupt", "[IPKernelApp]")
+
+
+def _quickstart_commands() -> list[str]:
+    """The commands of the README's first shell block, comments dropped."""
+    block = re.search(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert block, "the README has no quick-start shell block"
+    return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def _clean_env(state: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("RUNBOOK_HEADLESS", "MPLBACKEND")}
+    env["RUNBOOK_STATE_DIR"] = str(state)
+    return env
+
+
+def _run(command: list[str], env: dict[str, str], timeout: float) -> str:
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    for noise in NOISE:
+        assert noise not in output, f"{noise!r} in the output of {command}:\n{output[-4000:]}"
+    return output
+
+
+def _out_dir(output: str) -> Path:
+    found = re.search(r"executed notebooks and HTML: (\S+)", output)
+    assert found, output[-2000:]
+    return Path(found.group(1))
+
+
+def test_make_run_twice_in_a_row(tmp_path):
+    assert "make run" in _quickstart_commands()
+    env = _clean_env(tmp_path / "state")
+    outs = []
+    try:
+        for _ in range(2):
+            output = _run(["make", "run"], env, timeout=900)
+            out = _out_dir(output)
+            outs.append(out)
+            assert (out / "index.html").exists() and (out / "pipeline_health.html").exists()
+            assert "[report] pipeline health ... ok" in output
+    finally:
+        for out in outs:
+            if out.is_relative_to(ROOT / "out"):
+                shutil.rmtree(out, ignore_errors=True)
+
+
+def test_runbook_run_apply_alone_reports_the_waiting_approval(tmp_path):
+    """No sample history: the pipeline's first run waits at the approval, and the run says so
+    (stage, action, how to answer) instead of waiting ten minutes and failing."""
+    env = _clean_env(tmp_path / "state")
+    output = _run([RUNBOOK, "run", "-p", "apply=True", "--out", str(tmp_path / "out")], env,
+                  timeout=600)
+    watched = (tmp_path / "out" / "09_run_and_watch.ipynb").read_text()
+    assert "waits for approval at Approve-production/Approve" in watched
+    assert "aws codepipeline put-approval-result --pipeline-name sample-app-pipeline" in watched
+    assert re.search(r"\[13/13\] rollback +Rollback \.\.\. ok", output), output[-2000:]
+    rollback = (tmp_path / "out" / "13_rollback.ipynb").read_text()
+    assert "nothing to roll back" in rollback
