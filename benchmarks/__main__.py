@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import engine_bench
+from benchmarks import engine_bench, overview_bench
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="runbook-bench-") as tmp:
         results = engine_bench.run_all(Path(tmp), runs=args.runs)
+        results += overview_bench.run_all(Path(tmp), runs=args.runs)
     width = max(len(r.name) for r in results)
     for r in results:
         print(f"{r.name:<{width}}  {r.text}")

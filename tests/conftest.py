@@ -12,7 +12,12 @@ from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server.server import LocalAwsServer
 
+pytest_plugins = ["model_check"]  # every request checked against the botocore model
+
 _counter = itertools.count()
+
+# Fixture apps carry tests of their own, run by their builds, not by this suite.
+collect_ignore_glob = ["fixtures/*"]
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ from runbook_lib.setup import bucket
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
-plan = bucket.plan_artifact_bucket(ctx.session, ctx.params, ctx.names)
+plan = nb.review_plan(bucket.plan_artifact_bucket, ctx)
 nb.show_plan(plan, apply)
 
 # %% [markdown]
@@ -45,7 +45,7 @@ nb.show_plan(plan, apply)
 # tags. Other deploy providers need no bucket here, and the plan is empty.
 
 # %%
-deploy_plan = bucket.plan_deploy_buckets(ctx.session, ctx.params, ctx.names)
+deploy_plan = nb.review_plan(bucket.plan_deploy_buckets, ctx)
 nb.show_plan(deploy_plan, apply)
 
 # %% [markdown]

@@ -35,7 +35,7 @@ from runbook_lib.setup import iam, policies
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
-plan = iam.plan_roles(ctx.session, ctx.params, ctx.names)
+plan = nb.review_plan(iam.plan_roles, ctx)
 nb.show_plan(plan, apply)
 
 # %% [markdown]

@@ -20,12 +20,13 @@ app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
 region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 build_template: str = "nodejs"  # nodejs, docker or python
-buildspec_path: str = ""  # existing buildspec.yml to lint; empty means the sample app's
+buildspec_path: str = ""  # a buildspec.yml to lint; empty: the source repository's own
 apply: bool = False  # this step changes nothing; accepted for a uniform command line
 
 # %%
 from runbook_lib.buildspec import lint as buildspec_lint
 from runbook_lib.buildspec import templates as buildspec_templates
+from runbook_lib.setup import source
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
@@ -47,11 +48,16 @@ print(buildspec_templates.describe_project_variables(ctx.params.build_template))
 # %% [markdown]
 # ## Your buildspec
 #
-# The buildspec at `buildspec_path`, or the sample app's (rendered from the `nodejs` template
-# and committed beside the app). Schema errors appear as a `schema` finding with the line.
+# The build runs the `buildspec.yml` your repository carries. On the local AWS, when your
+# repository is registered (`runbook local repo add OWNER/NAME PATH`, with `source_repo` set to
+# it), this checks that file at the head of the watched branch; a repository without one gets
+# the template above, embedded in the build project. Before any repository is registered it is
+# the sample app's (rendered from the `nodejs` template and committed beside the app), and
+# `buildspec_path` checks any other file. Schema errors appear as a `schema` finding with the
+# line.
 
 # %%
-own = buildspec_lint.check_file(buildspec_path)
+own = source.check_source_buildspec(ctx.session, ctx.params, buildspec_path)
 nb.table(own.rows(), buildspec_lint.FINDING_HEADERS)
 print(own.summary())
 

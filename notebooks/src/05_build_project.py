@@ -43,7 +43,7 @@ from runbook_lib.setup import codebuild
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
-plan = codebuild.plan_build_project(ctx.session, ctx.params, ctx.names)
+plan = nb.review_plan(codebuild.plan_build_project, ctx)
 nb.show_plan(plan, apply)
 
 # %% [markdown]

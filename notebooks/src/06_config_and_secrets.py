@@ -40,7 +40,7 @@ from runbook_lib.setup import config_store
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
-plan = config_store.plan_config(ctx.session, ctx.params, ctx.names)
+plan = nb.review_plan(config_store.plan_config, ctx)
 nb.show_plan(plan, apply)
 
 # %% [markdown]

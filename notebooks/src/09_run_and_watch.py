@@ -37,8 +37,9 @@ ctx = nb.context(globals())
 # Each push, the run it started, and what happened.
 
 # %%
-steps = (history.run_canonical_history(ctx.session, ctx.params, ctx.names, wait_minutes * 60)
-         if push_sample_history else [])
+with nb.waiting("pushing the sample history and waiting for its runs"):
+    steps = (history.run_canonical_history(ctx.session, ctx.params, ctx.names,
+                                           wait_minutes * 60) if push_sample_history else [])
 nb.table([step.row() for step in steps], history.HEADERS)
 
 # %% [markdown]
@@ -72,7 +73,7 @@ execution_id = executions.choose_execution(ctx.session, ctx.names.pipeline, watc
                                            wait_minutes * 60)
 final = executions.watch_execution(ctx.session, ctx.names.pipeline, execution_id,
                                    progress.reporter(), wait_minutes * 60, stop_at_approval=True)
-print(progress.final_line(final))
+nb.show(progress.final_status(final))
 print(progress.describe_waiting(final, executions.pending_approvals(ctx.session,
                                                                     ctx.names.pipeline)))
 
@@ -90,8 +91,8 @@ nb.table(progress.stage_rows(final), progress.STAGE_HEADERS)
 # The build logs notebook reads and classifies that log.
 
 # %%
-print(progress.describe_failure(executions.failure_details(ctx.session, ctx.names.pipeline,
+nb.show(progress.failure_display(executions.failure_details(ctx.session, ctx.names.pipeline,
                                                            execution_id)))
 
 # %%
-print(progress.describe_failure(executions.latest_failure(ctx.session, ctx.names.pipeline)))
+nb.show(progress.failure_display(executions.latest_failure(ctx.session, ctx.names.pipeline)))

@@ -57,6 +57,7 @@ nb.show_plan(rb.plan, apply)
 # what production serves now.
 
 # %%
-result = rollback.follow(ctx.session, rb, wait_minutes * 60)
+with nb.waiting("following the rollback run"):
+    result = rollback.follow(ctx.session, rb, wait_minutes * 60)
 print(rollback.outcome_text(rb, result))
 print(rollback.verify_after(ctx.session, ctx.params, ctx.names, rb, result).render())

@@ -6,6 +6,7 @@
     runbook teardown                              the teardown notebook
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook lab                                   JupyterLab on the notebooks, guided mode
+    runbook status                                setup overview (exit 0 converged, 2 drift)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from runbook_lib.app import cmd_status
 from runbook_lib.core.errors import RunbookError
 
 
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--dir", type=Path, default=None,
                      help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
+    cmd_status.register(sub)
     return parser
 
 
@@ -124,8 +127,10 @@ def _teardown(args) -> int:
 
 def _report(args) -> int:
     from runbook_lib.app import runner
+    from runbook_lib.views import waiting
 
-    out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
+    with waiting.for_terminal(f"rendering the health report of {args.pipeline}"):
+        out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
     print(f"health report of {args.pipeline}: {out}")
     return 0
 

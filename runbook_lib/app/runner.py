@@ -25,6 +25,7 @@ import yaml
 from runbook_lib.app import suite
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.params import Params
+from runbook_lib.views import waiting
 from runbook_lib.views.nb import HEADLESS_ENV
 
 REPO_ROOT = suite.NOTEBOOK_DIR.parent
@@ -131,7 +132,8 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
         print(f"running {len(notebooks)} notebooks against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):
             print(f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ...", end=" ", flush=True)
-            nb_result = execute_one(nb, parameters, out)
+            with waiting.for_terminal(f"[{i}/{len(notebooks)}] {nb.name}"):
+                nb_result = execute_one(nb, parameters, out)
             result.notebooks.append(nb_result)
             print(("ok" if nb_result.ok else "FAILED") + f" ({nb_result.seconds:.1f}s)",
                   flush=True)
@@ -172,7 +174,8 @@ def _health_report(parameters: dict[str, Any], target: str, out: Path) -> Notebo
     print("[report] pipeline health ...", end=" ", flush=True)
     html = out / "pipeline_health.html"
     try:
-        run_report(params.names().pipeline, html, target=target)
+        with waiting.for_terminal("[report] pipeline health"):
+            run_report(params.names().pipeline, html, target=target)
         ok, error = True, ""
     except NotebookRunError as err:
         ok, error = False, str(err)

@@ -23,6 +23,7 @@ class Notebook:
 
 
 NOTEBOOKS: tuple[Notebook, ...] = (
+    Notebook("overview", "00_overview.ipynb", "Overview: setup state and next step", "setup"),
     Notebook("preflight", "01_preflight.ipynb", "Preflight: identity, names, permissions",
              "setup"),
     Notebook("bucket", "02_artifact_bucket.ipynb", "Artifact bucket", "setup"),

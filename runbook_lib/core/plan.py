@@ -27,6 +27,10 @@ class Change:
     diff: list[str] = field(default_factory=list)
     apply_fn: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
     applied: bool = False
+    # The whole current and desired document of an update, when the step has one, so a review
+    # can show a unified diff (policies, buildspecs) beside the short diff lines.
+    before: Any = field(default=None, repr=False, compare=False)
+    after: Any = field(default=None, repr=False, compare=False)
 
     @property
     def changes_anything(self) -> bool:
@@ -43,6 +47,8 @@ class Plan:
 
     step: str
     changes: list[Change] = field(default_factory=list)
+    # Why the plan must not be applied (a resource it would touch is not the suite's).
+    refusals: list[str] = field(default_factory=list)
 
     def add(self, change: Change) -> Change:
         self.changes.append(change)
@@ -79,7 +85,14 @@ class Plan:
         return "```\n" + self.render() + "\n```"
 
     def apply(self) -> Plan:
-        """Carry out the pending changes in order; stops at the first failure (re-run converges)."""
+        """Carry out the pending changes in order; stops at the first failure (re-run converges).
+
+        A plan with refusals is never applied: it would touch a resource the suite does not own.
+        """
+        if self.refusals:
+            from runbook_lib.core.errors import RunbookError
+
+            raise RunbookError(f"{self.step} was not applied: " + "; ".join(self.refusals))
         for change in self.pending:
             if change.apply_fn is not None:
                 change.apply_fn()
@@ -141,8 +154,9 @@ def create(resource: str, apply_fn: Callable[[], Any], details: list[str] | None
     return Change(resource, "create", details or [], apply_fn)
 
 
-def update(resource: str, diff: list[str], apply_fn: Callable[[], Any]) -> Change:
-    return Change(resource, "update", diff, apply_fn)
+def update(resource: str, diff: list[str], apply_fn: Callable[[], Any], before: Any = None,
+           after: Any = None) -> Change:
+    return Change(resource, "update", diff, apply_fn, before=before, after=after)
 
 
 def unchanged(resource: str) -> Change:
@@ -155,4 +169,4 @@ def converge(resource: str, current: Any, desired: Any, create_fn: Callable[[], 
     if current is None:
         return create(resource, create_fn, details)
     diff = diff_values(current, desired)
-    return update(resource, diff, update_fn) if diff else unchanged(resource)
+    return update(resource, diff, update_fn, current, desired) if diff else unchanged(resource)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 import boto3
@@ -85,6 +87,10 @@ class CallRecorder:
                 + (f" ({muts})" if muts else ""))
 
 
+# Called with every client an AwsSession creates (tests register a request checker here).
+CLIENT_HOOKS: list[Callable[[Any], None]] = []
+
+
 class AwsSession:
     """Clients for one target and region, cached per service, all sharing one recorder."""
 
@@ -144,6 +150,8 @@ class AwsSession:
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self._boto.client(service, **kwargs)
                 self.recorder.attach(client)
+                for hook in CLIENT_HOOKS:
+                    hook(client)
                 self._clients[service] = client
             return self._clients[service]
 

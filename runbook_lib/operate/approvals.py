@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -21,14 +20,19 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions, logs, rollback
+from runbook_lib.operate import executions, logs, revisions, rollback
+from runbook_lib.operate.approval_history import (  # noqa: F401 (re-exported)
+    PAST_HEADERS,
+    PastApproval,
+    past_approvals,
+    past_rows,
+)
 from runbook_lib.operate.executions import PendingApproval
+from runbook_lib.operate.test_counts import TestSummary, test_summary  # noqa: F401
 
 DECISIONS = ("approve", "reject")
 AUDIT_PREFIX = "audit/approvals"
 _SUMMARY_EXAMPLE = "staging checked: greeting fixed, error rate flat"
-_TAP_COUNT = re.compile(r"^# (tests|pass|fail|skipped|todo|cancelled) (\d+)\s*$")
-_PYTEST_COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?)\b")
 
 
 class DecisionError(RunbookError):
@@ -59,53 +63,6 @@ def parse_pipelines(pipelines: str, default: str) -> list[str]:
 
 
 # -- evidence ---------------------------------------------------------------------------------
-
-
-@dataclass
-class TestSummary:
-    """Counts from the test runner's own summary lines (node --test TAP, pytest)."""
-
-    __test__ = False  # not a pytest test class
-
-    total: int | None = None
-    passed: int | None = None
-    failed: int | None = None
-    skipped: int | None = None
-
-    @property
-    def found(self) -> bool:
-        return self.passed is not None or self.failed is not None
-
-    def render(self) -> str:
-        if not self.found:
-            return "no test summary in the log"
-        text = f"{self.passed or 0} passed, {self.failed or 0} failed"
-        if self.skipped:
-            text += f", {self.skipped} skipped"
-        return text + (f" (of {self.total})" if self.total is not None else "")
-
-
-def test_summary(lines: list[str]) -> TestSummary:
-    """The last test summary in a build log: TAP ``# pass 5`` / ``# fail 0`` or pytest's
-    ``== 1 failed, 4 passed in 0.1s ==``."""
-    result = TestSummary()
-    for line in lines:
-        tap = _TAP_COUNT.match(line.strip())
-        if tap:
-            key, value = tap.group(1), int(tap.group(2))
-            if key == "tests":
-                result = TestSummary(total=value)
-            elif key in ("pass", "fail"):
-                setattr(result, {"pass": "passed", "fail": "failed"}[key], value)
-            elif key == "skipped":
-                result.skipped = value
-            continue
-        if line.startswith("=") and " in " in line and _PYTEST_COUNT.search(line):
-            counts = {kind.rstrip("s"): int(n) for n, kind in _PYTEST_COUNT.findall(line)}
-            failed = counts.get("failed", 0) + counts.get("error", 0)
-            passed, skipped = counts.get("passed", 0), counts.get("skipped", 0)
-            result = TestSummary(passed + failed + skipped, passed, failed, skipped)
-    return result
 
 
 @dataclass
@@ -141,7 +98,7 @@ class ApprovalCard:
     @property
     def title(self) -> str:
         a = self.approval
-        return f"{a.pipeline} / {a.stage} / {a.action}, execution {a.execution_id}"
+        return f"{a.pipeline} / {a.stage} / {a.action}, execution {a.execution_text}"
 
 
 def pending(session: AwsSession, pipelines: list[str]) -> list[PendingApproval]:
@@ -169,31 +126,16 @@ def cockpit(session: AwsSession, pipelines: list[str], production_stage: str,
 def gather_evidence(session: AwsSession, approval: PendingApproval, production_stage: str,
                     log_tail_lines: int = 20) -> Evidence:
     """Commit, build, tests, log tail, review URL and changes since production, read from the
-    execution's action executions (one paginated listing) and the build's log."""
-    actions = _action_executions(session, approval.pipeline, approval.execution_id)
+    execution's action executions (one paginated listing) and the build's log. An approval
+    whose execution is unknown gets no evidence rather than requests with an empty id."""
     evidence = Evidence(Commit(""))
-    for item in actions:
-        category = item.get("input", {}).get("actionTypeId", {}).get("category")
-        output = item.get("output") or {}
-        if category == "Source" and not evidence.commit.commit_id:
-            variables = output.get("outputVariables") or {}
-            evidence.commit = Commit(variables.get("CommitId", ""),
-                                     (variables.get("CommitMessage") or "").splitlines()[0]
-                                     if variables.get("CommitMessage") else "")
-        elif category == "Build":
-            build_id = (output.get("executionResult") or {}).get("externalExecutionId", "")
-            if build_id and ":" in build_id and not evidence.build_id:
-                evidence.build_id = build_id
-        elif (item.get("stageName"), item.get("actionName")) == (approval.stage,
-                                                                 approval.action):
-            config = (item.get("input") or {}).get("resolvedConfiguration") or \
-                (item.get("input") or {}).get("configuration") or {}
-            evidence.review_url = config.get("ExternalEntityLink", "")
-            evidence.custom_data = config.get("CustomData", "")
+    if not approval.execution_id:
+        return evidence
+    for item in _action_executions(session, approval.pipeline, approval.execution_id):
+        _note_action(evidence, approval, item)
     if not evidence.commit.commit_id:
         summary = executions.get_execution(session, approval.pipeline, approval.execution_id)
-        revision = summary.revisions[0] if summary.revisions else {}
-        evidence.commit = Commit(summary.commit_id, rollback.commit_message(revision))
+        evidence.commit = Commit(summary.commit_id, summary.commit_message)
     if evidence.build_id:
         build = logs.read_build_log(session, evidence.build_id)
         evidence.build_status = build.status
@@ -203,6 +145,26 @@ def gather_evidence(session: AwsSession, approval: PendingApproval, production_s
     evidence.production, evidence.changes = changes_since_production(
         session, approval.pipeline, approval.execution_id, production_stage)
     return evidence
+
+
+def _note_action(evidence: Evidence, approval: PendingApproval, item: dict) -> None:
+    """What one action execution adds: the commit (Source), the build id (Build), the review
+    link and question (the approval itself)."""
+    given = item.get("input") or {}
+    category = (given.get("actionTypeId") or {}).get("category")
+    if category == "Source" and not evidence.commit.commit_id:
+        source = revisions.source_commit(item)
+        if source:
+            evidence.commit = Commit(source.commit_id, source.message)
+    elif category == "Build":
+        result = (item.get("output") or {}).get("executionResult") or {}
+        build_id = result.get("externalExecutionId") or ""
+        if ":" in build_id and not evidence.build_id:
+            evidence.build_id = build_id
+    elif (item.get("stageName"), item.get("actionName")) == (approval.stage, approval.action):
+        config = given.get("resolvedConfiguration") or given.get("configuration") or {}
+        evidence.review_url = config.get("ExternalEntityLink", "")
+        evidence.custom_data = config.get("CustomData", "")
 
 
 def changes_since_production(session: AwsSession, pipeline: str, execution_id: str,
@@ -236,8 +198,7 @@ def commits_between(runs: list[executions.ExecutionSummary],
         commit_id = run.commit_id
         if not commit_id or (production and commit_id == production.commit_id):
             continue
-        revision = run.revisions[0] if run.revisions else {}
-        commits.setdefault(commit_id, Commit(commit_id, rollback.commit_message(revision)))
+        commits.setdefault(commit_id, Commit(commit_id, run.commit_message))
     return production, list(commits.values())
 
 
@@ -247,7 +208,7 @@ def _action_executions(session: AwsSession, pipeline: str, execution_id: str) ->
     try:
         for page in paginator.paginate(pipelineName=pipeline,
                                        filter={"pipelineExecutionId": execution_id}):
-            out.extend(page["actionExecutionDetails"])
+            out.extend(page.get("actionExecutionDetails") or [])
     except ClientError as err:
         raise StepError(f"list action executions of {pipeline} {execution_id}: {err}") from err
     out.sort(key=lambda item: item.get("startTime") or datetime.min.replace(tzinfo=UTC))
@@ -274,7 +235,7 @@ def render_card(card: ApprovalCard) -> str:
                      f"{e.production.execution_id}); approving ships:")
     else:
         lines.append("  nothing deployed to production yet; approving ships:")
-    lines.extend(f"    {c.describe()}" for c in e.changes or [e.commit])
+    lines.extend(f"    {c.describe() or '(commit unknown)'}" for c in e.changes or [e.commit])
     if e.log_tail:
         lines.append(f"  build log, last {len(e.log_tail)} lines:")
         lines.extend(f"    | {line}" for line in e.log_tail)
@@ -409,45 +370,3 @@ def read_audit_trail(session: AwsSession, bucket: str, pipeline: str) -> list[Au
                             "with notebook 2") from err
         raise StepError(f"read audit trail s3://{bucket}/{prefix}: {err}") from err
     return records
-
-
-@dataclass
-class PastApproval:
-    """An answered approval as CodePipeline itself recorded it."""
-
-    pipeline: str
-    execution_id: str
-    stage: str
-    status: str
-    by: str
-    summary: str
-    when: datetime | None
-
-
-PAST_HEADERS = ("pipeline", "execution", "stage", "status", "by", "summary")
-
-
-def past_approvals(session: AwsSession, pipeline: str, limit: int = 20) -> list[PastApproval]:
-    """Answered (or expired) manual approvals, newest first, from ListActionExecutions."""
-    paginator = session.client("codepipeline").get_paginator("list_action_executions")
-    out: list[PastApproval] = []
-    try:
-        for page in paginator.paginate(pipelineName=pipeline):
-            for item in page["actionExecutionDetails"]:
-                kind = (item.get("input") or {}).get("actionTypeId") or {}
-                if kind.get("category") != "Approval" or item.get("status") == "InProgress":
-                    continue
-                result = (item.get("output") or {}).get("executionResult") or {}
-                out.append(PastApproval(pipeline, item["pipelineExecutionId"], item["stageName"],
-                                        item.get("status", ""), item.get("updatedBy", ""),
-                                        result.get("externalExecutionSummary", ""),
-                                        item.get("lastUpdateTime")))
-    except ClientError as err:
-        raise StepError(f"list action executions of {pipeline}: {err}") from err
-    out.sort(key=lambda p: p.when.timestamp() if p.when else 0, reverse=True)
-    return out[:limit]
-
-
-def past_rows(items: list[PastApproval]) -> list[tuple[str, ...]]:
-    return [(p.pipeline, p.execution_id, p.stage, p.status, p.by or "-", p.summary or "-")
-            for p in items]

@@ -11,21 +11,19 @@ CloudWatch metric drawn under production deploys and rollbacks, are in :mod:`.do
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import revisions
 
 ACTIVE = ("InProgress", "Stopping")
+_NEVER_STARTED = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -99,7 +97,8 @@ class ExecutionRecord:
 
 def read_records(session: AwsSession, pipeline: str, last: int = 20,
                  page_size: int = 100) -> list[ExecutionRecord]:
-    """The last ``last`` executions of ``pipeline``, oldest first, with stages and actions.
+    """The ``last`` newest executions of ``pipeline`` (by start time), oldest first, with
+    stages and actions.
 
     ListActionExecutions is called without an execution filter, one call per page: the cost
     grows with the number of action executions read, not with a call per execution.
@@ -109,10 +108,7 @@ def read_records(session: AwsSession, pipeline: str, last: int = 20,
                              "20")
     client = session.client("codepipeline")
     try:
-        summaries = []
-        for page in client.get_paginator("list_pipeline_executions").paginate(
-                pipelineName=pipeline, PaginationConfig={"MaxItems": last, "PageSize": 100}):
-            summaries.extend(page["pipelineExecutionSummaries"])
+        summaries = _newest_summaries(client, pipeline, last)
         stage_order = [s["name"] for s in client.get_pipeline(name=pipeline)["pipeline"]["stages"]]
         actions = _read_actions(client, pipeline, summaries, page_size)
     except ClientError as err:
@@ -123,19 +119,33 @@ def read_records(session: AwsSession, pipeline: str, last: int = 20,
     return build_records(pipeline, summaries, actions, stage_order)
 
 
+def _newest_summaries(client, pipeline: str, last: int) -> list[dict]:
+    """Whole pages until ``last`` summaries are read, then the newest ``last`` by start time:
+    the order inside a page is not relied upon."""
+    summaries: list[dict] = []
+    for page in client.get_paginator("list_pipeline_executions").paginate(
+            pipelineName=pipeline, PaginationConfig={"PageSize": 100}):
+        summaries.extend(s for s in page.get("pipelineExecutionSummaries") or []
+                         if s.get("pipelineExecutionId"))
+        if len(summaries) >= last:
+            break
+    summaries.sort(key=lambda s: s.get("startTime") or _NEVER_STARTED, reverse=True)
+    return summaries[:last]
+
+
 def _read_actions(client, pipeline: str, summaries: list[dict], page_size: int) -> list[dict]:
-    """Action executions of the given runs, newest first, until a page reaches back past the
-    oldest run (ListActionExecutions lists newest first)."""
+    """Action executions of the given runs, page by page (newest pages first), until a page
+    lies wholly before the oldest run wanted."""
     wanted = {s["pipelineExecutionId"] for s in summaries}
     starts = [s["startTime"] for s in summaries if s.get("startTime")]
     if not wanted:
         return []
-    oldest = min(starts) if starts else None
+    oldest = min(starts) if len(starts) == len(summaries) else None
     out = []
     paginator = client.get_paginator("list_action_executions")
     for page in paginator.paginate(pipelineName=pipeline,
                                    PaginationConfig={"PageSize": page_size}):
-        items = page["actionExecutionDetails"]
+        items = page.get("actionExecutionDetails") or []
         out.extend(i for i in items if i.get("pipelineExecutionId") in wanted)
         if oldest and any(i.get("startTime") and i["startTime"] < oldest for i in items):
             break
@@ -147,39 +157,47 @@ def build_records(pipeline: str, summaries: Sequence[Mapping], actions: Iterable
     """Records from ListPipelineExecutions summaries and ListActionExecutions details; pure.
 
     Stages follow ``stage_order`` (the pipeline's declaration); a stage no longer declared
-    comes after, in the order it ran. Oldest execution first.
+    comes after, in the order it ran. Oldest execution first. A summary without revisions
+    takes its commit from its Source action (:mod:`.revisions`).
     """
+    actions = list(actions)
     by_execution: dict[str, list[ActionRecord]] = {}
-    commit_times: dict[str, datetime] = {}
     for item in actions:
         record = _action_record(item)
         by_execution.setdefault(record.execution_id, []).append(record)
-        variables = (item.get("output") or {}).get("outputVariables") or {}
-        if variables.get("CommitId") and variables.get("AuthorDate"):
-            commit_times[variables["CommitId"]] = _parse_time(variables["AuthorDate"])
-    records = []
-    for summary in summaries:
-        revisions = summary.get("sourceRevisions") or summary.get("artifactRevisions") or []
-        revision = next((r for r in revisions if r.get("revisionId")), {})
-        execution_id = summary["pipelineExecutionId"]
-        status = summary.get("status", "")
-        records.append(ExecutionRecord(
-            pipeline=pipeline,
-            execution_id=execution_id,
-            status=status,
-            execution_type=summary.get("executionType", "STANDARD") or "STANDARD",
-            trigger=(summary.get("trigger") or {}).get("triggerType", ""),
-            start=summary.get("startTime"),
-            end=None if status in ACTIVE else summary.get("lastUpdateTime"),
-            commit_id=revision.get("revisionId", ""),
-            commit_message=_commit_message(revision.get("revisionSummary", "")),
-            commit_time=commit_times.get(revision.get("revisionId", "")),
-            rollback_target=(summary.get("rollbackMetadata") or {}).get(
-                "rollbackTargetPipelineExecutionId", ""),
-            stages=_stages(execution_id, by_execution.get(execution_id, []), stage_order),
-        ))
-    records.sort(key=lambda r: r.start or datetime.min.replace(tzinfo=UTC))
+    sources = revisions.commits_by_execution(actions)
+    commit_times = {c.commit_id: c.author_date for c in sources.values() if c.author_date}
+    records = [_execution_record(pipeline, summary, sources, commit_times, by_execution,
+                                 stage_order)
+               for summary in summaries if summary.get("pipelineExecutionId")]
+    records.sort(key=lambda r: r.start or _NEVER_STARTED)
     return records
+
+
+def _execution_record(pipeline: str, summary: Mapping, sources: dict, commit_times: dict,
+                      by_execution: dict, stage_order: Sequence[str]) -> ExecutionRecord:
+    execution_id = summary["pipelineExecutionId"]
+    status = summary.get("status") or ""
+    revision = revisions.first_revision(summary.get("sourceRevisions")
+                                        or summary.get("artifactRevisions") or [])
+    target = (summary.get("rollbackMetadata") or {}).get("rollbackTargetPipelineExecutionId")
+    source = sources.get(execution_id) or sources.get(target or "")  # a rollback: its target's
+    commit_id = revision.get("revisionId") or (source.commit_id if source else "")
+    return ExecutionRecord(
+        pipeline=pipeline,
+        execution_id=execution_id,
+        status=status,
+        execution_type=summary.get("executionType") or "STANDARD",
+        trigger=(summary.get("trigger") or {}).get("triggerType") or "",
+        start=summary.get("startTime"),
+        end=None if status in ACTIVE else summary.get("lastUpdateTime"),
+        commit_id=commit_id,
+        commit_message=revisions.revision_message(revision) if revision else
+        (source.message if source else ""),
+        commit_time=commit_times.get(commit_id),
+        rollback_target=target or "",
+        stages=_stages(execution_id, by_execution.get(execution_id, []), stage_order),
+    )
 
 
 def _action_record(item: Mapping) -> ActionRecord:
@@ -230,16 +248,6 @@ def combine_statuses(statuses: Sequence[str]) -> str:
         if status in ACTIVE:
             return "InProgress"
     return next((s for s in statuses if s != "Succeeded"), "Succeeded")
-
-
-def _commit_message(summary: str) -> str:
-    """revisionSummary is JSON for connection sources ({"CommitMessage": ...}), text else."""
-    if summary.startswith("{"):
-        try:
-            return str(json.loads(summary).get("CommitMessage", ""))
-        except (ValueError, AttributeError):
-            return summary
-    return summary
 
 
 # -- maths --------------------------------------------------------------------------------------
@@ -369,7 +377,7 @@ EXECUTION_HEADERS = ("execution", "type", "status", "trigger", "commit", "stages
 
 def execution_rows(records: Sequence[ExecutionRecord]) -> list[tuple]:
     """One row per execution, newest first."""
-    return [(r.execution_id, r.execution_type, r.status, r.trigger or "-",
+    return [(r.execution_id, r.execution_type, r.status, r.trigger or "unknown",
              r.commit_id[:7] or "-", len(r.stages), iso_seconds(r.start) or "-",
              format_duration(r.duration_s)) for r in reversed(records)]
 
@@ -386,94 +394,6 @@ def pick_execution(records: Sequence[ExecutionRecord], execution_id: str = "",
     return None
 
 
-# -- export -------------------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "pipeline", "execution_id", "execution_status", "execution_type", "trigger", "commit_id",
-    "commit_time", "execution_start", "execution_end", "execution_duration_s", "stage",
-    "stage_status", "stage_start", "stage_end", "stage_duration_s", "action", "category",
-    "provider", "action_status", "action_start", "action_end", "action_duration_s",
-    "external_id",
-)
-
-
-def record_rows(records: Sequence[ExecutionRecord]) -> list[dict[str, object]]:
-    """One flat row per action execution, keyed by :data:`CSV_COLUMNS` (times in ISO 8601,
-    durations in seconds); an execution that reached no stage gets one row without them."""
-    rows = []
-    for r in records:
-        base = {"pipeline": r.pipeline, "execution_id": r.execution_id,
-                "execution_status": r.status, "execution_type": r.execution_type,
-                "trigger": r.trigger, "commit_id": r.commit_id,
-                "commit_time": _iso(r.commit_time), "execution_start": _iso(r.start),
-                "execution_end": _iso(r.end), "execution_duration_s": _round(r.duration_s)}
-        pairs = [(s, a) for s in r.stages for a in s.actions] or [(None, None)]
-        for stage, action in pairs:
-            row = dict.fromkeys(CSV_COLUMNS, "") | base
-            if stage is not None and action is not None:
-                row |= {"stage": stage.stage, "stage_status": stage.status,
-                        "stage_start": _iso(stage.start), "stage_end": _iso(stage.end),
-                        "stage_duration_s": _round(stage.duration_s), "action": action.action,
-                        "category": action.category, "provider": action.provider,
-                        "action_status": action.status, "action_start": _iso(action.start),
-                        "action_end": _iso(action.end),
-                        "action_duration_s": _round(action.duration_s),
-                        "external_id": action.external_id}
-            rows.append(row)
-    return rows
-
-
-def records_json(records: Sequence[ExecutionRecord]) -> list[dict]:
-    """Executions with nested stages and actions, times in ISO 8601, durations in seconds."""
-    def convert(value):
-        if isinstance(value, datetime):
-            return _iso(value)
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        return value
-
-    out = []
-    for r in records:
-        item = convert(asdict(r))
-        item["duration_s"] = _round(r.duration_s)
-        for stage, stage_item in zip(r.stages, item["stages"], strict=True):
-            stage_item["duration_s"] = _round(stage.duration_s)
-            for action, action_item in zip(stage.actions, stage_item["actions"], strict=True):
-                action_item["duration_s"] = _round(action.duration_s)
-        out.append(item)
-    return out
-
-
-def save_records(records: Sequence[ExecutionRecord], folder: str | os.PathLike
-                 ) -> tuple[Path, Path]:
-    """Write ``<pipeline>-durations.csv`` (flat, :data:`CSV_COLUMNS`) and
-    ``<pipeline>-durations.json`` (nested) into ``folder``; returns both paths as given
-    (a relative folder gives relative paths)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = (records[0].pipeline if records else "pipeline") + "-durations"
-    csv_path, json_path = folder / f"{stem}.csv", folder / f"{stem}.json"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(record_rows(records))
-    json_path.write_text(json.dumps({"columns_version": 1, "executions": records_json(records)},
-                                    indent=2) + "\n", encoding="utf-8")
-    return csv_path, json_path
-
-
-def shown_path(path: str | os.PathLike) -> str:
-    """A path for outputs: relative to the working directory when under it, else the file's
-    name only, so stored outputs never hold a machine path."""
-    path = Path(path)
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix() if not path.is_absolute() else path.name
-
-
 # -- helpers ------------------------------------------------------------------------------------
 
 
@@ -483,23 +403,12 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return max(0.0, (end - start).total_seconds())
 
 
-def _parse_time(text: str) -> datetime | None:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (TypeError, ValueError):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else ""
-
-
 def iso_seconds(value: datetime | None) -> str:
     """ISO 8601 in UTC to the second, for tables: always the same width."""
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") \
         if value else ""
 
 
-def _round(value: float | None) -> float | str:
-    return round(value, 3) if value is not None else ""
+# Export lives in records_io; its names stay reachable from here, as before.
+from runbook_lib.operate.records_io import (  # noqa: E402, F401, I001
+    CSV_COLUMNS, record_rows, records_json, save_records, shown_path)

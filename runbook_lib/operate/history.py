@@ -19,6 +19,7 @@ from runbook_lib.core.session import AwsSession
 from runbook_lib.local.safe_paths import check_component
 from runbook_lib.local.server import process
 from runbook_lib.operate import approvals, executions, logs, sample_repo
+from runbook_lib.setup import source
 
 
 @dataclass
@@ -61,9 +62,15 @@ def ensure_local_repository(session: AwsSession, params: Params) -> Path:
     info = process.server_info(session.endpoint_url)
     folder = check_component(params.source_repo.replace("/", "__"), "source_repo")  # never ..
     path = Path(info["state_dir"]) / "repos" / folder
-    sample_repo.create_sample_repo(path, params.source_branch)
     registered = {r["id"]: r["path"] for r in process.list_repos(session.endpoint_url)}
-    if registered.get(params.source_repo) != str(path):
+    own = registered.get(params.source_repo)
+    if own and own != str(path):
+        raise RunbookError(
+            f"{params.source_repo} is your repository at {own}, not the sample app: the "
+            "canonical history only pushes the sample app. Push commits to your branch "
+            f"{params.source_branch} instead, or run without push_sample_history")
+    sample_repo.create_sample_repo(path, params.source_branch)
+    if own != str(path):
         process.register_repo(session.endpoint_url, params.source_repo, path)
         time.sleep(_FIRST_LOOK_SECONDS)
     return path
@@ -76,11 +83,20 @@ def prepare_local_source(session: AwsSession, params: Params, apply: bool) -> st
         return f"source: {params.source_repo} through the connection (nothing to prepare)"
     if not params.uses_connection and params.source_provider != "codecommit":
         return f"source: {params.source_provider} (no local repository needed)"
+    own = source.registered_checkout(session, params.source_repo)
+    if own is not None and not _is_sample_checkout(session, params, own):
+        return (f"source: your repository {own}, registered as {params.source_repo} "
+                f"(branch {params.source_branch})")
     if not apply:
         return f"plan only: would register the sample app as {params.source_repo}"
     ensure_local_repository(session, params)
     return (f"source: the sample app's local repository, registered as {params.source_repo} "
             f"(branch {params.source_branch})")
+
+
+def _is_sample_checkout(session: AwsSession, params: Params, checkout: Path) -> bool:
+    info = process.server_info(session.endpoint_url)
+    return checkout == Path(info["state_dir"]) / "repos" / params.source_repo.replace("/", "__")
 
 
 def run_canonical_history(session: AwsSession, params: Params, names: ResourceNames,

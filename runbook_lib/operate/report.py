@@ -92,7 +92,7 @@ class HealthReport:
         ]
 
     def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
-        return [(_iso(e.start_time), e.status, e.trigger or "-", e.commit_id[:7] or "-",
+        return [(_iso(e.start_time), e.status, e.trigger_text, e.commit_id[:7] or "-",
                  _minutes(execution_seconds(e))) for e in self.executions]
 
 

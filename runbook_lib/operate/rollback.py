@@ -9,7 +9,6 @@ first; nothing changes until it is applied.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,8 @@ from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions
+from runbook_lib.operate import executions, revisions
+from runbook_lib.operate.summaries import UNKNOWN_TRIGGER
 from runbook_lib.setup.deploy_actions import SOURCE_ACTION
 
 METHODS = ("stage", "revision")
@@ -59,20 +59,15 @@ DEPLOYMENT_HEADERS = ("execution", "commit", "message", "deployed at", "trigger"
 def deployment_rows(deployments: list[Deployment]) -> list[tuple[str, str, str, str, str]]:
     """Table rows, newest first; the first row is what production serves now."""
     return [(d.execution_id, d.short, d.message or "-",
-             d.deployed_at.isoformat(timespec="seconds") if d.deployed_at else "-", d.trigger)
+             d.deployed_at.isoformat(timespec="seconds") if d.deployed_at else "-",
+             d.trigger or UNKNOWN_TRIGGER)
             for d in deployments]
 
 
 def commit_message(revision: dict) -> str:
     """The commit message of a source revision: connection sources put it in a JSON summary
     (``{"ProviderType": "GitHub", "CommitMessage": ...}``), CodeCommit as plain text."""
-    text = revision.get("revisionSummary") or ""
-    if text.startswith("{"):
-        try:
-            text = json.loads(text).get("CommitMessage", "")
-        except ValueError:
-            pass
-    return text.splitlines()[0] if text else ""
+    return revisions.revision_message(revision)
 
 
 def stage_successes(session: AwsSession, pipeline: str, stage: str) -> dict[str, datetime | None]:
@@ -84,8 +79,8 @@ def stage_successes(session: AwsSession, pipeline: str, stage: str) -> dict[str,
     try:
         for page in paginator.paginate(pipelineName=pipeline,
                                        PaginationConfig={"MaxItems": _HISTORY_LIMIT * 8}):
-            for item in page["actionExecutionDetails"]:
-                if item.get("stageName") == stage:
+            for item in page.get("actionExecutionDetails") or []:
+                if item.get("stageName") == stage and item.get("pipelineExecutionId"):
                     seen.setdefault(item["pipelineExecutionId"], []).append(
                         (item.get("status", ""), item.get("lastUpdateTime")))
     except ClientError as err:
@@ -105,9 +100,8 @@ def production_deployments(session: AwsSession, pipeline: str, production_stage:
     found = []
     for summary in executions.list_executions(session, pipeline, limit=_HISTORY_LIMIT):
         if summary.execution_id in done:
-            revision = summary.revisions[0] if summary.revisions else {}
             found.append(Deployment(summary.execution_id, summary.commit_id,
-                                    commit_message(revision),
+                                    summary.commit_message,
                                     done[summary.execution_id] or summary.last_update_time,
                                     summary.trigger))
     found.sort(key=lambda d: d.deployed_at.timestamp() if d.deployed_at else 0, reverse=True)
@@ -148,8 +142,8 @@ def choose_target(deployments: list[Deployment], target_execution_id: str = "",
                                "nothing to roll back to")
     current = deployments[0]
     for d in deployments[1:]:
-        if d.commit_id != current.commit_id:
-            return d
+        if d.commit_id != current.commit_id or not (d.commit_id and current.commit_id):
+            return d  # an unknown commit cannot be the same: the earlier run is the target
     raise NoRollbackTarget(
         f"production has only ever run commit {current.short}; there is no earlier release "
         "to roll back to")
@@ -200,7 +194,7 @@ def plan_rollback(session: AwsSession, params: Params, names: ResourceNames,
     result = RollbackPlan(names.pipeline, stage, method, current, target,
                           Plan(f"rollback {names.pipeline}"))
     now = current.describe() if current else "(nothing deployed)"
-    if current and current.commit_id == target.commit_id:
+    if current and current.commit_id and current.commit_id == target.commit_id:
         result.plan.add(Change(resource, "unchanged", [f"production already runs {now}"]))
         return result
     if method == "stage":
@@ -222,6 +216,8 @@ def production_stage(params: Params) -> str:
 
 
 def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
+    executions.require_id("target_execution_id", rb.target.execution_id,
+                          "an execution listed in the production deployments")
     try:
         return session.client("codepipeline").rollback_stage(
             pipelineName=rb.pipeline, stageName=rb.stage,
@@ -234,6 +230,7 @@ def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
 
 
 def _start_revision(session: AwsSession, rb: RollbackPlan) -> str:
+    executions.require_id("target_commit", rb.target.commit_id, "a full 40-character commit id")
     revision = {"actionName": SOURCE_ACTION, "revisionType": "COMMIT_ID",
                 "revisionValue": rb.target.commit_id}
     return executions.start_execution(session, rb.pipeline, [revision])

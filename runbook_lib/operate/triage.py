@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from runbook_lib.operate import build_status
 from runbook_lib.operate.logs import BuildLog, failing_tests
 
 _COMMAND = re.compile(r"Error while executing command: (?P<command>.*?)\.? Reason: exit status "
@@ -127,7 +128,8 @@ class Triage:
 def triage_build(log: BuildLog, context_lines: int = 3) -> Triage:
     """Classify the build's failure and cut the excerpt around its first error line."""
     command, exit_code = parse_failing_command(log.failed_context)
-    rule = classify(log.lines, log.status, log.status_code, exit_code, command)
+    rule = build_status.reword(log) or classify(log.lines, log.status, log.status_code,
+                                                exit_code, command)
     if log.status == "SUCCEEDED":
         rule = Rule("none", "succeeded", "Nothing to fix: the build succeeded.")
     result = Triage(log.build_id, log.status, log.failed_phase, command, exit_code,

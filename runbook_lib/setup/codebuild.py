@@ -24,6 +24,7 @@ from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, converge, diff_values
 from runbook_lib.core.session import AwsSession
+from runbook_lib.setup import source
 
 LOG_RETENTION_DAYS = 30
 BUILDSPEC_PATH = "buildspec.yml"
@@ -140,12 +141,17 @@ def build_cache(params: Params, names: ResourceNames) -> dict[str, Any]:
     return {"type": "NO_CACHE"}
 
 
-def desired_project(params: Params, names: ResourceNames) -> dict[str, Any]:
-    """The CreateProject request for this app: every field the suite manages, plus tags."""
+def desired_project(params: Params, names: ResourceNames, buildspec: str = BUILDSPEC_PATH
+                    ) -> dict[str, Any]:
+    """The CreateProject request for this app: every field the suite manages, plus tags.
+
+    ``buildspec`` is the path CodeBuild reads from the source, or a template's text for a
+    repository that carries none (:func:`runbook_lib.setup.source.project_buildspec`).
+    """
     project: dict[str, Any] = {
         "name": names.build_project,
         "description": f"Build stage of {names.pipeline} (managed by pipeline-runbooks)",
-        "source": {"type": "CODEPIPELINE", "buildspec": BUILDSPEC_PATH},
+        "source": {"type": "CODEPIPELINE", "buildspec": buildspec},
         "artifacts": {"type": "CODEPIPELINE"},
         "environment": {
             "type": "LINUX_CONTAINER",
@@ -237,7 +243,7 @@ def plan_build_project(session: AwsSession, params: Params, names: ResourceNames
     Read calls only; raises ``NotOwnedError`` for an untagged look-alike of either resource and
     ``ParameterError`` for a secret-looking plaintext variable, before anything changes.
     """
-    desired = desired_project(params, names)
+    desired = desired_project(params, names, source.project_buildspec(session, params))
     plan = Plan("build project")
     plan.add(_log_group_change(session, params, names))
     plan.add(_project_change(session, params, desired))

@@ -87,7 +87,7 @@ def _converge_document(label: str, current: dict[str, Any], desired: dict[str, A
     """Compare whole parsed documents: a statement added by hand is drift too."""
     if current == desired:
         return plans.unchanged(label)
-    return plans.update(label, document_diff(current, desired), update_fn)
+    return plans.update(label, document_diff(current, desired), update_fn, current, desired)
 
 
 # -- reads --------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """What every notebook does first: parameters in, session and names out, plan shown or applied.
 
-Notebooks call these so that they stay narrative plus calls. Headless runs (papermill, nbval)
-print plain text; in JupyterLab the same calls show widgets.
+Notebooks call these so that they stay narrative plus calls. Tables, plans and statuses are
+displayed as rich objects (:mod:`runbook_lib.views.display`): their text form is what headless
+runs (papermill, nbval, logs) always printed, their HTML form is what JupyterLab shows. In
+JupyterLab the same calls add widgets (an Apply button under a plan).
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from typing import Any
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
+from runbook_lib.views import display
+from runbook_lib.views.console import console_links
+from runbook_lib.views.review import PlanView
 
 HEADLESS_ENV = "RUNBOOK_HEADLESS"
+# Console links of the notebook's resources (target aws only); set by context().
+_LINKS: dict[str, str] = {}
 
 
 @dataclass
@@ -32,6 +39,8 @@ def context(namespace: Mapping[str, Any]) -> Context:
     params = Params.from_mapping(namespace)
     session = AwsSession.from_params(params)
     names = params.names(session.account_id())
+    _LINKS.clear()
+    _LINKS.update(console_links(names, params.target))
     return Context(params, session, names)
 
 
@@ -41,17 +50,21 @@ def is_headless() -> bool:
 
 
 def show_plan(plan: Plan, apply: bool) -> None:
-    """Print the plan; apply it when asked, else offer an Apply button in JupyterLab.
+    """Show the plan; apply it when asked, else offer an Apply button in JupyterLab.
 
-    Returns nothing, so a call at the end of a cell does not display the plan a second time.
+    A refused plan (a resource it would touch is not the suite's) fails headless runs and
+    ``apply=True``, so cron and CI notice; in JupyterLab its Apply button is disabled with the
+    reason. Returns nothing, so a call at the end of a cell does not display the plan twice.
     """
-    print(plan.render())
+    display.show(PlanView(plan, _LINKS))
+    if plan.refusals and (apply or is_headless()):
+        plan.apply()  # raises, naming the resource and the fix
     if apply:
         if plan.has_changes:
             plan.apply()
             print(f"applied: {plan.step}")
         return
-    if not plan.has_changes:
+    if not plan.has_changes and not plan.refusals:
         return
     if is_headless():
         print("plan only: nothing was changed (pass apply=True to apply)")
@@ -61,14 +74,48 @@ def show_plan(plan: Plan, apply: bool) -> None:
         widgets.offer_apply(plan)
 
 
+def review_plan(plan_fn, ctx: Context) -> Plan:
+    """The step's plan; when a resource it would touch is not the suite's, an empty plan that
+    carries the refusal instead of an error, so the review shows why Apply is disabled."""
+    from runbook_lib.views.review import plan_or_refusal
+
+    step = plan_fn.__name__.removeprefix("plan_").replace("_", " ")
+    return plan_or_refusal(step, plan_fn, ctx.session, ctx.params, ctx.names)
+
+
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    """Print a fixed-width text table: headless outputs stay readable and diffable.
+    """Show a table: fixed-width text headless (readable, diffable), an HTML table in JupyterLab.
 
     Returns nothing, so a call at the end of a cell shows the table once.
     """
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    print("\n".join(lines))
+    display.show(display.Table(rows, headers, _LINKS))
+
+
+def show(obj) -> None:
+    """Show a rich display (text headless, HTML in JupyterLab); returns nothing."""
+    display.show(obj)
+
+
+def waiting(label: str):
+    """``with nb.waiting("..."):``: a spinner with elapsed time in JupyterLab, a line every few
+    seconds headless (outside the cell's outputs); see :mod:`runbook_lib.views.waiting`."""
+    from runbook_lib.views import waiting as _waiting
+
+    return _waiting.waiting(label)
+
+
+def status(state: str, message: str = "") -> None:
+    """Show one status with its sentence: a coloured badge with a symbol in JupyterLab."""
+    display.show(display.StatusBadge(state, message))
+
+
+def overview(state) -> None:
+    """Show the setup overview (:func:`runbook_lib.operate.overview.read_overview`)."""
+    from runbook_lib.views.overview import OverviewView
+
+    display.show(OverviewView(state))
+
+
+def finding(text: str, state: str = "", title: str = "") -> None:
+    """Show a block of text (a failure's details, a verdict) kept as it is, badged in HTML."""
+    display.show(display.Preformatted(text, state, title))

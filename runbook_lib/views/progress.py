@@ -11,6 +11,8 @@ times and a progress bar.
 from __future__ import annotations
 
 import html
+import sys
+import time
 from collections.abc import Callable
 
 from runbook_lib.operate.executions import (
@@ -19,19 +21,14 @@ from runbook_lib.operate.executions import (
     PendingApproval,
     StageProgress,
 )
+from runbook_lib.views import display, palette
 
 STAGE_HEADERS = ("stage", "status", "actions", "time")
 ACTION_HEADERS = ("stage", "action", "status", "time")
 
-# Okabe-Ito colours (as in runbook_lib.views.plots), with a symbol so status never relies on colour.
-STATUS_STYLE = {
-    "Succeeded": ("#009E73", "✔"),
-    "Failed": ("#D55E00", "✖"),
-    "InProgress": ("#0072B2", "▶"),
-    "Stopped": ("#999999", "■"),
-    "Abandoned": ("#999999", "■"),
-    "Pending": ("#999999", "·"),
-}
+# The house palette's colour and symbol per status (runbook_lib.views.palette).
+STATUS_STYLE = {s: (palette.style(s).colour, palette.style(s).symbol)
+                for s in ("Succeeded", "Failed", "InProgress", "Stopped", "Abandoned", "Pending")}
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -108,39 +105,69 @@ def describe_failure(failure: FailureDetails | None) -> str:
     return "\n".join(lines)
 
 
+def final_status(progress: ExecutionProgress) -> display.StatusBadge:
+    """:func:`final_line` with the execution's status badge (the text form is the line)."""
+    state = "Waiting" if progress.waiting_for_approval and not progress.finished else \
+        progress.status
+    return display.StatusBadge(state, final_line(progress))
+
+
+def failure_display(failure: FailureDetails | None) -> display.Preformatted:
+    """:func:`describe_failure` as a finding: badged Failed, or Succeeded when none failed."""
+    if failure is None:
+        return display.Preformatted(describe_failure(None), "Succeeded", "no failure")
+    return display.Preformatted(describe_failure(failure), "Failed", "failed action")
+
+
 def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
     return (f"{stage.name}: {stage.status} ({format_seconds(stage.elapsed_seconds(progress.now))})")
 
 
-class TextProgress:
-    """Prints one line per stage as it ends; deterministic under papermill and nbval."""
+def _process_stderr(line: str) -> None:
+    sys.__stderr__.write(line + "\n")
+    sys.__stderr__.flush()
 
-    def __init__(self, write: Callable[[str], None] = print) -> None:
+
+class TextProgress:
+    """Prints one line per stage as it ends; deterministic under papermill and nbval.
+
+    Between those, a heartbeat line (the headline) goes every ``heartbeat_every`` seconds to
+    the process's own stderr: the terminal of ``runbook run`` sees a long stage move, the
+    notebook's stored outputs do not.
+    """
+
+    def __init__(self, write: Callable[[str], None] = print,
+                 heartbeat: Callable[[str], None] = _process_stderr,
+                 heartbeat_every: float = 10.0) -> None:
         self._write = write
         self._reported: set[str] = set()
+        self._heartbeat = heartbeat
+        self._every = heartbeat_every
+        self._last_beat = time.monotonic()
 
     def __call__(self, progress: ExecutionProgress) -> None:
         for stage in progress.stages:
             if stage.finished and stage.name not in self._reported:
                 self._reported.add(stage.name)
                 self._write(_stage_line(stage, progress))
+        if time.monotonic() - self._last_beat >= self._every and not progress.finished:
+            self._last_beat = time.monotonic()
+            self._heartbeat(headline(progress))
 
 
 def html_table(progress: ExecutionProgress) -> str:
-    """The stages and actions as an HTML table with status symbols and elapsed times."""
+    """The stages and actions as an HTML table with status badges and elapsed times."""
     rows = []
     for stage in progress.stages:
-        colour, symbol = STATUS_STYLE.get(stage.status, ("#000000", "?"))
         rows.append(f"<tr><td><b>{html.escape(stage.name)}</b></td><td></td>"
-                    f"<td style='color:{colour}'>{symbol} {html.escape(stage.status)}</td>"
+                    f"<td>{display.badge(stage.status)}</td>"
                     f"<td>{format_seconds(stage.elapsed_seconds(progress.now))}</td></tr>")
         for action in stage.actions:
-            colour, symbol = STATUS_STYLE.get(action.status, ("#000000", "?"))
             rows.append(f"<tr><td></td><td>{html.escape(action.action)}</td>"
-                        f"<td style='color:{colour}'>{symbol} {html.escape(action.status)}</td>"
+                        f"<td>{display.badge(action.status)}</td>"
                         f"<td>{format_seconds(action.elapsed_seconds(progress.now))}</td></tr>")
-    return ("<table><tr><th>stage</th><th>action</th><th>status</th><th>time</th></tr>"
-            + "".join(rows) + "</table>")
+    return (f"{display._CSS}<table class='runbook-view'><tr><th>stage</th><th>action</th>"
+            "<th>status</th><th>time</th></tr>" + "".join(rows) + "</table>")
 
 
 def headline(progress: ExecutionProgress) -> str:
@@ -150,7 +177,9 @@ def headline(progress: ExecutionProgress) -> str:
 
 
 class WidgetProgress:
-    """An ipywidgets view: headline, progress bar over actions, and the stage/action table."""
+    """An ipywidgets view: headline, progress bar over actions, the pipeline drawing coloured by
+    status (redrawn in place on every look), the stage/action table, and at the end a link to
+    the failed build's triage or to the approval waiting."""
 
     def __init__(self, show: bool = True) -> None:
         import ipywidgets as w
@@ -158,21 +187,28 @@ class WidgetProgress:
         self.title = w.HTML("waiting for the first look at the execution …")
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
                                    layout=w.Layout(width="60%"))
+        self.drawing = w.HTML("")
+        self.drawing.add_class("runbook-live-pipeline")
         self.table = w.HTML("")
-        self.box = w.VBox([self.title, self.bar, self.table])
+        self.outcome = w.HTML("")
+        self.box = w.VBox([self.title, self.bar, self.drawing, self.table, self.outcome])
         if show:
-            from IPython.display import display
+            from IPython.display import display as show_widget
 
-            display(self.box)
+            show_widget(self.box)
 
     def __call__(self, progress: ExecutionProgress) -> None:
+        from runbook_lib.views import live_pipeline
+
         self.title.value = f"<b>{html.escape(headline(progress))}</b>"
         self.bar.value = progress.fraction
         failed = progress.status == "Failed" or any(s.status == "Failed"
                                                     for s in progress.stages)
         self.bar.bar_style = ("danger" if failed else "success" if progress.finished
                               else "warning" if progress.waiting_for_approval else "info")
+        self.drawing.value = live_pipeline.pipeline_svg(progress)
         self.table.value = html_table(progress)
+        self.outcome.value = live_pipeline.outcome_link(progress)
 
 
 def reporter(headless: bool | None = None) -> Callable[[ExecutionProgress], None]:

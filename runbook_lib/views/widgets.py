@@ -3,17 +3,31 @@ themselves (the callbacks they run are the library's)."""
 
 from __future__ import annotations
 
+import html
+
 from runbook_lib.core.plan import Plan
 
 
 def offer_apply(plan: Plan):
-    """An Apply button under a plan; clicking it applies the plan and shows the outcome."""
+    """An Apply button under a plan; clicking it applies the plan and shows the outcome.
+
+    The button is disabled, with the reason beside it, when the plan would touch a resource the
+    suite does not own.
+    """
     import ipywidgets as w
     from IPython.display import display
 
+    from runbook_lib.views.review import apply_blocked_reason
+
+    blocked = apply_blocked_reason(plan)
     button = w.Button(description=f"Apply {plan.step}", button_style="primary",
-                      icon="check", tooltip="carry out the changes shown above")
+                      icon="check", tooltip=blocked or "carry out the changes shown above",
+                      disabled=bool(blocked), layout=w.Layout(width="auto"))
     output = w.Output()
+    if blocked:
+        box = w.VBox([button, w.HTML(f"<i>Apply is disabled: {html.escape(blocked)}</i>")])
+        display(box)
+        return box
 
     def _on_click(_btn) -> None:
         button.disabled = True

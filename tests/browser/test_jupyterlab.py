@@ -1,12 +1,15 @@
 """Guided mode in a real browser: JupyterLab on 127.0.0.1, Debian's Chromium driven by Playwright.
 
-An operator's clicks, checked through boto3: the Apply button under a setup notebook's plan
-creates the artifact bucket, and the approvals cockpit's Approve button (with a summary) lets a
-waiting execution go on to production. Screenshots of each step are kept in
+An operator's clicks, checked through boto3: the overview (00) lists every setup step as not
+applied on an empty account; the Apply buttons under the bucket notebook's plans create the
+buckets, and the overview then shows that step converged; the approvals cockpit's Approve
+button (with a summary) lets a waiting execution go on to production; watching a run shows the
+pipeline drawing's boxes change colour as the run moves. Screenshots of each step are kept in
 ``test-artifacts/browser/``.
 
-The tests share one JupyterLab and one local AWS and run in file order: the Apply test needs the
-bucket not to exist yet; the approvals test then runs the rest of the setup.
+The tests share one JupyterLab and one local AWS and run in file order: the overview and Apply
+tests need an empty account; the approvals test then runs the rest of the setup, which the
+live-drawing test reuses.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from runbook_lib.core.params import Params  # noqa: E402
 from runbook_lib.core.session import AwsSession  # noqa: E402
 from runbook_lib.operate import executions  # noqa: E402
+from runbook_lib.views import palette  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -140,6 +144,42 @@ def _prepare_pending_approval(lab, tmp_path: Path) -> executions.PendingApproval
     return pending[0]
 
 
+_OVERVIEW_STATES = """() => Object.fromEntries([...document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .runbook-overview tr[data-step]')]
+  .map(row => [row.dataset.step, row.querySelector('[data-status]').dataset.status]))"""
+
+
+def _fresh_copy(lab, source: str, name: str) -> str:
+    """A copy of a workspace notebook with no outputs: an earlier test's autosaved outputs
+    must not pass for this run's."""
+    import nbformat
+
+    notebook = nbformat.read(lab.workspace / source, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, lab.workspace / name)
+    return name
+
+
+def _overview_states(page, lab, artifacts: Path, shot: str) -> dict[str, str]:
+    name = _fresh_copy(lab, "00_overview.ipynb", f"00_overview-{shot}.ipynb")
+    _open_notebook(page, lab, name, artifacts, f"{shot}-opened")
+    _run_all_cells(page, artifacts, shot)
+    return page.evaluate(_OVERVIEW_STATES)
+
+
+def test_overview_lists_every_step_not_applied_on_an_empty_account(page, lab, artifacts):
+    states = _overview_states(page, lab, artifacts, "overview-1-empty")
+    assert states, "the overview table was not rendered as HTML"
+    checked = {k: v for k, v in states.items() if v != "read-only"}
+    assert set(checked) == {"bucket", "iam", "build-project", "config", "pipeline",
+                            "monitoring"}, states
+    assert set(checked.values()) == {"not applied"}, states
+    next_link = page.locator(".runbook-next a")
+    assert next_link.get_attribute("data-notebook") == "02_artifact_bucket.ipynb"
+
+
 def test_apply_button_creates_the_artifact_bucket(page, lab, artifacts):
     session = _session(lab)
     names = Params().names(session.account_id())
@@ -159,6 +199,22 @@ def test_apply_button_creates_the_artifact_bucket(page, lab, artifacts):
 
     versioning = s3.get_bucket_versioning(Bucket=names.artifact_bucket)
     assert versioning.get("Status") == "Enabled"
+
+    deploy = page.get_by_role("button", name="Apply deploy buckets")
+    deploy.scroll_into_view_if_needed()
+    deploy.click()
+    page.get_by_text("applied: deploy buckets").wait_for(timeout=60_000)
+    _snap(page, artifacts, "apply-4-deploy-buckets")
+
+
+def test_overview_shows_the_applied_bucket_step_converged(page, lab, artifacts):
+    states = _overview_states(page, lab, artifacts, "overview-2-bucket-applied")
+    assert states["bucket"] == "converged", states
+    assert states["iam"] == "not applied", states
+    next_link = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .runbook-next a")
+    assert next_link.get_attribute("data-notebook") == "03_iam_roles.ipynb"
+    next_link.click()  # JupyterLab opens the linked notebook in a tab of its own
+    page.locator(".lm-TabBar-tab.lm-mod-current", has_text="03_iam_roles.ipynb").wait_for()
 
 
 def test_approve_in_the_cockpit_deploys_to_production(page, lab, artifacts, tmp_path):
@@ -195,3 +251,66 @@ def test_approve_in_the_cockpit_deploys_to_production(page, lab, artifacts, tmp_
                 for a in page_["actionExecutionDetails"] if a["stageName"] == approval.stage]
     assert answered and answered[0]["output"]["executionResult"][
         "externalExecutionSummary"] == summary
+
+
+_ACTION_BOXES = """() => [...document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .runbook-live-pipeline g.action')]
+  .map(g => [g.dataset.action, g.dataset.status, g.querySelector('rect').getAttribute('fill')])"""
+
+
+def _watch_copy(lab) -> str:
+    """The run-and-watch notebook with watch='start': following a run it starts itself."""
+    import nbformat
+
+    source = nbformat.read(lab.workspace / "09_run_and_watch.ipynb", as_version=4)
+    for code in (c for c in source.cells if c.cell_type == "code"):
+        code.outputs, code.execution_count = [], None
+    cell = next(c for c in source.cells if "parameters" in c.metadata.get("tags", []))
+    assert 'watch: str = "latest"' in cell.source
+    cell.source = cell.source.replace('watch: str = "latest"', 'watch: str = "start"')
+    name = "09_run_and_watch_start.ipynb"
+    nbformat.write(source, lab.workspace / name)
+    return name
+
+
+def test_watching_a_run_colours_the_drawing_as_it_moves(page, lab, artifacts):
+    """The run is followed until it waits for the production approval (nobody is made to wait
+    on a human): by then its boxes went from pending to running to succeeded, and the view
+    links to the approvals cockpit."""
+    if not (NOTEBOOKS / "11_approvals.ipynb").exists():
+        pytest.skip("runs after the approvals test, which sets the pipeline up")
+    name = _watch_copy(lab)
+    _open_notebook(page, lab, name, artifacts, "live-1-opened")
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu").get_by_text("Run All Cells", exact=True).click()
+
+    seen: dict[str, set[str]] = {}
+    shot_running = False
+    drawing = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .runbook-live-pipeline")
+    deadline = time.monotonic() + PIPELINE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        look = page.evaluate(_ACTION_BOXES)
+        for action, status, fill in look:
+            seen.setdefault(action, set()).add(f"{status} {fill}")
+        if not shot_running and {"Succeeded", "InProgress"} <= {s for _, s, _ in look}:
+            drawing.scroll_into_view_if_needed()
+            _snap(page, artifacts, "live-2-running")  # some boxes done, one running
+            shot_running = True
+        if page.evaluate(_ALL_CELLS_RAN):
+            break
+        time.sleep(0.25)
+    if drawing.count():
+        drawing.scroll_into_view_if_needed()
+    _snap(page, artifacts, "live-3-waiting-for-approval")
+    assert not _error_outputs(page), _error_outputs(page)
+    assert seen, "the live pipeline drawing never appeared"
+    changed = [a for a, looks in seen.items() if len(looks) >= 2]
+    assert changed, f"no box changed colour: {seen}"
+    fills = {look.split()[-1] for looks in seen.values() for look in looks}
+    assert {palette.colour("InProgress"), palette.colour("Succeeded")} <= fills, seen
+    final = dict((a, s) for a, s, _ in page.evaluate(_ACTION_BOXES))
+    assert final[next(a for a in final if a.startswith("Approve"))] == "InProgress", final
+    assert page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
+                        "a[href$='11_approvals.ipynb'], "
+                        ".jp-NotebookPanel:not(.lm-mod-hidden) a:has-text('11_approvals')"
+                        ).count() >= 1

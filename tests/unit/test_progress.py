@@ -127,6 +127,15 @@ def test_describe_failure_points_at_action_build_and_log():
     assert progress.describe_failure(None) == "no action failed"
 
 
+def test_text_progress_beats_out_of_band_while_a_stage_runs():
+    lines, beats = [], []
+    view = progress.TextProgress(lines.append, beats.append, heartbeat_every=0)
+    view(_execution())
+    view(_execution(now=40))
+    assert lines == ["Source: Succeeded (2.0 s)"]  # the stored output: stage ends only
+    assert len(beats) == 2 and beats[0].startswith("p · execution 11111111 · InProgress")
+
+
 def _waiting_at_approval():
     stages = [
         StageProgress("Build", [_action("Build", "Build", "Succeeded", 0, 20)]),

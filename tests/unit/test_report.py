@@ -48,7 +48,7 @@ def test_failure_rate_and_summary():
     assert rows["by status"] == "Failed 1, InProgress 1, Succeeded 2"
     assert rows["failure rate"] == "33%"
     assert rows["median successful run"] == "5.0 min"
-    assert r.execution_rows()[0] == ("2026-01-01T12:20:00Z", "Succeeded", "-", "abcdef0",
+    assert r.execution_rows()[0] == ("2026-01-01T12:20:00Z", "Succeeded", "unknown", "abcdef0",
                                      "4.0 min")
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from runbook_lib.local.server import control
+from runbook_lib.local.server import control, shapes
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.server.journal import Journal, is_mutating, should_journal
 from runbook_lib.local.server.moto_gateway import MotoGateway
@@ -86,6 +86,8 @@ class LocalAwsApp:
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
         if (environ.get("PATH_INFO") or "").startswith(control.PREFIX):
             return _send(start_response, control.handle(self, environ))
+        if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
+            return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
         self._count(request)
         handler = self.routes.get((request.service or "", request.operation or ""))

@@ -1,0 +1,70 @@
+"""The request checker itself: what it refuses, and that it sees every session's requests."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+from model_check import check_params, expected_violation
+
+from runbook_lib.operate import executions
+
+_MODELS = botocore.session.get_session()
+
+
+def _input(service: str, operation: str):
+    return _MODELS.get_service_model(service).operation_model(operation).input_shape
+
+
+EXECUTION_ID = "0123abcd-4567-89ab-cdef-0123456789ab"
+
+
+@pytest.mark.parametrize("operation, params, problem", [
+    ("GetPipelineExecution", {"pipelineName": "app-pipeline", "pipelineExecutionId": ""},
+     "pipelineExecutionId=''"),
+    ("GetPipelineExecution", {"pipelineName": "app-pipeline", "pipelineExecutionId": "latest"},
+     "pattern"),
+    ("GetPipelineExecution", {"pipelineName": "app pipeline!", "pipelineExecutionId":
+                              EXECUTION_ID}, "pipelineName"),
+    ("GetPipelineExecution", {"pipelineName": "p" * 101, "pipelineExecutionId": EXECUTION_ID},
+     "more than 100"),
+    ("ListPipelineExecutions", {"pipelineName": "app-pipeline", "maxResults": 1000},
+     "outside"),
+    ("PutApprovalResult", {"pipelineName": "app-pipeline", "stageName": "Approve",
+                           "actionName": "Approve", "token": EXECUTION_ID,
+                           "result": {"summary": "ok", "status": "Maybe"}}, "not one of"),
+], ids=["empty id", "malformed id", "malformed name", "too long", "out of range", "enum"])
+def test_refused(operation, params, problem):
+    found = check_params(_input("codepipeline", operation), params, operation)
+    assert len(found) == 1 and problem in found[0], found
+
+
+def test_accepted():
+    params = {"pipelineName": "app-pipeline", "pipelineExecutionId": EXECUTION_ID}
+    assert check_params(_input("codepipeline", "GetPipelineExecution"), params, "x") == []
+
+
+def test_patterns_can_be_left_out():
+    params = {"pipelineName": "app-pipeline", "pipelineExecutionId": "EXAMPLE-id"}
+    shape = _input("codepipeline", "GetPipelineExecution")
+    assert check_params(shape, params, "x", patterns=False) == []
+
+
+def test_a_library_request_with_a_malformed_id_is_stopped_before_it_is_sent(session):
+    with expected_violation() as refused:
+        executions.get_execution(session, "app-pipeline", "not-an-id")
+    assert "pipelineExecutionId='not-an-id'" in str(refused.value)
+    assert not session.recorder.calls  # stopped before botocore sent anything
+
+
+def test_a_request_a_test_sends_itself_is_left_to_the_service(session):
+    client = session.client("codepipeline")
+    with pytest.raises(client.exceptions.PipelineNotFoundException):
+        client.get_pipeline_execution(pipelineName="no-such-pipeline",
+                                      pipelineExecutionId="not-an-id")
+
+
+def test_the_library_never_sends_an_empty_execution_id(session):
+    with pytest.raises(Exception, match="execution_id") as refused:
+        executions.get_execution(session, "app-pipeline", "")
+    assert "must not be empty" in str(refused.value)
+    assert not session.recorder.calls

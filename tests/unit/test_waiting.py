@@ -1,0 +1,58 @@
+"""Waits show their elapsed time: lines headless, a spinner on a terminal, nothing under 1 s."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from runbook_lib.views import waiting
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.4, "0 s"), (12.9, "12 s"), (60, "1 min 00 s"), (185, "3 min 05 s"),
+], ids=["under-a-second", "seconds", "a-minute", "minutes"])
+def test_elapsed_text(seconds, text):
+    assert waiting.elapsed_text(seconds) == text
+
+
+def test_headless_lines_every_few_seconds():
+    out = io.StringIO()
+    with waiting.log_lines("building", out, every=0.1, first=0.1):
+        time.sleep(0.45)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2
+    assert all(line.startswith("building: still waiting (") for line in lines)
+
+
+def test_a_quick_block_shows_nothing():
+    out = io.StringIO()
+    with waiting.log_lines("quick", out, every=0.1, first=5):
+        pass
+    with waiting.terminal_spinner(out):
+        pass
+    assert out.getvalue() == ""
+
+
+def test_terminal_spinner_erases_itself(monkeypatch):
+    monkeypatch.setattr(waiting, "FIRST_AFTER", 0.05)
+    monkeypatch.setattr(waiting, "TICK", 0.05)
+    out = io.StringIO()
+    with waiting.terminal_spinner(out):
+        time.sleep(0.3)
+    text = out.getvalue()
+    assert any(frame in text for frame in waiting.SPINNER) and " s" in text
+    assert text.endswith("\b")  # the last write moves back over the erased spinner
+
+
+def test_headless_waiting_never_writes_to_the_cell_output(capsys, monkeypatch):
+    """Lines go to the process's own stderr, which a kernel does not send to the notebook."""
+    process_stderr = io.StringIO()
+    monkeypatch.setattr(waiting.sys, "__stderr__", process_stderr)
+    monkeypatch.setattr(waiting, "LINE_EVERY", 0.05)
+    with waiting.waiting("report", headless=True):
+        time.sleep(0.2)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert "report: still waiting" in process_stderr.getvalue()
