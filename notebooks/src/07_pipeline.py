@@ -22,6 +22,32 @@
 # Both deploy stages **roll back on failure** to the last execution that succeeded in them, so
 # a failed deploy does not leave an environment half-changed (AWS offers no stage rollback in
 # PARALLEL execution mode, so that mode declares none).
+#
+# ## Release gates
+#
+# A V2 pipeline can guard its stages itself, with **stage conditions**: rules CodePipeline
+# evaluates before a stage is entered (`beforeEntry`), after its actions succeed (`onSuccess`)
+# or when it fails (`onFailure`). Each gate below answers one risk and is **off by default**;
+# turn it on with its parameter:
+#
+# - **Deployment window** (`deploy_window_cron`, `deploy_window_timezone`): production is entered
+#   only inside the window (a DeploymentWindow rule, AWS's cron with `? L W #`, in your time
+#   zone). Outside it the run waits at the gate and says when the window next opens: no
+#   Friday-night release that nobody is awake to watch.
+# - **Alarm gate** (`gate_alarm_wait_minutes`): production is not entered while the release
+#   alarm (created in notebook 08) fires. The gate waits that long for it to clear, then fails
+#   the run: never deploy on top of an incident.
+# - **Post-deploy watch** (`post_deploy_watch_minutes`): after the production deploy the alarm is
+#   watched for that long; if it fires, CodePipeline **rolls production back** to the last good
+#   release on its own (`onSuccess`, result ROLLBACK).
+# - **Automatic retry** (`build_retry_mode`): a failed build is retried once, automatically
+#   (`onFailure` RETRY): a flaky download does not stop a release, a real failure still does.
+# - **Staging skip** (`staging_skip_variable`): a run started with that pipeline variable set to
+#   `false` skips staging (a VariableCheck rule with result SKIP), the documented hotfix path.
+#
+# An operator can always **override** a gate that is waiting (break glass, with a reason: see
+# notebook 11). The declaration is checked against AWS's rules (one condition per block, 1 to 5
+# rules, the results each block allows, SKIP only with VariableCheck) before any API call.
 
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
@@ -40,6 +66,12 @@ ecs_cluster: str = ""  # ECS cluster (deploy_provider ecs or codedeploy-ecs)
 ecs_service: str = ""  # ECS service (deploy_provider ecs or codedeploy-ecs)
 execution_mode: str = "SUPERSEDED"  # SUPERSEDED, QUEUED or PARALLEL
 kms_key_arn: str = ""  # KMS key for the artifact store (empty: the bucket's default encryption)
+deploy_window_cron: str = ""  # AWS cron window for production: "* * 9-16 ? * MON-THU *"; "": off
+deploy_window_timezone: str = "UTC"  # IANA time zone of the deployment window
+gate_alarm_wait_minutes: int = 0  # >0: wait this long for the release alarm to clear; 0: off
+post_deploy_watch_minutes: int = 0  # >0: watch the alarm after deploying, roll back if it fires
+build_retry_mode: str = ""  # FAILED_ACTIONS or ALL_ACTIONS: retry a failed build once; empty: off
+staging_skip_variable: str = ""  # pipeline variable (DeployStaging): false skips staging
 apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
@@ -81,6 +113,14 @@ nb.show_plan(pipeline.plan_pipeline(ctx.session, ctx.params, ctx.names), apply)
 shape = pipeline.describe_pipeline(ctx.session, ctx.params, ctx.names)
 nb.table(shape.as_rows(), ["stage", "action", "provider", "inputs", "outputs", "namespace"])
 print(f"runs start on: {shape.starts_on}")
+
+# %% [markdown]
+# ## Release gates
+#
+# The conditions declared on each stage (none until a gate parameter is set).
+
+# %%
+nb.table(shape.gate_rows(), ["stage", "gate"])
 
 # %% [markdown]
 # ## Drawing

@@ -15,6 +15,10 @@
 # - Each address in `failure_emails` gets an **e-mail subscription**. SNS first e-mails a
 #   confirmation link: **nothing is delivered until the recipient clicks it**. A re-run never
 #   subscribes an address twice.
+# - When a release gate of notebook 07 watches it (`gate_alarm_wait_minutes`,
+#   `post_deploy_watch_minutes`), the **release alarm**: the production error count the app
+#   reports, five or more in a minute. The alarm gate keeps a release out of production while
+#   it fires; the post-deploy watch rolls production back when a release makes it fire.
 
 # %% tags=["parameters"]
 app_name: str = "sample-app"  # lowercase name used in every resource name
@@ -22,10 +26,12 @@ target: str = "local"  # local (embedded local AWS) or aws
 region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 failure_emails: str = ""  # comma-separated e-mail addresses told about failed runs
 schedule_report: bool = False  # also run the health report daily inside AWS (Scheduler)
+gate_alarm_wait_minutes: int = 0  # as in 07: >0 means the alarm gate watches the release alarm
+post_deploy_watch_minutes: int = 0  # as in 07: >0 means the post-deploy watch uses the alarm
 apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
-from runbook_lib.setup import monitoring, schedule
+from runbook_lib.setup import monitoring, release_alarm, schedule
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
@@ -53,6 +59,16 @@ nb.show_plan(plan, apply)
 proofs = monitoring.prove_rule(ctx.session, ctx.params, ctx.names)
 nb.table([p.row() for p in proofs], monitoring.PROOF_HEADERS)
 print("rule proven" if all(p.ok for p in proofs) else "the rule's pattern is wrong")
+
+# %% [markdown]
+# ## The release alarm (when a gate watches it)
+#
+# The alarm the release gates of notebook 07 watch. On the local AWS an alarm does not evaluate
+# metrics by itself: `aws cloudwatch set-alarm-state --alarm-name <name> --state-value ALARM`
+# fires it, which is how to rehearse a blocked release or an automatic rollback.
+
+# %%
+nb.show_plan(release_alarm.plan_release_alarm(ctx.session, ctx.params, ctx.names), apply)
 
 # %% [markdown]
 # ## A scheduled health report (optional)

@@ -9,7 +9,10 @@
 #    is approved with a summary (the audit trail) and deploys to production;
 # 2. a change that **breaks a test**: the run fails in the Build stage, before anything is
 #    deployed, and the failing test is named from the build's CloudWatch log;
-# 3. the **fix**: green again, approved, deployed to production.
+# 3. the **fix**: green again, approved, deployed to production;
+# 4. with **release gates** on (notebook 7: an alarm gate before production and a post-deploy
+#    watch), a release pushed during an incident is **kept out of production** by the alarm
+#    gate, and a release that raises the error rate is **rolled back** after its deploy.
 #
 # On the local AWS a push is a commit on the watched branch of a repository registered with
 # `runbook local repo add`; the local AWS sees the new commit and starts the run as GitHub
@@ -21,12 +24,12 @@ target: str = "local"  # local (embedded local AWS) or aws
 region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 source_repo: str = "acme/sample-app"  # OWNER/NAME of the repository
 source_branch: str = "main"  # the only branch that triggers the pipeline
-push_sample_history: bool = False  # local only: push the canonical history (3 runs)
+push_sample_history: bool = False  # local only: push the canonical history (5 runs)
 wait_minutes: int = 10  # how long to wait for each run
 watch: str = "latest"  # which run to follow: latest, start (one now) or push (your next push)
 
 # %%
-from runbook_lib.operate import executions, history
+from runbook_lib.operate import executions, gates, history
 from runbook_lib.views import nb, progress
 
 ctx = nb.context(globals())
@@ -58,6 +61,16 @@ nb.table([(step.label, stage, status) for step in steps for stage, status in ste
 nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.EXECUTION_HEADERS)
 
 # %% [markdown]
+# ## Release gates
+#
+# What each stage condition did last, and why in its own words: the alarm and its state, the
+# deployment window and its next opening. A gate that is **waiting** holds a run now; notebook
+# 11 can override it (break glass), with a reason that goes in the audit trail.
+
+# %%
+nb.table(gates.gate_rows(gates.gate_states(ctx.session, ctx.names.pipeline)), gates.GATE_HEADERS)
+
+# %% [markdown]
 # ## Follow a run
 #
 # `watch` picks the run: the newest one (`latest`), one started now (`start`, the same as
@@ -66,7 +79,8 @@ nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.
 # with its elapsed time and a progress bar; headless, a line is printed as each stage ends. A
 # run that reaches a manual approval stops being followed there: nobody is made to wait on a
 # human. The cell says where it waits and how to answer it (the approvals cockpit, notebook
-# 11, or the exact AWS CLI command); `wait_minutes` bounds only work that is running.
+# 11, or the exact AWS CLI command); `wait_minutes` bounds only work that is running. The last
+# lines say what the release gates did to this run: waiting or blocking, and why.
 
 # %%
 execution_id = executions.choose_execution(ctx.session, ctx.names.pipeline, watch,
@@ -76,6 +90,7 @@ final = executions.watch_execution(ctx.session, ctx.names.pipeline, execution_id
 nb.show(progress.final_status(final))
 print(progress.describe_waiting(final, executions.pending_approvals(ctx.session,
                                                                     ctx.names.pipeline)))
+print(gates.run_gate_text(ctx.session, ctx.names.pipeline, execution_id))
 
 # %% [markdown]
 # ## Final state of each stage

@@ -34,7 +34,7 @@ context_lines: int = 3  # lines shown either side of the first error
 server_filter: bool = False  # True: read only matching lines (FilterLogEvents), for large logs
 
 # %%
-from runbook_lib.operate import logs, triage
+from runbook_lib.operate import logs, test_reports, triage
 from runbook_lib.views import log_viewer, nb
 
 ctx = nb.context(globals())
@@ -60,5 +60,17 @@ nb.table([phase.row() for phase in log.phases], logs.PHASE_HEADERS)
 # ## What failed, why, and what to do next
 
 # %%
-result = triage.triage_build(log, context_lines)
+reports = test_reports.read_test_reports(ctx.session, ref.build_id)
+result = triage.triage_build(log, context_lines, reports)
 log_viewer.show(log, result)
+
+# %% [markdown]
+# ## Failing tests, from the build's test reports
+#
+# When the buildspec declares `reports`, CodeBuild keeps every test case with its suite,
+# message and report file: triage names the failing tests from there, and reads the log only
+# for builds without a test report.
+
+# %%
+print(reports.render())
+nb.table(reports.rows(), test_reports.TEST_HEADERS)

@@ -24,12 +24,14 @@ decision: str = ""  # approve or reject; empty: report only, change nothing
 summary: str = ""  # why (required with a decision; goes to the audit trail)
 execution_id: str = ""  # which execution to decide when several are pending
 log_tail_lines: int = 20  # how many lines of the build log to show
+override_stage: str = ""  # break glass: let the waiting gate of this stage through
+override_reason: str = ""  # why (required with override_stage; goes to the audit trail)
 
 # %% [markdown]
 # A decision without a summary is refused here, before any AWS call.
 
 # %%
-from runbook_lib.operate import approvals, rollback
+from runbook_lib.operate import approvals, gates, rollback
 from runbook_lib.views import approval_widgets, nb
 
 choice = approvals.check_decision(decision, summary)
@@ -53,6 +55,20 @@ approval_widgets.show_cockpit(cards, names,
 record = approvals.apply_decision(ctx.session, cards, choice, summary, execution_id,
                                   ctx.names.artifact_bucket)
 print(approvals.decision_text(record, ctx.names.artifact_bucket))
+
+# %% [markdown]
+# ## Release gates holding a run: the break-glass override
+#
+# A release gate (notebook 7) that is waiting, for an alarm to clear or a deployment window to
+# open, holds its run. When waiting is wrong (a known false alarm, an emergency fix), pass
+# `override_stage` and `override_reason`: the gate lets the run through
+# (OverrideStageCondition) and the override goes to the same audit trail as decisions.
+
+# %%
+nb.table(gates.waiting_rows(ctx.session, names), gates.WAITING_HEADERS)
+override = gates.apply_override(ctx.session, names, override_stage, override_reason,
+                                ctx.names.artifact_bucket)
+print(gates.override_text(override, ctx.names.artifact_bucket))
 
 # %% [markdown]
 # ## Answered approvals, as CodePipeline recorded them

@@ -7,6 +7,7 @@
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook lab                                   JupyterLab on the notebooks, guided mode
     runbook status                                setup overview (exit 0 converged, 2 drift)
+    runbook buildspec check [--strict] PATH...    validate and lint buildspec files
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cmd_status
+from runbook_lib.app import cli_checks, cmd_buildspec, cmd_status
 from runbook_lib.core.errors import RunbookError
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        cli_checks.check_paths(args)
         return int(args.func(args) or 0)
     except RunbookError as err:
         print(f"runbook: {err}", file=sys.stderr)
@@ -33,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("runbook: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # one paragraph, never a traceback (RUNBOOK_DEBUG=1 shows it)
+        if cli_checks.debugging():
+            raise
+        print(cli_checks.explain(err), file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="workspace for working copies of the notebooks (default lab/)")
     lab.set_defaults(func=_lab)
     cmd_status.register(sub)
+    cmd_buildspec.register(sub)
     return parser
 
 

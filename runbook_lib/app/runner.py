@@ -20,9 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from runbook_lib.app import suite
+from runbook_lib.app import parameters, suite
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.params import Params
 from runbook_lib.views import waiting
@@ -53,27 +51,11 @@ class RunResult:
 
 def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local"
                     ) -> dict[str, Any]:
-    """Parameters from a YAML file, then ``key=value`` pairs (YAML-typed: true, 30, a,b)."""
-    values: dict[str, Any] = {}
-    if params_file:
-        try:
-            loaded = yaml.safe_load(Path(params_file).read_text()) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise ParameterError("--params-file", str(params_file), f"must be a readable YAML "
-                                 f"mapping ({err})", "params.yml") from err
-        if not isinstance(loaded, dict):
-            raise ParameterError("--params-file", str(params_file), "must hold a YAML mapping",
-                                 "params.yml")
-        values.update(loaded)
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError("-p", pair, "must be KEY=VALUE", "app_name=sample-app")
-        values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-    values["target"] = target
-    # Validate the shared model now, before any notebook or AWS call.
-    Params.from_mapping(values)
-    return values
+    """Parameters from a YAML file, then ``key=value`` pairs, checked for the whole suite.
+
+    Nothing runs and nothing is written before this returns: see :mod:`runbook_lib.app.parameters`.
+    """
+    return parameters.load(params_file, pairs, target)
 
 
 def new_run_dir(base: Path | None = None) -> Path:
@@ -92,10 +74,12 @@ def target_environment(target: str) -> Iterator[str | None]:
     """Make sure kernels can reach the target; start a local AWS for the run if none is up."""
     from runbook_lib.local.server import process
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", HEADLESS_ENV, "MPLBACKEND")}
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", HEADLESS_ENV, "MPLBACKEND",
+                                            waiting.RUNNER_REPORTS_ENV)}
     started = None
     try:
         os.environ[HEADLESS_ENV] = "1"
+        os.environ[waiting.RUNNER_REPORTS_ENV] = "1"  # one progress line per wait, the runner's
         os.environ.setdefault("MPLBACKEND", "Agg")
         if target == "aws":
             from runbook_lib.core.session import AwsSession

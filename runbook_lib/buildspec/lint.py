@@ -96,11 +96,13 @@ def lint_buildspec(spec: Buildspec) -> list[LintFinding]:
     """Every finding, in line order."""
     commands = list(iter_commands(spec))
     findings = [
+        *_validation_warnings(spec),
         *_npm_install(commands),
         *_tests_outside_pre_build(commands),
         *_missing_cache(spec, commands),
         *_artifacts_ship_everything(spec),
         *_plaintext_secrets(spec),
+        *_credentials_in_commands(commands),
         *_docker_latest_only(commands),
         *_privileged_docker(commands),
     ]
@@ -167,6 +169,12 @@ def _words(segment: str) -> list[str]:
 
 
 # -- rules ------------------------------------------------------------------------------------
+
+
+def _validation_warnings(spec: Buildspec) -> Iterator[LintFinding]:
+    """What the validator accepted where CodeBuild's reference is silent (unknown keys...)."""
+    for warning in spec.warnings:
+        yield LintFinding(warning.rule_id, WARNING, warning.line, warning.message, warning.fix)
 
 
 def _npm_install(commands: list[Command]) -> Iterator[LintFinding]:
@@ -253,6 +261,48 @@ def _plaintext_secrets(spec: Buildspec) -> Iterator[LintFinding]:
             f"env.variables.{name} is plain text but {why}",
             f"store it in Secrets Manager and reference it under env.secrets-manager "
             f"({name}: secret-id:json-key), or as a SecureString under env.parameter-store; "
+            "then rotate the exposed value, since it is in the repository history",
+        )
+
+
+# What a credential written into a command looks like, by kind. A reference ($VAR, ${VAR},
+# $(cmd)) is the right way and never matches: the literal patterns need the value itself.
+_LITERAL = r"""(?!\$)(?P<q>['"]?)(?!\$)[^\s'"$;&|]{4,}"""
+_CREDENTIAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")),
+    ("a private key", re.compile(r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")),
+    ("a GitHub token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")),
+    ("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b|_authToken=" + _LITERAL)),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/"
+                                 r"T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+")),
+    ("an AWS secret access key", re.compile(r"AWS_SECRET_ACCESS_KEY\s*=\s*" + _LITERAL)),
+    ("a password or token literal", re.compile(
+        r"(?i)(?<![A-Za-z0-9])[A-Za-z_]*(password|passwd|secret|token|api_?key)\s*[=:]\s*"
+        + _LITERAL.replace("{4,}", "{3,}"))),
+    ("a password or token literal", re.compile(
+        r"(?i)\s--?[a-z-]*(password|passwd|secret|token|api-?key)\s+" + _LITERAL)),
+    ("a bearer token", re.compile(r"(?i)\bbearer\s+(?!\$)[A-Za-z0-9._~+/-]{12,}")),
+)
+
+
+def credential_kinds(text: str) -> list[str]:
+    """The kinds of credential written literally into ``text`` (the values are not returned)."""
+    found = [kind for kind, pattern in _CREDENTIAL_PATTERNS if pattern.search(text)]
+    return list(dict.fromkeys(found))
+
+
+def _credentials_in_commands(commands: list[Command]) -> Iterator[LintFinding]:
+    """A credential typed into a command is in the repository, the console and the build log."""
+    for cmd in commands:
+        kinds = credential_kinds(cmd.text)
+        if not kinds:
+            continue
+        yield LintFinding(
+            "credential-in-command", ERROR, cmd.line,
+            f"phases.{cmd.phase}.{cmd.block}[{cmd.index}] holds {' and '.join(kinds[:2])} "
+            "written literally (value not shown)",
+            "remove it and reference it instead: declare it under env.secrets-manager or "
+            "env.parameter-store and use $NAME in the command (CodeBuild masks it in logs); "
             "then rotate the exposed value, since it is in the repository history",
         )
 

@@ -22,6 +22,39 @@ class ParameterError(RunbookError, ValueError):
         )
 
 
+class SecretParameterError(ParameterError):
+    """A secret was given as a parameter; refused, and never echoed, stored or printed."""
+
+    def __init__(self, field: str, shown: str, reason: str, fix: str) -> None:
+        self.field = field
+        self.value = shown  # the redacted form only: the refused value is not kept
+        self.rule = f"looks like a secret: {reason}"
+        self.example = ""
+        RunbookError.__init__(
+            self,
+            f"parameter {field} ({shown}) was refused: it looks like a secret ({reason}). "
+            "Parameters are written into every executed notebook and its HTML, so secrets "
+            f"never travel as parameters, and this one was written nowhere. Fix: {fix}.",
+        )
+
+
+class UnknownParameterError(ParameterError):
+    """A parameter name the suite does not know; names the closest known one."""
+
+    def __init__(self, name: str, closest: str | None, known: list[str]) -> None:
+        self.field = name
+        self.value = name
+        self.rule = "is not a parameter of the suite"
+        self.example = closest or ""
+        hint = (f"did you mean {closest}?" if closest
+                else f"the known parameters are {', '.join(known)}.")
+        RunbookError.__init__(
+            self,
+            f"parameter {name!r} is not a parameter of the suite, so no notebook would read it "
+            f"and it was refused. Fix: check the spelling; {hint}",
+        )
+
+
 class CredentialsError(RunbookError):
     """No usable AWS credentials for the chosen target."""
 

@@ -16,38 +16,27 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.param_rules import (
+    BUILD_TEMPLATES,
+    CACHE_MODES,
+    COMPUTE_TYPES,
+    CONNECTION_PROVIDERS,
+    DEPLOY_PROVIDERS,
+    EXECUTION_MODES,
+    SOURCE_PROVIDERS,
+    TARGETS,
+    validate,
+)
 
 LOCAL_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
-TARGETS = ("local", "aws")
-SOURCE_PROVIDERS = ("github", "gitlab", "bitbucket", "codecommit", "s3")
-DEPLOY_PROVIDERS = ("s3", "ecs", "codedeploy-ecs", "codedeploy-ec2", "cloudformation")
-BUILD_TEMPLATES = ("nodejs", "docker", "python")
-CACHE_MODES = ("s3", "local", "none")
-COMPUTE_TYPES = (
-    "BUILD_GENERAL1_SMALL",
-    "BUILD_GENERAL1_MEDIUM",
-    "BUILD_GENERAL1_LARGE",
-    "BUILD_GENERAL1_XLARGE",
-    "BUILD_GENERAL1_2XLARGE",
-)
-CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
-EXECUTION_MODES = ("SUPERSEDED", "QUEUED", "PARALLEL")
-
-_APP_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
-_REGION_RE = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-[1-9]$")
-_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
-_CODECOMMIT_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-_CONNECTION_ARN_RE = re.compile(
-    r"^arn:aws(-[a-z]+)?:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
-    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-)
-_KMS_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)?:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
-_IMAGE_RE = re.compile(r"^[a-z0-9./_:-]{3,255}$")
-_ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,14}$")
-_HTTPS_URL_RE = re.compile(r"^https?://[^\s]+$")
+# The rules live in param_rules; the names below stay importable from here.
+__all__ = [
+    "BUILD_TEMPLATES", "CACHE_MODES", "COMPUTE_TYPES", "CONNECTION_PROVIDERS", "DEPLOY_PROVIDERS",
+    "EXECUTION_MODES", "LOCAL_ACCOUNT_ID", "SOURCE_PROVIDERS", "TARGETS", "Params",
+    "ResourceNames", "pairs_to_dict",
+]
 
 
 @dataclass(frozen=True)
@@ -86,6 +75,13 @@ class Params:
     config_parameters: tuple[str, ...] = ("LOG_LEVEL=info", "FEATURE_FLAGS=none")
     secret_names: tuple[str, ...] = ("API_KEY",)
     secure_config_names: tuple[str, ...] = ("DB_URL",)
+    # Release gates (V2 stage conditions, setup/gates.py); every default leaves them off.
+    deploy_window_cron: str = ""
+    deploy_window_timezone: str = "UTC"
+    gate_alarm_wait_minutes: int = 0
+    post_deploy_watch_minutes: int = 0
+    build_retry_mode: str = ""
+    staging_skip_variable: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,7 +90,7 @@ class Params:
             region = (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
                       or DEFAULT_REGION)
             object.__setattr__(self, "region", region)
-        _validate(self)
+        validate(self)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -129,6 +125,12 @@ class Params:
     @property
     def environments(self) -> tuple[str, str]:
         return (self.staging_name, self.production_name)
+
+    @property
+    def build_environments(self) -> tuple[str, ...]:
+        """Environments whose config and secrets the build reads: the build and its tests run
+        against staging; production's values stay out of the build role's reach."""
+        return (self.staging_name,)
 
     def names(self, account_id: str = LOCAL_ACCOUNT_ID) -> ResourceNames:
         """Every resource name and ARN the suite creates, derived in one place."""
@@ -171,6 +173,7 @@ class ResourceNames:
     cache_location: str
     codecommit_repository: str
     source_object: tuple[str, str]
+    release_alarm: str = ""
 
     @classmethod
     def derive(cls, p: Params, account_id: str) -> ResourceNames:
@@ -225,6 +228,7 @@ class ResourceNames:
             codecommit_repository=p.source_repo if p.source_provider == "codecommit" else "",
             source_object=(tuple(p.source_repo.split("/", 1)) if p.source_provider == "s3"
                            else ("", "")),
+            release_alarm=f"{app}-{p.production_name}-errors",
         )
 
     # ARNs -------------------------------------------------------------------------------------
@@ -269,6 +273,17 @@ class ResourceNames:
     def ecr_registry(self) -> str:
         """The account's ECR registry host, where Docker builds push commit-SHA tags."""
         return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"
+
+    @property
+    def pipeline_artifact_prefix(self) -> str:
+        """The artifact bucket folder CodePipeline keeps this pipeline's artifacts in (the
+        pipeline name, cut to its first 20 characters by CodePipeline)."""
+        return self.pipeline[:20]
+
+    @property
+    def cache_prefix(self) -> str:
+        """The build cache's folder in the artifact bucket (``cache_location`` minus bucket)."""
+        return self.cache_location.split("/", 1)[1]
 
     @property
     def artifact_bucket_arn(self) -> str:
@@ -323,215 +338,9 @@ class ResourceNames:
         return rows
 
 
-# -- validation ---------------------------------------------------------------------------------
-
-
-def _validate(p: Params) -> None:
-    _check_choice("target", p.target, TARGETS)
-    _check(
-        "app_name",
-        p.app_name,
-        isinstance(p.app_name, str) and bool(_APP_RE.match(p.app_name)) and "--" not in p.app_name,
-        "3-30 characters: lowercase letters, digits and single hyphens, starting with a letter "
-        "and ending with a letter or digit (it becomes part of bucket, role and project names)",
-        "sample-app",
-    )
-    _check(
-        "region",
-        p.region,
-        isinstance(p.region, str) and bool(_REGION_RE.match(p.region)),
-        "must be an AWS region code such as us-east-1 or eu-west-2",
-        "us-east-1",
-    )
-    _check_choice("source_provider", p.source_provider, SOURCE_PROVIDERS)
-    if p.source_provider == "codecommit":
-        repo_ok = isinstance(p.source_repo, str) and bool(_CODECOMMIT_REPO_RE.match(p.source_repo))
-        repo_rule = "a CodeCommit repository name (letters, digits, . _ -)"
-        repo_example = "sample-app"
-    elif p.source_provider == "s3":
-        repo_ok = isinstance(p.source_repo, str) and _is_s3_key_ref(p.source_repo)
-        repo_rule, repo_example = "BUCKET/KEY of a zip file in S3", "my-source-bucket/app.zip"
-    else:
-        repo_ok = isinstance(p.source_repo, str) and bool(_REPO_RE.match(p.source_repo))
-        repo_rule, repo_example = "OWNER/NAME of the repository", "acme/sample-app"
-    _check("source_repo", p.source_repo, repo_ok, repo_rule, repo_example)
-    _check(
-        "source_branch",
-        p.source_branch,
-        _is_branch(p.source_branch),
-        "a git branch name: no spaces, no '..', no '~^:?*[\\', not starting with '-' or "
-        "ending with '/' or '.lock'",
-        "main",
-    )
-    if p.connection_arn:
-        _check(
-            "connection_arn",
-            p.connection_arn,
-            isinstance(p.connection_arn, str) and bool(_CONNECTION_ARN_RE.match(p.connection_arn)),
-            "a CodeConnections connection ARN "
-            "(arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID)",
-            "arn:aws:codeconnections:us-east-1:123456789012:connection/"
-            "0a1b2c3d-1111-2222-3333-444455556666",
-        )
-    _check_choice("build_template", p.build_template, BUILD_TEMPLATES)
-    _check_choice("deploy_provider", p.deploy_provider, DEPLOY_PROVIDERS)
-    for name in ("staging_name", "production_name"):
-        value = getattr(p, name)
-        _check(
-            name,
-            value,
-            isinstance(value, str) and bool(_ENV_NAME_RE.match(value)),
-            "1-15 characters: lowercase letters, digits and hyphens, starting with a letter",
-            "staging" if name == "staging_name" else "production",
-        )
-    if p.staging_name == p.production_name:
-        raise ParameterError(
-            "production_name",
-            p.production_name,
-            "must differ from staging_name",
-            "production",
-        )
-    _check_choice("compute_type", p.compute_type, COMPUTE_TYPES)
-    _check(
-        "build_image",
-        p.build_image,
-        isinstance(p.build_image, str) and bool(_IMAGE_RE.match(p.build_image)),
-        "a CodeBuild image name",
-        "aws/codebuild/amazonlinux2-x86_64-standard:5.0",
-    )
-    _check_int("build_timeout_minutes", p.build_timeout_minutes, 5, 2160, 15)
-    _check_choice("cache_mode", p.cache_mode, CACHE_MODES)
-    if p.kms_key_arn:
-        _check(
-            "kms_key_arn",
-            p.kms_key_arn,
-            isinstance(p.kms_key_arn, str) and bool(_KMS_ARN_RE.match(p.kms_key_arn)),
-            "a KMS key or alias ARN",
-            "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666",
-        )
-    _check_int("noncurrent_version_days", p.noncurrent_version_days, 1, 3650, 30)
-    for name in ("approval_emails", "failure_emails"):
-        value = getattr(p, name)
-        if not isinstance(value, tuple):
-            raise ParameterError(name, value, "must be a list of e-mail addresses",
-                                 "ops@example.com")
-        for email in value:
-            _check(
-                name,
-                email,
-                isinstance(email, str) and bool(_EMAIL_RE.match(email)),
-                "each entry must be an e-mail address",
-                "ops@example.com",
-            )
-    if p.review_url:
-        _check(
-            "review_url",
-            p.review_url,
-            isinstance(p.review_url, str) and bool(_HTTPS_URL_RE.match(p.review_url)),
-            "an http(s) URL of the staging environment",
-            "https://staging.example.com",
-        )
-    for name in ("ecs_cluster", "ecs_service", "container_name"):
-        value = getattr(p, name)
-        if value == "" and name != "container_name":
-            continue  # derived from app_name when empty
-        _check(
-            name,
-            value,
-            isinstance(value, str) and bool(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", value)),
-            "1-255 letters, digits, '-' and '_' (empty means APP-cluster / APP-service)",
-            {"ecs_cluster": "sample-cluster", "ecs_service": "sample-service"}.get(name, "app"),
-        )
-    if p.target == "aws" and p.uses_connection and not p.connection_arn:
-        raise ParameterError(
-            "connection_arn",
-            "",
-            f"required on target 'aws' for source_provider={p.source_provider!r}: create the "
-            "connection in the console (Developer Tools > Connections) and pass its ARN",
-            "arn:aws:codeconnections:us-east-1:123456789012:connection/"
-            "0a1b2c3d-1111-2222-3333-444455556666",
-        )
-    _check_choice("execution_mode", p.execution_mode, EXECUTION_MODES)
-    _check_pairs("plaintext_variables", p.plaintext_variables, r"[A-Za-z_][A-Za-z0-9_]{0,127}",
-                 "NODE_ENV=production")
-    _check_pairs("config_parameters", p.config_parameters, r"[A-Za-z0-9_.-]{1,128}",
-                 "LOG_LEVEL=info")
-    for field_name in ("secret_names", "secure_config_names"):
-        _check_secret_names(field_name, getattr(p, field_name))
-
-    # Derived bucket names must stay within S3's 63-character limit.
-    longest = max(len(p.staging_name), len(p.production_name), len("artifacts"))
-    bucket_len = len(p.app_name) + 1 + longest + 1 + 12 + 1 + len(p.region)
-    if bucket_len > 63:
-        raise ParameterError(
-            "app_name",
-            p.app_name,
-            f"derived bucket names would be {bucket_len} characters, over S3's 63 "
-            "(APP-artifacts-ACCOUNT-REGION); shorten app_name or the stage names",
-            "sample-app",
-        )
-
-
-def _check(name: str, value: object, ok: bool, rule: str, example: str) -> None:
-    if not ok:
-        raise ParameterError(name, value, rule, example)
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    _check(name, value, value in choices, f"must be one of {', '.join(choices)}", choices[0])
-
-
-def _check_int(name: str, value: object, low: int, high: int, example: int) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-    _check(name, value, ok, f"must be a whole number from {low} to {high}", str(example))
-
-
-def _check_pairs(name: str, value: object, key_pattern: str, example: str) -> None:
-    """KEY=VALUE entries with keys matching ``key_pattern``."""
-    if not isinstance(value, tuple):
-        raise ParameterError(name, value, "must be a list of KEY=VALUE entries", example)
-    for entry in value:
-        key, sep, _ = entry.partition("=") if isinstance(entry, str) else ("", "", "")
-        # Show the key only: a value typed into the wrong field may be a secret.
-        shown = f"{key}=…" if sep else ("…" if isinstance(entry, str) else entry)
-        _check(name, shown, bool(sep) and bool(re.fullmatch(key_pattern, key)),
-               f"each entry must be KEY=VALUE with KEY matching {key_pattern}", example)
-
-
-def _check_secret_names(name: str, value: object) -> None:
-    """Secret-bearing fields hold names only; values never travel as parameters."""
-    if not isinstance(value, tuple):
-        raise ParameterError(name, value, "must be a list of names", "API_KEY")
-    for entry in value:
-        _check(
-            name,
-            entry,
-            isinstance(entry, str) and bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", entry))
-            and "=" not in entry,
-            "names only (values come from RUNBOOK_SECRET_<NAME> or a prompt, never a "
-            "parameter): letters, digits, '.', '_' and '-'",
-            "API_KEY",
-        )
-
-
 def pairs_to_dict(entries: tuple[str, ...]) -> dict[str, str]:  # noqa: D401
     """("A=1", "B=2") -> {"A": "1", "B": "2"}; entries were validated already."""
     return dict(entry.split("=", 1) for entry in entries)
-
-
-def _is_branch(value: object) -> bool:
-    if not isinstance(value, str) or not value or len(value) > 250:
-        return False
-    if value.startswith(("-", "/")) or value.endswith(("/", ".lock", ".")) or value == "@":
-        return False
-    if ".." in value or "//" in value or "@{" in value:
-        return False
-    return not any(c in value for c in " ~^:?*[\\\t\n") and all(ord(c) >= 32 for c in value)
-
-
-def _is_s3_key_ref(value: str) -> bool:
-    bucket, _, key = value.partition("/")
-    return bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)) and bool(key)
 
 
 def _coerce(name: str, annotation: object, value: Any) -> Any:

@@ -23,7 +23,10 @@ from botocore.config import Config
 from runbook_lib.core.errors import CredentialsError, LocalAwsError
 from runbook_lib.core.params import LOCAL_ACCOUNT_ID, Params
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10,
+# Ten attempts: AWS control planes (CodePipeline, CodeBuild, IAM) throttle at low rates, and a
+# setup makes ~150 calls; at a 30 % throttle rate five attempts lose a call now and then
+# (0.3**5 per call), ten practically never (tests/local_aws/test_setup_faults.py).
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=10,
                       read_timeout=60)
 
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Check", "Lookup", "Simulate",

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions, logs, revisions, rollback
+from runbook_lib.operate import executions, logs, revisions, rollback, test_reports
 from runbook_lib.operate.approval_history import (  # noqa: F401 (re-exported)
     PAST_HEADERS,
     PastApproval,
@@ -141,6 +141,10 @@ def gather_evidence(session: AwsSession, approval: PendingApproval, production_s
         evidence.build_status = build.status
         evidence.tests = test_summary(build.lines)
         evidence.failing_tests = build.failing_tests
+        reports = test_reports.read_test_reports(session, evidence.build_id)
+        if reports.found:  # the build's test reports are exact; the log is a guess
+            evidence.tests = TestSummary(*reports.counts)
+            evidence.failing_tests = reports.names() or evidence.failing_tests
         evidence.log_tail = build.lines[-log_tail_lines:] if log_tail_lines > 0 else []
     evidence.production, evidence.changes = changes_since_production(
         session, approval.pipeline, approval.execution_id, production_stage)

@@ -2,8 +2,10 @@
 
 `make run` ends its setup by pushing the sample app through the pipeline the way a team would:
 a green change that is approved and deployed, a change that breaks a test (the run fails in the
-build, the failing test named from the build log), then the fix, approved and deployed. It
-leaves a pipeline history that the operating notebooks can show.
+build, the failing test named from the build log), then the fix, approved and deployed. Then
+the team turns on release gates (:mod:`.gate_rehearsal`): one release is kept out of production
+by the alarm gate during an incident, one is rolled back after its deploy by the post-deploy
+watch. It leaves a pipeline history that the operating notebooks can show.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.safe_paths import check_component
 from runbook_lib.local.server import process
-from runbook_lib.operate import approvals, executions, logs, sample_repo
+from runbook_lib.operate import approvals, executions, gate_rehearsal, logs, sample_repo
 from runbook_lib.setup import source
 
 
@@ -35,10 +37,13 @@ class HistoryStep:
     failure_summary: str = ""
     failing_tests: list[str] = field(default_factory=list)
     approval_summary: str = ""
+    gate_note: str = ""  # what a release gate did to this run
 
     def row(self) -> tuple[str, str, str, str]:
         detail = self.approval_summary and f"approved: {self.approval_summary}"
-        if self.failing_tests:
+        if self.gate_note:
+            detail = f"{self.gate_note}: {self.failure_summary}"
+        elif self.failing_tests:
             detail = f"failed in {self.failed_action}: test {', '.join(self.failing_tests)}"
         elif self.failed_action:
             detail = f"failed in {self.failed_action}: {self.failure_summary}"
@@ -101,9 +106,10 @@ def _is_sample_checkout(session: AwsSession, params: Params, checkout: Path) -> 
 
 def run_canonical_history(session: AwsSession, params: Params, names: ResourceNames,
                           timeout: float = 600,
-                          on_step: Callable[[HistoryStep], None] | None = None
-                          ) -> list[HistoryStep]:
-    """First run (approved), breaking change (fails in the build), fix (approved).
+                          on_step: Callable[[HistoryStep], None] | None = None,
+                          rehearse_gates: bool = True) -> list[HistoryStep]:
+    """First run (approved), breaking change (fails in the build), fix (approved), then with
+    ``rehearse_gates`` a release blocked by the alarm gate and one rolled back after deploy.
 
     The first run is the one creating the pipeline started, when it is still going; otherwise
     a release note is pushed to start one.
@@ -127,6 +133,12 @@ def run_canonical_history(session: AwsSession, params: Params, names: ResourceNa
         steps.append(step)
         if on_step:
             on_step(step)
+    if rehearse_gates:
+        for step in gate_rehearsal.rehearse(session, params, names, repo, push_and_follow,
+                                            timeout):
+            steps.append(step)
+            if on_step:
+                on_step(step)
     return steps
 
 
@@ -154,6 +166,8 @@ def push_and_follow(session: AwsSession, pipeline: str, label: str,
                        executions.stage_statuses(session, pipeline, run_id),
                        approval_summary=approved)
     failed = executions.failed_action(session, pipeline, run_id)
+    if result.status == "Failed" and not failed:
+        step.failure_summary = result.status_summary  # a gate, not an action, ended it
     if failed:
         step.failed_action = f"{failed.stage}/{failed.action}"
         step.failure_summary = failed.summary

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from runbook_lib.core.errors import RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import durations, executions, logs
+from runbook_lib.operate import durations, executions, logs, test_reports
 from runbook_lib.operate.durations import ExecutionRecord
 from runbook_lib.operate.executions import ExecutionSummary, FailureDetails
+from runbook_lib.operate.gates import GateCounts, gate_counts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -68,6 +69,7 @@ class HealthReport:
     # The same executions with stages and actions, oldest first: what runbook_lib.operate.durations,
     # runbook_lib.operate.dora and their plots take.
     records: list[ExecutionRecord] = field(default_factory=list)
+    gates: GateCounts | None = None  # what the release gates did in the window
 
     def status_counts(self) -> dict[str, int]:
         return dict(sorted(Counter(e.status for e in self.executions).items()))
@@ -89,6 +91,7 @@ class HealthReport:
             ("by status", ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"),
             ("failure rate", f"{self.failure_rate:.0%}"),
             ("median successful run", _minutes(_median(durations))),
+            ("release gates", self.gates.summary() if self.gates else "-"),
         ]
 
     def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
@@ -121,6 +124,7 @@ def build_health_report(session: AwsSession, pipeline: str, days: int = 30,
     wanted = {e.execution_id for e in found}
     report.records = [r for r in durations.read_records(session, pipeline, last=len(found))
                       if r.execution_id in wanted]
+    report.gates = gate_counts(session, pipeline, within=wanted)
     for failed in [e for e in found if e.status == "Failed"][:max_failures]:
         report.failures.append(_recent_failure(session, pipeline, failed))
     return report
@@ -132,7 +136,8 @@ def _recent_failure(session: AwsSession, pipeline: str, execution: ExecutionSumm
     failure = RecentFailure(execution, details)
     if details and details.build_id:
         build_log = logs.read_build_log(session, details.build_id)
-        failure.failing_tests = build_log.failing_tests
+        failure.failing_tests = test_reports.failing_tests_or(session, details.build_id,
+                                                              build_log.failing_tests)
         failure.excerpt = log_excerpt(build_log.lines)
     return failure
 

@@ -95,11 +95,15 @@ def stage_successes(session: AwsSession, pipeline: str, stage: str) -> dict[str,
 
 def production_deployments(session: AwsSession, pipeline: str, production_stage: str
                            ) -> list[Deployment]:
-    """Executions that deployed to production, newest deployment first, with their commits."""
+    """Executions that deployed to production, newest deployment first, with their commits.
+
+    A run whose production actions all succeeded but which then failed (a post-deploy gate
+    rolled it back) is not one: CodePipeline refuses it as a RollbackStage target.
+    """
     done = stage_successes(session, pipeline, production_stage)
     found = []
     for summary in executions.list_executions(session, pipeline, limit=_HISTORY_LIMIT):
-        if summary.execution_id in done:
+        if summary.execution_id in done and summary.status != "Failed":
             found.append(Deployment(summary.execution_id, summary.commit_id,
                                     summary.commit_message,
                                     done[summary.execution_id] or summary.last_update_time,

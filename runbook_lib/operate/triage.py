@@ -125,8 +125,11 @@ class Triage:
                 ("next step", self.next_step)]
 
 
-def triage_build(log: BuildLog, context_lines: int = 3) -> Triage:
-    """Classify the build's failure and cut the excerpt around its first error line."""
+def triage_build(log: BuildLog, context_lines: int = 3, reports=None) -> Triage:
+    """Classify the build's failure and cut the excerpt around its first error line.
+
+    ``reports`` (:class:`.test_reports.BuildTestReports`): failing tests named by the
+    build's test reports win over those guessed from the log."""
     command, exit_code = parse_failing_command(log.failed_context)
     rule = build_status.reword(log) or classify(log.lines, log.status, log.status_code,
                                                 exit_code, command)
@@ -135,6 +138,8 @@ def triage_build(log: BuildLog, context_lines: int = 3) -> Triage:
     result = Triage(log.build_id, log.status, log.failed_phase, command, exit_code,
                     rule.category, rule.title, rule.next_step,
                     failing_tests=failing_tests(log.lines), filtered=log.filtered)
+    if reports is not None and reports.failing:
+        result.failing_tests = reports.names()
     result.detail = _detail(rule.category, log.lines, result.failing_tests)
     action, resource = missing_permission(log.lines)
     if rule.category == "access_denied" and action:

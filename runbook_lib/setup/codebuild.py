@@ -20,6 +20,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runbook_lib.core import redact, tags
+from runbook_lib.core.converge import (
+    create_or_adopt,
+    role_exists_check,
+    while_role_propagates,
+)
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, converge, diff_values
@@ -260,9 +265,15 @@ def _log_group_change(session: AwsSession, params: Params, names: ResourceNames)
             found = logs.list_tags_for_resource(resourceArn=names.log_group_arn)["tags"]
         tags.require_owned(resource, found, params.app_name)
 
+    def adopt() -> None:  # it exists after all (a lost answer was retried): ours?
+        found = logs.list_tags_for_resource(resourceArn=names.log_group_arn)["tags"]
+        tags.require_owned(resource, found, params.app_name)
+
     def create() -> None:
         with _step(f"create {resource}"):
-            logs.create_log_group(logGroupName=group, tags=tags.ownership_tags(params.app_name))
+            create_or_adopt(lambda: logs.create_log_group(
+                logGroupName=group, tags=tags.ownership_tags(params.app_name)),
+                ("ResourceAlreadyExistsException",), adopt)
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
     def update() -> None:
@@ -298,13 +309,25 @@ def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
     if current is not None:
         tags.require_owned(resource, tags.from_tag_list(current.get("tags")), params.app_name)
 
+    def adopt() -> None:  # it exists after all (a lost answer was retried): ours, and same?
+        found = get_project(session, name) or {}
+        tags.require_owned(resource, tags.from_tag_list(found.get("tags")), params.app_name)
+        if diff_values(_managed_view(found), _managed_view(desired)):
+            codebuild.update_project(**project_update_request(found, desired))
+
     def create() -> None:
         with _step(f"create {resource}", _ROLE_HINT):
-            codebuild.create_project(**desired)
+            create_or_adopt(lambda: while_role_propagates(
+                lambda: codebuild.create_project(**desired), f"create {resource}",
+                desired["serviceRole"], role_exists_check(session, desired["serviceRole"])),
+                ("ResourceAlreadyExistsException",), adopt)
 
     def update() -> None:
         with _step(f"update {resource}", _ROLE_HINT):
-            codebuild.update_project(**project_update_request(current, desired))
+            while_role_propagates(
+                lambda: codebuild.update_project(**project_update_request(current, desired)),
+                f"update {resource}", desired["serviceRole"],
+                role_exists_check(session, desired["serviceRole"]))
 
     return converge(resource, None if current is None else _managed_view(current),
                     _managed_view(desired), create, update, _project_details(desired, params))

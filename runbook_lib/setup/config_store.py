@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runbook_lib.core import redact, tags
+from runbook_lib.core.converge import create_or_adopt
 from runbook_lib.core.errors import SecretValueError, StepError
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
@@ -156,9 +157,9 @@ def _string_parameter_change(ssm, params: Params, name: str, value: str,
     resource = f"ssm parameter {name}"
     owner_tags = tags.as_tag_list(tags.ownership_tags(params.app_name))
     if stored is None:
-        return create(resource, lambda: _call(f"put parameter {name}", ssm.put_parameter,
-                                              Name=name, Value=value, Type="String",
-                                              Tags=owner_tags), [f"String: {value}"])
+        request = {"Name": name, "Value": value, "Type": "String"}
+        return create(resource, lambda: _create_parameter(ssm, params.app_name, request,
+                                                          owner_tags), [f"String: {value}"])
     _require_owned_parameter(ssm, name, params.app_name)
     current = {"type": stored.type, "value": stored.value if stored.type == "String" else HIDDEN}
     diff = diff_values(current, {"type": "String", "value": value})
@@ -179,7 +180,9 @@ def _secure_parameter_change(session: AwsSession, params: Params, env: str, key:
         tag_list = tags.as_tag_list(tags.ownership_tags(params.app_name))
         return create(
             resource,
-            lambda: _put_secure(ssm, name, secret.value, key_id, Tags=tag_list),
+            lambda: _create_parameter(ssm, params.app_name, {
+                "Name": name, "Value": secret.value, "Type": "SecureString", "KeyId": key_id},
+                tag_list, secret.value),
             [f"SecureString: {HIDDEN}", f"value source: {secret.source}", f"kms key: {key_id}"],
         )
     _require_owned_parameter(ssm, name, params.app_name)
@@ -336,6 +339,22 @@ def _stored_secret_value(sm, name: str) -> str | None:
 def _put_secure(ssm, name: str, value: str, key_id: str, **extra: Any) -> None:
     _secret_call(f"put parameter {name}", ssm.put_parameter, value, Name=name, Value=value,
                  Type="SecureString", KeyId=key_id, **extra)
+
+
+def _create_parameter(ssm, app_name: str, request: dict[str, Any], tag_list: list,
+                      secret: str | None = None) -> None:
+    """PutParameter without Overwrite, so a look-alike is never replaced. When botocore retried
+    after a lost answer, the retry finds the parameter: if it is ours, write the value again
+    (Overwrite, which takes no tags) and carry on."""
+    name = request["Name"]
+
+    def adopt() -> None:
+        _require_owned_parameter(ssm, name, app_name)
+        ssm.put_parameter(**request, Overwrite=True)
+
+    _secret_call(f"put parameter {name}", lambda: create_or_adopt(
+        lambda: ssm.put_parameter(**request, Tags=tag_list), ("ParameterAlreadyExists",), adopt),
+        secret)
 
 
 def _create_secret(sm, params: Params, name: str, secret: SecretValue) -> None:

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core import plan as plans
 from runbook_lib.core import tags
+from runbook_lib.core.converge import create_or_adopt
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
@@ -134,13 +135,24 @@ def parse_document(value: Any) -> dict[str, Any]:
 
 
 def _create_role(iam, spec: RoleSpec, app_name: str) -> None:
+    def adopt() -> None:
+        """The role exists after all (a retry after a lost answer, or a race): converge onto it
+        if it is ours, refuse if it is not."""
+        state = describe_role(iam, spec.name)
+        if state is None:
+            raise StepError(f"create IAM role {spec.name}: IAM said it exists, then that it "
+                            "does not (deleted meanwhile?). Fix: re-run this step.")
+        tags.require_owned(f"IAM role {spec.name}", state.tags, app_name)
+        if state.trust != spec.trust:
+            _update_trust(iam, spec)
+
     try:
-        iam.create_role(
+        create_or_adopt(lambda: iam.create_role(
             RoleName=spec.name,
             AssumeRolePolicyDocument=json.dumps(spec.trust),
             Description=spec.description,
             Tags=tags.as_tag_list(tags.ownership_tags(app_name)),
-        )
+        ), ("EntityAlreadyExists",), adopt)
     except ClientError as err:
         raise StepError(f"create IAM role {spec.name}: {err}") from err
 

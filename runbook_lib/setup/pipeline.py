@@ -10,23 +10,36 @@ pipeline:
 - a manual approval sits between staging and production; SNS tells the approvers and the
   pipeline's history keeps who decided and why (the audit trail);
 - deploy stages roll back to the last successful execution when they fail (``onFailure``
-  ROLLBACK; AWS offers no stage rollback in PARALLEL mode, so that mode declares none).
+  ROLLBACK; AWS offers no stage rollback in PARALLEL mode, so that mode declares none);
+- release gates (V2 stage conditions: deployment window, alarm gate, post-deploy watch,
+  automatic build retry, staging skip) come from parameters, see :mod:`.gates`, and are checked
+  against AWS's documented rules before any API call.
 
 The approval topic is created here too, since the pipeline names it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from botocore.exceptions import ClientError
 
+from runbook_lib.core.converge import (
+    create_or_adopt,
+    role_exists_check,
+    while_role_propagates,
+)
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.tags import as_tag_list, from_tag_list, ownership_tags, require_owned
 from runbook_lib.setup import deploy_actions as actions
+from runbook_lib.setup import gates
+from runbook_lib.setup.pipeline_shape import (  # noqa: F401  (the step's public shape API)
+    ActionShape,
+    PipelineShape,
+    StageShape,
+    shape_from_declaration,
+)
 
 ROLLBACK = {"result": "ROLLBACK"}
 
@@ -62,7 +75,20 @@ def pipeline_definition(params: Params, names: ResourceNames) -> dict:
     }
     if params.uses_connection:
         declaration["triggers"] = [branch_trigger(params.source_branch)]
+    _add_gates(params, names, declaration)
     return declaration
+
+
+def _add_gates(params: Params, names: ResourceNames, declaration: dict) -> None:
+    """Merge the release gates into their stages; refuse what AWS would refuse."""
+    gates.validate_gate_params(params)
+    by_stage = gates.stage_gates(params, names)
+    for stage in declaration["stages"]:
+        stage.update(by_stage.get(stage["name"], {}))
+    variables = gates.pipeline_variables(params)
+    if variables:
+        declaration["variables"] = variables
+    gates.check_declaration(declaration)
 
 
 def branch_trigger(branch: str) -> dict:
@@ -146,7 +172,8 @@ def _pipeline_change(session: AwsSession, params: Params, names: ResourceNames) 
     resource = f"CodePipeline {names.pipeline}"
     current = _get_pipeline(cp, names.pipeline)
     if current is None:
-        return create(resource, lambda: _create_pipeline(cp, desired, params.app_name),
+        exists = role_exists_check(session, desired["roleArn"])
+        return create(resource, lambda: _create_pipeline(cp, desired, params.app_name, exists),
                       [f"stages: {' -> '.join(s['name'] for s in desired['stages'])}"])
     require_owned(resource, _pipeline_tags(cp, names.pipeline_arn), params.app_name)
     diff = declaration_diff(current, desired)
@@ -259,17 +286,31 @@ def _subscribe_fn(sns, arn: str, email: str):
     return subscribe
 
 
-def _create_pipeline(cp, declaration: dict, app_name: str) -> None:
+def _create_pipeline(cp, declaration: dict, app_name: str, role_exists=None) -> None:
     try:
-        cp.create_pipeline(pipeline=declaration,
-                           tags=as_tag_list(ownership_tags(app_name), "key", "value"))
+        create_or_adopt(lambda: while_role_propagates(
+            lambda: cp.create_pipeline(pipeline=declaration,
+                                       tags=as_tag_list(ownership_tags(app_name), "key", "value")),
+            f"create pipeline {declaration['name']}", declaration["roleArn"], role_exists),
+            ("PipelineNameInUseException",), lambda: _adopt_pipeline(cp, declaration, app_name))
     except ClientError as err:
         raise _pipeline_error("create", declaration, err) from err
 
 
+def _adopt_pipeline(cp, declaration: dict, app_name: str) -> None:
+    """The pipeline exists after all (botocore retried after a lost answer): if it is ours,
+    converge onto it."""
+    found = cp.get_pipeline(name=declaration["name"])
+    require_owned(f"CodePipeline {declaration['name']}",
+                  _pipeline_tags(cp, found["metadata"]["pipelineArn"]), app_name)
+    if declaration_diff(found["pipeline"], declaration):
+        _update_pipeline(cp, declaration)
+
+
 def _update_pipeline(cp, declaration: dict) -> None:
     try:
-        cp.update_pipeline(pipeline=declaration)
+        while_role_propagates(lambda: cp.update_pipeline(pipeline=declaration),
+                              f"update pipeline {declaration['name']}", declaration["roleArn"])
     except ClientError as err:
         raise _pipeline_error("update", declaration, err) from err
 
@@ -283,56 +324,6 @@ def _pipeline_error(verb: str, declaration: dict, err: ClientError) -> StepError
     return StepError(f"{verb} pipeline {declaration['name']}: {err}.{hint}")
 
 
-# -- the shape, for tables and drawings -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActionShape:
-    name: str
-    category: str
-    provider: str
-    run_order: int
-    input_artifacts: tuple[str, ...]
-    output_artifacts: tuple[str, ...]
-    namespace: str
-
-
-@dataclass(frozen=True)
-class StageShape:
-    name: str
-    actions: tuple[ActionShape, ...]
-    on_failure: str = ""
-
-
-@dataclass(frozen=True)
-class PipelineShape:
-    """Stages and actions of a pipeline, as deployed or (``deployed=False``) as planned."""
-
-    name: str
-    pipeline_type: str
-    execution_mode: str
-    stages: tuple[StageShape, ...]
-    trigger_branches: tuple[str, ...] = ()
-    version: int | None = None
-    deployed: bool = True
-
-    @property
-    def starts_on(self) -> str:
-        """What starts a run, in a sentence for the notebook."""
-        if self.trigger_branches:
-            return f"a push to branch {', '.join(self.trigger_branches)} (V2 trigger)"
-        return ("an EventBridge rule on source changes (CodeCommit and S3 sources have no "
-                "trigger; that rule is not part of this step), or a manual start")
-
-    def as_rows(self) -> list[tuple[str, str, str, str, str, str]]:
-        """(stage, action, provider, inputs, outputs, namespace) rows for the stage table."""
-        return [
-            (stage.name, action.name, action.provider, ", ".join(action.input_artifacts) or "-",
-             ", ".join(action.output_artifacts) or "-", action.namespace or "-")
-            for stage in self.stages for action in stage.actions
-        ]
-
-
 def describe_pipeline(session: AwsSession, params: Params, names: ResourceNames) -> PipelineShape:
     """The deployed pipeline's shape (GetPipeline), or the planned one if it does not exist
     yet, so a plan-only run can still show what would be built."""
@@ -340,41 +331,3 @@ def describe_pipeline(session: AwsSession, params: Params, names: ResourceNames)
     if current is None:
         return shape_from_declaration(pipeline_definition(params, names), deployed=False)
     return shape_from_declaration(current)
-
-
-def shape_from_declaration(declaration: dict, deployed: bool = True) -> PipelineShape:
-    """A pipeline declaration (as GetPipeline returns it) as a :class:`PipelineShape`."""
-    return PipelineShape(
-        name=declaration["name"],
-        pipeline_type=declaration.get("pipelineType", "V1"),
-        execution_mode=declaration.get("executionMode", "SUPERSEDED"),
-        stages=tuple(_stage_shape(stage) for stage in declaration["stages"]),
-        trigger_branches=tuple(
-            branch
-            for trigger in declaration.get("triggers", [])
-            for push in trigger.get("gitConfiguration", {}).get("push", [])
-            for branch in push.get("branches", {}).get("includes", [])
-        ),
-        version=declaration.get("version"),
-        deployed=deployed,
-    )
-
-
-def _stage_shape(stage: dict) -> StageShape:
-    ordered = sorted(stage["actions"], key=lambda a: (a.get("runOrder", 1), a["name"]))
-    return StageShape(
-        name=stage["name"],
-        actions=tuple(
-            ActionShape(
-                name=a["name"],
-                category=a["actionTypeId"]["category"],
-                provider=a["actionTypeId"]["provider"],
-                run_order=a.get("runOrder", 1),
-                input_artifacts=tuple(x["name"] for x in a.get("inputArtifacts", [])),
-                output_artifacts=tuple(x["name"] for x in a.get("outputArtifacts", [])),
-                namespace=a.get("namespace", ""),
-            )
-            for a in ordered
-        ),
-        on_failure=(stage.get("onFailure") or {}).get("result", ""),
-    )

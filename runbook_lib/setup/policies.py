@@ -135,19 +135,29 @@ def trust_policy(service: str, names: ResourceNames, source_arn: str) -> dict[st
 
 
 def codebuild_permissions(params: Params, names: ResourceNames) -> dict[str, Any]:
-    """Logs, artifacts and cache, the app's config, secrets and report groups; ECR for docker."""
+    """Logs, its artifacts and cache, its environments' config and secrets, its report groups;
+    ECR for docker.
+
+    A buildspec is code from any commit, so the role reaches only what the build uses: objects
+    under the pipeline's artifact folder and the project's cache folder (not the approvals
+    audit trail beside them), and the config and secrets of the build's environments (staging),
+    never production's.
+    """
     bucket = names.artifact_bucket_arn
+    objects = [f"{bucket}/{names.pipeline_artifact_prefix}/*",
+               f"{bucket}/{names.cache_prefix}/*"]
+    environments = params.build_environments
     statements = [
         _allow("BuildLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                [names.log_group_arn, f"{names.log_group_arn}:*"]),
-        # The cache lives in the artifact bucket too (cache/<project>/), so bucket/* covers it.
         _allow("ArtifactAndCacheObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-               [f"{bucket}/*"]),
+               objects),
         _allow("ArtifactBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [bucket]),
         _allow("ConfigParameters", ["ssm:GetParameters"],
-               [names.arn("ssm", f"parameter{names.ssm_prefix}/*")]),
+               [names.arn("ssm", f"parameter{names.ssm_path(env)}*") for env in environments]),
         _allow("Secrets", ["secretsmanager:GetSecretValue"],
-               [names.arn("secretsmanager", f"secret:{names.secret_prefix}/*")]),
+               [names.arn("secretsmanager", f"secret:{names.secret_name(env, '*')}")
+                for env in environments]),
         _allow("TestReports", ["codebuild:CreateReportGroup", "codebuild:CreateReport",
                                "codebuild:UpdateReport", "codebuild:BatchPutTestCases",
                                "codebuild:BatchPutCodeCoverages"],

@@ -19,6 +19,7 @@ from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan
 from runbook_lib.core.session import AwsSession
+from runbook_lib.setup import release_alarm
 from runbook_lib.setup.schedule import ReportNames
 
 ABSENT = "absent"
@@ -30,8 +31,8 @@ def plan_teardown(session: AwsSession, params: Params, names: ResourceNames) -> 
     """Every resource of the suite for this app, in the order it can be deleted."""
     plan = Plan("teardown")
     finders: list[Callable[[AwsSession, Params, ResourceNames], Iterable[Change]]] = [
-        _pipeline, _rules, _topics, _report_schedule, _build_project, _log_group, _parameters,
-        _secrets, _roles, _buckets,
+        _pipeline, _rules, _topics, _release_alarm, _report_schedule, _build_project,
+        _log_group, _parameters, _secrets, _roles, _buckets,
     ]
     for find in finders:
         try:
@@ -70,6 +71,11 @@ def _pipeline(session: AwsSession, params: Params, names: ResourceNames) -> list
                             resourceArn=names.pipeline_arn)
     return [_decide(f"CodePipeline pipeline {names.pipeline}", found, params.app_name,
                     lambda: cp.delete_pipeline(name=names.pipeline))]
+
+
+def _release_alarm(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
+    resource, found, delete = release_alarm.teardown_target(session, names)
+    return [_decide(resource, found, params.app_name, delete)]
 
 
 def _rules(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:

@@ -173,6 +173,7 @@ def draw_pipeline(shape: PipelineShape) -> Figure:
 
 def _stage_box(stage: StageShape, column: int, x: float) -> Box:
     label = stage.name + ("\nrollback on failure" if stage.on_failure == "ROLLBACK" else "")
+    label += f"\n{stage.gate_badge}" if stage.gate_badge else ""
     return Box(x, -HEADER_HEIGHT, COLUMN_WIDTH, HEADER_HEIGHT, label, "stage", column)
 
 

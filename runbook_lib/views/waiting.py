@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import os
 import sys
 import threading
 import time
@@ -141,10 +142,19 @@ def in_jupyterlab(label: str) -> Iterator[None]:
             status.value = f"{mark} {html.escape(label)} · {elapsed_text(ticker.elapsed)}"
 
 
+RUNNER_REPORTS_ENV = "RUNBOOK_RUNNER_REPORTS_PROGRESS"
+
+
 def waiting(label: str, headless: bool | None = None):
-    """The right progress for where the code runs (see the module docstring)."""
+    """The right progress for where the code runs (see the module docstring).
+
+    Under ``runbook run`` the runner already prints a line every few seconds for the notebook
+    that is running, so a kernel's own headless lines would say the same thing twice.
+    """
     from runbook_lib.views import nb
 
     if nb.is_headless() if headless is None else headless:
+        if os.environ.get(RUNNER_REPORTS_ENV) == "1":
+            return contextlib.nullcontext()
         return log_lines(label)
     return in_jupyterlab(label)

@@ -78,7 +78,7 @@ def _push_and_wait(session: AwsSession, pipeline: str, repo: Path, message: str)
 def test_own_app_green_red_green(app, local, tmp_path):
     endpoint, env = local
     repo = tmp_path / app
-    shutil.copytree(FIXTURES / app, repo)
+    shutil.copytree(FIXTURES / app, repo, ignore=shutil.ignore_patterns("__pycache__"))
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", f"{app}: first release")
@@ -102,7 +102,8 @@ def test_own_app_green_red_green(app, local, tmp_path):
     original = source.read_text()
     source.write_text(original.replace(old, new))
     red = _push_and_wait(session, pipeline, repo, "a change that breaks a test")
-    assert red.status == "Failed", red
+    assert red.status == "Failed", (red, [(e.execution_id, e.status, e.commit_id)
+                                          for e in executions.list_executions(session, pipeline)])
     assert [s for s, status in executions.stage_statuses(session, pipeline, red.execution_id)
             if status == "Failed"] == ["Build"]
 
@@ -111,6 +112,10 @@ def test_own_app_green_red_green(app, local, tmp_path):
              "--only", "build-logs", "--out", str(triage_out))
     assert failing in _outputs(triage_out / "10_build_logs.ipynb")
 
+    # The first release still holds the production approval: answer it, as an operator would,
+    # so the fix's run can reach the approval itself.
+    for approval in executions.pending_approvals(session, pipeline):
+        executions.answer_approval(session, approval, True, "first release checked in staging")
     source.write_text(original)
     green = _push_and_wait(session, pipeline, repo, "fix")
     assert not green.finished and green.status == "InProgress", green

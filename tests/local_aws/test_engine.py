@@ -23,7 +23,7 @@ from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, r
 from runbook_lib.local.server import process
 
 GATES: dict[str, threading.Event] = {}
-FAIL: dict[str, bool] = {}  # action key -> fail next runs
+FAIL: dict[str, bool | int] = {}  # action key -> fail next runs (True: all, n: the next n)
 SEEN: list[dict] = []  # what each test step was given
 
 
@@ -63,7 +63,10 @@ class _TestStep:
         SEEN.append({"key": cfg.get("Key"), "execution": ctx.execution_id, "config": dict(cfg),
                      "inputs": [(a.name, a.key) for a in ctx.input_artifacts],
                      "commit": ctx.commit_id, "stop": ctx.stop_requested.is_set()})
-        if FAIL.get(cfg.get("Key", "")):
+        fails = FAIL.get(cfg.get("Key", ""))
+        if fails:
+            if fails is not True:  # a count: fail that many more runs
+                FAIL[cfg["Key"]] = fails - 1
             return ActionOutcome("Failed", f"{cfg.get('Key')} failed on purpose")
         outputs = []
         for name in ctx.output_artifact_names:
@@ -456,10 +459,9 @@ def test_failed_stage_rolls_back_to_the_last_good_execution(session, app_name):
     good = _created(cp, pipeline)
     wait_status(cp, pipeline, good, "Succeeded")
     good_input = by_action(actions(cp, pipeline, good))["Deploy"]["input"]["inputArtifacts"]
-    FAIL[f"{app_name}-d"] = True
+    FAIL[f"{app_name}-d"] = 1  # the bad run fails; the rollback that follows at once does not
     bad = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
     wait_status(cp, pipeline, bad, "Failed")
-    FAIL[f"{app_name}-d"] = False
     rollback = wait_for(
         lambda: cp.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"],
         lambda rows: rows[0]["executionType"] == "ROLLBACK", what="the automated rollback")[0]

@@ -83,7 +83,7 @@ def test_stored_outputs_hold_no_secret_account_or_machine_path(path):
                 f"cell {i} shows account {account}")
         assert not re.search(r"(/root|/home/|/tmp/|/work/|/Users/)[\w.-]", text), (
             f"cell {i} shows a machine path")
-        secretish = [t for t in re.split(r"[\s'\",()\[\]{}]+", text)
+        secretish = [t for t in re.split(r"[\s'\",()\[\]{}<>]+", text)
                      if looks_like_secret_value(t) and not t.startswith(("arn:", "http"))]
         assert secretish == [], f"cell {i} shows secret-looking values"
         assert "Traceback" not in text or "ParameterError" in text, f"cell {i} has a traceback"

@@ -209,12 +209,45 @@ def test_build_role_is_scoped_to_the_project_log_group_and_app_prefixes():
     by_sid = {s["Sid"]: s for s in _statements(_spec(p, "codebuild.amazonaws.com"))}
     assert by_sid["BuildLogs"]["Resource"] == [names.log_group_arn, names.log_group_arn + ":*"]
     assert by_sid["ConfigParameters"]["Resource"] == [
-        "arn:aws:ssm:us-east-1:123456789012:parameter/sample-app/*"]
+        "arn:aws:ssm:us-east-1:123456789012:parameter/sample-app/staging/*"]
     assert by_sid["Secrets"]["Resource"] == [
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:sample-app/*"]
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:sample-app/staging/*"]
     assert by_sid["TestReports"]["Resource"] == [
         "arn:aws:codebuild:us-east-1:123456789012:report-group/sample-app-build-*"]
-    assert by_sid["ArtifactAndCacheObjects"]["Resource"] == [names.artifact_bucket_arn + "/*"]
+    assert by_sid["ArtifactAndCacheObjects"]["Resource"] == [
+        names.artifact_bucket_arn + "/sample-app-pipeline/*",
+        names.artifact_bucket_arn + "/cache/sample-app-build/*"]
+
+
+def _allowed(statements: list[dict], action: str, arn: str) -> bool:
+    """IAM's wildcard match of a resource ARN against the statements allowing ``action``."""
+    import fnmatch
+
+    return any(action in s["Action"] and any(fnmatch.fnmatchcase(arn, r) for r in s["Resource"])
+               for s in statements if s["Effect"] == "Allow")
+
+
+@pytest.mark.parametrize("action, resource, allowed", [
+    ("s3:PutObject", "BUCKET/sample-app-pipeline/BuildArtif/abc.zip", True),
+    ("s3:GetObject", "BUCKET/sample-app-pipeline/SourceArti/abc.zip", True),
+    ("s3:PutObject", "BUCKET/cache/sample-app-build/node_modules.tgz", True),
+    ("s3:PutObject", "BUCKET/audit/approvals/sample-app-pipeline/x.json", False),
+    ("s3:GetObject", "BUCKET/audit/approvals/sample-app-pipeline/x.json", False),
+    ("s3:PutObject", "BUCKET/other-pipeline/BuildArtif/abc.zip", False),
+    ("ssm:GetParameters", "SSM/sample-app/staging/LOG_LEVEL", True),
+    ("ssm:GetParameters", "SSM/sample-app/production/LOG_LEVEL", False),
+    ("secretsmanager:GetSecretValue", "SECRET/sample-app/staging/API_KEY-AbCdEf", True),
+    ("secretsmanager:GetSecretValue", "SECRET/sample-app/production/API_KEY-AbCdEf", False),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_build_role_reaches_only_its_artifacts_cache_and_build_environment(action, resource,
+                                                                          allowed):
+    p = Params()
+    names = p.names()
+    arn = (resource.replace("BUCKET", names.artifact_bucket_arn)
+           .replace("SSM/", "arn:aws:ssm:us-east-1:123456789012:parameter/")
+           .replace("SECRET/", "arn:aws:secretsmanager:us-east-1:123456789012:secret:"))
+    statements = _statements(_spec(p, "codebuild.amazonaws.com"))
+    assert _allowed(statements, action, arn) is allowed
 
 
 def test_generator_refuses_star_for_an_unlisted_action():

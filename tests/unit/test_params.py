@@ -23,6 +23,8 @@ from runbook_lib.core.params import Params
         ("source_branch", "a..b", "git branch"),
         ("source_branch", "-x", "git branch"),
         ("source_repo", "no-slash", "OWNER/NAME"),
+        ("source_repo", "../..", "OWNER/NAME"),
+        ("source_repo", "acme/..", "OWNER/NAME"),
         ("connection_arn", "arn:aws:codeconnections:us-east-1:123:connection/x", "ARN"),
         ("approval_emails", ("not-an-email",), "e-mail"),
         ("build_timeout_minutes", 3, "5 to 2160"),
@@ -141,3 +143,10 @@ def test_empty_region_follows_the_environment_like_boto3(monkeypatch, env, expec
         monkeypatch.setenv(key, value)
     assert Params().region == expected
     assert Params(region="sa-east-1").region == "sa-east-1"
+
+
+@pytest.mark.parametrize("repo", ["..", "."])
+def test_a_codecommit_repository_is_a_name_not_a_path(repo):
+    with pytest.raises(ParameterError) as err:
+        Params(source_provider="codecommit", source_repo=repo)
+    assert err.value.field == "source_repo"

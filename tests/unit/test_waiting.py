@@ -56,3 +56,11 @@ def test_headless_waiting_never_writes_to_the_cell_output(capsys, monkeypatch):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert "report: still waiting" in process_stderr.getvalue()
+
+
+def test_under_runbook_run_a_kernel_leaves_the_progress_lines_to_the_runner(monkeypatch, capfd):
+    monkeypatch.setenv("RUNBOOK_HEADLESS", "1")
+    monkeypatch.setenv(waiting.RUNNER_REPORTS_ENV, "1")
+    with waiting.waiting("pushing the sample history"):
+        pass
+    assert "pushing the sample history" not in capfd.readouterr().err

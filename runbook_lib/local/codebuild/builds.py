@@ -26,8 +26,8 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.codebuild.build_settings import BuildSettings
 from runbook_lib.local.codebuild.logs import log_location
-from runbook_lib.local.codebuild.outputs import artifact_target
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
 from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
@@ -45,11 +45,6 @@ MAX_BUILDS_ENV = "RUNBOOK_LOCAL_MAX_BUILDS"
 PAGE_SIZE = 100
 BUILDS_DIR = "codebuild-builds"  # <state>/codebuild-builds/<region>/<build id>.json
 IDEMPOTENCY_SECONDS = 300
-_RUNNABLE_SOURCES = ("S3", "NO_SOURCE", "CODEPIPELINE")
-_ENV_OVERRIDES = {"imageOverride": "image", "computeTypeOverride": "computeType",
-                  "environmentTypeOverride": "type", "privilegedModeOverride": "privilegedMode",
-                  "certificateOverride": "certificate",
-                  "imagePullCredentialsTypeOverride": "imagePullCredentialsType"}
 
 
 class CodeBuildBuilds:
@@ -187,8 +182,12 @@ class CodeBuildBuilds:
 
     # -- starting -----------------------------------------------------------------------------
 
+    def start_for_batch(self, region: str, body: dict, batch_arn: str) -> dict:
+        """StartBuild for one task of a batch build (batches.py); the build names its batch."""
+        return self._start(region, body, None, batch_arn=batch_arn)
+
     def _start(self, region: str, body: dict, pipeline: str | None,
-               initiator: str | None = None) -> dict:
+               initiator: str | None = None, batch_arn: str | None = None) -> dict:
         name = body.get("projectName", "")
         project = self.ctx.extensions["CodeBuildProjects"].get(region, name)
         if project is None:
@@ -201,7 +200,7 @@ class CodeBuildBuilds:
                 earlier = self.store.data["tokens"].get(f"{region}/{name}/{token}")
             if earlier and time.time() - earlier[1] < IDEMPOTENCY_SECONDS:
                 return self.get(region, earlier[0])
-        settings = _BuildSettings(project, body, pipeline)
+        settings = BuildSettings(project, body, pipeline)
         self._check_concurrency(region, project)
         build_uuid = str(uuid.uuid4())
         build_id = f"{project['name']}:{build_uuid}"
@@ -213,6 +212,8 @@ class CodeBuildBuilds:
             record = settings.record(region, build_id, numbers[project["name"]], location,
                                      initiator or (f"codepipeline/{pipeline}" if pipeline
                                                    else "root"))
+            if batch_arn:
+                record["buildBatchArn"] = batch_arn
             self.builds.setdefault(region, {})[build_id] = record
             self._save_build(region, record)
             self.store.data["jobs"][build_id] = {"request": body, "pipeline": pipeline,
@@ -224,10 +225,20 @@ class CodeBuildBuilds:
                        region=region, work_dir=self.ctx.state_dir / "builds" / build_id,
                        cache_dir=self.ctx.state_dir / "cache",
                        endpoint_url=self._endpoint_url(), log_location=location,
-                       from_pipeline=pipeline is not None)
+                       from_pipeline=pipeline is not None,
+                       secondary_artifacts=settings.secondary_artifacts,
+                       add_report=self._report_sink(region, project["name"], record["arn"]))
         runner = BuildRunner(self.ctx.aws, job, lambda b: self._publish(region, b))
         self._schedule(build_id, runner)
         return copy.deepcopy(record)
+
+    def _report_sink(self, region: str, project: str, build_arn: str):
+        """Where the build's ``reports`` go: the local report service (reports.py)."""
+        service = self.ctx.extensions.get("CodeBuildReports")
+        if service is None:
+            return None
+        return lambda group, kind, cases, coverage, status: service.add_report(
+            region, project, group, kind, build_arn, cases, coverage, status)
 
     def _check_concurrency(self, region: str, project: dict) -> None:
         limit = project.get("concurrentBuildLimit")
@@ -331,104 +342,6 @@ class CodeBuildBuilds:
     def _endpoint_url(self) -> str | None:
         """Where commands inside a build reach this local AWS (set by the server)."""
         return self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-
-
-class _BuildSettings:
-    """A project merged with StartBuild's overrides, validated as CodeBuild does."""
-
-    def __init__(self, project: dict, body: dict, pipeline: str | None) -> None:
-        self.project = project
-        self.body = body
-        self.source = copy.deepcopy(project["source"])
-        if body.get("sourceTypeOverride"):  # a new source; the project's buildspec stays
-            buildspec = self.source.get("buildspec")
-            self.source = {"type": body["sourceTypeOverride"]}
-            if buildspec:
-                self.source["buildspec"] = buildspec
-        if body.get("sourceLocationOverride"):
-            self.source["location"] = body["sourceLocationOverride"]
-        if body.get("buildspecOverride"):
-            self.source["buildspec"] = body["buildspecOverride"]
-        kind = self.source.get("type")
-        if kind == "CODEPIPELINE" and pipeline is None:
-            raise AwsError("InvalidInputException", "Builds of a project with source type "
-                           "CODEPIPELINE can only be started by CodePipeline")
-        if kind not in _RUNNABLE_SOURCES:
-            raise AwsError("InvalidInputException", f"Source type {kind} is not supported by "
-                           "the local AWS; use S3 or NO_SOURCE")
-        if kind == "S3" and not self.source.get("location"):
-            raise AwsError("InvalidInputException", "Source location is required for S3")
-        if kind == "NO_SOURCE" and not self.source.get("buildspec"):
-            raise AwsError("InvalidInputException",
-                           "A NO_SOURCE build needs an inline buildspec")
-        self.artifacts = copy.deepcopy(body.get("artifactsOverride") or project["artifacts"])
-        if self.artifacts.get("type") == "CODEPIPELINE":
-            if pipeline is None:
-                raise AwsError("InvalidInputException", "Artifacts type CODEPIPELINE needs a "
-                               "build started by CodePipeline")
-            self.artifacts = {"type": "NO_ARTIFACTS"}
-        if self.artifacts.get("type") == "S3" and not self.artifacts.get("location"):
-            raise AwsError("InvalidInputException", "Artifacts location is required for S3")
-        timeout = body.get("timeoutInMinutesOverride", project.get("timeoutInMinutes", 60))
-        if not 5 <= int(timeout) <= 2160:
-            raise AwsError("InvalidInputException",
-                           "timeoutInMinutesOverride must be between 5 and 2160")
-        self.timeout = int(timeout)
-
-    def environment(self) -> dict:
-        env = copy.deepcopy(self.project["environment"])
-        for key, field in _ENV_OVERRIDES.items():
-            if key in self.body:
-                env[field] = self.body[key]
-        variables = {v["name"]: v for v in env.get("environmentVariables", [])}
-        for var in self.body.get("environmentVariablesOverride") or []:
-            variables[var["name"]] = {"type": "PLAINTEXT", **var}
-        env["environmentVariables"] = list(variables.values())
-        return env
-
-    def record(self, region: str, build_id: str, number: int, location, initiator: str
-               ) -> dict:
-        now = time.time()
-        target = artifact_target(self.artifacts, build_id.split(":")[-1], None)
-        body, project = self.body, self.project
-        record = {
-            "id": build_id,
-            "arn": f"arn:aws:codebuild:{region}:{ACCOUNT_ID}:build/{build_id}",
-            "buildNumber": number,
-            "startTime": now,
-            "currentPhase": "QUEUED",
-            "buildStatus": "IN_PROGRESS",
-            "projectName": project["name"],
-            "phases": [{"phaseType": "SUBMITTED", "phaseStatus": "SUCCEEDED", "startTime": now,
-                        "endTime": now, "durationInSeconds": 0},
-                       {"phaseType": "QUEUED", "startTime": now}],
-            "source": self.source,
-            "secondarySources": [],
-            "secondarySourceVersions": [],
-            "artifacts": {"location": target.arn if target else ""},
-            "secondaryArtifacts": [],
-            "cache": copy.deepcopy(body.get("cacheOverride") or project.get("cache")
-                                   or {"type": "NO_CACHE"}),
-            "environment": self.environment(),
-            "serviceRole": body.get("serviceRoleOverride") or project["serviceRole"],
-            "logs": location.as_build_logs(
-                (body.get("logsConfigOverride") or project.get("logsConfig") or {}).get(
-                    "cloudWatchLogs") or {"status": "ENABLED"},
-                (project.get("logsConfig") or {}).get("s3Logs") or {"status": "DISABLED"}),
-            "timeoutInMinutes": self.timeout,
-            "queuedTimeoutInMinutes": int(body.get("queuedTimeoutInMinutesOverride",
-                                                   project.get("queuedTimeoutInMinutes", 480))),
-            "buildComplete": False,
-            "initiator": initiator,
-            "encryptionKey": body.get("encryptionKeyOverride") or project.get("encryptionKey")
-            or f"arn:aws:kms:{region}:{ACCOUNT_ID}:alias/aws/s3",
-        }
-        version = body.get("sourceVersion") or project.get("sourceVersion")
-        if version:
-            record["sourceVersion"] = version
-            if self.source["type"] != "S3":
-                record["resolvedSourceVersion"] = version
-        return record
 
 
 def _page_of_ids(builds: list[dict], body: dict) -> dict[str, Any]:

@@ -17,7 +17,6 @@ that needs a Docker engine fails with the machine's own error.
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import os
 import re
@@ -25,15 +24,20 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from botocore.exceptions import ClientError
 
 from runbook_lib.buildspec.model import Buildspec, Phase
 from runbook_lib.core.redact import mask
 from runbook_lib.local.codebuild import events as build_events
+from runbook_lib.local.codebuild.build_reports import AddReport
 from runbook_lib.local.codebuild.cache import BuildCache
+from runbook_lib.local.codebuild.commands import (
+    check_run_as,
+    docker_unavailable,
+    run_each_in_own_shell,
+    shell_program,
+)
 from runbook_lib.local.codebuild.env import (
     PLACEHOLDER_KEY,
     VariableError,
@@ -41,13 +45,9 @@ from runbook_lib.local.codebuild.env import (
     machine_environment,
     resolve_variables,
 )
+from runbook_lib.local.codebuild.finishing import BuildOutputs
 from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
-from runbook_lib.local.codebuild.outputs import (
-    ArtifactError,
-    artifact_target,
-    collect_artifact_files,
-    upload_artifact,
-)
+from runbook_lib.local.codebuild.secondary import fetch_secondary_sources
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.source import (
     PhaseFailed,
@@ -95,9 +95,11 @@ class BuildJob:
     endpoint_url: str | None
     log_location: LogLocation
     from_pipeline: bool = False
+    add_report: AddReport | None = None  # the local report service, bound to this build
+    secondary_artifacts: list[dict] = field(default_factory=list)  # ProjectArtifacts each
 
 
-class BuildRunner:
+class BuildRunner(BuildOutputs):
     """One build, run in the calling thread by :meth:`run`; :meth:`stop` from any thread."""
 
     def __init__(self, aws, job: BuildJob, publish: Callable[[dict], None]) -> None:
@@ -112,7 +114,7 @@ class BuildRunner:
         self.shell: BuildShell | None = None
         self.buildspec: Buildspec | None = None
         self.succeeding = True
-        self._exports_captured = False
+        self._exports_captured = self._reports_done = False
         self._abort_status: str | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()
@@ -268,9 +270,24 @@ class BuildRunner:
             if resolved_version:
                 self.build["resolvedSourceVersion"] = resolved_version
             self.logs.container(f"Downloaded source from {source['location']}")
+        secondary_dirs = fetch_secondary_sources(
+            self.aws.client("s3", self.job.region), self.build.get("secondarySources") or [],
+            self.build.get("secondarySourceVersions") or [], self.job.work_dir / "sources",
+            self.logs.container)
         self.logs.container(f"CODEBUILD_SRC_DIR={self.src_dir}")
         self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
         self.logs.container(f"YAML location is {where}")
+        self.shell = BuildShell(self.src_dir, self._environment(secondary_dirs),
+                                self.job.work_dir / "commands", shell_program(self.buildspec))
+        self.shell.start()
+        self.logs.container(f"Moving to directory {self.src_dir}")
+        self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
+        for phase in self.buildspec.phases:
+            self.logs.container(f" {phase.name.upper()}: {len(phase.commands)} commands")
+        self._cache().restore(self.buildspec.cache, self.logs.container)
+
+    def _environment(self, secondary_dirs: dict[str, str]) -> dict[str, str]:
+        """The build shell's environment, in CodeBuild's precedence; secrets noted for masking."""
         try:
             resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
                                          self.build["environment"]["environmentVariables"])
@@ -284,21 +301,17 @@ class BuildRunner:
                "HOME": str(self._home()),
                **local_aws_variables(self.job.endpoint_url, self.job.region),
                **resolved.values,
-               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream)}
+               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream),
+               **secondary_dirs}
         if env["AWS_SECRET_ACCESS_KEY"] != PLACEHOLDER_KEY:  # the local AWS's key: masked
             self.secrets.add(env["AWS_SECRET_ACCESS_KEY"])
-        self.shell = BuildShell(self.src_dir, env, self.job.work_dir / "commands")
-        self.shell.start()
-        self.logs.container(f"Moving to directory {self.src_dir}")
-        self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
-        for phase in self.buildspec.phases:
-            self.logs.container(f" {phase.name.upper()}: {len(phase.commands)} commands")
-        self._cache().restore(self.buildspec.cache, self.logs.container)
+        return env
 
     def _commands_phase(self, phase_type: str) -> None:
         phase = self._buildspec_phase(phase_type)
         if phase is None:
             return
+        check_run_as(self.buildspec, phase)
         if phase.runtime_versions:
             self.logs.container(f"Runtime versions {dict(phase.runtime_versions)} noted; the "
                                 "machine's installed versions are used")
@@ -333,6 +346,8 @@ class BuildRunner:
         pending = list(commands)
         if not pending and prelude:
             self.shell.run(prelude, lambda _line: None)
+        if not self.buildspec.shares_one_shell:
+            return self._run_each_in_own_shell(pending, on_line)
         while pending:
             if self._abort_status:
                 return self._abort_failure()
@@ -346,42 +361,31 @@ class BuildRunner:
             if not self.shell.alive():
                 self.logs.container("The build's shell exited; the next command starts a new "
                                     "shell, without the variables set so far")
-            command = batch[result.index]
             if result.status != 0:
-                self.logs.container(f"Command did not exit successfully {command} exit status "
-                                    f"{result.status}")
-                return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
-                                   f"{command}. Reason: exit status {result.status}")
+                return self._command_failed(batch[result.index], result.status)
             pending = batch[result.index + 1:]
         return None
 
-    def _upload_artifacts(self, _phase: str) -> None:
-        self._capture_exports()
-        if self.buildspec is not None and self.succeeding:
-            self._cache().save(self.buildspec.cache, self.logs.container)
-        spec = self.buildspec.artifacts if self.buildspec else None
-        target = artifact_target(self.job.artifacts_config, self.build["id"].split(":")[-1],
-                                 self._artifact_name(spec.name if spec else None))
-        if target is None:
-            return
-        self.build["artifacts"]["location"] = target.arn
-        if spec is None:
-            raise PhaseFailed("CLIENT_ERROR", "no matching artifact paths found")
-        try:
-            files = collect_artifact_files(self.src_dir, spec)
-            data = upload_artifact(self.aws.client("s3", self.job.region), target, files)
-        except ArtifactError as err:
-            raise PhaseFailed("CLIENT_ERROR", str(err)) from err
-        except ClientError as err:
-            raise PhaseFailed("CLIENT_ERROR", f"{err.response['Error']['Code']}: "
-                              f"artifact upload to {target.arn} failed") from err
-        self.logs.container(f"Expanding {len(files)} artifact files; uploading to {target.arn}")
-        if data is not None:
-            self.build["artifacts"]["md5sum"] = hashlib.md5(data).hexdigest()  # noqa: S324
-            self.build["artifacts"]["sha256sum"] = hashlib.sha256(data).hexdigest()
+    def _run_each_in_own_shell(self, commands: list[str], on_line) -> PhaseFailed | None:
+        """Version 0.1: each command in a shell of its own (see :mod:`.commands`)."""
+        index, status = run_each_in_own_shell(
+            self.shell, commands, f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}",
+            lambda i: self.logs.container(f"Running command {commands[i]}"), on_line)
+        if self._abort_status:
+            return self._abort_failure()
+        return self._command_failed(commands[index], status) if status != 0 else None
+
+    def _command_failed(self, command: str, status: int) -> PhaseFailed:
+        self.logs.container(f"Command did not exit successfully {command} exit status {status}")
+        hint = docker_unavailable(command)
+        if hint:
+            self.logs.container(hint)
+        return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
+                           f"{command}. Reason: exit status {status}")
 
     def _finalize(self, _phase: str) -> None:
         self._capture_exports()
+        self._publish_reports()  # when a failed phase skipped UPLOAD_ARTIFACTS
         if self.shell is not None:
             self.shell.close()
 
@@ -394,25 +398,6 @@ class BuildRunner:
     def _sets_on_failure(self, phase: Phase) -> bool:
         """Whether the buildspec wrote ``on-failure`` (the parser's default is ABORT)."""
         return ("phases", phase.name, "on-failure") in self.buildspec.lines
-
-    def _capture_exports(self) -> None:
-        if self._exports_captured or self.buildspec is None:
-            return
-        self._exports_captured = True
-        names = list(self.buildspec.env.exported_variables)
-        if not names or self.shell is None or not self.shell.alive() or self._abort_status:
-            return
-        values = self.shell.read_variables(names)
-        self.build["exportedEnvironmentVariables"] = [
-            {"name": n, "value": mask(values.get(n, ""), self.secrets)} for n in names]
-
-    def _artifact_name(self, name: str | None) -> str | None:
-        """Artifact names may hold shell expressions (``build-$(date +%F).zip``)."""
-        if not name or "$" not in name or self.shell is None or not self.shell.alive():
-            return name
-        lines: list[str] = []
-        self.shell.run(f'printf "%s\\n" "{name}"', lines.append)
-        return lines[-1] if lines else name
 
     def _home(self) -> Path:
         home = self.job.cache_dir.parent / "homes" / self.job.region / self.build["projectName"]

@@ -1,4 +1,4 @@
-"""One persistent bash per build, so ``cd`` and variables carry across commands and phases.
+"""One persistent shell per build, so ``cd`` and variables carry across commands and phases.
 
 Buildspec 0.2 runs every command of a build in the same shell. A phase's commands (or its
 ``finally`` commands) are written as one script that one long-lived bash sources, so the shell
@@ -53,8 +53,10 @@ class RunResult:
 class BuildShell:
     """A bash process fed a run of commands at a time; see the module docstring."""
 
-    def __init__(self, cwd: Path, env: Mapping[str, str], script_dir: Path) -> None:
+    def __init__(self, cwd: Path, env: Mapping[str, str], script_dir: Path,
+                 program: Sequence[str] = ("bash", "--noprofile", "--norc")) -> None:
         self.cwd = Path(cwd)
+        self.program = list(program)  # bash, or /bin/sh (env.shell); the script is POSIX
         self.env = dict(env)
         self.script_dir = Path(script_dir)
         self.script_dir.mkdir(parents=True, exist_ok=True)
@@ -75,12 +77,27 @@ class BuildShell:
     def start(self) -> None:
         """(Re)start bash in the source folder with the build's environment."""
         self._proc = subprocess.Popen(
-            ["bash", "--noprofile", "--norc"], cwd=self.cwd, env=self.env,
+            self.program, cwd=self.cwd, env=self.env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
         # If the server dies, the next one reads this to end the orphaned process group.
         self.script_dir.mkdir(parents=True, exist_ok=True)
         (self.script_dir / PID_FILE).write_text(str(self._proc.pid))
+
+    def fresh(self) -> None:
+        """End the current shell (and what it started) and start a new one: version 0.1
+        gives every command its own shell instance."""
+        if self._killed:
+            return
+        if self.alive():
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._proc.wait()
+            for stream in (self._proc.stdin, self._proc.stdout):
+                stream.close()
+        self.start()
 
     def run_commands(self, commands: Sequence[str], on_start: Callable[[int], None],
                      on_line: Callable[[str], None], prelude: str = "") -> RunResult:

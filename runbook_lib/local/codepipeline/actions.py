@@ -28,6 +28,7 @@ EXECUTOR_MODULES = (
     "runbook_lib.local.codepipeline.codebuild_action",
     "runbook_lib.local.codepipeline.deployers",
     "runbook_lib.local.codepipeline.approvals",
+    "runbook_lib.local.codepipeline.commands_action",
 )
 
 
@@ -64,6 +65,9 @@ class ActionContext:
     # The commit id (or object version) that started all this, for artifact names.
     commit_id: str | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    # The Commands action's shell commands and the variables it exports.
+    commands: list[str] = field(default_factory=list)
+    output_variable_names: list[str] = field(default_factory=list)
 
     def new_artifact_key(self, artifact_name: str) -> str:
         """Where an output artifact goes, shaped like CodePipeline's keys; the commit id

@@ -135,11 +135,10 @@ class ApprovalBook:
             self._changed.notify_all()
 
     def forget_pipeline(self, region: str, pipeline: str) -> None:
-        with self.store.lock:
+        with self.store.transaction():
             for key in [k for k, r in self.store.data.items()
                         if (r["region"], r["pipelineName"]) == (region, pipeline)]:
                 del self.store.data[key]
-            self.store.save()
 
 
 def notification(ctx: ActionContext, token: str, expires: float) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 """The pipeline execution state machine: stages in order, actions by runOrder, in threads.
 
 moto records pipelines but never runs them; here an execution really runs. Each execution is
-driven by its own thread: it enters each stage (waiting while the inbound transition is
-disabled, while an older QUEUED execution runs, or while a SUPERSEDED stage is busy), runs the
-stage's actions group by group (one thread per action, a group in parallel) through the
-executors of :mod:`.actions`, and records every state change with real times.
+driven by its own thread: it waits at each stage boundary (:mod:`.engine_boundaries`), passes
+the stage's ``beforeEntry`` condition (:mod:`.conditions`), runs the stage's actions group by
+group (:mod:`.engine_actions`), holds the stage InProgress while ``onSuccess`` is evaluated, and
+on failure applies ``onFailure`` (one automatic retry, a rollback, or conditions first).
+Operator control (stop, retry, rollback, restart recovery) is in :mod:`.engine_control`.
 All state is in one JSON document guarded by one lock; every waiter waits on one condition that
-each change notifies, so nothing polls. The stage-level behaviours (stop, retry, rollback,
-restart) are here too, as they change the same records under the same lock.
+each change notifies, so nothing polls.
 """
 
 from __future__ import annotations
@@ -17,35 +17,31 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codepipeline import approvals
-from runbook_lib.local.codepipeline.actions import (
-    ActionContext,
-    ActionOutcome,
-    ArtifactRef,
-    executor_for,
-)
+from runbook_lib.local.codepipeline.conditions import PASSED, StageGates
+from runbook_lib.local.codepipeline.engine_actions import ActionRunner
+from runbook_lib.local.codepipeline.engine_boundaries import StageBoundaries
+from runbook_lib.local.codepipeline.engine_control import EngineControl, record_retry
 from runbook_lib.local.codepipeline.events import PipelineEvents
-from runbook_lib.local.codepipeline.variables import UnresolvedVariable, resolve_configuration
+from runbook_lib.local.codepipeline.records import (  # noqa: F401  (re-exported)
+    ACCOUNT_ID,
+    ACTIVE,
+    EVENT_STATES,
+    ExecutionKey,
+)
 from runbook_lib.local.server.store import JsonStore
-from runbook_lib.local.server.wire import AwsError
 
 if TYPE_CHECKING:
     from runbook_lib.local.server.dispatcher import LocalContext
 
 log = logging.getLogger("runbook.local.pipelines")
 
-ACCOUNT_ID = "123456789012"
-ACTIVE = ("InProgress", "Stopping")
-_EVENT_STATES = {"InProgress": "STARTED", "Succeeded": "SUCCEEDED", "Failed": "FAILED",
-                 "Stopped": "STOPPED", "Stopping": "STOPPING", "Superseded": "SUPERSEDED",
-                 "Abandoned": "ABANDONED", "Resumed": "RESUMED", "Cancelled": "CANCELED"}
-RESTART_SUMMARY = "The local AWS restarted while this was in progress"
 
-
-class PipelineEngine:
+class PipelineEngine(StageBoundaries, ActionRunner, StageGates, EngineControl):
     """Runs executions; the API layer (:mod:`.service`) reads its records.
 
     ``transition_enabled(region, pipeline, stage)`` is asked at every stage boundary.
@@ -63,6 +59,7 @@ class PipelineEngine:
         self.closing = False
         self._threads: set[threading.Thread] = set()
         self._stops: dict[str, threading.Event] = {}  # execution id -> executors' stop flag
+        self._gate_flags: dict[tuple[str, str, str], threading.Event] = {}
         self._superseded: set[str] = set()
         # SUPERSEDED mode: which execution is in, or waiting to enter, each stage.
         self._occupant: dict[tuple[str, str, str], str] = {}
@@ -70,14 +67,21 @@ class PipelineEngine:
 
     # -- records ------------------------------------------------------------------------------
 
-    def book(self, region: str, pipeline: str) -> dict[str, Any]:
-        """The executions and action executions of one pipeline (caller holds the lock)."""
-        return self.store.data.setdefault(region, {}).setdefault(
-            pipeline, {"executions": {}, "actions": {}, "seq": 0})
+    @contextmanager
+    def changing(self) -> Iterator[dict[str, Any]]:
+        """Lock the records, yield them; save and wake every waiter when the block ends."""
+        with self.store.transaction() as data:
+            yield data
+            self.changed.notify_all()
 
-    def execution(self, region: str, pipeline: str, execution_id: str) -> dict[str, Any] | None:
+    def book(self, region: str, pipeline: str) -> dict[str, Any]:
+        """The executions, action and rule runs of one pipeline (caller holds the lock)."""
+        return self.store.data.setdefault(region, {}).setdefault(
+            pipeline, {"executions": {}, "actions": {}, "rules": {}, "seq": 0})
+
+    def execution(self, key: ExecutionKey) -> dict[str, Any] | None:
         with self.lock:
-            found = self.book(region, pipeline)["executions"].get(execution_id)
+            found = self.book(key.region, key.pipeline)["executions"].get(key.execution_id)
             return copy.deepcopy(found) if found else None
 
     def snapshot(self, region: str, pipeline: str) -> dict[str, Any]:
@@ -86,147 +90,21 @@ class PipelineEngine:
 
     def forget_pipeline(self, region: str, pipeline: str) -> None:
         """DeletePipeline: running executions are abandoned, history goes with the pipeline."""
-        with self.lock:
+        with self.changing():
             book = self.store.data.get(region, {}).pop(pipeline, None)
             for execution_id in (book or {}).get("executions", {}):
                 self._stop_flag(execution_id).set()
-            self.store.save()
-            self.changed.notify_all()
+                self.cancel_gates(execution_id)
         self.approvals.forget_pipeline(region, pipeline)
         self.approvals.wake()
 
     def _stop_flag(self, execution_id: str) -> threading.Event:
         return self._stops.setdefault(execution_id, threading.Event())
 
-    # -- control: stop, retry, rollback, restart ----------------------------------------------
-
-    def request_stop(self, region: str, pipeline: str, execution_id: str, abandon: bool,
-                     reason: str) -> None:
-        """StopPipelineExecution: ``abandon`` ends it now, else running actions finish first."""
+    def stop_mode(self, key: ExecutionKey) -> str | None:
         with self.lock:
-            execution = self._existing(region, pipeline, execution_id)
-            if execution["status"] not in ACTIVE:
-                raise AwsError("PipelineExecutionNotStoppableException",
-                               f"Execution {execution_id} is {execution['status']}; only an "
-                               "execution in progress can be stopped")
-            mode = execution.get("stopMode")
-            if mode == "abandon" or (mode == "stop" and not abandon):
-                raise AwsError("DuplicatedStopRequestException",
-                               f"Execution {execution_id} is already being stopped")
-            execution.update(stopMode="abandon" if abandon else "stop", status="Stopping",
-                             lastUpdateTime=time.time())
-            if reason:
-                execution["stopTrigger"] = {"reason": reason}
-            if abandon:
-                self._stop_flag(execution_id).set()
-            self.store.save()
-            self.changed.notify_all()
-            snap = copy.deepcopy(execution)
-        self.events.pipeline(snap, "STOPPING")
-        self.approvals.wake()
-
-    def retry_stage(self, region: str, pipeline: str, execution_id: str, stage: str,
-                    mode: str) -> None:
-        """RetryStageExecution on the latest execution's failed (or stopped) stage."""
-        if mode not in ("FAILED_ACTIONS", "ALL_ACTIONS"):
-            raise AwsError("ValidationException", "retryMode must be FAILED_ACTIONS or "
-                                                  "ALL_ACTIONS")
-        with self.lock:
-            execution = self._existing(region, pipeline, execution_id)
-            if stage not in [s["name"] for s in execution["declaration"]["stages"]]:
-                raise AwsError("StageNotFoundException", f"Stage {stage} not found")
-            if execution["status"] in ACTIVE:
-                raise AwsError("ConflictException",
-                               f"Execution {execution_id} is still in progress")
-            latest = max((e for e in self.book(region, pipeline)["executions"].values()
-                          if e["executionType"] == "STANDARD"), key=lambda e: e["seq"])
-            if latest["pipelineExecutionId"] != execution_id:
-                raise AwsError("NotLatestPipelineExecutionException",
-                               f"Execution {execution_id} is not the latest execution")
-            if execution["stages"].get(stage, {}).get("status") not in ("Failed", "Stopped"):
-                raise AwsError("StageNotRetryableException",
-                               f"Stage {stage} of execution {execution_id} has not failed")
-            execution.update(status="InProgress", attempt=execution["attempt"] + 1,
-                             lastUpdateTime=time.time(), stopMode=None)
-            for key in ("statusSummary", "stopTrigger"):
-                execution.pop(key, None)
-            self._stops.pop(execution_id, None)
-            self.store.save()
-            snap = copy.deepcopy(execution)
-        self.events.pipeline(snap, "RESUMED")
-        self.launch(snap, first_stage=stage, resumed=True,
-                    rerun="failed" if mode == "FAILED_ACTIONS" else "all")
-
-    def last_success_in(self, region: str, pipeline: str, stage: str,
-                        exclude: str | None = None) -> str | None:
-        """The execution that most recently succeeded in ``stage``: what a rollback re-runs."""
-        with self.lock:
-            done = [e for e in self.book(region, pipeline)["executions"].values()
-                    if e["pipelineExecutionId"] != exclude
-                    and e["stages"].get(stage, {}).get("status") == "Succeeded"]
-            done.sort(key=lambda e: e["stages"][stage]["lastUpdateTime"])
-            return done[-1]["pipelineExecutionId"] if done else None
-
-    def start_rollback(self, region: str, pipeline: str, stage: str, target_id: str,
-                       trigger: dict[str, str]) -> str:
-        """A ROLLBACK execution: ``stage`` again, with the target execution's artifacts."""
-        target = self.execution(region, pipeline, target_id)
-        if target is None:
-            raise AwsError("PipelineExecutionNotFoundException",
-                           f"Execution {target_id} not found in pipeline {pipeline}")
-        if target["stages"].get(stage, {}).get("status") != "Succeeded":
-            raise AwsError("UnableToRollbackStageException",
-                           f"Execution {target_id} did not succeed in stage {stage}")
-        with self.lock:
-            busy = [e for e in self.book(region, pipeline)["executions"].values()
-                    if e["status"] in ACTIVE and e.get("currentStage") == stage]
-        if busy:
-            raise AwsError("ConflictException", f"Stage {stage} has an execution in progress: "
-                                                f"{busy[0]['pipelineExecutionId']}")
-        kept = {k: target[k] for k in ("artifacts", "outputVariables", "artifactRevisions",
-                                       "sourceSummaries", "commitId")}
-        execution = self.new_execution(
-            region, target["declaration"], trigger=trigger, variables=target["variables"],
-            source_revisions=target["sourceRevisions"], execution_type="ROLLBACK",
-            rollbackMetadata={"rollbackTargetPipelineExecutionId": target_id},
-            rollbackStage=stage, **kept)
-        self.launch(execution)
-        return execution["pipelineExecutionId"]
-
-    def recover(self) -> None:
-        """After a restart: nothing stays InProgress. Executions waiting only on a manual
-        approval wait again (same token); anything else ends Failed (Stopped if a stop was
-        requested), saying the local AWS restarted."""
-        ended, resumed = [], []
-        now = time.time()
-        with self.lock:
-            for books in self.store.data.values():
-                for book in books.values():
-                    for execution in book["executions"].values():
-                        if execution["status"] not in ACTIVE:
-                            continue
-                        running = [a for a in book["actions"].values()
-                                   if a["pipelineExecutionId"] == execution["pipelineExecutionId"]
-                                   and a["status"] == "InProgress"]
-                        if running and not execution.get("stopMode") and all(
-                                (self.approvals.get(a["actionExecutionId"]) or {}).get("status")
-                                == approvals.PENDING for a in running):
-                            resumed.append(copy.deepcopy(execution))
-                            continue
-                        ended.append(_end_after_restart(execution, running, now))
-            self.store.save()
-        for execution in ended:
-            self.events.pipeline(execution, _EVENT_STATES[execution["status"]])
-        for execution in resumed:
-            self.launch(execution, first_stage=execution["currentStage"], rerun="resume",
-                        resumed=True)
-
-    def _existing(self, region: str, pipeline: str, execution_id: str) -> dict[str, Any]:
-        execution = self.book(region, pipeline)["executions"].get(execution_id)
-        if execution is None:
-            raise AwsError("PipelineExecutionNotFoundException",
-                           f"Execution {execution_id} not found in pipeline {pipeline}")
-        return execution
+            execution = self.book(key.region, key.pipeline)["executions"].get(key.execution_id)
+            return (execution or {}).get("stopMode")
 
     # -- starting -----------------------------------------------------------------------------
 
@@ -235,7 +113,7 @@ class PipelineEngine:
                       execution_type: str = "STANDARD", **extra: Any) -> dict[str, Any]:
         """Record a new InProgress execution (the caller starts it with :meth:`launch`)."""
         now = time.time()
-        with self.lock:
+        with self.changing():
             book = self.book(region, declaration["name"])
             book["seq"] += 1
             execution = {
@@ -248,11 +126,11 @@ class PipelineEngine:
                 "variables": variables, "sourceRevisions": source_revisions,
                 "artifactRevisions": [], "sourceSummaries": [], "artifacts": {},
                 "outputVariables": {}, "commitId": _commit_from(source_revisions),
-                "stages": {}, "currentStage": None, "waitingAt": None, "attempt": 1,
+                "stages": {}, "conditions": {}, "currentStage": None, "waitingAt": None,
+                "attempt": 1,
             }
             execution.update(extra)
             book["executions"][execution["pipelineExecutionId"]] = execution
-            self.store.save()
             return copy.deepcopy(execution)
 
     def launch(self, execution: dict[str, Any], *, first_stage: str | None = None,
@@ -260,8 +138,7 @@ class PipelineEngine:
         """Drive the execution in its own thread, from ``first_stage`` (default: the start)."""
         if not resumed:
             self.events.pipeline(execution, "STARTED")
-        self.spawn(self._drive, execution["region"], execution["pipelineName"],
-                   execution["pipelineExecutionId"], first_stage, rerun)
+        self.spawn(self._drive, ExecutionKey.of(execution), first_stage, rerun)
 
     def spawn(self, target: Callable[..., None], *args: Any) -> None:
         def run() -> None:
@@ -283,6 +160,7 @@ class PipelineEngine:
             self.closing = True
             for flag in self._stops.values():
                 flag.set()
+            self.cancel_gates()
             self.changed.notify_all()
             threads = list(self._threads)
         self.approvals.close()
@@ -291,19 +169,17 @@ class PipelineEngine:
 
     # -- driving an execution -----------------------------------------------------------------
 
-    def _drive(self, region: str, pipeline: str, execution_id: str, first_stage: str | None,
-               rerun: str) -> None:
+    def _drive(self, key: ExecutionKey, first_stage: str | None, rerun: str) -> None:
         try:
-            self._drive_stages(region, pipeline, execution_id, first_stage, rerun)
+            self._drive_stages(key, first_stage, rerun)
         except Exception as err:  # an engine bug must end the execution, not leave it running
-            log.exception("execution %s of %s", execution_id, pipeline)
-            self.finish(region, pipeline, execution_id, "Failed", f"local AWS error: {err}")
+            log.exception("execution %s of %s", key.execution_id, key.pipeline)
+            self.finish(key, "Failed", f"local AWS error: {err}")
         finally:
-            self._leave_all(region, pipeline, execution_id)
+            self.leave_all(key)
 
-    def _drive_stages(self, region: str, pipeline: str, execution_id: str,
-                      first_stage: str | None, rerun: str) -> None:
-        execution = self.execution(region, pipeline, execution_id)
+    def _drive_stages(self, key: ExecutionKey, first_stage: str | None, rerun: str) -> None:
+        execution = self.execution(key)
         if execution is None:
             return
         stages = execution["declaration"]["stages"]
@@ -312,428 +188,183 @@ class PipelineEngine:
         names = [s["name"] for s in stages]
         start = names.index(first_stage) if first_stage else 0
         if first_stage is None and execution["executionMode"] == "QUEUED":
-            if not self._wait_turn(region, pipeline, execution_id):
-                return self._end_waiting(region, pipeline, execution_id)
+            if not self.wait_turn(key):
+                return self.end_waiting(key)
+        gated = execution["executionType"] == "STANDARD"
         for index, stage in enumerate(stages[start:], start):
             continuing = first_stage is not None and index == start
             if continuing:
-                self._occupy(region, pipeline, execution_id, stage["name"])
-            elif not self._enter(region, pipeline, execution_id, stage["name"]):
-                return self._end_waiting(region, pipeline, execution_id)
-            status = self.run_stage(region, pipeline, execution_id, stage,
-                                    rerun if continuing else "all")
-            self._release(region, pipeline, execution_id, stage["name"])
+                self.occupy(key, stage["name"])
+            elif not self.enter(key, stage["name"]):
+                return self.end_waiting(key)
+            # A retried stage that its beforeEntry gate failed meets the gate again.
+            blocked = continuing and execution["stages"].get(stage["name"], {}).get(
+                "failedBy") == "beforeEntry"
+            checked = gated and (blocked or not continuing)
+            verdict = self._before_entry(key, stage) if checked else "enter"
+            if verdict == "enter":
+                status = self.run_stage(key, stage, rerun if continuing else "all", gated)
+            else:
+                status = verdict
+            self.release(key, stage["name"])
             if self.closing:
                 return
-            if status != "Succeeded":
-                summary = self._failure_summary(region, pipeline, execution_id, stage["name"])
-                ended = "Stopped" if status == "Stopped" else "Failed"
-                self.finish(region, pipeline, execution_id, ended, summary)
-                if ended == "Failed":
-                    self._roll_back_on_failure(region, pipeline, execution_id, stage)
-                return
-        stopped = self._stop_mode(region, pipeline, execution_id)
-        self.finish(region, pipeline, execution_id, "Stopped" if stopped else "Succeeded", "")
+            if status not in ("Succeeded", "Skipped"):
+                return self._end_on_stage(key, stage, status)
+        self.finish(key, "Stopped" if self.stop_mode(key) else "Succeeded", "")
 
-    def _roll_back_on_failure(self, region: str, pipeline: str, execution_id: str,
-                              stage: dict[str, Any]) -> None:
-        """Stage ``onFailure`` ROLLBACK: re-run the stage with the artifacts of the last
-        execution that succeeded in it (none: nothing to roll back to, as on AWS)."""
-        if (stage.get("onFailure") or {}).get("result") != "ROLLBACK":
-            return
-        with self.lock:
-            failed = self.book(region, pipeline)["executions"][execution_id]
-            if failed["executionType"] != "STANDARD" or failed["executionMode"] == "PARALLEL":
-                return
-            target = self.last_success_in(region, pipeline, stage["name"], exclude=execution_id)
-        if target:
-            self.start_rollback(region, pipeline, stage["name"], target,
-                                {"triggerType": "AutomatedRollback",
-                                 "triggerDetail": execution_id})
+    def _end_on_stage(self, key: ExecutionKey, stage: dict[str, Any], status: str) -> None:
+        """The execution ends where a stage did not succeed; onFailure decides what follows."""
+        rollback = status == "Failed" and self._failure_wants_rollback(key, stage)
+        summary = self._failure_summary(key, stage["name"])
+        self.finish(key, "Stopped" if status == "Stopped" else "Failed", summary)
+        if rollback:
+            self.roll_back_automatically(key, stage["name"])
 
-    def _wait_turn(self, region: str, pipeline: str, execution_id: str) -> bool:
-        """QUEUED: run after every older execution has ended; False when stopped meanwhile."""
-        with self.changed:
-            while not self.closing and not self._stop_flag(execution_id).is_set():
-                executions = self.book(region, pipeline)["executions"]
-                mine = executions.get(execution_id)
-                if mine is None:
-                    return False
-                if mine.get("stopMode"):
-                    return False
-                if not any(e["seq"] < mine["seq"] and e["status"] in ACTIVE
-                           for e in executions.values()):
-                    return True
-                self.changed.wait()
-        return False
+    def _before_entry(self, key: ExecutionKey, stage: dict[str, Any]) -> str:
+        """``enter``, or the stage's end when its beforeEntry condition engages."""
+        if not stage.get("beforeEntry"):
+            return "enter"
+        verdict = self.evaluate_condition(key, stage, "beforeEntry")
+        if verdict in PASSED:
+            return "enter"
+        if verdict == "Cancelled":
+            return "Stopped"
+        result = stage["beforeEntry"]["conditions"][0].get("result")
+        return self._mark_gated_stage(key, stage["name"],
+                                      "Skipped" if result == "SKIP" else "Failed", "beforeEntry")
 
-    def _enter(self, region: str, pipeline: str, execution_id: str, stage: str) -> bool:
-        """Wait at the stage boundary; False when stopped, superseded or shutting down."""
-        key = (region, pipeline, stage)
-        with self.changed:
-            execution = self.book(region, pipeline)["executions"].get(execution_id)
-            if execution is None:
-                return False
-            superseding = (execution["executionMode"] == "SUPERSEDED"
-                           and execution["executionType"] == "STANDARD")
-            if superseding:
-                older = self._waiting.get(key)
-                if older and older != execution_id:
-                    self._superseded.add(older)  # a newer execution takes over the boundary
-                self._waiting[key] = execution_id
-            execution["waitingAt"] = stage
-            self.changed.notify_all()
-            saved = False
-            while True:
-                if self.closing or self._stop_flag(execution_id).is_set():
-                    return False
-                if execution.get("stopMode") or execution_id in self._superseded:
-                    return False
-                free = self._occupant.get(key) in (None, execution_id) or not superseding
-                if free and self.transition_enabled(region, pipeline, stage):
-                    break
-                if not saved:  # a wait may last days; one that ends at once is not worth a save
-                    self.store.save()
-                    saved = True
-                self.changed.wait()
-            if self._waiting.get(key) == execution_id:
-                del self._waiting[key]
-            execution["waitingAt"] = None
-            self._occupy(region, pipeline, execution_id, stage)
-            return True
+    def _mark_gated_stage(self, key: ExecutionKey, name: str, status: str, cause: str) -> str:
+        """A stage a condition ended before its actions ran: Failed or Skipped."""
+        now = time.time()
+        with self.changing():
+            execution = self.existing(key)
+            kept = execution["stages"].get(name, {}).get("retry")
+            execution["stages"][name] = {"status": status, "startTime": now,
+                                         "lastUpdateTime": now, "actions": {},
+                                         "failedBy": cause, **({"retry": kept} if kept else {})}
+            execution["currentStage"] = name
+            snap = copy.deepcopy(execution)
+        self.events.stage(snap, name, EVENT_STATES[status])
+        return status
 
-    def _occupy(self, region: str, pipeline: str, execution_id: str, stage: str) -> None:
-        with self.lock:
-            self._occupant[(region, pipeline, stage)] = execution_id
+    def run_stage(self, key: ExecutionKey, stage: dict[str, Any], rerun: str,
+                  gated: bool = True) -> str:
+        """Run a stage's actions, then its onSuccess gate; retry once if onFailure says so.
 
-    def _release(self, region: str, pipeline: str, execution_id: str, stage: str) -> None:
-        """A finished stage is free for the next execution (the finished one now waits at
-        the next boundary, where a newer one may supersede it)."""
-        with self.lock:
-            if self._occupant.get((region, pipeline, stage)) == execution_id:
-                del self._occupant[(region, pipeline, stage)]
-            self.changed.notify_all()
-
-    def _leave_all(self, region: str, pipeline: str, execution_id: str) -> None:
-        with self.lock:
-            for table in (self._occupant, self._waiting):
-                for key, holder in list(table.items()):
-                    if holder == execution_id:
-                        del table[key]
-            self._superseded.discard(execution_id)
-            self.changed.notify_all()
-
-    def _end_waiting(self, region: str, pipeline: str, execution_id: str) -> None:
-        """An execution that never got past a boundary: superseded, stopped, or shutdown."""
+        ``rerun`` is ``all`` (a fresh run), ``failed`` (retry: succeeded actions are kept) or
+        ``resume`` (after a restart: an action still waiting keeps its action execution id).
+        Returns the stage's status."""
+        self._open_stage(key, stage, rerun)
+        status = self.run_actions(key, stage, rerun)
         if self.closing:
-            return
-        with self.lock:
-            superseded = execution_id in self._superseded
-        if superseded:
-            self.finish(region, pipeline, execution_id, "Superseded",
-                        "A newer execution superseded this one at a stage boundary")
-        else:
-            self.finish(region, pipeline, execution_id, "Stopped", "")
+            return status
+        cause = "actions"
+        if status == "Succeeded" and gated and stage.get("onSuccess"):
+            verdict = self.evaluate_condition(key, stage, "onSuccess")
+            if verdict not in PASSED:
+                status, cause = ("Stopped" if verdict == "Cancelled" else "Failed"), "onSuccess"
+        retry = self._automatic_retry_mode(key, stage) if (
+            status == "Failed" and cause == "actions" and gated) else None
+        self._close_stage(key, stage["name"], status, cause,
+                          "AutomatedStageRetry" if retry else None)
+        if retry:
+            return self.run_stage(key, stage, retry, gated)
+        return status
 
-    def finish(self, region: str, pipeline: str, execution_id: str, status: str,
-               summary: str) -> None:
+    def _open_stage(self, key: ExecutionKey, stage: dict[str, Any], rerun: str) -> None:
+        name = stage["name"]
+        now = time.time()
+        with self.changing():
+            execution = self.existing(key)
+            record = execution["stages"].get(name)
+            if rerun == "all" or record is None:
+                kept = (record or {}).get("retry")
+                record = {"status": "InProgress", "startTime": now, "actions": {}}
+                if kept:
+                    record["retry"] = kept
+            record.update(status="InProgress", lastUpdateTime=now)
+            record.pop("failedBy", None)
+            execution["stages"][name] = record
+            execution["currentStage"] = name
+            execution["lastUpdateTime"] = now
+            snap = copy.deepcopy(execution)
+        if rerun != "resume":
+            self.events.stage(snap, name, "RESUMED" if rerun == "failed" else "STARTED")
+
+    def _close_stage(self, key: ExecutionKey, name: str, status: str, cause: str,
+                     retry_trigger: str | None) -> None:
         with self.lock:
-            execution = self.book(region, pipeline)["executions"].get(execution_id)
+            if self.book(key.region, key.pipeline)["executions"].get(key.execution_id) is None:
+                return
+            with self.changing():
+                record = self.existing(key)["stages"][name]
+                record.update(status=status, lastUpdateTime=time.time())
+                if status == "Failed":
+                    record["failedBy"] = cause
+                if retry_trigger:
+                    record_retry(record, retry_trigger)
+                snap = copy.deepcopy(self.existing(key))
+        self.events.stage(snap, name, EVENT_STATES[status])
+
+    def _automatic_retry_mode(self, key: ExecutionKey, stage: dict[str, Any]) -> str | None:
+        """onFailure RETRY: the rerun mode of the one automatic retry, if one is still due."""
+        on_failure = stage.get("onFailure") or {}
+        if on_failure.get("result") != "RETRY" or self.stop_mode(key):
+            return None
+        with self.lock:
+            record = self.existing(key)["stages"][stage["name"]]
+            if record.get("retry", {}).get("autoStageRetryAttempt", 0) >= 1:
+                return None
+        mode = (on_failure.get("retryConfiguration") or {}).get("retryMode", "FAILED_ACTIONS")
+        return "all" if mode == "ALL_ACTIONS" else "failed"
+
+    def _failure_wants_rollback(self, key: ExecutionKey, stage: dict[str, Any]) -> bool:
+        """onSuccess ROLLBACK after a failed watch; onFailure ROLLBACK (after its condition
+        fails, when it has one)."""
+        with self.lock:
+            record = self.existing(key)
+            cause = record["stages"].get(stage["name"], {}).get("failedBy")
+            if record["executionType"] != "STANDARD":
+                return False
+        if cause == "onSuccess":
+            return stage["onSuccess"]["conditions"][0].get("result") == "ROLLBACK"
+        on_failure = stage.get("onFailure") or {}
+        if cause != "actions" or not on_failure:
+            return False
+        conditions = on_failure.get("conditions")
+        if not conditions:
+            return on_failure.get("result") == "ROLLBACK"
+        verdict = self.evaluate_condition(key, stage, "onFailure")
+        return verdict == "Failed" and conditions[0].get("result") == "ROLLBACK"
+
+    def finish(self, key: ExecutionKey, status: str, summary: str) -> None:
+        with self.lock:
+            execution = self.book(key.region, key.pipeline)["executions"].get(key.execution_id)
             if execution is None or execution["status"] not in ACTIVE:
                 return
-            execution.update(status=status, lastUpdateTime=time.time(), waitingAt=None)
-            if summary:
-                execution["statusSummary"] = summary[:2048]
-            self.store.save()
-            self.changed.notify_all()
-            done = copy.deepcopy(execution)
-        self.events.pipeline(done, _EVENT_STATES[status])
+            with self.changing():
+                execution.update(status=status, lastUpdateTime=time.time(), waitingAt=None)
+                if summary:
+                    execution["statusSummary"] = summary[:2048]
+                done = copy.deepcopy(execution)
+        self.events.pipeline(done, EVENT_STATES[status])
 
-    def _failure_summary(self, region: str, pipeline: str, execution_id: str,
-                         stage: str) -> str:
+    def _failure_summary(self, key: ExecutionKey, stage: str) -> str:
         with self.lock:
-            book = self.book(region, pipeline)
-            ids = book["executions"][execution_id]["stages"].get(stage, {}).get("actions", {})
+            book = self.book(key.region, key.pipeline)
+            execution = book["executions"][key.execution_id]
+            cause = execution["stages"].get(stage, {}).get("failedBy")
+            if cause in ("beforeEntry", "onSuccess"):
+                state = execution.get("conditions", {}).get(stage, {}).get(cause, {})
+                return f"Stage {stage}, {cause} condition: {state.get('summary', '')}"
+            ids = execution["stages"].get(stage, {}).get("actions", {})
             for action, action_id in ids.items():
                 record = book["actions"].get(action_id, {})
                 if record.get("status") in ("Failed", "Abandoned"):
                     return (f"Stage {stage}, action {action}: "
                             f"{record.get('_summary') or record['status']}")
         return ""
-
-    # -- stages and actions -------------------------------------------------------------------
-
-    def run_stage(self, region: str, pipeline: str, execution_id: str, stage: dict[str, Any],
-                  rerun: str) -> str:
-        """Run a stage's runOrder groups in order; ``rerun`` is ``all`` (a fresh run),
-        ``failed`` (retry: succeeded actions are kept) or ``resume`` (after a restart: an
-        action still waiting keeps its action execution id). Returns the stage's status."""
-        name = stage["name"]
-        now = time.time()
-        with self.lock:
-            execution = self.book(region, pipeline)["executions"][execution_id]
-            record = execution["stages"].get(name)
-            if rerun == "all" or record is None:
-                record = {"status": "InProgress", "startTime": now, "actions": {}}
-            record.update(status="InProgress", lastUpdateTime=now)
-            execution["stages"][name] = record
-            execution["currentStage"] = name
-            execution["lastUpdateTime"] = now
-            if rerun != "all" or not stage["actions"]:
-                self.store.save()  # else the first action's record, saved next, carries it
-            snap = copy.deepcopy(execution)
-        if rerun != "resume":
-            self.events.stage(snap, name, "RESUMED" if rerun == "failed" else "STARTED")
-        status = "Succeeded"
-        orders = sorted({a.get("runOrder", 1) for a in stage["actions"]})
-        for position, order in enumerate(orders):
-            group = [a for a in stage["actions"] if a.get("runOrder", 1) == order]
-            status = self._run_group(region, pipeline, execution_id, name, group, rerun)
-            if status != "Succeeded" or self.closing:
-                break
-            stopping = self._stop_flag(execution_id).is_set() or self._stop_mode(
-                region, pipeline, execution_id)
-            if stopping and position < len(orders) - 1:
-                status = "Stopped"
-                break
-        if self.closing:
-            return status
-        with self.lock:
-            execution = self.book(region, pipeline)["executions"].get(execution_id)
-            if execution is None:
-                return "Failed"
-            execution["stages"][name].update(status=status, lastUpdateTime=time.time())
-            self.store.save()
-            snap = copy.deepcopy(execution)
-        self.events.stage(snap, name, _EVENT_STATES[status])
-        return status
-
-    def _stop_mode(self, region: str, pipeline: str, execution_id: str) -> str | None:
-        with self.lock:
-            execution = self.book(region, pipeline)["executions"].get(execution_id) or {}
-            return execution.get("stopMode")
-
-    def _run_group(self, region: str, pipeline: str, execution_id: str, stage: str,
-                   group: list[dict[str, Any]], rerun: str) -> str:
-        """Start the group's actions in parallel; wait until all end or the run is abandoned."""
-        started: list[str] = []
-        for action in group:
-            with self.lock:
-                book = self.book(region, pipeline)
-                ids = book["executions"][execution_id]["stages"][stage]["actions"]
-                previous = book["actions"].get(ids.get(action["name"], ""))
-            if rerun != "all" and previous and previous["status"] == "Succeeded":
-                continue
-            reuse = previous["actionExecutionId"] if (
-                rerun == "resume" and previous and previous["status"] == "InProgress") else None
-            action_id = self._open_action(region, pipeline, execution_id, stage, action, reuse)
-            started.append(action_id)
-            self.spawn(self._run_action, region, pipeline, execution_id, stage, action, action_id)
-        with self.changed:
-            while True:
-                book = self.book(region, pipeline)
-                statuses = [book["actions"][a]["status"] for a in started if a in book["actions"]]
-                if len(statuses) < len(started):
-                    return "Failed"  # the pipeline was deleted meanwhile
-                if "InProgress" not in statuses:
-                    return "Failed" if "Failed" in statuses else "Succeeded"
-                if self.closing:
-                    return "Stopped"
-                if book["executions"][execution_id].get("stopMode") == "abandon":
-                    break
-                self.changed.wait()
-        self._abandon(region, pipeline, started)
-        return "Stopped"
-
-    def _abandon(self, region: str, pipeline: str, action_ids: list[str]) -> None:
-        abandoned = []
-        with self.lock:
-            book = self.book(region, pipeline)
-            for action_id in action_ids:
-                record = book["actions"][action_id]
-                if record["status"] == "InProgress":
-                    record.update(status="Abandoned", lastUpdateTime=time.time(),
-                                  _summary="Abandoned by StopPipelineExecution")
-                    self.approvals.cancel(action_id)
-                    execution = book["executions"][record["pipelineExecutionId"]]
-                    abandoned.append((copy.deepcopy(execution), copy.deepcopy(record)))
-            self.store.save()
-            self.changed.notify_all()
-        for execution, record in abandoned:
-            self.events.action(execution, record, "ABANDONED")
-
-    def _open_action(self, region: str, pipeline: str, execution_id: str, stage: str,
-                     action: dict[str, Any], reuse: str | None) -> str:
-        now = time.time()
-        with self.lock:
-            book = self.book(region, pipeline)
-            execution = book["executions"][execution_id]
-            if reuse:
-                book["actions"][reuse]["lastUpdateTime"] = now
-                return reuse
-            action_id = str(uuid.uuid4())
-            store = execution["declaration"].get("artifactStore", {})
-            inputs = [{"name": a["name"], "s3location": execution["artifacts"][a["name"]]}
-                      for a in action.get("inputArtifacts", [])
-                      if a["name"] in execution["artifacts"]]
-            record = {
-                "pipelineExecutionId": execution_id, "actionExecutionId": action_id,
-                "pipelineVersion": execution["pipelineVersion"], "stageName": stage,
-                "actionName": action["name"], "startTime": now, "lastUpdateTime": now,
-                "status": "InProgress",
-                "input": {"actionTypeId": action["actionTypeId"],
-                          "configuration": action.get("configuration", {}),
-                          "region": action.get("region", region), "inputArtifacts": inputs,
-                          **({"roleArn": action["roleArn"]} if action.get("roleArn") else {}),
-                          **({"namespace": action["namespace"]}
-                             if action.get("namespace") else {})},
-                "output": {}, "_bucket": store.get("location", ""),
-            }
-            book["actions"][action_id] = record
-            execution["stages"][stage]["actions"][action["name"]] = action_id
-            execution["lastUpdateTime"] = now
-            self.store.save()
-            snap, rec = copy.deepcopy(execution), copy.deepcopy(record)
-        self.events.action(snap, rec, "STARTED")
-        return action_id
-
-    def _run_action(self, region: str, pipeline: str, execution_id: str, stage: str,
-                    action: dict[str, Any], action_id: str) -> None:
-        type_id = action["actionTypeId"]
-        executor = executor_for(type_id["category"], type_id["provider"])
-        if executor is None:
-            outcome = ActionOutcome("Failed", f"The local AWS cannot run {type_id['category']} "
-                                    f"actions of provider {type_id['provider']} (owner "
-                                    f"{type_id.get('owner', 'AWS')}); no local executor exists")
-        else:
-            outcome = self._call_executor(region, pipeline, execution_id, stage, action,
-                                          action_id, executor)
-        self._complete_action(region, pipeline, execution_id, action, action_id, outcome)
-
-    def _call_executor(self, region: str, pipeline: str, execution_id: str, stage: str,
-                       action: dict[str, Any], action_id: str, executor) -> ActionOutcome:
-        with self.lock:
-            execution = copy.deepcopy(self.book(region, pipeline)["executions"][execution_id])
-        scope = {ns: dict(values) for ns, values in execution["outputVariables"].items()}
-        scope["variables"] = dict(execution["variables"])
-        scope["codepipeline"] = {"PipelineExecutionId": execution_id}
-        try:
-            configuration = resolve_configuration(action.get("configuration", {}), scope)
-        except UnresolvedVariable as err:
-            return ActionOutcome("Failed", f"Unable to resolve variable {err} in the action "
-                                 "configuration: no earlier action in this execution produced "
-                                 "it (check the namespace and the variable name)")
-        with self.lock:
-            record = self.book(region, pipeline)["actions"].get(action_id)
-            if record is not None:
-                record["input"]["resolvedConfiguration"] = configuration
-        missing = [a["name"] for a in action.get("inputArtifacts", [])
-                   if a["name"] not in execution["artifacts"]]
-        if missing:
-            return ActionOutcome("Failed", f"Input artifact(s) {', '.join(missing)} were not "
-                                 "produced by an earlier action of this execution")
-        declaration = execution["declaration"]
-        store = declaration.get("artifactStore") or {}
-        pinned = [r for r in execution["sourceRevisions"] if r.get("actionName") == action["name"]]
-        ctx = ActionContext(
-            aws=self.ctx.aws, state_dir=self.ctx.state_dir, region=region, account_id=ACCOUNT_ID,
-            pipeline_name=pipeline, pipeline_version=execution["pipelineVersion"],
-            execution_id=execution_id, stage_name=stage, action_name=action["name"],
-            action_execution_id=action_id, configuration=configuration,
-            input_artifacts=[ArtifactRef(a["name"], execution["artifacts"][a["name"]]["bucket"],
-                                         execution["artifacts"][a["name"]]["key"])
-                             for a in action.get("inputArtifacts", [])],
-            output_artifact_names=[a["name"] for a in action.get("outputArtifacts", [])],
-            artifact_bucket=store.get("location", ""), namespace=action.get("namespace"),
-            source_revision={r["revisionType"]: r["revisionValue"] for r in pinned} or None,
-            commit_id=execution.get("commitId"), stop_requested=self._stop_flag(execution_id))
-        try:
-            return executor.run(ctx)
-        except Exception as err:  # an executor crash fails its action, with the cause shown
-            log.exception("action %s of %s", action["name"], pipeline)
-            return ActionOutcome("Failed", f"{type(err).__name__}: {err}")
-
-    def _complete_action(self, region: str, pipeline: str, execution_id: str,
-                         action: dict[str, Any], action_id: str, outcome: ActionOutcome) -> None:
-        with self.lock:
-            if self.closing:
-                return
-            book = self.store.data.get(region, {}).get(pipeline)
-            record = (book or {}).get("actions", {}).get(action_id)
-            if record is None or record["status"] != "InProgress":
-                return  # abandoned, or the pipeline was deleted
-            execution = book["executions"][execution_id]
-            if execution.get("stopMode") == "abandon":
-                return  # the execution thread marks it Abandoned, whatever the executor said
-            now = time.time()
-            status = "Succeeded" if outcome.status == "Succeeded" else "Failed"
-            record.update(status=status, lastUpdateTime=now, _summary=outcome.summary)
-            record["output"] = _output(outcome, status)
-            decided = self.approvals.get(action_id)
-            if decided and decided.get("updatedBy"):
-                record["updatedBy"] = decided["updatedBy"]
-            if status == "Succeeded":
-                _absorb_outputs(execution, action, outcome)
-            execution["lastUpdateTime"] = now
-            self.store.save()
-            self.changed.notify_all()
-            snap, rec = copy.deepcopy(execution), copy.deepcopy(record)
-        self.events.action(snap, rec, _EVENT_STATES[status])
-
-
-def _end_after_restart(execution: dict[str, Any], running: list[dict[str, Any]],
-                       now: float) -> dict[str, Any]:
-    stopped = bool(execution.get("stopMode"))
-    for record in running:
-        record.update(status="Abandoned" if stopped else "Failed", lastUpdateTime=now,
-                      _summary=RESTART_SUMMARY)
-        record["output"] = _output(ActionOutcome("Failed", RESTART_SUMMARY), "Failed")
-    stage = execution["stages"].get(execution.get("currentStage") or "")
-    if stage and stage["status"] == "InProgress":
-        stage.update(status="Stopped" if stopped else "Failed", lastUpdateTime=now)
-    execution.update(status="Stopped" if stopped else "Failed", statusSummary=RESTART_SUMMARY,
-                     lastUpdateTime=now, waitingAt=None)
-    return copy.deepcopy(execution)
-
-
-def _output(outcome: ActionOutcome, status: str) -> dict[str, Any]:
-    result: dict[str, Any] = {"externalExecutionSummary": outcome.summary[:2048]}
-    if outcome.external_execution_id:
-        result["externalExecutionId"] = outcome.external_execution_id
-    if outcome.external_execution_url:
-        result["externalExecutionUrl"] = outcome.external_execution_url
-    if status == "Failed":
-        result["errorDetails"] = {"code": outcome.error_code, "message": outcome.summary[:5000]}
-    out: dict[str, Any] = {"executionResult": result,
-                           "outputArtifacts": [{"name": a.name, "s3location": {
-                               "bucket": a.bucket, "key": a.key}}
-                               for a in outcome.output_artifacts]}
-    if outcome.output_variables:
-        out["outputVariables"] = {k: str(v) for k, v in outcome.output_variables.items()}
-    return out
-
-
-def _absorb_outputs(execution: dict[str, Any], action: dict[str, Any],
-                    outcome: ActionOutcome) -> None:
-    """What later actions see: artifacts by name, variables by namespace, the revision."""
-    for artifact in outcome.output_artifacts:
-        execution["artifacts"][artifact.name] = {"bucket": artifact.bucket, "key": artifact.key}
-    if action.get("namespace"):
-        execution["outputVariables"][action["namespace"]] = {
-            k: str(v) for k, v in outcome.output_variables.items()}
-    revision = outcome.revision
-    if action["actionTypeId"]["category"] == "Source" and revision:
-        names = [a["name"] for a in action.get("outputArtifacts", [])] or [action["name"]]
-        entry = {k: revision[k] for k in ("revisionId", "revisionSummary", "revisionUrl",
-                                          "created", "revisionChangeIdentifier")
-                 if revision.get(k) is not None}
-        execution["artifactRevisions"].append({"name": names[0], **entry})
-        execution["sourceSummaries"].append(
-            {"actionName": action["name"], **{k: entry[k] for k in
-                                              ("revisionId", "revisionSummary", "revisionUrl")
-                                              if k in entry}})
-        if not execution.get("commitId") and revision.get("revisionId"):
-            execution["commitId"] = revision["revisionId"]
 
 
 def _commit_from(source_revisions: list[dict[str, str]]) -> str | None:

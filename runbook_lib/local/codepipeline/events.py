@@ -21,6 +21,10 @@ SOURCE = "aws.codepipeline"
 PIPELINE_DETAIL_TYPE = "CodePipeline Pipeline Execution State Change"
 STAGE_DETAIL_TYPE = "CodePipeline Stage Execution State Change"
 ACTION_DETAIL_TYPE = "CodePipeline Action Execution State Change"
+# AWS's event reference lists only the three above; condition and rule changes are put with
+# these two detail types, shaped like the stage and action events (an unverified reading).
+CONDITION_DETAIL_TYPE = "CodePipeline Stage Condition State Change"
+RULE_DETAIL_TYPE = "CodePipeline Rule Execution State Change"
 
 
 def _iso(epoch: float) -> str:
@@ -74,6 +78,31 @@ class PipelineEvents:
                 "error-code": (result.get("errorDetails") or {}).get("code", ""),
             }
         self._put(execution, ACTION_DETAIL_TYPE, detail, state)
+
+    def condition(self, execution: dict[str, Any], stage: str, block: str, state: str) -> None:
+        """A condition block started, passed, failed or was overridden."""
+        detail = self._base(execution)
+        recorded = execution.get("conditions", {}).get(stage, {}).get(block, {})
+        detail.update({"stage": stage, "condition-type": block,
+                       "result": recorded.get("result", ""),
+                       "summary": recorded.get("summary", "")})
+        self._put(execution, CONDITION_DETAIL_TYPE, detail, state)
+
+    def rule(self, execution: dict[str, Any], record: dict[str, Any], state: str) -> None:
+        """``record`` is the RuleExecutionDetail the engine keeps for the rule run."""
+        detail = self._base(execution)
+        type_id = record.get("input", {}).get("ruleTypeId", {})
+        detail.update({"stage": record["stageName"], "rule": record["ruleName"],
+                       "condition-type": record.get("_block", ""),
+                       "region": execution["region"],
+                       "type": {k: type_id.get(k) for k in ("owner", "provider", "category",
+                                                            "version")}})
+        result = (record.get("output") or {}).get("executionResult")
+        if result:
+            detail["execution-result"] = {
+                "external-execution-summary": result.get("externalExecutionSummary", ""),
+                "error-code": (result.get("errorDetails") or {}).get("code", "")}
+        self._put(execution, RULE_DETAIL_TYPE, detail, state)
 
     def _base(self, execution: dict[str, Any]) -> dict[str, Any]:
         return {

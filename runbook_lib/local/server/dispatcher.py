@@ -151,11 +151,13 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     from runbook_lib.local.codebuild.projects import CodeBuildProjects  # noqa: I001
     from runbook_lib.local.codebuild.builds import CodeBuildBuilds
+    from runbook_lib.local.codebuild.reports import CodeBuildReports
+    from runbook_lib.local.codebuild.batches import CodeBuildBatches
     from runbook_lib.local.events.bus import EventBus
     from runbook_lib.local.events.patterns import EventPatterns
     from runbook_lib.local.codepipeline.service import CodePipelineService
     from runbook_lib.local.s3.policies import S3BucketPolicies
     from runbook_lib.local.codepipeline.triggers import SourceTriggers
 
-    return [CodeBuildProjects, CodeBuildBuilds, EventPatterns, EventBus, CodePipelineService,
-            SourceTriggers, S3BucketPolicies]
+    return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
+            EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies]

@@ -227,18 +227,22 @@ def _control(endpoint_url: str, path: str, method: str = "GET", body: dict | Non
     req = urllib.request.Request(endpoint_url + path, method=method, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
+            return _json_body(resp.read(), endpoint_url, path, resp.status)
     except urllib.error.HTTPError as err:
-        raise LocalAwsError(f"local AWS at {endpoint_url}: {_error_message(err)}") from err
-    except ValueError as err:
-        raise LocalAwsError(f"local AWS at {endpoint_url} answered {path} with something that "
-                            "is not JSON; is a proxy in between? Fix: point AWS_ENDPOINT_URL "
-                            "at the local AWS itself.") from err
+        body = _json_body(err.read(), endpoint_url, path, err.code)
+        message = body.get("message", str(err)) if isinstance(body, dict) else str(err)
+        raise LocalAwsError(f"local AWS at {endpoint_url}: {message}") from err
 
 
-def _error_message(err: urllib.error.HTTPError) -> str:
-    """The control API's ``message``, or the HTTP status when the body is not its JSON."""
+def _json_body(raw: bytes, endpoint_url: str, path: str, status: int) -> dict:
+    """The control API answers JSON; anything else means something else answered (a proxy,
+    another program on the port), which is said plainly instead of a JSONDecodeError."""
     try:
-        return str(json.loads(err.read() or b"{}").get("message") or err)
-    except (ValueError, AttributeError):
-        return f"HTTP {err.code} {err.reason} (not the local AWS's answer: a proxy in between?)"
+        return json.loads(raw)
+    except ValueError:
+        raise LocalAwsError(
+            f"{endpoint_url}{path} answered HTTP {status} with a body that is not JSON, so it "
+            "is not the local AWS's control API (a proxy in between, or another program on "
+            "that port?). Fix: check AWS_ENDPOINT_URL and the HTTP_PROXY/NO_PROXY variables, "
+            "or restart with `runbook local start`."
+        ) from None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,13 @@ class JsonStore:
         with self.lock:
             payload = json.dumps(self.data, default=str).encode()  # C encoder: no indent
             write_atomic(self.path, payload, keep_backup=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Hold the lock, yield the document, save it when the block ends without error."""
+        with self.lock:
+            yield self.data
+            self.save()
 
 
 def read_document(path: Path, default: Any) -> Any:

@@ -1,0 +1,174 @@
+"""The runner honours what a buildspec declares: version 0.1's one shell per command,
+``env.shell``, ``run-as``; what this machine cannot do fails with CodeBuild's phase context."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import time
+import zipfile
+
+import pytest
+
+ROLE = "arn:aws:iam::123456789012:role/build-role"
+ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+               "computeType": "BUILD_GENERAL1_SMALL"}
+
+
+def _start(session, name: str, buildspec: str) -> dict:
+    cb = session.client("codebuild")
+    cb.create_project(name=name, source={"type": "NO_SOURCE", "buildspec": buildspec},
+                      artifacts={"type": "NO_ARTIFACTS"}, environment=dict(ENVIRONMENT),
+                      serviceRole=ROLE)
+    build_id = cb.start_build(projectName=name)["build"]["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
+        if build["buildComplete"]:
+            return build
+        time.sleep(0.1)
+    raise AssertionError(f"build {build_id} did not finish: {build}")
+
+
+def _log(session, build) -> list[str]:
+    logs = session.client("logs")
+    paginator = logs.get_paginator("filter_log_events")
+    return [event["message"] for page in paginator.paginate(
+        logGroupName=build["logs"]["groupName"], logStreamNames=[build["logs"]["streamName"]])
+        for event in page["events"]]
+
+
+def _failed_phase(build) -> tuple[str, str, str] | None:
+    for phase in build["phases"]:
+        if phase.get("phaseStatus") == "FAILED":
+            context = phase["contexts"][0]
+            return phase["phaseType"], context["statusCode"], context["message"]
+    return None
+
+
+def test_version_01_runs_each_command_in_its_own_shell(session, app_name):
+    build = _start(session, app_name, "version: 0.1\nenvironment_variables:\n  plaintext:\n"
+                   "    GREETING: hello\nphases:\n  build:\n    commands:\n"
+                   "      - export LATER=set; cd /\n"
+                   "      - echo \"var=${LATER:-unset} pwd=$(pwd) greeting=$GREETING\"\n")
+    assert build["buildStatus"] == "SUCCEEDED"
+    line = next(m for m in _log(session, build) if m.startswith("var="))
+    assert "var=unset" in line and "greeting=hello" in line
+    assert "pwd=/ " not in line  # the cd did not carry over either
+
+
+def test_version_02_shares_one_shell(session, app_name):
+    build = _start(session, app_name, "version: 0.2\nphases:\n  build:\n    commands:\n"
+                   "      - export LATER=set\n      - echo \"var=${LATER:-unset}\"\n")
+    assert any(m.strip() == "var=set" for m in _log(session, build))
+
+
+def test_version_01_stops_at_the_failing_command(session, app_name):
+    build = _start(session, app_name, "version: 0.1\nphases:\n  build:\n    commands:\n"
+                   "      - echo first\n      - exit 3\n      - echo never\n")
+    assert _failed_phase(build) == ("BUILD", "COMMAND_EXECUTION_ERROR",
+                                    "Error while executing command: exit 3. Reason: exit "
+                                    "status 3")
+    assert not any(m.strip() == "never" for m in _log(session, build))
+
+
+@pytest.mark.parametrize(("shell", "expected"), [("bash", "bash"), ("/bin/sh", "posix")])
+def test_env_shell_picks_the_shell(session, app_name, shell, expected):
+    build = _start(session, app_name, f"version: 0.2\nenv:\n  shell: {shell}\nphases:\n"
+                   "  build:\n    commands:\n"
+                   "      - if [ -n \"$BASH_VERSION\" ]; then echo is=bash; else echo is=posix;"
+                   " fi\n")
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert f"is={expected}" in [m.strip() for m in _log(session, build)]
+
+
+def test_a_windows_shell_fails_download_source(session, app_name):
+    build = _start(session, app_name, "version: 0.2\nenv:\n  shell: powershell.exe\n"
+                   "phases:\n  build:\n    commands: [dir]\n")
+    phase, code, message = _failed_phase(build)
+    assert (phase, code) == ("DOWNLOAD_SOURCE", "YAML_FILE_ERROR")
+    assert "powershell.exe" in message
+    assert any("Linux shells" in m for m in _log(session, build))
+
+
+def test_run_as_a_missing_user_fails_the_phase_with_a_clear_reason(session, app_name):
+    build = _start(session, app_name, "version: 0.2\nphases:\n  build:\n"
+                   "    run-as: no-such-user-x9\n    commands: [echo hi]\n")
+    phase, code, message = _failed_phase(build)
+    assert (phase, code) == ("BUILD", "COMMAND_EXECUTION_ERROR")
+    assert "no-such-user-x9 does not exist" in message
+    assert build["buildStatus"] == "FAILED"
+
+
+def test_run_as_the_current_user_runs(session, app_name):
+    build = _start(session, app_name, f"version: 0.2\nrun-as: {getpass.getuser()}\nphases:\n"
+                   "  build:\n    commands: [whoami]\n")
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert getpass.getuser() in [m.strip() for m in _log(session, build)]
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_secondary_sources_and_artifacts(session, app_name):
+    s3, cb = session.client("s3"), session.client("codebuild")
+    bucket = f"{app_name}-bucket"
+    s3.create_bucket(Bucket=bucket)
+    buildspec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+                 "      - mkdir -p out/app out/docs\n"
+                 "      - cat app.txt $CODEBUILD_SRC_DIR_lib/lib.txt > out/app/both.txt\n"
+                 "      - echo manual > out/docs/index.txt\n"
+                 "artifacts:\n  files: '**/*'\n  base-directory: out/app\n"
+                 "  secondary-artifacts:\n    docs:\n      files: '**/*'\n"
+                 "      base-directory: out/docs\n")
+    s3.put_object(Bucket=bucket, Key="src/app.zip",
+                  Body=_zip({"app.txt": "app\n", "buildspec.yml": buildspec}))
+    s3.put_object(Bucket=bucket, Key="src/lib.zip", Body=_zip({"lib.txt": "lib\n"}))
+    cb.create_project(
+        name=app_name, source={"type": "S3", "location": f"{bucket}/src/app.zip"},
+        secondarySources=[{"type": "S3", "location": f"{bucket}/src/lib.zip",
+                           "sourceIdentifier": "lib"}],
+        artifacts={"type": "S3", "location": bucket, "name": "app.zip", "path": "out"},
+        secondaryArtifacts=[{"type": "S3", "location": bucket, "name": "docs.zip",
+                             "path": "out", "artifactIdentifier": "docs"}],
+        environment=dict(ENVIRONMENT), serviceRole=ROLE)
+    build_id = cb.start_build(projectName=app_name)["build"]["id"]
+    deadline = time.monotonic() + 60
+    while not (build := cb.batch_get_builds(ids=[build_id])["builds"][0])["buildComplete"]:
+        assert time.monotonic() < deadline, build
+        time.sleep(0.1)
+    assert build["buildStatus"] == "SUCCEEDED", _failed_phase(build)
+    assert build["secondarySources"][0]["sourceIdentifier"] == "lib"
+    assert build["secondaryArtifacts"] == [{"location": f"arn:aws:s3:::{bucket}/out/docs.zip",
+                                            "artifactIdentifier": "docs"}]
+    app = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=bucket, Key="out/app.zip")[
+        "Body"].read()))
+    assert app.read("both.txt") == b"app\nlib\n"
+    docs = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=bucket, Key="out/docs.zip")[
+        "Body"].read()))
+    assert docs.namelist() == ["index.txt"]
+
+
+def test_secondary_artifact_missing_from_the_buildspec_fails_upload(session, app_name):
+    s3, cb = session.client("s3"), session.client("codebuild")
+    bucket = f"{app_name}-bucket"
+    s3.create_bucket(Bucket=bucket)
+    cb.create_project(
+        name=app_name, source={"type": "NO_SOURCE", "buildspec": "version: 0.2\nphases:\n"
+                               "  build:\n    commands: [touch a]\nartifacts:\n  files: a\n"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        secondaryArtifacts=[{"type": "S3", "location": bucket, "artifactIdentifier": "docs"}],
+        environment=dict(ENVIRONMENT), serviceRole=ROLE)
+    build_id = cb.start_build(projectName=app_name)["build"]["id"]
+    deadline = time.monotonic() + 60
+    while not (build := cb.batch_get_builds(ids=[build_id])["builds"][0])["buildComplete"]:
+        assert time.monotonic() < deadline, build
+        time.sleep(0.1)
+    phase, code, message = _failed_phase(build)
+    assert (phase, code) == ("UPLOAD_ARTIFACTS", "CLIENT_ERROR")
+    assert "secondary artifact docs has no definition" in message
