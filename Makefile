@@ -4,15 +4,30 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint notebooks bench lab clean install prereqs
+# Installs take the versions the tests passed with (constraints.txt), so a new release of moto,
+# botocore or JupyterLab cannot break a fresh clone; pyproject.toml keeps ranges for people who
+# install the package. `make lock` moves constraints.txt to the newest versions in those ranges.
+CONSTRAINTS := constraints.txt
 
-$(STAMP): pyproject.toml
+.PHONY: run test lint notebooks bench lab clean install lock prereqs
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -c $(CONSTRAINTS)
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: upgrade within pyproject's ranges, then pin what is installed; run make test after
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	@echo "# Versions the tests passed with: make installs with -c $(CONSTRAINTS)." > $(CONSTRAINTS)
+	@echo "# Regenerate with make lock (the ranges live in pyproject.toml)." >> $(CONSTRAINTS)
+	$(BIN)/python -m pip freeze --exclude-editable >> $(CONSTRAINTS)
+	@touch $(STAMP)
 
 ## make prereqs: Python 3.11+, git, Node.js and npm, checked before anything is installed
 prereqs:
@@ -31,7 +46,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NOTEBOOKS_IN_RUN_ORDER) --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
 
 lint: $(STAMP)
-	$(BIN)/ruff check runbook_lib tests tools notebooks/src
+	$(BIN)/ruff check runbook_lib tests tools notebooks/src benchmarks
 
 ## make notebooks: rebuild notebooks from notebooks/src and store the canonical run's outputs
 notebooks: $(STAMP)

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import platform
 import statistics
 import subprocess
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.report import Result, verdict
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
 
@@ -26,32 +24,17 @@ ROLE_TRUST = {"Version": "2012-10-17", "Statement": [{
     "Action": "sts:AssumeRole"}]}
 
 
-@dataclass
-class Result:
-    name: str
-    text: str
-
-
 def run_all(workdir: Path, runs: int = 7) -> list[Result]:
     status = process.start(workdir / "state")
     try:
         session = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
         pipeline = _s3_pipeline(session, "bench")
-        results = [_machine("machine at start")]
-        results.append(_pipeline_latency(session, pipeline, runs))
+        results = [_pipeline_latency(session, pipeline, runs)]
         results += _runner_overhead(session, runs)
         results += _read_throughput(session, pipeline)
-        results.append(_machine("machine at end"))
         return results
     finally:
         process.stop(workdir / "state")
-
-
-def _machine(label: str) -> Result:
-    """Cores, Python and load: these figures move with whatever else the machine is doing."""
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return Result(label, f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-                         f"load average {load}")
 
 
 def _zip(files: dict[str, str]) -> bytes:
@@ -120,7 +103,8 @@ def _pipeline_latency(session: AwsSession, pipeline: str, runs: int) -> Result:
     median = statistics.median(times)
     return Result("start -> Succeeded (S3 source, 1-command build)",
                   f"median {median * 1000:.0f} ms over {runs} runs "
-                  f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}; target < 1000 ms)")
+                  f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); "
+                  + verdict(median < 1, "target < 1000 ms"))
 
 
 def _build_phase_seconds(cb, build_id: str, timeout: float = 300) -> float:
@@ -132,7 +116,9 @@ def _build_phase_seconds(cb, build_id: str, timeout: float = 300) -> float:
                 raise RuntimeError(f"benchmark build {build_id} ended {build['buildStatus']}")
             phase = next(p for p in build["phases"] if p["phaseType"] == "BUILD")
             return (phase["endTime"] - phase["startTime"]).total_seconds()
-        time.sleep(0.02)
+        # The phase's own times are measured by the runner; polling slowly keeps the
+        # benchmark's calls from competing with the build for the 2 cores.
+        time.sleep(0.25)
     raise TimeoutError(build_id)
 
 
@@ -164,7 +150,9 @@ def _runner_overhead(session: AwsSession, runs: int) -> list[Result]:
         r, b = statistics.median(runner), statistics.median(bash)
         results.append(Result(f"runner vs bash, 200 x {label}",
                               f"runner {r * 1000:.0f} ms, bash {b * 1000:.0f} ms, "
-                              f"overhead {(r / b - 1) * 100:+.0f} % (target < 10 %)"))
+                              f"overhead {(r / b - 1) * 100:+.0f} %; "
+                              + (verdict(r / b < 1.1, "target < 10 %") if command != "true"
+                                 else "no target (bash's builtin costs nothing)")))
     return results
 
 

@@ -7,10 +7,12 @@ import os
 import uuid
 
 import pytest
+from helpers import approve_and_finish, set_up_app
 
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server.server import LocalAwsServer
+from runbook_lib.operate import executions
 
 pytest_plugins = ["model_check"]  # every request checked against the botocore model
 
@@ -58,3 +60,17 @@ def params(app_name) -> Params:
 @pytest.fixture
 def names(params):
     return params.names()
+
+
+@pytest.fixture(scope="module")
+def full_stack(local_aws) -> tuple[AwsSession, Params]:
+    """One app per test module with the whole stack set up through the library (bucket, roles,
+    build project, config, pipeline) and the run its pipeline's creation started in production.
+    """
+    session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
+    params = set_up_app(session, f"fs-{uuid.uuid4().hex[:6]}")
+    name = params.names().pipeline
+    for run in executions.list_executions(session, name):
+        approve_and_finish(session, name, run.execution_id, "first")
+    return session, params
+

@@ -47,6 +47,5 @@ nb.table(report.names.as_rows(), ["resource", "name or ARN"])
 # %%
 for note in report.notes:
     print(note)
-nb.table([(p.step, p.action, p.decision) for p in report.permissions],
-         ["step", "action", "decision"])
-print("preflight passed" if report.ok else f"{len(report.denied)} actions would be denied")
+nb.table(preflight.permission_rows(report), preflight.PERMISSION_HEADERS)
+print(report.verdict)

@@ -51,4 +51,4 @@ nb.show_plan(plan, apply)
 
 # %%
 entries = config_store.describe_config(ctx.session, ctx.names)
-nb.table([entry.as_row() for entry in entries], config_store.CONFIG_HEADERS)
+nb.table(config_store.config_rows(entries), config_store.CONFIG_HEADERS)

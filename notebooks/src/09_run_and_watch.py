@@ -41,16 +41,15 @@ ctx = nb.context(globals())
 
 # %%
 with nb.waiting("pushing the sample history and waiting for its runs"):
-    steps = (history.run_canonical_history(ctx.session, ctx.params, ctx.names,
-                                           wait_minutes * 60) if push_sample_history else [])
-nb.table([step.row() for step in steps], history.HEADERS)
+    steps = history.run_requested_history(ctx.session, ctx.params, ctx.names, wait_minutes * 60,
+                                          push_sample_history)
+nb.table(history.history_rows(steps), history.HEADERS)
 
 # %% [markdown]
 # ## Stages of each run
 
 # %%
-nb.table([(step.label, stage, status) for step in steps for stage, status in step.stages],
-         ["push", "stage", "status"])
+nb.table(history.stage_rows(steps), history.STAGE_HEADERS)
 
 # %% [markdown]
 # ## Recent executions

@@ -76,8 +76,7 @@ print(gates.override_text(override, ctx.names.artifact_bucket))
 # Newest first: who answered (the caller identity CodePipeline saw) and their summary.
 
 # %%
-nb.table([row for name in names for row in approvals.past_rows(
-    approvals.past_approvals(ctx.session, name))], approvals.PAST_HEADERS)
+nb.table(approvals.past_rows_for(ctx.session, names), approvals.PAST_HEADERS)
 
 # %% [markdown]
 # ## The audit trail in the artifact bucket
@@ -86,6 +85,5 @@ nb.table([row for name in names for row in approvals.past_rows(
 # `s3://<artifact bucket>/audit/approvals/<pipeline>/`.
 
 # %%
-nb.table([row for name in names for row in approvals.audit_rows(
-    approvals.read_audit_trail(ctx.session, ctx.names.artifact_bucket, name))],
-    approvals.AUDIT_HEADERS)
+nb.table(approvals.audit_rows_for(ctx.session, ctx.names.artifact_bucket, names),
+         approvals.AUDIT_HEADERS)

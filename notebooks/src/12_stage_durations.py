@@ -115,8 +115,7 @@ series = dora.read_metric_for_records(ctx.session, records, metric_namespace, me
 print(dora.describe_metric(series))
 
 # %%
-_ = series and plots.show_figure(plots.draw_metric_timeline(
-    plots.metric_timeline_data(series, report)))
+plots.show_metric_timeline(series, report)
 
 # %% [markdown]
 # ## Export
@@ -125,6 +124,4 @@ _ = series and plots.show_figure(plots.draw_metric_timeline(
 # seconds) and the same records nested in JSON.
 
 # %%
-paths = durations.save_records(records, export_folder) if export_folder else ()
-print("\n".join(durations.shown_path(p) for p in paths) or "export_folder is empty: no files "
-      "written")
+print(durations.export_records(records, export_folder))

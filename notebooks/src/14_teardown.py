@@ -52,4 +52,4 @@ nb.show_plan(plan, apply)
 kept = teardown.kept_resources(plan)
 for resource in kept:
     print(f"kept: {resource}")
-print(f"{len(kept)} resources kept" if kept else "nothing kept: every resource found was ours")
+print(teardown.kept_summary(kept))

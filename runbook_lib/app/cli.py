@@ -5,6 +5,7 @@
     runbook run [--only NAME ...]                 the notebook suite, headless (papermill)
     runbook teardown                              the teardown notebook
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
+    runbook triage --pipeline NAME | --build-id ID why a build failed (exit 1 if it did)
     runbook lab                                   JupyterLab on the notebooks, guided mode
     runbook status                                setup overview (exit 0 converged, 2 drift)
     runbook buildspec check [--strict] PATH...    validate and lint buildspec files
@@ -16,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cli_checks, cmd_buildspec, cmd_status
+from runbook_lib.app import cli_checks, cmd_buildspec, cmd_status, cmd_triage
 from runbook_lib.core.errors import RunbookError
 
 
@@ -72,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--target", choices=("local", "aws"), default="local",
                         help="the embedded local AWS (default) or real AWS")
     report.set_defaults(func=_report)
+
+    cmd_triage.add_parser(sub)
 
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (guided mode)")
     lab.add_argument("--target", choices=("local", "aws"), default="local")

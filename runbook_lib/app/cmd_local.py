@@ -143,7 +143,7 @@ def _local_stop(args) -> int:
 
 
 def _local_status(args) -> int:
-    from runbook_lib.local.server import process
+    from runbook_lib.local.server import client, process
 
     status = process.read_status(_state_dir(args))
     if not (status and status.alive):
@@ -151,7 +151,7 @@ def _local_status(args) -> int:
         return 3
     print(f"# running (pid {status.pid}) at {status.endpoint_url}; state in {status.state_dir}")
     try:
-        recovered = process.server_info(status.endpoint_url).get("recovered")
+        recovered = client.server_info(status.endpoint_url).get("recovered")
     except LocalAwsError as err:
         recovered = f"could not ask the server what it recovered: {err}"
     if recovered:

@@ -22,9 +22,9 @@ from typing import Any
 
 from runbook_lib.app import parameters, suite
 from runbook_lib.core.errors import ParameterError
+from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
 from runbook_lib.views import waiting
-from runbook_lib.views.nb import HEADLESS_ENV
 
 REPO_ROOT = suite.NOTEBOOK_DIR.parent
 

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from runbook_lib.buildspec.model import Artifacts, Buildspec, load_buildspec, parse_buildspec
+from runbook_lib.buildspec.model import Artifacts, Buildspec
 from runbook_lib.buildspec.templates import SAMPLE_BUILDSPEC, SAMPLE_BUILDSPEC_NAME
+from runbook_lib.buildspec.validate import load_buildspec, parse_buildspec
 from runbook_lib.core import redact
 from runbook_lib.core.errors import BuildspecError
 

@@ -210,9 +210,7 @@ class Buildspec:
         return None
 
 
-# The parser lives in validate.py (it needs the types above); most callers import it from here.
-from runbook_lib.buildspec.validate import load_buildspec, parse_buildspec  # noqa: E402
-
+# The parser (load_buildspec, parse_buildspec) lives in validate.py: it needs the types above,
+# and importing it back here would close an import cycle.
 __all__ = ["Artifacts", "Batch", "BatchTask", "Buildspec", "Cache", "EnvSection", "OnFailure",
-           "Phase", "Proxy", "ReportGroup", "SecretRef", "SpecWarning", "load_buildspec",
-           "parse_buildspec"]
+           "Phase", "Proxy", "ReportGroup", "SecretRef", "SpecWarning"]

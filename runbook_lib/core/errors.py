@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+from botocore.exceptions import ClientError
+
 
 class RunbookError(Exception):
     """Base class of every error the suite raises on purpose."""
@@ -104,3 +109,23 @@ def _redact(field: str, value: object) -> object:
     if any(word in lowered for word in ("secret", "secure", "password", "token", "key_value")):
         return "****"
     return value
+
+
+# AWS's codes for "your input breaks a rule": the only errors a known fix (a hint) applies to.
+INPUT_ERROR_CODES = ("InvalidInputException", "ValidationException")
+
+
+@contextlib.contextmanager
+def aws_step(what: str, hint: str = "") -> Iterator[None]:
+    """Turn an AWS error inside the block into a :class:`StepError` that says what was being
+    done (``"create project shop-build"``), chained to the cause.
+
+    ``hint`` is added as the fix only when AWS rejected the input (:data:`INPUT_ERROR_CODES`):
+    on a throttle or a missing permission the hint would point the operator the wrong way.
+    """
+    try:
+        yield
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        fix = f" Fix: {hint}." if hint and code in INPUT_ERROR_CODES else ""
+        raise StepError(f"{what}: {err}.{fix}") from err

@@ -21,7 +21,9 @@ import botocore.session
 from botocore.config import Config
 
 from runbook_lib.core.errors import CredentialsError, LocalAwsError
+from runbook_lib.core.operations import is_read_operation
 from runbook_lib.core.params import LOCAL_ACCOUNT_ID, Params
+from runbook_lib.local.server.client import running_endpoint
 
 # Ten attempts: AWS control planes (CodePipeline, CodeBuild, IAM) throttle at low rates, and a
 # setup makes ~150 calls; at a 30 % throttle rate five attempts lose a call now and then
@@ -29,15 +31,7 @@ from runbook_lib.core.params import LOCAL_ACCOUNT_ID, Params
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=10,
                       read_timeout=60)
 
-_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Check", "Lookup", "Simulate",
-                  "Search", "Filter", "Test", "Select", "Poll", "Scan", "Query", "Validate")
-
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0")
-
-
-def is_read_operation(operation: str) -> bool:
-    """Classify an API operation as read-only by AWS's naming convention."""
-    return operation.startswith(_READ_PREFIXES)
 
 
 def is_loopback(url: str | None) -> bool:
@@ -112,7 +106,7 @@ class AwsSession:
         profile = profile if profile is not None else os.environ.get("AWS_PROFILE") or None
         env_endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
         if target == "local":
-            self.endpoint_url = endpoint_url or env_endpoint or _running_local_endpoint()
+            self.endpoint_url = endpoint_url or env_endpoint or running_endpoint()
             if not self.endpoint_url:
                 raise LocalAwsError(
                     "no local AWS endpoint: start one with `runbook local start` (or run through "
@@ -195,14 +189,6 @@ def _local_boto_session(endpoint_url: str, profile: str | None,
             "status`) prints, which set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
         )
     return boto3.Session(botocore_session=core, region_name=region)
-
-
-def _running_local_endpoint() -> str | None:
-    """Endpoint of a local AWS that `runbook local start` left running, if any."""
-    from runbook_lib.local.server import process
-
-    status = process.read_status(process.default_state_dir())
-    return status.endpoint_url if status and status.alive else None
 
 
 def local_account_id() -> str:

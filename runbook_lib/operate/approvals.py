@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import iso_time
 from runbook_lib.operate import executions, logs, revisions, rollback, test_reports
 from runbook_lib.operate.approval_history import (  # noqa: F401 (re-exported)
     PAST_HEADERS,
@@ -293,7 +294,7 @@ def decide(session: AwsSession, approval: PendingApproval, decision: str, summar
     executions.answer_approval(session, approval, choice == "approve", summary.strip())
     now = datetime.now(UTC)
     record = AuditRecord(
-        who=who, when=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), pipeline=approval.pipeline,
+        who=who, when=iso_time(now, "microseconds"), pipeline=approval.pipeline,
         execution=approval.execution_id, stage=approval.stage, action=approval.action,
         token=approval.token, decision=choice, summary=summary.strip(),
         key=f"{AUDIT_PREFIX}/{approval.pipeline}/{now.strftime('%Y%m%dT%H%M%S.%fZ')}-"
@@ -374,3 +375,15 @@ def read_audit_trail(session: AwsSession, bucket: str, pipeline: str) -> list[Au
                             "with notebook 2") from err
         raise StepError(f"read audit trail s3://{bucket}/{prefix}: {err}") from err
     return records
+
+
+def past_rows_for(session: AwsSession, pipelines: list[str]) -> list[tuple[str, ...]]:
+    """:data:`PAST_HEADERS` rows of each pipeline's recent approvals, pipeline by pipeline."""
+    return [row for name in pipelines for row in past_rows(past_approvals(session, name))]
+
+
+def audit_rows_for(session: AwsSession, bucket: str, pipelines: list[str]
+                   ) -> list[tuple[str, ...]]:
+    """:data:`AUDIT_HEADERS` rows of each pipeline's audit trail in ``bucket``."""
+    return [row for name in pipelines
+            for row in audit_rows(read_audit_trail(session, bucket, name))]

@@ -22,6 +22,7 @@ Definitions (each computed over the records given, usually the last N executions
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,12 +32,11 @@ from botocore.exceptions import ClientError
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import format_duration, iso_time
 from runbook_lib.operate import sample_repo
 from runbook_lib.operate.durations import (
     ACTIVE,
     ExecutionRecord,
-    format_duration,
-    iso_seconds,
     percentile,
 )
 
@@ -169,8 +169,12 @@ def compute_dora(records: Sequence[ExecutionRecord], production: str) -> DoraRep
 
 def _mark_change_failures(report: DoraReport, records: Sequence[ExecutionRecord],
                           events: list[tuple[datetime, str, ExecutionRecord]]) -> None:
+    """Each attempt's outcome; a rollback between it and the next attempt is found by
+    bisection over the rollbacks' times (events are sorted), so this is O(N log N)."""
     by_id = {d.execution_id: d for d in report.deployments}
     attempts = [e for e in events if e[1] == "attempt"]
+    rollbacks = [e for e in events if e[1] == "rollback"]
+    rollback_times = [e[0] for e in rollbacks]
     report.attempts = len(attempts)
     for index, (when, _, record) in enumerate(attempts):
         stage = record.stage(report.production_stage)
@@ -181,10 +185,9 @@ def _mark_change_failures(report: DoraReport, records: Sequence[ExecutionRecord]
             reason = "the execution failed after the production deploy"
         else:
             until = attempts[index + 1][0] if index + 1 < len(attempts) else None
-            rolled = [e for e in events if e[1] == "rollback" and e[0] > when
-                      and (until is None or e[0] < until)]
-            if rolled:
-                reason = f"rolled back by {rolled[0][2].execution_id}"
+            first = bisect_right(rollback_times, when)
+            if first < len(rollbacks) and (until is None or rollback_times[first] < until):
+                reason = f"rolled back by {rollbacks[first][2].execution_id}"
         if reason:
             report.failed_attempts.append(record.execution_id)
             if record.execution_id in by_id:
@@ -237,7 +240,7 @@ def dora_rows(report: DoraReport) -> list[tuple[str, str, str]]:
          "failed or were rolled back", "-" if rate is None else f"{100 * rate:.1f}%"),
         ("time to restore (median)",
          f"incidents restored: {len(report.restore_times_s)}"
-         + ("; one still open since " + iso_seconds(open_incident.failed_at) if open_incident
+         + ("; one still open since " + iso_time(open_incident.failed_at) if open_incident
             else ""), format_duration(report.time_to_restore_p50_s)),
     ]
 
@@ -248,8 +251,8 @@ DEPLOYMENT_HEADERS = ("execution", "commit", "committed", "deployed", "change fa
 
 def deployment_rows(report: DoraReport) -> list[tuple]:
     """Production deployments, newest first."""
-    return [(d.execution_id, d.commit_id[:7] or "-", iso_seconds(d.commit_time) or "-",
-             iso_seconds(d.deployed_at), d.failure_reason if d.failed else "no",
+    return [(d.execution_id, d.commit_id[:7] or "-", iso_time(d.commit_time) or "-",
+             iso_time(d.deployed_at), d.failure_reason if d.failed else "no",
              format_duration(d.lead_time_s))
             for d in reversed(report.deployments)]
 
@@ -258,7 +261,7 @@ RESTORE_HEADERS = ("failed execution", "failed at", "restored by", "time to rest
 
 
 def restore_rows(report: DoraReport) -> list[tuple]:
-    return [(r.failed_execution_id, iso_seconds(r.failed_at), r.restored_by or "not yet",
+    return [(r.failed_execution_id, iso_time(r.failed_at), r.restored_by or "not yet",
              format_duration(r.duration_s)) for r in report.restores]
 
 

@@ -12,6 +12,7 @@ CloudWatch metric drawn under production deploys and rollbacks, are in :mod:`.do
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,13 +21,14 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import format_duration, iso_time
 from runbook_lib.operate import revisions
 
 ACTIVE = ("InProgress", "Stopping")
 _NEVER_STARTED = datetime.min.replace(tzinfo=UTC)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: 100,000 executions fit in memory
 class ActionRecord:
     """One action execution (one attempt) of one pipeline execution."""
 
@@ -45,7 +47,7 @@ class ActionRecord:
         return _seconds(self.start, self.end)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: 100,000 executions fit in memory
 class StageRecord:
     """A stage as one execution went through it: from its first action's start to its last
     action's end. Status combines the latest attempt of each action: any Failed is Failed,
@@ -63,7 +65,7 @@ class StageRecord:
         return _seconds(self.start, self.end)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: 100,000 executions fit in memory
 class ExecutionRecord:
     """One pipeline execution with its stages in pipeline order (only the stages it reached)."""
 
@@ -160,12 +162,18 @@ def build_records(pipeline: str, summaries: Sequence[Mapping], actions: Iterable
     comes after, in the order it ran. Oldest execution first. A summary without revisions
     takes its commit from its Source action (:mod:`.revisions`).
     """
-    actions = list(actions)
     by_execution: dict[str, list[ActionRecord]] = {}
-    for item in actions:
+    first_sources: dict[str, tuple[datetime, revisions.SourceCommit]] = {}
+    for item in actions:  # one pass, keeping records only: the pages need not be kept
         record = _action_record(item)
         by_execution.setdefault(record.execution_id, []).append(record)
-    sources = revisions.commits_by_execution(actions)
+        commit = revisions.source_commit(item) if record.category == "Source" else None
+        if commit is not None and record.execution_id:
+            started = record.start or datetime.max.replace(tzinfo=UTC)
+            known = first_sources.get(record.execution_id)
+            if known is None or started < known[0]:  # the first-started Source action's
+                first_sources[record.execution_id] = (started, commit)
+    sources = {eid: commit for eid, (_, commit) in first_sources.items()}
     commit_times = {c.commit_id: c.author_date for c in sources.values() if c.author_date}
     records = [_execution_record(pipeline, summary, sources, commit_times, by_execution,
                                  stage_order)
@@ -204,13 +212,14 @@ def _action_record(item: Mapping) -> ActionRecord:
     status = item.get("status", "")
     type_id = (item.get("input") or {}).get("actionTypeId") or {}
     result = (item.get("output") or {}).get("executionResult") or {}
+    # Interned: over a long history the same few names repeat in every record.
     return ActionRecord(
-        execution_id=item.get("pipelineExecutionId", ""),
-        stage=item.get("stageName", ""),
-        action=item.get("actionName", ""),
-        category=type_id.get("category", ""),
-        provider=type_id.get("provider", ""),
-        status=status,
+        execution_id=sys.intern(item.get("pipelineExecutionId", "")),
+        stage=sys.intern(item.get("stageName", "")),
+        action=sys.intern(item.get("actionName", "")),
+        category=sys.intern(type_id.get("category", "")),
+        provider=sys.intern(type_id.get("provider", "")),
+        status=sys.intern(status),
         start=item.get("startTime"),
         end=None if status in ACTIVE else item.get("lastUpdateTime"),
         external_id=result.get("externalExecutionId", "") if type_id.get(
@@ -343,20 +352,6 @@ def stage_order(records: Sequence[ExecutionRecord]) -> list[str]:
     return order
 
 
-def format_duration(seconds: float | None) -> str:
-    """Always with a unit (12.3 s, 4.2 min, 2.0 h, 3.5 d), so outputs stay readable and the
-    notebook sanitizer recognises them; "-" when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
-
-
 # Stored notebook outputs are compared after timings are masked, so a timing is only ever in a
 # table's last column (lines are right-stripped, so its width moves nothing), timestamps have
 # one width, and the last header is wider than the timings under it.
@@ -378,7 +373,7 @@ EXECUTION_HEADERS = ("execution", "type", "status", "trigger", "commit", "stages
 def execution_rows(records: Sequence[ExecutionRecord]) -> list[tuple]:
     """One row per execution, newest first."""
     return [(r.execution_id, r.execution_type, r.status, r.trigger or "unknown",
-             r.commit_id[:7] or "-", len(r.stages), iso_seconds(r.start) or "-",
+             r.commit_id[:7] or "-", len(r.stages), iso_time(r.start, missing="-"),
              format_duration(r.duration_s)) for r in reversed(records)]
 
 
@@ -403,12 +398,6 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return max(0.0, (end - start).total_seconds())
 
 
-def iso_seconds(value: datetime | None) -> str:
-    """ISO 8601 in UTC to the second, for tables: always the same width."""
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") \
-        if value else ""
-
-
 # Export lives in records_io; its names stay reachable from here, as before.
 from runbook_lib.operate.records_io import (  # noqa: E402, F401, I001
-    CSV_COLUMNS, record_rows, records_json, save_records, shown_path)
+    CSV_COLUMNS, export_records, record_rows, records_json, save_records, shown_path)

@@ -67,14 +67,30 @@ def fire_during_watch(session: AwsSession, params: Params, names: ResourceNames,
 
     def watch() -> None:
         while not stop.wait(0.5):
-            waiting = [g for g in gates.gate_states(session, names.pipeline)
-                       if g.stage == stage and g.block == "onSuccess" and g.waiting]
-            if waiting:
+            if _post_deploy_watch_running(session, names.pipeline, stage):
                 publish_errors(session, params, 42)
                 set_alarm(session, names, "ALARM", "errors climbed after the deploy")
                 return
 
     return watch
+
+
+def _post_deploy_watch_running(session: AwsSession, pipeline: str, stage: str) -> bool:
+    """The onSuccess watch of ``stage`` is waiting: from its condition state, or, where AWS
+    leaves that optional state out, from a run still in progress whose ``stage`` actions all
+    succeeded (ListActionExecutions' required fields)."""
+    if any(g.stage == stage and g.block == "onSuccess" and g.waiting
+           for g in gates.gate_states(session, pipeline)):
+        return True
+    for run in executions.list_executions(session, pipeline, limit=5):
+        if run.status != "InProgress":
+            continue
+        progress = executions.read_progress(session, pipeline, run.execution_id)
+        done = [s for s in progress.stages if s.name == stage and s.actions
+                and all(a.status == "Succeeded" for a in s.actions)]
+        if done:
+            return True
+    return False
 
 
 def rehearse(session: AwsSession, params: Params, names: ResourceNames, repo: Path,

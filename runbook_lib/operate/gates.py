@@ -200,20 +200,24 @@ class GateCounts:
 
 
 def gate_counts(session: AwsSession, pipeline: str,
-                within: set[str] | None = None) -> GateCounts:
+                within: set[str] | None = None, declaration: dict | None = None,
+                runs: list[dict] | None = None) -> GateCounts:
     """Blocked releases (a beforeEntry rule failed), automated rollbacks (executions started by
     AutomatedRollback) and automatic retries (an action run twice in one execution of a stage
-    that declares onFailure RETRY). ``within`` keeps only those executions (a report window)."""
+    that declares onFailure RETRY). ``within`` keeps only those executions (a report window);
+    ``declaration`` and ``runs`` (GetPipeline's pipeline, ListPipelineExecutions items) spare
+    reading them again when the caller has them."""
     cp = session.client("codepipeline")
     try:
-        declaration = cp.get_pipeline(name=pipeline)["pipeline"]
+        declaration = declaration or cp.get_pipeline(name=pipeline)["pipeline"]
         entry_rules = {(s["name"], r["name"]) for s in declaration["stages"]
                        for c in (s.get("beforeEntry") or {}).get("conditions", [])
                        for r in c.get("rules", [])}
         retrying = {s["name"] for s in declaration["stages"]
                     if (s.get("onFailure") or {}).get("result") == "RETRY"}
-        runs = [e for page in cp.get_paginator("list_pipeline_executions").paginate(
-            pipelineName=pipeline) for e in page["pipelineExecutionSummaries"]]
+        runs = runs if runs is not None else [
+            e for page in cp.get_paginator("list_pipeline_executions").paginate(
+                pipelineName=pipeline) for e in page["pipelineExecutionSummaries"]]
         # Rule and action histories are read only when a gate or a retry can show in them.
         rules = [d for page in cp.get_paginator("list_rule_executions").paginate(
             pipelineName=pipeline) for d in page.get("ruleExecutionDetails", [])

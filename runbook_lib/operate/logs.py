@@ -4,86 +4,45 @@ CloudWatch hands a log stream out in pages; :func:`read_build_log` follows the f
 until it stops changing, which is AWS's documented end-of-stream signal. For a large log,
 ``server_filter=True`` asks CloudWatch (FilterLogEvents) for the lines that matter to triage
 (errors, test failures, phase markers) plus a few lines around the first error, instead of
-downloading the whole stream. Every line passes through :func:`redact_line` on the way in.
+downloading the whole stream. :func:`triage_build_log` triages a log of any size page by
+page without keeping it; :func:`read_build_log` keeps every (redacted) line for the viewer.
+Text helpers (phases, test names, error lines) are pure and live in :mod:`.log_text`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import log_text, triage
+from runbook_lib.operate.log_text import (  # noqa: F401  (public names of this module)
+    PHASE_HEADERS,
+    BuildLog,
+    Phase,
+    failing_tests,
+    line_phases,
+)
 
-_TAP_FAILURE = re.compile(r"^\s*not ok \d+ - (?P<name>.+?)\s*$")
-_PYTEST_FAILURE = re.compile(r"^FAILED (?P<name>\S+)")
-
-# CloudWatch filter-pattern syntax: ``?term`` terms are OR-ed. Only what triage reads.
+# CloudWatch filter-pattern syntax: ``?term`` terms are OR-ed; a term holding anything but
+# letters, digits and underscores must be quoted. Only what triage reads.
 ERROR_FILTER_PATTERN = " ".join(
-    f'?"{term}"' if " " in term else f"?{term}" for term in (
+    f'?"{term}"' if not term.replace("_", "a").isalnum() else f"?{term}" for term in (
         "error", "Error", "ERROR", "ERR!", "FAILED", "failed", "fatal", "denied", "Denied",
         "Killed", "not ok", "Traceback", "Exception", "exit status", "timed out",
         "out of memory", "Cannot connect", "not authorized", "Entering phase",
         "Phase complete", "Phase is", "CODEBUILD_SRC_DIR="))
 
-_PHASE_MARK = re.compile(r"^\[Container\] \S+ \S+ (?:Entering phase|Phase is) (?P<phase>[A-Z_]+)")
 _SLACK = 20
-_SRC_DIR = re.compile(r"^\[Container\] \S+ \S+ CODEBUILD_SRC_DIR=(?P<dir>\S+)")
 
 
-@dataclass
-class Phase:
-    """One phase of a build as BatchGetBuilds reports it."""
-
-    name: str
-    status: str
-    start: datetime | None = None
-    end: datetime | None = None
-    status_code: str = ""
-    message: str = ""
-
-    @property
-    def seconds(self) -> float | None:
-        if self.start is None or self.end is None:
-            return None
-        return max((self.end - self.start).total_seconds(), 0.0)
-
-    def row(self) -> tuple[str, str, str, str]:
-        start = self.start.isoformat(timespec="seconds") if self.start else "-"
-        secs = self.seconds
-        return (self.name, self.status or "-", start,
-                "-" if secs is None else format_seconds(secs))
-
-
-PHASE_HEADERS = ("phase", "status", "started", "duration")
-
-
-@dataclass
-class BuildLog:
-    build_id: str
-    status: str
-    group: str
-    stream: str
-    lines: list[str] = field(default_factory=list)
-    failed_phase: str = ""
-    failed_context: str = ""
-    phases: list[Phase] = field(default_factory=list)
-    status_code: str = ""  # the failed phase's context code (COMMAND_EXECUTION_ERROR...)
-    filtered: bool = False  # True: lines are FilterLogEvents matches, not the whole log
-    source_dir: str = ""
-
-    @property
-    def failing_tests(self) -> list[str]:
-        return failing_tests(self.lines)
-
-    @property
-    def line_phases(self) -> list[str]:
-        return line_phases(self.lines)
+class NoFailedBuildError(StepError):
+    """The pipeline has run no build: there is nothing to triage."""
 
 
 @dataclass
@@ -120,8 +79,9 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
         if not builds:
             execution_id, builds = _newest_with_builds(session, pipeline, None)
         if not builds:
-            raise StepError(f"pipeline {pipeline} has run no build yet; start a run (notebook "
-                            "09_run_and_watch), or pass build_id to read another build")
+            raise NoFailedBuildError(f"pipeline {pipeline} has run no build yet; start a run "
+                                     "(notebook 09_run_and_watch), or pass build_id to read "
+                                     "another build")
     if action:
         builds = [b for b in builds if action in (b.action, f"{b.stage}/{b.action}")]
         if not builds:
@@ -170,7 +130,68 @@ def _build_actions(session: AwsSession, pipeline: str, execution_id: str) -> lis
 
 def read_build_log(session: AwsSession, build_id: str, server_filter: bool = False,
                    context_lines: int = 3) -> BuildLog:
-    """The build's record, its phases and its log (whole, or filtered server-side)."""
+    """The build's record, its phases and its whole log (or the filtered lines), redacted.
+
+    This keeps every line, for the viewer; :func:`triage_build_log` reads a large log without
+    keeping it.
+    """
+    result = read_build_record(session, build_id)
+    if result.group and result.stream:
+        if server_filter:
+            result.lines = _read_filtered(session, result.group, result.stream, context_lines)
+            result.filtered = True
+        else:
+            result.lines = [line for page in stream_pages(session, result.group, result.stream)
+                            for line in page]
+    result.lines = redact.redact_lines(result.lines)
+    result.source_dir = next(filter(None, map(log_text.source_dir_in, result.lines)), "")
+    return result
+
+
+def triage_build_log(session: AwsSession, build_id: str, server_filter: bool = False,
+                     context_lines: int = 3) -> tuple[BuildLog, triage.Triage]:
+    """The build's record and its triage, reading the log once, page by page as it arrives.
+
+    Memory is one page plus the context kept, whatever the log's size; the returned
+    :class:`BuildLog` has no lines (``server_filter=True`` keeps the few filtered ones).
+    """
+    return _triage(session, read_build_record(session, build_id), server_filter, context_lines)
+
+
+def triage_log_stream(session: AwsSession, group: str, stream: str,
+                      server_filter: bool = False, context_lines: int = 3
+                      ) -> tuple[BuildLog, triage.Triage]:
+    """:func:`triage_build_log` for any log stream, without a build record: the lines alone
+    decide (no failing command, no status)."""
+    return _triage(session, BuildLog("", "", group, stream), server_filter, context_lines)
+
+
+def scan_build_log(session: AwsSession, build_id: str, context_lines: int = 3
+                   ) -> tuple[BuildLog, triage.ScanResult]:
+    """The build's record and one scan of its log (raw lines: redact what you show)."""
+    record = read_build_record(session, build_id)
+    return record, _scan(session, record, context_lines)
+
+
+def _triage(session: AwsSession, record: BuildLog, server_filter: bool, context_lines: int
+            ) -> tuple[BuildLog, triage.Triage]:
+    if server_filter and record.group and record.stream:
+        record.lines = _read_filtered(session, record.group, record.stream, context_lines)
+        record.filtered = True
+        return record, triage.triage_build(record, context_lines)
+    return record, triage.triage_scan(record, _scan(session, record, context_lines))
+
+
+def _scan(session: AwsSession, record: BuildLog, context_lines: int) -> triage.ScanResult:
+    scanner = triage.LogScanner(context_lines)
+    if record.group and record.stream:
+        for page in stream_pages(session, record.group, record.stream):
+            scanner.feed(page)
+    return scanner.result()
+
+
+def read_build_record(session: AwsSession, build_id: str) -> BuildLog:
+    """The build's status, log location and phases (BatchGetBuilds), without its lines."""
     cb = session.client("codebuild")
     try:
         builds = cb.batch_get_builds(ids=[build_id]).get("builds") or []
@@ -188,15 +209,6 @@ def read_build_log(session: AwsSession, build_id: str, server_filter: bool = Fal
             result.failed_phase = phase.name
             result.failed_context = phase.message
             result.status_code = phase.status_code
-    if result.group and result.stream:
-        if server_filter:
-            result.lines = _read_filtered(session, result.group, result.stream, context_lines)
-            result.filtered = True
-        else:
-            result.lines = [text for _, text in
-                            _read_stream(session, result.group, result.stream)]
-    result.lines = redact_lines(result.lines)
-    result.source_dir = next((m["dir"] for m in map(_SRC_DIR.match, result.lines) if m), "")
     return result
 
 
@@ -208,30 +220,40 @@ def _phase(item: dict) -> Phase:
                  "; ".join(c.get("message", "") for c in contexts))
 
 
-def _read_stream(session: AwsSession, group: str, stream: str,
-                 **window) -> list[tuple[int, str]]:
-    """(timestamp, message) of the stream, following forward tokens until they repeat."""
+def stream_pages(session: AwsSession, group: str, stream: str) -> Iterator[list[str]]:
+    """The stream's messages one GetLogEvents page at a time, oldest first, until the forward
+    token stops changing (AWS's end-of-stream signal); a missing stream reads as empty."""
     client = session.client("logs")
-    events: list[tuple[int, str]] = []
-    kwargs = {"logGroupName": group, "logStreamName": stream, "startFromHead": True, **window}
+    kwargs = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
     token = None
-    try:
-        while True:
+    while True:
+        try:
             page = client.get_log_events(**kwargs, **({"nextToken": token} if token else {}))
-            events.extend((e["timestamp"], e["message"].rstrip("\n")) for e in page["events"])
-            if "limit" in window or page.get("nextForwardToken") in (None, token):
-                return events
-            token = page["nextForwardToken"]
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ResourceNotFoundException":
+                return
+            raise StepError(f"read log {group}/{stream}: {err}") from err
+        yield [event["message"].rstrip("\n") for event in page["events"]]
+        if page.get("nextForwardToken") in (None, token):
+            return
+        token = page["nextForwardToken"]
+
+
+def _read_window(session: AwsSession, group: str, stream: str, **window
+                 ) -> list[tuple[int, str]]:
+    """(timestamp, message) of one GetLogEvents call: a bounded window of the stream."""
+    try:
+        page = session.client("logs").get_log_events(logGroupName=group, logStreamName=stream,
+                                                     **window)
     except ClientError as err:
         if err.response["Error"]["Code"] == "ResourceNotFoundException":
-            return events
+            return []
         raise StepError(f"read log {group}/{stream}: {err}") from err
+    return [(e["timestamp"], e["message"].rstrip("\n")) for e in page["events"]]
 
 
 def _read_filtered(session: AwsSession, group: str, stream: str, context: int) -> list[str]:
     """FilterLogEvents matches, plus ``context`` lines either side of the first error."""
-    from runbook_lib.operate import triage
-
     paginator = session.client("logs").get_paginator("filter_log_events")
     matches: list[tuple[int, str]] = []
     try:
@@ -242,15 +264,15 @@ def _read_filtered(session: AwsSession, group: str, stream: str, context: int) -
         if err.response["Error"]["Code"] == "ResourceNotFoundException":
             return []
         raise StepError(f"filter log {group}/{stream}: {err}") from err
-    first = triage.first_error_index([text for _, text in matches])
+    first = log_text.first_error_index(text for _, text in matches)
     if first is not None and context > 0:
         # before + after is a contiguous slice of the stream around the first error; the
         # slack covers lines written in the same millisecond as the error
         stamp = matches[first][0]
-        around = (_read_stream(session, group, stream, endTime=stamp + 1,
+        around = (_read_window(session, group, stream, endTime=stamp + 1,
                                limit=context + _SLACK, startFromHead=False)
-                  + _read_stream(session, group, stream, startTime=stamp + 1,
-                                 limit=context + _SLACK))
+                  + _read_window(session, group, stream, startTime=stamp + 1,
+                                 limit=context + _SLACK, startFromHead=True))
         matches = _merge(matches, around)
     return [text for _, text in matches]
 
@@ -276,87 +298,3 @@ def _merge(matches: list[tuple[int, str]], around: list[tuple[int, str]]
                 i += 1
             out.append(event)
     return out + matches[i:]
-
-
-def failing_tests(lines: list[str]) -> list[str]:
-    """Names of failed tests in node --test (TAP) and pytest output, in order, once each."""
-    found: list[str] = []
-    for line in lines:
-        match = _TAP_FAILURE.match(line) or _PYTEST_FAILURE.match(line)
-        if match and match["name"] not in found:
-            found.append(match["name"])
-    return found
-
-
-def line_phases(lines: list[str]) -> list[str]:
-    """The build phase each line was written in, from CodeBuild's ``Entering phase`` marks."""
-    current, out = "PROVISIONING", []
-    for line in lines:
-        mark = _PHASE_MARK.match(line)
-        if mark:
-            current = mark["phase"]
-        out.append(current)
-    return out
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration with its unit: ``0.8 s``, ``42.0 s``, ``3.5 min``, ``1.2 h``."""
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-# -- secrets -----------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"[A-Za-z0-9_\-+/]{20,}={0,2}")
-_NAMED_VALUE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z0-9_]*)(?P<sep>\s*[=:]\s*)"
-                          r"(?P<q>[\"']?)(?P<value>[^\s\"']+)")
-_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/\-]{8,}=*")
-_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-_KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
-# Resource names are locations, not secrets, however random an artifact key looks.
-_RESOURCE_NAME = re.compile(r"\barn:aws[\w-]*:[\w-]*:[\w-]*:\d*:\S*|\bs3://\S+")
-
-
-def redact_lines(lines: list[str]) -> list[str]:
-    """Every line through :func:`redact_line`; a private key block is masked whole."""
-    out, in_key = [], False
-    for line in lines:
-        if _KEY_BEGIN.search(line):
-            in_key = not _KEY_END.search(line)
-            out.append(_KEY_BEGIN.split(line)[0] + redact.MASK)
-            continue
-        if in_key:
-            in_key = not _KEY_END.search(line)
-            out.append(redact.MASK)
-            continue
-        out.append(redact_line(line))
-    return out
-
-
-def redact_line(line: str) -> str:
-    """Mask secret-looking values (``runbook_lib.core.redact``'s rules) in one log line.
-
-    CodeBuild already masks the build's Parameter Store and Secrets Manager values; this
-    catches what a command printed by itself: access keys, tokens, ``PASSWORD=...``.
-    """
-    line = _BEARER.sub(lambda m: f"{m[1]} {redact.MASK}", line)
-    names = [m.span() for m in _RESOURCE_NAME.finditer(line)] if ("arn:" in line
-                                                                  or "s3://" in line) else []
-
-    def _token(m: re.Match) -> str:
-        if any(start <= m.start() < end for start, end in names):
-            return m[0]
-        return redact.MASK if redact.looks_like_secret_value(m[0]) else m[0]
-
-    line = _TOKEN.sub(_token, line)
-
-    def _named(m: re.Match) -> str:
-        if (not redact.looks_like_secret_name(m["name"]) or m["value"] == redact.MASK
-                or m["value"].startswith("$")):
-            return m[0]
-        return f"{m['name']}{m['sep']}{m['q']}{redact.MASK}"
-
-    return _NAMED_VALUE.sub(_named, line)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runbook_lib.core.errors import NotOwnedError, RunbookError, SecretValueError
+from runbook_lib.core.headless import HEADLESS_ENV  # no prompt while planning
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
@@ -29,7 +30,6 @@ NOT_APPLIED, CONVERGED, PENDING = "not applied", "converged", "changes pending"
 NOT_OWNED, ERROR, READ_ONLY = "not owned", "error", "read-only"
 STEP_HEADERS = ("step", "notebook", "state", "changes", "drifted aspects")
 RUN_HEADERS = ("stage", "status")
-_HEADLESS_ENV = "RUNBOOK_HEADLESS"  # as runbook_lib.views.nb; no prompt while planning
 
 PlanFn = Callable[[AwsSession, Params, ResourceNames], Plan]
 
@@ -145,15 +145,15 @@ def read_step(session: AwsSession, params: Params, names: ResourceNames,
 @contextlib.contextmanager
 def _no_prompts() -> Iterator[None]:
     """Plans may ask for a secret's value in JupyterLab; an overview never prompts."""
-    saved = os.environ.get(_HEADLESS_ENV)
-    os.environ[_HEADLESS_ENV] = "1"
+    saved = os.environ.get(HEADLESS_ENV)
+    os.environ[HEADLESS_ENV] = "1"
     try:
         yield
     finally:
         if saved is None:
-            os.environ.pop(_HEADLESS_ENV, None)
+            os.environ.pop(HEADLESS_ENV, None)
         else:
-            os.environ[_HEADLESS_ENV] = saved
+            os.environ[HEADLESS_ENV] = saved
 
 
 def read_steps(session: AwsSession, params: Params, names: ResourceNames,

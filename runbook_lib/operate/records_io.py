@@ -11,9 +11,11 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from runbook_lib.core.text import iso_time
 
 if TYPE_CHECKING:
     from runbook_lib.operate.durations import ExecutionRecord
@@ -94,6 +96,14 @@ def save_records(records: Sequence[ExecutionRecord], folder: str | os.PathLike
     return csv_path, json_path
 
 
+def export_records(records: Sequence[ExecutionRecord], folder: str) -> str:
+    """Write :func:`save_records`'s two files into ``folder`` when one is named; what to print:
+    the files written, or why there are none."""
+    if not folder:
+        return "export_folder is empty: no files written"
+    return "\n".join(shown_path(p) for p in save_records(records, folder))
+
+
 def shown_path(path: str | os.PathLike) -> str:
     """A path for outputs: relative to the working directory when under it, else the file's
     name only, so stored outputs never hold a machine path."""
@@ -105,7 +115,7 @@ def shown_path(path: str | os.PathLike) -> str:
 
 
 def _iso(value: datetime | None) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else ""
+    return iso_time(value, "auto")  # exports keep every digit
 
 
 def _round(value: float | None) -> float | str:

@@ -1,25 +1,31 @@
 """The pipeline health report: what ran in the last N days, how it went, what failed and why.
 
-:func:`build_health_report` gathers through the library (executions, logs); everything else
-here is pure: tables, the log excerpt around the first error, and the figure's data and
-drawing, so tests check numbers instead of pixels. ``notebooks/reports/pipeline_health.ipynb``
-displays it and ``runbook report`` renders that notebook to HTML with the code hidden.
+:func:`build_health_report` reads the history once (:mod:`.report_reading`: each execution
+page and each action page once, records built as the pages arrive) and each failed build's
+log once, page by page, through triage's scanner; everything else here is pure: tables, the
+log excerpt around the first error (triage's error detection and path shortener), and the
+figure's data and drawing, so tests check numbers instead of pixels.
+``notebooks/reports/pipeline_health.ipynb`` displays it and ``runbook report`` renders that
+notebook to HTML with the code hidden.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from runbook_lib.core import redact
 from runbook_lib.core.errors import RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import durations, executions, logs, test_reports
-from runbook_lib.operate.durations import ExecutionRecord
+from runbook_lib.core.text import iso_time
+from runbook_lib.operate import executions, log_text, logs, report_reading, test_reports
+from runbook_lib.operate.durations import ExecutionRecord, percentile
 from runbook_lib.operate.executions import ExecutionSummary, FailureDetails
 from runbook_lib.operate.gates import GateCounts, gate_counts
+from runbook_lib.operate.triage_scan import ScanResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,12 +39,6 @@ class ReportError(RunbookError):
 STATUS_COLOURS = {"Succeeded": "#009E73", "Failed": "#D55E00", "InProgress": "#0072B2"}
 OTHER_COLOUR = "#999999"
 
-# First lines that usually say what went wrong, most specific first.
-_ERROR_LINE = re.compile(
-    r"^\s*not ok \d+|^FAILED |\b(npm ERR!|Error:|ERROR|error:|Exception|Traceback)|"
-    r"Command did not exit successfully|State: FAILED")
-
-
 @dataclass
 class RecentFailure:
     """A failed execution with its failed action, failing tests and a log excerpt."""
@@ -50,7 +50,7 @@ class RecentFailure:
 
     @property
     def headline(self) -> str:
-        when = _iso(self.execution.start_time)
+        when = _when(self.execution.start_time)
         commit = self.execution.commit_id[:7] or "-"
         where = (f"{self.details.stage}/{self.details.action}" if self.details
                  else "no failed action recorded")
@@ -86,16 +86,16 @@ class HealthReport:
                                  if e.status == "Succeeded") if d is not None]
         return [
             ("pipeline", self.pipeline),
-            ("window", f"{_iso(self.since)} to {_iso(self.until)} ({self.days} d)"),
+            ("window", f"{_when(self.since)} to {_when(self.until)} ({self.days} d)"),
             ("executions", str(len(self.executions))),
             ("by status", ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"),
             ("failure rate", f"{self.failure_rate:.0%}"),
-            ("median successful run", _minutes(_median(durations))),
+            ("median successful run", _minutes(percentile(durations, 50))),
             ("release gates", self.gates.summary() if self.gates else "-"),
         ]
 
     def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
-        return [(_iso(e.start_time), e.status, e.trigger_text, e.commit_id[:7] or "-",
+        return [(_when(e.start_time), e.status, e.trigger_text, e.commit_id[:7] or "-",
                  _minutes(execution_seconds(e))) for e in self.executions]
 
 
@@ -104,28 +104,32 @@ EXECUTION_HEADERS = ("started", "status", "trigger", "commit", "duration")
 
 
 def build_health_report(session: AwsSession, pipeline: str, days: int = 30,
-                        now: datetime | None = None, max_failures: int = 3) -> HealthReport:
+                        now: datetime | None = None, max_failures: int = 3,
+                        on_progress: Callable[[str], None] | None = None) -> HealthReport:
     """Executions of the last ``days`` days and the newest ``max_failures`` failures with their
-    log excerpts; raises :class:`ReportError` when there is nothing to report on."""
+    log excerpts; raises :class:`ReportError` when there is nothing to report on.
+
+    ``on_progress`` receives a line after each page read ("read 300 executions, ..."), so a
+    long history shows it is moving.
+    """
     if days < 1:
         raise ReportError(f"days={days}: the window must be at least 1 day. Fix: --days 7")
     until = now or datetime.now(UTC)
     since = until - timedelta(days=days)
     try:
-        found = [e for e in executions.executions_since(session, pipeline, since)
-                 if not (e.start_time and e.start_time > until)]
+        history = report_reading.read_history(session, pipeline, since, until, on_progress)
     except StepError as err:
         raise ReportError(f"cannot read the executions of {pipeline}: {err}") from err
-    if not found:
-        raise ReportError(f"{pipeline} has no executions since {_iso(since)} (the last {days} "
+    if not history.executions:
+        raise ReportError(f"{pipeline} has no executions since {_when(since)} (the last {days} "
                           "days). Fix: widen the window with --days, or check the pipeline "
                           "name and region.")
-    report = HealthReport(pipeline, days, since, until, found)
-    wanted = {e.execution_id for e in found}
-    report.records = [r for r in durations.read_records(session, pipeline, last=len(found))
-                      if r.execution_id in wanted]
-    report.gates = gate_counts(session, pipeline, within=wanted)
-    for failed in [e for e in found if e.status == "Failed"][:max_failures]:
+    report = HealthReport(pipeline, days, since, until, history.executions,
+                          records=history.records)
+    report.gates = gate_counts(session, pipeline,
+                               within={e.execution_id for e in history.executions},
+                               declaration=history.declaration, runs=history.runs)
+    for failed in [e for e in history.executions if e.status == "Failed"][:max_failures]:
         report.failures.append(_recent_failure(session, pipeline, failed))
     return report
 
@@ -135,29 +139,40 @@ def _recent_failure(session: AwsSession, pipeline: str, execution: ExecutionSumm
     details = executions.failure_details(session, pipeline, execution.execution_id)
     failure = RecentFailure(execution, details)
     if details and details.build_id:
-        build_log = logs.read_build_log(session, details.build_id)
-        failure.failing_tests = test_reports.failing_tests_or(session, details.build_id,
-                                                              build_log.failing_tests)
-        failure.excerpt = log_excerpt(build_log.lines)
+        record, scan = logs.scan_build_log(session, details.build_id, _EXCERPT_LIMIT)
+        failure.failing_tests = test_reports.failing_tests_or(
+            session, details.build_id, [redact.redact_line(t) for t in scan.failing_tests])
+        failure.excerpt = excerpt_of(scan, record.source_dir or scan.source_dir)
     return failure
 
 
-def log_excerpt(lines: list[str], before: int = 3, after: int = 8, limit: int = 20
+_EXCERPT_LIMIT = 20
+
+
+def excerpt_of(scan: ScanResult, source_dir: str = "", before: int = 3, after: int = 8,
+               limit: int = _EXCERPT_LIMIT) -> list[str]:
+    """From one scan of the log: the lines around the first error, else its last lines;
+    redacted, with the build's paths shortened."""
+    if scan.error is not None:
+        low, high = scan.error.index - before, scan.error.index + after
+        window = [(t, k) for i, t, k in scan.error.lines if low <= i <= high][:limit]
+    else:
+        window = [(t, k) for _, t, k in scan.tail[-limit:]]
+    return [_shown(redact.redact_line_in_block(text, in_key)[0], source_dir)
+            for text, in_key in window]
+
+
+def log_excerpt(lines: list[str], before: int = 3, after: int = 8, limit: int = _EXCERPT_LIMIT
                 ) -> list[str]:
-    """The lines around the first error line; the last ``limit`` lines when none matches."""
-    for i, line in enumerate(lines):
-        if _ERROR_LINE.search(line):
-            return [_short_paths(x) for x in lines[max(0, i - before): i + after + 1][:limit]]
-    return [_short_paths(x) for x in lines[-limit:]]
+    """:func:`excerpt_of` for lines already in memory."""
+    from runbook_lib.operate import triage
+
+    return excerpt_of(triage.scan_lines(lines, max(before, after, limit)), "", before, after,
+                      limit)
 
 
-_BUILD_DIR = re.compile(r"(?:/[\w.:@+-]+)+/src/")
-
-
-def _short_paths(line: str) -> str:
-    """Paths inside the build's checkout read from $CODEBUILD_SRC_DIR, the same on every host
-    (CodeBuild's /codebuild/output/srcNNN/src/..., the local AWS's state folder)."""
-    return _BUILD_DIR.sub("$CODEBUILD_SRC_DIR/", line)
+def _shown(line: str, source_dir: str) -> str:
+    return log_text.shorten_build_paths(log_text.shorten_path(line, source_dir))
 
 
 def execution_seconds(execution: ExecutionSummary) -> float | None:
@@ -187,7 +202,7 @@ def duration_bars(report: HealthReport) -> list[DurationBar]:
         seconds = execution_seconds(e)
         if seconds is None:
             continue
-        label = f"{_iso(e.start_time)[:16].replace('T', ' ')} {e.commit_id[:7]}".strip()
+        label = f"{_when(e.start_time)[:16].replace('T', ' ')} {e.commit_id[:7]}".strip()
         bars.append(DurationBar(label, seconds / 60, e.status,
                                 STATUS_COLOURS.get(e.status, OTHER_COLOUR),
                                 "//" if e.status == "Failed" else ""))
@@ -220,19 +235,10 @@ def draw_execution_durations(report: HealthReport) -> Figure:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return "-"
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def _minutes(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def _median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+def _when(moment: datetime | None) -> str:
+    """The report's times: core.text's ISO form, '-' when unknown."""
+    return iso_time(moment, missing="-")

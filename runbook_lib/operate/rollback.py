@@ -19,6 +19,7 @@ from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import iso_time
 from runbook_lib.operate import executions, revisions
 from runbook_lib.operate.summaries import UNKNOWN_TRIGGER
 from runbook_lib.setup.deploy_actions import SOURCE_ACTION
@@ -59,8 +60,7 @@ DEPLOYMENT_HEADERS = ("execution", "commit", "message", "deployed at", "trigger"
 def deployment_rows(deployments: list[Deployment]) -> list[tuple[str, str, str, str, str]]:
     """Table rows, newest first; the first row is what production serves now."""
     return [(d.execution_id, d.short, d.message or "-",
-             d.deployed_at.isoformat(timespec="seconds") if d.deployed_at else "-",
-             d.trigger or UNKNOWN_TRIGGER)
+             iso_time(d.deployed_at, missing="-"), d.trigger or UNKNOWN_TRIGGER)
             for d in deployments]
 
 

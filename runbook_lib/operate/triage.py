@@ -1,94 +1,39 @@
 """Why did a build fail, and what to do next: classification, failing command, excerpt.
 
-Pure functions over a :class:`.logs.BuildLog`; nothing here calls AWS. The classes
-are checked in a fixed order (a timeout or an out-of-memory kill explains whatever the tests
-printed while dying; a named missing permission beats a generic registry "denied").
+Pure functions over a :class:`.log_text.BuildLog` (whole or filtered lines) or over a
+:class:`.triage_scan.ScanResult` (a log read page by page); nothing here calls AWS. Either way
+the log passes once through :class:`.triage_scan.LogScanner`, and only the lines shown (the
+excerpt, test names, the missing permission) are redacted. The classes and their order are in
+:mod:`.triage_rules`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from runbook_lib.operate import build_status
-from runbook_lib.operate.logs import BuildLog, failing_tests
+from runbook_lib.core import redact
+from runbook_lib.operate import build_status, log_text
+from runbook_lib.operate.log_text import BuildLog, excerpt, first_error_index, shorten_paths
+from runbook_lib.operate.triage_rules import (
+    INSTALL_COMMAND,
+    RULES,
+    TEST_COMMAND,
+    UNKNOWN,
+    Rule,
+    rule_named,
+)
+from runbook_lib.operate.triage_scan import LogScanner, ScanResult
+
+__all__ = ["RULES", "UNKNOWN", "LogScanner", "Rule", "ScanResult", "Triage", "classify",
+           "excerpt", "first_error_index", "missing_permission", "parse_failing_command",
+           "render_text", "scan_lines",
+           "shorten_paths", "triage_build", "triage_scan"]
 
 _COMMAND = re.compile(r"Error while executing command: (?P<command>.*?)\.? Reason: exit status "
                       r"(?P<code>-?\d+)")
-_ERROR_LINE = re.compile(
-    r"^\s*not ok \d+|^FAILED |\bERR!|\bnpm error\b|\b(?:[A-Za-z]*Error|ERROR|error|Exception)\b"
-    r"[:\s]|^\s*(?:fatal|FATAL)\b|\bdenied\b|\bDenied\b|^Killed\b|^Traceback|"
-    r"\bis not authorized\b|Cannot connect to the Docker daemon|out of memory|"
-    r"Command did not exit successfully")
-_NOT_ERROR = re.compile(r"\b0 (?:errors?|failed)\b|^# fail 0\b|^\s*(?:error|code|name): ")
-_AGENT = re.compile(r"^\[Container\] ")
-_ACCESS = re.compile(r"is not authorized to perform: (?P<action>[\w-]+:[\w*]+)"
-                     r"(?: on resource: ?\"?(?P<resource>[^\s\"]+))?")
-_ACCESS_CODE = re.compile(r"\((?P<code>AccessDenied\w*|UnauthorizedOperation|"
-                          r"AuthorizationError)\)|\bAccessDenied(?:Exception)?\b")
-
-
-@dataclass(frozen=True)
-class Rule:
-    category: str
-    title: str
-    next_step: str
-    patterns: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()  # build status or failed-phase context code
-    exit_codes: tuple[int, ...] = ()
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("timeout", "build timed out",
-         "Find the command that hung (the last lines before the timeout); if the build is just "
-         "slow, raise the project's timeoutInMinutes (notebook 05_build_project).",
-         (r"Build has timed out", r"\bBUILD_TIMED_OUT\b"), ("TIMED_OUT", "BUILD_TIMED_OUT")),
-    Rule("out_of_memory", "out of memory",
-         "Give the build more memory: a larger computeType (notebook 05_build_project), or cap "
-         "the tool's heap (NODE_OPTIONS=--max-old-space-size=...).",
-         (r"JavaScript heap out of memory", r"^Killed\b", r"\bOOMKilled\b", r"\bMemoryError\b",
-          r"Cannot allocate memory", r"\bout of memory\b"), exit_codes=(137,)),
-    Rule("access_denied", "access denied",
-         "Grant the missing action to the CodeBuild service role (notebook 03_iam_roles), "
-         "scoped to the resource named, then retry the stage.",
-         (r"is not authorized to perform", r"\bAccessDenied", r"\bUnauthorizedOperation\b",
-          r"\bAuthorizationError\b")),
-    Rule("docker_registry", "Docker or registry login",
-         "Docker builds need privilegedMode on the build project (notebook 05_build_project); "
-         "log in to the registry in pre_build with `aws ecr get-login-password | docker login "
-         "--username AWS --password-stdin <registry>`; check the image name and tag.",
-         (r"Cannot connect to the Docker daemon", r"ecr get-login-password",
-          r"no basic auth credentials", r"^denied: ", r"pull access denied",
-          r"toomanyrequests", r"unauthorized: authentication required",
-          r"docker: command not found", r"Error response from daemon")),
-    Rule("dependency_install", "dependency install",
-         "Make the lockfile match the manifest (run `npm install` or `pip-compile` locally and "
-         "commit the lockfile), check the package and version exist, and that the build can "
-         "reach the registry (VPC, NAT, proxy).",
-         (r"`npm ci` can only install", r"npm (?:ERR!|error) code (?:ERESOLVE|ETARGET|E404|"
-          r"EUSAGE|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|EINTEGRITY|E401|E403)",
-          r"lock file'?s? .* (?:does not satisfy|out of sync)", r"Missing: .* from lock file",
-          r"Could not find a version that satisfies", r"No matching distribution found",
-          r"ERROR: Could not install packages", r"Your lockfile needs to be updated",
-          r"pyproject\.toml changed significantly since poetry\.lock",
-          r"ResolutionImpossible", r"ModuleNotFoundError: No module named")),
-    Rule("test_failure", "test failure",
-         "Run the failing tests locally, fix the code or the test, and push; this run stopped "
-         "before deploying anything.",
-         (r"^\s*not ok \d+ - ", r"^FAILED \S+", r"^# fail [1-9]", r"Tests:\s+\d+ failed",
-          r"^=+ .*\d+ failed", r"^--- FAIL: ", r"Tests run: .*Failures: [1-9]")),
-)
-
-UNKNOWN = Rule("unknown", "unknown",
-               "Read the excerpt around the first error and the failing command; re-run the "
-               "command locally, or retry the stage if the failure looks transient.")
-
-_INSTALL_COMMAND = re.compile(r"^(?:npm (?:ci|install|i)\b|yarn(?: install)?\b|pnpm install|"
-                              r"pip3? install|python3? -m pip install|poetry install|"
-                              r"bundle install|go mod download)")
-_TEST_COMMAND = re.compile(r"^(?:npm (?:run )?test|yarn test|pnpm test|pytest|python3? -m "
-                           r"pytest|go test|mvn (?:-\S+ )*(?:test|verify)|gradle test|"
-                           r"\./gradlew test|node --test)\b")
+_PAGE = 10_000  # lines fed to the scanner at a time when a whole log is already in memory
 
 
 @dataclass
@@ -116,6 +61,24 @@ class Triage:
                 return text
         return ""
 
+    @property
+    def failure_found(self) -> bool:
+        """A failed build; for a log read without its build, an error line or a known class."""
+        if self.status:
+            return self.status not in ("SUCCEEDED", "IN_PROGRESS")
+        return self.error_index is not None or self.category not in ("unknown", "none")
+
+    def as_dict(self) -> dict:
+        """The report as plain JSON-ready data (for ``runbook triage --json``)."""
+        return {"build_id": self.build_id, "status": self.status,
+                "failure_found": self.failure_found, "failed_phase": self.failed_phase,
+                "command": self.command, "exit_code": self.exit_code,
+                "category": self.category, "title": self.title, "next_step": self.next_step,
+                "detail": self.detail, "failing_tests": list(self.failing_tests),
+                "error_line_number": None if self.error_index is None else self.error_index + 1,
+                "error_line": self.error_line, "filtered": self.filtered,
+                "excerpt": [{"line": n, "text": t} for n, t in self.excerpt]}
+
     def summary_rows(self) -> list[tuple[str, str]]:
         code = "-" if self.exit_code is None else str(self.exit_code)
         return [("build", self.build_id), ("status", self.status),
@@ -130,26 +93,50 @@ def triage_build(log: BuildLog, context_lines: int = 3, reports=None) -> Triage:
 
     ``reports`` (:class:`.test_reports.BuildTestReports`): failing tests named by the
     build's test reports win over those guessed from the log."""
+    return triage_scan(log, scan_lines(log.lines, context_lines), reports)
+
+
+def scan_lines(lines: Iterable[str], context_lines: int = 3) -> ScanResult:
+    """One :class:`LogScanner` pass over lines already in memory."""
+    scanner = LogScanner(context_lines)
+    page: list[str] = []
+    for line in lines:
+        page.append(line)
+        if len(page) == _PAGE:
+            scanner.feed(page)
+            page = []
+    scanner.feed(page)
+    return scanner.result()
+
+
+def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
+    """The report for a build from its record (``log``: status, phases) and one scan of its
+    lines; the lines shown are redacted and their paths shortened here. ``reports`` as for
+    :func:`triage_build`."""
     command, exit_code = parse_failing_command(log.failed_context)
-    rule = build_status.reword(log) or classify(log.lines, log.status, log.status_code,
-                                                exit_code, command)
+    rule = build_status.reword(log) or _classify(scan.rule_hits, log.status, log.status_code,
+                                                 exit_code, command)
     if log.status == "SUCCEEDED":
         rule = Rule("none", "succeeded", "Nothing to fix: the build succeeded.")
+    tests = [redact.redact_line(name) for name in scan.failing_tests]
     result = Triage(log.build_id, log.status, log.failed_phase, command, exit_code,
-                    rule.category, rule.title, rule.next_step,
-                    failing_tests=failing_tests(log.lines), filtered=log.filtered)
+                    rule.category, rule.title, rule.next_step, failing_tests=tests,
+                    filtered=log.filtered)
     if reports is not None and reports.failing:
-        result.failing_tests = reports.names()
-    result.detail = _detail(rule.category, log.lines, result.failing_tests)
-    action, resource = missing_permission(log.lines)
+        result.failing_tests = tests = reports.names()
+    action, resource = (redact.redact_line(part) for part in scan.access)
+    result.detail = _detail(rule.category, tests, action, resource, scan.access_code)
     if rule.category == "access_denied" and action:
         result.next_step = (f"Grant {action}" + (f" on {resource}" if resource else "")
                             + " to the CodeBuild service role (notebook 03_iam_roles), then "
                             "retry the stage.")
-    result.error_index = first_error_index(log.lines)
-    if result.error_index is not None:
-        result.excerpt = excerpt(shorten_paths(log.lines, log.source_dir), result.error_index,
-                                 context_lines)
+    if scan.error is not None:
+        source_dir = log.source_dir or scan.source_dir
+        result.error_index = scan.error.index
+        result.excerpt = [
+            (index + 1, log_text.shorten_path(redact.redact_line_in_block(text, in_key)[0],
+                                              source_dir))
+            for index, text, in_key in scan.error.lines]
     return result
 
 
@@ -162,61 +149,32 @@ def parse_failing_command(context: str) -> tuple[str, int | None]:
     return match["command"], int(match["code"])
 
 
-def classify(lines: list[str], status: str = "", status_code: str = "",
+def classify(lines: Iterable[str], status: str = "", status_code: str = "",
              exit_code: int | None = None, command: str = "") -> Rule:
     """The first rule that matches the status, the exit code or a line; else ``unknown``.
 
     With no telling line, the failing command decides between install and test failures.
     """
+    return _classify(scan_lines(lines, 0).rule_hits, status, status_code, exit_code, command)
+
+
+def _classify(rule_hits: list[bool], status: str, status_code: str, exit_code: int | None,
+              command: str) -> Rule:
     codes = {status, *status_code.split("; ")}
-    for rule in RULES:
+    for rule, hit in zip(RULES, rule_hits, strict=True):
         if codes & set(rule.statuses) or (exit_code is not None and exit_code in
-                                          rule.exit_codes):
+                                          rule.exit_codes) or hit:
             return rule
-        if any(re.search(p, line) for p in rule.patterns for line in lines):
-            return rule
-    if command and _INSTALL_COMMAND.match(command):
-        return _rule("dependency_install")
-    if command and _TEST_COMMAND.match(command):
-        return _rule("test_failure")
+    if command and INSTALL_COMMAND.match(command):
+        return rule_named("dependency_install")
+    if command and TEST_COMMAND.match(command):
+        return rule_named("test_failure")
     return UNKNOWN
 
 
-def first_error_index(lines: list[str]) -> int | None:
-    """Index of the first line that reads as an error; command output before agent lines."""
-    agent_hit = None
-    for i, line in enumerate(lines):
-        if _NOT_ERROR.search(line) or not _ERROR_LINE.search(line):
-            continue
-        if not _AGENT.match(line):
-            return i
-        if agent_hit is None:
-            agent_hit = i
-    return agent_hit
-
-
-def excerpt(lines: list[str], index: int, context_lines: int = 3) -> list[tuple[int, str]]:
-    """``(line number, text)`` for the line at ``index`` and ``context_lines`` either side."""
-    start = max(index - max(context_lines, 0), 0)
-    stop = min(index + max(context_lines, 0) + 1, len(lines))
-    return [(i + 1, lines[i]) for i in range(start, stop)]
-
-
-def shorten_paths(lines: list[str], source_dir: str) -> list[str]:
-    """The build's source directory written as ``$CODEBUILD_SRC_DIR``: shorter, and the same
-    from one build to the next."""
-    if not source_dir:
-        return list(lines)
-    return [line.replace(source_dir, "$CODEBUILD_SRC_DIR") for line in lines]
-
-
-def missing_permission(lines: list[str]) -> tuple[str, str]:
+def missing_permission(lines: Iterable[str]) -> tuple[str, str]:
     """``(action, resource)`` from the first "is not authorized to perform" line."""
-    for line in lines:
-        match = _ACCESS.search(line)
-        if match:
-            return match["action"], (match["resource"] or "").rstrip(".,")
-    return "", ""
+    return scan_lines(lines, 0).access
 
 
 def render_text(result: Triage) -> str:
@@ -233,17 +191,11 @@ def render_text(result: Triage) -> str:
     return "\n".join(out)
 
 
-def _rule(category: str) -> Rule:
-    return next(r for r in RULES if r.category == category)
-
-
-def _detail(category: str, lines: list[str], tests: list[str]) -> str:
+def _detail(category: str, tests: list[str], action: str, resource: str, code: str) -> str:
     if category == "test_failure" and tests:
         return f"failing tests: {', '.join(tests)}"
     if category == "access_denied":
-        action, resource = missing_permission(lines)
         if action:
             return f"missing {action}" + (f" on {resource}" if resource else "")
-        code = next((m["code"] or m[0] for m in map(_ACCESS_CODE.search, lines) if m), "")
         return f"{code}: the log does not name the action" if code else ""
     return ""

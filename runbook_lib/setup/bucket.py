@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,55 +22,24 @@ from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
 from runbook_lib.core.session import AwsSession
+from runbook_lib.setup.bucket_state import (
+    LIFECYCLE_RULE_ID,
+    PUBLIC_ACCESS_FLAGS,
+    TLS_STATEMENT_SID,
+    BucketState,
+    describe_bucket,
+    encryption_text,
+    lifecycle_summary,
+    normalised_statement,
+)
 
-TLS_STATEMENT_SID = "DenyInsecureTransport"
-LIFECYCLE_RULE_ID = "runbook-expire-noncurrent-versions"
+__all__ = ["ABORT_MULTIPART_DAYS", "LIFECYCLE_RULE_ID", "PUBLIC_ACCESS_FLAGS",
+           "TLS_STATEMENT_SID", "BucketState", "describe_artifact_bucket", "describe_bucket",
+           "desired_encryption", "lifecycle_rule", "plan_artifact_bucket", "plan_deploy_buckets",
+           "tls_only_statement"]
+
 ABORT_MULTIPART_DAYS = 7
-PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
-                       "RestrictPublicBuckets")
 _NO_REGION_CONSTRAINT = "us-east-1"  # S3 rejects a LocationConstraint naming us-east-1
-
-
-@dataclass
-class BucketState:
-    """What a bucket looks like now, read-only; ``exists=False`` leaves the rest empty."""
-
-    name: str
-    exists: bool
-    tags: dict[str, str] = field(default_factory=dict)
-    versioning: str = "Disabled"
-    encryption: dict[str, Any] | None = None
-    public_access_block: dict[str, bool] | None = None
-    policy: dict[str, Any] | None = None
-    lifecycle_rules: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def tls_statement(self) -> dict[str, Any] | None:
-        return _statement(self.policy, TLS_STATEMENT_SID)
-
-    @property
-    def lifecycle_rule(self) -> dict[str, Any] | None:
-        return next((r for r in self.lifecycle_rules if r.get("ID") == LIFECYCLE_RULE_ID), None)
-
-    def as_rows(self) -> list[tuple[str, str]]:
-        """(aspect, value) rows for a table."""
-        if not self.exists:
-            return [("bucket", f"{self.name} (does not exist)")]
-        pab = self.public_access_block or {}
-        blocked = [f for f in PUBLIC_ACCESS_FLAGS if pab.get(f)]
-        rule = _lifecycle_summary(self.lifecycle_rule)
-        return [
-            ("bucket", self.name),
-            ("versioning", self.versioning),
-            ("encryption", _encryption_text(self.encryption)),
-            ("public access blocks", f"{len(blocked)} of 4 on"),
-            ("TLS-only policy", "yes" if self.tls_statement else "no"),
-            ("noncurrent versions expire after",
-             f"{rule['NoncurrentDays']} days" if rule.get("NoncurrentDays") else "never"),
-            ("incomplete uploads aborted after",
-             f"{rule['AbortDays']} days" if rule.get("AbortDays") else "never"),
-            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(self.tags.items())) or "(none)"),
-        ]
 
 
 # -- public entry points ------------------------------------------------------------------------
@@ -107,32 +75,6 @@ def plan_deploy_buckets(session: AwsSession, params: Params, names: ResourceName
 def describe_artifact_bucket(session: AwsSession, names: ResourceNames) -> BucketState:
     """The artifact bucket as it is now, for display; read calls only."""
     return describe_bucket(session, names.artifact_bucket)
-
-
-def describe_bucket(session: AwsSession, bucket: str) -> BucketState:
-    """Any bucket's managed aspects as they are now; read calls only."""
-    s3 = session.client("s3")
-    if not _bucket_exists(s3, bucket):
-        return BucketState(bucket, exists=False)
-    tag_set = _read(s3.get_bucket_tagging, bucket, "tags", "NoSuchTagSet")
-    versioning = _read(s3.get_bucket_versioning, bucket, "versioning") or {}
-    encryption = _read(s3.get_bucket_encryption, bucket, "encryption",
-                       "ServerSideEncryptionConfigurationNotFoundError")
-    pab = _read(s3.get_public_access_block, bucket, "public access block",
-                "NoSuchPublicAccessBlockConfiguration")
-    policy = _read(s3.get_bucket_policy, bucket, "policy", "NoSuchBucketPolicy")
-    lifecycle = _read(s3.get_bucket_lifecycle_configuration, bucket, "lifecycle",
-                      "NoSuchLifecycleConfiguration")
-    return BucketState(
-        name=bucket,
-        exists=True,
-        tags=tags.from_tag_list((tag_set or {}).get("TagSet")),
-        versioning=versioning.get("Status") or "Disabled",
-        encryption=_encryption_of(encryption),
-        public_access_block=(pab or {}).get("PublicAccessBlockConfiguration"),
-        policy=json.loads(policy["Policy"]) if policy else None,
-        lifecycle_rules=list((lifecycle or {}).get("Rules", [])),
-    )
 
 
 # -- desired state ------------------------------------------------------------------------------
@@ -234,12 +176,12 @@ def _encryption_change(s3, params: Params, state: BucketState) -> Change:
               Bucket=state.name, ServerSideEncryptionConfiguration={"Rules": [rule]})
 
     if not state.exists:
-        return create(resource, _apply, [f"encryption: {_encryption_text(desired)}"])
+        return create(resource, _apply, [f"encryption: {encryption_text(desired)}"])
     if state.encryption is None:
-        return update(resource, [f"encryption: (none) -> {_encryption_text(desired)}"], _apply)
+        return update(resource, [f"encryption: (none) -> {encryption_text(desired)}"], _apply)
     if not diff_values(state.encryption, desired):
         return unchanged(resource)
-    shown = f"encryption: {_encryption_text(state.encryption)} -> {_encryption_text(desired)}"
+    shown = f"encryption: {encryption_text(state.encryption)} -> {encryption_text(desired)}"
     return update(resource, [shown], _apply)
 
 
@@ -277,7 +219,7 @@ def _policy_change(s3, names: ResourceNames, state: BucketState) -> Change:
     if current is None:
         return update(resource, [f"statement {TLS_STATEMENT_SID}: (absent) -> deny requests "
                                  "without TLS"], _apply)
-    diff = diff_values(_normalised_statement(current), wanted, f"statement {TLS_STATEMENT_SID}")
+    diff = diff_values(normalised_statement(current), wanted, f"statement {TLS_STATEMENT_SID}")
     return update(resource, diff, _apply) if diff else unchanged(resource)
 
 
@@ -292,14 +234,14 @@ def _lifecycle_change(s3, params: Params, state: BucketState) -> Change:
               s3.put_bucket_lifecycle_configuration, Bucket=state.name,
               LifecycleConfiguration={"Rules": [*others, wanted]})
 
-    wanted_summary = _lifecycle_summary(wanted)
+    wanted_summary = lifecycle_summary(wanted)
     shown = (f"noncurrent versions expire after {wanted_summary['NoncurrentDays']} days, "
              f"incomplete uploads aborted after {wanted_summary['AbortDays']} days")
     if not state.exists:
         return create(resource, _apply, [shown])
     if state.lifecycle_rule is None:
         return update(resource, [f"rule {LIFECYCLE_RULE_ID}: (absent) -> {shown}"], _apply)
-    diff = diff_values(_lifecycle_summary(state.lifecycle_rule), wanted_summary,
+    diff = diff_values(lifecycle_summary(state.lifecycle_rule), wanted_summary,
                        f"rule {LIFECYCLE_RULE_ID}")
     return update(resource, diff, _apply) if diff else unchanged(resource)
 
@@ -315,35 +257,6 @@ def _read_owned_state(session: AwsSession, bucket: str, app_name: str) -> Bucket
     return state
 
 
-def _bucket_exists(s3, bucket: str) -> bool:
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except ClientError as err:
-        code = err.response["Error"]["Code"]
-        if code in ("404", "NoSuchBucket"):
-            return False
-        if code in ("403", "AccessDenied"):
-            raise StepError(
-                f"head bucket {bucket}: access denied. The name is taken by another account, "
-                "or your identity may not read it. Fix: choose another app_name, or grant "
-                "s3:ListBucket on the bucket."
-            ) from err
-        raise StepError(f"head bucket {bucket}: {err}") from err
-    return True
-
-
-def _read(call: Callable[..., dict], bucket: str, what: str, *not_found_codes: str):
-    """One Get call; ``None`` only for the error codes that mean "not configured"."""
-    try:
-        response = call(Bucket=bucket)
-    except ClientError as err:
-        if err.response["Error"]["Code"] in not_found_codes:
-            return None
-        raise StepError(f"get bucket {what} {bucket}: {err}") from err
-    response.pop("ResponseMetadata", None)
-    return response
-
-
 def _call(context: str, call: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return call(**kwargs)
@@ -353,60 +266,3 @@ def _call(context: str, call: Callable[..., Any], **kwargs: Any) -> Any:
             raise StepError(f"{context}: the name is taken by another account. Fix: choose "
                             "another app_name.") from err
         raise StepError(f"{context}: {err}") from err
-
-
-# -- normalising AWS's answers ------------------------------------------------------------------
-
-
-def _encryption_of(response: dict | None) -> dict[str, Any] | None:
-    """The first default-encryption rule, flattened to the keys the suite manages."""
-    rules = ((response or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
-    if not rules:
-        return None
-    rule = rules[0]
-    flat = dict(rule.get("ApplyServerSideEncryptionByDefault") or {})
-    flat["BucketKeyEnabled"] = bool(rule.get("BucketKeyEnabled", False))
-    return flat
-
-
-def _encryption_text(encryption: dict[str, Any] | None) -> str:
-    if not encryption:
-        return "(none)"
-    if encryption.get("SSEAlgorithm") == "AES256":
-        return "SSE-S3 (AES256)"
-    key = encryption.get("KMSMasterKeyID") or "aws/s3 default key"
-    bucket_key = ", bucket key" if encryption.get("BucketKeyEnabled") else ""
-    return f"SSE-KMS ({key}{bucket_key})"
-
-
-def _statement(policy: dict | None, sid: str) -> dict[str, Any] | None:
-    statements = (policy or {}).get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    return next((s for s in statements if s.get("Sid") == sid), None)
-
-
-def _normalised_statement(statement: dict[str, Any]) -> dict[str, Any]:
-    """AWS may return a single resource as a string and "*" as {"AWS": "*"}; undo both."""
-    out = dict(statement)
-    if isinstance(out.get("Resource"), str):
-        out["Resource"] = [out["Resource"]]
-    if out.get("Principal") == {"AWS": "*"}:
-        out["Principal"] = "*"
-    if isinstance(out.get("Resource"), list):
-        out["Resource"] = sorted(out["Resource"])
-    return out
-
-
-def _lifecycle_summary(rule: dict[str, Any] | None) -> dict[str, Any]:
-    """The parts of a lifecycle rule the suite manages, flat, so diffs read well."""
-    if not rule:
-        return {}
-    prefix = (rule.get("Filter") or {}).get("Prefix", rule.get("Prefix", ""))
-    return {
-        "Status": rule.get("Status"),
-        "Prefix": prefix or "",
-        "NoncurrentDays": (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"),
-        "AbortDays": (rule.get("AbortIncompleteMultipartUpload") or {}).get(
-            "DaysAfterInitiation"),
-    }

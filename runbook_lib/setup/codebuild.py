@@ -12,12 +12,8 @@ project.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from runbook_lib.core import redact, tags
 from runbook_lib.core.converge import (
@@ -25,7 +21,7 @@ from runbook_lib.core.converge import (
     role_exists_check,
     while_role_propagates,
 )
-from runbook_lib.core.errors import ParameterError, StepError
+from runbook_lib.core.errors import ParameterError, aws_step
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, converge, diff_values
 from runbook_lib.core.session import AwsSession
@@ -189,8 +185,10 @@ def project_update_request(current: dict[str, Any], desired: dict[str, Any]) -> 
     return request
 
 
-def _managed_view(project: dict[str, Any]) -> dict[str, Any]:
-    return {k: project[k] for k in MANAGED_FIELDS if k in project}
+def _managed_view(project: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """The managed fields ``desired`` sets, as ``project`` has them: CodeBuild's own defaults
+    (a default ``encryptionKey``, say) never look like drift."""
+    return {k: project.get(k) for k in MANAGED_FIELDS if k in desired}
 
 
 def _plaintext(name: str, value: str) -> dict[str, str]:
@@ -251,7 +249,8 @@ def plan_build_project(session: AwsSession, params: Params, names: ResourceNames
     desired = desired_project(params, names, source.project_buildspec(session, params))
     plan = Plan("build project")
     plan.add(_log_group_change(session, params, names))
-    plan.add(_project_change(session, params, desired))
+    plan.add(project_change(session, params, desired, _ROLE_HINT,
+                            _project_details(desired, params)))
     return plan
 
 
@@ -261,7 +260,7 @@ def _log_group_change(session: AwsSession, params: Params, names: ResourceNames)
     resource = f"log group {group}"
     current = find_log_group(session, group)
     if current is not None:
-        with _step(f"list tags of {resource}"):
+        with aws_step(f"list tags of {resource}"):
             found = logs.list_tags_for_resource(resourceArn=names.log_group_arn)["tags"]
         tags.require_owned(resource, found, params.app_name)
 
@@ -270,14 +269,14 @@ def _log_group_change(session: AwsSession, params: Params, names: ResourceNames)
         tags.require_owned(resource, found, params.app_name)
 
     def create() -> None:
-        with _step(f"create {resource}"):
+        with aws_step(f"create {resource}"):
             create_or_adopt(lambda: logs.create_log_group(
                 logGroupName=group, tags=tags.ownership_tags(params.app_name)),
                 ("ResourceAlreadyExistsException",), adopt)
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
     def update() -> None:
-        with _step(f"set retention of {resource}"):
+        with aws_step(f"set retention of {resource}"):
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
     return converge(
@@ -293,7 +292,7 @@ def _log_group_change(session: AwsSession, params: Params, names: ResourceNames)
 def find_log_group(session: AwsSession, group: str) -> dict[str, Any] | None:
     """The log group named exactly ``group``, or None (a prefix search, filtered)."""
     paginator = session.client("logs").get_paginator("describe_log_groups")
-    with _step(f"describe log group {group}"):
+    with aws_step(f"describe log group {group}"):
         for page in paginator.paginate(logGroupNamePrefix=group):
             for found in page["logGroups"]:
                 if found["logGroupName"] == group:
@@ -301,7 +300,13 @@ def find_log_group(session: AwsSession, group: str) -> dict[str, Any] | None:
     return None
 
 
-def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]) -> Change:
+def project_change(session: AwsSession, params: Params, desired: dict[str, Any], hint: str,
+                   details: list[str]) -> Change:
+    """Create-or-update one build project this app owns (the pipeline's, the report's).
+
+    ``hint`` is the fix shown when CodeBuild rejects the request; ``details`` describe a new
+    project in the plan.
+    """
     codebuild = session.client("codebuild")
     name = desired["name"]
     resource = f"build project {name}"
@@ -312,30 +317,30 @@ def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
     def adopt() -> None:  # it exists after all (a lost answer was retried): ours, and same?
         found = get_project(session, name) or {}
         tags.require_owned(resource, tags.from_tag_list(found.get("tags")), params.app_name)
-        if diff_values(_managed_view(found), _managed_view(desired)):
+        if diff_values(_managed_view(found, desired), _managed_view(desired, desired)):
             codebuild.update_project(**project_update_request(found, desired))
 
     def create() -> None:
-        with _step(f"create {resource}", _ROLE_HINT):
+        with aws_step(f"create {resource}", hint):
             create_or_adopt(lambda: while_role_propagates(
                 lambda: codebuild.create_project(**desired), f"create {resource}",
                 desired["serviceRole"], role_exists_check(session, desired["serviceRole"])),
                 ("ResourceAlreadyExistsException",), adopt)
 
     def update() -> None:
-        with _step(f"update {resource}", _ROLE_HINT):
+        with aws_step(f"update {resource}", hint):
             while_role_propagates(
                 lambda: codebuild.update_project(**project_update_request(current, desired)),
                 f"update {resource}", desired["serviceRole"],
                 role_exists_check(session, desired["serviceRole"]))
 
-    return converge(resource, None if current is None else _managed_view(current),
-                    _managed_view(desired), create, update, _project_details(desired, params))
+    return converge(resource, None if current is None else _managed_view(current, desired),
+                    _managed_view(desired, desired), create, update, details)
 
 
 def get_project(session: AwsSession, name: str) -> dict[str, Any] | None:
     """The project as BatchGetProjects answers it, or None when it does not exist."""
-    with _step(f"describe build project {name}"):
+    with aws_step(f"describe build project {name}"):
         found = session.client("codebuild").batch_get_projects(names=[name])["projects"]
     return found[0] if found else None
 
@@ -360,17 +365,6 @@ def _tags_line(app_name: str) -> str:
 
 _ROLE_HINT = ("if the CodeBuild role was created moments ago, IAM may still be propagating it: "
               "wait a minute and re-run; otherwise run the IAM roles notebook first")
-
-
-@contextlib.contextmanager
-def _step(what: str, hint: str = "") -> Iterator[None]:
-    """Wrap an AWS error with what was being done (and a fix where one is known)."""
-    try:
-        yield
-    except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "")
-        fix = f" Fix: {hint}." if hint and code == "InvalidInputException" else ""
-        raise StepError(f"{what}: {err}.{fix}") from err
 
 
 # -- display --------------------------------------------------------------------------------------

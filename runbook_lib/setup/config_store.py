@@ -26,10 +26,11 @@ from botocore.exceptions import ClientError
 from runbook_lib.core import redact, tags
 from runbook_lib.core.converge import create_or_adopt
 from runbook_lib.core.errors import SecretValueError, StepError
+from runbook_lib.core.headless import is_headless
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
 from runbook_lib.core.session import AwsSession
-from runbook_lib.views import nb
+from runbook_lib.core.text import iso_time
 
 HIDDEN = "(hidden)"
 HIDDEN_CHANGED = "(hidden, changed)"
@@ -112,7 +113,7 @@ def resolve_secret_value(name: str, environment: str, session_is_local: bool,
     supplied = supplied_secret_value(name, environment)
     if supplied is not None:
         return supplied
-    if not nb.is_headless():
+    if not is_headless():
         ask = prompt or getpass.getpass
         value = ask(f"value of {name} for {environment} (input hidden, empty to skip): ")
         if value:
@@ -243,6 +244,11 @@ def _secret_change(session: AwsSession, params: Params, env: str, key: str, name
 
 
 # -- describe -----------------------------------------------------------------------------------
+
+
+def config_rows(entries: list[ConfigEntry]) -> list[tuple[str, ...]]:
+    """:data:`CONFIG_HEADERS` rows of :func:`describe_config`'s entries."""
+    return [entry.as_row() for entry in entries]
 
 
 def describe_config(session: AwsSession, names: ResourceNames) -> list[ConfigEntry]:
@@ -405,4 +411,4 @@ def _secret_kms(key_id: str | None) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    return iso_time(value, missing="-")

@@ -26,6 +26,7 @@ from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan, converge, create, unchanged
 from runbook_lib.core.session import AwsSession
+from runbook_lib.core.text import iso_time
 
 EVENT_SOURCE = "aws.codepipeline"
 PIPELINE_EVENT = "CodePipeline Pipeline Execution State Change"
@@ -342,7 +343,7 @@ def sample_event(params: Params, names: ResourceNames, kind: str, state: str,
     detail: dict[str, Any] = {
         "pipeline": pipeline,
         "execution-id": str(uuid.uuid5(uuid.NAMESPACE_URL, seed + "/execution")),
-        "start-time": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "start-time": iso_time(now, "milliseconds"),
         "state": state,
         "version": 1.0,
         "pipeline-execution-attempt": 1.0,
@@ -355,7 +356,7 @@ def sample_event(params: Params, names: ResourceNames, kind: str, state: str,
         "detail-type": EVENT_KINDS[kind],
         "source": EVENT_SOURCE,
         "account": names.account_id,
-        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": iso_time(now),
         "region": names.region,
         "resources": [names.arn("codepipeline", pipeline)],
         "detail": detail,

@@ -68,6 +68,19 @@ class PreflightReport:
     def ok(self) -> bool:
         return not self.denied
 
+    @property
+    def verdict(self) -> str:
+        """One line for the operator: passed, or how many actions would be denied."""
+        return "preflight passed" if self.ok else f"{len(self.denied)} actions would be denied"
+
+
+PERMISSION_HEADERS = ("step", "action", "decision")
+
+
+def permission_rows(report: PreflightReport) -> list[tuple[str, str, str]]:
+    """:data:`PERMISSION_HEADERS` rows, in the order the setup steps run."""
+    return [(p.step, p.action, p.decision) for p in report.permissions]
+
 
 def run_preflight(session: AwsSession, params: Params) -> PreflightReport:
     """Identity, names and (on AWS) a permission simulation; changes nothing."""

@@ -16,9 +16,7 @@ bucket. Four pieces, each create-or-update like every setup step:
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core import plan as plans
 from runbook_lib.core import tags
-from runbook_lib.core.errors import StepError
+from runbook_lib.core.errors import StepError, aws_step
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
@@ -187,7 +185,11 @@ def plan_report_schedule(session: AwsSession, params: Params, names: ResourceNam
     plan.add(_log_group_change(session, params, report))
     for spec in role_specs(names, report):
         plan.changes.extend(_role_changes(session, spec, params.app_name))
-    plan.add(_project_change(session, params, desired_project(params, names, report, options)))
+    desired = desired_project(params, names, report, options)
+    plan.add(codebuild.project_change(session, params, desired, _PROPAGATION_HINT, [
+        "source: NO_SOURCE, buildspec runs `runbook report --target aws`",
+        f"image: {REPORT_IMAGE}", f"logs: {desired['logsConfig']['cloudWatchLogs']['groupName']}",
+    ]))
     plan.add(_group_change(session, params, names, report))
     plan.add(_schedule_change(session, desired_schedule(names, report, options)))
     return plan
@@ -199,19 +201,19 @@ def _log_group_change(session: AwsSession, params: Params, report: ReportNames
     resource = f"log group {report.log_group}"
     current = codebuild.find_log_group(session, report.log_group)
     if current is not None:
-        with _step(f"list tags of {resource}"):
+        with aws_step(f"list tags of {resource}"):
             found = logs.list_tags_log_group(logGroupName=report.log_group).get("tags", {})
         tags.require_owned(resource, found, params.app_name)
 
     def create() -> None:
-        with _step(f"create {resource}"):
+        with aws_step(f"create {resource}"):
             logs.create_log_group(logGroupName=report.log_group,
                                   tags=tags.ownership_tags(params.app_name))
             logs.put_retention_policy(logGroupName=report.log_group,
                                       retentionInDays=codebuild.LOG_RETENTION_DAYS)
 
     def update() -> None:
-        with _step(f"set retention of {resource}"):
+        with aws_step(f"set retention of {resource}"):
             logs.put_retention_policy(logGroupName=report.log_group,
                                       retentionInDays=codebuild.LOG_RETENTION_DAYS)
 
@@ -227,18 +229,18 @@ def _role_changes(session: AwsSession, spec: RoleSpec, app_name: str) -> list[pl
     policy_label = f"{label} policy {INLINE_POLICY_NAME}"
 
     def create_role() -> None:
-        with _step(f"create {label}"):
+        with aws_step(f"create {label}"):
             client.create_role(RoleName=spec.name, AssumeRolePolicyDocument=json.dumps(spec.trust),
                                Description=spec.description,
                                Tags=tags.as_tag_list(tags.ownership_tags(app_name)))
 
     def put_policy() -> None:
-        with _step(f"put {policy_label}"):
+        with aws_step(f"put {policy_label}"):
             client.put_role_policy(RoleName=spec.name, PolicyName=INLINE_POLICY_NAME,
                                    PolicyDocument=json.dumps(spec.permissions))
 
     def update_trust() -> None:
-        with _step(f"update trust policy of {label}"):
+        with aws_step(f"update trust policy of {label}"):
             client.update_assume_role_policy(RoleName=spec.name,
                                              PolicyDocument=json.dumps(spec.trust))
 
@@ -261,30 +263,6 @@ def _document_change(label: str, current: dict, desired: dict, apply_fn) -> plan
     return plans.update(label, iam.document_diff(current, desired), apply_fn)
 
 
-def _project_change(session: AwsSession, params: Params, desired: dict[str, Any]
-                    ) -> plans.Change:
-    client = session.client("codebuild")
-    resource = f"build project {desired['name']}"
-    current = codebuild.get_project(session, desired["name"])
-    if current is not None:
-        tags.require_owned(resource, tags.from_tag_list(current.get("tags")), params.app_name)
-
-    def create() -> None:
-        with _step(f"create {resource}", _PROPAGATION_HINT):
-            client.create_project(**desired)
-
-    def update() -> None:
-        with _step(f"update {resource}", _PROPAGATION_HINT):
-            client.update_project(**codebuild.project_update_request(current, desired))
-
-    managed = [k for k in codebuild.MANAGED_FIELDS if k in desired]
-    return plans.converge(
-        resource, None if current is None else {k: current.get(k) for k in managed},
-        {k: desired[k] for k in managed}, create, update,
-        ["source: NO_SOURCE, buildspec runs `runbook report --target aws`",
-         f"image: {REPORT_IMAGE}", f"logs: {desired['logsConfig']['cloudWatchLogs']['groupName']}"])
-
-
 def _group_change(session: AwsSession, params: Params, names: ResourceNames,
                   report: ReportNames) -> plans.Change:
     client = session.client("scheduler")
@@ -296,13 +274,13 @@ def _group_change(session: AwsSession, params: Params, names: ResourceNames,
             raise StepError(f"get {resource}: {err}") from err
         found = None
     if found is not None:
-        with _step(f"list tags of {resource}"):
+        with aws_step(f"list tags of {resource}"):
             listed = client.list_tags_for_resource(ResourceArn=found["Arn"])["Tags"]
         tags.require_owned(resource, tags.from_tag_list(listed), params.app_name)
         return plans.unchanged(resource)
 
     def create() -> None:
-        with _step(f"create {resource}"):
+        with aws_step(f"create {resource}"):
             client.create_schedule_group(
                 Name=report.schedule_group,
                 Tags=tags.as_tag_list(tags.ownership_tags(params.app_name)))
@@ -321,11 +299,11 @@ def _schedule_change(session: AwsSession, desired: dict[str, Any]) -> plans.Chan
         current = None
 
     def create() -> None:
-        with _step(f"create {resource}", _PROPAGATION_HINT):
+        with aws_step(f"create {resource}", _PROPAGATION_HINT):
             client.create_schedule(**desired)
 
     def update() -> None:  # UpdateSchedule replaces the whole schedule
-        with _step(f"update {resource}", _PROPAGATION_HINT):
+        with aws_step(f"update {resource}", _PROPAGATION_HINT):
             client.update_schedule(**desired)
 
     when = f"{desired['ScheduleExpression']} ({desired['ScheduleExpressionTimezone']})"
@@ -339,14 +317,3 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
 
 _PROPAGATION_HINT = ("a role created moments ago may still be propagating in IAM: wait a minute "
                      "and re-run")
-
-
-@contextlib.contextmanager
-def _step(what: str, hint: str = "") -> Iterator[None]:
-    try:
-        yield
-    except ClientError as err:
-        code = err.response["Error"]["Code"]
-        fix = f" Fix: {hint}." if hint and code in ("ValidationException",
-                                                    "InvalidInputException") else ""
-        raise StepError(f"{what}: {err}.{fix}") from err

@@ -17,6 +17,7 @@ from runbook_lib.buildspec import lint as buildspec_lint
 from runbook_lib.buildspec import templates
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import client
 
 BUILDSPEC_FILE = "buildspec.yml"
 
@@ -49,9 +50,7 @@ def registered_checkout(session: AwsSession, repository: str) -> Path | None:
     """The folder registered as ``repository`` with the local AWS (None on AWS or unknown)."""
     if not session.is_local:
         return None
-    from runbook_lib.local.server import process
-
-    for repo in process.list_repos(session.endpoint_url):
+    for repo in client.list_repos(session.endpoint_url):
         if repo["id"] == repository:
             return Path(repo["path"])
     return None

@@ -49,6 +49,11 @@ def kept_resources(plan: Plan) -> list[str]:
     return [c.resource for c in plan.changes if KEPT in c.diff]
 
 
+def kept_summary(kept: list[str]) -> str:
+    """How many look-alikes were left alone, or that every resource found was this app's."""
+    return f"{len(kept)} resources kept" if kept else "nothing kept: every resource found was ours"
+
+
 def _decide(resource: str, found_tags: Mapping[str, str] | None, app_name: str,
             delete: Callable[[], Any], details: list[str] | None = None) -> Change:
     """Delete what this app owns; keep anything else. ``found_tags`` None means absent."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import html
 
+from runbook_lib.core.text import format_duration
 from runbook_lib.operate.executions import ActionProgress, ExecutionProgress, StageProgress
 from runbook_lib.views import palette
-from runbook_lib.views.progress import format_seconds
 
 COLUMN_WIDTH = 190
 COLUMN_GAP = 40
@@ -45,7 +45,7 @@ def _stage_svg(stage: StageProgress, x: float, now) -> str:
         f"fill='#FFFFFF' stroke='#000000'/>"
         + _text(x + 8, MARGIN + 16, stage.name, bold=True)
         + _text(x + 8, MARGIN + 30, f"{style.symbol} {stage.status} · "
-                                    f"{format_seconds(stage.elapsed_seconds(now))}")
+                                    f"{format_duration(stage.elapsed_seconds(now))}")
         + f"<rect x='{x + 8}' y='{bar_y}' width='{COLUMN_WIDTH - 16}' height='{BAR_HEIGHT}' "
           f"fill='#EEEEEE'/>"
         f"<rect class='stage-bar' x='{x + 8}' y='{bar_y}' "
@@ -64,7 +64,7 @@ def _action_svg(action: ActionProgress, x: float, y: float, now) -> str:
         f"fill='{style.colour}' stroke='#000000'{dashed}/>"
         + _text(x + 8, y + 18, action.action, style.text_colour, bold=True)
         + _text(x + 8, y + 35, f"{style.symbol} {action.status} · "
-                               f"{format_seconds(action.elapsed_seconds(now))}",
+                               f"{format_duration(action.elapsed_seconds(now))}",
                 style.text_colour)
         + "</g>")
 

@@ -8,11 +8,11 @@ JupyterLab the same calls add widgets (an Apply button under a plan).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runbook_lib.core.headless import is_headless
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
@@ -20,7 +20,6 @@ from runbook_lib.views import display
 from runbook_lib.views.console import console_links
 from runbook_lib.views.review import PlanView
 
-HEADLESS_ENV = "RUNBOOK_HEADLESS"
 # Console links of the notebook's resources (target aws only); set by context().
 _LINKS: dict[str, str] = {}
 
@@ -42,11 +41,6 @@ def context(namespace: Mapping[str, Any]) -> Context:
     _LINKS.clear()
     _LINKS.update(console_links(names, params.target))
     return Context(params, session, names)
-
-
-def is_headless() -> bool:
-    """True under papermill, nbval and `runbook run`; False in JupyterLab."""
-    return os.environ.get(HEADLESS_ENV) == "1"
 
 
 def show_plan(plan: Plan, apply: bool) -> None:

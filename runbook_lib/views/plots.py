@@ -57,6 +57,8 @@ STAGE_COLOUR = "#FFFFFF"
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from runbook_lib.operate.dora import DoraReport, MetricSeries
+
 _DARK_FILLS = DARK_FILLS
 
 COLUMN_WIDTH = 2.4
@@ -208,3 +210,10 @@ def show_figure(fig: Figure) -> None:
 
     display(Image(data=figure_png(fig)))
     plt.close(fig)
+
+
+def show_metric_timeline(series: MetricSeries | None, report: DoraReport) -> None:
+    """Show the metric under production deploys and rollbacks when one was read; nothing
+    otherwise (``dora.describe_metric`` has said why)."""
+    if series:
+        show_figure(draw_metric_timeline(metric_timeline_data(series, report)))

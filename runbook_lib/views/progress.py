@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from runbook_lib.core.text import format_duration
 from runbook_lib.operate.executions import (
     ExecutionProgress,
     FailureDetails,
@@ -31,17 +32,6 @@ STATUS_STYLE = {s: (palette.style(s).colour, palette.style(s).symbol)
                 for s in ("Succeeded", "Failed", "InProgress", "Stopped", "Abandoned", "Pending")}
 
 
-def format_seconds(seconds: float | None) -> str:
-    """A duration with its unit: 12.3 s, 4.2 min, 2.0 h; '-' when not started."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def text_bar(fraction: float, width: int = 20) -> str:
     """[#######.............] 35%: a progress bar for plain text."""
     fraction = min(1.0, max(0.0, fraction))
@@ -52,19 +42,19 @@ def text_bar(fraction: float, width: int = 20) -> str:
 def stage_rows(progress: ExecutionProgress) -> list[tuple[str, str, str, str]]:
     """(stage, status, actions finished/total, time) per stage, in pipeline order."""
     return [(s.name, s.status, f"{sum(a.finished for a in s.actions)}/{len(s.actions)}",
-             format_seconds(s.elapsed_seconds(progress.now))) for s in progress.stages]
+             format_duration(s.elapsed_seconds(progress.now))) for s in progress.stages]
 
 
 def action_rows(progress: ExecutionProgress) -> list[tuple[str, str, str, str]]:
     """(stage, action, status, time) per action, in pipeline and run order."""
-    return [(a.stage, a.action, a.status, format_seconds(a.elapsed_seconds(progress.now)))
+    return [(a.stage, a.action, a.status, format_duration(a.elapsed_seconds(progress.now)))
             for s in progress.stages for a in s.actions]
 
 
 def final_line(progress: ExecutionProgress) -> str:
     """One sentence: how the execution ended and how long it took."""
     line = (f"execution {progress.execution_id} of {progress.pipeline}: {progress.status} "
-            f"after {format_seconds(progress.elapsed_seconds())}")
+            f"after {format_duration(progress.elapsed_seconds())}")
     waiting = progress.waiting_for_approval
     if waiting and not progress.finished:
         line += f"; waiting for approval at {waiting.stage}/{waiting.action}"
@@ -120,7 +110,7 @@ def failure_display(failure: FailureDetails | None) -> display.Preformatted:
 
 
 def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
-    return (f"{stage.name}: {stage.status} ({format_seconds(stage.elapsed_seconds(progress.now))})")
+    return f"{stage.name}: {stage.status} ({format_duration(stage.elapsed_seconds(progress.now))})"
 
 
 def _process_stderr(line: str) -> None:
@@ -161,18 +151,18 @@ def html_table(progress: ExecutionProgress) -> str:
     for stage in progress.stages:
         rows.append(f"<tr><td><b>{html.escape(stage.name)}</b></td><td></td>"
                     f"<td>{display.badge(stage.status)}</td>"
-                    f"<td>{format_seconds(stage.elapsed_seconds(progress.now))}</td></tr>")
+                    f"<td>{format_duration(stage.elapsed_seconds(progress.now))}</td></tr>")
         for action in stage.actions:
             rows.append(f"<tr><td></td><td>{html.escape(action.action)}</td>"
                         f"<td>{display.badge(action.status)}</td>"
-                        f"<td>{format_seconds(action.elapsed_seconds(progress.now))}</td></tr>")
+                        f"<td>{format_duration(action.elapsed_seconds(progress.now))}</td></tr>")
     return (f"{display._CSS}<table class='runbook-view'><tr><th>stage</th><th>action</th>"
             "<th>status</th><th>time</th></tr>" + "".join(rows) + "</table>")
 
 
 def headline(progress: ExecutionProgress) -> str:
     return (f"{progress.pipeline} · execution {progress.execution_id[:8]} · {progress.status} · "
-            f"{format_seconds(progress.elapsed_seconds())} · "
+            f"{format_duration(progress.elapsed_seconds())} · "
             f"{progress.finished_actions}/{progress.total_actions} actions done")
 
 

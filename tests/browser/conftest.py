@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("RUNBOOK_CHROMIUM", "/usr/bin/chromium"))
@@ -57,12 +57,6 @@ class Lab:
                "RUNBOOK_STATE_DIR": str(self.state_dir)}
         env.pop("RUNBOOK_HEADLESS", None)
         return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for_url(proc: subprocess.Popen, log: Path, port: int, timeout: float = 120) -> str:
@@ -120,7 +114,7 @@ def lab(tmp_path_factory, browser_aws, artifacts):
     for rel, values in _LAB_SETTINGS.items():
         (settings / rel).parent.mkdir(parents=True, exist_ok=True)
         (settings / rel).write_text(json.dumps(values))
-    port = _free_port()
+    port = free_port()
     log = root / "jupyterlab.log"
     env = {**os.environ, "AWS_ENDPOINT_URL": browser_aws.endpoint_url,
            "RUNBOOK_STATE_DIR": browser_aws.state_dir,

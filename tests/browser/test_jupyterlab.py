@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -34,6 +32,7 @@ if not CHROMIUM.exists():
 pytest.importorskip("playwright.sync_api",
                     reason=f"browser tests skipped: playwright is not installed; {ENABLE}")
 
+from helpers import apply_setup  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from runbook_lib.core.params import Params  # noqa: E402
@@ -45,8 +44,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-SETUP = ["preflight", "bucket", "iam", "buildspec", "build-project", "config", "pipeline",
-         "monitoring"]
 KERNEL_START_MS = 120_000
 RUN_ALL_MS = 240_000
 PIPELINE_TIMEOUT_S = 300
@@ -127,11 +124,7 @@ def _run_all_cells(page, artifacts: Path, shot: str) -> None:
 def _prepare_pending_approval(lab, tmp_path: Path) -> executions.PendingApproval:
     """The setup notebooks applied headless; creating the pipeline starts a run that then
     waits for the production approval."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.app.cli", "run", "--only", *SETUP, "-p", "apply=true",
-         "--out", str(tmp_path / "setup-run")],
-        env=lab.env(), capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    apply_setup(lab.env(), tmp_path / "setup-run")
     session = _session(lab)
     pipeline = Params().names(session.account_id()).pipeline
     first = executions.wait_for_new_execution(session, pipeline, known=set(), timeout=60)

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from runbook_lib.core.errors import LocalAwsError
-from runbook_lib.local.server import process
+from runbook_lib.local.server import client
 
 
 def _serve(status: int, body: bytes, content_type: str):
@@ -39,7 +39,7 @@ def test_a_non_json_answer_is_a_clear_local_aws_error(status, body, content_type
     endpoint = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         with pytest.raises(LocalAwsError) as err:
-            process.server_info(endpoint)
+            client.server_info(endpoint)
     finally:
         server.shutdown()
     message = str(err.value)

@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,7 @@ import urllib.error
 import urllib.request
 
 import nbformat
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from helpers import free_port
 
 
 def _get_json(url: str, attempts: int = 60):
@@ -34,7 +28,7 @@ def _get_json(url: str, attempts: int = 60):
 
 
 def test_lab_serves_clean_working_copies_on_loopback(tmp_path, local_aws):
-    port = _free_port()
+    port = free_port()
     workspace = tmp_path / "lab"
     proc = subprocess.Popen(
         [sys.executable, "-m", "runbook_lib.app.cli", "lab", "--port", str(port), "--dir",

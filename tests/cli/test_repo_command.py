@@ -6,10 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers import wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
@@ -122,8 +122,9 @@ def test_a_running_server_sees_a_repository_added_by_the_command(tmp_path, repo,
         cp = clients["codepipeline"]
         cp.create_pipeline(pipeline=_pipeline_declaration(role))
         watch_state = state_dir / "source-triggers.json"
-        _wait_for(lambda: "live" in _read_json(watch_state).get("us-east-1", {}),
-                  "the watcher to see the pipeline", lambda: _read_json(watch_state))
+        wait_until(lambda: "live" in _read_json(watch_state).get("us-east-1", {}),
+                   what="the watcher to see the pipeline",
+                   describe=lambda: _read_json(watch_state))
 
         (repo / "README.md").write_text("pushed\n")
         _git(repo, "commit", "-q", "-am", "second")
@@ -133,14 +134,14 @@ def test_a_running_server_sees_a_repository_added_by_the_command(tmp_path, repo,
             return [e for e in cp.list_pipeline_executions(pipelineName="live")[
                 "pipelineExecutionSummaries"] if e["trigger"]["triggerType"] == "Webhook"]
 
-        _wait_for(pushed, "a Webhook execution",
-                  lambda: cp.list_pipeline_executions(pipelineName="live"))
+        wait_until(pushed, what="a Webhook execution",
+                   describe=lambda: cp.list_pipeline_executions(pipelineName="live"))
         execution = cp.get_pipeline_execution(pipelineName="live", pipelineExecutionId=pushed()[
             0]["pipelineExecutionId"])["pipelineExecution"]
         assert execution["trigger"]["triggerType"] == "Webhook"
-        _wait_for(lambda: cp.get_pipeline_execution(
+        wait_until(lambda: cp.get_pipeline_execution(
             pipelineName="live", pipelineExecutionId=execution["pipelineExecutionId"])[
-            "pipelineExecution"].get("artifactRevisions"), "the source revision")
+            "pipelineExecution"].get("artifactRevisions"), what="the source revision")
         revisions = cp.get_pipeline_execution(
             pipelineName="live", pipelineExecutionId=execution["pipelineExecutionId"])[
             "pipelineExecution"]["artifactRevisions"]
@@ -180,10 +181,3 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _wait_for(condition, what, last_state=lambda: None, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
-                                 f"last state: {last_state()}")
-        time.sleep(0.1)

@@ -111,3 +111,17 @@ def test_failure_points_at_build_and_log(canonical):
     events = session.client("logs").get_log_events(
         logGroupName=failure.log_group, logStreamName=failure.log_stream)["events"]
     assert events
+
+
+def test_health_report_reads_each_page_once_and_shows_progress(canonical):
+    session, names, _ = canonical
+    session.recorder.reset()
+    lines: list[str] = []
+    health = report.build_health_report(session, names.pipeline, 1, max_failures=0,
+                                        on_progress=lines.append)
+    reads = session.recorder.reads
+    assert reads[("codepipeline", "ListPipelineExecutions")] == 1
+    assert reads[("codepipeline", "ListActionExecutions")] == 1
+    assert reads[("codepipeline", "GetPipeline")] == 1
+    assert len(health.records) == len(health.executions) == 3
+    assert lines[0] == "read 3 executions" and lines[-1].startswith("read ")

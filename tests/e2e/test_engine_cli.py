@@ -10,64 +10,20 @@ repository starts a run; a commit on another branch does not.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from helpers import aws_cli, wait_until
 
-from runbook_lib.local.server import process
-from runbook_lib.local.server.auth import read_credentials
 from runbook_lib.operate import sample_repo
 
 pytestmark = pytest.mark.slow
 
-SETUP = ["preflight", "bucket", "iam", "buildspec", "build-project", "config", "pipeline",
-         "monitoring"]
 PIPELINE = "sample-app-pipeline"
-AWS = str(Path(sys.executable).with_name("aws"))
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory):
-    state = tmp_path_factory.mktemp("engine-e2e")
-    status = process.start(state)
-    exported = read_credentials(state).environment(status.endpoint_url)  # the printed exports
-    env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": str(state),
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    env.pop("AWS_PROFILE", None)
-    out = tmp_path_factory.mktemp("engine-e2e-out")
-    result = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", "run", "--only", *SETUP,
-                             "-p", "apply=true", "--out", str(out)], env=env,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    yield env, state
-    process.stop(state)
-
-
-def aws(env, *args):
-    result = subprocess.run([AWS, *args, "--output", "json"], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else {}
-
-
-def poll(what, check, timeout=180, interval=0.5):
-    """Call ``check`` until it returns something truthy; on timeout say what was last seen."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last and last[0]:
-            return last[0]
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not reached in {timeout}s; last seen {last!r}")
 
 
 def pending_token(env, execution_id):
-    state = aws(env, "codepipeline", "get-pipeline-state", "--name", PIPELINE)
+    state = aws_cli(env, "codepipeline", "get-pipeline-state", "--name", PIPELINE)
     for stage in state["stageStates"]:
         for action in stage.get("actionStates", []):
             latest = action.get("latestExecution") or {}
@@ -79,37 +35,37 @@ def pending_token(env, execution_id):
 
 
 def approve(env, execution_id, summary):
-    stage, action, token = poll(f"approval of {execution_id}",
-                                lambda: pending_token(env, execution_id))
-    aws(env, "codepipeline", "put-approval-result", "--pipeline-name", PIPELINE,
+    stage, action, token = _poll(f"approval of {execution_id}",
+                                 lambda: pending_token(env, execution_id))
+    aws_cli(env, "codepipeline", "put-approval-result", "--pipeline-name", PIPELINE,
         "--stage-name", stage, "--action-name", action, "--token", token,
         "--result", json.dumps({"summary": summary, "status": "Approved"}))
 
 
 def execution_status(env, execution_id):
-    runs = aws(env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)
+    runs = aws_cli(env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)
     status = {r["pipelineExecutionId"]: r["status"]
               for r in runs["pipelineExecutionSummaries"]}.get(execution_id)
     return (status if status not in (None, "InProgress") else None), status
 
 
-def test_the_aws_cli_runs_approves_and_inspects_a_pipeline(local):
-    env, _ = local
+def test_the_aws_cli_runs_approves_and_inspects_a_pipeline(set_up_stack):
+    env = set_up_stack.env
     # Creating the pipeline started a first run (as on AWS); answer it so the stage is free.
     def oldest_run():
-        runs = aws(env, "codepipeline", "list-pipeline-executions", "--pipeline-name",
+        runs = aws_cli(env, "codepipeline", "list-pipeline-executions", "--pipeline-name",
                    PIPELINE)["pipelineExecutionSummaries"]
         return (runs[-1]["pipelineExecutionId"] if runs else None), len(runs)
 
-    first = poll("the first run", oldest_run)
+    first = _poll("the first run", oldest_run)
     approve(env, first, "first run checked")
 
-    started = aws(env, "codepipeline", "start-pipeline-execution", "--name", PIPELINE)
+    started = aws_cli(env, "codepipeline", "start-pipeline-execution", "--name", PIPELINE)
     execution_id = started["pipelineExecutionId"]
     approve(env, execution_id, "staging looks right")
-    assert poll("Succeeded", lambda: execution_status(env, execution_id)) == "Succeeded"
+    assert _poll("Succeeded", lambda: execution_status(env, execution_id)) == "Succeeded"
 
-    actions = aws(env, "codepipeline", "list-action-executions", "--pipeline-name", PIPELINE,
+    actions = aws_cli(env, "codepipeline", "list-action-executions", "--pipeline-name", PIPELINE,
                   "--filter", json.dumps({"pipelineExecutionId": execution_id}))[
         "actionExecutionDetails"]
     names = {a["stageName"]: a for a in actions}
@@ -122,28 +78,28 @@ def test_the_aws_cli_runs_approves_and_inspects_a_pipeline(local):
     assert approval["externalExecutionSummary"] == "staging looks right"
     build_id = names["Build"]["output"]["executionResult"]["externalExecutionId"]
 
-    build = aws(env, "codebuild", "batch-get-builds", "--ids", build_id)["builds"][0]
+    build = aws_cli(env, "codebuild", "batch-get-builds", "--ids", build_id)["builds"][0]
     phases = {p["phaseType"]: p.get("phaseStatus") for p in build["phases"]}
     for phase in ("DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD", "BUILD", "UPLOAD_ARTIFACTS"):
         assert phases[phase] == "SUCCEEDED", phases
     assert build["buildStatus"] == "SUCCEEDED"
-    events = aws(env, "logs", "get-log-events", "--log-group-name", build["logs"]["groupName"],
+    events = aws_cli(env, "logs", "get-log-events", "--log-group-name", build["logs"]["groupName"],
                  "--log-stream-name", build["logs"]["streamName"], "--start-from-head")["events"]
     text = "\n".join(e["message"] for e in events)
     assert "Running command npm test" in text
     assert "ok 1 - greets by name" in text
 
 
-def test_a_commit_on_the_watched_branch_starts_a_run_and_elsewhere_does_not(local):
-    env, state = local
-    repo = Path(state) / "repos" / "acme__sample-app"
-    before = {r["pipelineExecutionId"] for r in aws(
+def test_a_commit_on_the_watched_branch_starts_a_run_and_elsewhere_does_not(set_up_stack):
+    env = set_up_stack.env
+    repo = set_up_stack.state_dir / "repos" / "acme__sample-app"
+    before = {r["pipelineExecutionId"] for r in aws_cli(
         env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)[
         "pipelineExecutionSummaries"]}
 
     sample_repo.push_release_note(repo, "an experiment", branch="feature/experiment")
     time.sleep(4)  # several polls of the local AWS's watcher
-    after_feature = {r["pipelineExecutionId"] for r in aws(
+    after_feature = {r["pipelineExecutionId"] for r in aws_cli(
         env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)[
         "pipelineExecutionSummaries"]}
     assert after_feature == before
@@ -151,11 +107,16 @@ def test_a_commit_on_the_watched_branch_starts_a_run_and_elsewhere_does_not(loca
     commit = sample_repo.push_release_note(repo, "a release", branch="main")
 
     def new_run():
-        runs = aws(env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)
+        runs = aws_cli(env, "codepipeline", "list-pipeline-executions", "--pipeline-name", PIPELINE)
         fresh = [r for r in runs["pipelineExecutionSummaries"]
                  if r["pipelineExecutionId"] not in before and r.get("sourceRevisions")]
         return (fresh[0] if fresh else None), len(runs["pipelineExecutionSummaries"])
 
-    run = poll("a run started by the push, past its source", new_run, timeout=60)
+    run = _poll("a run started by the push, past its source", new_run, timeout=60)
     assert [r["revisionId"] for r in run["sourceRevisions"]] == [commit.sha]
     assert run["trigger"]["triggerType"] == "WebhookV2"
+
+
+def _poll(what, check, timeout=180):
+    """``check()`` returns (answer, what to report); wait for an answer."""
+    return wait_until(check, lambda seen: seen[0], what=what, timeout=timeout, interval=0.5)[0]

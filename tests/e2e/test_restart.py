@@ -3,14 +3,12 @@ reason, never left InProgress, and the orphaned build process is ended."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
-import time
-import zipfile
 
 import pytest
+from helpers import make_zip, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
@@ -24,19 +22,13 @@ BUILDSPEC = ("version: 0.2\nphases:\n  build:\n    commands:\n"
              "      - echo started-long-build\n      - sleep 120\n")
 
 
-def _source_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("buildspec.yml", BUILDSPEC)
-    return buffer.getvalue()
-
-
 def _create_pipeline(s: AwsSession) -> None:
     s3, iam = s.client("s3"), s.client("iam")
     s3.create_bucket(Bucket="restart-artifacts")
     s3.put_bucket_versioning(Bucket="restart-artifacts",
                              VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket="restart-artifacts", Key="src.zip", Body=_source_zip())
+    s3.put_object(Bucket="restart-artifacts", Key="src.zip",
+                  Body=make_zip({"buildspec.yml": BUILDSPEC}))
     role = iam.create_role(RoleName="restart-role",
                            AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
     s.client("codebuild").create_project(
@@ -70,17 +62,6 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _wait_for(what, check, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached in {timeout}s (last: {last!r})")
-
-
 def test_killed_mid_build_restarts_with_failed_execution_and_build(tmp_path):
     status = process.start(tmp_path)
     s = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
@@ -93,11 +74,12 @@ def test_killed_mid_build_restarts_with_failed_execution_and_build(tmp_path):
         builds = cb.batch_get_builds(ids=ids)["builds"] if ids else []
         return next((b for b in builds if b["currentPhase"] == "BUILD"), None)
 
-    build = _wait_for("a build in its BUILD phase", build_running)
+    build = wait_until(build_running, what="a build in its BUILD phase", timeout=90, interval=0.2)
     pid_file = tmp_path / "builds" / build["id"] / "commands" / "shell.pid"
     shell_pid = int(pid_file.read_text())
     os.kill(status.pid, signal.SIGKILL)
-    _wait_for("the server gone", lambda: not process.is_healthy(status.endpoint_url))
+    wait_until(lambda: not process.is_healthy(status.endpoint_url), what="the server gone",
+               timeout=90, interval=0.2)
 
     status = process.start(tmp_path)
     try:

@@ -8,58 +8,26 @@ every kernel); teardown removes everything the suite created and nothing it did 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import apply_setup, run_runbook
+from helpers import aws_cli as aws
 
-from runbook_lib.local.server import process
-from runbook_lib.local.server.auth import read_credentials
+from runbook_lib.local.server import client
 
 pytestmark = pytest.mark.slow
 
-SETUP = ["preflight", "bucket", "iam", "buildspec", "build-project", "config", "pipeline",
-         "monitoring"]
 APP = "sample-app"
 BUCKET = f"{APP}-artifacts-123456789012-us-east-1"
-AWS = str(Path(sys.executable).with_name("aws"))
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory):
-    state = tmp_path_factory.mktemp("e2e-state")
-    status = process.start(state)
-    exported = read_credentials(state).environment(status.endpoint_url)  # the printed exports
-    env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": str(state),
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    env.pop("AWS_PROFILE", None)
-    yield status.endpoint_url, env
-    process.stop(state)
-
-
-def runbook(env, *args, timeout=900):
-    result = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", *args], env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
-def aws(env, *args):
-    result = subprocess.run([AWS, *args, "--output", "json"], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else {}
 
 
 def mutations(endpoint) -> list[dict]:
-    return [c for c in process.fetch_calls(endpoint) if c["mutating"]]
+    return [c for c in client.fetch_calls(endpoint) if c["mutating"]]
 
 
-def test_setup_then_rerun_then_teardown(local, tmp_path):
-    endpoint, env = local
-    runbook(env, "run", "--only", *SETUP, "-p", "apply=true", "--out", str(tmp_path / "one"))
+def test_setup_then_rerun_then_teardown(local_stack, tmp_path):
+    endpoint, env = local_stack.endpoint_url, local_stack.env
+    apply_setup(env, tmp_path / "one")
 
     # What the operator sees with the AWS CLI.
     assert aws(env, "s3api", "get-bucket-versioning", "--bucket", BUCKET)["Status"] == "Enabled"
@@ -94,8 +62,8 @@ def test_setup_then_rerun_then_teardown(local, tmp_path):
     assert targets["Targets"][0]["Arn"].endswith(f":{APP}-pipeline-failures")
 
     # A converged re-run makes zero mutating calls, across every notebook.
-    process.fetch_calls(endpoint, reset=True)
-    runbook(env, "run", "--only", *SETUP, "-p", "apply=true", "--out", str(tmp_path / "two"))
+    client.fetch_calls(endpoint, reset=True)
+    apply_setup(env, tmp_path / "two")
     assert mutations(endpoint) == []
 
     # Look-alikes the suite did not create: under the app's own prefixes, but untagged.
@@ -104,7 +72,7 @@ def test_setup_then_rerun_then_teardown(local, tmp_path):
     aws(env, "secretsmanager", "create-secret", "--name", f"{APP}/staging/hand-made",
         "--secret-string", "x")
 
-    runbook(env, "teardown", "--out", str(tmp_path / "down"))
+    run_runbook(env, "teardown", "--out", str(tmp_path / "down"))
     buckets = [b["Name"] for b in aws(env, "s3api", "list-buckets")["Buckets"]]
     assert BUCKET not in buckets
     roles = [r["RoleName"] for r in aws(env, "iam", "list-roles")["Roles"]]
@@ -119,6 +87,6 @@ def test_setup_then_rerun_then_teardown(local, tmp_path):
     assert not [s for s in secrets if s.startswith(f"{APP}/") and s != f"{APP}/staging/hand-made"]
 
     # A second teardown is a no-op.
-    process.fetch_calls(endpoint, reset=True)
-    runbook(env, "teardown", "--out", str(tmp_path / "again"))
+    client.fetch_calls(endpoint, reset=True)
+    run_runbook(env, "teardown", "--out", str(tmp_path / "again"))
     assert mutations(endpoint) == []

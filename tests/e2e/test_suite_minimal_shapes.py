@@ -18,7 +18,7 @@ import pytest
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process, shapes
 from runbook_lib.local.server.auth import read_credentials
-from runbook_lib.operate import executions
+from runbook_lib.operate import executions, history
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +35,16 @@ def minimal_local(tmp_path_factory):
     env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": str(state)}
     env.pop("AWS_PROFILE", None)
     env.pop(shapes.ENV, None)  # only the server reshapes; the suite is ordinary
+    env[history.REHEARSE_GATES_ENV] = "0"  # the gates' real waits say nothing about shapes
     yield status.endpoint_url, env
     process.stop(state)
 
 
 def _outputs(notebook) -> str:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    return "\n".join("".join(out.get("text", "")) for cell in cells
-                     for out in cell.get("outputs", []))
+    return "\n".join("".join(out.get("text", "")) + "".join(
+        out.get("data", {}).get("text/plain", "")) for cell in cells
+        for out in cell.get("outputs", []))
 
 
 def test_suite_and_report_name_commits_under_minimal_shapes(minimal_local, tmp_path):

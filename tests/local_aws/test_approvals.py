@@ -8,6 +8,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, register
 from runbook_lib.local.codepipeline.approvals import TIMEOUT_ENV
@@ -18,17 +19,6 @@ class _Source:
     def run(self, ctx):
         return ActionOutcome("Succeeded", "ok", output_variables={"CommitId": "feedbeef"},
                              revision={"revisionId": "feedbeef", "created": time.time()})
-
-
-def _wait(read, done, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not done(value):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; last seen: {value}")
-        time.sleep(0.05)
-        value = read()
-    return value
 
 
 @pytest.fixture
@@ -70,13 +60,13 @@ def _approval_state(cp, pipeline):
 
 
 def _token(cp, pipeline):
-    state = _wait(lambda: _approval_state(cp, pipeline),
+    state = wait_until(lambda: _approval_state(cp, pipeline),
                   lambda s: "token" in s.get("latestExecution", {}), what="a pending approval")
     return state["latestExecution"]["token"]
 
 
 def _status(cp, pipeline, execution_id, *wanted):
-    return _wait(lambda: cp.get_pipeline_execution(
+    return wait_until(lambda: cp.get_pipeline_execution(
         pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"],
         lambda e: e["status"] in wanted, what=f"status {wanted}")
 

@@ -4,24 +4,16 @@ commit id, passes exported variables on, reports the failing phase, and honours 
 import io
 import json
 import threading
-import time
 import zipfile
 
 import pytest
 import yaml
+from helpers import make_zip, wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionContext, ArtifactRef, executor_for
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def _zip(files):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return buffer.getvalue()
 
 
 def _spec(*commands):
@@ -38,7 +30,7 @@ def _context(local_aws, session, name, commands, configuration=None, outputs=("B
     s3 = session.client("s3")
     s3.create_bucket(Bucket=name)
     s3.put_object(Bucket=name, Key=f"{name}/SourceOutput/in.zip",
-                  Body=_zip({"buildspec.yml": _spec(*commands), "app.txt": "app\n"}))
+                  Body=make_zip({"buildspec.yml": _spec(*commands), "app.txt": "app\n"}))
     session.client("codebuild").create_project(
         name=name, source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
         environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -93,15 +85,12 @@ def test_a_pipeline_stop_stops_the_build(local_aws, session, app_name):
         target=lambda: result.setdefault("outcome", executor_for("Build", "CodeBuild").run(ctx)))
     runner.start()
     cb = session.client("codebuild")
-    deadline = time.monotonic() + 30
-    seen = None
-    while time.monotonic() < deadline:
+
+    def phase():
         ids = cb.list_builds_for_project(projectName=app_name)["ids"]
-        seen = ids and cb.batch_get_builds(ids=ids)["builds"][0]["currentPhase"]
-        if seen == "BUILD":
-            break
-        time.sleep(0.1)
-    assert seen == "BUILD", f"the build never reached BUILD (last: {seen})"
+        return ids and cb.batch_get_builds(ids=ids)["builds"][0]["currentPhase"]
+
+    wait_until(phase, lambda seen: seen == "BUILD", what="the build to reach BUILD")
     ctx.stop_requested.set()
     runner.join(timeout=30)
     outcome = result["outcome"]

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -22,13 +23,9 @@ def _project(cb, name: str, buildspec: str) -> None:
 
 
 def _wait(cb, batch_id: str, timeout: float = 90) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batch = cb.batch_get_build_batches(ids=[batch_id])["buildBatches"][0]
-        if batch["complete"]:
-            return batch
-        time.sleep(0.2)
-    raise AssertionError(f"batch {batch_id} still running: {batch}")
+    return wait_until(lambda: cb.batch_get_build_batches(ids=[batch_id])["buildBatches"][0],
+                      lambda batch: batch["complete"], timeout=timeout,
+                      what=f"batch {batch_id}", interval=0.2)
 
 
 def _statuses(batch: dict) -> dict[str, str]:

@@ -4,10 +4,10 @@ read back with boto3's own paginators, as triage and the console read them."""
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import wait_for_build
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -43,13 +43,7 @@ def _build(session, name: str, buildspec: str) -> dict:
                       artifacts={"type": "NO_ARTIFACTS"}, environment=dict(ENVIRONMENT),
                       serviceRole=ROLE)
     build_id = cb.start_build(projectName=name)["build"]["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
-        if build["buildComplete"]:
-            return build
-        time.sleep(0.1)
-    raise AssertionError(f"build {build_id} did not finish")
+    return wait_for_build(cb, build_id)
 
 
 def _paginate(client, operation: str, key: str, **kwargs) -> list:

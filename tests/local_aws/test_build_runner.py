@@ -6,13 +6,13 @@ import json
 import os
 import re
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 from botocore.exceptions import ClientError
+from helpers import make_zip, wait_for_build
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -33,22 +33,10 @@ def _project(cb, name, buildspec=None, **extra):
     return cb.create_project(**body)["project"]
 
 
-def _wait(cb, build_id, timeout=60, until=lambda b: b["buildComplete"]):
-    """Poll BatchGetBuilds until ``until`` holds; report the last state seen on timeout."""
-    deadline = time.monotonic() + timeout
-    build = None
-    while time.monotonic() < deadline:
-        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
-        if until(build):
-            return build
-        time.sleep(0.1)
-    raise AssertionError(f"build {build_id} still {build and build['currentPhase']}: {build}")
-
-
 def _run(session, name, phases, **top):
     cb = session.client("codebuild")
     _project(cb, name, _buildspec(phases, **top))
-    return _wait(cb, cb.start_build(projectName=name)["build"]["id"])
+    return wait_for_build(cb, cb.start_build(projectName=name)["build"]["id"])
 
 
 def _phases(build):
@@ -114,7 +102,7 @@ def test_phase_rules_after_a_failure(session, app_name, case, phases, expected):
 def test_a_bad_buildspec_fails_download_source(session, app_name):
     cb = session.client("codebuild")
     _project(cb, app_name, "version: 0.2\nphases:\n  bild:\n    commands: [ls]\n")
-    build = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert _phases(build) == [("PROVISIONING", "SUCCEEDED"), ("DOWNLOAD_SOURCE", "FAILED")] \
         + TAIL
     assert build["phases"][3]["contexts"][0]["statusCode"] == "YAML_FILE_ERROR"
@@ -171,7 +159,7 @@ def test_disabled_cloudwatch_logs_write_nothing(session, app_name):
     group = f"/custom/{app_name}"
     _project(cb, app_name, logsConfig={"cloudWatchLogs": {"status": "DISABLED",
                                                           "groupName": group}})
-    build = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert build["buildStatus"] == "SUCCEEDED"
     assert "groupName" not in build["logs"]
     groups = session.client("logs").describe_log_groups(logGroupNamePrefix=group)
@@ -193,7 +181,7 @@ def test_parameter_store_and_secrets_are_resolved_and_masked(session, app_name):
         environment={**ENVIRONMENT, "environmentVariables": [
             {"name": "FROM_PROJECT", "value": f"/{app_name}/token",
              "type": "PARAMETER_STORE"}]})
-    build = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert build["buildStatus"] == "SUCCEEDED", build["phases"]
     lines = _log(session, build)
     assert {"token=***", "password=***", "project=***", "11"} <= set(lines)
@@ -207,14 +195,6 @@ def test_a_missing_parameter_fails_download_source(session, app_name):
                  env={"parameter-store": {"X": f"/{app_name}/missing"}})
     assert _phases(build)[1] == ("DOWNLOAD_SOURCE", "FAILED")
     assert build["phases"][3]["contexts"][0]["statusCode"] == "Decrypted Variables Error"
-
-
-def _zip(files):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("case, artifacts, expected", [
@@ -235,11 +215,11 @@ def test_artifacts_follow_the_buildspec(session, app_name, case, artifacts, expe
         "mkdir -p dist/maps", "echo js > dist/app.js", "echo map > dist/maps/app.js.map",
         "echo n > dist/notes.txt"]}}, artifacts=artifacts)
     s3.put_object(Bucket=app_name, Key="in/source.zip",
-                  Body=_zip({"buildspec.yml": spec, "src/a.py": "print(1)\n"}))
+                  Body=make_zip({"buildspec.yml": spec, "src/a.py": "print(1)\n"}))
     _project(cb, app_name, source={"type": "S3", "location": f"{app_name}/in/source.zip"},
              artifacts={"type": "S3", "location": app_name, "path": "out",
                         "name": "result.zip", "packaging": "ZIP"})
-    build = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert build["buildStatus"] == "SUCCEEDED", build["phases"]
     assert build["artifacts"]["location"] == f"arn:aws:s3:::{app_name}/out/result.zip"
     body = s3.get_object(Bucket=app_name, Key="out/result.zip")["Body"].read()
@@ -254,13 +234,13 @@ def test_artifact_name_from_the_buildspec_and_no_match_fails_upload(session, app
                                                  "name": "named-$CODEBUILD_BUILD_NUMBER.zip"}),
              artifacts={"type": "S3", "location": app_name, "name": "default.zip",
                         "overrideArtifactName": True})
-    build = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert build["artifacts"]["location"] == f"arn:aws:s3:::{app_name}/named-1.zip"
     s3.head_object(Bucket=app_name, Key="named-1.zip")
 
     cb.update_project(name=app_name, source={"type": "NO_SOURCE", "buildspec": _buildspec(
         {"build": {"commands": ["true"]}}, artifacts={"files": ["nothing/*"]})})
-    build = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert _phases(build)[-3] == ("UPLOAD_ARTIFACTS", "FAILED")
     assert build["buildStatus"] == "FAILED"
 
@@ -275,8 +255,8 @@ def test_cache_is_restored_in_the_next_build(session, app_name, cache_type):
         {"build": {"commands": ["if [ -f deps/lib.txt ]; then echo restored $(cat deps/lib.txt);"
                                 " else mkdir -p deps && echo v1 > deps/lib.txt; fi"]}},
         cache={"paths": ["deps/**/*"]}), cache=cache)
-    first = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
-    second = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    first = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    second = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert "restored v1" not in _log(session, first)
     assert "restored v1" in _log(session, second)
 
@@ -292,8 +272,8 @@ def test_home_cache_paths_use_the_builds_own_home(session, app_name):
             "echo home is $HOME"]}},
         cache={"paths": [f"/root/{marker}/**/*"]}),
         cache={"type": "LOCAL", "modes": ["LOCAL_CUSTOM_CACHE"]})
-    first = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
-    second = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    first = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    second = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert "restored v1" in _log(session, second)
     assert "home is /root" not in _log(session, first)
     assert not (Path.home() / marker).exists()
@@ -306,7 +286,7 @@ def test_timeout_kills_the_build(session, app_name, monkeypatch, tmp_path):
     cb = session.client("codebuild")
     _project(cb, app_name, _buildspec({"build": {"commands": [
         f"sleep 120 & echo $! > {pid_file}; wait"]}}), timeoutInMinutes=5)
-    build = _wait(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert build["buildStatus"] == "TIMED_OUT"
     assert ("BUILD", "TIMED_OUT") in _phases(build)
     assert not _alive(int(pid_file.read_text()))
@@ -318,9 +298,9 @@ def test_stop_build_kills_the_process_group(session, app_name, tmp_path):
     _project(cb, app_name, _buildspec({"build": {"commands": [
         f"sleep 120 & echo $! > {pid_file}; wait"]}}))
     build_id = cb.start_build(projectName=app_name)["build"]["id"]
-    _wait(cb, build_id, until=lambda b: pid_file.exists() and pid_file.read_text().strip())
+    wait_for_build(cb, build_id, until=lambda b: pid_file.exists() and pid_file.read_text().strip())
     cb.stop_build(id=build_id)
-    build = _wait(cb, build_id)
+    build = wait_for_build(cb, build_id)
     assert build["buildStatus"] == "STOPPED"
     assert ("BUILD", "STOPPED") in _phases(build)
     assert not _alive(int(pid_file.read_text()))
@@ -332,13 +312,13 @@ def test_builds_over_the_limit_wait_queued(session, app_name, local_aws, monkeyp
     cb = session.client("codebuild")
     _project(cb, app_name, _buildspec({"build": {"commands": ["sleep 30"]}}))
     first = cb.start_build(projectName=app_name)["build"]["id"]
-    _wait(cb, first, until=lambda b: b["currentPhase"] == "BUILD")
+    wait_for_build(cb, first, until=lambda b: b["currentPhase"] == "BUILD")
     second = cb.start_build(projectName=app_name)["build"]["id"]
-    assert _wait(cb, second, until=lambda b: True)["currentPhase"] == "QUEUED"
+    assert wait_for_build(cb, second, until=lambda b: True)["currentPhase"] == "QUEUED"
     cb.stop_build(id=first)
-    _wait(cb, second, until=lambda b: b["currentPhase"] == "BUILD")
+    wait_for_build(cb, second, until=lambda b: b["currentPhase"] == "BUILD")
     cb.stop_build(id=second)
-    assert _wait(cb, second)["buildStatus"] == "STOPPED"
+    assert wait_for_build(cb, second)["buildStatus"] == "STOPPED"
 
 
 def test_aws_cli_inside_a_build_talks_to_the_local_aws(session, app_name, monkeypatch):

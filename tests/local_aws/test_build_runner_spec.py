@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import getpass
 import io
-import time
 import zipfile
 
 import pytest
+from helpers import make_zip, wait_for_build
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -21,13 +21,7 @@ def _start(session, name: str, buildspec: str) -> dict:
                       artifacts={"type": "NO_ARTIFACTS"}, environment=dict(ENVIRONMENT),
                       serviceRole=ROLE)
     build_id = cb.start_build(projectName=name)["build"]["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
-        if build["buildComplete"]:
-            return build
-        time.sleep(0.1)
-    raise AssertionError(f"build {build_id} did not finish: {build}")
+    return wait_for_build(cb, build_id)
 
 
 def _log(session, build) -> list[str]:
@@ -107,14 +101,6 @@ def test_run_as_the_current_user_runs(session, app_name):
     assert getpass.getuser() in [m.strip() for m in _log(session, build)]
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return buffer.getvalue()
-
-
 def test_secondary_sources_and_artifacts(session, app_name):
     s3, cb = session.client("s3"), session.client("codebuild")
     bucket = f"{app_name}-bucket"
@@ -127,8 +113,8 @@ def test_secondary_sources_and_artifacts(session, app_name):
                  "  secondary-artifacts:\n    docs:\n      files: '**/*'\n"
                  "      base-directory: out/docs\n")
     s3.put_object(Bucket=bucket, Key="src/app.zip",
-                  Body=_zip({"app.txt": "app\n", "buildspec.yml": buildspec}))
-    s3.put_object(Bucket=bucket, Key="src/lib.zip", Body=_zip({"lib.txt": "lib\n"}))
+                  Body=make_zip({"app.txt": "app\n", "buildspec.yml": buildspec}))
+    s3.put_object(Bucket=bucket, Key="src/lib.zip", Body=make_zip({"lib.txt": "lib\n"}))
     cb.create_project(
         name=app_name, source={"type": "S3", "location": f"{bucket}/src/app.zip"},
         secondarySources=[{"type": "S3", "location": f"{bucket}/src/lib.zip",
@@ -138,10 +124,7 @@ def test_secondary_sources_and_artifacts(session, app_name):
                              "path": "out", "artifactIdentifier": "docs"}],
         environment=dict(ENVIRONMENT), serviceRole=ROLE)
     build_id = cb.start_build(projectName=app_name)["build"]["id"]
-    deadline = time.monotonic() + 60
-    while not (build := cb.batch_get_builds(ids=[build_id])["builds"][0])["buildComplete"]:
-        assert time.monotonic() < deadline, build
-        time.sleep(0.1)
+    build = wait_for_build(cb, build_id)
     assert build["buildStatus"] == "SUCCEEDED", _failed_phase(build)
     assert build["secondarySources"][0]["sourceIdentifier"] == "lib"
     assert build["secondaryArtifacts"] == [{"location": f"arn:aws:s3:::{bucket}/out/docs.zip",
@@ -165,10 +148,7 @@ def test_secondary_artifact_missing_from_the_buildspec_fails_upload(session, app
         secondaryArtifacts=[{"type": "S3", "location": bucket, "artifactIdentifier": "docs"}],
         environment=dict(ENVIRONMENT), serviceRole=ROLE)
     build_id = cb.start_build(projectName=app_name)["build"]["id"]
-    deadline = time.monotonic() + 60
-    while not (build := cb.batch_get_builds(ids=[build_id])["builds"][0])["buildComplete"]:
-        assert time.monotonic() < deadline, build
-        time.sleep(0.1)
+    build = wait_for_build(cb, build_id)
     phase, code, message = _failed_phase(build)
     assert (phase, code) == ("UPLOAD_ARTIFACTS", "CLIENT_ERROR")
     assert "secondary artifact docs has no definition" in message

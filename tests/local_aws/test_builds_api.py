@@ -4,11 +4,11 @@ error codes, numbering, listing order and pages, retry, idempotency, and a serve
 import json
 import os
 import signal
-import time
 
 import pytest
 import yaml
 from botocore.exceptions import ClientError
+from helpers import wait_for_build, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codebuild import builds
@@ -29,17 +29,6 @@ def _project(cb, name, *commands, **extra):
             "serviceRole": ROLE}
     body.update(extra)
     cb.create_project(**body)
-
-
-def _wait(cb, build_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    build = None
-    while time.monotonic() < deadline:
-        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
-        if build["buildComplete"]:
-            return build
-        time.sleep(0.1)
-    raise AssertionError(f"build {build_id} did not complete; last seen: {build}")
 
 
 def _check(shape, value, path="$"):
@@ -94,7 +83,7 @@ def test_every_build_operation_answers_in_the_model_shapes(checked, app_name):
     _project(checked, app_name, "echo hi", "false")
     started = checked.start_build(projectName=app_name, sourceVersion="abc123",
                                   environmentVariablesOverride=[{"name": "A", "value": "1"}])
-    build = _wait(checked, started["build"]["id"])
+    build = wait_for_build(checked, started["build"]["id"])
     assert build["buildStatus"] == "FAILED"
     assert build["environment"]["environmentVariables"] == [
         {"name": "A", "value": "1", "type": "PLAINTEXT"}]
@@ -102,7 +91,7 @@ def test_every_build_operation_answers_in_the_model_shapes(checked, app_name):
     checked.list_builds()
     retried = checked.retry_build(id=build["id"])["build"]
     checked.stop_build(id=retried["id"])
-    _wait(checked, retried["id"])
+    wait_for_build(checked, retried["id"])
     assert set(checked.validated) >= {"StartBuild", "BatchGetBuilds", "ListBuildsForProject",
                                       "ListBuilds", "RetryBuild", "StopBuild"}
 
@@ -114,7 +103,7 @@ def test_build_record_fields(session, app_name):
     assert build["buildStatus"] == "IN_PROGRESS"
     assert build["id"].startswith(f"{app_name}:")
     assert build["arn"] == f"arn:aws:codebuild:us-east-1:123456789012:build/{build['id']}"
-    done = _wait(cb, build["id"])
+    done = wait_for_build(cb, build["id"])
     assert done["buildComplete"] and done["currentPhase"] == "COMPLETED"
     assert done["initiator"] == "root" and done["sourceVersion"] == "v1"
     assert done["timeoutInMinutes"] == 60 and done["serviceRole"] == ROLE
@@ -128,7 +117,7 @@ def test_build_numbers_order_and_pages(session, app_name, monkeypatch):
     cb = session.client("codebuild")
     _project(cb, app_name, "true")
     ids = [cb.start_build(projectName=app_name)["build"]["id"] for _ in range(3)]
-    done = [_wait(cb, i) for i in ids]
+    done = [wait_for_build(cb, i) for i in ids]
     assert [b["buildNumber"] for b in done] == [1, 2, 3]
     pages = cb.get_paginator("list_builds_for_project")
     listed = [i for page in pages.paginate(projectName=app_name) for i in page["ids"]]
@@ -147,11 +136,11 @@ def test_retry_and_idempotency_token(session, app_name):
                            environmentVariablesOverride=[{"name": "A", "value": "x"}])["build"]
     again = cb.start_build(projectName=app_name, idempotencyToken="tok")["build"]
     assert again["id"] == first["id"]
-    _wait(cb, first["id"])
+    wait_for_build(cb, first["id"])
     retried = cb.retry_build(id=first["arn"])["build"]
     assert retried["id"] != first["id"] and retried["buildNumber"] == 2
     assert retried["environment"]["environmentVariables"][0]["value"] == "x"
-    assert _wait(cb, retried["id"])["buildStatus"] == "SUCCEEDED"
+    assert wait_for_build(cb, retried["id"])["buildStatus"] == "SUCCEEDED"
 
 
 @pytest.mark.parametrize("case, call, code", [
@@ -200,7 +189,7 @@ def test_concurrent_build_limit_of_a_project(session, app_name):
         cb.start_build(projectName=app_name)
     assert err.value.response["Error"]["Code"] == "AccountLimitExceededException"
     cb.stop_build(id=first)
-    assert _wait(cb, first)["buildStatus"] == "STOPPED"
+    assert wait_for_build(cb, first)["buildStatus"] == "STOPPED"
 
 
 def test_a_build_interrupted_by_a_crash_ends_failed_at_the_next_start(tmp_path):
@@ -212,10 +201,8 @@ def test_a_build_interrupted_by_a_crash_ends_failed_at_the_next_start(tmp_path):
             "codebuild")
         _project(cb, "crashed", f"sleep 300 & echo $! > {pid_file}; wait")
         build_id = cb.start_build(projectName="crashed")["build"]["id"]
-        deadline = time.monotonic() + 30
-        while not (pid_file.exists() and pid_file.read_text().strip()):
-            assert time.monotonic() < deadline, "the build never started its command"
-            time.sleep(0.1)
+        wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(),
+                   what="the build to start its command")
         os.kill(status.pid, signal.SIGKILL)  # a crash: no orderly shutdown
     finally:
         process.stop(state)

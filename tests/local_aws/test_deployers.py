@@ -1,10 +1,9 @@
 """Deploy executors (S3, ECS) against the local AWS, checked with an operator's clients."""
 
-import io
 import json
-import zipfile
 
 import pytest
+from helpers import make_zip
 
 from runbook_lib.local.codepipeline.actions import ActionContext, ArtifactRef, executor_for
 from runbook_lib.local.codepipeline.artifacts import put_artifact
@@ -12,14 +11,6 @@ from runbook_lib.local.codepipeline.artifacts import put_artifact
 REGION = "us-east-1"
 SITE = {"index.html": b"<h1>hi</h1>", "css/site.css": b"h1{}", "js/app.json": b"{}",
         "data.unknownext": b"\x00\x01"}
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, body in files.items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
 
 
 def _run(local_aws, app_name, provider, configuration, artifact: bytes):
@@ -48,7 +39,7 @@ def test_s3_extract_puts_every_file_with_its_content_type(local_aws, session, ap
     s3.create_bucket(Bucket=app_name)
     outcome = _run(local_aws, app_name, "S3",
                    {"BucketName": app_name, "Extract": "true",
-                    "CacheControl": "max-age=60", "CannedACL": "public-read"}, _zip(SITE))
+                    "CacheControl": "max-age=60", "CannedACL": "public-read"}, make_zip(SITE))
     assert (outcome.status, outcome.summary) == (
         "Succeeded", f"Deployed 4 files to s3://{app_name}/"), outcome
     assert outcome.output_variables == {}
@@ -68,7 +59,7 @@ def test_s3_extract_with_object_key_deploys_under_that_path(local_aws, session, 
     s3.create_bucket(Bucket=app_name)
     outcome = _run(local_aws, app_name, "S3",
                    {"BucketName": app_name, "Extract": "true", "ObjectKey": "site/v1/"},
-                   _zip(SITE))
+                   make_zip(SITE))
     assert outcome.summary == f"Deployed 4 files to s3://{app_name}/site/v1/", outcome
     listed = {o["Key"] for o in s3.list_objects_v2(Bucket=app_name)["Contents"]}
     assert listed == {f"site/v1/{name}" for name in SITE}
@@ -78,7 +69,7 @@ def test_s3_without_extract_puts_the_zip_encrypted(local_aws, session, app_name)
     s3 = session.client("s3")
     s3.create_bucket(Bucket=app_name)
     key_arn = f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    artifact = _zip(SITE)
+    artifact = make_zip(SITE)
     outcome = _run(local_aws, app_name, "S3",
                    {"BucketName": app_name, "Extract": "false", "ObjectKey": "release.zip",
                     "KMSEncryptionKeyARN": key_arn}, artifact)
@@ -91,16 +82,16 @@ def test_s3_without_extract_puts_the_zip_encrypted(local_aws, session, app_name)
 @pytest.mark.parametrize(
     "case, configuration, artifact, error_code, summary_start",
     [
-        ("missing bucket", {"BucketName": "{app}-nope", "Extract": "true"}, _zip(SITE),
+        ("missing bucket", {"BucketName": "{app}-nope", "Extract": "true"}, make_zip(SITE),
          "JobFailed", "bucket {app}-nope does not exist: "),
         ("no object key without extract", {"BucketName": "{app}", "Extract": "false"},
-         _zip(SITE), "ConfigurationError", "configuration ObjectKey is required"),
-        ("extract not a boolean", {"BucketName": "{app}", "Extract": "yes"}, _zip(SITE),
+         make_zip(SITE), "ConfigurationError", "configuration ObjectKey is required"),
+        ("extract not a boolean", {"BucketName": "{app}", "Extract": "yes"}, make_zip(SITE),
          "ConfigurationError", "configuration Extract must be true or false"),
-        ("no bucket name", {"Extract": "true"}, _zip(SITE), "ConfigurationError",
+        ("no bucket name", {"Extract": "true"}, make_zip(SITE), "ConfigurationError",
          "configuration BucketName is required"),
         ("bad canned ACL", {"BucketName": "{app}", "Extract": "true", "CannedACL": "open"},
-         _zip(SITE), "ConfigurationError", "configuration CannedACL"),
+         make_zip(SITE), "ConfigurationError", "configuration CannedACL"),
         ("artifact not a zip", {"BucketName": "{app}", "Extract": "true"}, b"not a zip",
          "JobFailed", "input artifact BuildOutput is not a zip file"),
     ],
@@ -139,7 +130,7 @@ def ecs_service(session, app_name):
 
 
 def _definitions(entries) -> bytes:
-    return _zip({"imagedefinitions.json": json.dumps(entries).encode()})
+    return make_zip({"imagedefinitions.json": json.dumps(entries).encode()})
 
 
 def test_ecs_registers_new_revision_and_updates_service(local_aws, app_name, ecs_service):
@@ -165,7 +156,7 @@ def test_ecs_registers_new_revision_and_updates_service(local_aws, app_name, ecs
 
 
 def test_ecs_reads_a_custom_file_name(local_aws, app_name, ecs_service):
-    artifact = _zip({"deploy/images.json": json.dumps(
+    artifact = make_zip({"deploy/images.json": json.dumps(
         [{"name": "sidecar", "imageUri": "repo/sidecar:8"}]).encode()})
     outcome = _run(local_aws, app_name, "ECS", {"ClusterName": app_name, "ServiceName": "api",
                                                 "FileName": "deploy/images.json"}, artifact)
@@ -176,9 +167,9 @@ def test_ecs_reads_a_custom_file_name(local_aws, app_name, ecs_service):
     "case, configuration, artifact, summary_start",
     [
         ("missing file", {"ClusterName": "{app}", "ServiceName": "api"},
-         _zip({"other.json": b"[]"}), "imagedefinitions.json not found in input artifact"),
+         make_zip({"other.json": b"[]"}), "imagedefinitions.json not found in input artifact"),
         ("invalid JSON", {"ClusterName": "{app}", "ServiceName": "api"},
-         _zip({"imagedefinitions.json": b"[{"}), "imagedefinitions.json in BuildOutput is not "
+         make_zip({"imagedefinitions.json": b"[{"}), "imagedefinitions.json in BuildOutput is not "
                                                  "valid JSON"),
         ("wrong shape", {"ClusterName": "{app}", "ServiceName": "api"},
          _definitions([{"name": "web"}]), "imagedefinitions.json in BuildOutput must be"),

@@ -7,16 +7,15 @@ server runs: each can be held at a gate, made to fail, and records what it was g
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import threading
 import time
-import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import make_zip, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
@@ -27,13 +26,6 @@ FAIL: dict[str, bool | int] = {}  # action key -> fail next runs (True: all, n: 
 SEEN: list[dict] = []  # what each test step was given
 
 
-def _zip(text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("content.txt", text)
-    return buffer.getvalue()
-
-
 @register("Source", "EngineTestSource")
 class _TestSource:
     def run(self, ctx):
@@ -42,7 +34,7 @@ class _TestSource:
         for name in ctx.output_artifact_names:
             ref = ArtifactRef(name, ctx.artifact_bucket, ctx.new_artifact_key(name))
             ctx.aws.client("s3", ctx.region).put_object(Bucket=ref.bucket, Key=ref.key,
-                                                        Body=_zip(commit))
+                                                        Body=make_zip({"content.txt": commit}))
             outputs.append(ref)
         return ActionOutcome("Succeeded", f"commit {commit}", outputs,
                              {"CommitId": commit, "BranchName": "main"},
@@ -72,7 +64,7 @@ class _TestStep:
         for name in ctx.output_artifact_names:
             ref = ArtifactRef(name, ctx.artifact_bucket, ctx.new_artifact_key(name))
             ctx.aws.client("s3", ctx.region).put_object(Bucket=ref.bucket, Key=ref.key,
-                                                        Body=_zip(name))
+                                                        Body=make_zip({"content.txt": name}))
             outputs.append(ref)
         return ActionOutcome("Succeeded", "done", outputs, {"Echo": cfg.get("Echo", "")})
 
@@ -116,27 +108,15 @@ def make_pipeline(session, app_name, stages, **extra):
     return name
 
 
-def wait_for(read, done, timeout=30.0, what="condition"):
-    """Poll ``read()`` until ``done(value)``; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not done(value):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; last seen: {value}")
-        time.sleep(0.05)
-        value = read()
-    return value
-
-
 def execution(cp, pipeline, execution_id):
     return cp.get_pipeline_execution(pipelineName=pipeline,
                                      pipelineExecutionId=execution_id)["pipelineExecution"]
 
 
 def wait_status(cp, pipeline, execution_id, *statuses, timeout=30.0):
-    return wait_for(lambda: execution(cp, pipeline, execution_id),
-                    lambda e: e["status"] in statuses, timeout,
-                    f"execution {execution_id} to be {statuses}")
+    return wait_until(lambda: execution(cp, pipeline, execution_id),
+                      lambda e: e["status"] in statuses, timeout=timeout,
+                      what=f"execution {execution_id} to be {statuses}")
 
 
 def actions(cp, pipeline, execution_id=None):
@@ -201,7 +181,7 @@ def test_actions_of_one_run_order_run_in_parallel_and_the_next_waits(session, ap
         step("C", f"{app_name}-c", run_order=2)]}])
     created = cp.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"]
     execution_id = created[0]["pipelineExecutionId"]
-    both = wait_for(lambda: by_action(actions(cp, pipeline, execution_id)),
+    both = wait_until(lambda: by_action(actions(cp, pipeline, execution_id)),
                     lambda d: d.get("A", {}).get("status") == "InProgress"
                     and d.get("B", {}).get("status") == "InProgress", what="A and B running")
     assert "C" not in both
@@ -290,7 +270,7 @@ def test_state_changes_reach_eventbridge_rules_in_codepipelines_shapes(session, 
         return {(e["detail-type"].split()[1], e["detail"].get("stage"),
                  e["detail"].get("action"), e["detail"]["state"]) for e in got}
 
-    wait_for(drain, lambda got: kinds(got) >= wanted, what="the run's state-change events")
+    wait_until(drain, lambda got: kinds(got) >= wanted, what="the run's state-change events")
     action = next(e for e in received if e["detail"].get("action") == "Build"
                   and e["detail"]["state"] == "SUCCEEDED")
     assert action["source"] == "aws.codepipeline"
@@ -317,7 +297,7 @@ def _created(cp, pipeline):
 
 
 def _in_stage(cp, pipeline, execution_id, stage):
-    return wait_for(lambda: by_action(actions(cp, pipeline, execution_id)),
+    return wait_until(lambda: by_action(actions(cp, pipeline, execution_id)),
                     lambda d: d.get(stage, {}).get("status") == "InProgress",
                     what=f"{execution_id} in {stage}")
 
@@ -329,7 +309,7 @@ def test_superseded_mode_newer_execution_takes_over_the_boundary(session, app_na
     first = _created(cp, pipeline)
     _in_stage(cp, pipeline, first, "Build")
     second = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
-    wait_for(lambda: cp.get_pipeline_state(name=pipeline)["stageStates"][1],
+    wait_until(lambda: cp.get_pipeline_state(name=pipeline)["stageStates"][1],
              lambda s: s.get("inboundExecution", {}).get("pipelineExecutionId") == second,
              what="second waiting at Build")
     third = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
@@ -380,7 +360,7 @@ def test_disabled_transition_holds_executions_until_enabled(session, app_name):
     cp.disable_stage_transition(pipelineName=pipeline, stageName="Build",
                                 transitionType="Inbound", reason="change freeze")
     execution_id = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
-    build = wait_for(lambda: cp.get_pipeline_state(name=pipeline)["stageStates"][1],
+    build = wait_until(lambda: cp.get_pipeline_state(name=pipeline)["stageStates"][1],
                      lambda s: "inboundExecution" in s, what="execution held at Build")
     assert build["inboundTransitionState"]["enabled"] is False
     assert build["inboundTransitionState"]["disabledReason"] == "change freeze"
@@ -425,7 +405,7 @@ def test_stop_and_abandon_ends_now_and_tells_the_executor(session, app_name, gat
     wait_status(cp, pipeline, execution_id, "Stopped")
     assert by_action(actions(cp, pipeline, execution_id))["Build"]["status"] == "Abandoned"
     gate.set()
-    seen = wait_for(lambda: [s for s in SEEN if s["execution"] == execution_id],
+    seen = wait_until(lambda: [s for s in SEEN if s["execution"] == execution_id],
                     lambda s: len(s) == 1, what="the step to return")
     assert seen[0]["stop"] is True
     assert by_action(actions(cp, pipeline, execution_id))["Build"]["status"] == "Abandoned"
@@ -462,7 +442,7 @@ def test_failed_stage_rolls_back_to_the_last_good_execution(session, app_name):
     FAIL[f"{app_name}-d"] = 1  # the bad run fails; the rollback that follows at once does not
     bad = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
     wait_status(cp, pipeline, bad, "Failed")
-    rollback = wait_for(
+    rollback = wait_until(
         lambda: cp.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"],
         lambda rows: rows[0]["executionType"] == "ROLLBACK", what="the automated rollback")[0]
     assert rollback["trigger"] == {"triggerType": "AutomatedRollback", "triggerDetail": bad}
@@ -497,7 +477,7 @@ def test_restart_fails_in_flight_executions_and_rearms_approvals(tmp_path, monke
         s3.create_bucket(Bucket="restart-src")
         s3.put_bucket_versioning(Bucket="restart-src",
                                  VersioningConfiguration={"Status": "Enabled"})
-        s3.put_object(Bucket="restart-src", Key="app.zip", Body=_zip("app"))
+        s3.put_object(Bucket="restart-src", Key="app.zip", Body=make_zip({"content.txt": "app"}))
         source = {"name": "Source", "actions": [{
             "name": "Source", "actionTypeId": type_id("Source", "S3"),
             "configuration": {"S3Bucket": "restart-src", "S3ObjectKey": "app.zip",
@@ -511,15 +491,15 @@ def test_restart_fails_in_flight_executions_and_rearms_approvals(tmp_path, monke
                                     transitionType="Inbound", reason="hold")
         waiting = make_pipeline(session, "restart", [source, approve], suffix="-approval")
         held_id = cp.start_pipeline_execution(name=held)["pipelineExecutionId"]
-        wait_for(lambda: cp.get_pipeline_state(name=held)["stageStates"][1],
+        wait_until(lambda: cp.get_pipeline_state(name=held)["stageStates"][1],
                  lambda s: s.get("inboundExecution", {}).get("pipelineExecutionId") == held_id,
                  what="held at Approve")
         waiting_id = _created(cp, waiting)
-        token = wait_for(lambda: cp.get_pipeline_state(name=waiting)["stageStates"][1],
+        token = wait_until(lambda: cp.get_pipeline_state(name=waiting)["stageStates"][1],
                          lambda s: "token" in s["actionStates"][0].get("latestExecution", {}),
                          what="approval waiting")["actionStates"][0]["latestExecution"]["token"]
         os.kill(status.pid, signal.SIGKILL)
-        wait_for(lambda: process.read_status(tmp_path).alive, lambda alive: not alive,
+        wait_until(lambda: process.read_status(tmp_path).alive, lambda alive: not alive,
                  what="the server to die")
         status = process.start(tmp_path)
         session = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)

@@ -1,11 +1,11 @@
 """PutEvents on the local AWS: EventBridge's validation, rule matching and target delivery."""
 
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import wait_until
 
 from runbook_lib.setup import monitoring
 
@@ -28,13 +28,11 @@ def _queue(session, name):
 def _receive(session, url, timeout=DELIVERY_TIMEOUT):
     """Bodies of the messages in the queue, polling until one arrives or ``timeout`` passes."""
     sqs = session.client("sqs")
-    deadline = time.monotonic() + timeout
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        if got.get("Messages"):
-            return [m["Body"] for m in got["Messages"]]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no message in {url} after {timeout}s (last answer: {got})")
+    got = wait_until(lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                                 WaitTimeSeconds=1),
+                     lambda answer: answer.get("Messages"), timeout=timeout,
+                     what=f"a message in {url}", interval=0)
+    return [m["Body"] for m in got["Messages"]]
 
 
 def _assert_empty(session, bus, url):

@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.session import AwsSession
-from runbook_lib.local.server import auth, process
+from runbook_lib.local.server import auth, client
 from runbook_lib.local.server.auth import Credentials
 
 
@@ -125,7 +125,7 @@ def test_the_control_api_needs_the_bearer_token(local_aws):
     assert _raw(local_aws.endpoint_url + "/_runbook/calls")[0] == 401
     wrong = {"Authorization": "Bearer " + "0" * 64}
     assert _raw(local_aws.endpoint_url + "/_runbook/repos", "POST", b"{}", wrong)[0] == 401
-    assert isinstance(process.fetch_calls(local_aws.endpoint_url), list)  # signs itself
+    assert isinstance(client.fetch_calls(local_aws.endpoint_url), list)  # signs itself
 
 
 def test_presigned_urls_work_and_a_tampered_one_is_refused(session, app_name):
@@ -135,8 +135,8 @@ def test_presigned_urls_work_and_a_tampered_one_is_refused(session, app_name):
     s3.put_object(Bucket=bucket, Key="k.txt", Body=b"hello")
     v4 = session._boto.client("s3", endpoint_url=session.endpoint_url, region_name="us-east-1",
                               config=Config(signature_version="s3v4"))
-    for client in (s3, v4):  # botocore's default (SigV2 query) and SigV4 query
-        url = client.generate_presigned_url("get_object", Params={"Bucket": bucket,
+    for signer in (s3, v4):  # botocore's default (SigV2 query) and SigV4 query
+        url = signer.generate_presigned_url("get_object", Params={"Bucket": bucket,
                                                                   "Key": "k.txt"})
         assert _raw(url)[2] == b"hello"
         assert _raw(url.replace("k.txt", "other.txt"))[0] == 403

@@ -3,6 +3,8 @@
 import json
 import time
 
+from runbook_lib.local.server import client
+
 
 def test_internal_clients_speak_every_protocol(local_aws, session, app_name):
     aws = local_aws.app.context.aws
@@ -41,8 +43,6 @@ def test_internal_clients_speak_every_protocol(local_aws, session, app_name):
 
 
 def test_internal_calls_are_not_counted_as_operator_calls(local_aws, app_name):
-    from runbook_lib.local.server import process
-
-    process.fetch_calls(local_aws.endpoint_url, reset=True)
+    client.fetch_calls(local_aws.endpoint_url, reset=True)
     local_aws.app.context.aws.client("sqs").create_queue(QueueName=app_name + "-q")
-    assert process.fetch_calls(local_aws.endpoint_url) == []
+    assert client.fetch_calls(local_aws.endpoint_url) == []

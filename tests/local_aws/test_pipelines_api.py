@@ -10,6 +10,7 @@ import time
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
+from helpers import wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
 
@@ -76,19 +77,8 @@ def setup(session, app_name):
     return session.client("codepipeline"), declaration
 
 
-def _wait(read, done, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not done(value):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out; last seen: {value}")
-        time.sleep(0.05)
-        value = read()
-    return value
-
-
 def _finished(cp, name, execution_id):
-    return _wait(lambda: cp.get_pipeline_execution(pipelineName=name,
+    return wait_until(lambda: cp.get_pipeline_execution(pipelineName=name,
                                                    pipelineExecutionId=execution_id),
                  lambda r: r["pipelineExecution"]["status"] not in ("InProgress", "Stopping"))
 
@@ -325,7 +315,7 @@ def test_every_operation_answers_in_the_models_shapes(setup):
                                 reason="freeze")
     held = cp.start_pipeline_execution(name=name, variables=[{"name": "Env", "value": "x"}])[
         "pipelineExecutionId"]
-    _wait(lambda: cp.get_pipeline_state(name=name)["stageStates"][1],
+    wait_until(lambda: cp.get_pipeline_state(name=name)["stageStates"][1],
           lambda s: "inboundExecution" in s)
     cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=held, abandon=True,
                                reason="r")

@@ -12,10 +12,10 @@ import pytest
 from faults_proxy import FaultPlan, FaultProxy
 
 from runbook_lib.core.errors import RunbookError
+from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.setup import bucket, codebuild, config_store, iam, monitoring, pipeline
-from runbook_lib.views.nb import HEADLESS_ENV
 
 STEPS = (bucket.plan_artifact_bucket, bucket.plan_deploy_buckets, iam.plan_roles,
          codebuild.plan_build_project, config_store.plan_config, pipeline.plan_pipeline,

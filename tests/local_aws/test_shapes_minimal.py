@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from helpers import set_up_app
 
-from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import shapes
 from runbook_lib.operate import (
@@ -26,23 +26,6 @@ from runbook_lib.operate import (
     sample_repo,
     triage,
 )
-from runbook_lib.setup import bucket, codebuild, config_store, iam, pipeline
-
-
-def _set_up(session: AwsSession, app: str) -> Params:
-    """Notebooks 2-7 through the library (setup reads are not reshaped)."""
-    params = Params(app_name=app, source_repo=f"acme/{app}", secret_names=(),
-                    secure_config_names=(), cache_mode="none")
-    names = params.names()
-    history.prepare_local_source(session, params, apply=True)
-    for plan in (bucket.plan_artifact_bucket(session, params, names),
-                 bucket.plan_deploy_buckets(session, params, names),
-                 iam.plan_roles(session, params, names),
-                 codebuild.plan_build_project(session, params, names),
-                 config_store.plan_config(session, params, names),
-                 pipeline.plan_pipeline(session, params, names)):
-        plan.apply()
-    return params
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +35,10 @@ def minimal(local_aws):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(shapes.ENV, "minimal")
         session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
-        params = _set_up(session, f"sh-{uuid.uuid4().hex[:6]}")
+        params = set_up_app(session, f"sh-{uuid.uuid4().hex[:6]}")
         names = params.names()
-        steps = history.run_canonical_history(session, params, names, timeout=300)
+        steps = history.run_canonical_history(session, params, names, timeout=300,
+                                              rehearse_gates=False)
         repo = history.ensure_local_repository(session, params)
         known = {e.execution_id for e in executions.list_executions(session, names.pipeline)}
         pushed = sample_repo.push_release_note(repo, "pending", params.source_branch)

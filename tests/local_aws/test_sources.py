@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from runbook_lib.local.archives import extract_zip
 from runbook_lib.local.codepipeline.actions import ActionContext, executor_for
-from runbook_lib.local.codepipeline.artifacts import unzip_to
 from runbook_lib.local.codepipeline.repos import RepoRegistry
 
 CONNECTION = "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc-123"
@@ -79,7 +79,7 @@ def _connection_config(**extra):
 def _unzipped(session, outcome, dest: Path) -> dict[str, str]:
     ref = outcome.output_artifacts[0]
     data = session.client("s3").get_object(Bucket=ref.bucket, Key=ref.key)["Body"].read()
-    unzip_to(data, dest)
+    extract_zip(data, dest)
     return {str(p.relative_to(dest)): p.read_text() for p in dest.rglob("*") if p.is_file()}
 
 

@@ -12,16 +12,15 @@ Rows marked "unverified reading" rest on our reading where the documentation is 
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
-import zipfile
 
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
+from helpers import make_zip, wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
 from runbook_lib.local.codepipeline.rules import CLOCK_ENV, MINUTE_ENV
@@ -31,13 +30,6 @@ RUNS: dict[str, int] = {}  # step key -> runs so far
 _MODEL = botocore.session.get_session().get_service_model("codepipeline")
 
 
-def _zip(text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("content.txt", text)
-    return buffer.getvalue()
-
-
 @register("Source", "GateTestSource")
 class _GateSource:
     def run(self, ctx):
@@ -45,7 +37,7 @@ class _GateSource:
         for name in ctx.output_artifact_names:
             ref = ArtifactRef(name, ctx.artifact_bucket, ctx.new_artifact_key(name))
             ctx.aws.client("s3", ctx.region).put_object(Bucket=ref.bucket, Key=ref.key,
-                                                        Body=_zip("src"))
+                                                        Body=make_zip({"content.txt": "src"}))
             refs.append(ref)
         return ActionOutcome("Succeeded", "ok", refs, {"BranchName": "main"},
                              revision={"revisionId": "abc123", "created": time.time()})
@@ -134,17 +126,6 @@ def create(session, app_name, stages):
 # -- reading ------------------------------------------------------------------------------------
 
 
-def wait_for(read, done, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not done(value):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; last seen: {value}")
-        time.sleep(0.05)
-        value = read()
-    return value
-
-
 def executions(cp, pipeline):
     pages = cp.get_paginator("list_pipeline_executions").paginate(pipelineName=pipeline)
     return [e for page in pages for e in page["pipelineExecutionSummaries"]]
@@ -153,10 +134,10 @@ def executions(cp, pipeline):
 def settle(cp, pipeline, timeout=30.0, count=0):
     """Every execution has ended (and at least ``count`` exist: an automated rollback starts
     just after the execution it rolls back has ended)."""
-    return wait_for(lambda: executions(cp, pipeline),
+    return wait_until(lambda: executions(cp, pipeline),
                     lambda rows: len(rows) >= count and all(
                         e["status"] not in ("InProgress", "Stopping") for e in rows),
-                    timeout, f"{pipeline} to settle")
+                    timeout=timeout, what=f"{pipeline} to settle")
 
 
 def stage_states(cp, pipeline):
@@ -289,7 +270,7 @@ def test_alarm_gate_blocks_then_override_lets_the_next_run_through(
     current["stages"][1]["beforeEntry"] = condition("FAIL", gate)
     cp.update_pipeline(pipeline=current)
     waiting = start(cp, pipeline)
-    wait_for(lambda: stage_states(cp, pipeline)["Deploy"].get("beforeEntryConditionState", {}),
+    wait_until(lambda: stage_states(cp, pipeline)["Deploy"].get("beforeEntryConditionState", {}),
              lambda s: s.get("latestExecution", {}).get("status") == "InProgress",
              what="the gate to wait on the alarm")
     cp.override_stage_condition(pipelineName=pipeline, stageName="Deploy",
@@ -341,7 +322,7 @@ def test_deployment_window(session, app_name, monkeypatch, clock, entered):
         assert stage_states(cp, cfg["name"])["Deploy"]["latestExecution"]["status"] == \
             "Succeeded"
         return
-    gate = wait_for(lambda: stage_states(cp, cfg["name"])["Deploy"],
+    gate = wait_until(lambda: stage_states(cp, cfg["name"])["Deploy"],
                     lambda s: "next opening" in s.get("beforeEntryConditionState", {}).get(
                         "latestExecution", {}).get("summary", ""), what="the window to wait")
     assert "2026-11-30 09:00 CET" in gate["beforeEntryConditionState"]["latestExecution"][
@@ -494,7 +475,7 @@ def test_a_stop_cancels_a_waiting_gate(session, app_name, alarm, short_minutes):
         deploy_stage(f"{app_name}-d", beforeEntry=condition("FAIL", gate))])
     cp.create_pipeline(pipeline=cfg)
     first = executions(cp, cfg["name"])[0]["pipelineExecutionId"]
-    wait_for(lambda: stage_states(cp, cfg["name"])["Deploy"], lambda s: s.get(
+    wait_until(lambda: stage_states(cp, cfg["name"])["Deploy"], lambda s: s.get(
         "beforeEntryConditionState", {}).get("latestExecution", {}).get("status") ==
         "InProgress", what="the gate to wait")
     done = threading.Event()

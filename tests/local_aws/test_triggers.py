@@ -10,12 +10,12 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from helpers import wait_until
 
 from runbook_lib.local.codepipeline.repos import RepoRegistry
 from runbook_lib.local.codepipeline.triggers import (
@@ -280,10 +280,10 @@ def test_extension_thread_polls_and_stops_on_close(service, state, repo, monkeyp
     triggers = SourceTriggers(ctx)
     triggers.start()
     try:
-        _wait_for(lambda: (state / STATE_FILE).exists(), "the first poll to save its state")
+        wait_until(lambda: (state / STATE_FILE).exists(), what="the first poll to save its state")
         sha = _commit(repo, {"src/app.js": "2\n"})
-        _wait_for(lambda: _revisions(service) == [sha], "the commit to start the pipeline",
-                  lambda: service.started)
+        wait_until(lambda: _revisions(service) == [sha], what="the commit to start the pipeline",
+                   describe=lambda: service.started)
     finally:
         triggers.close()
     assert not triggers._thread.is_alive()
@@ -325,15 +325,6 @@ def test_filter_criteria_rule():
     assert matches_filter({}, "anything")
     assert not matches_filter({"includes": ["a*"], "excludes": ["ab"]}, "ab")
     assert matches_filter({"includes": ["a*"], "excludes": ["ab"]}, "ac")
-
-
-def _wait_for(condition, what, last_state=lambda: None, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
-                                 f"last state: {last_state()}")
-        time.sleep(0.05)
 
 
 def test_state_file_lives_in_the_state_dir(watcher, service, state):
@@ -385,8 +376,8 @@ def test_commit_on_main_runs_the_real_pipeline_with_that_commit(local_aws, sessi
     live_watcher.poll_once()  # the watcher has seen the pipeline: the next commit is a push
     sha = _commit(repo, {"README.md": "v2\n"}, "Second on main")
     live_watcher.poll_once()
-    _wait_for(lambda: _executions(cp, app_name, "Webhook"), "a Webhook execution",
-              lambda: cp.list_pipeline_executions(pipelineName=app_name))
+    wait_until(lambda: _executions(cp, app_name, "Webhook"), what="a Webhook execution",
+               describe=lambda: cp.list_pipeline_executions(pipelineName=app_name))
     [summary] = _executions(cp, app_name, "Webhook")
     assert summary["trigger"]["triggerDetail"] == CONNECTION
     execution_id = summary["pipelineExecutionId"]
@@ -395,7 +386,7 @@ def test_commit_on_main_runs_the_real_pipeline_with_that_commit(local_aws, sessi
         return cp.get_pipeline_execution(pipelineName=app_name, pipelineExecutionId=execution_id)[
             "pipelineExecution"].get("artifactRevisions")
 
-    _wait_for(revisions, "the source action's revision", revisions)
+    wait_until(revisions, what="the source action's revision")
     assert revisions()[0]["revisionId"] == sha
     [summary] = _executions(cp, app_name, "Webhook")
     assert [r["revisionId"] for r in summary["sourceRevisions"]] == [sha]

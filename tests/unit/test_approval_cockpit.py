@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
+from helpers import push_to_approval
 
 from runbook_lib.core.errors import ParameterError
-from runbook_lib.core.params import Params
-from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import approvals, executions, history, sample_repo
 from runbook_lib.operate.executions import ExecutionSummary, PendingApproval
 from runbook_lib.operate.rollback import Deployment
-from runbook_lib.setup import bucket, codebuild, config_store, iam, pipeline
 
 # -- pure ---------------------------------------------------------------------------------------
 
@@ -92,49 +88,10 @@ def test_select_needs_one_pending():
 # -- through the local AWS ----------------------------------------------------------------------
 
 
-def build_pipeline(session: AwsSession, app: str) -> Params:
-    """A unique app's whole setup through the library, as notebooks 2-7 do it."""
-    # No build cache: the cache paths (~/.npm) are shared with other builds on this machine.
-    params = Params(app_name=app, source_repo=f"acme/{app}", secret_names=(),
-                    secure_config_names=(), cache_mode="none")
-    names = params.names()
-    history.prepare_local_source(session, params, apply=True)
-    for plan in (bucket.plan_artifact_bucket(session, params, names),
-                 bucket.plan_deploy_buckets(session, params, names),
-                 iam.plan_roles(session, params, names),
-                 codebuild.plan_build_project(session, params, names),
-                 config_store.plan_config(session, params, names),
-                 pipeline.plan_pipeline(session, params, names)):
-        plan.apply()
-    return params
-
-
-def push_to_approval(session: AwsSession, params: Params, push) -> str:
-    """Push and wait until the run waits for approval; return the run's id."""
-    name = params.names().pipeline
-    known = {e.execution_id for e in executions.list_executions(session, name)}
-    push()
-    run = executions.wait_for_new_execution(session, name, known, timeout=60)
-    result = executions.wait_for_execution(session, name, run.execution_id, 300,
-                                           stop_at_approval=True)
-    assert not result.finished, result
-    return run.execution_id
-
-
 @pytest.fixture(scope="module")
-def deployed(local_aws):
-    """One app with one release in production and a second run waiting for approval."""
-    session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
-    params = build_pipeline(session, f"ap-{uuid.uuid4().hex[:6]}")
-    name = params.names().pipeline
-    first = [e for e in executions.list_executions(session, name) if not e.finished]
-    if first:
-        executions.wait_for_execution(session, name, first[0].execution_id, 300,
-                                      stop_at_approval=True)
-        for p in executions.pending_approvals(session, name):
-            executions.answer_approval(session, p, True, "first")
-        executions.wait_for_execution(session, name, first[0].execution_id, 300)
-    return session, params
+def deployed(full_stack):
+    """One app with one release in production."""
+    return full_stack
 
 
 def _cards(session, params, tail=5):
@@ -235,3 +192,12 @@ def test_widget_buttons_wait_for_a_summary_and_call_decide():
     approve.click()
     assert calls == [(approval, "approve", "staging checked")]
     assert approve.disabled and reject.disabled and summary.disabled
+
+
+def test_past_approvals_and_audit_rows_cover_the_pipelines_asked_for(deployed):
+    session, params = deployed
+    names = params.names()
+    rows = approvals.past_rows_for(session, [names.pipeline])
+    assert rows and {r[0] for r in rows} == {names.pipeline}
+    assert "first" in [r[5] for r in rows]  # the full stack's first run was approved so
+    assert approvals.audit_rows_for(session, names.artifact_bucket, ["no-such-pipeline"]) == []

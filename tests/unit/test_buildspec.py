@@ -19,9 +19,8 @@ from runbook_lib.buildspec.model import (
     TOP_LEVEL_KEYS,
     OnFailure,
     SecretRef,
-    load_buildspec,
-    parse_buildspec,
 )
+from runbook_lib.buildspec.validate import load_buildspec, parse_buildspec
 from runbook_lib.core.errors import BuildspecError
 
 FULL = """\

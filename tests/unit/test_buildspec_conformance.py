@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.buildspec.model import load_buildspec, parse_buildspec
+from runbook_lib.buildspec.validate import load_buildspec, parse_buildspec
 from runbook_lib.core.errors import BuildspecError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "buildspecs"

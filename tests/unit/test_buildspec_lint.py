@@ -12,7 +12,7 @@ from runbook_lib.buildspec.lint import (
     check_text,
     lint_buildspec,
 )
-from runbook_lib.buildspec.model import parse_buildspec
+from runbook_lib.buildspec.validate import parse_buildspec
 
 GOOD = """\
 version: 0.2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from runbook_lib.buildspec.lint import ERROR, WARNING, lint_buildspec
-from runbook_lib.buildspec.model import parse_buildspec
 from runbook_lib.buildspec.templates import (
     PROJECT_VARIABLES,
     TEMPLATE_DIR,
@@ -14,6 +13,7 @@ from runbook_lib.buildspec.templates import (
     render_buildspec,
     template_path,
 )
+from runbook_lib.buildspec.validate import parse_buildspec
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.params import BUILD_TEMPLATES, Params
 

@@ -7,9 +7,11 @@ import os
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from helpers import assert_converged
 
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError, SecretValueError, StepError
+from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.setup import config_store
 from runbook_lib.setup.config_store import (
     HIDDEN,
@@ -30,7 +32,7 @@ def headless_without_secret_variables(monkeypatch):
     """Every test starts headless, with no RUNBOOK_SECRET_* from the developer's shell."""
     for var in [v for v in os.environ if v.startswith(config_store.ENV_VAR_PREFIX)]:
         monkeypatch.delenv(var)
-    monkeypatch.setenv(nb.HEADLESS_ENV, "1")
+    monkeypatch.setenv(HEADLESS_ENV, "1")
 
 
 def _apply(session, params, names):
@@ -85,12 +87,7 @@ def test_converged_rerun_keeps_placeholders_and_makes_no_mutating_call(session, 
     _apply(session, params, names)
     secret_name = names.secret_name("staging", "API_KEY")
     before = _secret_value(session, secret_name)
-    session.recorder.reset()
-
-    plan = _apply(session, params, names)
-
-    assert not plan.has_changes
-    assert session.recorder.mutating_count == 0, session.recorder.summary()
+    assert_converged(session, lambda: _apply(session, params, names))
     assert _secret_value(session, secret_name) == before
 
 
@@ -99,12 +96,7 @@ def test_supplied_value_equal_to_stored_one_changes_nothing(session, params, nam
     monkeypatch.setenv("RUNBOOK_SECRET_API_KEY", SUPPLIED)
     monkeypatch.setenv("RUNBOOK_SECRET_DB_URL", OTHER)
     _apply(session, params, names)
-    session.recorder.reset()
-
-    plan = _apply(session, params, names)
-
-    assert not plan.has_changes
-    assert session.recorder.mutating_count == 0, session.recorder.summary()
+    assert_converged(session, lambda: _apply(session, params, names))
 
 
 @pytest.mark.parametrize(
@@ -132,9 +124,7 @@ def test_changed_supplied_value_updates_only_that_item(session, params, names, m
     ]
     plan.apply()
     assert read_value(session, names) == SUPPLIED
-    session.recorder.reset()
-    assert not _apply(session, params, names).has_changes
-    assert session.recorder.mutating_count == 0
+    assert_converged(session, lambda: _apply(session, params, names))
 
 
 def test_string_drift_by_hand_is_reverted_with_readable_diff(session, params, names):
@@ -225,9 +215,7 @@ def test_kms_variant_creates_with_the_key(session, params, names):
     secret = session.client("secretsmanager").describe_secret(
         SecretId=names.secret_name("staging", "API_KEY"))
     assert secret["KmsKeyId"] == KMS_KEY
-    session.recorder.reset()
-    assert not _apply(session, with_kms, names).has_changes
-    assert session.recorder.mutating_count == 0
+    assert_converged(session, lambda: _apply(session, with_kms, names))
 
 
 def test_switching_to_a_kms_key_keeps_values(session, params, names):
@@ -346,7 +334,7 @@ def test_resolve_secret_value_sources(monkeypatch, environment, variables, headl
     for var, value in variables.items():
         monkeypatch.setenv(var, value)
     if not headless:
-        monkeypatch.delenv(nb.HEADLESS_ENV)
+        monkeypatch.delenv(HEADLESS_ENV)
     asked: list[str] = []
 
     def prompt(text):

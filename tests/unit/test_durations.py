@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import wait_until
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.session import AwsSession
@@ -81,14 +82,10 @@ def _declaration(name, role_arn, bucket):
 
 
 def _finish(cp, pipeline, execution_id, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution_id
-                                           )["pipelineExecution"]["status"]
-        if status not in ("InProgress", "Stopping"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"{execution_id} still {status} after {timeout}s")
+    return wait_until(lambda: cp.get_pipeline_execution(
+        pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]["status"],
+        lambda status: status not in ("InProgress", "Stopping"), timeout=timeout,
+        what=f"{execution_id} to finish", interval=0.1)
 
 
 @pytest.fixture(scope="module")
@@ -256,14 +253,6 @@ def test_percentile(values, p, want):
 ], ids=["none", "all-ok", "failed-wins", "running", "abandoned", "stopping"])
 def test_combine_statuses(statuses, want):
     assert durations.combine_statuses(statuses) == want
-
-
-@pytest.mark.parametrize(("seconds", "want"), [
-    (None, "-"), (0, "0.0 s"), (12.34, "12.3 s"), (119.9, "119.9 s"), (240, "4.0 min"),
-    (7199, "120.0 min"), (7200, "2.0 h"), (172800, "2.0 d"),
-], ids=["unknown", "zero", "seconds", "under-2-min", "minutes", "under-2-h", "hours", "days"])
-def test_format_duration_always_has_a_unit(seconds, want):
-    assert durations.format_duration(seconds) == want
 
 
 def test_stats_rows_show_rates_and_percentiles():

@@ -3,15 +3,14 @@ once for the module), the log read whole and filtered server-side, secrets maske
 
 from __future__ import annotations
 
-import io
-import time
 import uuid
-import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from helpers import make_zip, wait_until
 
+from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import logs, triage
@@ -27,24 +26,6 @@ FAILING_BUILDSPEC = yaml.safe_dump({"version": 0.2, "phases": {
     "build": {"commands": ["echo never"]}}})
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return buffer.getvalue()
-
-
-def _wait(read, done, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not done(value):
-        assert time.monotonic() < deadline, f"timed out; last seen: {value}"
-        time.sleep(0.2)
-        value = read()
-    return value
-
-
 @pytest.fixture(scope="module")
 def failed_run(local_aws):
     """(session, pipeline, execution id): an S3-sourced pipeline whose build fails a test."""
@@ -55,7 +36,7 @@ def failed_run(local_aws):
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=f"{app}-src", VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=f"{app}-src", Key="src.zip",
-                  Body=_zip({"buildspec.yml": FAILING_BUILDSPEC}))
+                  Body=make_zip({"buildspec.yml": FAILING_BUILDSPEC}))
     session.client("iam").create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")
     role = f"arn:aws:iam::123456789012:role/{app}-role"
     session.client("codebuild").create_project(
@@ -81,8 +62,9 @@ def failed_run(local_aws):
                 "configuration": {"ProjectName": f"{app}-build"},
                 "inputArtifacts": [{"name": "Src"}]}]}]})
     pipeline = f"{app}-pipeline"
-    summaries = _wait(lambda: cp.list_pipeline_executions(pipelineName=pipeline)[
-        "pipelineExecutionSummaries"], lambda s: s and s[0]["status"] not in ("InProgress",))
+    summaries = wait_until(lambda: cp.list_pipeline_executions(pipelineName=pipeline)[
+        "pipelineExecutionSummaries"], lambda s: s and s[0]["status"] not in ("InProgress",),
+        timeout=90, what="the failing run to end")
     assert summaries[0]["status"] == "Failed", summaries
     return session, pipeline, summaries[0]["pipelineExecutionId"]
 
@@ -129,6 +111,21 @@ def test_server_side_filter_finds_the_same_failure(failed_run):
     assert [text for _, text in filtered.excerpt] == [text for _, text in whole.excerpt]
 
 
+def test_streamed_triage_reports_what_the_whole_log_does(failed_run):
+    session, pipeline, _ = failed_run
+    build_id = logs.locate_build(session, pipeline).build_id
+    whole = triage.triage_build(logs.read_build_log(session, build_id), 2)
+    for server_filter in (False, True):
+        record, streamed = logs.triage_build_log(session, build_id, server_filter, 2)
+        assert record.lines == [] or server_filter
+        assert triage.render_text(streamed).replace(
+            " of the lines read (log filtered server-side)", "").split("first error")[0] == (
+            triage.render_text(whole).split("first error")[0])
+        assert [text for _, text in streamed.excerpt] == [text for _, text in whole.excerpt]
+    shown = [text for _, text in logs.triage_build_log(session, build_id, False, 70)[1].excerpt]
+    assert "leaked key ***" in shown and not any(FAKE_KEY in text for text in shown)
+
+
 def test_unknown_build_names_the_fix(session):
     with pytest.raises(StepError, match="check the id"):
         logs.read_build_log(session, "nope:00000000-0000-0000-0000-000000000000")
@@ -147,7 +144,8 @@ def test_a_known_secret_inside_an_arn_is_masked_and_only_it():
     assert redact.mask(line, ["BuildArtif"]) == (
         "uploading to arn:aws:s3:::sample-app-artifacts-123456789012-us-east-1/"
         "sample-app-pipeline/***/Xy7Qa2b9Kc3Lm4Np5Rz.zip")
-    assert logs.redact_line(redact.mask(line, ["BuildArtif"])).endswith("/Xy7Qa2b9Kc3Lm4Np5Rz.zip")
+    assert redact.redact_line(redact.mask(line, ["BuildArtif"])).endswith(
+        "/Xy7Qa2b9Kc3Lm4Np5Rz.zip")
 
 
 @pytest.mark.parametrize("case, line, expected", [
@@ -172,13 +170,13 @@ def test_a_known_secret_inside_an_arn_is_masked_and_only_it():
     ("random token still masked", f"token {ARTIFACT_KEY}x9Q7", "token ***"),
 ])
 def test_redact_line(case, line, expected):
-    assert logs.redact_line(line) == expected, case
+    assert redact.redact_line(line) == expected, case
 
 
 def test_private_key_blocks_are_masked_whole():
     lines = ["before", "-----BEGIN RSA PRIVATE KEY-----", "MIIEow", "abc",
              "-----END RSA PRIVATE KEY-----", "after"]
-    assert logs.redact_lines(lines) == ["before", "***", "***", "***", "***", "after"]
+    assert redact.redact_lines(lines) == ["before", "***", "***", "***", "***", "after"]
 
 
 def test_line_phases_follow_codebuild_markers():
@@ -190,18 +188,10 @@ def test_line_phases_follow_codebuild_markers():
                                        "PRE_BUILD", "PRE_BUILD"]
 
 
-@pytest.mark.parametrize("seconds, text", [
-    (0.04, "0.0 s"), (12.34, "12.3 s"), (119.9, "119.9 s"), (240, "4.0 min"),
-    (7200, "2.0 h"),
-])
-def test_format_seconds_always_has_a_unit(seconds, text):
-    assert logs.format_seconds(seconds) == text
-
-
 def test_phase_row_is_iso_with_a_duration():
     start = datetime(2026, 1, 1, 10, 0, 0, tzinfo=UTC)
     phase = logs.Phase("BUILD", "FAILED", start, start + timedelta(seconds=75.5))
-    assert phase.row() == ("BUILD", "FAILED", "2026-01-01T10:00:00+00:00", "75.5 s")
+    assert phase.row() == ("BUILD", "FAILED", "2026-01-01T10:00:00Z", "75.5 s")
     assert logs.Phase("COMPLETED", "", start).row()[3] == "-"
 
 
@@ -224,6 +214,6 @@ def test_a_newer_run_that_failed_before_its_build_is_passed_over(failed_run):
     newer = cp.start_pipeline_execution(name=pipeline, sourceRevisions=[{
         "actionName": "Source", "revisionType": "S3_OBJECT_VERSION_ID",
         "revisionValue": "no-such-version"}])["pipelineExecutionId"]
-    _wait(lambda: cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=newer)[
-        "pipelineExecution"]["status"], lambda status: status == "Failed")
+    wait_until(lambda: cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=newer)[
+        "pipelineExecution"]["status"], lambda status: status == "Failed", timeout=90)
     assert logs.locate_build(session, pipeline).execution_id == execution_id

@@ -3,21 +3,11 @@ override needs a reason and lands in the audit trail, and the counts see what ga
 
 from __future__ import annotations
 
-import io
-import time
-import zipfile
-
 import pytest
+from helpers import make_zip, wait_until
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.operate import approvals, gates
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("index.html", "ok")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -29,7 +19,7 @@ def held(session, app_name):
         s3.create_bucket(Bucket=f"{app_name}-{suffix}")
     s3.put_bucket_versioning(Bucket=f"{app_name}-source",
                              VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket=f"{app_name}-source", Key="app.zip", Body=_zip())
+    s3.put_object(Bucket=f"{app_name}-source", Key="app.zip", Body=make_zip({"index.html": "ok"}))
     alarm = f"{app_name}-errors"
     cw.put_metric_alarm(AlarmName=alarm, Namespace="x", MetricName="Errors", Statistic="Sum",
                         Period=60, EvaluationPeriods=1, Threshold=1,
@@ -56,10 +46,9 @@ def held(session, app_name):
                                                     "provider": "S3", "version": "1"},
                  "configuration": {"BucketName": f"{app_name}-site", "Extract": "true"},
                  "inputArtifacts": [{"name": "Src"}]}]}]})
-    deadline = time.monotonic() + 30
-    while not any(g.waiting and "is ALARM" in g.why() for g in gates.gate_states(session, name)):
-        assert time.monotonic() < deadline, gates.gate_states(session, name)
-        time.sleep(0.1)
+    wait_until(lambda: gates.gate_states(session, name),
+               lambda states: any(g.waiting and "is ALARM" in g.why() for g in states),
+               what="the gate to wait on the alarm", interval=0.1)
     return name, alarm
 
 
@@ -85,10 +74,8 @@ def test_a_waiting_gate_says_why_and_needs_a_reason_to_override(session, app_nam
                                                                "false alarm, INC-7")
     trail = approvals.read_audit_trail(session, f"{app_name}-artifacts", pipeline)
     assert [(r.decision, r.summary) for r in trail] == [("override", "false alarm, INC-7")]
-    deadline = time.monotonic() + 30
-    while gates.gate_states(session, pipeline)[0].status != "Overridden":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: gates.gate_states(session, pipeline)[0].status,
+               lambda status: status == "Overridden", what="the override", interval=0.1)
     assert gates.gate_counts(session, pipeline).row() == (0, 0, 0)
     with pytest.raises(ParameterError) as err:  # nothing waits any more
         gates.apply_override(session, [pipeline], "Production", "again", f"{app_name}-artifacts")

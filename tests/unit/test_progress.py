@@ -33,14 +33,6 @@ def _execution(status="InProgress", now=30):
                              T0 + timedelta(seconds=now), stages=stages)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (None, "-"), (0, "0.0 s"), (12.34, "12.3 s"), (59.9, "59.9 s"), (60, "1.0 min"),
-    (252, "4.2 min"), (7200, "2.0 h"),
-], ids=["not-started", "zero", "seconds", "under-a-minute", "a-minute", "minutes", "hours"])
-def test_format_seconds_always_has_a_unit(seconds, text):
-    assert progress.format_seconds(seconds) == text
-
-
 @pytest.mark.parametrize(("statuses", "expected"), [
     ([], "Pending"),
     (["Pending", "Pending"], "Pending"),

@@ -7,6 +7,7 @@ import pytest
 
 from runbook_lib.core import plan as plans
 from runbook_lib.core.errors import NotOwnedError, RunbookError
+from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.plan import Plan
 from runbook_lib.views import review
 
@@ -120,7 +121,7 @@ def test_nb_review_plan_refuses_a_look_alike_and_headless_runs_fail(session, par
     plan = nb.review_plan(bucket.plan_artifact_bucket, ctx)
     assert plan.step == "artifact bucket" and not plan.changes
     assert names.artifact_bucket in review.apply_blocked_reason(plan)
-    monkeypatch.setenv(nb.HEADLESS_ENV, "1")
+    monkeypatch.setenv(HEADLESS_ENV, "1")
     with pytest.raises(RunbookError, match="artifact bucket was not applied"):
         nb.show_plan(plan, apply=False)
     assert f"refused: s3 bucket {names.artifact_bucket}" in capsys.readouterr().out

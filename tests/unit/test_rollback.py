@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from test_approval_cockpit import build_pipeline, push_to_approval
+from helpers import approve_and_finish, push_to_approval, set_up_app
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions, history, rollback, sample_repo
+from runbook_lib.operate import history, rollback, sample_repo
 from runbook_lib.operate.rollback import Deployment
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
@@ -61,27 +61,16 @@ def test_commit_message_from_revision_summaries():
 
 
 @pytest.fixture(scope="module")
-def two_releases(local_aws):
+def two_releases(full_stack):
     """An app with two production deployments of two different commits."""
-    session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
-    params = build_pipeline(session, f"rb-{uuid.uuid4().hex[:6]}")
+    session, params = full_stack
     name = params.names().pipeline
     repo = history.ensure_local_repository(session, params)
-    for e in executions.list_executions(session, name):  # the run creating the pipeline started
-        executions.wait_for_execution(session, name, e.execution_id, 300, stop_at_approval=True)
-        _approve(session, name, e.execution_id)
     for note in ("one", "two"):
         run = push_to_approval(session, params,
                                lambda n=note: sample_repo.push_release_note(repo, n, "main"))
-        _approve(session, name, run)
+        approve_and_finish(session, name, run)
     return session, params
-
-
-def _approve(session, pipeline, run):
-    for p in executions.pending_approvals(session, pipeline):
-        if p.execution_id == run:
-            executions.answer_approval(session, p, True, "ok")
-    assert executions.wait_for_execution(session, pipeline, run, 300).status == "Succeeded"
 
 
 def test_rollback_by_stage_then_by_revision(two_releases):
@@ -115,7 +104,7 @@ def test_rollback_by_stage_then_by_revision(two_releases):
     assert not waiting.finished and "approve it in notebook 11" in rollback.outcome_text(
         rb, waiting)
     assert rollback.verify_after(session, params, names, rb, waiting).ok is None
-    _approve(session, names.pipeline, rb.execution_id)
+    approve_and_finish(session, names.pipeline, rb.execution_id)
     assert rollback.verify_production(session, params, names, current.commit_id).ok
 
     same = rollback.plan_rollback(session, params, names, target_commit=current.commit_id)
@@ -140,7 +129,7 @@ def test_other_deploy_providers_are_verified_by_hand(two_releases):
 def test_nothing_deployed_yet_is_a_plan_with_nothing_to_do(local_aws):
     """A fresh pipeline whose first run waits for approval: the runbook reports, not fails."""
     session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
-    params = build_pipeline(session, f"rn-{uuid.uuid4().hex[:6]}")
+    params = set_up_app(session, f"rn-{uuid.uuid4().hex[:6]}")
     names = params.names()
     session.recorder.reset()
     rb = rollback.plan_rollback(session, params, names)

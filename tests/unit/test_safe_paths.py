@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from runbook_lib.local.archives import extract_zip as unzip_to
 from runbook_lib.local.codebuild.cache import unpack_cache
-from runbook_lib.local.codepipeline.artifacts import unzip_to
 from runbook_lib.local.codepipeline.repos import RepoRegistry, RepositoryError, validate_repo_id
 from runbook_lib.local.safe_paths import (
     UnsafePathError,

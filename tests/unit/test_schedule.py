@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from runbook_lib.buildspec import model as buildspec
+from runbook_lib.buildspec import validate as buildspec
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError
 from runbook_lib.setup import iam, schedule

@@ -3,7 +3,8 @@
 import pytest
 
 from runbook_lib.core.errors import CredentialsError, LocalAwsError
-from runbook_lib.core.session import AwsSession, is_loopback, is_read_operation
+from runbook_lib.core.operations import is_read_operation
+from runbook_lib.core.session import AwsSession, is_loopback
 
 
 @pytest.mark.parametrize("operation, read", [

@@ -4,7 +4,8 @@ message, file), paginated; a build without reports falls back to the log."""
 from __future__ import annotations
 
 import base64
-import time
+
+from helpers import wait_for_build
 
 from runbook_lib.operate import test_reports, triage
 from runbook_lib.operate.logs import BuildLog
@@ -35,10 +36,7 @@ def _build(session, name: str, failures: int | None) -> str:
         f"version: 0.2\nphases:\n  build:\n    commands:\n{commands}      - exit 1\n{reports}")},
         artifacts={"type": "NO_ARTIFACTS"}, environment=dict(ENVIRONMENT), serviceRole=ROLE)
     build_id = cb.start_build(projectName=name)["build"]["id"]
-    deadline = time.monotonic() + 60
-    while not cb.batch_get_builds(ids=[build_id])["builds"][0]["buildComplete"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for_build(cb, build_id)
     return build_id
 
 

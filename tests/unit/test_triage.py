@@ -136,3 +136,57 @@ def test_report_marks_the_error_line_and_hides_the_source_dir():
 def test_succeeded_build_has_nothing_to_fix():
     result = triage.triage_build(_log(["ok 1 - a"], status="SUCCEEDED", code=""))
     assert (result.category, result.excerpt) == ("none", [])
+
+
+def _scan_in_pages(lines, page, context):
+    scanner = triage.LogScanner(context)
+    for start in range(0, len(lines), page):
+        scanner.feed(lines[start:start + page])
+    return scanner.result()
+
+
+@pytest.mark.parametrize("page", [1, 2, 3, 7, 1000], ids=lambda p: f"page of {p}")
+@pytest.mark.parametrize("error_at", [0, 1, 5, 18, 19])
+def test_excerpt_is_the_same_whatever_the_page_boundaries(page, error_at):
+    lines = [f"step {i} ok" for i in range(20)]
+    lines[error_at] = "TypeError: x is undefined"
+    scan = _scan_in_pages(lines, page, 3)
+    assert scan.error.index == error_at
+    assert [i for i, _, _ in scan.error.lines] == [n - 1 for n, _ in
+                                                   triage.excerpt(lines, error_at, 3)]
+    assert [text for _, text, _ in scan.error.lines] == [
+        text for _, text in triage.excerpt(lines, error_at, 3)]
+
+
+def test_a_later_command_error_beats_an_earlier_agent_line_across_pages():
+    lines = ([C + "Command did not exit successfully x exit status 1"]
+             + [f"line {i}" for i in range(30)] + ["Error: boom"])
+    scan = _scan_in_pages(lines, 4, 2)
+    assert scan.error.index == len(lines) - 1
+    assert [text for _, text, _ in scan.error.lines] == ["line 28", "line 29", "Error: boom"]
+
+
+def test_only_shown_lines_are_redacted_and_key_blocks_stay_masked_across_pages():
+    key = "AKIA" + "Q" * 12 + "7XYZ"
+    lines = ["-----BEGIN RSA PRIVATE KEY-----", "MIIEow", "-----END RSA PRIVATE KEY-----",
+             f"uploading with {key}", "Error: upload failed"]
+    result = triage.triage_scan(_log([]), _scan_in_pages(lines, 2, 3))
+    assert [text for _, text in result.excerpt] == ["***", "***", "uploading with ***",
+                                                     "Error: upload failed"]
+
+
+def test_every_line_a_pattern_matches_holds_a_prefilter_keyword():
+    """The scanner tests only lines holding a keyword: none of the table's telling lines may
+    lack one, or triage would miss it."""
+    from runbook_lib.operate import log_text, triage_rules, triage_scan
+
+    lines = [line for case in CASES for line in case[1]] + [
+        "Tests:  3 failed, 9 passed", "--- FAIL: TestAdd", "OOMKilled", "Killed",
+        C + "CODEBUILD_SRC_DIR=/codebuild/output/src1/src", "Your lockfile needs to be updated",
+        "Tests run: 5, Failures: 2", "docker: command not found", "toomanyrequests: slow down"]
+    for line in lines:
+        telling = (log_text.error_kind(line) or log_text.failing_test_name(line)
+                   or log_text.source_dir_in(line)
+                   or any(p.search(line) for p in triage_rules.RULE_PATTERNS))
+        if telling:
+            assert any(k in line.lower() for k in triage_scan.KEYWORDS), line

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from runbook_lib.buildspec.model import Batch, BatchTask
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 _ENV_OVERRIDES = {"image": "imageOverride", "compute-type": "computeTypeOverride",
                   "type": "environmentTypeOverride", "privileged-mode": "privilegedModeOverride"}

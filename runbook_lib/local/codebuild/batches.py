@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from runbook_lib.buildspec.model import Batch, BatchTask
 from runbook_lib.local.codebuild.batch_run import BatchRun
+from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
-from runbook_lib.local.codebuild.source import PhaseFailed, fetch_source, read_buildspec
+from runbook_lib.local.codebuild.source import fetch_source, read_buildspec
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 PAGE_SIZE = 100
 _START_KEYS = ("sourceVersion", "sourceTypeOverride", "sourceLocationOverride",

@@ -36,7 +36,7 @@ from runbook_lib.local.server.store import JsonStore, write_atomic
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 log = logging.getLogger("runbook.local.builds")
 
@@ -206,7 +206,7 @@ class CodeBuildBuilds:
         build_id = f"{project['name']}:{build_uuid}"
         location = log_location(project, build_uuid, region, ACCOUNT_ID,
                                 body.get("logsConfigOverride"))
-        with self.store.lock:
+        with self.store.transaction():
             numbers = self.store.data["numbers"].setdefault(region, {})
             numbers[project["name"]] = numbers.get(project["name"], 0) + 1
             record = settings.record(region, build_id, numbers[project["name"]], location,
@@ -220,7 +220,6 @@ class CodeBuildBuilds:
                                                  "artifacts": settings.artifacts}
             if token:
                 self.store.data["tokens"][f"{region}/{name}/{token}"] = [build_id, time.time()]
-            self.store.save()
         job = BuildJob(record=copy.deepcopy(record), artifacts_config=settings.artifacts,
                        region=region, work_dir=self.ctx.state_dir / "builds" / build_id,
                        cache_dir=self.ctx.state_dir / "cache",

@@ -18,8 +18,8 @@ import shutil
 from collections.abc import Callable, Sequence
 
 from runbook_lib.buildspec.model import WINDOWS_SHELLS, Buildspec, Phase
+from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.shell import BuildShell
-from runbook_lib.local.codebuild.source import PhaseFailed
 
 SHELL_PROGRAMS = {"bash": ("bash", "--noprofile", "--norc"), "/bin/sh": ("/bin/sh",)}
 DEFAULT_SHELL = "bash"

@@ -17,18 +17,10 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from runbook_lib.buildspec.model import Buildspec, SecretRef
+from runbook_lib.local.codebuild.failures import PhaseFailed
 
 _DROPPED_PREFIXES = ("AWS_", "CODEBUILD_", "RUNBOOK_", "BOTO_")
 PLACEHOLDER_KEY = "testing"
-
-
-class VariableError(Exception):
-    """A variable could not be resolved; ``status_code`` is CodeBuild's phase-context code."""
-
-    def __init__(self, status_code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
 
 
 @dataclass
@@ -62,7 +54,7 @@ def local_aws_variables(endpoint_url: str | None, region: str) -> dict[str, str]
 
 def resolve_variables(aws, region: str, buildspec: Buildspec | None,
                       build_variables: list[dict]) -> ResolvedVariables:
-    """Every user variable of the build, in CodeBuild's precedence; raises VariableError.
+    """Every user variable of the build, in CodeBuild's precedence; raises PhaseFailed.
 
     ``build_variables`` are the project's with StartBuild's overrides already applied."""
     resolved = ResolvedVariables()
@@ -104,9 +96,9 @@ def _parameter(aws, region: str, name: str) -> str:
     except ClientError as err:
         code = err.response["Error"]["Code"]
         if code == "ParameterNotFound":
-            raise VariableError("Decrypted Variables Error",
+            raise PhaseFailed("Decrypted Variables Error",
                                 f"parameter does not exist: {name}") from err
-        raise VariableError("Decrypted Variables Error", f"{code}: parameter {name}") from err
+        raise PhaseFailed("Decrypted Variables Error", f"{code}: parameter {name}") from err
     return got["Parameter"]["Value"]
 
 
@@ -120,11 +112,11 @@ def _secret(aws, region: str, ref: SecretRef) -> str:
         got = aws.client("secretsmanager", region).get_secret_value(**kwargs)
     except ClientError as err:
         code = err.response["Error"]["Code"]
-        raise VariableError("Secrets Manager Error",
+        raise PhaseFailed("Secrets Manager Error",
                             f"{code}: secret {ref.secret_id} could not be read") from err
     text = got.get("SecretString")
     if text is None:
-        raise VariableError("Secrets Manager Error",
+        raise PhaseFailed("Secrets Manager Error",
                             f"secret {ref.secret_id} holds binary data, not a string")
     if not ref.json_key:
         return text
@@ -132,6 +124,6 @@ def _secret(aws, region: str, ref: SecretRef) -> str:
         document = json.loads(text)
         value = document[ref.json_key]
     except (ValueError, KeyError, TypeError) as err:
-        raise VariableError("Secrets Manager Error",
+        raise PhaseFailed("Secrets Manager Error",
                             f"secret {ref.secret_id} has no JSON key {ref.json_key}") from err
     return value if isinstance(value, str) else json.dumps(value)

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.redact import mask
 from runbook_lib.local.codebuild.build_reports import publish_reports
+from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.outputs import (
     ArtifactError,
     artifact_target,
@@ -22,7 +23,6 @@ from runbook_lib.local.codebuild.outputs import (
     upload_artifact,
 )
 from runbook_lib.local.codebuild.secondary import upload_secondary_artifacts
-from runbook_lib.local.codebuild.source import PhaseFailed
 
 
 class BuildOutputs:

@@ -7,15 +7,14 @@ the same syntax, ``discard-paths`` flattens to file names.
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from runbook_lib.buildspec.model import Artifacts
+from runbook_lib.local.archives import make_zip
 
 
 class ArtifactError(Exception):
@@ -105,16 +104,6 @@ def collect_artifact_files(src_dir: Path, spec: Artifacts) -> dict[str, Path]:
     return chosen
 
 
-def zip_files(files: dict[str, Path]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, path in sorted(files.items()):
-            info = zipfile.ZipInfo.from_file(path, arcname=name)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
-    return buffer.getvalue()
-
-
 def upload_artifact(s3, target: ArtifactTarget, files: dict[str, Path]) -> bytes | None:
     """One zip object (ZIP; its bytes are returned for checksums) or one object per file
     under the key (NONE)."""
@@ -123,6 +112,6 @@ def upload_artifact(s3, target: ArtifactTarget, files: dict[str, Path]) -> bytes
             s3.put_object(Bucket=target.bucket, Key=f"{target.key}/{name}",
                           Body=path.read_bytes())
         return None
-    data = zip_files(files)
+    data = make_zip(files)
     s3.put_object(Bucket=target.bucket, Key=target.key, Body=data)
     return data

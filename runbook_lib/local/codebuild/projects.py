@@ -17,7 +17,7 @@ from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 ACCOUNT_ID = "123456789012"
 
@@ -66,7 +66,7 @@ class CodeBuildProjects:
         name = body.get("name", "")
         _validate_name(name)
         _validate_project(body, creating=True)
-        with self.store.lock:
+        with self.store.transaction():
             projects = self.store.data.setdefault(request.region, {})
             if name in projects:
                 raise AwsError("ResourceAlreadyExistsException",
@@ -83,13 +83,12 @@ class CodeBuildProjects:
             })
             _fill_defaults(project, request.region)
             projects[name] = project
-            self.store.save()
             return json_response({"project": project})
 
     def update_project(self, request: Request) -> Response:
         body = request.json()
         name = body.get("name", "")
-        with self.store.lock:
+        with self.store.transaction():
             projects = self.store.data.setdefault(request.region, {})
             if name not in projects:
                 raise AwsError("ResourceNotFoundException",
@@ -104,7 +103,6 @@ class CodeBuildProjects:
             _fill_defaults(merged, request.region)
             merged["lastModified"] = time.time()
             projects[name] = merged
-            self.store.save()
             return json_response({"project": merged})
 
     def batch_get_projects(self, request: Request) -> Response:
@@ -133,9 +131,8 @@ class CodeBuildProjects:
 
     def delete_project(self, request: Request) -> Response:
         name = request.json().get("name", "").rsplit("project/", 1)[-1]
-        with self.store.lock:
+        with self.store.transaction():
             self.store.data.get(request.region, {}).pop(name, None)  # AWS: idempotent
-            self.store.save()
         return json_response({})
 
 

@@ -25,7 +25,7 @@ from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 REPORT_TYPES = ("TEST", "CODE_COVERAGE")
 CASES_DIR = "codebuild-reports"

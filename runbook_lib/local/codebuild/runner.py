@@ -40,17 +40,16 @@ from runbook_lib.local.codebuild.commands import (
 )
 from runbook_lib.local.codebuild.env import (
     PLACEHOLDER_KEY,
-    VariableError,
     local_aws_variables,
     machine_environment,
     resolve_variables,
 )
+from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.finishing import BuildOutputs
 from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
 from runbook_lib.local.codebuild.secondary import fetch_secondary_sources
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.source import (
-    PhaseFailed,
     codebuild_variables,
     fetch_source,
     read_buildspec,
@@ -288,11 +287,8 @@ class BuildRunner(BuildOutputs):
 
     def _environment(self, secondary_dirs: dict[str, str]) -> dict[str, str]:
         """The build shell's environment, in CodeBuild's precedence; secrets noted for masking."""
-        try:
-            resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
-                                         self.build["environment"]["environmentVariables"])
-        except VariableError as err:
-            raise PhaseFailed(err.status_code, err.message) from err
+        resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
+                                     self.build["environment"]["environmentVariables"])
         self.secrets |= resolved.secret_values
         self.logs.container("Processing environment variables")
         env = {**machine_environment(),

@@ -19,13 +19,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from runbook_lib.buildspec.model import Artifacts
+from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.outputs import (
     ArtifactError,
     artifact_target,
     collect_artifact_files,
     upload_artifact,
 )
-from runbook_lib.local.codebuild.source import PhaseFailed, fetch_source
+from runbook_lib.local.codebuild.source import fetch_source
 from runbook_lib.local.server.wire import AwsError
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_]+$")

@@ -12,20 +12,13 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from runbook_lib.buildspec.model import Buildspec, parse_buildspec
+from runbook_lib.buildspec.model import Buildspec
+from runbook_lib.buildspec.validate import parse_buildspec
 from runbook_lib.core.errors import BuildspecError
-from runbook_lib.local.codepipeline.artifacts import unzip_to
+from runbook_lib.local.archives import extract_zip
+from runbook_lib.local.codebuild.failures import PhaseFailed
 
 DEFAULT_BUILDSPEC = "buildspec.yml"
-
-
-class PhaseFailed(Exception):
-    """A phase failed; ``status_code`` and ``message`` become its phase context."""
-
-    def __init__(self, status_code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
 
 
 def fetch_source(s3, location: str, version_id: str | None, dest: Path) -> str | None:
@@ -42,7 +35,7 @@ def fetch_source(s3, location: str, version_id: str | None, dest: Path) -> str |
         raise PhaseFailed("CLIENT_ERROR", f"{code}: cannot read {location} for primary source "
                           f"and source version {version_id or '$LATEST'}") from err
     try:
-        unzip_to(data, dest)
+        extract_zip(data, dest)
     except (zipfile.BadZipFile, ValueError, OSError) as err:
         raise PhaseFailed("CLIENT_ERROR", f"source {location} is not a zip: {err}") from err
     return got.get("VersionId")

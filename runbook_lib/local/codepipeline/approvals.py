@@ -63,7 +63,7 @@ class ApprovalBook:
 
     def open(self, ctx: ActionContext) -> tuple[dict[str, Any], bool]:
         """The approval of this action execution, created (True) or found again (False)."""
-        with self.store.lock:
+        with self.store.transaction():
             self._closed = False
             record = self.store.data.get(ctx.action_execution_id)
             if record:
@@ -75,7 +75,6 @@ class ApprovalBook:
                 "expires": time.time() + approval_timeout_seconds(), "status": PENDING,
             }
             self.store.data[ctx.action_execution_id] = record
-            self.store.save()
             return dict(record), True
 
     def decide(self, region: str, pipeline: str, stage: str, action: str, token: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 
+from runbook_lib.local.archives import extract_zip, make_zip
 from runbook_lib.local.codebuild.env import machine_environment
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codepipeline.actions import (
@@ -18,12 +19,7 @@ from runbook_lib.local.codepipeline.actions import (
     ArtifactRef,
     register,
 )
-from runbook_lib.local.codepipeline.artifacts import (
-    get_artifact,
-    put_artifact,
-    unzip_to,
-    zip_directory,
-)
+from runbook_lib.local.codepipeline.artifacts import get_artifact, put_artifact
 
 _TAIL_LINES = 5
 
@@ -40,7 +36,7 @@ class CommandsAction:
         shell = BuildShell(work, machine_environment(), scratch / "shell")
         try:
             if ctx.input_artifacts:
-                unzip_to(get_artifact(ctx.aws, ctx.region, ctx.input_artifacts[0]), work)
+                extract_zip(get_artifact(ctx.aws, ctx.region, ctx.input_artifacts[0]), work)
             shell.start()
             result = shell.run_commands(ctx.commands, lambda _index: None, lines.append)
             variables = (shell.read_variables(ctx.output_variable_names)
@@ -51,7 +47,7 @@ class CommandsAction:
                                      f"({ctx.commands[result.index]!r}) exited "
                                      f"{result.status}" + (f": {tail}" if tail else ""))
             outputs = [put_artifact(ctx.aws, ctx.region, ArtifactRef(
-                name, ctx.artifact_bucket, ctx.new_artifact_key(name)), zip_directory(work))
+                name, ctx.artifact_bucket, ctx.new_artifact_key(name)), make_zip(work))
                 for name in ctx.output_artifact_names]
             return ActionOutcome("Succeeded", f"{len(ctx.commands)} command(s) exited 0"
                                  + (f": {tail}" if tail else ""), outputs, variables)

@@ -36,7 +36,7 @@ from runbook_lib.local.codepipeline.records import (  # noqa: F401  (re-exported
 from runbook_lib.local.server.store import JsonStore
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 log = logging.getLogger("runbook.local.pipelines")
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from runbook_lib.core.text import iso_time
+
 log = logging.getLogger("runbook.local.pipelines")
 
 SOURCE = "aws.codepipeline"
@@ -25,11 +27,6 @@ ACTION_DETAIL_TYPE = "CodePipeline Action Execution State Change"
 # these two detail types, shaped like the stage and action events (an unverified reading).
 CONDITION_DETAIL_TYPE = "CodePipeline Stage Condition State Change"
 RULE_DETAIL_TYPE = "CodePipeline Rule Execution State Change"
-
-
-def _iso(epoch: float) -> str:
-    stamp = datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
 
 
 class PipelineEvents:
@@ -108,7 +105,7 @@ class PipelineEvents:
         return {
             "pipeline": execution["pipelineName"],
             "execution-id": execution["pipelineExecutionId"],
-            "start-time": _iso(execution["startTime"]),
+            "start-time": iso_time(execution["startTime"], "milliseconds"),
             "version": float(execution["pipelineVersion"]),
             "pipeline-execution-attempt": float(execution.get("attempt", 1)),
         }

@@ -31,7 +31,7 @@ from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
 _ARTIFACT_RE = re.compile(r"^[a-zA-Z0-9_\-]{1,100}$")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
+from runbook_lib.core.text import iso_time
 from runbook_lib.local.codepipeline.actions import (
     ActionContext,
     ActionOutcome,
@@ -57,7 +57,7 @@ class ConnectionSource:
         summary = json.dumps({"ProviderType": "GitHub", "CommitMessage": info.message},
                              separators=(",", ":"))
         variables = {
-            "AuthorDate": _iso(info.author_date),
+            "AuthorDate": iso_time(info.author_date),
             "BranchName": cfg.get("BranchName", ""),
             "CommitId": info.sha,
             "CommitMessage": info.message,
@@ -83,11 +83,11 @@ class CodeCommitSource:
             return found
         repo, info = found
         variables = {
-            "AuthorDate": _iso(info.author_date),
+            "AuthorDate": iso_time(info.author_date),
             "BranchName": cfg.get("BranchName", ""),
             "CommitId": info.sha,
             "CommitMessage": info.message,
-            "CommitterDate": _iso(info.committer_date),
+            "CommitterDate": iso_time(info.committer_date),
             "RepositoryName": repo.repo_id,
         }
         return _git_outcome(ctx, repo, info, info.message, variables, "")
@@ -236,10 +236,6 @@ def _artifact_key(ctx: ActionContext, name: str, revision: str) -> str:
 def _commit_url(repo: RegisteredRepo, sha: str) -> str:
     """Where the commit lives: the local folder (there is no web page for it)."""
     return f"file://{repo.path}#{sha}"
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _failed(summary: str) -> ActionOutcome:

@@ -95,13 +95,12 @@ class PushWatcher:
     def poll_once(self) -> list[tuple[str, str, Push]]:
         """One pass over every region; returns (region, pipeline, push) for each start."""
         started = []
-        with self._lock, self.store.lock:
+        with self._lock, self.store.transaction():
             heads_now: dict[str, dict[str, str] | None] = {}  # repo id -> refs, once per pass
             for region in self.regions():
                 sources = watched_sources(self.service.declarations(region), region,
                                           self.account_id)
                 started += self._poll_region(region, sources, heads_now)
-            self.store.save()
         return started
 
     def _poll_region(self, region: str, sources: list[WatchedSource],

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from runbook_lib.core.text import iso_time
 from runbook_lib.local.events.patterns import matches, parse_pattern
 from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 log = logging.getLogger("runbook.local.events")
 
@@ -264,7 +265,7 @@ def _iso_time(value: Any, now: datetime) -> str:
             when = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
         except ValueError:
             when = now
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_time(when)
 
 
 def _bus_name(value: Any) -> str:
@@ -369,7 +370,7 @@ def _predefined_variables(event: dict[str, Any], rule: dict[str, Any]) -> dict[s
     return {
         "aws.events.rule-arn": rule.get("Arn", ""),
         "aws.events.rule-name": rule.get("Name", ""),
-        "aws.events.event.ingestion-time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws.events.event.ingestion-time": iso_time(datetime.now(UTC)),
         "aws.events.event": {k: v for k, v in event.items() if k != "detail"},
         "aws.events.event.json": event,
     }

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 # TestEventPattern rejects an event without these (EventBridge API reference).
 MANDATORY_EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources",

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, s3_bucket_name
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalContext
+    from runbook_lib.local.server.context import LocalContext
 
 
 class S3BucketPolicies:
@@ -47,9 +49,8 @@ class S3BucketPolicies:
             raise _xml_error("MalformedPolicy", f"Policies must be valid JSON ({err})") from err
         if not isinstance(document, dict) or "Statement" not in document:
             raise _xml_error("MalformedPolicy", "Policy has no Statement")
-        with self.store.lock:
+        with self.store.transaction():
             self.store.data[bucket] = request.body.decode()
-            self.store.save()
         return Response(204, [], b"")
 
     def get_policy(self, request: Request) -> Response:
@@ -81,8 +82,6 @@ class S3BucketPolicies:
         return Response(200, [("Content-Type", "application/xml")], body)
 
     def _existing_bucket(self, request: Request) -> str:
-        from botocore.exceptions import ClientError
-
         bucket = s3_bucket_name(request)
         try:
             self.ctx.aws.client("s3", request.region).head_bucket(Bucket=bucket)

@@ -122,7 +122,7 @@ def credentials_for_endpoint(endpoint_url: str | None) -> Credentials | None:
 
 
 def _from_health(endpoint_url: str) -> Credentials | None:
-    from runbook_lib.local.server.control import HEALTH_PATH
+    from runbook_lib.local.server.client import HEALTH_PATH
 
     try:
         with urllib.request.urlopen(endpoint_url + HEALTH_PATH, timeout=5) as resp:

@@ -1,10 +1,6 @@
 """The local AWS's own small control API under ``/_runbook/``, beside the AWS wire protocol.
 
-    GET    /_runbook/health     is it up, and its state folder (open: no credentials needed)
-    GET    /_runbook/calls      server-side call counts (DELETE clears them)
-    GET    /_runbook/info       state folder, endpoint, what was recovered at start
-    GET    /_runbook/repos      registered git repositories
-    POST   /_runbook/repos      {"id": "OWNER/NAME", "path": "/abs/path"} registers one
+The paths and their client are in :mod:`runbook_lib.local.server.client`.
 
 Clients (a notebook kernel, a test) reach the server by its endpoint alone, without knowing
 its state folder; this is how they register the sample repository with the server they use.
@@ -19,16 +15,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.server.client import (
+    CALLS_PATH,
+    HEALTH_PATH,
+    INFO_PATH,
+    REPOS_PATH,
+)
 from runbook_lib.local.server.wire import Response
 
 if TYPE_CHECKING:
     from runbook_lib.local.server.dispatcher import LocalAwsApp
-
-PREFIX = "/_runbook/"
-HEALTH_PATH = PREFIX + "health"
-CALLS_PATH = PREFIX + "calls"
-INFO_PATH = PREFIX + "info"
-REPOS_PATH = PREFIX + "repos"
 
 
 def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:

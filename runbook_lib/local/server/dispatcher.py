@@ -12,45 +12,28 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from runbook_lib.local.codebuild.batches import CodeBuildBatches
+from runbook_lib.local.codebuild.builds import CodeBuildBuilds
+from runbook_lib.local.codebuild.projects import CodeBuildProjects
+from runbook_lib.local.codebuild.reports import CodeBuildReports
+from runbook_lib.local.codepipeline.service import CodePipelineService
+from runbook_lib.local.codepipeline.triggers import SourceTriggers
+from runbook_lib.local.events.bus import EventBus
+from runbook_lib.local.events.patterns import EventPatterns
+from runbook_lib.local.logs.service import CloudWatchLogsFilter
+from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.server import control, shapes
+from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
+from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.server.journal import Journal, is_mutating, should_journal
 from runbook_lib.local.server.moto_gateway import MotoGateway
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
 
 log = logging.getLogger("runbook.local")
-
-Handler = Callable[[Request], Response]
-
-HEALTH_PATH = control.HEALTH_PATH
-CALLS_PATH = control.CALLS_PATH
-
-
-class Extension(Protocol):
-    """What the dispatcher needs of an extension: the operations it serves."""
-
-    def routes(self) -> dict[tuple[str, str], Handler]: ...
-
-
-@dataclass
-class LocalContext:
-    """What an extension is given: moto, in-process clients, the state folder, its peers.
-
-    ``extensions`` maps each extension's class name to its instance, so that, for example, the
-    pipeline engine can reach the build service; prefer calling peers through ``aws`` (the wire
-    protocol) and use direct references only for what has no AWS API.
-    """
-
-    moto: MotoGateway
-    aws: InternalAws
-    state_dir: Path
-    extensions: dict[str, Any] = field(default_factory=dict)
-    # Where operators (and commands inside builds) reach this local AWS; set by the server.
-    endpoint_url: str | None = None
 
 
 class LocalAwsApp:
@@ -84,7 +67,7 @@ class LocalAwsApp:
                 start()  # background work (engine, pollers) begins once every peer exists
 
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
-        if (environ.get("PATH_INFO") or "").startswith(control.PREFIX):
+        if (environ.get("PATH_INFO") or "").startswith(CONTROL_PREFIX):
             return _send(start_response, control.handle(self, environ))
         if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
             return shapes.reshape(self, environ, start_response)
@@ -102,7 +85,6 @@ class LocalAwsApp:
                       traceback.format_exc())
             response = json_error("InternalFailure", f"local AWS error: {err}", 500)
         return _send(start_response, response)
-
 
     def _count(self, request: Request) -> None:
         """Server-side call counts: a whole suite's mutations, across every kernel and CLI.
@@ -149,15 +131,6 @@ def _send(start_response, response: Response) -> list[bytes]:
 
 def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
-    from runbook_lib.local.codebuild.projects import CodeBuildProjects  # noqa: I001
-    from runbook_lib.local.codebuild.builds import CodeBuildBuilds
-    from runbook_lib.local.codebuild.reports import CodeBuildReports
-    from runbook_lib.local.codebuild.batches import CodeBuildBatches
-    from runbook_lib.local.events.bus import EventBus
-    from runbook_lib.local.events.patterns import EventPatterns
-    from runbook_lib.local.codepipeline.service import CodePipelineService
-    from runbook_lib.local.s3.policies import S3BucketPolicies
-    from runbook_lib.local.codepipeline.triggers import SourceTriggers
-
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
-            EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies]
+            EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
+            CloudWatchLogsFilter]

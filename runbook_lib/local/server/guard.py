@@ -24,7 +24,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from runbook_lib.local.server import control, sigv4
+from runbook_lib.local.server import client as control
+from runbook_lib.local.server import sigv4
 from runbook_lib.local.server.auth import Credentials
 from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.refusals import control_refusal, refusal

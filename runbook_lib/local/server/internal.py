@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import threading
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -75,14 +75,9 @@ class InternalAws:
         headers = {name: value.decode() if isinstance(value, bytes) else value
                    for name, value in request.headers.items()}
         headers[INTERNAL_HEADER] = "1"
-        environ = make_environ(request.method, _unquote_path(url.path or "/"), url.query,
+        environ = make_environ(request.method, unquote(url.path or "/"), url.query,
                                headers, body)
         response = call_wsgi(self.app, environ)
         return AWSResponse(request.url, response.status, dict(response.headers),
                            _Raw(response.body))
 
-
-def _unquote_path(path: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(path)

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core.session import is_read_operation
+from runbook_lib.core.operations import is_read_operation
 from runbook_lib.local.server.wire import Request, call_wsgi, make_environ, read_request
 
 log = logging.getLogger("runbook.local.journal")

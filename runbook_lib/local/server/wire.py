@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -181,8 +182,6 @@ class AwsError(Exception):
 
 
 def _json_default(value: Any) -> Any:
-    from datetime import datetime
-
     if isinstance(value, datetime):
         return value.timestamp()
     raise TypeError(f"cannot serialise {type(value).__name__}")

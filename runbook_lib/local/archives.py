@@ -1,0 +1,40 @@
+"""Zip files as CodeBuild and CodePipeline exchange them: one routine to make, one to extract.
+
+Build outputs, pipeline artifacts and source bundles are all zips in S3; making and reading
+them in one place keeps names, compression and file modes (executable bits survive a round
+trip) the same everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def make_zip(files: Mapping[str, Path] | Path) -> bytes:
+    """A deflated zip of ``files`` (archive name to file on disk), in name order, modes kept;
+    given a folder, of every file under it (named relative to it)."""
+    if isinstance(files, Path):
+        root = files
+        files = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, path in sorted(files.items()):
+            info = zipfile.ZipInfo.from_file(path, arcname=name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, Path(path).read_bytes())
+    return buffer.getvalue()
+
+
+def extract_zip(data: bytes, dest: Path) -> None:
+    """Extract a zip into ``dest``, keeping file modes; every member is checked first by
+    :mod:`runbook_lib.local.safe_paths` (absolute, ``..``, links, devices, links on disk).
+
+    Raises ``zipfile.BadZipFile`` for data that is not a zip and ``UnsafePathError`` (a
+    ``ValueError``) for a member that would land outside ``dest``.
+    """
+    from runbook_lib.local.safe_paths import extract_zip as extract_checked
+
+    extract_checked(data, dest, "zip member")

@@ -1,0 +1,1 @@
+"""CloudWatch Logs operations the local AWS serves itself (moto serves the rest)."""

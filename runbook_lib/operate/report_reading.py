@@ -1,0 +1,112 @@
+"""The health report's reading of a pipeline's history: every page once, records as they come.
+
+ListPipelineExecutions is paged at its maximum (100) until a page lies wholly before the
+window; ListActionExecutions (no execution filter, 100 a page, newest first) until a page
+lies wholly before the oldest run kept; one GetPipeline gives the stage order. That is the
+pagination minimum: nothing is listed twice. Action pages are handed to
+:func:`.durations.build_records` as they arrive, so only the records are kept, not the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.core.errors import StepError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import durations
+from runbook_lib.operate.durations import ExecutionRecord
+from runbook_lib.operate.revisions import SourceCommit
+from runbook_lib.operate.summaries import ExecutionSummary, newest_first, summary_of
+
+PAGE_SIZE = 100  # the most either List call returns in one page
+
+
+@dataclass
+class History:
+    """Executions in the window, newest first, and the same runs as records, oldest first."""
+
+    executions: list[ExecutionSummary] = field(default_factory=list)
+    records: list[ExecutionRecord] = field(default_factory=list)
+    declaration: dict = field(default_factory=dict)  # GetPipeline's pipeline
+    runs: list[dict] = field(default_factory=list)  # the window's ListPipelineExecutions items
+
+
+def read_history(session: AwsSession, pipeline: str, since: datetime, until: datetime,
+                 on_progress: Callable[[str], None] | None = None) -> History:
+    """Runs started in ``[since, until]`` with their stages and actions."""
+    client = session.client("codepipeline")
+    say = on_progress or (lambda _text: None)
+    try:
+        items = _execution_items(client, pipeline, since, until, say)
+        if not items:
+            return History()
+        declaration = client.get_pipeline(name=pipeline)["pipeline"]
+        order = [s["name"] for s in declaration["stages"]]
+        actions = _action_items(client, pipeline, items, say)
+        records = durations.build_records(pipeline, items, actions, order)
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "PipelineNotFoundException":
+            raise StepError(f"pipeline {pipeline} not found. Fix: check the pipeline name and "
+                            "the region (AWS_REGION), or create it with the pipeline "
+                            "notebook.") from err
+        raise StepError(f"read the history of {pipeline}: {err}") from err
+    return History(_summaries(items, records), records, declaration, items)
+
+
+def _summaries(items: list[dict], records: list[ExecutionRecord]) -> list[ExecutionSummary]:
+    """Newest first (by start time: the order inside a page is not relied upon); a summary
+    without revisions takes its commit from its record, which read it from the Source action
+    (so no second listing of the actions is needed)."""
+    by_id = {r.execution_id: r for r in records}
+    out = newest_first(summary_of(item) for item in items)
+    for summary in out:
+        record = by_id.get(summary.execution_id)
+        if not summary.commit_id and record is not None and record.commit_id:
+            summary.source = SourceCommit(record.commit_id, record.commit_message,
+                                          record.commit_time)
+    return out
+
+
+def _execution_items(client, pipeline: str, since: datetime, until: datetime, say
+                     ) -> list[dict]:
+    """ListPipelineExecutions items in the window; pages come newest first, so paging stops
+    after a page where every run started before ``since`` (each run is judged by its own
+    start time, not by its place in the page)."""
+    kept: list[dict] = []
+    paginator = client.get_paginator("list_pipeline_executions")
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   PaginationConfig={"PageSize": PAGE_SIZE}):
+        items = [i for i in page.get("pipelineExecutionSummaries") or []
+                 if i.get("pipelineExecutionId")]
+        kept += [i for i in items if not _outside(i.get("startTime"), since, until)]
+        say(f"read {len(kept)} executions")
+        if items and all(i.get("startTime") and i["startTime"] < since for i in items):
+            break
+    return kept
+
+
+def _outside(start: datetime | None, since: datetime, until: datetime) -> bool:
+    return bool(start) and not since <= start <= until
+
+
+def _action_items(client, pipeline: str, items: list[dict], say) -> Iterator[dict]:
+    """Action executions of the kept runs, page by page, until a page reaches back past the
+    oldest of them (ListActionExecutions lists newest first)."""
+    wanted = {item["pipelineExecutionId"] for item in items}
+    starts = [item["startTime"] for item in items if item.get("startTime")]
+    oldest = min(starts) if len(starts) == len(items) else None  # else: read every page
+    read = 0
+    paginator = client.get_paginator("list_action_executions")
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   PaginationConfig={"PageSize": PAGE_SIZE}):
+        details = page.get("actionExecutionDetails") or []
+        read += len(details)
+        say(f"read {read} action executions")
+        yield from (d for d in details if d.get("pipelineExecutionId") in wanted)
+        if oldest and details and all(d.get("startTime") and d["startTime"] < oldest
+                                      for d in details):
+            return  # a page wholly before the oldest run kept

@@ -1,0 +1,163 @@
+"""Helpers every kind of test shares: polling, zips, ports, the `runbook` command, the suite.
+
+Importable as ``helpers`` (pytest puts ``tests/`` on ``sys.path``, see ``pythonpath`` in
+pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from runbook_lib.app import suite
+from runbook_lib.core.params import Params
+from runbook_lib.core.plan import Plan
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server.client import ServerStatus
+from runbook_lib.operate import executions, history
+from runbook_lib.setup import bucket, codebuild, config_store, iam, pipeline
+
+T = TypeVar("T")
+
+# The setup notebooks, in the suite's own order: what `runbook run --only` applies before a test.
+SETUP_NOTEBOOKS = [nb.name for nb in suite.NOTEBOOKS if nb.kind == "setup"]
+
+
+def wait_until(read: Callable[[], T], done: Callable[[T], Any] = bool, *,
+               timeout: float = 30.0, what: str = "the condition", interval: float = 0.05,
+               describe: Callable[[], Any] | None = None) -> T:
+    """Call ``read()`` until ``done(value)`` holds and return that value.
+
+    On timeout the test fails naming ``what`` and the last value seen (or ``describe()``, when
+    the value alone says nothing), which is what a reader of a red CI run needs.
+    """
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not done(value):
+        if time.monotonic() > deadline:
+            last = describe() if describe else value
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
+                                 f"last seen: {last!r}")
+        time.sleep(interval)
+        value = read()
+    return value
+
+
+def wait_for_build(codebuild, build_id: str, *, timeout: float = 60.0,
+                   until: Callable[[dict], Any] = lambda b: b["buildComplete"]) -> dict:
+    """Poll BatchGetBuilds until ``until(build)`` holds (by default: the build completed)."""
+    return wait_until(lambda: codebuild.batch_get_builds(ids=[build_id])["builds"][0], until,
+                      timeout=timeout, what=f"build {build_id}", interval=0.1)
+
+
+def make_zip(files: Mapping[str, str | bytes]) -> bytes:
+    """A zip of ``files`` (archive name to text or bytes), as a test's source or artifact."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def local_aws_env(status: ServerStatus) -> dict[str, str]:
+    """The environment a subprocess (the `runbook` command, the AWS CLI) needs to use the local
+    AWS that ``status`` describes, and nothing of the developer's own AWS setup."""
+    from runbook_lib.local.server.auth import read_credentials
+
+    exported = read_credentials(Path(status.state_dir)).environment(status.endpoint_url)
+    env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": status.state_dir}  # the exports
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
+def run_runbook(env: Mapping[str, str], *args: str, timeout: float = 900
+                ) -> subprocess.CompletedProcess:
+    """`runbook ARGS` in a subprocess; fails the test with the output's tail when it fails."""
+    result = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", *args], env=dict(env),
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result
+
+
+def apply_setup(env: Mapping[str, str], out: Path) -> subprocess.CompletedProcess:
+    """The suite's setup notebooks applied headless, as `make run` starts."""
+    return run_runbook(env, "run", "--only", *SETUP_NOTEBOOKS, "-p", "apply=true",
+                       "--out", str(out))
+
+
+AWS_CLI = str(Path(sys.executable).with_name("aws"))
+
+
+def aws_cli(env: Mapping[str, str], *args: str) -> dict:
+    """The real AWS CLI (``aws ARGS --output json``), as an operator checks what was built."""
+    result = subprocess.run([AWS_CLI, *args, "--output", "json"], env=dict(env),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else {}
+
+
+def set_up_app(session: AwsSession, app: str) -> Params:
+    """A unique app's whole setup through the library, as notebooks 02 to 07 do it."""
+    # No build cache: the cache paths (~/.npm) are shared with other builds on this machine.
+    params = Params(app_name=app, source_repo=f"acme/{app}", secret_names=(),
+                    secure_config_names=(), cache_mode="none")
+    names = params.names()
+    history.prepare_local_source(session, params, apply=True)
+    for plan in (bucket.plan_artifact_bucket(session, params, names),
+                 bucket.plan_deploy_buckets(session, params, names),
+                 iam.plan_roles(session, params, names),
+                 codebuild.plan_build_project(session, params, names),
+                 config_store.plan_config(session, params, names),
+                 pipeline.plan_pipeline(session, params, names)):
+        plan.apply()
+    return params
+
+
+def approve_and_finish(session: AwsSession, pipeline_name: str, execution_id: str,
+                       summary: str = "ok") -> None:
+    """Approve the run's pending approvals once it waits for one; it must then succeed."""
+    executions.wait_for_execution(session, pipeline_name, execution_id, 300,
+                                  stop_at_approval=True)
+    for pending in executions.pending_approvals(session, pipeline_name):
+        if pending.execution_id == execution_id:
+            executions.answer_approval(session, pending, True, summary)
+    result = executions.wait_for_execution(session, pipeline_name, execution_id, 300)
+    assert result.status == "Succeeded", result
+
+
+def push_to_approval(session: AwsSession, params: Params, push: Callable[[], Any]) -> str:
+    """Push (``push()``) and wait until the run it starts waits for approval; its id."""
+    name = params.names().pipeline
+    known = {e.execution_id for e in executions.list_executions(session, name)}
+    push()
+    run = executions.wait_for_new_execution(session, name, known, timeout=60)
+    result = executions.wait_for_execution(session, name, run.execution_id, 300,
+                                           stop_at_approval=True)
+    assert not result.finished, result
+    return run.execution_id
+
+
+def assert_converged(session: AwsSession, rerun: Callable[[], Plan]) -> Plan:
+    """Re-run a setup step (``rerun`` plans, and applies if it wants): nothing to change and
+    not one mutating call, which is what "safe to re-run" means."""
+    session.recorder.reset()
+    plan = rerun()
+    assert not plan.has_changes, plan.render()
+    assert session.recorder.mutating_count == 0, session.recorder.summary()
+    return plan
