@@ -27,8 +27,9 @@ def local_aws(tmp_path_factory):
     """A local AWS server on a free loopback port, for the whole test session."""
     state_dir = tmp_path_factory.mktemp("local-aws-state")
     server = LocalAwsServer(state_dir, port=0).start_thread()
-    previous = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
-    os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+    exported = server.credentials.environment(server.endpoint_url)  # as `local start` prints
+    previous = {k: os.environ.get(k) for k in (*exported, "AWS_PROFILE")}
+    os.environ.update(exported)
     os.environ.pop("AWS_PROFILE", None)
     yield server
     server.shutdown()

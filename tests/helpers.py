@@ -78,10 +78,10 @@ def free_port() -> int:
 def local_aws_env(status: ServerStatus) -> dict[str, str]:
     """The environment a subprocess (the `runbook` command, the AWS CLI) needs to use the local
     AWS that ``status`` describes, and nothing of the developer's own AWS setup."""
-    env = {**os.environ, "AWS_ENDPOINT_URL": status.endpoint_url,
-           "RUNBOOK_STATE_DIR": status.state_dir,
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    from runbook_lib.local.server.auth import read_credentials
+
+    exported = read_credentials(Path(status.state_dir)).environment(status.endpoint_url)
+    env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": status.state_dir}  # the exports
     env.pop("AWS_PROFILE", None)
     return env
 

@@ -14,9 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import signal
 import sys
 from pathlib import Path
 
@@ -50,24 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runbook", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
 
-    local = sub.add_parser("local", help="the embedded local AWS")
-    lsub = local.add_subparsers(dest="local_command")
-    for name, func, helptext in (
-        ("serve", _local_serve, "run in the foreground"),
-        ("start", _local_start, "run in the background"),
-        ("stop", _local_stop, "stop the background server"),
-        ("status", _local_status, "is a background server running?"),
-        ("reset", _local_reset, "stop the server and wipe its state directory"),
-    ):
-        p = lsub.add_parser(name, help=helptext)
-        p.add_argument("--state-dir", type=Path, default=None,
-                       help="state directory (default $RUNBOOK_STATE_DIR or ~/.runbook/local)")
-        if name in ("serve", "start"):
-            p.add_argument("--port", type=int, default=None,
-                           help="port (default 4599 for serve, a free port for start)")
-            p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
-        p.set_defaults(func=func)
-    _add_repo_parser(lsub)
+    from runbook_lib.app.cmd_local import add_local_parser
+
+    add_local_parser(sub)
 
     run = sub.add_parser("run", help="run the notebook suite headless")
     _add_run_options(run)
@@ -113,130 +95,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--params-file", type=Path, default=None,
                    help="YAML file of parameters")
     p.add_argument("--out", type=Path, default=None, help="output folder (default out/<run-id>)")
-
-
-# -- local ----------------------------------------------------------------------------------------
-
-
-def _local_serve(args) -> int:
-    from runbook_lib.local.server import process
-    from runbook_lib.local.server.server import DEFAULT_PORT, LocalAwsServer
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    state_dir = args.state_dir or process.default_state_dir()
-    port = DEFAULT_PORT if args.port is None else args.port
-    server = LocalAwsServer(state_dir, host=args.host, port=port)
-    process.write_status(Path(state_dir), server.host, server.port)
-
-    def _stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    print(f"local AWS listening; use AWS_ENDPOINT_URL={server.endpoint_url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        current = process.read_status(Path(state_dir))
-        if current and current.pid == os.getpid():
-            process.clear_status(Path(state_dir))
-    return 0
-
-
-def _local_start(args) -> int:
-    from runbook_lib.local.server import process
-
-    status = process.start(args.state_dir, port=args.port or 0, host=args.host)
-    print(f"local AWS running (pid {status.pid}); state in {status.state_dir}")
-    print(f"export AWS_ENDPOINT_URL={status.endpoint_url}")
-    return 0
-
-
-def _local_stop(args) -> int:
-    from runbook_lib.local.server import process
-
-    stopped = process.stop(args.state_dir)
-    print("local AWS stopped" if stopped else "no local AWS was running")
-    return 0
-
-
-def _local_status(args) -> int:
-    from runbook_lib.local.server import process
-
-    status = process.read_status(args.state_dir or process.default_state_dir())
-    if status and status.alive:
-        print(f"running (pid {status.pid}) at {status.endpoint_url}; state in {status.state_dir}")
-        print(f"export AWS_ENDPOINT_URL={status.endpoint_url}")
-        return 0
-    print("not running; start it with `runbook local start`")
-    return 3
-
-
-def _local_reset(args) -> int:
-    from runbook_lib.local.server import process
-
-    state_dir = args.state_dir or process.default_state_dir()
-    removed = process.reset(state_dir)
-    print(f"local AWS state wiped ({removed} files removed from {state_dir})")
-    return 0
-
-
-def _add_repo_parser(lsub) -> None:
-    repo = lsub.add_parser("repo", help="local git repositories that stand in for GitHub or "
-                           "CodeCommit sources")
-    rsub = repo.add_subparsers(dest="repo_command")
-    add = rsub.add_parser("add", help="register a git repository under a repository id")
-    add.add_argument("repo_id", metavar="OWNER/NAME",
-                     help="the source's FullRepositoryId (or a CodeCommit RepositoryName)")
-    add.add_argument("path", type=Path, help="folder of a git work tree or bare repository")
-    add.set_defaults(func=_repo_add)
-    listing = rsub.add_parser("list", help="registered repositories with branch and head")
-    listing.set_defaults(func=_repo_list)
-    remove = rsub.add_parser("remove", help="forget a registered repository (files stay)")
-    remove.add_argument("repo_id", metavar="OWNER/NAME")
-    remove.set_defaults(func=_repo_remove)
-    for p in (add, listing, remove):
-        p.add_argument("--state-dir", type=Path, default=None,
-                       help="state directory (default $RUNBOOK_STATE_DIR or ~/.runbook/local)")
-    repo.set_defaults(func=lambda _args: repo.print_help() or 2)
-
-
-def _repo_registry(args):
-    from runbook_lib.local.codepipeline.repos import RepoRegistry
-    from runbook_lib.local.server import process
-
-    return RepoRegistry(args.state_dir or process.default_state_dir())
-
-
-def _repo_add(args) -> int:
-    entry, replaced = _repo_registry(args).add(args.repo_id, args.path.expanduser().absolute())
-    verb = "re-registered" if replaced else "registered"
-    print(f"{verb} {entry.repo_id} -> {entry.path}")
-    return 0
-
-
-def _repo_list(args) -> int:
-    rows = _repo_registry(args).listing()
-    if not rows:
-        print("no repositories registered; add one with `runbook local repo add OWNER/NAME PATH`")
-        return 0
-    table = [("ID", "PATH", "DEFAULT BRANCH", "HEAD")]
-    for row in rows:
-        head = row.head[:12] if row.head else "-"
-        table.append((row.repo_id, row.path, row.default_branch or "-",
-                      f"{head} ({row.problem})" if row.problem else head))
-    widths = [max(len(r[i]) for r in table) for i in range(3)]
-    for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[3])
-    return 0
-
-
-def _repo_remove(args) -> int:
-    _repo_registry(args).remove(args.repo_id)
-    print(f"removed {args.repo_id} (its folder is untouched)")
-    return 0
 
 
 # -- run / teardown / lab -------------------------------------------------------------------------

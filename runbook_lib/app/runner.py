@@ -345,6 +345,12 @@ def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = No
         status = process.start(process.default_state_dir())
         env["AWS_ENDPOINT_URL"] = status.endpoint_url
         print(f"local AWS at {status.endpoint_url} (stop it with `runbook local stop`)")
+    if target == "local":  # a terminal or raw boto3 in the lab signs with the local key pair
+        from runbook_lib.local.server.auth import credentials_for_endpoint
+
+        creds = credentials_for_endpoint(env["AWS_ENDPOINT_URL"])
+        env.update(creds.environment(env["AWS_ENDPOINT_URL"], env.get("AWS_REGION") or
+                                     "us-east-1") if creds else {})
     if target == "aws":
         from runbook_lib.core.session import AwsSession
 

@@ -1,7 +1,8 @@
 """The only place that creates boto3 clients.
 
-Target ``local`` talks to the embedded local AWS (placeholder credentials when none are
-configured); target ``aws`` uses the standard credential chain and refuses loopback endpoints.
+Target ``local`` talks to the embedded local AWS with that server's own key pair (read from its
+state folder; the standard chain only when the folder is not readable, as for a remote server);
+target ``aws`` uses the standard credential chain and refuses loopback endpoints.
 Both honour ``AWS_ENDPOINT_URL``, ``AWS_PROFILE`` and ``AWS_REGION`` as boto3 and the AWS CLI do.
 """
 
@@ -111,7 +112,7 @@ class AwsSession:
                     "no local AWS endpoint: start one with `runbook local start` (or run through "
                     "`runbook run`, which starts one), or set AWS_ENDPOINT_URL."
                 )
-            self._boto = _local_boto_session(profile, region)
+            self._boto = _local_boto_session(self.endpoint_url, profile, region)
         elif target == "aws":
             endpoint_url = endpoint_url or env_endpoint
             if is_loopback(endpoint_url):
@@ -163,18 +164,29 @@ class AwsSession:
         return self.target == "local"
 
 
-def _local_boto_session(profile: str | None, region: str | None) -> boto3.Session:
-    """A boto3 session for the local AWS: real credentials if configured, else placeholders."""
+def _local_boto_session(endpoint_url: str, profile: str | None,
+                        region: str | None) -> boto3.Session:
+    """A boto3 session for the local AWS at ``endpoint_url``, signing with its key pair.
+
+    The server's own pair wins over the standard chain, so real AWS credentials in the
+    environment are never sent to the local AWS (which would refuse them anyway)."""
+    from runbook_lib.local.server import auth
+
+    local = auth.credentials_for_endpoint(endpoint_url)
+    if local is not None:
+        return boto3.Session(aws_access_key_id=local.access_key_id,
+                             aws_secret_access_key=local.secret_access_key,
+                             region_name=region)
     core = botocore.session.Session(profile=profile) if profile else botocore.session.Session()
     try:
         creds = core.get_credentials()
     except Exception:  # a broken profile must not stop a local run
         creds = None
     if creds is None:
-        return boto3.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # placeholder the local AWS accepts
-            region_name=region,
+        raise LocalAwsError(
+            f"no credentials for the local AWS at {endpoint_url}: its state folder is not "
+            "readable from here. Fix: export the lines `runbook local start` (or `runbook local "
+            "status`) prints, which set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
         )
     return boto3.Session(botocore_session=core, region_name=region)
 

@@ -8,7 +8,6 @@ trip) the same everywhere.
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,20 +29,12 @@ def make_zip(files: Mapping[str, Path] | Path) -> bytes:
 
 
 def extract_zip(data: bytes, dest: Path) -> None:
-    """Extract a zip into ``dest``, refusing entries that would escape it; keeps file modes.
+    """Extract a zip into ``dest``, keeping file modes; every member is checked first by
+    :mod:`runbook_lib.local.safe_paths` (absolute, ``..``, links, devices, links on disk).
 
-    Raises ``zipfile.BadZipFile`` for data that is not a zip and ``ValueError`` for an entry
-    that escapes ``dest``.
+    Raises ``zipfile.BadZipFile`` for data that is not a zip and ``UnsafePathError`` (a
+    ``ValueError``) for a member that would land outside ``dest``.
     """
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            target = (dest / info.filename).resolve()
-            inside = str(target).startswith(str(dest.resolve()) + os.sep)
-            if not inside and target != dest.resolve():
-                raise ValueError(f"zip entry {info.filename!r} escapes the target folder")
-            zf.extract(info, dest)
-            mode = info.external_attr >> 16
-            if mode and not info.is_dir():
-                os.chmod(target, mode & 0o777)
+    from runbook_lib.local.safe_paths import extract_zip as extract_checked
+
+    extract_checked(data, dest, "zip member")

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from helpers import wait_until
 
+from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
 
 RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli", "local", "repo"]
@@ -111,10 +111,8 @@ def test_a_running_server_sees_a_repository_added_by_the_command(tmp_path, repo,
     try:
         added = _run(["add", "acme/live", str(repo), "--state-dir", str(state_dir)])
         assert added.returncode == 0, added.stderr
-        aws = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name="us-east-1")
-        clients = {n: aws.client(n, endpoint_url=status.endpoint_url)
-                   for n in ("iam", "s3", "codepipeline")}
+        aws = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+        clients = {n: aws.client(n) for n in ("iam", "s3", "codepipeline")}
         role = clients["iam"].create_role(
             RoleName="live-pipeline",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{

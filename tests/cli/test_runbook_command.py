@@ -23,8 +23,9 @@ def test_local_start_status_stop_and_the_aws_cli_reaches_it(tmp_path):
     state = ["--state-dir", str(tmp_path)]
     started = _run(["local", "start", *state])
     assert started.returncode == 0, started.stderr
-    endpoint = next(line.split("=", 1)[1] for line in started.stdout.splitlines()
-                    if line.startswith("export AWS_ENDPOINT_URL="))
+    exported = dict(line[len("export "):].split("=", 1) for line in started.stdout.splitlines()
+                    if line.startswith("export "))
+    endpoint = exported["AWS_ENDPOINT_URL"]
     assert endpoint.startswith("http://127.0.0.1:")
     try:
         status = _run(["local", "status", *state])
@@ -32,11 +33,8 @@ def test_local_start_status_stop_and_the_aws_cli_reaches_it(tmp_path):
         again = _run(["local", "start", *state])
         assert endpoint in again.stdout  # the running server is reused, not a second one
         ident = subprocess.run(
-            [AWS, "--endpoint-url", endpoint, "--region", "us-east-1", "sts",
-             "get-caller-identity", "--query", "Account", "--output", "text"],
-            capture_output=True, text=True, timeout=60,
-            env={**os.environ, "AWS_ACCESS_KEY_ID": "testing",
-                 "AWS_SECRET_ACCESS_KEY": "testing"})
+            [AWS, "sts", "get-caller-identity", "--query", "Account", "--output", "text"],
+            capture_output=True, text=True, timeout=60, env={**os.environ, **exported})
         assert ident.stdout.strip() == "123456789012", ident.stderr
     finally:
         stopped = _run(["local", "stop", *state])

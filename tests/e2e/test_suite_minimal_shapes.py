@@ -17,6 +17,7 @@ import pytest
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process, shapes
+from runbook_lib.local.server.auth import read_credentials
 from runbook_lib.operate import executions, history
 
 pytestmark = pytest.mark.slow
@@ -30,9 +31,8 @@ def minimal_local(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(shapes.ENV, "minimal")  # the server process inherits it
         status = process.start(state)
-    env = {**os.environ, "AWS_ENDPOINT_URL": status.endpoint_url, "RUNBOOK_STATE_DIR": str(state),
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    exported = read_credentials(state).environment(status.endpoint_url)  # the printed exports
+    env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": str(state)}
     env.pop("AWS_PROFILE", None)
     env.pop(shapes.ENV, None)  # only the server reshapes; the suite is ordinary
     env[history.REHEARSE_GATES_ENV] = "0"  # the gates' real waits say nothing about shapes

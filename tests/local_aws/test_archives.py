@@ -31,7 +31,7 @@ def test_an_entry_that_escapes_the_target_is_refused(tmp_path, entry):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr(entry, "x")
-    with pytest.raises(ValueError, match="escapes the target folder"):
+    with pytest.raises(ValueError, match="outside its folder"):
         extract_zip(buffer.getvalue(), tmp_path / "out")
     assert not (tmp_path / "escaped.txt").exists()
 

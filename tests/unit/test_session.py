@@ -35,7 +35,7 @@ def test_clients_are_cached_and_use_standard_retries(session):
     assert retries["mode"] == "standard"
 
 
-def test_local_target_supplies_placeholder_credentials(local_aws, monkeypatch, tmp_path):
+def test_local_target_finds_the_server_s_own_key_pair(local_aws, monkeypatch, tmp_path):
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
                 "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(var, raising=False)
@@ -43,6 +43,28 @@ def test_local_target_supplies_placeholder_credentials(local_aws, monkeypatch, t
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     s = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
     assert s.account_id() == "123456789012"
+
+
+def test_real_aws_keys_in_the_environment_never_reach_the_local_aws(local_aws, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALACCOUNTKEY00")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+    s = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
+    key_id = s._boto.get_credentials().access_key
+    assert key_id == local_aws.credentials.access_key_id
+    assert s.account_id() == "123456789012"
+
+
+def test_a_local_aws_whose_key_pair_is_unreadable_says_to_export_it(monkeypatch, tmp_path):
+    from runbook_lib.local.server import auth
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(auth, "credentials_for_endpoint", lambda _url: None)
+    with pytest.raises(LocalAwsError, match="runbook local start"):
+        AwsSession("local", "us-east-1", endpoint_url="http://127.0.0.1:9")
 
 
 def test_local_target_honours_aws_endpoint_url(local_aws, monkeypatch):

@@ -32,7 +32,7 @@ from runbook_lib.local.codebuild.projects import ACCOUNT_ID
 from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
-from runbook_lib.local.server.store import JsonStore
+from runbook_lib.local.server.store import JsonStore, write_atomic
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -324,9 +324,7 @@ class CodeBuildBuilds:
         """Write one build's record atomically (the caller holds ``store.lock``)."""
         folder = self.builds_dir / region
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{build['id']}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(build, default=str))
-        tmp.replace(folder / f"{build['id']}.json")
+        write_atomic(folder / f"{build['id']}.json", json.dumps(build, default=str).encode())
 
     @staticmethod
     def _mark_ended(build: dict, status: str, code: str, message: str) -> None:

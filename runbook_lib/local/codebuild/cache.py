@@ -11,7 +11,6 @@ build host. Key expressions such as ``$(codebuild-hash-files ...)`` are used as 
 from __future__ import annotations
 
 import io
-import os
 import re
 import tarfile
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.buildspec.model import Cache
 from runbook_lib.local.codebuild.outputs import select_files
+from runbook_lib.local.safe_paths import UnsafePathError, extract_tar_files
 
 Say = Callable[[str], None]
 
@@ -48,7 +48,7 @@ class BuildCache:
                 data = self._read(_file_name(key))
                 count = (unpack_cache(data, self.src_dir, self.home) if data is not None
                          else None)
-            except (ClientError, OSError, tarfile.TarError) as err:
+            except (ClientError, OSError, tarfile.TarError, UnsafePathError) as err:
                 say(f"Cache restore failed for key {key}: {err}")
                 continue
             if count is not None:
@@ -132,26 +132,16 @@ def pack_cache(src_dir: Path, paths: Iterable[str], home: Path) -> bytes | None:
 
 def unpack_cache(data: bytes, src_dir: Path, home: Path) -> int:
     """Restore a cache archive into the source folder and the build's home; returns how many
-    files were restored."""
-    count = 0
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for member in tar.getmembers():
-            if not member.isfile() or ".." in Path(member.name).parts:
-                continue
-            if member.name.startswith("src/"):
-                target = Path(src_dir) / member.name[4:]
-            elif member.name.startswith("abs/"):
-                target = _in_home(Path("/" + member.name[4:]), home)
-                if target is None:
-                    continue
-            else:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(member) as fh:
-                target.write_bytes(fh.read())
-            os.chmod(target, member.mode & 0o777)
-            count += 1
-    return count
+    files were restored. A member that would land elsewhere refuses the whole archive."""
+
+    def place(name: str) -> tuple[Path, str] | None:
+        if name.startswith("src/"):
+            return Path(src_dir), name[4:]
+        if name.startswith("abs/") and _in_home(Path("/" + name[4:]), home) is not None:
+            return Path(home), str(Path("/" + name[4:]).relative_to(CODEBUILD_HOME))
+        return None
+
+    return extract_tar_files(data, place, "cache member")
 
 
 CODEBUILD_HOME = Path("/root")

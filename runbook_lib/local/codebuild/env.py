@@ -37,9 +37,15 @@ def machine_environment(environ: Mapping[str, str] | None = None) -> dict[str, s
 
 
 def local_aws_variables(endpoint_url: str | None, region: str) -> dict[str, str]:
-    """What lets ``aws ...`` and SDKs inside a build talk to the local AWS."""
+    """What lets ``aws ...`` and SDKs inside a build talk to the local AWS (with its own key
+    pair: it refuses any other)."""
+    from runbook_lib.local.server.auth import credentials_for_endpoint
+
+    creds = credentials_for_endpoint(endpoint_url)
+    key_id, secret = ((creds.access_key_id, creds.secret_access_key) if creds
+                      else (PLACEHOLDER_KEY, PLACEHOLDER_KEY))
     values = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region,
-              "AWS_ACCESS_KEY_ID": PLACEHOLDER_KEY, "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_KEY,
+              "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret,
               "AWS_EC2_METADATA_DISABLED": "true"}
     if endpoint_url:
         values["AWS_ENDPOINT_URL"] = endpoint_url

@@ -39,6 +39,7 @@ from runbook_lib.local.codebuild.commands import (
     shell_program,
 )
 from runbook_lib.local.codebuild.env import (
+    PLACEHOLDER_KEY,
     local_aws_variables,
     machine_environment,
     resolve_variables,
@@ -290,14 +291,17 @@ class BuildRunner(BuildOutputs):
                                      self.build["environment"]["environmentVariables"])
         self.secrets |= resolved.secret_values
         self.logs.container("Processing environment variables")
-        return {**machine_environment(),
-                # The build's own home (CodeBuild's /root), kept per project so caches of
-                # ~/.npm and the like work without touching this machine's real home.
-                "HOME": str(self._home()),
-                **local_aws_variables(self.job.endpoint_url, self.job.region),
-                **resolved.values,
-                **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream),
-                **secondary_dirs}
+        env = {**machine_environment(),
+               # The build's own home (CodeBuild's /root), kept per project so caches of
+               # ~/.npm and the like work without touching this machine's real home.
+               "HOME": str(self._home()),
+               **local_aws_variables(self.job.endpoint_url, self.job.region),
+               **resolved.values,
+               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream),
+               **secondary_dirs}
+        if env["AWS_SECRET_ACCESS_KEY"] != PLACEHOLDER_KEY:  # the local AWS's key: masked
+            self.secrets.add(env["AWS_SECRET_ACCESS_KEY"])
+        return env
 
     def _commands_phase(self, phase_type: str) -> None:
         phase = self._buildspec_phase(phase_type)

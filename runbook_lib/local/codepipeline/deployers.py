@@ -24,6 +24,7 @@ from runbook_lib.local.codepipeline.actions import (
     register,
 )
 from runbook_lib.local.codepipeline.artifacts import get_artifact
+from runbook_lib.local.safe_paths import UnsafePathError, check_relative
 
 _SUMMARY_MAX = 2048
 # CodePipeline's failure types (FailureDetails.type) used as the action's error code.
@@ -128,11 +129,21 @@ class S3Deploy(Deployer):
         prefix = object_key.strip("/")
         with open_zip(data, ref) as archive:
             files = [info for info in archive.infolist() if not info.is_dir()]
+            _check_members(files)
             for info in files:
                 key = f"{prefix}/{info.filename}" if prefix else info.filename
                 _put(s3, bucket, key, archive.read(info), _content_type(info.filename), options)
         where = f"s3://{bucket}/{prefix + '/' if prefix else ''}"
         return ActionOutcome("Succeeded", f"Deployed {len(files)} files to {where}")
+
+
+def _check_members(files: list) -> None:
+    """Keys stay under the deployment path: no absolute member, no ``..``."""
+    try:
+        for info in files:
+            check_relative(info.filename, "artifact member")
+    except UnsafePathError as err:
+        raise DeployError(str(err), CONFIGURATION_ERROR) from err
 
 
 def _flag(value: str | None, name: str) -> bool:

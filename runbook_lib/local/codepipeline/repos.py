@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbook_lib.core.errors import RunbookError
+from runbook_lib.local.safe_paths import UnsafePathError, refuse_state_folder
+from runbook_lib.local.server.store import write_atomic
 
 REGISTRY_FILE = "repos.json"
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100})?$")
@@ -159,10 +161,11 @@ def check_git_repository(path: Path) -> None:
 
 
 def validate_repo_id(repo_id: str) -> None:
-    if not _ID_RE.match(repo_id or ""):
+    if not _ID_RE.match(repo_id or "") or any(p in (".", "..") for p in repo_id.split("/")):
         raise RepositoryError(f"repository id {repo_id!r} is invalid; use OWNER/NAME as a "
                               "FullRepositoryId (acme/sample-app) or NAME as a CodeCommit "
-                              "RepositoryName (letters, digits, '.', '_' and '-')")
+                              "RepositoryName (letters, digits, '.', '_' and '-'; no part "
+                              "may be '.' or '..')")
 
 
 class RepoRegistry:
@@ -204,6 +207,10 @@ class RepoRegistry:
     def add(self, repo_id: str, path: Path) -> tuple[RegisteredRepo, bool]:
         """Register (or re-point) an id; returns the entry and whether it replaced one."""
         validate_repo_id(repo_id)
+        try:
+            refuse_state_folder(Path(path), self.path.parent, "repository folder")
+        except UnsafePathError as err:
+            raise RepositoryError(str(err)) from err
         check_git_repository(Path(path))
         with self._locked_file() as repos:
             replaced = repo_id in repos
@@ -240,9 +247,8 @@ class RepoRegistry:
             fcntl.flock(lock, fcntl.LOCK_EX)
             repos = _read(self.path)
             yield repos
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"repositories": repos}, indent=1, sort_keys=True))
-            tmp.replace(self.path)
+            write_atomic(self.path, json.dumps({"repositories": repos}, indent=1,
+                                               sort_keys=True).encode(), keep_backup=True)
 
 
 def _read(path: Path) -> dict[str, dict]:

@@ -2,9 +2,11 @@
 control API. A leaf: the session, operating functions and commands import it without pulling
 in the server.
 
-    GET    /_runbook/health     is it up
+    GET    /_runbook/health     is it up, and its state folder (open: no credentials needed)
     GET    /_runbook/calls      server-side call counts (DELETE clears them)
-    GET    /_runbook/info       state folder and endpoint, for clients on this machine
+    GET    /_runbook/info       state folder, endpoint, what was recovered at start
+
+Every path but health needs ``Authorization: Bearer TOKEN`` (see :mod:`auth` and :mod:`guard`).
     GET    /_runbook/repos      registered git repositories
     POST   /_runbook/repos      {"id": "OWNER/NAME", "path": "/abs/path"} registers one
 """
@@ -117,9 +119,15 @@ def list_repos(endpoint_url: str) -> list[dict]:
 
 def _control(endpoint_url: str, path: str, method: str = "GET", body: dict | None = None
              ) -> dict:
+    """Call the control API with the bearer token of the server's own key pair (see auth)."""
+    from runbook_lib.local.server.auth import credentials_for_endpoint
+
+    creds = credentials_for_endpoint(endpoint_url)
+    headers = {"Content-Type": "application/json"}
+    if creds:
+        headers["Authorization"] = "Bearer " + creds.control_token()
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(endpoint_url + path, method=method, data=data,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(endpoint_url + path, method=method, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return _json_body(resp.read(), endpoint_url, path, resp.status)

@@ -4,6 +4,9 @@ The paths and their client are in :mod:`runbook_lib.local.server.client`.
 
 Clients (a notebook kernel, a test) reach the server by its endpoint alone, without knowing
 its state folder; this is how they register the sample repository with the server they use.
+Every path but ``health`` needs the bearer token derived from the state folder's credentials
+(see :mod:`guard` and :mod:`auth`); health names the state folder so that a client of the same
+user can read those credentials from it.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ if TYPE_CHECKING:
 def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:
     path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD", "GET")
     if path == HEALTH_PATH:
-        return _json({"status": "ok"})
+        return _json({"status": "ok", "state_dir": str(app.state_dir)})
     if path == CALLS_PATH:
         return _json({"calls": app.call_counts(reset=method == "DELETE")})
     if path == INFO_PATH:
-        return _json({"state_dir": str(app.state_dir), "endpoint_url": app.context.endpoint_url})
+        return _json({"state_dir": str(app.state_dir), "endpoint_url": app.context.endpoint_url,
+                      "recovered": app.journal.recovery_note()})
     if path == REPOS_PATH:
         return _repos(app, environ, method)
     return _json({"message": f"no such control path {path}"}, 404)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,23 @@ def should_journal(request: Request) -> bool:
 
 
 class Journal:
+    """The append-only request log of moto's state; a torn last entry is cut, never appended to.
+
+    A crash (power loss, a full disk, kill -9 during a write) can leave the last line
+    incomplete. Before anything is replayed or appended, every complete entry is kept and the
+    torn tail is moved to ``moto-journal.jsonl.torn`` beside it; :meth:`recovery_note` says so,
+    for the log and ``runbook local status``.
+    """
+
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / JOURNAL_FILE
         self._lock = threading.Lock()
+        self._recovered: str | None = None
+        self._cut_torn_tail()
+
+    def recovery_note(self) -> str | None:
+        """What was repaired when the journal was opened, or None."""
+        return self._recovered
 
     def append(self, environ: dict[str, Any], request: Request) -> None:
         entry = {
@@ -62,8 +77,13 @@ class Journal:
                         if k in _KEEP_HEADERS or k.startswith("x-amz-")},
             "body": base64.b64encode(request.body).decode("ascii"),
         }
-        with self._lock, open(self.path, "a") as fh:
-            fh.write(json.dumps(entry) + "\n")
+        line = (json.dumps(entry) + "\n").encode()
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)  # one write: an entry is whole or absent after a kill
+            finally:
+                os.close(fd)
 
     def replay(self, app, skip: set[tuple[str, str]] = frozenset()) -> int:
         """Feed every journalled request to ``app`` except (service, operation) pairs in
@@ -71,12 +91,13 @@ class Journal:
         if not self.path.exists():
             return 0
         count = 0
-        for line in self.path.read_text().splitlines():
+        for number, line in enumerate(self.path.read_bytes().splitlines(), 1):
             try:
                 entry = json.loads(line)
-            except ValueError:
-                continue  # a torn last line after a crash
-            body = base64.b64decode(entry["body"])
+                body = base64.b64decode(entry["body"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("%s line %d is not a journal entry; skipped", self.path, number)
+                continue
             request = read_request(_environ(entry, body))
             if (request.service, request.operation) in skip:
                 continue
@@ -84,6 +105,42 @@ class Journal:
             count += 1
         log.info("replayed %d journalled requests", count)
         return count
+
+    def _cut_torn_tail(self) -> None:
+        """Keep every complete entry; move an incomplete last one aside and truncate."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        keep = _complete_length(data)
+        if keep == len(data):
+            return
+        torn = self.path.with_name(self.path.name + ".torn")
+        with open(torn, "ab") as fh:
+            fh.write(data[keep:] + b"\n")
+        os.chmod(torn, 0o600)
+        with open(self.path, "r+b") as fh:
+            fh.truncate(keep)
+            fh.flush()
+            os.fsync(fh.fileno())
+        kept = data[:keep].count(b"\n")
+        self._recovered = (f"cut a torn last entry ({len(data) - keep} bytes) from {self.path} "
+                           f"after an interrupted write; kept {kept} "
+                           f"complete entries; the torn bytes are in {torn}")
+        log.warning("%s", self._recovered)
+
+
+def _complete_length(data: bytes) -> int:
+    """Length of the prefix of ``data`` made of complete, parseable lines."""
+    end = data.rfind(b"\n") + 1
+    if end < len(data):  # bytes after the last newline: a torn write
+        return end
+    last_start = data.rfind(b"\n", 0, max(end - 1, 0)) + 1
+    try:
+        json.loads(data[last_start:end] or b"{}")
+    except ValueError:  # a whole line of garbage at the end (zero-filled blocks after a crash)
+        return last_start
+    return end
 
 
 def _environ(entry: dict[str, Any], body: bytes) -> dict[str, Any]:

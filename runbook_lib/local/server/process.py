@@ -21,38 +21,49 @@ from runbook_lib.local.server.client import (
     read_status,
 )
 
-KEPT_BY_RESET = ("repos.json", "repos.lock")
+KEPT_BY_RESET = ("repos.json", "repos.lock", "credentials.json", "server.lock")
 LOG_FILE = "server.log"
 
 
 def write_status(state_dir: Path, host: str, port: int) -> None:
-    """Called by the serving process once it listens."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_dir / (STATUS_FILE + ".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port,
-                               "state_dir": str(state_dir)}))
-    tmp.replace(state_dir / STATUS_FILE)
+    """Called by the serving process once it listens (and holds the state folder's lock)."""
+    from runbook_lib.local.server.store import write_atomic
+
+    write_atomic(Path(state_dir) / STATUS_FILE, json.dumps(
+        {"pid": os.getpid(), "host": host, "port": port, "state_dir": str(state_dir)}).encode())
 
 
-def clear_status(state_dir: Path) -> None:
-    (state_dir / STATUS_FILE).unlink(missing_ok=True)
+def clear_status(state_dir: Path, pid: int | None = None) -> None:
+    """Remove server.json, only when it names ``pid`` (a server never removes another's)."""
+    current = read_status(state_dir)
+    if current is None or pid is None or current.pid == pid:
+        (Path(state_dir) / STATUS_FILE).unlink(missing_ok=True)
 
 
 def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
-          timeout: float = 60.0) -> ServerStatus:
+          timeout: float = 60.0, allow_origins: tuple[str, ...] = (),
+          allow_remote: bool = False) -> ServerStatus:
     """Start a background server, or return the one already running for this state dir."""
+    from runbook_lib.local.server.lock import prepare_state_dir
+
     state_dir = Path(state_dir or default_state_dir())
     current = read_status(state_dir)
     if current and current.alive:
         return current
-    clear_status(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+    prepare_state_dir(state_dir)
+    log_fd = os.open(state_dir / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     cmd = [sys.executable, "-m", "runbook_lib.app.cli", "local", "serve", "--port", str(port),
            "--host", host, "--state-dir", str(state_dir)]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    log.close()
+    cmd += [arg for origin in allow_origins for arg in ("--allow-origin", origin)]
+    cmd += ["--allow-remote"] if allow_remote else []
+    proc = subprocess.Popen(cmd, stdout=log_fd, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    os.close(log_fd)
+    return _wait_until_serving(state_dir, proc, timeout)
+
+
+def _wait_until_serving(state_dir: Path, proc: subprocess.Popen, timeout: float
+                        ) -> ServerStatus:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = read_status(state_dir)
@@ -60,8 +71,8 @@ def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
             return status
         if proc.poll() is not None:
             raise LocalAwsError(
-                f"the local AWS exited with code {proc.returncode} while starting; see "
-                f"{state_dir / LOG_FILE}. Fix: pick another --port if it is in use."
+                f"the local AWS exited with code {proc.returncode} while starting: "
+                f"{_last_log_line(state_dir)} (full log: {state_dir / LOG_FILE})"
             )
         time.sleep(0.1)
     proc.terminate()
@@ -69,12 +80,23 @@ def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
                         f"{state_dir / LOG_FILE}.")
 
 
+def _last_log_line(state_dir: Path) -> str:
+    """The server's own last words (its `runbook: ...` error line, when it refused to start)."""
+    try:
+        lines = (state_dir / LOG_FILE).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    said = [line for line in lines[-40:] if line.startswith("runbook: ")]
+    return (said or lines[-1:] or ["no log"])[-1]
+
+
 def stop(state_dir: Path | None = None, timeout: float = 15.0) -> bool:
     """Stop the background server; False when none was running."""
     state_dir = Path(state_dir or default_state_dir())
     status = read_status(state_dir)
     if not status or not pid_alive(status.pid):
-        clear_status(state_dir)
+        if status:
+            clear_status(state_dir, status.pid)
         return False
     os.kill(status.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -82,7 +104,7 @@ def stop(state_dir: Path | None = None, timeout: float = 15.0) -> bool:
         time.sleep(0.1)
     if pid_alive(status.pid):
         os.kill(status.pid, signal.SIGKILL)
-    clear_status(state_dir)
+    clear_status(state_dir, status.pid)
     return True
 
 
@@ -101,7 +123,8 @@ def reset(state_dir: Path | None = None) -> int:
     for path in state_dir.iterdir():
         if path.name in KEPT_BY_RESET:
             continue
-        if path.is_file() and path.suffix in (".json", ".jsonl", ".log", ".tmp"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".log", ".tmp", ".bak",
+                                              ".torn"):
             path.unlink()
             removed += 1
         elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces"):

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from runbook_lib.local.server import auth
 from runbook_lib.local.server.dispatcher import LocalAwsApp, default_extensions
+from runbook_lib.local.server.guard import GuardedApp
+from runbook_lib.local.server.lock import StateDirLock
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4599
@@ -22,14 +25,27 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class LocalAwsServer:
-    """A threaded HTTP server around :class:`LocalAwsApp`; ``port=0`` picks a free port."""
+    """A threaded HTTP server around :class:`LocalAwsApp`; ``port=0`` picks a free port.
 
-    def __init__(self, state_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
-        self.app = LocalAwsApp(Path(state_dir), default_extensions())
-        self._server = make_server(host, port, self.app, threaded=True,
-                                   request_handler=_QuietHandler)
+    What arrives over HTTP passes the guard (loopback Host, no foreign Origin, a SigV4
+    signature with the state folder's key pair); see :mod:`guard`.
+    """
+
+    def __init__(self, state_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                 allow_origins: tuple[str, ...] = (), allow_remote: bool = False):
+        self._lock = StateDirLock(Path(state_dir)).acquire()
+        try:
+            self.credentials = auth.load_or_create(Path(state_dir))
+            self.app = LocalAwsApp(Path(state_dir), default_extensions())
+            guarded = GuardedApp(self.app, self.credentials, allow_origins, allow_remote)
+            self._server = make_server(host, port, guarded, threaded=True,
+                                       request_handler=_QuietHandler)
+        except BaseException:
+            self._lock.release()
+            raise
         self._server.daemon_threads = True
         self.app.context.endpoint_url = self.endpoint_url
+        auth.register_in_process(self.endpoint_url, self.credentials)
         self._thread: threading.Thread | None = None
 
     @property
@@ -42,7 +58,8 @@ class LocalAwsServer:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def serve_forever(self) -> None:
         self._server.serve_forever()
@@ -54,9 +71,11 @@ class LocalAwsServer:
         return self
 
     def shutdown(self) -> None:
+        auth.unregister_in_process(self.endpoint_url)
         self._server.shutdown()
         self._server.server_close()
         for ext in self.app.extensions:
             close = getattr(ext, "close", None)
             if close:
                 close()
+        self._lock.release()

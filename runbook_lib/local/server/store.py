@@ -1,4 +1,9 @@
-"""A small JSON document store in the state directory, so local state survives a restart."""
+"""A small JSON document store in the state directory, so local state survives a restart.
+
+Writes are atomic and durable: a temporary file is written, fsynced and renamed over the
+document, and the previous version stays beside it as ``NAME.bak``. A document that cannot be
+read is never replaced by an empty one: the server stops, naming the file and the way out.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.core.errors import LocalAwsError
+
+FILE_MODE = 0o600
+
+
+class StateFileError(LocalAwsError):
+    """A state file exists but cannot be read; the local AWS refuses to start over it."""
+
 
 class JsonStore:
     """One JSON document, read at start and written atomically after each change."""
@@ -17,17 +30,12 @@ class JsonStore:
     def __init__(self, path: Path, default: Any) -> None:
         self.path = Path(path)
         self.lock = threading.RLock()
-        try:
-            self.data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.data = default
+        self.data = read_document(self.path, default)
 
     def save(self) -> None:
         with self.lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(self.path.suffix + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.data, default=str))  # C encoder: no indent, no sort
-            tmp.replace(self.path)
+            payload = json.dumps(self.data, default=str).encode()  # C encoder: no indent
+            write_atomic(self.path, payload, keep_backup=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -35,3 +43,64 @@ class JsonStore:
         with self.lock:
             yield self.data
             self.save()
+
+
+def read_document(path: Path, default: Any) -> Any:
+    """The JSON document at ``path``; ``default`` only when there is no file at all."""
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return default
+    except OSError as err:
+        raise _unreadable(path, f"cannot be read ({err.strerror})") from err
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise _unreadable(path, f"is not valid JSON ({err}; {len(text)} bytes)") from err
+
+
+def _unreadable(path: Path, why: str) -> StateFileError:
+    backup = path.with_name(path.name + ".bak")
+    way_out = (f"restore the previous version kept beside it (`cp {backup} {path}`), or "
+               if backup.exists() else "")
+    return StateFileError(
+        f"the local AWS's state file {path} {why}, so the server did not start (starting would "
+        f"overwrite it with an empty state). Fix: {way_out}wipe the local AWS's state with "
+        f"`runbook local reset --state-dir {path.parent}`."
+    )
+
+
+def write_atomic(path: Path, payload: bytes, keep_backup: bool = False) -> None:
+    """Write ``payload`` to ``path`` so that a crash leaves the old or the new file, whole.
+
+    With ``keep_backup`` the replaced version stays as ``NAME.bak`` (a hard link, so no copy)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if keep_backup and path.exists():
+            backup = path.with_name(path.name + ".bak")
+            backup.unlink(missing_ok=True)
+            os.link(path, backup)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (a power loss right after keeps the new name)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

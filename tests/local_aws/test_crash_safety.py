@@ -1,0 +1,165 @@
+"""State is crash-safe and never silently lost: servers in subprocesses, killed and restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from runbook_lib.core.errors import LocalAwsError
+from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import process
+from runbook_lib.local.server.journal import JOURNAL_FILE
+
+RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
+PIPELINES = "codepipeline-pipelines.json"
+PROJECTS = "codebuild-projects.json"
+
+
+def _session(status) -> AwsSession:
+    return AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+
+
+def _buckets(status) -> set[str]:
+    return {b["Name"] for b in _session(status).client("s3").list_buckets()["Buckets"]}
+
+
+def _project(name: str) -> dict:
+    return {"name": name, "source": {"type": "NO_SOURCE", "buildspec": "version: 0.2\n"},
+            "artifacts": {"type": "NO_ARTIFACTS"},
+            "environment": {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                            "computeType": "BUILD_GENERAL1_SMALL"},
+            "serviceRole": "arn:aws:iam::123456789012:role/r"}
+
+
+def test_a_torn_journal_tail_is_cut_reported_and_never_appended_to(tmp_path):
+    status = process.start(tmp_path)
+    _session(status).client("s3").create_bucket(Bucket="kept-bucket")
+    process.stop(tmp_path)
+    with open(tmp_path / JOURNAL_FILE, "ab") as fh:
+        fh.write(b'{"method": "PUT", "path": "/torn-buck')  # power lost mid-write
+    status = process.start(tmp_path)
+    try:
+        assert "kept-bucket" in _buckets(status)
+        shown = subprocess.run([*RUNBOOK, "local", "status", "--state-dir", str(tmp_path)],
+                               capture_output=True, text=True, timeout=60)
+        assert "torn" in shown.stdout, shown.stdout
+        _session(status).client("s3").create_bucket(Bucket="after-the-tear")
+    finally:
+        process.stop(tmp_path)
+    assert b"torn-buck" in (tmp_path / (JOURNAL_FILE + ".torn")).read_bytes()
+    status = process.start(tmp_path)
+    try:
+        assert {"kept-bucket", "after-the-tear"} <= _buckets(status)
+    finally:
+        process.stop(tmp_path)
+
+
+@pytest.mark.parametrize("store", [PIPELINES, PROJECTS])
+def test_a_truncated_store_stops_the_server_and_is_never_emptied(tmp_path, store):
+    status = process.start(tmp_path)
+    cb = _session(status).client("codebuild")
+    cb.create_project(**_project("first"))
+    cb.create_project(**_project("second"))  # a second save: the first stays as NAME.bak
+    process.stop(tmp_path)
+    path = tmp_path / store
+    damaged = (path.read_bytes() if path.exists() else b'{"us-east-1": {"p": 1}}')[:9]
+    path.write_bytes(damaged)
+    with pytest.raises(LocalAwsError) as caught:
+        process.start(tmp_path, timeout=30)
+    assert str(path) in str(caught.value) and "runbook local reset" in str(caught.value)
+    assert path.read_bytes() == damaged  # left as it was for the operator
+    if store == PROJECTS:
+        os.replace(tmp_path / (store + ".bak"), path)  # the way out the message names
+        status = process.start(tmp_path)
+        try:
+            names = _session(status).client("codebuild").list_projects()["projects"]
+            assert "first" in names
+        finally:
+            process.stop(tmp_path)
+
+
+def test_a_second_server_on_one_state_folder_is_refused_naming_the_first(tmp_path):
+    first = process.start(tmp_path)
+    try:
+        second = subprocess.run([*RUNBOOK, "local", "serve", "--port", "0", "--state-dir",
+                                 str(tmp_path)], capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert f"pid {first.pid}" in second.stderr
+        assert process.read_status(tmp_path).pid == first.pid  # its server.json untouched
+        assert process.read_status(tmp_path).alive
+    finally:
+        process.stop(tmp_path)
+
+
+def test_the_state_folder_and_its_files_are_the_operator_s_alone(tmp_path):
+    state = tmp_path / "state"
+    status = process.start(state)
+    try:
+        _session(status).client("secretsmanager").create_secret(Name="s", SecretString="v")
+        _session(status).client("codebuild").create_project(**_project("perm"))
+    finally:
+        process.stop(state)
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    for name in ("credentials.json", JOURNAL_FILE, PROJECTS, "server.log"):
+        assert stat.S_IMODE((state / name).stat().st_mode) == 0o600, name
+
+
+def _load(status, acknowledged: list[str], stop: threading.Event) -> None:
+    """Create buckets and projects as fast as possible; record what the server acknowledged."""
+    session = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+    config = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5)
+    s3 = session._boto.client("s3", endpoint_url=status.endpoint_url, config=config)
+    cb = session._boto.client("codebuild", endpoint_url=status.endpoint_url, config=config)
+    n = 0
+    while not stop.is_set():
+        n += 1
+        try:
+            s3.create_bucket(Bucket=f"load-{threading.get_ident() % 1000}-{n}")
+            acknowledged.append(f"bucket:load-{threading.get_ident() % 1000}-{n}")
+            cb.create_project(**_project(f"load-{threading.get_ident() % 1000}-{n}"))
+            acknowledged.append(f"project:load-{threading.get_ident() % 1000}-{n}")
+        except (BotoCoreError, ClientError, OSError):
+            return
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_kill_9_under_load_loses_no_acknowledged_write(tmp_path, round_):
+    status = process.start(tmp_path)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    workers = [threading.Thread(target=_load, args=(status, acknowledged, stop))
+               for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 60
+    while not acknowledged and time.monotonic() < deadline:  # the load is under way
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.1, 1.5))  # then a random point in it
+    os.kill(status.pid, signal.SIGKILL)
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert acknowledged, "the load made no call before the kill"
+    status = process.start(tmp_path)
+    try:
+        buckets = _buckets(status)
+        cb = _session(status).client("codebuild")
+        projects = {p for page in cb.get_paginator("list_projects").paginate()
+                    for p in page["projects"]}
+        missing = [a for a in acknowledged
+                   if a.split(":")[1] not in (buckets if a.startswith("bucket") else projects)]
+        assert not missing
+        assert json.loads((tmp_path / "server.json").read_text())["pid"] == status.pid
+    finally:
+        process.stop(tmp_path)
