@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import statistics
 import time
-import tracemalloc
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from benchmarks.report import Result, verdict
+from benchmarks.report import Result, peak_mb, verdict
 from runbook_lib.operate import dora, durations
 
 SIZES = (1_000, 10_000, 100_000)
@@ -38,7 +37,7 @@ def _measure(size: int, runs: int) -> Result:
     del recorded
     wall = statistics.median(t[0] for t in timings)
     cpu = statistics.median(t[1] for t in timings)
-    peak = _peak_mb(partial(analyse, execution_pages(size), action_pages(size)))
+    peak = peak_mb(partial(analyse, execution_pages(size), action_pages(size)))
     figure = f"{wall:.2f} s ({cpu:.2f} s CPU), peak {peak:.0f} MB"
     if size >= 100_000:
         figure += "; " + verdict(cpu < 10 and peak < 300, "target < 10 s CPU and < 300 MB")
@@ -126,12 +125,3 @@ def _timed(action) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     action()
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def _peak_mb(action) -> float:
-    tracemalloc.start()
-    try:
-        action()
-        return tracemalloc.get_traced_memory()[1] / 1e6
-    finally:
-        tracemalloc.stop()

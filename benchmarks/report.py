@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import tracemalloc
 from dataclasses import dataclass
 
 
@@ -23,3 +24,13 @@ def machine(label: str) -> Result:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return Result(label, f"{os.cpu_count()} cores, Python {platform.python_version()}, "
                          f"load average {load}")
+
+
+def peak_mb(action) -> float:
+    """Peak Python memory (MB) while ``action`` runs, by tracemalloc."""
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()

@@ -23,11 +23,10 @@ import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 from benchmarks.log_pages import BUILD_ID, GROUP, STREAM, LogPages
-from benchmarks.report import Result, verdict
+from benchmarks.report import Result, peak_mb, verdict
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import logs
 
@@ -54,7 +53,7 @@ def _measure(size: int, runs: int) -> list[Result]:
             times["filtered"].append(_timed(lambda: logs.triage_build_log(
                 session, BUILD_ID, server_filter=True)))
             times["cli"].append(_timed(lambda: _aws_cli(url)))
-        peak = _peak_mb(lambda: logs.triage_build_log(session, BUILD_ID))
+        peak = peak_mb(lambda: logs.triage_build_log(session, BUILD_ID))
     w = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
     c = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
     label = f"triage {size:,} lines"
@@ -118,12 +117,3 @@ def _cpu() -> float:
     own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
                                                           resource.RUSAGE_CHILDREN))
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _peak_mb(action) -> float:
-    tracemalloc.start()
-    try:
-        action()
-        return tracemalloc.get_traced_memory()[1] / 1e6
-    finally:
-        tracemalloc.stop()
