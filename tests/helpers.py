@@ -161,3 +161,18 @@ def assert_converged(session: AwsSession, rerun: Callable[[], Plan]) -> Plan:
     assert not plan.has_changes, plan.render()
     assert session.recorder.mutating_count == 0, session.recorder.summary()
     return plan
+
+
+BUILD_ROLE = "arn:aws:iam::123456789012:role/build-role"
+BUILD_ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"}
+
+
+def run_inline_build(session, name: str, buildspec: str) -> dict:
+    """A project with an inline buildspec and no source, one build of it, waited to its end."""
+    cb = session.client("codebuild")
+    cb.create_project(name=name, source={"type": "NO_SOURCE", "buildspec": buildspec},
+                      artifacts={"type": "NO_ARTIFACTS"}, environment=dict(BUILD_ENVIRONMENT),
+                      serviceRole=BUILD_ROLE)
+    build_id = cb.start_build(projectName=name)["build"]["id"]
+    return wait_for_build(cb, build_id)

@@ -292,22 +292,33 @@ def decide(session: AwsSession, approval: PendingApproval, decision: str, summar
         raise ParameterError("decision", decision, "must be approve or reject", "approve")
     who = session.caller_arn()
     executions.answer_approval(session, approval, choice == "approve", summary.strip())
+    return write_audit_record(
+        session, audit_bucket, f"the approval was {choice}d in CodePipeline", who=who,
+        pipeline=approval.pipeline, execution=approval.execution_id, stage=approval.stage,
+        action=approval.action, token=approval.token, decision=choice, summary=summary.strip())
+
+
+def write_audit_record(session: AwsSession, bucket: str, done: str, **fields: str
+                       ) -> AuditRecord:
+    """Append one decision to the audit trail: a JSON object per decision in the bucket.
+
+    ``done`` says what already happened in AWS, so a failed write names what the record must
+    still say (the record itself is in the message, to be added by hand).
+    """
     now = datetime.now(UTC)
+    execution = fields.get("execution", "")
     record = AuditRecord(
-        who=who, when=iso_time(now, "microseconds"), pipeline=approval.pipeline,
-        execution=approval.execution_id, stage=approval.stage, action=approval.action,
-        token=approval.token, decision=choice, summary=summary.strip(),
-        key=f"{AUDIT_PREFIX}/{approval.pipeline}/{now.strftime('%Y%m%dT%H%M%S.%fZ')}-"
-            f"{approval.execution_id or 'unknown'}.json")
+        when=iso_time(now, "microseconds"),
+        key=f"{AUDIT_PREFIX}/{fields['pipeline']}/{now.strftime('%Y%m%dT%H%M%S.%fZ')}-"
+            f"{execution or 'unknown'}.json", **fields)
     try:
-        session.client("s3").put_object(Bucket=audit_bucket, Key=record.key,
+        session.client("s3").put_object(Bucket=bucket, Key=record.key,
                                          Body=record.to_json().encode(),
                                          ContentType="application/json")
     except ClientError as err:
         raise StepError(
-            f"the approval was {choice}d in CodePipeline, but writing the audit record "
-            f"s3://{audit_bucket}/{record.key} failed: {err}. Fix the bucket access, then add "
-            f"this record by hand: {record.to_json()}") from err
+            f"{done}, but writing the audit record s3://{bucket}/{record.key} failed: {err}. "
+            f"Fix the bucket access, then add this record by hand: {record.to_json()}") from err
     return record
 
 

@@ -11,13 +11,12 @@ report counts blocked releases, automated rollbacks and automatic retries.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate.approvals import AUDIT_PREFIX, AuditRecord
+from runbook_lib.operate.approvals import AuditRecord, write_audit_record
 
 BLOCKS = (("beforeEntry", "beforeEntryConditionState", "BEFORE_ENTRY"),
           ("onSuccess", "onSuccessConditionState", "ON_SUCCESS"),
@@ -150,27 +149,10 @@ def override_gate(session: AwsSession, pipeline: str, gate: GateState, reason: s
             conditionType=gate.condition_type)
     except ClientError as err:
         raise StepError(f"override {gate.block} gate of {pipeline}/{gate.stage}: {err}") from err
-    return _audit(session, pipeline, gate, reason.strip(), audit_bucket)
-
-
-def _audit(session: AwsSession, pipeline: str, gate: GateState, reason: str,
-           bucket: str) -> AuditRecord:
-    now = datetime.now(UTC)
-    record = AuditRecord(
-        who=session.caller_arn(), when=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), pipeline=pipeline,
-        execution=gate.execution_id, stage=gate.stage, action=f"{gate.block} gate", token="",
-        decision="override", summary=reason,
-        key=f"{AUDIT_PREFIX}/{pipeline}/{now.strftime('%Y%m%dT%H%M%S.%fZ')}-"
-            f"{gate.execution_id or 'unknown'}.json")
-    try:
-        session.client("s3").put_object(Bucket=bucket, Key=record.key,
-                                         Body=record.to_json().encode(),
-                                         ContentType="application/json")
-    except ClientError as err:
-        raise StepError(f"the gate was overridden, but writing the audit record "
-                        f"s3://{bucket}/{record.key} failed: {err}. Add this record by hand: "
-                        f"{record.to_json()}") from err
-    return record
+    return write_audit_record(
+        session, audit_bucket, "the gate was overridden", who=session.caller_arn(),
+        pipeline=pipeline, execution=gate.execution_id, stage=gate.stage,
+        action=f"{gate.block} gate", token="", decision="override", summary=reason.strip())
 
 
 def find_gate(states: list[GateState], stage: str, block: str = "") -> GateState:

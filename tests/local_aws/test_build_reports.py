@@ -7,11 +7,8 @@ import base64
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_for_build
+from helpers import run_inline_build
 
-ROLE = "arn:aws:iam::123456789012:role/build-role"
-ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-               "computeType": "BUILD_GENERAL1_SMALL"}
 JUNIT = ('<testsuites><testsuite name="calc" tests="3">'
          '<testcase classname="tests.test_calc" name="test_add" time="0.5"/>'
          '<testcase classname="tests.test_calc" name="test_div" time="0.25">'
@@ -37,13 +34,6 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def _build(session, name: str, buildspec: str) -> dict:
-    cb = session.client("codebuild")
-    cb.create_project(name=name, source={"type": "NO_SOURCE", "buildspec": buildspec},
-                      artifacts={"type": "NO_ARTIFACTS"}, environment=dict(ENVIRONMENT),
-                      serviceRole=ROLE)
-    build_id = cb.start_build(projectName=name)["build"]["id"]
-    return wait_for_build(cb, build_id)
 
 
 def _paginate(client, operation: str, key: str, **kwargs) -> list:
@@ -53,7 +43,7 @@ def _paginate(client, operation: str, key: str, **kwargs) -> list:
 
 def test_reports_are_made_and_served_in_botocores_shapes(session, app_name):
     cb = session.client("codebuild")
-    build = _build(session, app_name, _buildspec())
+    build = run_inline_build(session, app_name, _buildspec())
     assert build["buildStatus"] == "SUCCEEDED"
     assert len(build["reportArns"]) == 2  # 'nothing' matched no file: no report
     groups = _paginate(cb, "list_report_groups", "reportGroups")
@@ -79,7 +69,7 @@ def test_reports_are_made_and_served_in_botocores_shapes(session, app_name):
 
 def test_coverage_report_summary(session, app_name):
     cb = session.client("codebuild")
-    build = _build(session, app_name, _buildspec())
+    build = run_inline_build(session, app_name, _buildspec())
     report = cb.batch_get_reports(reportArns=[build["reportArns"][1]])["reports"][0]
     assert report["type"] == "CODE_COVERAGE" and report["status"] == "SUCCEEDED"
     assert report["codeCoverageSummary"] == {
@@ -89,7 +79,7 @@ def test_coverage_report_summary(session, app_name):
 
 def test_a_failed_pre_build_still_reports_its_tests(session, app_name):
     cb = session.client("codebuild")
-    build = _build(session, app_name, _buildspec(pre_build_fails=True))
+    build = run_inline_build(session, app_name, _buildspec(pre_build_fails=True))
     assert build["buildStatus"] == "FAILED"
     assert "UPLOAD_ARTIFACTS" not in [p["phaseType"] for p in build["phases"]]
     report = cb.batch_get_reports(reportArns=build["reportArns"][:1])["reports"][0]
@@ -98,7 +88,7 @@ def test_a_failed_pre_build_still_reports_its_tests(session, app_name):
 
 def test_pages_follow_next_token(session, app_name):
     cb = session.client("codebuild")
-    build = _build(session, app_name, _buildspec())
+    build = run_inline_build(session, app_name, _buildspec())
     pages = list(cb.get_paginator("describe_test_cases").paginate(
         reportArn=build["reportArns"][0], PaginationConfig={"PageSize": 1}))
     assert [len(p["testCases"]) for p in pages] == [1, 1, 1]
@@ -133,6 +123,6 @@ def test_secret_values_are_masked_in_test_messages(session, app_name):
         "phases:\n  build:\n    commands:\n"
         f"      - echo {_b64(junit)} | base64 -d | sed \"s/TOKEN_HERE/$API_TOKEN/\" > j.xml\n"
         "reports:\n  unit:\n    files: j.xml\n")
-    build = _build(session, app_name, buildspec)
+    build = run_inline_build(session, app_name, buildspec)
     cases = _paginate(cb, "describe_test_cases", "testCases", reportArn=build["reportArns"][0])
     assert cases[0]["message"] == "401 with token ***"

@@ -8,20 +8,11 @@ import io
 import zipfile
 
 import pytest
-from helpers import make_zip, wait_for_build
+from helpers import BUILD_ENVIRONMENT as ENVIRONMENT
+from helpers import BUILD_ROLE as ROLE
+from helpers import make_zip, run_inline_build, wait_for_build
 
-ROLE = "arn:aws:iam::123456789012:role/build-role"
-ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-               "computeType": "BUILD_GENERAL1_SMALL"}
-
-
-def _start(session, name: str, buildspec: str) -> dict:
-    cb = session.client("codebuild")
-    cb.create_project(name=name, source={"type": "NO_SOURCE", "buildspec": buildspec},
-                      artifacts={"type": "NO_ARTIFACTS"}, environment=dict(ENVIRONMENT),
-                      serviceRole=ROLE)
-    build_id = cb.start_build(projectName=name)["build"]["id"]
-    return wait_for_build(cb, build_id)
+_start = run_inline_build  # a project with an inline buildspec, one build, waited for
 
 
 def _log(session, build) -> list[str]:
