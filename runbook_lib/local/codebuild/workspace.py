@@ -38,8 +38,15 @@ def sandbox_note(paths: BuildPaths) -> str:
     return "Build sandbox: NONE (--unsandboxed-builds): commands run as the server's user"
 
 
+def clear_folders(paths: BuildPaths) -> None:
+    """At the build's end its source and home go, as CodeBuild's container does (the scripts
+    stay, for a post-mortem)."""
+    for folder in (paths.host_output, paths.host_home):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def toolchain(state_dir: Path) -> sandbox.Toolchain:
-    """The build's PATH and read-only toolchain folders, from the server's PATH."""
+    """The build's PATH and the toolchain folders it shows, from the server's PATH."""
     forbidden = [Path(state_dir), Path.home() / ".aws"]
     return sandbox.toolchain(os.environ.get("PATH", ""), forbidden)
 
