@@ -36,23 +36,17 @@ from runbook_lib.local.codebuild.commands import (
     check_run_as,
     command_failed,
     run_each_in_own_shell,
-    shell_program,
 )
-from runbook_lib.local.codebuild.env import resolve_variables
 from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.finishing import BuildOutputs
+from runbook_lib.local.codebuild.inputs import BuildInputs
 from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
 from runbook_lib.local.codebuild.sandbox import use_sandbox
-from runbook_lib.local.codebuild.secondary import fetch_secondary_sources
 from runbook_lib.local.codebuild.shell import BuildShell
-from runbook_lib.local.codebuild.source import fetch_source, read_buildspec
 from runbook_lib.local.codebuild.workspace import (
-    build_environment,
     clear_folders,
-    open_shell,
     prepare_folders,
     sandbox_note,
-    toolchain,
 )
 from runbook_lib.local.server import build_credentials
 
@@ -99,7 +93,7 @@ class BuildJob:
     secondary_artifacts: list[dict] = field(default_factory=list)  # ProjectArtifacts each
 
 
-class BuildRunner(BuildOutputs):
+class BuildRunner(BuildInputs, BuildOutputs):
     """One build, run in the calling thread by :meth:`run`; :meth:`stop` from any thread."""
 
     def __init__(self, aws, job: BuildJob, publish: Callable[[dict], None]) -> None:
@@ -139,15 +133,21 @@ class BuildRunner(BuildOutputs):
             while phase:
                 status = self._run_phase(phase)
                 phase = self._next_phase(phase, status)
-            self._complete(self._abort_status or ("SUCCEEDED" if self.succeeding else "FAILED"))
+            final = self._abort_status or ("SUCCEEDED" if self.succeeding else "FAILED")
+            self._wind_down()  # the whole log is in CloudWatch before the build shows done
+            self._complete(final)
         finally:
             self._finished.set()
-            if self.shell is not None:
-                self.shell.close()
-            build_credentials.revoke(self.credentials)
-            clear_folders(self.paths)
-            self.logs.close()
+            self._wind_down()
         return self.build
+
+    def _wind_down(self) -> None:
+        """End every process, revoke the credentials, drop the folders, flush the log."""
+        if self.shell is not None:
+            self.shell.close()
+        build_credentials.revoke(self.credentials)
+        clear_folders(self.paths)
+        self.logs.close()
 
     def cancel_queued(self) -> dict:
         """StopBuild on a build still waiting for a slot: it ends STOPPED without running."""
@@ -261,53 +261,6 @@ class BuildRunner(BuildOutputs):
         if env.get("privilegedMode"):
             self.logs.container("privilegedMode: Docker commands use this machine's engine, "
                                 "if it has one")
-
-    def _download_source(self, _phase: str) -> None:
-        source = self.build["source"]
-        if source["type"] in ("S3", "CODEPIPELINE") and source.get("location"):
-            version = self.build.get("sourceVersion")
-            # A pipeline's sourceVersion is its commit id; an operator's is an S3 version id.
-            object_version = fetch_source(self.aws.client("s3", self.job.region),
-                                          source["location"], None if self.job.from_pipeline
-                                          else version, self.src_dir)
-            resolved_version = version if self.job.from_pipeline else object_version
-            if resolved_version:
-                self.build["resolvedSourceVersion"] = resolved_version
-            self.logs.container(f"Downloaded source from {source['location']}")
-        secondary_dirs = fetch_secondary_sources(
-            self.aws.client("s3", self.job.region), self.build.get("secondarySources") or [],
-            self.build.get("secondarySourceVersions") or [], self.paths.host_sources,
-            self.logs.container)
-        secondary_dirs = {k: self.paths.inside(Path(v)) for k, v in secondary_dirs.items()}
-        inside_src = self.paths.inside(self.src_dir)
-        self.logs.container(f"CODEBUILD_SRC_DIR={inside_src}")
-        try:
-            self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
-        except PhaseFailed as failed:  # the path as the build sees it
-            raise PhaseFailed(failed.status_code, failed.message.replace(
-                str(self.src_dir), inside_src)) from None
-        self.logs.container(f"YAML location is {where.replace(str(self.src_dir), inside_src)}")
-        tools = toolchain(self.job.cache_dir.parent)
-        self.shell = open_shell(self.paths, self._environment(secondary_dirs, tools),
-                                shell_program(self.buildspec), tools)
-        self.shell.start()
-        self.logs.container(f"Moving to directory {inside_src}")
-        self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
-        for phase in self.buildspec.phases:
-            self.logs.container(f" {phase.name.upper()}: {len(phase.commands)} commands")
-        self._cache().restore(self.buildspec.cache, self.logs.container)
-
-    def _environment(self, secondary_dirs: dict[str, str], tools) -> dict[str, str]:
-        """The shell's environment (see :mod:`.workspace`); secrets noted for masking."""
-        resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
-                                     self.build["environment"]["environmentVariables"])
-        self.logs.container("Processing environment variables")
-        self.credentials = build_credentials.issue(self.build["id"],
-                                                   self.build.get("serviceRole") or "")
-        self.secrets |= resolved.secret_values | self.credentials.secrets()
-        return build_environment(self.paths, tools, self.build, self.job.endpoint_url,
-                                 self.job.region, self.credentials, self.job.log_location.stream,
-                                 {**resolved.values, **secondary_dirs})
 
     def _commands_phase(self, phase_type: str) -> None:
         phase = self._buildspec_phase(phase_type)
