@@ -126,3 +126,37 @@ def test_the_probe_finds_bubblewrap_on_this_machine():
     if not Path("/proc/self/ns/user").exists():
         pytest.skip("no user namespaces here")
     assert sandbox.probe() == sandbox.Support(True), sandbox.probe().reason
+
+
+def test_a_repository_that_commits_a_bin_link_builds(session, app_name, tmp_path):
+    """Issue 16.7: `git archive` stores links as links; the source keeps them, inside."""
+    import subprocess
+
+    from helpers import BUILD_ENVIRONMENT, BUILD_ROLE, wait_for_build
+
+    repo = tmp_path / "repo"
+    (repo / "node_modules" / "tool" / "bin").mkdir(parents=True)
+    (repo / "node_modules" / ".bin").mkdir()
+    script = repo / "node_modules" / "tool" / "bin" / "tool.js"
+    script.write_text("#!/bin/sh\necho linked-tool-ran\n")
+    script.chmod(0o755)
+    (repo / "node_modules" / ".bin" / "tool").symlink_to("../tool/bin/tool.js")
+    (repo / "buildspec.yml").write_text(
+        "version: 0.2\nphases:\n  build:\n    commands:\n"
+        "      - test -L node_modules/.bin/tool\n"
+        "      - PATH=$CODEBUILD_SRC_DIR/node_modules/.bin:$PATH tool\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "links"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    data = subprocess.run([*git, "archive", "--format=zip", "HEAD"], check=True,
+                          capture_output=True).stdout
+    s3, cb = session.client("s3"), session.client("codebuild")
+    s3.create_bucket(Bucket=app_name)
+    s3.put_object(Bucket=app_name, Key="src.zip", Body=data)
+    cb.create_project(name=app_name, source={"type": "S3", "location": f"{app_name}/src.zip"},
+                      artifacts={"type": "NO_ARTIFACTS"}, environment=dict(BUILD_ENVIRONMENT),
+                      serviceRole=BUILD_ROLE)
+    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
+    download = next(p for p in build["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE")
+    assert download["phaseStatus"] == "SUCCEEDED", download
+    assert build["buildStatus"] == "SUCCEEDED"
