@@ -1,6 +1,7 @@
 """`make bench`: every performance figure of the project, side by side in one run.
 
-    python -m benchmarks [--runs N] [--only engine overview triage analytics report] [--quick]
+    python -m benchmarks [--runs N] [--only engine sandbox overview triage analytics report]
+                         [--quick]
 
 Prints medians and ratios, each with its target and whether it is met; these machines are
 noisy, so every comparison is measured in the same run, interleaved, and reported as a median.
@@ -15,10 +16,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import analytics_bench, engine_bench, overview_bench, report_bench, triage_bench
+from benchmarks import (
+    analytics_bench,
+    engine_bench,
+    overview_bench,
+    report_bench,
+    sandbox_bench,
+    triage_bench,
+)
 from benchmarks.report import Result, machine
 
-PARTS = ("engine", "overview", "triage", "analytics", "report")
+PARTS = ("engine", "sandbox", "overview", "triage", "analytics", "report")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(part: str, args: argparse.Namespace) -> list[Result]:
-    if part in ("engine", "overview"):
-        bench = engine_bench if part == "engine" else overview_bench
+    if part in ("engine", "overview", "sandbox"):
+        bench = {"engine": engine_bench, "overview": overview_bench,
+                 "sandbox": sandbox_bench}[part]
         with tempfile.TemporaryDirectory(prefix="runbook-bench-") as tmp:
             return bench.run_all(Path(tmp), runs=args.runs)
     if part == "triage":

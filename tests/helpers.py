@@ -176,3 +176,25 @@ def run_inline_build(session, name: str, buildspec: str) -> dict:
                       serviceRole=BUILD_ROLE)
     build_id = cb.start_build(projectName=name)["build"]["id"]
     return wait_for_build(cb, build_id)
+
+
+def processes_with(marker: str) -> list[int]:
+    """Host pids whose command line holds ``marker`` (a build's process, seen from outside
+    its sandbox: ``exec -a MARKER sleep`` names one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def daemon_command(marker: str) -> str:
+    """A buildspec command leaving a ``setsid`` daemon named ``marker`` running."""
+    return f"setsid bash -c 'exec -a {marker} sleep 1000' > /dev/null 2>&1 < /dev/null &"

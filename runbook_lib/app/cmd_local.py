@@ -51,6 +51,10 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
                    "the key pair can run commands on this machine")
     p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
                    help="grant CORS to this browser origin (repeatable; none by default)")
+    p.add_argument("--unsandboxed-builds", action="store_true",
+                   help="where bubblewrap cannot run (not Linux, no user namespaces), run "
+                   "builds without a sandbox: their commands can then read your files, "
+                   "credentials and the state folder")
 
 
 def _state_dir(args) -> Path:
@@ -77,11 +81,29 @@ def _check_host(args) -> None:
           "the key pair can run commands on this machine.", file=sys.stderr, flush=True)
 
 
+def _sandbox_policy(args) -> None:
+    """Probe bubblewrap once at start; say what --unsandboxed-builds exposes when it is used."""
+    from runbook_lib.local.codebuild import sandbox
+
+    sandbox.allow_unsandboxed(args.unsandboxed_builds)
+    found = sandbox.support()
+    if found.available:
+        return
+    if args.unsandboxed_builds:
+        print(f"runbook: WARNING: {sandbox.UNSANDBOXED_WARNING} ({found.reason})",
+              file=sys.stderr, flush=True)
+    else:
+        print(f"runbook: WARNING: builds cannot run: {found.reason}. Every build will fail "
+              "in PROVISIONING; restart with --unsandboxed-builds to run them without a "
+              "sandbox.", file=sys.stderr, flush=True)
+
+
 def _local_serve(args) -> int:
     from runbook_lib.local.server import process
     from runbook_lib.local.server.server import DEFAULT_PORT, LocalAwsServer
 
     _check_host(args)
+    _sandbox_policy(args)
     os.umask(0o077)  # every file the server and its builds create is the operator's alone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     state_dir = _state_dir(args)
@@ -117,7 +139,8 @@ def _local_start(args) -> int:
     _check_host(args)
     status = process.start(_state_dir(args), port=args.port or 0, host=args.host,
                            allow_origins=tuple(args.allow_origin),
-                           allow_remote=args.allow_remote)
+                           allow_remote=args.allow_remote,
+                           unsandboxed_builds=args.unsandboxed_builds)
     print(f"# local AWS running (pid {status.pid}); state in {status.state_dir}")
     _print_exports(Path(status.state_dir), status.endpoint_url)
     return 0

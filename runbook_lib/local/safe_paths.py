@@ -59,22 +59,29 @@ def safe_join(root: Path, name: str, what: str) -> Path:
     return target
 
 
-def extract_zip(data: bytes, dest: Path, what: str = "zip member") -> int:
-    """Extract a zip into ``dest``: files and folders only, executable bits kept.
+def extract_zip(data: bytes, dest: Path, what: str = "zip member",
+                keep_links: bool = False) -> int:
+    """Extract a zip into ``dest``: files and folders only, executable bits kept; with
+    ``keep_links``, symbolic links too, when they point inside ``dest`` (see
+    :func:`_make_links`).
 
     Every member is checked before anything is written; returns how many files were written."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        infos = zf.infolist()
+        infos, links = zf.infolist(), {}
         for info in infos:
             check_relative(info.filename, what)
             kind = stat.S_IFMT(info.external_attr >> 16)
-            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+            if kind == stat.S_IFLNK and keep_links:
+                links[info.filename.rstrip("/")] = _link_target(zf.read(info), info, what)
+            elif kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafePathError(f"{what} {info.filename!r} is a {_kind_name(kind)}; only "
                                       "files and folders are extracted.")
         count = 0
         for info in infos:
+            if info.filename.rstrip("/") in links:
+                continue
             target = safe_join(dest, info.filename, what)
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
@@ -82,7 +89,44 @@ def extract_zip(data: bytes, dest: Path, what: str = "zip member") -> int:
             mode = (info.external_attr >> 16) & 0o777
             _write_file(dest, info.filename, target, zf.read(info), mode or 0o644, what)
             count += 1
+    _make_links(dest, links, what)
     return count
+
+
+def _link_target(raw: bytes, info: zipfile.ZipInfo, what: str) -> str:
+    """A link member's target: relative, and lexically inside the folder."""
+    target = raw.decode("utf-8", "surrogateescape")
+    where = PurePosixPath(info.filename.rstrip("/")).parent / target
+    if (not target or target.startswith("/") or "\0" in target
+            or os.path.normpath(where.as_posix()).split("/")[0] == ".."):
+        raise UnsafePathError(f"{what} {info.filename!r} is a symbolic link to {target!r}, "
+                              "outside the archive's folder; links are kept only when they "
+                              "point inside it. Fix: make the link relative and inside the "
+                              "repository, or commit the file itself.")
+    return target
+
+
+def _make_links(dest: Path, links: dict[str, str], what: str) -> None:
+    """Create the links after every file (nothing is written through one), then check each
+    resolves inside ``dest`` (a chain of links can leave where each alone stays): if one
+    does not, every link made is removed and the archive refused."""
+    made = []
+    try:
+        for name, target in sorted(links.items()):
+            path = safe_join(dest, name, what)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            safe_join(dest, name, what)
+            os.symlink(target, path)
+            made.append((name, path))
+        for name, path in made:
+            real, root = path.resolve(), dest.resolve()
+            if real != root and root not in real.parents:
+                raise UnsafePathError(f"{what} {name!r} is a symbolic link that resolves to "
+                                      f"{real}, outside {root}; nothing links out of it.")
+    except (UnsafePathError, OSError):
+        for _name, path in made:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def extract_tar_files(data: bytes, place: Callable[[str], tuple[Path, str] | None],

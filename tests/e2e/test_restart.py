@@ -11,6 +11,7 @@ import pytest
 from helpers import make_zip, wait_until
 
 from runbook_lib.core.session import AwsSession
+from runbook_lib.local.codebuild.build_paths import work_folder
 from runbook_lib.local.server import process
 
 pytestmark = pytest.mark.slow
@@ -75,7 +76,7 @@ def test_killed_mid_build_restarts_with_failed_execution_and_build(tmp_path):
         return next((b for b in builds if b["currentPhase"] == "BUILD"), None)
 
     build = wait_until(build_running, what="a build in its BUILD phase", timeout=90, interval=0.2)
-    pid_file = tmp_path / "builds" / build["id"] / "commands" / "shell.pid"
+    pid_file = work_folder(tmp_path, build["id"]) / "commands" / "shell.pid"
     shell_pid = int(pid_file.read_text())
     os.kill(status.pid, signal.SIGKILL)
     wait_until(lambda: not process.is_healthy(status.endpoint_url), what="the server gone",

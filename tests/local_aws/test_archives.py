@@ -48,3 +48,53 @@ def test_a_folder_is_zipped_whole_with_names_relative_to_it(tmp_path):
     names = zipfile.ZipFile(io.BytesIO(make_zip(tmp_path / "src"))).namelist()
     assert names == ["b.txt", "lib/a.py"]
 
+
+
+# -- links: kept inside a source, never followed out of a folder (issue 16.7, 22.4) -----------
+
+def _zip_with_links(files: dict[str, str], links: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+        for name, target in links.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o120777 << 16)  # S_IFLNK, as git archive writes links
+            zf.writestr(info, target)
+    return buffer.getvalue()
+
+
+def test_a_source_keeps_its_node_modules_bin_link_as_a_link(tmp_path):
+    data = _zip_with_links({"node_modules/jest/bin/jest.js": "#!/usr/bin/env node\n"},
+                           {"node_modules/.bin/jest": "../jest/bin/jest.js"})
+    extract_zip(data, tmp_path / "src", keep_links=True)
+    link = tmp_path / "src" / "node_modules" / ".bin" / "jest"
+    assert link.is_symlink() and os.readlink(link) == "../jest/bin/jest.js"
+    assert link.read_text() == "#!/usr/bin/env node\n"
+
+
+@pytest.mark.parametrize("links", [
+    {"creds": "../../credentials.json"}, {"abs": "/etc/passwd"},
+    {"d": ".", "escape": "d/.."},  # each alone stays inside; the chain resolves outside
+], ids=["relative-out", "absolute", "chain"])
+def test_a_source_link_pointing_out_is_refused_and_nothing_stays(tmp_path, links):
+    data = _zip_with_links({"ok.txt": "ok"}, links)
+    with pytest.raises(ValueError, match="symbolic link"):
+        extract_zip(data, tmp_path / "src", keep_links=True)
+    assert not [p for p in (tmp_path / "src").rglob("*") if p.is_symlink()]
+
+
+def test_links_are_refused_in_archives_that_are_not_sources(tmp_path):
+    data = _zip_with_links({}, {"node_modules/.bin/jest": "../jest/bin/jest.js"})
+    with pytest.raises(ValueError, match="symbolic link"):
+        extract_zip(data, tmp_path / "out")
+
+
+def test_zipping_a_folder_leaves_out_links_that_point_out_of_it(tmp_path):
+    (tmp_path / "credentials.json").write_text("secret")
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "app.js").write_text("app")
+    (tmp_path / "work" / "creds").symlink_to("../credentials.json")
+    (tmp_path / "work" / "alias.js").symlink_to("app.js")
+    names = zipfile.ZipFile(io.BytesIO(make_zip(tmp_path / "work"))).namelist()
+    assert names == ["alias.js", "app.js"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from helpers import make_zip, wait_for_build
+from helpers import daemon_command, make_zip, processes_with, wait_for_build, wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -275,35 +275,37 @@ def test_home_cache_paths_use_the_builds_own_home(session, app_name):
     first = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     second = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
     assert "restored v1" in _log(session, second)
-    assert "home is /root" not in _log(session, first)
+    assert "home is /root" in _log(session, first)  # CodeBuild's HOME, the sandbox's own
     assert not (Path.home() / marker).exists()
     assert not (Path("/root") / marker).exists()
 
 
-def test_timeout_kills_the_build(session, app_name, monkeypatch, tmp_path):
+def test_timeout_kills_the_build(session, app_name, monkeypatch):
     monkeypatch.setenv("RUNBOOK_LOCAL_TIMEOUT_SCALE", "0.005")  # 5 minutes -> 1.5 s
-    pid_file = tmp_path / "pid"
+    marker = f"runbook-daemon-{app_name}"
     cb = session.client("codebuild")
     _project(cb, app_name, _buildspec({"build": {"commands": [
-        f"sleep 120 & echo $! > {pid_file}; wait"]}}), timeoutInMinutes=5)
-    build = wait_for_build(cb, cb.start_build(projectName=app_name)["build"]["id"])
+        daemon_command(marker), "sleep 120 & wait"]}}), timeoutInMinutes=5)
+    build_id = cb.start_build(projectName=app_name)["build"]["id"]
+    wait_until(lambda: processes_with(marker), what="the build's daemon", timeout=60)
+    build = wait_for_build(cb, build_id)
     assert build["buildStatus"] == "TIMED_OUT"
     assert ("BUILD", "TIMED_OUT") in _phases(build)
-    assert not _alive(int(pid_file.read_text()))
+    wait_until(lambda: not processes_with(marker), what="the daemon gone", timeout=10)
 
 
-def test_stop_build_kills_the_process_group(session, app_name, tmp_path):
-    pid_file = tmp_path / "pid"
+def test_stop_build_kills_every_process_of_the_build(session, app_name):
+    marker = f"runbook-daemon-{app_name}"
     cb = session.client("codebuild")
     _project(cb, app_name, _buildspec({"build": {"commands": [
-        f"sleep 120 & echo $! > {pid_file}; wait"]}}))
+        daemon_command(marker), "sleep 120 & wait"]}}))
     build_id = cb.start_build(projectName=app_name)["build"]["id"]
-    wait_for_build(cb, build_id, until=lambda b: pid_file.exists() and pid_file.read_text().strip())
+    wait_until(lambda: processes_with(marker), what="the build's daemon", timeout=60)
     cb.stop_build(id=build_id)
     build = wait_for_build(cb, build_id)
     assert build["buildStatus"] == "STOPPED"
     assert ("BUILD", "STOPPED") in _phases(build)
-    assert not _alive(int(pid_file.read_text()))
+    wait_until(lambda: not processes_with(marker), what="the daemon gone", timeout=10)
 
 
 def test_builds_over_the_limit_wait_queued(session, app_name, local_aws, monkeypatch):
@@ -326,7 +328,7 @@ def test_aws_cli_inside_a_build_talks_to_the_local_aws(session, app_name, monkey
     session.client("s3").create_bucket(Bucket=app_name)
     build = _run(session, app_name, {"build": {"commands": [
         f"echo hi | aws s3 cp - s3://{app_name}/from-build.txt"]}})
-    assert build["buildStatus"] == "SUCCEEDED", _log(session, build)
+    assert build["buildStatus"] == "SUCCEEDED", "\n".join(_log(session, build))
     got = session.client("s3").get_object(Bucket=app_name, Key="from-build.txt")
     assert got["Body"].read() == b"hi\n"
 

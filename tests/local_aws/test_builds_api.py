@@ -8,7 +8,7 @@ import signal
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from helpers import wait_for_build, wait_until
+from helpers import processes_with, wait_for_build, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codebuild import builds
@@ -193,21 +193,18 @@ def test_concurrent_build_limit_of_a_project(session, app_name):
 
 
 def test_a_build_interrupted_by_a_crash_ends_failed_at_the_next_start(tmp_path):
-    pid_file = tmp_path / "sleep.pid"
+    marker = f"runbook-crashed-{tmp_path.name}"
     state = tmp_path / "state"
     status = process.start(state)
     try:
         cb = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url).client(
             "codebuild")
-        _project(cb, "crashed", f"sleep 300 & echo $! > {pid_file}; wait")
+        _project(cb, "crashed", f"bash -c 'exec -a {marker} sleep 300' & wait")
         build_id = cb.start_build(projectName="crashed")["build"]["id"]
-        wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(),
-                   what="the build to start its command")
+        wait_until(lambda: processes_with(marker), what="the build to start its command")
         os.kill(status.pid, signal.SIGKILL)  # a crash: no orderly shutdown
     finally:
         process.stop(state)
-        if pid_file.exists():  # the orphaned command of the crashed server
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
     status = process.start(state)
     try:
         cb = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url).client(
@@ -217,5 +214,9 @@ def test_a_build_interrupted_by_a_crash_ends_failed_at_the_next_start(tmp_path):
         build_phase = next(p for p in build["phases"] if p["phaseType"] == "BUILD")
         assert build_phase["phaseStatus"] == "FAILED"
         assert build_phase["contexts"][0]["statusCode"] == "CLIENT_ERROR"
+        wait_until(lambda: not processes_with(marker), what="the orphaned build ended",
+                   timeout=10)
     finally:
         process.stop(state)
+        for pid in processes_with(marker):
+            os.kill(pid, signal.SIGKILL)

@@ -26,6 +26,7 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.codebuild.build_paths import work_folder
 from runbook_lib.local.codebuild.build_settings import BuildSettings
 from runbook_lib.local.codebuild.logs import log_location
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
@@ -221,7 +222,7 @@ class CodeBuildBuilds:
             if token:
                 self.store.data["tokens"][f"{region}/{name}/{token}"] = [build_id, time.time()]
         job = BuildJob(record=copy.deepcopy(record), artifacts_config=settings.artifacts,
-                       region=region, work_dir=self.ctx.state_dir / "builds" / build_id,
+                       region=region, work_dir=work_folder(self.ctx.state_dir, build_id),
                        cache_dir=self.ctx.state_dir / "cache",
                        endpoint_url=self._endpoint_url(), log_location=location,
                        from_pipeline=pipeline is not None,
@@ -295,7 +296,7 @@ class CodeBuildBuilds:
             for region, builds in self.builds.items():
                 for build in builds.values():
                     if not build.get("buildComplete"):
-                        kill_orphan(self.ctx.state_dir / "builds" / build["id"] / "commands")
+                        kill_orphan(work_folder(self.ctx.state_dir, build["id"]) / "commands")
                         self._mark_ended(build, "FAILED", "CLIENT_ERROR",
                                          "The local AWS restarted while this build was running")
                         self._save_build(region, build)

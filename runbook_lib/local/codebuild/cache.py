@@ -109,22 +109,29 @@ def pack_cache(src_dir: Path, paths: Iterable[str], home: Path) -> bytes | None:
 
     The build's home on the local AWS is a folder of its own (``home``), so a cache never
     reads or writes the machine's real home; other absolute paths are not cached locally.
+    Patterns with ``..`` and files whose real path leaves the source or the home (symbolic
+    links) are skipped.
     """
     members: set[tuple[str, Path]] = set()
     for pattern in paths:
+        if ".." in pattern.replace("\\", "/").split("/"):
+            continue  # never leaves the source or the home (a '..' could, resolved or not)
         if pattern.startswith(("/", "~")):
             root, rest = _absolute_root(_codebuild_path(pattern))
             local = _in_home(root, home)
             if local is None:
                 continue
-            members |= {(f"abs{root}/{r}", local / r) for r in select_files(local, [rest])}
+            members |= {(f"abs{root}/{r}", local / r)
+                        for r in select_files(local, [rest], within=home)}
         else:
             members |= {(f"src/{r}", Path(src_dir) / r)
                         for r in select_files(Path(src_dir), [pattern])}
     if not members:
         return None
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    # Links were checked to stay inside: their content is cached (a link member would be
+    # refused at restore).
+    with tarfile.open(fileobj=buffer, mode="w:gz", dereference=True) as tar:
         for name, path in sorted(members):
             tar.add(path, arcname=name, recursive=False)
     return buffer.getvalue()
@@ -153,6 +160,8 @@ def _codebuild_path(pattern: str) -> str:
 
 def _in_home(path: Path, home: Path) -> Path | None:
     """Where CodeBuild's ``/root/...`` lives for this build; None outside the home."""
+    if ".." in path.parts:
+        return None
     try:
         return Path(home) / path.relative_to(CODEBUILD_HOME)
     except ValueError:

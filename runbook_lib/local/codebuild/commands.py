@@ -74,6 +74,17 @@ def docker_unavailable(command: str) -> str | None:
     return None
 
 
+def command_failed(command: str, status: int, say: Callable[[str], None]) -> PhaseFailed:
+    """CodeBuild's log line and phase context for a command that failed (with a hint when it
+    needed a Docker engine this machine lacks)."""
+    say(f"Command did not exit successfully {command} exit status {status}")
+    hint = docker_unavailable(command)
+    if hint:
+        say(hint)
+    return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
+                       f"{command}. Reason: exit status {status}")
+
+
 def run_each_in_own_shell(shell: BuildShell, commands: Sequence[str], prelude: str,
                           on_start: Callable[[int], None], on_line: Callable[[str], None]
                           ) -> tuple[int, int]:

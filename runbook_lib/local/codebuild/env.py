@@ -20,7 +20,6 @@ from runbook_lib.buildspec.model import Buildspec, SecretRef
 from runbook_lib.local.codebuild.failures import PhaseFailed
 
 _DROPPED_PREFIXES = ("AWS_", "CODEBUILD_", "RUNBOOK_", "BOTO_")
-PLACEHOLDER_KEY = "testing"
 
 
 @dataclass
@@ -30,22 +29,21 @@ class ResolvedVariables:
 
 
 def machine_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The machine's environment (PATH, HOME, tools) without its AWS settings or credentials:
-    a build must reach the local AWS, never whatever the server's operator is logged into."""
+    """The machine's environment (PATH, HOME, tools) without its AWS settings or credentials,
+    for the pipeline's Commands action and rules. CodeBuild builds get none of it: their
+    environment is made from scratch (runner.py)."""
     environ = os.environ if environ is None else environ
     return {k: v for k, v in environ.items() if not k.upper().startswith(_DROPPED_PREFIXES)}
 
 
-def local_aws_variables(endpoint_url: str | None, region: str) -> dict[str, str]:
-    """What lets ``aws ...`` and SDKs inside a build talk to the local AWS (with its own key
-    pair: it refuses any other)."""
-    from runbook_lib.local.server.auth import credentials_for_endpoint
-
-    creds = credentials_for_endpoint(endpoint_url)
-    key_id, secret = ((creds.access_key_id, creds.secret_access_key) if creds
-                      else (PLACEHOLDER_KEY, PLACEHOLDER_KEY))
+def build_aws_variables(endpoint_url: str | None, region: str, credentials_uri: str,
+                        authorization_token: str) -> dict[str, str]:
+    """What lets ``aws ...`` and SDKs inside a build call the local AWS: its endpoint, the
+    region, and the container credentials provider serving the build's temporary credentials
+    (as in CodeBuild; see :mod:`runbook_lib.local.server.build_credentials`)."""
     values = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region,
-              "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret,
+              "AWS_CONTAINER_CREDENTIALS_FULL_URI": credentials_uri,
+              "AWS_CONTAINER_AUTHORIZATION_TOKEN": authorization_token,
               "AWS_EC2_METADATA_DISABLED": "true"}
     if endpoint_url:
         values["AWS_ENDPOINT_URL"] = endpoint_url

@@ -72,31 +72,45 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out.rstrip("/") + "(?:/.*)?$" if not pattern.endswith("*") else out + "$")
 
 
-def select_files(root: Path, patterns: Iterable[str], excludes: Iterable[str] = ()
-                 ) -> list[str]:
-    """Relative paths of the files under ``root`` matched by ``patterns`` and no exclude."""
+def select_files(root: Path, patterns: Iterable[str], excludes: Iterable[str] = (),
+                 within: Path | None = None) -> list[str]:
+    """Relative paths of the files under ``root`` matched by ``patterns`` and no exclude.
+
+    Containment is checked on the real path: a file (or ``root`` itself) that is a symbolic
+    link resolving outside ``within`` (default ``root``) is never selected, so a link to
+    ``../../credentials.json`` cannot put that file into an artifact, a report or a cache.
+    Linked folders are not descended into."""
     root = Path(root)
+    fence = Path(within or root).resolve()
+    if not _contained(root.resolve(), fence):
+        return []
     wanted = [pattern_regex(p) for p in patterns]
     unwanted = [pattern_regex(p) for p in excludes]
     found = []
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             rel = (Path(dirpath) / name).relative_to(root).as_posix()
-            if any(r.match(rel) for r in wanted) and not any(r.match(rel) for r in unwanted):
+            if (any(r.match(rel) for r in wanted) and not any(r.match(rel) for r in unwanted)
+                    and _contained((Path(dirpath) / name).resolve(), fence)):
                 found.append(rel)
     return sorted(found)
 
 
+def _contained(real: Path, fence: Path) -> bool:
+    return real == fence or fence in real.parents
+
+
 def collect_artifact_files(src_dir: Path, spec: Artifacts) -> dict[str, Path]:
     """Archive names to files on disk, per the buildspec's ``artifacts`` section."""
-    base = (Path(src_dir) / (spec.base_directory or "")).resolve()
-    if not str(base).startswith(str(Path(src_dir).resolve())):
-        raise ArtifactError(f"base-directory {spec.base_directory} is outside the source")
+    base = Path(src_dir) / (spec.base_directory or "")
+    if not _contained(base.resolve(), Path(src_dir).resolve()):
+        raise ArtifactError(f"base-directory {spec.base_directory} is outside the source "
+                            f"folder (it resolves to {base.resolve()}); name a folder inside it")
     if not base.is_dir():
         raise ArtifactError("no matching base directory path found for "
                             f"{spec.base_directory}")
     chosen: dict[str, Path] = {}
-    for rel in select_files(base, spec.files, spec.exclude_paths):
+    for rel in select_files(base, spec.files, spec.exclude_paths, within=Path(src_dir)):
         name = Path(rel).name if spec.discard_paths else rel
         chosen.setdefault(name, base / rel)
     if not chosen:

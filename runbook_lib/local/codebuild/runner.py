@@ -20,7 +20,6 @@ import copy
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -30,30 +29,26 @@ from pathlib import Path
 from runbook_lib.buildspec.model import Buildspec, Phase
 from runbook_lib.core.redact import mask
 from runbook_lib.local.codebuild import events as build_events
+from runbook_lib.local.codebuild.build_paths import BuildPaths
 from runbook_lib.local.codebuild.build_reports import AddReport
 from runbook_lib.local.codebuild.cache import BuildCache
 from runbook_lib.local.codebuild.commands import (
     check_run_as,
-    docker_unavailable,
+    command_failed,
     run_each_in_own_shell,
-    shell_program,
-)
-from runbook_lib.local.codebuild.env import (
-    PLACEHOLDER_KEY,
-    local_aws_variables,
-    machine_environment,
-    resolve_variables,
 )
 from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.finishing import BuildOutputs
+from runbook_lib.local.codebuild.inputs import BuildInputs
 from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
-from runbook_lib.local.codebuild.secondary import fetch_secondary_sources
+from runbook_lib.local.codebuild.sandbox import use_sandbox
 from runbook_lib.local.codebuild.shell import BuildShell
-from runbook_lib.local.codebuild.source import (
-    codebuild_variables,
-    fetch_source,
-    read_buildspec,
+from runbook_lib.local.codebuild.workspace import (
+    clear_folders,
+    prepare_folders,
+    sandbox_note,
 )
+from runbook_lib.local.server import build_credentials
 
 log = logging.getLogger("runbook.local.builds")
 
@@ -89,7 +84,7 @@ class BuildJob:
     record: dict
     artifacts_config: dict  # ProjectArtifacts: the project's, or artifactsOverride
     region: str
-    work_dir: Path  # <state>/builds/<build-id>
+    work_dir: Path  # <state>/builds/<project>-<uuid> (build_paths.work_folder)
     cache_dir: Path  # <state>/cache, for LOCAL caches
     endpoint_url: str | None
     log_location: LogLocation
@@ -98,7 +93,7 @@ class BuildJob:
     secondary_artifacts: list[dict] = field(default_factory=list)  # ProjectArtifacts each
 
 
-class BuildRunner(BuildOutputs):
+class BuildRunner(BuildInputs, BuildOutputs):
     """One build, run in the calling thread by :meth:`run`; :meth:`stop` from any thread."""
 
     def __init__(self, aws, job: BuildJob, publish: Callable[[dict], None]) -> None:
@@ -109,7 +104,9 @@ class BuildRunner(BuildOutputs):
         self.secrets: set[str] = set()
         self.logs = BuildLogWriter(aws.client("logs", job.region), job.log_location,
                                    lambda: self.secrets)
-        self.src_dir = job.work_dir / "src"
+        self.paths = BuildPaths.of(job.work_dir, job.record["id"], sandboxed=False)
+        self.src_dir = self.paths.host_src  # on this machine; the build sees paths.inside()
+        self.credentials: build_credentials.BuildCredentials | None = None
         self.shell: BuildShell | None = None
         self.buildspec: Buildspec | None = None
         self.succeeding = True
@@ -136,13 +133,21 @@ class BuildRunner(BuildOutputs):
             while phase:
                 status = self._run_phase(phase)
                 phase = self._next_phase(phase, status)
-            self._complete(self._abort_status or ("SUCCEEDED" if self.succeeding else "FAILED"))
+            final = self._abort_status or ("SUCCEEDED" if self.succeeding else "FAILED")
+            self._wind_down()  # the whole log is in CloudWatch before the build shows done
+            self._complete(final)
         finally:
             self._finished.set()
-            if self.shell is not None:
-                self.shell.close()
-            self.logs.close()
+            self._wind_down()
         return self.build
+
+    def _wind_down(self) -> None:
+        """End every process, revoke the credentials, drop the folders, flush the log."""
+        if self.shell is not None:
+            self.shell.close()
+        build_credentials.revoke(self.credentials)
+        clear_folders(self.paths)
+        self.logs.close()
 
     def cancel_queued(self) -> dict:
         """StopBuild on a build still waiting for a slot: it ends STOPPED without running."""
@@ -246,62 +251,16 @@ class BuildRunner(BuildOutputs):
     # -- phases ---------------------------------------------------------------------------
 
     def _provision(self, _phase: str) -> None:
-        if self.src_dir.exists():
-            shutil.rmtree(self.src_dir)
-        self.src_dir.mkdir(parents=True)
+        self.paths = BuildPaths.of(self.job.work_dir, self.build["id"], use_sandbox())
+        prepare_folders(self.paths)
         env = self.build["environment"]
+        self.logs.container(sandbox_note(self.paths))
         self.logs.container(f"Running on the local AWS: image {env.get('image')} is not "
                             "pulled; commands run on this machine with its own tools")
         self.logs.container("Waiting for agent ping")
         if env.get("privilegedMode"):
             self.logs.container("privilegedMode: Docker commands use this machine's engine, "
                                 "if it has one")
-
-    def _download_source(self, _phase: str) -> None:
-        source = self.build["source"]
-        if source["type"] in ("S3", "CODEPIPELINE") and source.get("location"):
-            version = self.build.get("sourceVersion")
-            # A pipeline's sourceVersion is its commit id; an operator's is an S3 version id.
-            object_version = fetch_source(self.aws.client("s3", self.job.region),
-                                          source["location"], None if self.job.from_pipeline
-                                          else version, self.src_dir)
-            resolved_version = version if self.job.from_pipeline else object_version
-            if resolved_version:
-                self.build["resolvedSourceVersion"] = resolved_version
-            self.logs.container(f"Downloaded source from {source['location']}")
-        secondary_dirs = fetch_secondary_sources(
-            self.aws.client("s3", self.job.region), self.build.get("secondarySources") or [],
-            self.build.get("secondarySourceVersions") or [], self.job.work_dir / "sources",
-            self.logs.container)
-        self.logs.container(f"CODEBUILD_SRC_DIR={self.src_dir}")
-        self.buildspec, where = read_buildspec(source.get("buildspec") or "", self.src_dir)
-        self.logs.container(f"YAML location is {where}")
-        self.shell = BuildShell(self.src_dir, self._environment(secondary_dirs),
-                                self.job.work_dir / "commands", shell_program(self.buildspec))
-        self.shell.start()
-        self.logs.container(f"Moving to directory {self.src_dir}")
-        self.logs.container(f"Phases found in YAML: {len(self.buildspec.phases)}")
-        for phase in self.buildspec.phases:
-            self.logs.container(f" {phase.name.upper()}: {len(phase.commands)} commands")
-        self._cache().restore(self.buildspec.cache, self.logs.container)
-
-    def _environment(self, secondary_dirs: dict[str, str]) -> dict[str, str]:
-        """The build shell's environment, in CodeBuild's precedence; secrets noted for masking."""
-        resolved = resolve_variables(self.aws, self.job.region, self.buildspec,
-                                     self.build["environment"]["environmentVariables"])
-        self.secrets |= resolved.secret_values
-        self.logs.container("Processing environment variables")
-        env = {**machine_environment(),
-               # The build's own home (CodeBuild's /root), kept per project so caches of
-               # ~/.npm and the like work without touching this machine's real home.
-               "HOME": str(self._home()),
-               **local_aws_variables(self.job.endpoint_url, self.job.region),
-               **resolved.values,
-               **codebuild_variables(self.build, self.src_dir, self.job.log_location.stream),
-               **secondary_dirs}
-        if env["AWS_SECRET_ACCESS_KEY"] != PLACEHOLDER_KEY:  # the local AWS's key: masked
-            self.secrets.add(env["AWS_SECRET_ACCESS_KEY"])
-        return env
 
     def _commands_phase(self, phase_type: str) -> None:
         phase = self._buildspec_phase(phase_type)
@@ -372,12 +331,7 @@ class BuildRunner(BuildOutputs):
         return self._command_failed(commands[index], status) if status != 0 else None
 
     def _command_failed(self, command: str, status: int) -> PhaseFailed:
-        self.logs.container(f"Command did not exit successfully {command} exit status {status}")
-        hint = docker_unavailable(command)
-        if hint:
-            self.logs.container(hint)
-        return PhaseFailed("COMMAND_EXECUTION_ERROR", f"Error while executing command: "
-                           f"{command}. Reason: exit status {status}")
+        return command_failed(command, status, self.logs.container)
 
     def _finalize(self, _phase: str) -> None:
         self._capture_exports()
@@ -395,12 +349,7 @@ class BuildRunner(BuildOutputs):
         """Whether the buildspec wrote ``on-failure`` (the parser's default is ABORT)."""
         return ("phases", phase.name, "on-failure") in self.buildspec.lines
 
-    def _home(self) -> Path:
-        home = self.job.cache_dir.parent / "homes" / self.job.region / self.build["projectName"]
-        home.mkdir(parents=True, exist_ok=True)
-        return home
-
     def _cache(self) -> BuildCache:
         return BuildCache(self.aws, self.job.region, self.build.get("cache") or {},
                           self.build["projectName"], self.src_dir, self.job.cache_dir,
-                          self._home())
+                          self.paths.host_home)

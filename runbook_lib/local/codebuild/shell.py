@@ -11,7 +11,8 @@ share one pipe, so Python reads them in the order they happened and turns the ma
 runner's per-command log lines while the shell goes on (reading in chunks, so a run of quick
 commands wakes Python a few times, not once per command). The marker is printed from two halves,
 so a ``set -x`` trace never contains it. The shell leads its own process group
-(``start_new_session``), so a stop or a timeout kills everything the build started.
+(``start_new_session``), so a stop or a timeout kills everything the build started; in the
+build sandbox the program is bwrap, whose PID namespace also ends ``setsid`` daemons.
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ class BuildShell:
     """A bash process fed a run of commands at a time; see the module docstring."""
 
     def __init__(self, cwd: Path, env: Mapping[str, str], script_dir: Path,
-                 program: Sequence[str] = ("bash", "--noprofile", "--norc")) -> None:
+                 program: Sequence[str] = ("bash", "--noprofile", "--norc"),
+                 scripts_seen_as: str | None = None) -> None:
         self.cwd = Path(cwd)
+        # How the shell names ``script_dir`` (another path inside a sandbox: see sandbox.py).
+        self.scripts_seen_as = Path(scripts_seen_as or script_dir)
         self.program = list(program)  # bash, or /bin/sh (env.shell); the script is POSIX
         self.env = dict(env)
         self.script_dir = Path(script_dir)
@@ -114,7 +118,8 @@ class BuildShell:
         if not self.alive():
             self.start()
         script = self._write_script(commands, prelude)
-        wrapper = (f". {_quote(str(script))} < /dev/null\n"
+        seen_as = self.scripts_seen_as / script.name
+        wrapper = (f". {_quote(str(seen_as))} < /dev/null\n"
                    f"printf '%s%s R %d\\n' {self._printed_marker} \"$?\"\n")
         try:
             self._proc.stdin.write(wrapper.encode())

@@ -35,7 +35,7 @@ def fetch_source(s3, location: str, version_id: str | None, dest: Path) -> str |
         raise PhaseFailed("CLIENT_ERROR", f"{code}: cannot read {location} for primary source "
                           f"and source version {version_id or '$LATEST'}") from err
     try:
-        extract_zip(data, dest)
+        extract_zip(data, dest, keep_links=True)
     except (zipfile.BadZipFile, ValueError, OSError) as err:
         raise PhaseFailed("CLIENT_ERROR", f"source {location} is not a zip: {err}") from err
     return got.get("VersionId")

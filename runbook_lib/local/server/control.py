@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.server import build_credentials
 from runbook_lib.local.server.client import (
     CALLS_PATH,
     HEALTH_PATH,
@@ -38,6 +39,8 @@ def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:
                       "recovered": app.journal.recovery_note()})
     if path == REPOS_PATH:
         return _repos(app, environ, method)
+    if path.startswith(build_credentials.PATH_PREFIX):
+        return build_credentials.serve(environ)
     return _json({"message": f"no such control path {path}"}, 404)
 
 

@@ -24,8 +24,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from runbook_lib.local.server import build_credentials, sigv4
 from runbook_lib.local.server import client as control
-from runbook_lib.local.server import sigv4
 from runbook_lib.local.server.auth import Credentials
 from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.refusals import control_refusal, refusal
@@ -92,8 +92,8 @@ class GuardedApp:
         except sigv4.SignatureFailure as err:
             return refusal(err.kind, err.message, environ, None)
         try:
-            sigv4.verify(environ, body, signed, self.credentials.access_key_id,
-                         self.credentials.secret_access_key)
+            sigv4.verify(environ, body, signed, *build_credentials.signing_pair(
+                environ, signed.access_key_id, self.credentials))
         except sigv4.SignatureFailure as err:
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path[:100], err.kind)
             return refusal(err.kind, err.message, environ, signed.service)
@@ -101,6 +101,8 @@ class GuardedApp:
 
     def _check_bearer(self, environ: dict[str, Any], path: str) -> Response | None:
         if path in _PUBLIC_CONTROL and environ.get("REQUEST_METHOD", "GET") == "GET":
+            return None
+        if path.startswith(build_credentials.PATH_PREFIX):  # checks the build's own token
             return None
         given = environ.get("HTTP_AUTHORIZATION", "")
         expected = "Bearer " + self.credentials.control_token()
