@@ -189,3 +189,4 @@ def daily_counts(report: FleetReport) -> dict[str, list[int]]:
         if 0 <= index < span:
             series[index] += int(row["runs"])
     return out
+

@@ -129,3 +129,28 @@ def test_athena_path_runs_each_query_in_the_workgroup(fleet_account):
     executions = session.client("athena").list_query_executions(
         WorkGroup=archive.workgroup)["QueryExecutionIds"]
     assert len(executions) >= len(fleet.q.QUERIES)
+
+
+def test_runbook_fleet_renders_the_report_with_every_pipeline(fleet_account, tmp_path):
+    """The report notebook, run by papermill as `runbook fleet` runs it, rendered to HTML."""
+    import sys
+    from pathlib import Path
+
+    import nbformat
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    from build_notebooks import SRC, parse_source
+
+    from runbook_lib.app import cmd_fleet
+
+    _, _, _, pipelines = fleet_account
+    notebook = tmp_path / "fleet_health.ipynb"
+    nbformat.write(parse_source((SRC / "reports" / "fleet_health.py").read_text()), notebook)
+    out = cmd_fleet.render_fleet_report(
+        {"app_name": "fleetrep", "target": "local", "region": "", "days": 30,
+         "engine": "duckdb", "production_stage": "Deploy-production"},
+        tmp_path / "fleet.html", notebook)
+    page = out.read_text()
+    for name in pipelines:
+        assert f"health/{name}.html" in page  # the link to its own report
+    assert "DuckDB read" in page and "Traceback" not in page
