@@ -154,3 +154,39 @@ def test_runbook_fleet_renders_the_report_with_every_pipeline(fleet_account, tmp
     for name in pipelines:
         assert f"health/{name}.html" in page  # the link to its own report
     assert "DuckDB read" in page and "Traceback" not in page
+
+
+def test_backfill_writes_older_history_so_both_sources_agree(fleet_account, local_aws):
+    """Runs that finished before an archive existed are read once through the APIs (paged,
+    paced) into it; the fleet figures then equal the health report's; a second backfill
+    rewrites the same objects."""
+    from runbook_lib.operate import fleet_backfill
+
+    session, _, _, _ = fleet_account
+    params = Params(app_name="fleetold")
+    names = params.names()
+    bucket.plan_artifact_bucket(session, params, names).apply()
+    cp = session.client("codepipeline")
+    name = "fleetold-pipeline"
+    FAIL_NEXT[name] = 1
+    cp.create_pipeline(pipeline=_declaration(name, names.artifact_bucket, name))
+    _finish_all(cp, name, 1)
+    cp.start_pipeline_execution(name=name)
+    _finish_all(cp, name, 2)
+    assert local_aws.app.context.extensions["EventBus"].wait_idle(30)
+    time.sleep(1.1)  # the stream is created strictly after the runs ended
+    event_archive.plan_event_archive(session, params, names).apply()
+    archive = ArchiveNames.derive(names, params)
+    before = fleet_backfill.archive_start(session, archive)
+    paced = fleet_backfill.RateLimiter(50.0)
+    result = fleet_backfill.backfill(session, archive, before, [name], limiter=paced)
+    assert (result.executions, result.calls["list_action_executions"]) == (2, 2)
+    again = fleet_backfill.backfill(session, archive, before, [name], limiter=paced)
+    assert again.objects == result.objects  # the same keys, rewritten
+    rows = {r["pipeline"]: r for r in fleet.build_fleet_report(
+        session, archive.bucket, fleet.window_for(30)).tables["pipelines"].dicts()}
+    health = report.build_health_report(session, name, 30)
+    assert rows[name]["runs"] == len(health.executions) == 2
+    assert rows[name]["failed"] == health.status_counts().get("Failed", 0) == 1
+    ok = [report.execution_seconds(e) for e in health.executions if e.status == "Succeeded"]
+    assert rows[name]["p50_ms"] / 1000 == pytest.approx(report.percentile(ok, 50), abs=0.01)
