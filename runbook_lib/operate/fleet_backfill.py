@@ -161,3 +161,17 @@ def _event(kind: str, when: datetime, detail: dict[str, Any]) -> dict[str, Any]:
 def _iso(when: datetime, ms: bool = False) -> str:
     text = when.strftime("%Y-%m-%dT%H:%M:%S.%f")
     return (text[:-3] if ms else text[:-7]) + "Z"
+
+
+def backfill_app(session: AwsSession, archive: ArchiveNames, pipeline: str, everything: bool,
+                 apply: bool, on_progress: Callable[[str], None] | None = print
+                 ) -> BackfillResult | None:
+    """The notebook's call: backfill this app's pipeline (or, with ``everything``, every
+    pipeline of the account) once the archive exists; None when only planning."""
+    if not apply:
+        if on_progress:
+            on_progress("plan only: nothing backfilled (pass apply=True)")
+        return None
+    before = archive_start(session, archive)
+    return backfill(session, archive, before, None if everything else [pipeline],
+                    on_progress=on_progress)

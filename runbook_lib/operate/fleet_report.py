@@ -28,7 +28,8 @@ def report_for(session: AwsSession, params: Params, names: ResourceNames, days: 
 
 def describe(report: fleet.FleetReport) -> str:
     """Where the figures came from, in one line."""
-    span = f"{report.window.since:%Y-%m-%d %H:%M} to {report.window.until:%Y-%m-%d %H:%M} UTC"
+    span = (f"{report.window.since:%Y-%m-%d %H:%M:%S} to "
+            f"{report.window.until:%Y-%m-%d %H:%M:%S} UTC")
     pipelines = len(report.tables.get("pipelines", fleet.Table([], [])).rows)
     if report.engine == "athena":
         return (f"{pipelines} pipelines, {span}; Athena scanned "

@@ -169,3 +169,22 @@ def role_specs(names: ResourceNames, archive: ArchiveNames) -> list[RoleSpec]:
                  f"Lets {archive.rule} put events on {archive.stream} (pipeline runbooks)",
                  trust_policy("events.amazonaws.com", names, archive.rule_arn(names)), events),
     ]
+
+
+SUMMARY_HEADERS = ("what", "where")
+
+
+def summary_rows(names: ResourceNames, archive: ArchiveNames) -> list[tuple[str, str]]:
+    """Where each part of the archive is, for the notebook and the docs."""
+    return [
+        ("EventBridge rule", f"{archive.rule} (default bus): {', '.join(PIPELINE_EVENTS)}, "
+                             f"{', '.join(BUILD_EVENTS)}"),
+        ("Firehose stream", f"{archive.stream}: gzip, one event a line, buffered "
+                            f"{BUFFER_SECONDS} s or {BUFFER_MB} MB"),
+        ("objects", f"{archive.events_location}year=YYYY/month=MM/day=DD/"),
+        ("Glue table", f"{archive.database}.{archive.table} (partition projection)"),
+        ("Athena workgroup", f"{archive.workgroup}: results in {archive.results_location}, "
+                             f"at most {BYTES_SCANNED_CUTOFF // 1024**3} GiB a query"),
+        ("roles", f"{archive.events_role} (rule to stream), {archive.firehose_role} "
+                  "(stream to bucket)"),
+    ]
