@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import fleet_queries as q
 from runbook_lib.operate.summaries import TERMINAL
@@ -94,9 +96,16 @@ def backfill(session: AwsSession, archive: ArchiveNames, before: datetime,
         pipelines = [p["name"] for p in _paged(session, limiter, result, "list_pipelines",
                                                "pipelines")]
     for name in pipelines:
-        runs = [r for r in _paged(session, limiter, result, "list_pipeline_executions",
-                                  "pipelineExecutionSummaries", pipelineName=name)
-                if r["status"] in TERMINAL and r["lastUpdateTime"] < before]
+        try:
+            runs = [r for r in _paged(session, limiter, result, "list_pipeline_executions",
+                                      "pipelineExecutionSummaries", pipelineName=name)
+                    if r["status"] in TERMINAL and r["lastUpdateTime"] < before]
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "PipelineNotFoundException":
+                raise
+            if on_progress:
+                on_progress(f"{name}: no such pipeline, nothing to backfill")
+            continue
         days: dict[str, list[dict]] = defaultdict(list)
         for run in runs:
             actions = list(_paged(session, limiter, result, "list_action_executions",

@@ -82,3 +82,17 @@ def test_teardown_deletes_the_archive_and_a_second_teardown_changes_nothing(sess
     assert not again.has_changes, again.render()
     with pytest.raises(session.client("firehose").exceptions.ResourceNotFoundException):
         session.client("firehose").describe_delivery_stream(DeliveryStreamName=archive.stream)
+
+
+def test_notebook_08b_plans_applies_and_backfills(session, local_aws, params, names, tmp_path):
+    """The suite's notebook, run headless as `runbook run --only event-archive` runs it."""
+    from runbook_lib.app import runner
+
+    bucket.plan_artifact_bucket(session, params, names).apply()
+    result = runner.run_suite(["event-archive"], {"app_name": params.app_name, "apply": True},
+                              "local", tmp_path)
+    assert result.ok, [n.error for n in result.notebooks]
+    text = (tmp_path / "08b_event_archive.ipynb").read_text()
+    assert "applied: event archive" in text
+    assert "no such pipeline, nothing to backfill" in text  # this app made no pipeline
+    assert_converged(session, lambda: event_archive.plan_event_archive(session, params, names))
