@@ -6,8 +6,8 @@
 Runs notebooks/reports/fleet_health.ipynb with papermill and renders it with the code hidden
 (the executed notebook is kept beside the HTML). ``--health-reports`` also renders each
 pipeline's own health report into ``health/NAME.html`` beside it, which the fleet page links.
-Options are checked before any AWS call; exit status 0 written, 1 the report failed (the
-message says why), 2 usage error.
+Options are checked before any AWS call. Exit status 0 written; 1 an option breaks a rule (the
+message names it and the fix) or the report failed (the message says why); 2 usage error.
 """
 
 from __future__ import annotations
