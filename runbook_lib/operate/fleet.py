@@ -112,10 +112,12 @@ def connect(extension_dir: Path):
     """An in-memory DuckDB that never installs or autoloads an extension."""
     import duckdb
 
-    return duckdb.connect(config={
+    con = duckdb.connect(config={
         "autoinstall_known_extensions": False, "autoload_known_extensions": False,
         "allow_community_extensions": False, "extension_directory": str(extension_dir),
     })
+    con.execute("SET enable_progress_bar = false")  # it would print into the report's output
+    return con
 
 
 def downloaded_extensions(con) -> list[str]:
