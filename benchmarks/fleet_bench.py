@@ -32,8 +32,8 @@ PIPELINES = 500
 EVENTS = 2_000_000
 TARGET_S, TARGET_MB = 15.0, 1024.0
 NOW = datetime(2026, 12, 7, 12, 0, 0)
-# Calls a second, per List operation. CodePipeline's quotas page does not list per-operation
-# rates (as read for this benchmark), so the figure is given at a paced 1 call/s (what the
+# Calls a second, per List operation. The CodePipeline quotas pages read for this work gave no
+# per-operation rate, so the figure is given at a paced 1 call/s (what the
 # backfill uses) and at 5 calls/s; a throttled account sees the slower one.
 RATES = (1.0, 5.0)
 
