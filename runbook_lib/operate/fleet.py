@@ -27,6 +27,7 @@ from runbook_lib.operate import fleet_queries as q
 from runbook_lib.setup.event_archive_spec import EVENTS_PREFIX
 
 SPARK = "▁▂▃▄▅▆▇█"
+BACKFILL_PREFIX = "backfill-"  # object names the backfill writes (fleet_backfill)
 _EMPTY_SOURCE = ("SELECT * FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR, NULL::TIMESTAMP, "
                  "NULL::VARCHAR, NULL::VARCHAR, NULL::TIMESTAMP, NULL::VARCHAR, NULL::VARCHAR, "
                  "NULL::VARCHAR)) t(event_id, kind, event_time, pipeline, execution_id, "
@@ -78,14 +79,18 @@ def day_prefixes(window: q.Window) -> list[str]:
     return [f"{EVENTS_PREFIX}year={d:%Y}/month={d:%m}/day={d:%d}/" for d in days]
 
 
-def list_objects(session: AwsSession, bucket: str, window: q.Window) -> Iterator[str]:
-    """Keys of the window's archive objects, page by page (ListObjectsV2's paginator)."""
+def list_objects(session: AwsSession, bucket: str, window: q.Window,
+                 backfilled: bool = True) -> Iterator[str]:
+    """Keys of the window's archive objects, page by page (ListObjectsV2's paginator);
+    without the backfill's own objects when ``backfilled`` is False."""
     paginator = session.client("s3").get_paginator("list_objects_v2")
     for prefix in day_prefixes(window):
         try:
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
-                    yield obj["Key"]
+                    if backfilled or not obj["Key"].rsplit("/", 1)[-1].startswith(
+                            BACKFILL_PREFIX):
+                        yield obj["Key"]
         except ClientError as err:
             raise FleetError(f"list s3://{bucket}/{prefix}: {err}. Fix: run the event archive "
                              "step (notebook 08b) or check --bucket") from err
@@ -166,6 +171,28 @@ def build_fleet_report(session: AwsSession, bucket: str, window: q.Window,
         if fetched or any(ext_dir.iterdir()):
             raise FleetError(f"DuckDB loaded extensions that are not built in: {fetched}")
     return report
+
+
+def archived_runs(session: AwsSession, bucket: str, since: datetime) -> set[str]:
+    """Execution ids with an end state in the archive's own events (the backfill's objects
+    left out) since ``since``: what the backfill must not write again."""
+    window = q.Window(since.astimezone(UTC).replace(tzinfo=None),
+                      datetime.now(UTC).replace(tzinfo=None))
+    with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
+        folder, ext_dir = Path(tmp) / "objects", Path(tmp) / "extensions"
+        folder.mkdir()
+        ext_dir.mkdir()
+        download(session, bucket, list_objects(session, bucket, window, backfilled=False),
+                 folder)
+        con = connect(ext_dir)
+        try:
+            load_events(con, folder)
+            terminal = ", ".join(f"'{s}'" for s in q.TERMINAL)
+            rows = con.execute("SELECT DISTINCT execution_id FROM pipeline_events WHERE "
+                               f"kind = 'pipeline' AND state IN ({terminal})").fetchall()
+        finally:
+            con.close()
+    return {r[0] for r in rows}
 
 
 # -- presentation helpers (pure) ------------------------------------------------------------------

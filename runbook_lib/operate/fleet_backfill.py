@@ -1,14 +1,13 @@
 """Backfill: history older than the event archive, read once through the APIs into it.
 
-The archive holds what happened after its rule existed. Runs that had finished before that
-are read once, pipeline by pipeline, with ListPipelineExecutions and ListActionExecutions
-(paginators, at most :data:`DEFAULT_RATE` calls a second: these List APIs have low account
-rates) and written into the archive as the events CodePipeline would have put: pipeline
-STARTED and its end state, each stage's start and end, each action's. The objects go under the
-day folder of the run's start, named ``backfill-PIPELINE-YYYYMMDD.json.gz``, so a second
-backfill rewrites the same objects instead of adding copies. Runs still going when the archive
-was created are not backfilled: their later events are in the archive already.
-"""
+The archive holds what happened after its rule existed. Finished runs whose end is not in the
+archive's own events are read once, pipeline by pipeline, with ListPipelineExecutions and
+ListActionExecutions (paginators, at most :data:`DEFAULT_RATE` calls a second: these List APIs
+have low account rates) and written into the archive as the events CodePipeline would have
+put: pipeline STARTED and its end state, each stage's start and end, each action's. The
+objects go under the day folder of the run's start, named ``backfill-PIPELINE-YYYYMMDD.json.gz``,
+so a second backfill rewrites the same objects instead of adding copies; the archive is read
+first (:func:`runbook_lib.operate.fleet.archived_runs`) so a run is never written twice."""
 
 from __future__ import annotations
 
@@ -18,15 +17,16 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.session import AwsSession
+from runbook_lib.operate import fleet
 from runbook_lib.operate import fleet_queries as q
 from runbook_lib.operate.summaries import TERMINAL
-from runbook_lib.setup.event_archive_spec import EVENTS_PREFIX, ArchiveNames
+from runbook_lib.setup.event_archive_spec import BUFFER_SECONDS, EVENTS_PREFIX, ArchiveNames
 
 DEFAULT_RATE = 1.0  # calls a second, per operation: a conservative reading of the List APIs
 _STATE = {"Succeeded": "SUCCEEDED", "Failed": "FAILED", "Stopped": "STOPPED",
@@ -87,9 +87,11 @@ def _paged(session: AwsSession, limiter: RateLimiter, result: BackfillResult, op
 def backfill(session: AwsSession, archive: ArchiveNames, before: datetime,
              pipelines: list[str] | None = None, rate: float = DEFAULT_RATE,
              on_progress: Callable[[str], None] | None = None,
-             limiter: RateLimiter | None = None) -> BackfillResult:
+             limiter: RateLimiter | None = None,
+             archived: frozenset[str] | set[str] = frozenset()) -> BackfillResult:
     """Every run of ``pipelines`` (default: all of the account) that finished before
-    ``before``, written into the archive."""
+    ``before`` and whose end is not in the archive already (``archived``: execution ids),
+    written into the archive."""
     limiter = limiter or RateLimiter(rate)
     result = BackfillResult()
     if pipelines is None:
@@ -99,7 +101,8 @@ def backfill(session: AwsSession, archive: ArchiveNames, before: datetime,
         try:
             runs = [r for r in _paged(session, limiter, result, "list_pipeline_executions",
                                       "pipelineExecutionSummaries", pipelineName=name)
-                    if r["status"] in TERMINAL and r["lastUpdateTime"] < before]
+                    if r["status"] in TERMINAL and r["lastUpdateTime"] < before
+                    and r["pipelineExecutionId"] not in archived]
         except ClientError as err:
             if err.response["Error"]["Code"] != "PipelineNotFoundException":
                 raise
@@ -127,7 +130,7 @@ def _write(session: AwsSession, archive: ArchiveNames, pipeline: str,
     s3 = session.client("s3")
     for day, events in days.items():
         key = (f"{EVENTS_PREFIX}year={day[:4]}/month={day[4:6]}/day={day[6:]}/"
-               f"backfill-{pipeline}-{day}.json.gz")
+               f"{fleet.BACKFILL_PREFIX}{pipeline}-{day}.json.gz")
         body = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
         s3.put_object(Bucket=archive.bucket, Key=key, Body=gzip.compress(body.encode()))
     return len(days)
@@ -181,6 +184,9 @@ def backfill_app(session: AwsSession, archive: ArchiveNames, pipeline: str, ever
         if on_progress:
             on_progress("plan only: nothing backfilled (pass apply=True)")
         return None
-    before = archive_start(session, archive)
-    return backfill(session, archive, before, None if everything else [pipeline],
-                    on_progress=on_progress)
+    # A run that ended in the last buffer interval may still be in Firehose's buffer.
+    margin = timedelta(0 if session.is_local else BUFFER_SECONDS + 60)
+    archived = fleet.archived_runs(session, archive.bucket, archive_start(session, archive))
+    return backfill(session, archive, datetime.now(UTC) - margin,
+                    None if everything else [pipeline], on_progress=on_progress,
+                    archived=archived)

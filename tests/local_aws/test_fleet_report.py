@@ -5,6 +5,7 @@ figures for each pipeline equal that pipeline's own health report for the same w
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from helpers import make_zip, wait_until
@@ -174,15 +175,12 @@ def test_backfill_writes_older_history_so_both_sources_agree(fleet_account, loca
     cp.start_pipeline_execution(name=name)
     _finish_all(cp, name, 2)
     assert local_aws.app.context.extensions["EventBus"].wait_idle(30)
-    time.sleep(1.1)  # the stream is created strictly after the runs ended
     event_archive.plan_event_archive(session, params, names).apply()
     archive = ArchiveNames.derive(names, params)
-    before = fleet_backfill.archive_start(session, archive)
-    paced = fleet_backfill.RateLimiter(50.0)
-    result = fleet_backfill.backfill(session, archive, before, [name], limiter=paced)
+    result = fleet_backfill.backfill_app(session, archive, name, False, True, None)
     assert (result.executions, result.calls["list_action_executions"]) == (2, 2)
-    again = fleet_backfill.backfill(session, archive, before, [name], limiter=paced)
-    assert again.objects == result.objects  # the same keys, rewritten
+    again = fleet_backfill.backfill_app(session, archive, name, False, True, None)
+    assert (again.executions, again.objects) == (2, result.objects)  # same keys, rewritten
     rows = {r["pipeline"]: r for r in fleet.build_fleet_report(
         session, archive.bucket, fleet.window_for(30)).tables["pipelines"].dicts()}
     health = report.build_health_report(session, name, 30)
@@ -190,3 +188,19 @@ def test_backfill_writes_older_history_so_both_sources_agree(fleet_account, loca
     assert rows[name]["failed"] == health.status_counts().get("Failed", 0) == 1
     ok = [report.execution_seconds(e) for e in health.executions if e.status == "Succeeded"]
     assert rows[name]["p50_ms"] / 1000 == pytest.approx(report.percentile(ok, 50), abs=0.01)
+
+
+def test_backfill_writes_nothing_the_archive_already_holds(fleet_account):
+    """Every run of the fleet's pipelines ended after their archive existed: a backfill
+    finds each one's end in the archive and writes no copy."""
+    from runbook_lib.operate import fleet_backfill
+
+    session, params, names, pipelines = fleet_account
+    archive = ArchiveNames.derive(names, params)
+    archived = fleet.archived_runs(session, archive.bucket,
+                                   fleet_backfill.archive_start(session, archive))
+    assert len(archived) >= len(pipelines) * RUNS
+    result = fleet_backfill.backfill(session, archive, datetime.now(UTC), pipelines,
+                                     limiter=fleet_backfill.RateLimiter(50.0),
+                                     archived=archived)
+    assert (result.executions, result.objects) == (0, 0)
