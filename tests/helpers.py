@@ -176,3 +176,17 @@ def run_inline_build(session, name: str, buildspec: str) -> dict:
                       serviceRole=BUILD_ROLE)
     build_id = cb.start_build(projectName=name)["build"]["id"]
     return wait_for_build(cb, build_id)
+
+
+def drop_archive_rule(session: AwsSession, app: str) -> None:
+    """Remove an app's account-wide event-archive rule, so tests that run later on the shared
+    local AWS see only the rules they made (the archive rule matches every pipeline event)."""
+    events = session.client("events")
+    rule = f"{app}-event-archive"
+    try:
+        targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+    except events.exceptions.ResourceNotFoundException:
+        return
+    if targets:
+        events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name=rule)

@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from helpers import assert_converged, run_inline_build, wait_until
+from helpers import assert_converged, drop_archive_rule, run_inline_build, wait_until
 
 from runbook_lib.core.errors import NotOwnedError
 from runbook_lib.setup import bucket, event_archive, teardown
@@ -16,6 +16,12 @@ from runbook_lib.setup.event_archive_spec import ArchiveNames
 
 KEY = re.compile(r"^events/year=\d{4}/month=\d{2}/day=\d{2}/[\w-]+-event-archive-\d+-"
                  r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]+\.gz$")
+
+
+@pytest.fixture(autouse=True)
+def _no_archive_rule_left(session, app_name):
+    yield
+    drop_archive_rule(session, app_name)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from helpers import make_zip, wait_until
+from helpers import drop_archive_rule, make_zip, wait_until
 
 from runbook_lib.core.params import Params
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
@@ -90,7 +90,9 @@ def fleet_account(local_aws):
         pipelines.append(name)
     bus = local_aws.app.context.extensions["EventBus"]
     assert bus.wait_idle(30), "event delivery did not finish"
-    return session, params, names, pipelines
+    yield session, params, names, pipelines
+    for app in ("fleetrep", "fleetold"):
+        drop_archive_rule(session, app)
 
 
 def test_fleet_report_matches_each_pipelines_health_report(fleet_account):
