@@ -1,6 +1,6 @@
 """`make bench`: every performance figure of the project, side by side in one run.
 
-    python -m benchmarks [--runs N] [--only engine sandbox overview triage analytics report]
+    python -m benchmarks [--runs N] [--only engine sandbox overview triage analytics report fleet]
                          [--quick]
 
 Prints medians and ratios, each with its target and whether it is met; these machines are
@@ -19,6 +19,7 @@ from pathlib import Path
 from benchmarks import (
     analytics_bench,
     engine_bench,
+    fleet_bench,
     overview_bench,
     report_bench,
     sandbox_bench,
@@ -26,7 +27,7 @@ from benchmarks import (
 )
 from benchmarks.report import Result, machine
 
-PARTS = ("engine", "sandbox", "overview", "triage", "analytics", "report")
+PARTS = ("engine", "sandbox", "overview", "triage", "analytics", "report", "fleet")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +59,8 @@ def _measure(part: str, args: argparse.Namespace) -> list[Result]:
     if part == "analytics":
         sizes = analytics_bench.SIZES[:-1] if args.quick else analytics_bench.SIZES
         return analytics_bench.run_all(runs=max(1, args.runs // 2), sizes=sizes)
+    if part == "fleet":
+        return fleet_bench.run_all()
     return report_bench.run_all()
 
 

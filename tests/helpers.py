@@ -198,3 +198,17 @@ def processes_with(marker: str) -> list[int]:
 def daemon_command(marker: str) -> str:
     """A buildspec command leaving a ``setsid`` daemon named ``marker`` running."""
     return f"setsid bash -c 'exec -a {marker} sleep 1000' > /dev/null 2>&1 < /dev/null &"
+
+
+def drop_archive_rule(session: AwsSession, app: str) -> None:
+    """Remove an app's account-wide event-archive rule, so tests that run later on the shared
+    local AWS see only the rules they made (the archive rule matches every pipeline event)."""
+    events = session.client("events")
+    rule = f"{app}-event-archive"
+    try:
+        targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+    except events.exceptions.ResourceNotFoundException:
+        return
+    if targets:
+        events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name=rule)

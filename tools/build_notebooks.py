@@ -88,7 +88,7 @@ def _keep_outputs(old, fresh):
 def execute(only: list[str] | None = None) -> int:
     """Run the canonical local run on a fresh local AWS and store its outputs."""
     sys.path.insert(0, str(ROOT))
-    from runbook_lib.app import runner, suite
+    from runbook_lib.app import cmd_fleet, runner, suite
     from runbook_lib.local.server import process
 
     # The same order as `make test` runs them under nbval: the suite, the health report, then
@@ -107,6 +107,11 @@ def execute(only: list[str] | None = None) -> int:
             if result.ok:
                 report = runner.run_report(f"{APP}-pipeline", out / "report" / "health.html")
                 executed[runner.REPORT_NOTEBOOK] = report.with_suffix(".ipynb")
+                fleet = cmd_fleet.render_fleet_report(
+                    {"app_name": APP, "target": "local", "region": "", "days": 30,
+                     "engine": "duckdb", "production_stage": "Deploy-production"},
+                    out / "report" / "fleet.html")
+                executed[cmd_fleet.FLEET_NOTEBOOK] = fleet.with_suffix(".ipynb")
                 down = runner.run_suite(["teardown"], params, "local", out / "teardown")
                 executed.update({suite.by_name(r.name).path: r.path for r in down.notebooks})
                 result.notebooks.extend(down.notebooks)

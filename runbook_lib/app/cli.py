@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cli_checks, cmd_buildspec, cmd_status, cmd_triage
+from runbook_lib.app import cli_checks, cmd_buildspec, cmd_fleet, cmd_status, cmd_triage
 from runbook_lib.core.errors import RunbookError
 
 
@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_lab)
     cmd_status.register(sub)
     cmd_buildspec.register(sub)
+    cmd_fleet.register(sub)
     return parser
 
 

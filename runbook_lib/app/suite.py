@@ -33,6 +33,8 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("config", "06_config_and_secrets.ipynb", "Config and secrets", "setup"),
     Notebook("pipeline", "07_pipeline.ipynb", "CodePipeline", "setup"),
     Notebook("monitoring", "08_monitoring.ipynb", "Failure notifications", "setup"),
+    Notebook("event-archive", "08b_event_archive.ipynb", "Event archive (fleet health)",
+             "setup"),
     Notebook("run", "09_run_and_watch.ipynb", "Run and watch", "operate"),
     Notebook("build-logs", "10_build_logs.ipynb", "Build logs", "operate"),
     Notebook("approvals", "11_approvals.ipynb", "Approvals cockpit", "operate"),

@@ -19,7 +19,8 @@ from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan
 from runbook_lib.core.session import AwsSession
-from runbook_lib.setup import release_alarm
+from runbook_lib.setup import event_archive, release_alarm
+from runbook_lib.setup.event_archive_spec import ArchiveNames
 from runbook_lib.setup.schedule import ReportNames
 
 ABSENT = "absent"
@@ -31,8 +32,8 @@ def plan_teardown(session: AwsSession, params: Params, names: ResourceNames) -> 
     """Every resource of the suite for this app, in the order it can be deleted."""
     plan = Plan("teardown")
     finders: list[Callable[[AwsSession, Params, ResourceNames], Iterable[Change]]] = [
-        _pipeline, _rules, _topics, _release_alarm, _report_schedule, _build_project,
-        _log_group, _parameters, _secrets, _roles, _buckets,
+        _pipeline, _rules, _event_archive, _topics, _release_alarm, _report_schedule,
+        _build_project, _log_group, _parameters, _secrets, _roles, _buckets,
     ]
     for find in finders:
         try:
@@ -86,6 +87,15 @@ def _release_alarm(session: AwsSession, params: Params, names: ResourceNames) ->
 def _rules(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
     rules = (names.failure_rule, names.source_change_rule)
     return [_rule(session, params, rule) for rule in rules]
+
+
+def _event_archive(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
+    """The archive's rule, stream, Glue database, workgroup and roles (setup/event_archive)."""
+    archive = ArchiveNames.derive(names, params)
+    found = event_archive.teardown_targets(session, params, names)
+    return [_rule(session, params, archive.rule),
+            *(_decide(label, owned, params.app_name, delete) for label, owned, delete in found),
+            *(_role(session, params, r) for r in (archive.events_role, archive.firehose_role))]
 
 
 def _rule(session: AwsSession, params: Params, name: str) -> Change:

@@ -1,4 +1,4 @@
-"""EventBridge PutEvents with rule matching and delivery to SNS topics and SQS queues.
+"""EventBridge PutEvents with rule matching and delivery to SNS, SQS and Firehose targets.
 
 moto stores rules and targets but cannot deliver to SNS, so the failure notifications the suite
 sets up would never arrive. Here PutEvents is validated as EventBridge does, each event gets its
@@ -184,13 +184,17 @@ class EventBus:
 
         parts = arn.split(":", 5)
         service = parts[2] if len(parts) == 6 else ""
-        if service not in ("sns", "sqs"):
+        if service not in ("sns", "sqs", "firehose"):
             log.warning("rule %s: target %s (%s) is undeliverable by the local AWS",
                         rule["Name"], target["Id"], arn)
             return outcome("undeliverable", f"{service or arn} targets are not delivered locally")
         try:
             if service == "sns":
                 self.ctx.aws.client("sns", parts[3]).publish(TopicArn=arn, Message=payload)
+            elif service == "firehose":  # one record per event, as EventBridge puts them
+                self.ctx.aws.client("firehose", parts[3]).put_record_batch(
+                    DeliveryStreamName=parts[5].split("/", 1)[-1],
+                    Records=[{"Data": payload.encode()}])
             else:
                 self._send_to_queue(parts[3], parts[4], parts[5], target, event, payload)
         except (ClientError, BotoCoreError) as err:

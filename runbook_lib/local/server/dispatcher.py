@@ -23,6 +23,7 @@ from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.codepipeline.triggers import SourceTriggers
 from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
+from runbook_lib.local.firehose.delivery import FirehoseDelivery
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.server import control, shapes
@@ -133,4 +134,4 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogsFilter]
+            CloudWatchLogsFilter, FirehoseDelivery]

@@ -1,0 +1,1 @@
+"""Amazon Data Firehose delivery to S3 for the local AWS."""
