@@ -1,8 +1,10 @@
 """The front WSGI app: routes each request to an extension or, by default, to moto.
 
-Routing is by the SigV4 credential scope (service, region) and the operation named by
-``X-Amz-Target`` or ``Action``. An extension registers the (service, operation) pairs it serves;
-everything else goes to moto untouched.
+Routing is by the credential scope (service, region) the guard verified, and the operation
+named by the signed ``X-Amz-Target`` or ``Action``: before anything reads the request, the
+``Authorization`` header is replaced by one naming only the verified scope, so neither an
+extension, moto's router nor the journal can be steered by an unchecked header. An extension
+registers the (service, operation) pairs it serves; everything else goes to moto untouched.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.server.journal import Journal, is_mutating, should_journal
 from runbook_lib.local.server.moto_gateway import MotoGateway
+from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
 
 log = logging.getLogger("runbook.local")
@@ -69,6 +72,9 @@ class LocalAwsApp:
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
         if (environ.get("PATH_INFO") or "").startswith(CONTROL_PREFIX):
             return _send(start_response, control.handle(self, environ))
+        scope = environ.get(VERIFIED_SCOPE)
+        if scope is not None:  # over HTTP: route by what the signature covered, nothing else
+            environ["HTTP_AUTHORIZATION"] = scope.routing_authorization()
         if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
             return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
