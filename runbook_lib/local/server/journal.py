@@ -1,8 +1,10 @@
 """moto keeps state in memory; this journal makes it survive a restart.
 
-Every successful mutating request forwarded to moto is appended, as it came off the wire, to
-``moto-journal.jsonl`` in the state directory; on start the journal is replayed into a fresh moto
-app through the same WSGI entry point. Replay re-runs the requests, so identifiers that moto
+Every mutating request forwarded to moto is appended, as it came off the wire, to
+``moto-journal.jsonl`` in the state directory, and fsynced *before* moto applies it (write
+before you acknowledge): a full disk refuses the request with nothing applied, and an entry
+moto refuses is cut off again. On start the journal is replayed into a fresh moto app through
+the same WSGI entry point. Replay re-runs the requests, so identifiers that moto
 invents (subscription ARNs, object version ids) may differ from before the restart; names,
 contents and configuration are the same.
 """
@@ -14,6 +16,8 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,20 +72,35 @@ class Journal:
         return self._recovered
 
     def append(self, environ: dict[str, Any], request: Request) -> None:
-        entry = {
-            "method": request.method,
-            "path": environ.get("RAW_URI") or request.path,
-            "path_info": request.path,
-            "query": request.query,
-            "headers": {k: v for k, v in request.headers.items()
-                        if k in _KEEP_HEADERS or k.startswith("x-amz-")},
-            "body": base64.b64encode(request.body).decode("ascii"),
-        }
-        line = (json.dumps(entry) + "\n").encode()
+        """Journal a request that was already applied (kept for callers outside a forward)."""
+        with self.pending(environ, request) as entry:
+            entry.keep()
+
+    @contextmanager
+    def pending(self, environ: dict[str, Any], request: Request) -> Iterator[_Entry]:
+        """Write the request's entry to disk first, then let the caller apply it.
+
+        The entry is fsynced before the block runs, so nothing is acknowledged that a restart
+        would not replay; unless the block calls ``keep()`` (moto refused the request, or it
+        raised) the entry is cut off again. A failed write raises :class:`JournalWriteError`
+        before anything was applied. Entries are serialised: one pending entry at a time."""
+        line = (json.dumps(_entry(environ, request)) + "\n").encode()
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line)  # one write: an entry is whole or absent after a kill
+                start = os.lseek(fd, 0, os.SEEK_END)
+                try:
+                    _write_all(fd, line)
+                    os.fdatasync(fd)
+                except OSError as err:
+                    _cut(fd, start)
+                    raise JournalWriteError(self.path, err) from err
+                entry = _Entry()
+                try:
+                    yield entry
+                finally:
+                    if not entry.kept:
+                        _cut(fd, start)
             finally:
                 os.close(fd)
 
@@ -128,6 +147,51 @@ class Journal:
                            f"after an interrupted write; kept {kept} "
                            f"complete entries; the torn bytes are in {torn}")
         log.warning("%s", self._recovered)
+
+
+class JournalWriteError(OSError):
+    """The journal could not be written; the request was not applied."""
+
+    def __init__(self, path: Path, err: OSError) -> None:
+        super().__init__(err.errno, f"the local AWS could not write its journal {path} "
+                         f"({err.strerror or err}); nothing was changed. Fix: free space on "
+                         "the state folder's disk (or make it writable), then retry the call.")
+
+
+class _Entry:
+    """A journal entry on disk, waiting for the request it records to be applied."""
+
+    kept = False
+
+    def keep(self) -> None:
+        self.kept = True
+
+
+def _entry(environ: dict[str, Any], request: Request) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "path": environ.get("RAW_URI") or request.path,
+        "path_info": request.path,
+        "query": request.query,
+        "headers": {k: v for k, v in request.headers.items()
+                    if k in _KEEP_HEADERS or k.startswith("x-amz-")},
+        "body": base64.b64encode(request.body).decode("ascii"),
+    }
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _cut(fd: int, length: int) -> None:
+    """Take back a partial or refused entry (truncating needs no free space)."""
+    os.ftruncate(fd, length)
+    try:
+        os.fdatasync(fd)
+    except OSError:
+        pass
 
 
 def _complete_length(data: bytes) -> int:
