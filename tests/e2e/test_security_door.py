@@ -159,15 +159,23 @@ def presigned(exported):
     return urls
 
 
+FORGED_AUTHORIZATION = ("AWS4-HMAC-SHA256 Credential=LKIAFORGED/20260101/us-east-1/codebuild/"
+                        "aws4_request, SignedHeaders=host, Signature=" + "0" * 64)
+
+
 @pytest.mark.parametrize("version", ["s3", "s3v4"])
 @pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("forged", [False, True], ids=["target", "target+authorization"])
 def test_a_download_link_carrying_an_x_amz_target_runs_nothing(exported, presigned, version,
-                                                                method):
+                                                                method, forged):
     assert _send(exported, "GET", presigned[version]) == (200, b"hello")  # the link works
-    status, body = _send(exported, method, presigned[version], CREATE_PROJECT.encode(), {
-        "Content-Type": "application/x-amz-json-1.1",
-        "X-Amz-Target": "CodeBuild_20161006.CreateProject"})
+    headers = {"X-Amz-Target": "CodeBuild_20161006.CreateProject"}  # no Content-Type: SigV2
+    # signs that one, and the JSON services read the body without it
+    if forged:  # routing used to read the service from this unchecked header
+        headers["Authorization"] = FORGED_AUTHORIZATION
+    status, body = _send(exported, method, presigned[version], CREATE_PROJECT.encode(), headers)
     assert status in (400, 403), body[:300]
+    assert b"evil" not in body
     assert "evil" not in _projects(exported)
 
 

@@ -26,6 +26,7 @@ from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.codepipeline.triggers import SourceTriggers
 from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
+from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.server import control, shapes
@@ -45,6 +46,7 @@ from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
 
 log = logging.getLogger("runbook.local")
+_DIVERTED = (("logs", "PutLogEvents"),)
 
 
 class LocalAwsApp:
@@ -68,7 +70,9 @@ class LocalAwsApp:
             self.routes.update(ext.routes())
         # Only what moto serves goes back into moto: an operation an extension serves now (a
         # journal written by an older version may hold some) is not replayed.
-        self.journal.replay(self.moto.app, skip=set(self.routes))
+        # Log events an older version journalled move to the log store, out of the journal.
+        divert = {op: self.routes[op] for op in _DIVERTED if op in self.routes}
+        self.journal.replay(self.moto.app, skip=set(self.routes), divert=divert)
         # Extensions that need to know what moto did (a deleted bucket, say).
         self._observers = [ext.after_forward for ext in self.extensions
                            if hasattr(ext, "after_forward")]
@@ -173,4 +177,4 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogsFilter]
+            CloudWatchLogEvents, CloudWatchLogsFilter]

@@ -16,12 +16,14 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.operations import is_read_operation
+from runbook_lib.local.server import compaction
+from runbook_lib.local.server.store import write_atomic
 from runbook_lib.local.server.wire import Request, call_wsgi, make_environ, read_request
 
 log = logging.getLogger("runbook.local.journal")
@@ -104,26 +106,53 @@ class Journal:
             finally:
                 os.close(fd)
 
-    def replay(self, app, skip: set[tuple[str, str]] = frozenset()) -> int:
-        """Feed every journalled request to ``app`` except (service, operation) pairs in
-        ``skip``; returns how many were replayed."""
+    def replay(self, app, skip: set[tuple[str, str]] = frozenset(),
+               divert: dict[tuple[str, str], Callable[[Request], object]] | None = None) -> int:
+        """Feed every journalled request to ``app``, and compact the journal.
+
+        Entries whose (service, operation) is in ``skip`` are kept but not replayed; those in
+        ``divert`` are handed to their handler instead and dropped from the journal (what an
+        older version journalled and another store now keeps: log events); entries a later
+        one supersedes (:mod:`compaction`) are dropped. Returns how many were replayed."""
         if not self.path.exists():
             return 0
+        lines = self.path.read_bytes().splitlines()
+        parsed = [self._parse(number, line) for number, line in enumerate(lines, 1)]
+        requests = [item[1] if item else None for item in parsed]
+        dropped = compaction.superseded(requests)
+        kept: list[bytes] = []
         count = 0
-        for number, line in enumerate(self.path.read_bytes().splitlines(), 1):
-            try:
-                entry = json.loads(line)
-                body = base64.b64decode(entry["body"])
-            except (ValueError, KeyError, TypeError):
-                log.warning("%s line %d is not a journal entry; skipped", self.path, number)
+        for position, (line, item) in enumerate(zip(lines, parsed, strict=True)):
+            if item is None or position in dropped:
+                kept += [line] if item is None else []
                 continue
-            request = read_request(_environ(entry, body))
-            if (request.service, request.operation) in skip:
+            entry, request, body = item
+            operation = (request.service, request.operation)
+            if divert and operation in divert:
+                try:
+                    divert[operation](request)
+                except Exception as err:  # noqa: BLE001  (a stale entry must not stop a start)
+                    log.warning("%s line %d could not be moved out of the journal: %s",
+                                self.path, position + 1, err)
                 continue
-            call_wsgi(app, _environ(entry, body))
-            count += 1
+            kept.append(line)
+            if operation not in skip:
+                call_wsgi(app, _environ(entry, body))
+                count += 1
+        if len(kept) != len(lines):
+            write_atomic(self.path, b"".join(line + b"\n" for line in kept))
+            log.info("compacted %s: %d of %d entries kept", self.path, len(kept), len(lines))
         log.info("replayed %d journalled requests", count)
         return count
+
+    def _parse(self, number: int, line: bytes) -> tuple[dict, Request, bytes] | None:
+        try:
+            entry = json.loads(line)
+            body = base64.b64decode(entry["body"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("%s line %d is not a journal entry; skipped", self.path, number)
+            return None
+        return entry, read_request(_environ(entry, body)), body
 
     def _cut_torn_tail(self) -> None:
         """Keep every complete entry; move an incomplete last one aside and truncate."""
