@@ -144,8 +144,8 @@ def reset(state_dir: Path | None = None) -> int:
     """Stop the server and remove what the local AWS keeps in its state directory.
 
     Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and its
-    ``builds`` and ``cache`` folders), so pointing --state-dir at the wrong folder loses nothing
-    else. Git repositories and their registry stand in for GitHub, not AWS: they are kept.
+    ``builds``, ``cache`` and ``logs`` folders), so pointing --state-dir at the wrong folder
+    loses nothing else. Git repositories and their registry stand in for GitHub, not AWS: they are kept.
     """
     state_dir = Path(state_dir or default_state_dir())
     stop(state_dir)
@@ -159,7 +159,7 @@ def reset(state_dir: Path | None = None) -> int:
                                               ".torn"):
             path.unlink()
             removed += 1
-        elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces"):
+        elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces", "logs"):
             shutil.rmtree(path)
             removed += 1
     return removed
