@@ -145,7 +145,8 @@ def reset(state_dir: Path | None = None) -> int:
 
     Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and its
     ``builds``, ``cache`` and ``logs`` folders), so pointing --state-dir at the wrong folder
-    loses nothing else. Git repositories and their registry stand in for GitHub, not AWS: they are kept.
+    loses nothing else. Git repositories and their registry stand in for GitHub, not AWS: they
+    are kept.
     """
     state_dir = Path(state_dir or default_state_dir())
     stop(state_dir)
