@@ -51,7 +51,9 @@ def run_all(workdir: Path, runs: int = 3, megabytes: int = MEGABYTES) -> list[Re
     wall, cpu = (statistics.median(s[i] for s in starts) for i in (0, 1))
     empty_wall, empty_cpu = (statistics.median(s[i] for s in empty_starts) for i in (0, 1))
     return [
-        Result(f"build printing {megabytes} MB", f"{seconds:.1f} s, {lines:,} lines read back"),
+        Result(f"build printing {megabytes} MB",
+               f"{seconds:.1f} s; {lines:,} log lines read back of the "
+               f"{megabytes * 1_000_000 // LINE:,} it printed (plus the agent's)"),
         Result(f"journal after {megabytes} MB of build output",
                f"{journal_mb:.2f} MB; " + verdict(journal_mb < 1, "target < 1 MB (logs kept "
                                                                   "once, in logs/)")),
