@@ -5,9 +5,9 @@ document, and the previous version stays beside it as ``NAME.bak``. A document t
 read is never replaced by an empty one: the server stops, naming the file and the way out.
 
 Write before you acknowledge: a change counts once it is on disk. When the write fails (a full
-disk), or a transaction's block raises, the document in memory is put back as it was last
-saved and :class:`StoreWriteError` answers the caller with AWS's ``ServiceUnavailable``; a
-retry after space is freed then succeeds, and a restart shows exactly what was acknowledged.
+disk), the document in memory is put back as it was last saved (the disk's version) and
+:class:`StoreWriteError` answers the caller with AWS's ``ServiceUnavailable``; a retry after
+space is freed then succeeds, and a restart shows exactly what was acknowledged.
 """
 
 from __future__ import annotations
@@ -66,13 +66,11 @@ class JsonStore:
     def transaction(self) -> Iterator[Any]:
         """Hold the lock, yield the document, save it when the block ends without error.
 
-        A block that raises leaves the document as it was saved last (in memory too)."""
+        A block that raises saves nothing. Its own changes stay in memory (the engine keeps
+        unsaved progress there, which a restore would undo), so blocks validate before they
+        change anything; a failed *write* restores memory (see :meth:`save`)."""
         with self.lock:
-            try:
-                yield self.data
-            except BaseException:
-                self._restore()
-                raise
+            yield self.data
             self.save()
 
     def _restore(self) -> None:
