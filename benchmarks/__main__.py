@@ -1,7 +1,8 @@
 """`make bench`: every performance figure of the project, side by side in one run.
 
-    python -m benchmarks [--runs N] [--only engine sandbox overview triage analytics report fleet]
-                         [--quick]
+    python -m benchmarks [--runs N] [--only PART ...] [--quick]
+
+PARTS: engine sandbox overview triage analytics report fleet growth.
 
 Prints medians and ratios, each with its target and whether it is met; these machines are
 noisy, so every comparison is measured in the same run, interleaved, and reported as a median.
@@ -20,6 +21,7 @@ from benchmarks import (
     analytics_bench,
     engine_bench,
     fleet_bench,
+    growth_bench,
     overview_bench,
     report_bench,
     sandbox_bench,
@@ -27,7 +29,7 @@ from benchmarks import (
 )
 from benchmarks.report import Result, machine
 
-PARTS = ("engine", "sandbox", "overview", "triage", "analytics", "report", "fleet")
+PARTS = ("engine", "sandbox", "overview", "triage", "analytics", "report", "fleet", "growth")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +63,10 @@ def _measure(part: str, args: argparse.Namespace) -> list[Result]:
         return analytics_bench.run_all(runs=max(1, args.runs // 2), sizes=sizes)
     if part == "fleet":
         return fleet_bench.run_all()
+    if part == "growth":
+        with tempfile.TemporaryDirectory(prefix="runbook-bench-") as tmp:
+            return growth_bench.run_all(Path(tmp), runs=max(1, args.runs // 2),
+                                        megabytes=10 if args.quick else growth_bench.MEGABYTES)
     return report_bench.run_all()
 
 

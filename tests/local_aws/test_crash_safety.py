@@ -15,6 +15,7 @@ import time
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from full_disk import fill, small_tmpfs
 
 from runbook_lib.core.errors import LocalAwsError
 from runbook_lib.core.session import AwsSession
@@ -163,3 +164,53 @@ def test_kill_9_under_load_loses_no_acknowledged_write(tmp_path, round_):
         assert json.loads((tmp_path / "server.json").read_text())["pid"] == status.pid
     finally:
         process.stop(tmp_path)
+
+
+def _clients(status, *services: str) -> list:
+    """Clients that do not retry: a refusal is seen as it is, not retried into a success."""
+    session = _session(status)
+    config = Config(retries={"max_attempts": 1})
+    return [session._boto.client(name, endpoint_url=status.endpoint_url, region_name="us-east-1",
+                                 config=config) for name in services]
+
+
+def _unavailable(call) -> str:
+    with pytest.raises(ClientError) as caught:
+        call()
+    error = caught.value.response["Error"]
+    assert "free space" in error["Message"], error
+    return error["Code"]
+
+
+def test_a_full_disk_refuses_with_an_aws_error_changes_nothing_and_a_retry_succeeds(tmp_path):
+    with small_tmpfs(tmp_path / "disk") as disk:
+        state = disk / "state"
+        status = process.start(state)
+        try:
+            cb, s3, sns = _clients(status, "codebuild", "s3", "sns")
+            s3.create_bucket(Bucket="full-disk")
+            filler = fill(disk)
+            body = os.urandom(16384)  # a journal entry that needs fresh pages
+            assert _unavailable(lambda: cb.create_project(**_project("full"))) == \
+                "ServiceUnavailable"  # an extension's store (JSON protocol)
+            assert _unavailable(lambda: s3.put_object(Bucket="full-disk", Key="k", Body=body)) == \
+                "ServiceUnavailable"  # the moto journal (REST-XML)
+            assert _unavailable(lambda: sns.create_topic(Name="t" * 200, Tags=[
+                {"Key": f"k{i}", "Value": "v" * 200} for i in range(40)])) == \
+                "ServiceUnavailable"  # the moto journal (query)
+            assert cb.list_projects()["projects"] == []  # memory was not ahead of disk
+            assert "Contents" not in s3.list_objects_v2(Bucket="full-disk")
+            assert sns.list_topics()["Topics"] == []
+            filler.unlink()
+            cb.create_project(**_project("full"))  # the retry: no AlreadyExists
+            s3.put_object(Bucket="full-disk", Key="k", Body=body)
+        finally:
+            process.stop(state)
+        status = process.start(state)  # a restart shows exactly what was acknowledged
+        try:
+            cb, s3, sns = _clients(status, "codebuild", "s3", "sns")
+            assert cb.list_projects()["projects"] == ["full"]
+            assert s3.get_object(Bucket="full-disk", Key="k")["Body"].read() == body
+            assert sns.list_topics()["Topics"] == []
+        finally:
+            process.stop(state)

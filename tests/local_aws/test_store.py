@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from runbook_lib.local.server.store import JsonStore
+from runbook_lib.local.server.store import JsonStore, StoreWriteError
 
 
 def test_a_transaction_saves_the_document_when_it_ends(tmp_path):
@@ -24,6 +24,26 @@ def test_a_transaction_that_raises_saves_nothing(tmp_path):
         data["half"] = "written"
         raise KeyError("refused")
     assert not (tmp_path / "doc.json").exists()
+
+
+def test_a_failed_write_answers_service_unavailable_and_memory_follows_the_disk(tmp_path):
+    path = tmp_path / "doc.json"
+    store = JsonStore(path, {})
+    with store.transaction() as data:
+        data["a"] = 1
+        data["kept"] = {"n": 1}
+    held = store.data["kept"]  # a reference held elsewhere (a running build's record)
+    (tmp_path / "a-file").write_text("")
+    store.path = tmp_path / "a-file" / "doc.json"  # cannot be written, even by root
+    with pytest.raises(StoreWriteError) as caught, store.transaction() as data:
+        data["b"] = 2
+        data["kept"]["n"] = 2
+    assert caught.value.code == "ServiceUnavailable" and caught.value.status == 503
+    assert store.data == {"a": 1, "kept": {"n": 1}} and held is store.data["kept"]
+    store.path = path
+    with store.transaction() as data:  # the retry succeeds
+        data["b"] = 2
+    assert JsonStore(path, {}).data == {"a": 1, "b": 2, "kept": {"n": 1}}
 
 
 def test_a_transaction_holds_the_lock(tmp_path):

@@ -27,6 +27,7 @@ FLUSH_SECONDS = 0.5
 _MAX_BATCH_EVENTS = 5000
 _MAX_BATCH_BYTES = 900_000
 _MAX_EVENT_BYTES = 200_000
+_MAX_BUFFER_BYTES = 4_000_000  # a build printing faster than the flusher ships waits here
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ class BuildLogWriter:
         self.location = location
         self._secrets = secrets
         self._buffer: list[dict] = []
+        self._buffered = 0  # bytes of messages in _buffer
         self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,6 +120,11 @@ class BuildLogWriter:
                 encoded = line.encode("utf-8", "replace")[:_MAX_EVENT_BYTES]
                 self._buffer.append({"timestamp": now,
                                      "message": encoded.decode("utf-8", "ignore") or " "})
+                self._buffered += len(encoded)
+                if self._buffered > _MAX_BUFFER_BYTES and self._thread is not None:
+                    self._wake.set()  # back-pressure: memory stays bounded, nothing is dropped
+                    self._drained.wait_for(lambda: self._buffered <= _MAX_BUFFER_BYTES
+                                           or self._closed.is_set(), timeout=60)
 
     def close(self) -> None:
         """Flush what is left and stop the flusher."""
@@ -147,18 +155,20 @@ class BuildLogWriter:
                         self.location.group, self.location.stream, err)
         while not self._closed.is_set():
             self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
             self._flush()
 
     def _flush(self) -> None:
         with self._lock:
-            events, self._buffer = self._buffer, []
+            events, self._buffer, self._buffered = deque(self._buffer), [], 0
+            self._drained.notify_all()
         while events:
             batch, size = [], 0
             while events and len(batch) < _MAX_BATCH_EVENTS:
                 cost = len(events[0]["message"].encode()) + 26
                 if batch and size + cost > _MAX_BATCH_BYTES:
                     break
-                batch.append(events.pop(0))
+                batch.append(events.popleft())
                 size += cost
             try:
                 self.client.put_log_events(logGroupName=self.location.group,

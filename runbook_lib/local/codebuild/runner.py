@@ -273,14 +273,14 @@ class BuildRunner(BuildInputs, BuildOutputs):
         prelude = f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}"
         retries = phase.on_failure.retry_count if phase.on_failure.retries else 0
         for attempt in range(retries + 1):
-            output: list[str] = []
+            output: list[str] | None = [] if attempt < retries else None  # for the regex only
             failure = self._run_commands(phase.commands, output, prelude)
             prelude = ""
             if phase.finally_commands and not self._abort_status:
                 failure = self._run_commands(phase.finally_commands, output) or failure
             if failure is None or self._abort_status:
                 break
-            if attempt < retries and re.search(phase.on_failure.retry_regex, "\n".join(output)):
+            if output is not None and re.search(phase.on_failure.retry_regex, "\n".join(output)):
                 self.logs.container(f"Phase {phase_type} will be retried "
                                     f"(retry {attempt + 1} of {retries})")
                 continue
@@ -288,7 +288,7 @@ class BuildRunner(BuildInputs, BuildOutputs):
         if failure is not None:
             raise failure
 
-    def _run_commands(self, commands: tuple[str, ...], output: list[str],
+    def _run_commands(self, commands: tuple[str, ...], output: list[str] | None,
                       prelude: str = "") -> PhaseFailed | None:
         """Run commands up to the first failure, each announced as CodeBuild logs it.
 
@@ -296,7 +296,8 @@ class BuildRunner(BuildInputs, BuildOutputs):
         the shell itself (``exit``) do the remaining ones go to a new shell."""
         def on_line(line: str) -> None:
             self.logs.write(line)
-            output.append(line)
+            if output is not None:
+                output.append(line)
 
         pending = list(commands)
         if not pending and prelude:

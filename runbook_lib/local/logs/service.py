@@ -2,9 +2,8 @@
 
 moto's own FilterLogEvents ignores ``?term`` patterns (every event comes back), rescans the
 whole group for every page and keeps events at ``endTime``. This extension serves the
-operation instead. It reads each stream from moto through the wire protocol (GetLogEvents)
-once, keeps a copy that PutLogEvents extends (seen through the dispatcher's observer hook), and
-answers from it:
+operation instead, reading the events from the log store that PutLogEvents writes
+(:mod:`.events`, :mod:`.store`), straight from disk:
 
 - the pattern is compiled once per request (:mod:`.filter_pattern`);
 - events are taken in time order across the streams asked for; ``startTime`` is inclusive,
@@ -18,54 +17,27 @@ from __future__ import annotations
 import base64
 import heapq
 import json
-import threading
-from bisect import bisect_left
-from dataclasses import dataclass, field
 
 from runbook_lib.local.logs.filter_pattern import FilterPatternError, compile_pattern
+from runbook_lib.local.logs.store import LogStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 SCAN_BUDGET = 1_000_000  # events looked at per call at most, so one call stays short
 MAX_LIMIT = 10_000
 
 
-@dataclass
-class _Stream:
-    """A copy of one stream's events, oldest first, and moto's token to read what follows."""
-
-    stamps: list[int] = field(default_factory=list)
-    events: list[tuple[int, str, int, str]] = field(default_factory=list)  # ts, msg, ingest, id
-    token: str | None = None
-    dirty: bool = True
-
-
 class CloudWatchLogsFilter:
-    """The ``logs`` FilterLogEvents operation; everything else about logs stays moto's."""
+    """The ``logs`` FilterLogEvents operation, over the log store of CloudWatchLogEvents."""
 
     def __init__(self, context):
         self.context = context
-        self._streams: dict[tuple[str, str, str], _Stream] = {}
-        self._lock = threading.Lock()
 
     def routes(self):
         return {("logs", "FilterLogEvents"): self.filter_log_events}
 
-    def after_forward(self, request: Request, status: int) -> None:
-        """Mark a stream's copy stale when moto's changes; forget deleted ones."""
-        if request.service != "logs" or status >= 400 or not self._streams:
-            return  # nothing cached yet: a build writing its log costs nothing here
-        operation = request.operation
-        if operation not in ("PutLogEvents", "DeleteLogStream", "DeleteLogGroup"):
-            return
-        body = request.json()
-        group, stream = body.get("logGroupName", ""), body.get("logStreamName", "")
-        with self._lock:
-            for key in list(self._streams):
-                if key[:2] == (request.region, group) and (not stream or key[2] == stream):
-                    if operation == "PutLogEvents":
-                        self._streams[key].dirty = True
-                    else:
-                        del self._streams[key]
+    @property
+    def store(self) -> LogStore:
+        return self.context.extensions["CloudWatchLogEvents"].store
 
     # -- the operation ------------------------------------------------------------------------
 
@@ -83,14 +55,13 @@ class CloudWatchLogsFilter:
             raise _invalid(str(err)) from err
         names = self._stream_names(request.region, group, body)
         cursors = _decode_token(body.get("nextToken"), group)
-        start, end = body.get("startTime"), body.get("endTime")
         ranges = {}
         for name in names:
-            stream = self._stream(request.region, group, name)
-            low = bisect_left(stream.stamps, start) if start is not None else 0
-            high = bisect_left(stream.stamps, end) if end is not None else len(stream.stamps)
-            ranges[name] = (stream, max(low, cursors.get(name, 0)), high)
-        events, cursors = _scan(ranges, matches, limit)
+            key = (request.region, group, name)
+            low = self.store.position(key, body.get("startTime"))
+            high = self.store.position(key, body.get("endTime"), self.store.count(key))
+            ranges[name] = (key, max(low, cursors.get(name, 0)), high)
+        events, cursors = _scan(self.store, ranges, matches, limit)
         payload = {"events": events, "searchedLogStreams": [
             {"logStreamName": n, "searchedCompletely": cursors[n] >= ranges[n][2]}
             for n in names]}
@@ -98,7 +69,7 @@ class CloudWatchLogsFilter:
             payload["nextToken"] = _encode_token(group, cursors)
         return json_response(payload)
 
-    # -- reading moto -------------------------------------------------------------------------
+    # -- stream names (moto's) --------------------------------------------------------------
 
     def _stream_names(self, region: str, group: str, body: dict) -> list[str]:
         client = self.context.aws.client("logs", region)
@@ -118,71 +89,23 @@ class CloudWatchLogsFilter:
                            "The specified log group does not exist.") from err
         return [n for n in names if n in set(wanted)] if wanted else names
 
-    def _stream(self, region: str, group: str, name: str) -> _Stream:
-        with self._lock:
-            stream = self._streams.setdefault((region, group, name), _Stream())
-            if stream.dirty:
-                stream.dirty = False
-                self._read_new_events(region, group, name, stream)
-            return stream
 
-    def _read_new_events(self, region: str, group: str, name: str, stream: _Stream) -> None:
-        """Events appended since the last read, following moto's forward token."""
-        client = self.context.aws.client("logs", region)
-        while True:
-            page = client.get_log_events(logGroupName=group, logStreamName=name,
-                                         startFromHead=True,
-                                         **({"nextToken": stream.token} if stream.token else {}))
-            for e in page["events"]:
-                if stream.stamps and e["timestamp"] < stream.stamps[-1]:
-                    stream.__init__()  # written out of order: read the stream again, sorted
-                    stream.dirty = False
-                    return self._read_new_events(region, group, name, stream)
-                number = len(stream.events)
-                stream.stamps.append(e["timestamp"])
-                stream.events.append((e["timestamp"], e["message"], e.get("ingestionTime", 0),
-                                      f"{e['timestamp']:016d}{number:020d}"))
-            if page.get("nextForwardToken") in (None, stream.token):
-                return None
-            stream.token = page["nextForwardToken"]
-
-
-def _scan(ranges: dict, matches, limit: int) -> tuple[list[dict], dict[str, int]]:
+def _scan(store: LogStore, ranges: dict, matches, limit: int
+          ) -> tuple[list[dict], dict[str, int]]:
     """Matching events in time order across streams, from each stream's cursor."""
     cursors = {name: low for name, (_, low, _) in ranges.items()}
-    if len(ranges) == 1:
-        return _scan_one(ranges, matches, limit, cursors)
-    iterators = [((stream.events[i][0], order, i, name) for i in range(low, high))
-                 for order, (name, (stream, low, high)) in enumerate(ranges.items())]
-    merged = iterators[0] if len(iterators) == 1 else heapq.merge(*iterators)
+    streams = [((ts, order, number, name, ingested, message)
+                for ts, ingested, message, number in store.read(key, low, high))
+               for order, (name, (key, low, high)) in enumerate(ranges.items())]
+    merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)
     events: list[dict] = []
-    for scanned, (_, _, i, name) in enumerate(merged):
+    for scanned, (stamp, _, number, name, ingested, message) in enumerate(merged):
         if len(events) >= limit or scanned >= SCAN_BUDGET:
             break
-        stamp, message, ingested, event_id = ranges[name][0].events[i]
-        cursors[name] = i + 1
+        cursors[name] = number + 1
         if matches(message):
             events.append({"logStreamName": name, "timestamp": stamp, "message": message,
-                           "ingestionTime": ingested, "eventId": event_id})
-    return events, cursors
-
-
-def _scan_one(ranges: dict, matches, limit: int, cursors: dict[str, int]
-              ) -> tuple[list[dict], dict[str, int]]:
-    """:func:`_scan` for one stream: no merge, a plain loop over its slice."""
-    (name, (stream, low, high)), = ranges.items()
-    events: list[dict] = []
-    stop = min(high, low + SCAN_BUDGET)
-    i = low
-    for i in range(low, stop):  # noqa: B007  (i is the cursor after the loop)
-        stamp, message, ingested, event_id = stream.events[i]
-        if matches(message):
-            events.append({"logStreamName": name, "timestamp": stamp, "message": message,
-                           "ingestionTime": ingested, "eventId": event_id})
-            if len(events) >= limit:
-                cursors[name] = i + 1
-                return events, cursors
-    cursors[name] = max(stop, low)
+                           "ingestionTime": ingested, "eventId": f"{stamp:016d}{number:020d}"})
     return events, cursors
 
 

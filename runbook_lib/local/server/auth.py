@@ -54,9 +54,14 @@ class Credentials:
 
 
 def read_credentials(state_dir: Path) -> Credentials | None:
-    """The state folder's key pair, or None when it has none (or it cannot be read)."""
+    """The state folder's key pair, or None when it has none, cannot be read, or is not this
+    user's own file (a planted pair is never used to sign)."""
+    path = Path(state_dir) / CREDENTIALS_FILE
     try:
-        data = json.loads((Path(state_dir) / CREDENTIALS_FILE).read_text())
+        info = os.stat(path)
+        if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            return None
+        data = json.loads(path.read_text())
         return Credentials(str(data["access_key_id"]), str(data["secret_access_key"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -64,7 +69,12 @@ def read_credentials(state_dir: Path) -> Credentials | None:
 
 def load_or_create(state_dir: Path) -> Credentials:
     """The state folder's key pair, generated on first use (mode 0600, never rewritten)."""
+    from runbook_lib.local.server.lock import check_owned
+
     state_dir = Path(state_dir)
+    if (state_dir / CREDENTIALS_FILE).exists():
+        check_owned(state_dir, "--state-dir")
+        check_owned(state_dir / CREDENTIALS_FILE, "the local AWS's key pair")
     existing = read_credentials(state_dir)
     if existing:
         return existing

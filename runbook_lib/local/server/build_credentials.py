@@ -22,7 +22,6 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 from runbook_lib.local.server.wire import Response
 
@@ -87,19 +86,6 @@ def active(access_key_id: str, session_token: str) -> BuildCredentials | None:
                                                 session_token.encode()):
         return None
     return creds
-
-
-def signing_pair(environ: dict[str, Any], access_key_id: str, operator) -> tuple[str, str]:
-    """The (key id, secret) a signature claiming ``access_key_id`` must match: a running
-    build's, when the request carries its session token; otherwise the operator's (so any
-    other key is refused as unknown)."""
-    if access_key_id.startswith(ACCESS_KEY_PREFIX):
-        token = environ.get("HTTP_X_AMZ_SECURITY_TOKEN") or dict(
-            parse_qsl(environ.get("QUERY_STRING", ""))).get("X-Amz-Security-Token", "")
-        creds = active(access_key_id, token)
-        if creds is not None:
-            return creds.access_key_id, creds.secret_access_key
-    return operator.access_key_id, operator.secret_access_key
 
 
 def serve(environ: dict[str, Any]) -> Response:

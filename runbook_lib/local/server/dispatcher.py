@@ -1,8 +1,10 @@
 """The front WSGI app: routes each request to an extension or, by default, to moto.
 
-Routing is by the SigV4 credential scope (service, region) and the operation named by
-``X-Amz-Target`` or ``Action``. An extension registers the (service, operation) pairs it serves;
-everything else goes to moto untouched.
+Routing is by the credential scope (service, region) the guard verified, and the operation
+named by the signed ``X-Amz-Target`` or ``Action``: before anything reads the request, the
+``Authorization`` header is replaced by one naming only the verified scope, so neither an
+extension, moto's router nor the journal can be steered by an unchecked header. An extension
+registers the (service, operation) pairs it serves; everything else goes to moto untouched.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
@@ -24,17 +27,27 @@ from runbook_lib.local.codepipeline.triggers import SourceTriggers
 from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
 from runbook_lib.local.firehose.delivery import FirehoseDelivery
+from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.server import control, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
-from runbook_lib.local.server.journal import Journal, is_mutating, should_journal
+from runbook_lib.local.server.journal import (
+    Journal,
+    JournalWriteError,
+    is_mutating,
+    should_journal,
+)
 from runbook_lib.local.server.moto_gateway import MotoGateway
+from runbook_lib.local.server.refusals import protocol_of
+from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE
+from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
 
 log = logging.getLogger("runbook.local")
+_DIVERTED = (("logs", "PutLogEvents"),)
 
 
 class LocalAwsApp:
@@ -58,7 +71,9 @@ class LocalAwsApp:
             self.routes.update(ext.routes())
         # Only what moto serves goes back into moto: an operation an extension serves now (a
         # journal written by an older version may hold some) is not replayed.
-        self.journal.replay(self.moto.app, skip=set(self.routes))
+        # Log events an older version journalled move to the log store, out of the journal.
+        divert = {op: self.routes[op] for op in _DIVERTED if op in self.routes}
+        self.journal.replay(self.moto.app, skip=set(self.routes), divert=divert)
         # Extensions that need to know what moto did (a deleted bucket, say).
         self._observers = [ext.after_forward for ext in self.extensions
                            if hasattr(ext, "after_forward")]
@@ -70,6 +85,9 @@ class LocalAwsApp:
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
         if (environ.get("PATH_INFO") or "").startswith(CONTROL_PREFIX):
             return _send(start_response, control.handle(self, environ))
+        scope = environ.get(VERIFIED_SCOPE)
+        if scope is not None:  # over HTTP: route by what the signature covered, nothing else
+            environ["HTTP_AUTHORIZATION"] = scope.routing_authorization()
         if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
             return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
@@ -79,6 +97,9 @@ class LocalAwsApp:
             return self._forward(environ, request, start_response)
         try:
             response = handler(request)
+        except StoreWriteError as err:
+            log.error("%s", err.message)
+            response = unavailable(environ, request.service, err.message)
         except AwsError as err:
             response = err.response()
         except Exception as err:  # never crash the server: answer as AWS does
@@ -107,25 +128,48 @@ class LocalAwsApp:
         return [] if reset else rows
 
     def _forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
-        """To moto; successful mutations are journalled so a restart keeps them."""
+        """To moto; a mutation is journalled first and acknowledged only once on disk."""
         if not should_journal(request):
             return self.moto.forward(environ, request, start_response)
-        seen: dict[str, int] = {}
+        seen: dict[str, Any] = {}
+        written: list[bytes] = []
 
         def recording_start_response(status: str, headers: list, exc_info=None):
-            seen["status"] = int(status.split()[0])
-            return start_response(status, headers, exc_info)
+            seen.update(status=int(status.split()[0]), line=status, headers=headers)
+            return written.append
 
-        body = b"".join(self.moto.forward(environ, request, recording_start_response))
-        if seen.get("status", 500) < 400:
-            self.journal.append(environ, request)
+        try:
+            with self.journal.pending(environ, request) as entry:
+                chunks = self.moto.forward(environ, request, recording_start_response)
+                body = b"".join([*written, *chunks])
+                if seen.get("status", 500) < 400:
+                    entry.keep()
+        except JournalWriteError as err:
+            log.error("%s", err.strerror)
+            return _send(start_response, unavailable(environ, request.service, err.strerror))
+        start_response(seen["line"], seen["headers"])
         for observe in self._observers:
             observe(request, seen.get("status", 500))
         return [body]
 
 
+def unavailable(environ: dict[str, Any], service: str | None, message: str) -> Response:
+    """AWS's ServiceUnavailable (503) in the called service's protocol: a state write failed
+    and nothing was changed, so the caller may retry."""
+    code = "ServiceUnavailable"
+    if protocol_of(environ, service) in ("json", "rest-json"):
+        return json_error(code, message, 503)
+    body = (f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code><Message>"
+            f"{escape(message)}</Message></Error></ErrorResponse>")
+    if protocol_of(environ, service) not in ("query", "ec2"):  # S3: a bare Error document
+        body = f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+    return Response(503, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))],
+                    body.encode())
+
+
 def _send(start_response, response: Response) -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+              503: "Service Unavailable"}
     start_response(f"{response.status} {reason.get(response.status, 'Status')}", response.headers)
     return [response.body]
 
@@ -134,4 +178,4 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogsFilter, FirehoseDelivery]
+            CloudWatchLogEvents, CloudWatchLogsFilter, FirehoseDelivery]

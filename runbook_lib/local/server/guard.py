@@ -3,10 +3,13 @@
 Every request that arrives over HTTP passes here before the dispatcher sees it:
 
 1. ``Host`` must name a loopback address (``127.0.0.1``, ``localhost``, ``[::1]``, any port),
-   which defeats DNS rebinding (unless the server was started with ``--allow-remote``).
+   with at most a numeric port and nothing else, which defeats DNS rebinding (unless the
+   server was started with ``--allow-remote``).
 2. A request carrying an ``Origin`` (a browser) is refused unless ``--allow-origin`` names that
    origin; CORS headers are granted only to such an origin, never to ``*``.
-3. AWS API requests must be SigV4-signed with the state folder's own key pair; the control API
+3. AWS API requests must be SigV4-signed (or an S3 object download presigned with SigV2) with
+   the state folder's own key pair, by AWS's rules (:mod:`sigv4`, :mod:`sigv2`); the verified
+   scope is put in the environ and is all the dispatcher routes by; the control API
    (``/_runbook/``) takes that pair's bearer token instead (``/_runbook/health`` is open: it
    says the server is up and where its state folder is, which only its owner can read).
 
@@ -21,10 +24,11 @@ import hmac
 import io
 import ipaddress
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from runbook_lib.local.server import build_credentials, sigv4
+from runbook_lib.local.server import build_credentials, sigv2, sigv4
 from runbook_lib.local.server import client as control
 from runbook_lib.local.server.auth import Credentials
 from runbook_lib.local.server.internal import INTERNAL_HEADER
@@ -80,23 +84,33 @@ class GuardedApp:
         if path.startswith(control.PREFIX):
             return self._check_bearer(environ, path)
         body = _read_body(environ)
-        if sigv4.is_presigned_v2(environ):
-            try:
-                sigv4.verify_presigned_v2(environ, self.credentials.access_key_id,
-                                          self.credentials.secret_access_key)
-            except sigv4.SignatureFailure as err:
-                return refusal(err.kind, err.message, environ, "s3")
-            return None
+        service = None
         try:
-            signed = sigv4.parse_signature(environ)
-        except sigv4.SignatureFailure as err:
-            return refusal(err.kind, err.message, environ, None)
-        try:
-            sigv4.verify(environ, body, signed, *build_credentials.signing_pair(
-                environ, signed.access_key_id, self.credentials))
+            if sigv2.is_presigned_v2(environ):
+                service = "s3"
+                scope = sigv2.verify_presigned_v2(environ, self.secret_for)
+            else:
+                signed = sigv4.parse_signature(environ)
+                service = signed.service
+                scope = sigv4.verify(environ, body, signed,
+                                     self.secret_for(signed.access_key_id, signed.session_token))
         except sigv4.SignatureFailure as err:
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path[:100], err.kind)
-            return refusal(err.kind, err.message, environ, signed.service)
+            return refusal(err.kind, err.message, environ, service)
+        environ[sigv4.VERIFIED_SCOPE] = scope  # the dispatcher routes by this, and by nothing else
+        return None
+
+    def secret_for(self, access_key_id: str, session_token: str | None) -> str | None:
+        """The one place that answers "which secret signs for this key id (and token)?".
+
+        The state folder's own pair is the operator's (a session token beside it is ignored,
+        as a stray AWS_SESSION_TOKEN in the operator's shell would send one). Other lookups
+        (temporary credentials of a running build, say) are added here."""
+        if hmac.compare_digest(access_key_id.encode(), self.credentials.access_key_id.encode()):
+            return self.credentials.secret_access_key
+        if session_token and access_key_id.startswith(build_credentials.ACCESS_KEY_PREFIX):
+            build = build_credentials.active(access_key_id, session_token)
+            return build.secret_access_key if build is not None else None
         return None
 
     def _check_bearer(self, environ: dict[str, Any], path: str) -> Response | None:
@@ -122,15 +136,23 @@ class GuardedApp:
         return Response(200, headers, b"")
 
 
+_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9.-]+))"
+                      r"(?::(?P<port>[0-9]{1,5}))?$")
+
+
 def is_loopback_host(host: str) -> bool:
-    """Whether a ``Host`` header names this machine's loopback (any port)."""
-    name = host.strip().lower()
-    if name.startswith("["):
-        name = name[1:].partition("]")[0]
-    elif name.count(":") == 1:
-        name = name.partition(":")[0]
-    if name == "localhost" or name.endswith(".localhost"):
+    """Whether a ``Host`` header is a loopback name or address with an optional numeric port.
+
+    ``localhost``, ``127.x.y.z`` or ``[::1]``, then at most ``:PORT``, and nothing else: no
+    ``localhost:evil``, no ``bucket.localhost`` (S3 would read a bucket name out of it)."""
+    match = _HOST_RE.match(host.strip().lower())
+    if not match or (match.group("port") and int(match.group("port")) > 65535):
+        return False
+    name = match.group("v6") or match.group("name")
+    if name == "localhost":
         return True
+    if not match.group("v6") and not re.fullmatch(r"[0-9.]+", name):
+        return False
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:

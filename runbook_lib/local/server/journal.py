@@ -1,8 +1,10 @@
 """moto keeps state in memory; this journal makes it survive a restart.
 
-Every successful mutating request forwarded to moto is appended, as it came off the wire, to
-``moto-journal.jsonl`` in the state directory; on start the journal is replayed into a fresh moto
-app through the same WSGI entry point. Replay re-runs the requests, so identifiers that moto
+Every mutating request forwarded to moto is appended, as it came off the wire, to
+``moto-journal.jsonl`` in the state directory, and fsynced *before* moto applies it (write
+before you acknowledge): a full disk refuses the request with nothing applied, and an entry
+moto refuses is cut off again. On start the journal is replayed into a fresh moto app through
+the same WSGI entry point. Replay re-runs the requests, so identifiers that moto
 invents (subscription ARNs, object version ids) may differ from before the restart; names,
 contents and configuration are the same.
 """
@@ -14,10 +16,14 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.operations import is_read_operation
+from runbook_lib.local.server import compaction
+from runbook_lib.local.server.store import write_atomic
 from runbook_lib.local.server.wire import Request, call_wsgi, make_environ, read_request
 
 log = logging.getLogger("runbook.local.journal")
@@ -68,43 +74,85 @@ class Journal:
         return self._recovered
 
     def append(self, environ: dict[str, Any], request: Request) -> None:
-        entry = {
-            "method": request.method,
-            "path": environ.get("RAW_URI") or request.path,
-            "path_info": request.path,
-            "query": request.query,
-            "headers": {k: v for k, v in request.headers.items()
-                        if k in _KEEP_HEADERS or k.startswith("x-amz-")},
-            "body": base64.b64encode(request.body).decode("ascii"),
-        }
-        line = (json.dumps(entry) + "\n").encode()
+        """Journal a request that was already applied (kept for callers outside a forward)."""
+        with self.pending(environ, request) as entry:
+            entry.keep()
+
+    @contextmanager
+    def pending(self, environ: dict[str, Any], request: Request) -> Iterator[_Entry]:
+        """Write the request's entry to disk first, then let the caller apply it.
+
+        The entry is fsynced before the block runs, so nothing is acknowledged that a restart
+        would not replay; unless the block calls ``keep()`` (moto refused the request, or it
+        raised) the entry is cut off again. A failed write raises :class:`JournalWriteError`
+        before anything was applied. Entries are serialised: one pending entry at a time."""
+        line = (json.dumps(_entry(environ, request)) + "\n").encode()
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line)  # one write: an entry is whole or absent after a kill
+                start = os.lseek(fd, 0, os.SEEK_END)
+                try:
+                    _write_all(fd, line)
+                    os.fdatasync(fd)
+                except OSError as err:
+                    _cut(fd, start)
+                    raise JournalWriteError(self.path, err) from err
+                entry = _Entry()
+                try:
+                    yield entry
+                finally:
+                    if not entry.kept:
+                        _cut(fd, start)
             finally:
                 os.close(fd)
 
-    def replay(self, app, skip: set[tuple[str, str]] = frozenset()) -> int:
-        """Feed every journalled request to ``app`` except (service, operation) pairs in
-        ``skip``; returns how many were replayed."""
+    def replay(self, app, skip: set[tuple[str, str]] = frozenset(),
+               divert: dict[tuple[str, str], Callable[[Request], object]] | None = None) -> int:
+        """Feed every journalled request to ``app``, and compact the journal.
+
+        Entries whose (service, operation) is in ``skip`` are kept but not replayed; those in
+        ``divert`` are handed to their handler instead and dropped from the journal (what an
+        older version journalled and another store now keeps: log events); entries a later
+        one supersedes (:mod:`compaction`) are dropped. Returns how many were replayed."""
         if not self.path.exists():
             return 0
+        lines = self.path.read_bytes().splitlines()
+        parsed = [self._parse(number, line) for number, line in enumerate(lines, 1)]
+        requests = [item[1] if item else None for item in parsed]
+        dropped = compaction.superseded(requests)
+        kept: list[bytes] = []
         count = 0
-        for number, line in enumerate(self.path.read_bytes().splitlines(), 1):
-            try:
-                entry = json.loads(line)
-                body = base64.b64decode(entry["body"])
-            except (ValueError, KeyError, TypeError):
-                log.warning("%s line %d is not a journal entry; skipped", self.path, number)
+        for position, (line, item) in enumerate(zip(lines, parsed, strict=True)):
+            if item is None or position in dropped:
+                kept += [line] if item is None else []
                 continue
-            request = read_request(_environ(entry, body))
-            if (request.service, request.operation) in skip:
+            entry, request, body = item
+            operation = (request.service, request.operation)
+            if divert and operation in divert:
+                try:
+                    divert[operation](request)
+                except Exception as err:  # noqa: BLE001  (a stale entry must not stop a start)
+                    log.warning("%s line %d could not be moved out of the journal: %s",
+                                self.path, position + 1, err)
                 continue
-            call_wsgi(app, _environ(entry, body))
-            count += 1
+            kept.append(line)
+            if operation not in skip:
+                call_wsgi(app, _environ(entry, body))
+                count += 1
+        if len(kept) != len(lines):
+            write_atomic(self.path, b"".join(line + b"\n" for line in kept))
+            log.info("compacted %s: %d of %d entries kept", self.path, len(kept), len(lines))
         log.info("replayed %d journalled requests", count)
         return count
+
+    def _parse(self, number: int, line: bytes) -> tuple[dict, Request, bytes] | None:
+        try:
+            entry = json.loads(line)
+            body = base64.b64decode(entry["body"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("%s line %d is not a journal entry; skipped", self.path, number)
+            return None
+        return entry, read_request(_environ(entry, body)), body
 
     def _cut_torn_tail(self) -> None:
         """Keep every complete entry; move an incomplete last one aside and truncate."""
@@ -128,6 +176,51 @@ class Journal:
                            f"after an interrupted write; kept {kept} "
                            f"complete entries; the torn bytes are in {torn}")
         log.warning("%s", self._recovered)
+
+
+class JournalWriteError(OSError):
+    """The journal could not be written; the request was not applied."""
+
+    def __init__(self, path: Path, err: OSError) -> None:
+        super().__init__(err.errno, f"the local AWS could not write its journal {path} "
+                         f"({err.strerror or err}); nothing was changed. Fix: free space on "
+                         "the state folder's disk (or make it writable), then retry the call.")
+
+
+class _Entry:
+    """A journal entry on disk, waiting for the request it records to be applied."""
+
+    kept = False
+
+    def keep(self) -> None:
+        self.kept = True
+
+
+def _entry(environ: dict[str, Any], request: Request) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "path": environ.get("RAW_URI") or request.path,
+        "path_info": request.path,
+        "query": request.query,
+        "headers": {k: v for k, v in request.headers.items()
+                    if k in _KEEP_HEADERS or k.startswith("x-amz-")},
+        "body": base64.b64encode(request.body).decode("ascii"),
+    }
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _cut(fd: int, length: int) -> None:
+    """Take back a partial or refused entry (truncating needs no free space)."""
+    os.ftruncate(fd, length)
+    try:
+        os.fdatasync(fd)
+    except OSError:
+        pass
 
 
 def _complete_length(data: bytes) -> int:

@@ -54,9 +54,14 @@ class StateDirLock:
 
 
 def prepare_state_dir(state_dir: Path) -> None:
-    """Create the folder if needed; make it, and the local AWS's files in it, owner-only."""
+    """Create the folder if needed; make it, and the local AWS's files in it, owner-only.
+
+    A folder that another user owns, or that group or others may write, is refused rather
+    than adopted: whoever can write there can plant ``credentials.json`` (and so sign requests
+    that run builds as this user) or a journal that is replayed at start."""
     try:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        check_owned(state_dir, "--state-dir")
         os.chmod(state_dir, 0o700)
     except (FileExistsError, NotADirectoryError) as err:
         raise LocalAwsError(f"--state-dir {state_dir} is a file, not a folder. Fix: pass a "
@@ -66,4 +71,31 @@ def prepare_state_dir(state_dir: Path) -> None:
                             "pass a folder you own.") from err
     for entry in state_dir.iterdir():  # only the local AWS's own files, nothing else there
         if entry.suffix in _OWN_SUFFIXES and entry.is_file() and not entry.is_symlink():
+            check_owned(entry, "state file")
             os.chmod(entry, 0o600)
+
+
+def check_owned(path: Path, what: str) -> None:
+    """Refuse ``path`` unless this user owns it and neither group nor others may write it."""
+    info = os.stat(path)
+    me = os.geteuid()
+    if info.st_uid != me:
+        raise LocalAwsError(
+            f"{what} {path} belongs to {_user(info.st_uid)}, not to you ({_user(me)}): the "
+            "local AWS does not adopt another user's state (their credentials.json would sign "
+            f"requests that run builds as you). Fix: if it is yours, `chown -R {_user(me)} "
+            f"{path}`; otherwise pass another --state-dir.")
+    if info.st_mode & 0o022:
+        raise LocalAwsError(
+            f"{what} {path} is writable by group or others (mode {info.st_mode & 0o777:o}): "
+            "anyone who can write there can plant credentials or state. Fix: `chmod "
+            f"{'700' if path.is_dir() else '600'} {path}`, or pass another --state-dir.")
+
+
+def _user(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return f"uid {uid}"

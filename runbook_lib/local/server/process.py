@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,22 @@ from runbook_lib.local.server.client import (
 
 KEPT_BY_RESET = ("repos.json", "repos.lock", "credentials.json", "server.lock")
 LOG_FILE = "server.log"
+
+# What the background server inherits from whoever starts it: what Python, git, the build tools
+# and the local AWS's own settings need, and nothing else. Credentials (AWS_ACCESS_KEY_ID,
+# RUNBOOK_SECRET_*, GITHUB_TOKEN, NPM_TOKEN, ...) stay with the caller: a build, or anyone who
+# can read /proc/<pid>/environ of the server, must not find them there.
+_KEPT_NAMES = frozenset((
+    "PATH HOME USER LOGNAME SHELL LANG LANGUAGE TZ TMPDIR TERM VIRTUAL_ENV PYTHONPATH "
+    "PYTHONHASHSEED PYTHONDONTWRITEBYTECODE PYTHONUNBUFFERED PYTHONIOENCODING PYENV_ROOT "
+    "DOCKER_HOST AWS_REGION AWS_DEFAULT_REGION DEBIAN_FRONTEND HTTP_PROXY HTTPS_PROXY NO_PROXY "
+    "http_proxy https_proxy no_proxy RUNBOOK_DEBUG RUNBOOK_STATE_DIR").split())
+_KEPT_PREFIXES = ("LC_", "RUNBOOK_LOCAL_", "COVERAGE_", "PIP_", "UV_", "npm_config_",
+                  "NPM_CONFIG_")
+_KEPT_PARTS = ("CA_BUNDLE", "CA_CERTS", "CAINFO", "SSL_CERT")  # where to find CA certificates
+_URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")  # an index URL with user:password@
+_SECRET_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "ACCESS_KEY",
+                 "SESSION", "PRIVATE", "APIKEY", "API_KEY")
 
 
 def write_status(state_dir: Path, host: str, port: int) -> None:
@@ -58,9 +75,24 @@ def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
     cmd += ["--allow-remote"] if allow_remote else []
     cmd += ["--unsandboxed-builds"] if unsandboxed_builds else []
     proc = subprocess.Popen(cmd, stdout=log_fd, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env=server_environment(os.environ))
     os.close(log_fd)
     return _wait_until_serving(state_dir, proc, timeout)
+
+
+def server_environment(environ: dict[str, str] | os._Environ) -> dict[str, str]:
+    """The background server's environment: the caller's, minus anything not on the list.
+
+    An allow-list, not a deny-list: a token under a name nobody thought of stays out too."""
+    def kept(name: str) -> bool:
+        upper = name.upper()
+        if any(part in upper for part in _SECRET_PARTS):
+            return False
+        return (name in _KEPT_NAMES or name.startswith(_KEPT_PREFIXES)
+                or any(part in upper for part in _KEPT_PARTS))
+
+    return {k: v for k, v in environ.items() if kept(k) and not _URL_PASSWORD.search(v)}
 
 
 def _wait_until_serving(state_dir: Path, proc: subprocess.Popen, timeout: float
@@ -113,8 +145,9 @@ def reset(state_dir: Path | None = None) -> int:
     """Stop the server and remove what the local AWS keeps in its state directory.
 
     Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and its
-    ``builds`` and ``cache`` folders), so pointing --state-dir at the wrong folder loses nothing
-    else. Git repositories and their registry stand in for GitHub, not AWS: they are kept.
+    ``builds``, ``cache`` and ``logs`` folders), so pointing --state-dir at the wrong folder
+    loses nothing else. Git repositories and their registry stand in for GitHub, not AWS: they
+    are kept.
     """
     state_dir = Path(state_dir or default_state_dir())
     stop(state_dir)
@@ -128,7 +161,7 @@ def reset(state_dir: Path | None = None) -> int:
                                               ".torn"):
             path.unlink()
             removed += 1
-        elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces"):
+        elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces", "logs"):
             shutil.rmtree(path)
             removed += 1
     return removed

@@ -1,9 +1,17 @@
 """Verify AWS Signature Version 4 on incoming requests, as AWS itself does.
 
 Both forms botocore and the AWS CLI send are checked: the ``Authorization`` header, and the
-presigned query (``X-Amz-Signature`` in the URL). S3's payload forms are honoured: a hex
-SHA-256 of the body (checked against the body), ``UNSIGNED-PAYLOAD``, and the streaming
-(``aws-chunked``) forms, whose seed signature covers the headers.
+presigned query (``X-Amz-Signature`` in the URL). The rules AWS applies beyond the HMAC are
+applied too, because each one closes a way to reuse a signature for something it did not sign:
+
+- one authentication mechanism, one ``Credential`` (a second one would be read by one part and
+  checked by another);
+- ``host`` is signed, and ``x-amz-target`` whenever the request carries one (it picks the
+  operation of a JSON service);
+- ``UNSIGNED-PAYLOAD`` and the streaming (``aws-chunked``) forms only for S3; any other
+  service's body is covered by its SHA-256;
+- a presigned URL names its expiry (``X-Amz-Expires``, 1 to 604800 seconds, AWS's 7 days), and
+  an expired one is answered AccessDenied.
 
 The derived signing key depends only on (secret, date, region, service), so it is cached:
 verifying a request costs two HMACs and one hash of the body.
@@ -22,20 +30,46 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED = "UNSIGNED-PAYLOAD"
 MAX_SKEW = timedelta(minutes=15)
+MAX_PRESIGN_SECONDS = 604800  # 7 days: AWS's limit for X-Amz-Expires
+UNSIGNED_PAYLOAD_SERVICES = frozenset({"s3"})
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_HEADER_FIELDS = ("Credential", "SignedHeaders", "Signature")
+_MISMATCH = ("The request signature we calculated does not match the signature you provided. "
+             "Check your key and signing method.")
 
 
 class SignatureFailure(Exception):
     """Why a request is refused; ``kind`` picks AWS's error code for the service protocol.
 
-    kinds: ``missing`` (no signature), ``unknown_key`` (not this folder's key id),
-    ``mismatch`` (wrong signature or payload hash), ``expired`` (clock skew, presign expiry).
+    kinds: ``missing`` (no signature), ``unknown_key`` (not a key id this server knows),
+    ``mismatch`` (wrong signature, payload hash or malformed signature), ``expired`` (clock
+    skew), ``forbidden`` (AccessDenied: an expired presigned URL, a use it does not cover).
     """
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+VERIFIED_SCOPE = "runbook.verified_scope"  # WSGI environ key the guard fills, routing reads
+
+
+@dataclass(frozen=True)
+class VerifiedScope:
+    """What a checked signature allows: the only service and region the request may reach."""
+
+    service: str
+    region: str
+    access_key_id: str
+    presigned: bool = False
+
+    def routing_authorization(self) -> str:
+        """An ``Authorization`` value naming only this scope, for moto's router and the
+        journal: whatever the client sent in its place (a second Credential, a presigned
+        query) is never what picks the service."""
+        return (f"{ALGORITHM} Credential={self.access_key_id}/20000101/{self.region}/"
+                f"{self.service}/aws4_request, SignedHeaders=host, Signature=verified")
 
 
 @dataclass(frozen=True)
@@ -51,61 +85,107 @@ class SignedRequest:
     timestamp: str
     presigned: bool
     expires: int | None = None
+    session_token: str | None = None
 
 
 def parse_signature(environ: dict[str, Any]) -> SignedRequest:
     """Read the claimed signature from the header or the query; SignatureFailure if none."""
     header = environ.get("HTTP_AUTHORIZATION", "")
+    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    names = [k for k, _ in pairs]
+    if header and ("X-Amz-Signature" in names or "X-Amz-Credential" in names):
+        raise SignatureFailure("mismatch", "Only one auth mechanism allowed; only the "
+                               "X-Amz-Algorithm query parameter or the Authorization header "
+                               "should be specified")
     if header:
         return _from_header(header, environ)
-    query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-    if "X-Amz-Signature" in query:
-        return _from_query(query)
+    if "X-Amz-Signature" in names:
+        duplicated = sorted({k for k in names if k.startswith("X-Amz-") and names.count(k) > 1})
+        if duplicated:
+            raise SignatureFailure("mismatch", f"presigned URL names {duplicated[0]} more "
+                                   "than once; a signature has exactly one of each")
+        return _from_query(dict(pairs))
     raise SignatureFailure("missing", "Request is missing Authentication Token")
 
 
 def _from_header(header: str, environ: dict[str, Any]) -> SignedRequest:
-    algorithm, _, rest = header.partition(" ")
+    algorithm, _, rest = header.strip().partition(" ")
     if algorithm != ALGORITHM:
         raise SignatureFailure("missing", f"Unsupported authorization type {algorithm!r}; "
                                f"the local AWS accepts {ALGORITHM} only")
-    fields = dict(part.strip().partition("=")[::2] for part in rest.split(","))
-    try:
-        return _signed(fields["Credential"], fields["SignedHeaders"], fields["Signature"],
-                       environ.get("HTTP_X_AMZ_DATE", ""), presigned=False)
-    except KeyError as err:
-        raise SignatureFailure("mismatch", f"Authorization header lacks {err.args[0]}") from err
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        name, eq, value = part.strip().partition("=")
+        if not eq or name not in _HEADER_FIELDS or name in fields:
+            raise SignatureFailure("mismatch", f"Authorization header field {name!r} is "
+                                   "unknown or repeated; a SigV4 header has exactly one "
+                                   "Credential, SignedHeaders and Signature")
+        fields[name] = value
+    missing = [name for name in _HEADER_FIELDS if name not in fields]
+    if missing:
+        raise SignatureFailure("mismatch", f"Authorization header lacks {missing[0]}")
+    return _signed(fields["Credential"], fields["SignedHeaders"], fields["Signature"],
+                   environ.get("HTTP_X_AMZ_DATE", ""), presigned=False,
+                   token=environ.get("HTTP_X_AMZ_SECURITY_TOKEN"))
 
 
 def _from_query(query: dict[str, str]) -> SignedRequest:
     if query.get("X-Amz-Algorithm") != ALGORITHM:
         raise SignatureFailure("missing", f"X-Amz-Algorithm must be {ALGORITHM}")
+    raw_expires = query.get("X-Amz-Expires", "")
+    if not raw_expires.isdigit() or not 1 <= int(raw_expires) <= MAX_PRESIGN_SECONDS:
+        raise SignatureFailure("mismatch", f"X-Amz-Expires={raw_expires[:20]!r}: a presigned "
+                               f"URL must name its expiry, 1 to {MAX_PRESIGN_SECONDS} seconds "
+                               "(7 days). Fix: presign again with a shorter ExpiresIn.")
     try:
-        expires = int(query.get("X-Amz-Expires", "604800"))
         return _signed(query["X-Amz-Credential"], query["X-Amz-SignedHeaders"],
                        query["X-Amz-Signature"], query["X-Amz-Date"], presigned=True,
-                       expires=expires)
-    except (KeyError, ValueError) as err:
-        raise SignatureFailure("mismatch", f"presigned URL lacks a valid {err}") from err
+                       expires=int(raw_expires), token=query.get("X-Amz-Security-Token"))
+    except KeyError as err:
+        raise SignatureFailure("mismatch", f"presigned URL lacks {err.args[0]}") from err
 
 
 def _signed(credential: str, signed_headers: str, signature: str, timestamp: str,
-            presigned: bool, expires: int | None = None) -> SignedRequest:
+            presigned: bool, expires: int | None = None,
+            token: str | None = None) -> SignedRequest:
     parts = credential.split("/")
-    if len(parts) != 5 or parts[4] != "aws4_request":
-        raise SignatureFailure("mismatch", f"malformed credential scope {credential!r}")
+    if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
+        raise SignatureFailure("mismatch", f"malformed credential scope {credential[:100]!r}")
     return SignedRequest(parts[0], parts[1], parts[2], parts[3],
                          tuple(signed_headers.split(";")), signature, timestamp, presigned,
-                         expires)
+                         expires, token or None)
 
 
-def verify(environ: dict[str, Any], body: bytes, signed: SignedRequest,
-           access_key_id: str, secret: str, now: datetime | None = None) -> None:
-    """Raise SignatureFailure unless ``signed`` is a valid signature of this request."""
-    if not hmac.compare_digest(signed.access_key_id, access_key_id):
+def check_rules(environ: dict[str, Any], signed: SignedRequest) -> None:
+    """AWS's rules beyond the HMAC: what must be signed, and which payload forms are allowed."""
+    names = set(signed.signed_headers)
+    if "host" not in names:
+        raise SignatureFailure("mismatch", "SignedHeaders must include host: a signature that "
+                               "does not cover the Host could be replayed to any endpoint")
+    if environ.get("HTTP_X_AMZ_TARGET") is not None and "x-amz-target" not in names:
+        raise SignatureFailure("mismatch", "SignedHeaders must include x-amz-target when the "
+                               "request carries one: it names the operation")
+    if signed.session_token and not signed.presigned and "x-amz-security-token" not in names:
+        raise SignatureFailure("mismatch", "SignedHeaders must include x-amz-security-token "
+                               "when the request carries one")
+    declared = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "")
+    unsigned_body = declared.startswith(("UNSIGNED", "STREAMING"))
+    if unsigned_body and signed.service not in UNSIGNED_PAYLOAD_SERVICES:
+        raise SignatureFailure("mismatch", f"x-amz-content-sha256 {declared[:40]!r} is "
+                               f"accepted by S3 only; {signed.service} requests sign the "
+                               "SHA-256 of their body")
+
+
+def verify(environ: dict[str, Any], body: bytes, signed: SignedRequest, secret: str | None,
+           now: datetime | None = None) -> VerifiedScope:
+    """Raise SignatureFailure unless ``signed`` is a valid signature of this request.
+
+    ``secret`` is what the server holds for the claimed key id (None: not a key it knows)."""
+    if secret is None:
         raise SignatureFailure("unknown_key", "The security token included in the request is "
-                               "invalid (not this local AWS's access key id; export the lines "
+                               "invalid (not a key id this local AWS knows; export the lines "
                                "`runbook local start` prints).")
+    check_rules(environ, signed)
     _check_time(signed, now or datetime.now(UTC))
     key = _signing_key(secret, signed.date, signed.region, signed.service)
     scope = f"{signed.date}/{signed.region}/{signed.service}/aws4_request"
@@ -115,9 +195,9 @@ def verify(environ: dict[str, Any], body: bytes, signed: SignedRequest,
                              hashlib.sha256(canonical.encode()).hexdigest()))
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
         if hmac.compare_digest(expected, signed.signature):
-            return
-    raise SignatureFailure("mismatch", "The request signature we calculated does not match "
-                           "the signature you provided. Check your key and signing method.")
+            return VerifiedScope(signed.service, signed.region, signed.access_key_id,
+                                 signed.presigned)
+    raise SignatureFailure("mismatch", _MISMATCH)
 
 
 def _check_time(signed: SignedRequest, now: datetime) -> None:
@@ -126,8 +206,11 @@ def _check_time(signed: SignedRequest, now: datetime) -> None:
     except ValueError as err:
         raise SignatureFailure("mismatch", "X-Amz-Date is missing or malformed") from err
     if signed.presigned:
-        if now > at + timedelta(seconds=signed.expires or 0) or at - now > MAX_SKEW:
-            raise SignatureFailure("expired", "Request has expired")
+        if at - now > MAX_SKEW:
+            raise SignatureFailure("forbidden", "Request is not valid yet (X-Amz-Date is in "
+                                   "the future)")
+        if now > at + timedelta(seconds=signed.expires or 0):
+            raise SignatureFailure("forbidden", "Request has expired")
     elif abs(now - at) > MAX_SKEW:
         raise SignatureFailure("expired", "Signature expired: the request time is more than "
                                "15 minutes from the server's time")
@@ -152,7 +235,7 @@ def _payload_hashes(environ: dict[str, Any], body: bytes, signed: SignedRequest)
         return [actual]
     if declared:
         return [declared]
-    if signed.presigned:
+    if signed.presigned and signed.service in UNSIGNED_PAYLOAD_SERVICES:
         return [UNSIGNED, hashlib.sha256(body).hexdigest()]
     return [hashlib.sha256(body).hexdigest()]
 
@@ -201,48 +284,3 @@ def _header(environ: dict[str, Any], name: str) -> str:
     else:
         value = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
     return " ".join(str(value).split())
-
-
-# The S3 subresources that SigV2's canonical resource includes (botocore's list).
-_V2_SUBRESOURCES = frozenset((
-    "accelerate acl cors defaultObjectAcl location logging partNumber policy requestPayment "
-    "torrent versioning versionId versions website uploads uploadId response-content-type "
-    "response-content-language response-expires response-cache-control "
-    "response-content-disposition response-content-encoding delete lifecycle tagging restore "
-    "storageClass notification replication analytics metrics inventory select select-type "
-    "object-lock").split())
-
-
-def is_presigned_v2(environ: dict[str, Any]) -> bool:
-    """An S3 URL presigned the SigV2 way (botocore's default for ``generate_presigned_url``)."""
-    query = environ.get("QUERY_STRING", "")
-    return "AWSAccessKeyId=" in query and "Signature=" in query and "Expires=" in query
-
-
-def verify_presigned_v2(environ: dict[str, Any], access_key_id: str, secret: str,
-                        now: datetime | None = None) -> None:
-    """Check an S3 SigV2 presigned URL: the key id, the expiry and the HMAC-SHA1 signature."""
-    import base64
-
-    raw = [p.partition("=") for p in environ.get("QUERY_STRING", "").split("&") if p]
-    query = {unquote(k): unquote(v) for k, _, v in raw}
-    if not hmac.compare_digest(query.get("AWSAccessKeyId", ""), access_key_id):
-        raise SignatureFailure("unknown_key", "The AWS Access Key Id you provided does not "
-                               "exist in our records.")
-    try:
-        expires = int(query["Expires"])
-    except (KeyError, ValueError) as err:
-        raise SignatureFailure("mismatch", "presigned URL lacks a valid Expires") from err
-    if (now or datetime.now(UTC)).timestamp() > expires:
-        raise SignatureFailure("expired", "Request has expired")
-    subresources = sorted((unquote(k), unquote(v), bool(s)) for k, s, v in raw
-                          if unquote(k) in _V2_SUBRESOURCES)
-    resource = urlsplit(environ.get("RAW_URI") or "/").path + (
-        "?" + "&".join(f"{k}={v}" if has else k for k, v, has in subresources)
-        if subresources else "")
-    to_sign = "\n".join((environ.get("REQUEST_METHOD", "GET"), environ.get("HTTP_CONTENT_MD5", ""),
-                         environ.get("CONTENT_TYPE", ""), str(expires), resource))
-    expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), "sha1").digest())
-    if not hmac.compare_digest(expected.decode(), query.get("Signature", "")):
-        raise SignatureFailure("mismatch", "The request signature we calculated does not match "
-                               "the signature you provided. Check your key and signing method.")

@@ -3,6 +3,11 @@
 Writes are atomic and durable: a temporary file is written, fsynced and renamed over the
 document, and the previous version stays beside it as ``NAME.bak``. A document that cannot be
 read is never replaced by an empty one: the server stops, naming the file and the way out.
+
+Write before you acknowledge: a change counts once it is on disk. When the write fails (a full
+disk), the document in memory is put back as it was last saved (the disk's version) and
+:class:`StoreWriteError` answers the caller with AWS's ``ServiceUnavailable``; a retry after
+space is freed then succeeds, and a restart shows exactly what was acknowledged.
 """
 
 from __future__ import annotations
@@ -16,12 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import LocalAwsError
+from runbook_lib.local.server.wire import AwsError
 
 FILE_MODE = 0o600
 
 
 class StateFileError(LocalAwsError):
     """A state file exists but cannot be read; the local AWS refuses to start over it."""
+
+
+class StoreWriteError(AwsError):
+    """A state file could not be written; nothing was changed (AWS's ServiceUnavailable)."""
+
+    def __init__(self, path: Path, err: OSError) -> None:
+        super().__init__("ServiceUnavailable", (
+            f"the local AWS could not write its state to {path} ({err.strerror or err}); "
+            "nothing was changed. Fix: free space on the state folder's disk (or make it "
+            "writable), then retry the call."), 503)
 
 
 class JsonStore:
@@ -31,18 +47,52 @@ class JsonStore:
         self.path = Path(path)
         self.lock = threading.RLock()
         self.data = read_document(self.path, default)
+        self._saved = json.dumps(self.data, default=str).encode()  # what the disk holds
 
     def save(self) -> None:
+        """Write the document; on failure memory goes back to what the disk holds."""
         with self.lock:
             payload = json.dumps(self.data, default=str).encode()  # C encoder: no indent
-            write_atomic(self.path, payload, keep_backup=True)
+            if payload == self._saved:
+                return
+            try:
+                write_atomic(self.path, payload, keep_backup=True)
+            except OSError as err:
+                self._restore()
+                raise StoreWriteError(self.path, err) from err
+            self._saved = payload
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        """Hold the lock, yield the document, save it when the block ends without error."""
+        """Hold the lock, yield the document, save it when the block ends without error.
+
+        A block that raises saves nothing. Its own changes stay in memory (the engine keeps
+        unsaved progress there, which a restore would undo), so blocks validate before they
+        change anything; a failed *write* restores memory (see :meth:`save`)."""
         with self.lock:
             yield self.data
             self.save()
+
+    def _restore(self) -> None:
+        """Put memory back to the saved document, keeping the objects callers hold."""
+        saved = json.loads(self._saved)
+        if json.dumps(self.data, default=str).encode() != self._saved:
+            self.data = restore_into(self.data, saved)
+
+
+def restore_into(current: Any, saved: Any) -> Any:
+    """``saved``'s content in ``current``'s dicts and lists where their types agree, so a
+    reference held elsewhere (a running build's record) sees the restored values."""
+    if isinstance(current, dict) and isinstance(saved, dict):
+        for key in [k for k in current if k not in saved]:
+            del current[key]
+        for key, value in saved.items():
+            current[key] = restore_into(current[key], value) if key in current else value
+        return current
+    if isinstance(current, list) and isinstance(saved, list) and len(current) == len(saved):
+        current[:] = [restore_into(c, s) for c, s in zip(current, saved, strict=True)]
+        return current
+    return saved
 
 
 def read_document(path: Path, default: Any) -> Any:
