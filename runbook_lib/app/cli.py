@@ -2,8 +2,10 @@
 
     runbook local serve|start|stop|status|reset   the embedded local AWS
     runbook local repo add|list|remove            local git repositories as pipeline sources
-    runbook run [--only NAME ...]                 the notebook suite, headless (papermill)
-    runbook teardown                              the teardown notebook
+    runbook run [--only NAME ...]                 the notebook suite, headless (papermill);
+                                                  exit 0 the pipeline run it followed succeeded
+                                                  or waits for approval, 3 it failed, 1 error
+    runbook teardown [-p apply=true]              plan the teardown; apply=true deletes
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
     runbook triage --pipeline NAME | --build-id ID why a build failed (exit 1 if it did)
     runbook lab                                   JupyterLab on the notebooks, guided mode
@@ -29,18 +31,35 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         cli_checks.check_paths(args)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not as a message at interpreter exit
+        return code
     except RunbookError as err:
         print(f"runbook: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("runbook: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `runbook ... | head`: the reader has all it wanted
+        return _quiet_after_broken_pipe()
     except Exception as err:  # one paragraph, never a traceback (RUNBOOK_DEBUG=1 shows it)
         if cli_checks.debugging():
             raise
         print(cli_checks.explain(err), file=sys.stderr)
         return 1
+
+
+def _quiet_after_broken_pipe() -> int:
+    """End as `cat | head` does: no message, and no second error when Python flushes stdout at
+    exit (stdout is pointed at /dev/null). 141 is what a shell reports for SIGPIPE."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,14 +72,15 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the notebook suite headless")
     _add_run_options(run)
-    run.add_argument("--only", nargs="+", metavar="NAME", default=None,
+    run.add_argument("--only", nargs="+", action="extend", metavar="NAME", default=None,
                      help="run only these notebooks (names from `runbook run --list`)")
     run.add_argument("--list", action="store_true", help="list notebook names and exit")
     run.add_argument("--report", action="store_true",
                      help="end with the pipeline health report (HTML) in the output folder")
     run.set_defaults(func=_run)
 
-    teardown = sub.add_parser("teardown", help="delete everything the suite created")
+    teardown = sub.add_parser("teardown", help="plan the deletion of everything the suite "
+                              "created; -p apply=true deletes it")
     _add_run_options(teardown)
     teardown.set_defaults(func=_teardown)
 
@@ -112,7 +132,7 @@ def _run(args) -> int:
     _require_prerequisites(args.target, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
                               report=args.report)
-    return 0 if result.ok else 1
+    return result.exit_code
 
 
 def _require_prerequisites(target: str, parameters: dict) -> None:
@@ -131,8 +151,10 @@ def _teardown(args) -> int:
     from runbook_lib.app import runner
 
     parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
-    parameters.setdefault("apply", True)
     result = runner.run_suite(["teardown"], parameters, target=args.target, out_dir=args.out)
+    if result.ok and not parameters.get("apply"):
+        print("\nplan only: nothing was deleted. The plan is above (and in the teardown "
+              "notebook's HTML). To delete what it lists:\n  runbook teardown -p apply=true")
     return 0 if result.ok else 1
 
 
