@@ -6,16 +6,20 @@
                                                   exit 0 the pipeline run it followed succeeded
                                                   or waits for approval, 3 it failed, 1 error
     runbook teardown [-p apply=true]              plan the teardown; apply=true deletes
-    runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
-    runbook triage --pipeline NAME | --build-id ID why a build failed (exit 1 if it did)
+    runbook report [--pipeline NAME] --out FILE   the pipeline health report, as HTML
+    runbook triage [--pipeline NAME | --build-id ID] why a build failed (exit 1 if it did)
     runbook lab                                   JupyterLab on the notebooks, guided mode
     runbook status                                setup overview (exit 0 converged, 2 drift)
     runbook buildspec check [--strict] PATH...    validate and lint buildspec files
+
+run, status, teardown, report, triage and lab read ./runbook.toml, which the first
+`runbook run -p ...` writes (parameters, never secrets, and the local AWS's state folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _project_context(args)
         cli_checks.check_paths(args)
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not as a message at interpreter exit
@@ -49,11 +54,38 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+# Commands that read runbook.toml and say which file and which local AWS they use.
+_READS_PROJECT_FILE = {"run", "teardown", "status", "report", "triage", "lab"}
+
+
+def _project_context(args: argparse.Namespace) -> None:
+    """Read runbook.toml: its target (unless --target), its local AWS state folder (unless
+    RUNBOOK_STATE_DIR); then say on stderr which file and which local AWS this command uses."""
+    from runbook_lib.app import project_file
+
+    command = args.command
+    local_env = command == "local" and getattr(args, "local_command", None) == "env"
+    if command not in _READS_PROJECT_FILE and not local_env:
+        return
+    found = project_file.read()
+    args.project = found
+    if getattr(args, "target", "local") is None:
+        args.target = found.target or "local"
+    if getattr(args, "list", False):
+        return
+    if getattr(args, "target", "local") == "aws":
+        print(f"runbook: {found.describe()}; target: real AWS", file=sys.stderr)
+        return
+    state_dir = project_file.adopt_state_dir(found)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    where = (f"the local AWS at {endpoint} (AWS_ENDPOINT_URL)" if endpoint and not local_env
+             else f"the local AWS with state in {state_dir}")
+    print(f"runbook: {found.describe()}; {where}", file=sys.stderr, flush=True)
+
+
 def _quiet_after_broken_pipe() -> int:
     """End as `cat | head` does: no message, and no second error when Python flushes stdout at
     exit (stdout is pointed at /dev/null). 141 is what a shell reports for SIGPIPE."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -85,19 +117,20 @@ def _parser() -> argparse.ArgumentParser:
     teardown.set_defaults(func=_teardown)
 
     report = sub.add_parser("report", help="render the pipeline health report to HTML")
-    report.add_argument("--pipeline", required=True, help="name of the pipeline to report on")
+    report.add_argument("--pipeline", default=None, help="name of the pipeline to report on "
+                        "(default: the app's in runbook.toml)")
     report.add_argument("--days", type=int, default=30,
                         help="window: executions started in the last N days (default 30)")
     report.add_argument("--out", type=Path, required=True, metavar="FILE.html",
                         help="where to write the HTML (the executed notebook goes beside it)")
-    report.add_argument("--target", choices=("local", "aws"), default="local",
+    report.add_argument("--target", choices=("local", "aws"), default=None,
                         help="the embedded local AWS (default) or real AWS")
     report.set_defaults(func=_report)
 
     cmd_triage.add_parser(sub)
 
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (guided mode)")
-    lab.add_argument("--target", choices=("local", "aws"), default="local")
+    lab.add_argument("--target", choices=("local", "aws"), default=None)
     lab.add_argument("--port", type=int, default=8888)
     lab.add_argument("--dir", type=Path, default=None,
                      help="workspace for working copies of the notebooks (default lab/)")
@@ -108,8 +141,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--target", choices=("local", "aws"), default="local",
-                   help="where to build: the embedded local AWS (default) or real AWS")
+    p.add_argument("--target", choices=("local", "aws"), default=None,
+                   help="where to build: the embedded local AWS (default, or runbook.toml's) "
+                   "or real AWS")
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="set a notebook parameter (repeatable)")
     p.add_argument("-f", "--params-file", type=Path, default=None,
@@ -128,11 +162,50 @@ def _run(args) -> int:
             print(f"{nb.name:<16} {nb.title}")
         return 0
     names = suite.resolve(args.only) if args.only else suite.default_run()
-    parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    parameters = _parameters(args)
+    _remember(args, parameters)
     _require_prerequisites(args.target, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
                               report=args.report)
     return result.exit_code
+
+
+def _parameters(args: argparse.Namespace) -> dict:
+    """runbook.toml's parameters, then -f, then -p; checked for the whole suite."""
+    from runbook_lib.app import runner
+
+    project = getattr(args, "project", None)
+    return runner.load_parameters(args.params_file, args.param, target=args.target,
+                                  base=project.parameters if project else None)
+
+
+def _remember(args: argparse.Namespace, parameters: dict) -> None:
+    """The first run with overrides writes them to runbook.toml; later ones update it."""
+    from runbook_lib.app import project_file
+
+    project = getattr(args, "project", None)
+    if project is None:
+        return
+    state_dir = os.environ.get(project_file.STATE_ENV, "") if args.target == "local" else ""
+    if args.target == "local" and not state_dir:
+        state_dir = project_file.adopt_state_dir(project)
+    if project_file.remember(project, parameters, args.target, state_dir):
+        print(f"runbook: remembered in {project.path}: "
+              f"{', '.join(sorted(project.parameters)) or 'no parameters'} (never secrets); "
+              "status, teardown, report, triage and lab read it", file=sys.stderr, flush=True)
+
+
+def pipeline_of(args: argparse.Namespace) -> str:
+    """--pipeline, else the pipeline of the app in runbook.toml."""
+    from runbook_lib.core.params import Params
+
+    if getattr(args, "pipeline", None):
+        return args.pipeline
+    project = getattr(args, "project", None)
+    if project is None or not project.exists:
+        raise RunbookError("name the pipeline: --pipeline NAME (or run `runbook run -p "
+                           "app_name=...` once here, and runbook.toml remembers the app)")
+    return Params.from_mapping(project.parameters).names().pipeline
 
 
 def _require_prerequisites(target: str, parameters: dict) -> None:
@@ -141,7 +214,9 @@ def _require_prerequisites(target: str, parameters: dict) -> None:
 
     if target != "local":
         return
-    nodejs = parameters.get("build_template", "nodejs") == "nodejs"
+    from runbook_lib.core.params import Params
+
+    nodejs = Params.from_mapping(parameters).build_template == "nodejs"
     missing = prereqs.check_tools(sample_app=nodejs)
     if missing:
         raise RunbookError(prereqs.explain(missing))
@@ -150,7 +225,7 @@ def _require_prerequisites(target: str, parameters: dict) -> None:
 def _teardown(args) -> int:
     from runbook_lib.app import runner
 
-    parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    parameters = _parameters(args)
     result = runner.run_suite(["teardown"], parameters, target=args.target, out_dir=args.out)
     if result.ok and not parameters.get("apply"):
         print("\nplan only: nothing was deleted. The plan is above (and in the teardown "
@@ -162,9 +237,10 @@ def _report(args) -> int:
     from runbook_lib.app import runner
     from runbook_lib.views import waiting
 
-    with waiting.for_terminal(f"rendering the health report of {args.pipeline}"):
-        out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
-    print(f"health report of {args.pipeline}: {out}")
+    pipeline = pipeline_of(args)
+    with waiting.for_terminal(f"rendering the health report of {pipeline}"):
+        out = runner.run_report(pipeline, args.out, days=args.days, target=args.target)
+    print(f"health report of {pipeline}: {out}")
     return 0
 
 

@@ -298,9 +298,11 @@ def _closest(name: str, known: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def load(params_file: Path | None, pairs: Iterable[str], target: str) -> dict[str, Any]:
-    """The run's parameters: the file, then ``-p`` pairs over it, then ``--target``; checked."""
-    values: dict[str, Any] = {}
+def load(params_file: Path | None, pairs: Iterable[str], target: str,
+         base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The run's parameters: ``base`` (runbook.toml), the ``-f`` file over it, then ``-p``
+    pairs, then ``--target``; checked."""
+    values: dict[str, Any] = dict(base or {})
     if params_file:
         values.update(read_file(Path(params_file)))
     values.update(read_pairs(pairs))

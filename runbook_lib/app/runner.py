@@ -58,13 +58,14 @@ class RunResult:
         return self.outcome.exit_code if self.outcome is not None else outcome.EXIT_OK
 
 
-def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local"
-                    ) -> dict[str, Any]:
-    """Parameters from a YAML file, then ``key=value`` pairs, checked for the whole suite.
+def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local",
+                    base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Parameters remembered in runbook.toml (``base``), then a YAML file, then ``key=value``
+    pairs, checked for the whole suite.
 
     Nothing runs and nothing is written before this returns: see :mod:`runbook_lib.app.parameters`.
     """
-    return parameters.load(params_file, pairs, target)
+    return parameters.load(params_file, pairs, target, base)
 
 
 def new_run_dir(base: Path | None = None) -> Path:
@@ -121,14 +122,15 @@ def target_environment(target: str) -> Iterator[str | None]:
             state_dir = process.default_state_dir()
             status = process.read_status(state_dir)
             if not (status and status.alive):
-                print(f"starting the local AWS (state in {state_dir}) ...", flush=True)
+                print(f"starting the local AWS (state in {state_dir}) ...", file=sys.stderr,
+                      flush=True)
                 status = started = process.start(state_dir)
             os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
         yield os.environ.get("AWS_ENDPOINT_URL") if target == "local" else None
     finally:
         if started is not None:
             process.stop(Path(started.state_dir))
-            print("stopped the local AWS this run started", flush=True)
+            print("stopped the local AWS this command started", file=sys.stderr, flush=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
