@@ -68,6 +68,9 @@ else:
 # %%
 params, choice = source.resolve(ctx.session, ctx.params)
 template = choice.template or "nodejs"
+if source.read_source_buildspec(ctx.session, ctx.params).text is not None:
+    print(f"your repository carries its own buildspec: the {template} template below is not "
+          "used, it is shown for reference\n")
 rendered = buildspec_templates.render_buildspec(template, params)
 print(rendered)
 check = buildspec_lint.check_text(rendered, f"{template} template")
