@@ -245,9 +245,11 @@ def _report(args) -> int:
 
 
 def _lab(args) -> int:
-    from runbook_lib.app import runner
+    from runbook_lib.app import lab
 
-    return runner.run_lab(target=args.target, port=args.port, workspace=args.dir)
+    project = getattr(args, "project", None)
+    return lab.run_lab(target=args.target, port=args.port, workspace=args.dir,
+                       parameters=project.parameters if project else None)
 
 
 if __name__ == "__main__":
