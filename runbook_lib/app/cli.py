@@ -65,14 +65,17 @@ def _project_context(args: argparse.Namespace) -> None:
 
     command = args.command
     local_env = command == "local" and getattr(args, "local_command", None) == "env"
+    if command == "local" and not local_env:
+        _local_state_from_file(args)
+        return
     if command not in _READS_PROJECT_FILE and not local_env:
         return
     found = project_file.read()
     args.project = found
     if getattr(args, "target", "local") is None:
         args.target = found.target or "local"
-    if getattr(args, "list", False):
-        return
+    if getattr(args, "list", False) or found.path is None:
+        return  # RUNBOOK_PARAMS_FILE=off: behave as before the file existed, quietly
     if getattr(args, "target", "local") == "aws":
         print(f"runbook: {found.describe()}; target: real AWS", file=sys.stderr)
         return
@@ -81,6 +84,20 @@ def _project_context(args: argparse.Namespace) -> None:
     where = (f"the local AWS at {endpoint} (AWS_ENDPOINT_URL)" if endpoint and not local_env
              else f"the local AWS with state in {state_dir}")
     print(f"runbook: {found.describe()}; {where}", file=sys.stderr, flush=True)
+
+
+def _local_state_from_file(args: argparse.Namespace) -> None:
+    """`runbook local ...` without --state-dir or RUNBOOK_STATE_DIR: runbook.toml's folder, so
+    a new shell reaches the local AWS `runbook run` used, not a second one."""
+    from runbook_lib.app import project_file
+
+    if getattr(args, "state_dir", None) or os.environ.get(project_file.STATE_ENV):
+        return
+    found = project_file.read()
+    if found.state_dir:
+        project_file.adopt_state_dir(found)
+        print(f"runbook: local AWS state in {found.state_dir} (from {found.path})",
+              file=sys.stderr, flush=True)
 
 
 def _quiet_after_broken_pipe() -> int:

@@ -202,6 +202,10 @@ def test_local_env_prints_the_exports_of_the_remembered_local_aws(shell):
                             "Account"], env={**fresh, **exports}, capture_output=True,
                            text=True, timeout=60)
     assert ident.stdout.strip() == "123456789012", ident.stderr
+    # `runbook local ...` in that folder, in a new shell, reaches the same local AWS.
+    status = _runbook(fresh, work, "local", "status")
+    assert exports["AWS_ENDPOINT_URL"] in status.stdout
+    assert f"local AWS state in {state} (from" in status.stderr
 
 
 def test_a_reader_that_stops_reading_ends_it_quietly(shell):
@@ -213,3 +217,39 @@ def test_a_reader_that_stops_reading_ends_it_quietly(shell):
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert stderr == ""
+
+
+def test_a_dockerfile_repository_gets_the_docker_template_until_it_carries_a_buildspec(
+        shell, tmp_path):
+    """No buildspec: the template its Dockerfile points to, inline and privileged; once a
+    buildspec.yml is committed, re-running the setup points the project at it."""
+    env, work, state = shell
+    repo = tmp_path / "dockapp"
+    repo.mkdir()
+    (repo / "Dockerfile").write_text("FROM scratch\nCOPY index.html /\n")
+    (repo / "index.html").write_text("<h1>hello</h1>\n")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "first")
+    _runbook(env, work, "local", "start")
+    _runbook(env, work, "local", "repo", "add", "me/dockapp", str(repo))
+    out = work / "out"
+    _runbook(env, work, "run", "--only", "iam", "buildspec", "build-project", "-p",
+             "apply=true", "-p", "app_name=dockapp", "-p", "source_repo=me/dockapp",
+             "--out", str(out))
+    assert "build template: docker (decided by Dockerfile in me/dockapp@main)" in \
+        (out / "05_build_project.ipynb").read_text()
+    project = _session(state).client("codebuild").batch_get_projects(
+        names=["dockapp-build"])["projects"][0]
+    assert project["environment"]["privilegedMode"] is True
+    assert "docker build" in project["source"]["buildspec"]  # the template, inline
+
+    (repo / "buildspec.yml").write_text("version: 0.2\nphases:\n  build:\n    commands:\n"
+                                        "      - echo built\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "carry a buildspec")
+    _runbook(env, work, "run", "--only", "build-project", "-p", "apply=true",
+             "--out", str(work / "again"))  # the rest comes from runbook.toml
+    project = _session(state).client("codebuild").batch_get_projects(
+        names=["dockapp-build"])["projects"][0]
+    assert project["source"]["buildspec"] == "buildspec.yml"
