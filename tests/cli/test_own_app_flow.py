@@ -150,9 +150,17 @@ def test_a_strangers_python_repository_green_red_and_teardown(shell, tmp_path):
     assert stat.S_IMODE((out / "04_buildspec.ipynb").stat().st_mode) == 0o600
 
     # Red: a commit breaks the test; `runbook run` (no -p: runbook.toml) says so, exit 3.
+    # The cockpit command it printed approves, with a summary holding ": " (no -p app_name).
     pipeline = "strangerlib-pipeline"
-    for approval in executions.pending_approvals(session, pipeline):
-        executions.answer_approval(session, approval, True, "Staging checked: all good")
+    cockpit = next(line.strip() for line in first.stdout.splitlines()
+                   if line.strip().startswith("runbook run --only approvals"))
+    waiting = executions.list_executions(session, pipeline)[0].execution_id
+    assert f"-p execution_id={waiting}" in cockpit
+    _runbook(env, work, "run", "--only", "approvals", "-p", "decision=approve", "-p",
+             f"execution_id={waiting}", "-p", "summary=Staging checked: all good",
+             "--out", str(work / "out-approve"))
+    assert not [a for a in executions.pending_approvals(session, pipeline)
+                if a.execution_id == waiting]
     known = {e.execution_id for e in executions.list_executions(session, pipeline)}
     source = repo / "src" / "strangerlib" / "__init__.py"
     source.write_text(SOURCE.replace("'-'", "'_'"))
