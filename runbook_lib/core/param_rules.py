@@ -32,6 +32,18 @@ CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
 EXECUTION_MODES = ("SUPERSEDED", "QUEUED", "PARALLEL")
 SECRET_ENV_PREFIX = "RUNBOOK_SECRET_"
 
+# The sample app's repository id, and what only the sample app gets when a field is not given:
+# its build template, one plaintext variable, and placeholder config and secrets that notebook
+# 06 teaches with. Any other repository gets none of them (the template is detected from it).
+SAMPLE_REPO = "acme/sample-app"
+SAMPLE_DEFAULTS: dict[str, Any] = {
+    "build_template": "nodejs",
+    "plaintext_variables": ("NODE_ENV=production",),
+    "config_parameters": ("LOG_LEVEL=info", "FEATURE_FLAGS=none"),
+    "secret_names": ("API_KEY",),
+    "secure_config_names": ("DB_URL",),
+}
+
 _APP_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 _REGION_RE = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-[1-9]$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")

@@ -23,6 +23,8 @@ from runbook_lib.core.param_rules import (
     CONNECTION_PROVIDERS,
     DEPLOY_PROVIDERS,
     EXECUTION_MODES,
+    SAMPLE_DEFAULTS,
+    SAMPLE_REPO,
     SOURCE_PROVIDERS,
     TARGETS,
     validate,
@@ -30,18 +32,6 @@ from runbook_lib.core.param_rules import (
 
 LOCAL_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
-
-# The sample app's repository id, and what only the sample app gets when a field is not given:
-# its build template, one plaintext variable, and placeholder config and secrets that notebook
-# 06 teaches with. Any other repository gets none of them (the template is detected from it).
-SAMPLE_REPO = "acme/sample-app"
-SAMPLE_DEFAULTS: dict[str, Any] = {
-    "build_template": "nodejs",
-    "plaintext_variables": ("NODE_ENV=production",),
-    "config_parameters": ("LOG_LEVEL=info", "FEATURE_FLAGS=none"),
-    "secret_names": ("API_KEY",),
-    "secure_config_names": ("DB_URL",),
-}
 
 # The rules live in param_rules; the names below stay importable from here.
 __all__ = [
