@@ -1,6 +1,7 @@
 """``runbook local ...``: run, inspect and wipe the embedded local AWS; register git repositories.
 
     runbook local serve|start|stop|status|reset   the embedded local AWS
+    runbook local env                             export lines for a new shell
     runbook local repo add|list|remove            local git repositories as pipeline sources
 
 ``start`` and ``status`` print the ``export`` lines that point the AWS CLI and SDKs at the
@@ -13,6 +14,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -32,6 +34,8 @@ def add_local_parser(sub) -> None:
         ("stop", _local_stop, "stop the background server"),
         ("status", _local_status, "is a background server running? prints the export lines"),
         ("reset", _local_reset, "stop the server and wipe its state directory"),
+        ("env", _local_env, "the export lines for a new shell (starts the local AWS of "
+         "runbook.toml's state folder if it is not running)"),
     ):
         p = lsub.add_parser(name, help=helptext)
         p.add_argument("--state-dir", type=Path, default=None, help=_STATE_HELP)
@@ -179,6 +183,21 @@ def _local_status(args) -> int:
         recovered = f"could not ask the server what it recovered: {err}"
     if recovered:
         print(f"# WARNING at start: {recovered}")
+    _print_exports(Path(status.state_dir), status.endpoint_url)
+    return 0
+
+
+def _local_env(args) -> int:
+    """``eval "$(runbook local env)"`` in a new shell: the same local AWS as `runbook run`."""
+    from runbook_lib.local.server import process
+
+    state_dir = _state_dir(args)
+    status = process.read_status(state_dir)
+    if not (status and status.alive):
+        status = process.start(state_dir)
+        print(f"# started the local AWS (pid {status.pid}); stop it with `runbook local stop`")
+    print(f"# local AWS at {status.endpoint_url}; state in {status.state_dir}")
+    print(f"export RUNBOOK_STATE_DIR={shlex.quote(str(status.state_dir))}")
     _print_exports(Path(status.state_dir), status.endpoint_url)
     return 0
 

@@ -32,6 +32,18 @@ CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
 EXECUTION_MODES = ("SUPERSEDED", "QUEUED", "PARALLEL")
 SECRET_ENV_PREFIX = "RUNBOOK_SECRET_"
 
+# The sample app's repository id, and what only the sample app gets when a field is not given:
+# its build template, one plaintext variable, and placeholder config and secrets that notebook
+# 06 teaches with. Any other repository gets none of them (the template is detected from it).
+SAMPLE_REPO = "acme/sample-app"
+SAMPLE_DEFAULTS: dict[str, Any] = {
+    "build_template": "nodejs",
+    "plaintext_variables": ("NODE_ENV=production",),
+    "config_parameters": ("LOG_LEVEL=info", "FEATURE_FLAGS=none"),
+    "secret_names": ("API_KEY",),
+    "secure_config_names": ("DB_URL",),
+}
+
 _APP_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 _REGION_RE = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-[1-9]$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
@@ -102,6 +114,14 @@ def _is_s3_key_ref(value: object) -> bool:
     return bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)) and bool(key)
 
 
+def _is_repository_path(value: object) -> bool:
+    """A relative file path in a repository: no absolute path, no '..', no empty part."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_./-]{1,255}", value):
+        return False
+    parts = value.split("/")
+    return all(part not in ("", ".", "..") for part in parts)
+
+
 _ECS_RULE = "1-255 letters, digits, '-' and '_' (empty means APP-cluster / APP-service)"
 _ENV_RULE = "1-15 characters: lowercase letters, digits and hyphens, starting with a letter"
 
@@ -120,7 +140,14 @@ FIELD_RULES: tuple[Rule, ...] = (
     Rule("connection_arn", _matches(_CONNECTION_ARN_RE),
          "a CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/"
          "UUID)", _CONNECTION_EXAMPLE, optional=True),
-    _choice("build_template", BUILD_TEMPLATES),
+    Rule("build_template", lambda value: value in BUILD_TEMPLATES,
+         f"must be one of {', '.join(BUILD_TEMPLATES)}, or empty: detected from the repository "
+         "(package.json, pyproject.toml, requirements.txt, setup.py, Dockerfile)",
+         BUILD_TEMPLATES[0], optional=True),
+    Rule("buildspec_path", _is_repository_path,
+         "a path inside the repository, as the build project's buildspec field takes it: "
+         "relative, '/'-separated, letters, digits, '.', '_' and '-', no '..' part (empty: "
+         "buildspec.yml or buildspec.yaml at the root)", "ci/buildspec.yml", optional=True),
     _choice("deploy_provider", DEPLOY_PROVIDERS),
     Rule("staging_name", _matches(_ENV_NAME_RE), _ENV_RULE, "staging"),
     Rule("production_name", _matches(_ENV_NAME_RE), _ENV_RULE, "production"),
