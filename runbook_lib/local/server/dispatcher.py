@@ -25,13 +25,13 @@ from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
-from runbook_lib.local.server import control, shapes
+from runbook_lib.local.server import control, refusals, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.server.journal import Journal, is_mutating, should_journal
 from runbook_lib.local.server.moto_gateway import MotoGateway
-from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
+from runbook_lib.local.server.wire import AwsError, Request, Response, read_request
 
 log = logging.getLogger("runbook.local")
 
@@ -83,7 +83,8 @@ class LocalAwsApp:
         except Exception as err:  # never crash the server: answer as AWS does
             log.error("%s.%s failed:\n%s", request.service, request.operation,
                       traceback.format_exc())
-            response = json_error("InternalFailure", f"local AWS error: {err}", 500)
+            response = refusals.internal_failure(environ, request.service, request.operation,
+                                                 f"{type(err).__name__}: {err}")
         return _send(start_response, response)
 
     def _count(self, request: Request) -> None:
@@ -124,7 +125,8 @@ class LocalAwsApp:
 
 
 def _send(start_response, response: Response) -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+              501: "Not Implemented"}
     start_response(f"{response.status} {reason.get(response.status, 'Status')}", response.headers)
     return [response.body]
 

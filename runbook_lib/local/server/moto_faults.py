@@ -1,0 +1,123 @@
+"""What moto cannot answer, answered in AWS's words: never an HTML page, never a retried 500.
+
+moto answers an operation it lacks by raising ``NotImplementedError``, a service it lacks or a
+REST route it does not know with a crash or Flask's HTML 404/405, and a crash on odd input (an
+unknown multipart upload id, say) with Flask's HTML "500 Internal Server Error". botocore
+cannot parse those pages for query and REST-XML services, and retries every 500: the AWS CLI
+spent about 12 s before printing HTML. Here every such answer becomes, in the called service's
+protocol, either ``NotImplemented`` (the local AWS does not emulate it) or ``InternalFailure``
+(moto crashed; the traceback goes to the local AWS's log), both with status 501, which no SDK
+retries.
+
+One destructive moto bug is guarded before moto sees the request: a ``DELETE /bucket?sub``
+whose subresource moto does not know falls through to DeleteBucket and deletes an empty bucket.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from typing import Any
+from urllib.parse import parse_qs
+
+from flask import got_request_exception
+
+from runbook_lib.local.server.operations import rest_operation
+from runbook_lib.local.server.refusals import internal_failure, not_emulated
+from runbook_lib.local.server.wire import Request, Response
+
+log = logging.getLogger("runbook.local")
+
+# The bucket subresources moto's DELETE handler knows; any other one would delete the bucket.
+MOTO_BUCKET_DELETE_SUBRESOURCES = frozenset({
+    "policy", "tagging", "website", "cors", "lifecycle", "publicAccessBlock", "encryption",
+    "replication", "ownershipControls"})
+
+_seen = threading.local()
+
+
+def _record(sender: Any, exception: BaseException, **_extra: Any) -> None:
+    """Flask's signal for an unhandled exception in one of moto's apps, in this thread."""
+    _seen.error = (exception, traceback.format_exc())
+
+
+got_request_exception.connect(_record)
+
+
+def answer(app, environ: dict[str, Any], request: Request, start_response) -> list[bytes]:
+    """Call moto's WSGI ``app``; what it cannot answer comes back as an AWS error."""
+    refused = _destructive(environ, request)
+    if refused is not None:
+        return _send(start_response, refused)
+    _seen.error = None
+    captured: dict[str, Any] = {}
+
+    def keep(status: str, headers: list, exc_info=None):
+        captured.update(status=status, headers=headers)
+        return lambda _data: None
+
+    try:
+        chunks = app(environ, keep)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+    except Exception as err:  # moto raised out of its dispatcher (a service it lacks)
+        return _send(start_response, _classify(environ, request, err, traceback.format_exc()))
+    status = int(str(captured.get("status", "500")).split()[0])
+    headers = captured.get("headers", [])
+    if _is_html(body) or (status >= 500 and _seen.error is not None):
+        err, trace = _seen.error or (None, "")
+        _seen.error = None
+        return _send(start_response, _classify(environ, request, err, trace, status))
+    start_response(captured["status"], headers)
+    return [body]
+
+
+def _classify(environ: dict[str, Any], request: Request, err: BaseException | None,
+              trace: str, status: int = 500) -> Response:
+    """Not emulated (an unknown operation, service or route) or a crash of moto."""
+    operation = request.operation or rest_operation(
+        request.service, request.method, request.path, request.query, request.headers)
+    if isinstance(err, NotImplementedError) or (err is None and status in (404, 405)):
+        log.info("not emulated: %s %s (%s %s)", request.service, operation, request.method,
+                 request.path[:200])
+        return not_emulated(environ, request.service, operation)
+    if err is not None and _unknown_service(err, trace):
+        return not_emulated(environ, request.service, operation, whole_service=True)
+    log.error("moto failed on %s.%s (%s %s):\n%s", request.service, operation, request.method,
+              request.path[:200], trace or "(no traceback: moto answered an HTML error page)")
+    detail = f"{type(err).__name__}: {err}" if err is not None else f"HTTP {status}"
+    return internal_failure(environ, request.service, operation, detail)
+
+
+def _unknown_service(err: BaseException, trace: str) -> bool:
+    """moto has no backend for the signed service: it fails creating an app for ``None``."""
+    return "create_app" in trace and "get_application" in trace
+
+
+def _destructive(environ: dict[str, Any], request: Request) -> Response | None:
+    """Refuse a bucket DELETE whose subresource moto would take for DeleteBucket."""
+    if request.service != "s3" or request.method != "DELETE":
+        return None
+    if len([p for p in request.path.split("/") if p]) != 1 or not request.query:
+        return None
+    keys = set(parse_qs(request.query, keep_blank_values=True)) - {"x-id"}
+    if not keys or keys & MOTO_BUCKET_DELETE_SUBRESOURCES:
+        return None
+    operation = rest_operation("s3", "DELETE", request.path, request.query, request.headers)
+    return not_emulated(environ, "s3", operation or f"DELETE ?{sorted(keys)[0]}")
+
+
+def _is_html(body: bytes) -> bool:
+    """An HTML page (Flask's error pages); moto labels JSON answers text/html too, so the body
+    is what tells."""
+    return body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+
+
+def _send(start_response, response: Response) -> list[bytes]:
+    reason = {404: "Not Found", 501: "Not Implemented"}.get(response.status, "Error")
+    start_response(f"{response.status} {reason}", response.headers)
+    return [response.body]
