@@ -99,8 +99,13 @@ def _unknown_service(err: BaseException, trace: str) -> bool:
 
 
 def _destructive(environ: dict[str, Any], request: Request) -> Response | None:
-    """Refuse a bucket DELETE whose subresource moto would take for DeleteBucket."""
-    if request.service != "s3" or request.method != "DELETE":
+    """Refuse a bucket DELETE whose subresource moto would take for DeleteBucket, and
+    CreateSession (S3 Express), whose answer from moto lacks the credentials AWS returns."""
+    if request.service != "s3":
+        return None
+    if request.method == "GET" and "session" in parse_qs(request.query, keep_blank_values=True):
+        return not_emulated(environ, "s3", "CreateSession")
+    if request.method != "DELETE":
         return None
     if len([p for p in request.path.split("/") if p]) != 1 or not request.query:
         return None
