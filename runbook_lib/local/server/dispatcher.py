@@ -19,6 +19,9 @@ from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 from runbook_lib.local.codebuild.projects import CodeBuildProjects
 from runbook_lib.local.codebuild.reports import CodeBuildReports
+from runbook_lib.local.codepipeline.action_types import ActionTypes
+from runbook_lib.local.codepipeline.jobs_api import JobsApi
+from runbook_lib.local.codepipeline.revisions_api import RevisionsApi
 from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.codepipeline.triggers import SourceTriggers
 from runbook_lib.local.events.bus import EventBus
@@ -135,4 +138,4 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogsFilter]
+            CloudWatchLogsFilter, ActionTypes, JobsApi, RevisionsApi]
