@@ -223,3 +223,66 @@ def test_action_type_registry(session, pipeline, env):
                                      outputArtifactDetails={"minimumCount": 0,
                                                             "maximumCount": 1})
     assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_third_party_jobs_use_client_tokens(pipeline, app_name):
+    cp, name, provider, bucket = pipeline
+    alexa = {"category": "Deploy", "owner": "ThirdParty", "provider": "AlexaSkillsKit",
+             "version": "1"}
+    declaration = cp.get_pipeline(name=name)["pipeline"]
+    declaration["stages"][1]["actions"] = [{
+        "name": "Skill", "actionTypeId": alexa, "inputArtifacts": [{"name": "Src"}],
+        "configuration": {"ClientId": "c", "ClientSecret": "s", "RefreshToken": "r",
+                          "SkillId": "skill-1"}}]
+    cp.update_pipeline(pipeline=declaration)
+    first = wait_until(lambda: _latest(cp, name), lambda e: e["status"] == "InProgress",
+                       timeout=60)  # the run the pipeline started with holds the stage
+    cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=first[
+        "pipelineExecutionId"], abandon=True)
+    execution_id = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    job = wait_until(lambda: cp.poll_for_third_party_jobs(actionTypeId=alexa)["jobs"],
+                     timeout=60, what="a third-party job")[0]
+    with pytest.raises(ClientError) as caught:
+        cp.get_third_party_job_details(jobId=job["jobId"], clientToken="not-the-client")
+    assert caught.value.response["Error"]["Code"] == "InvalidClientTokenException"
+    details = cp.get_third_party_job_details(jobId=job["jobId"],
+                                             clientToken=job["clientId"])["jobDetails"]
+    assert details["data"]["actionConfiguration"]["configuration"]["SkillId"] == "skill-1"
+    assert cp.acknowledge_third_party_job(jobId=job["jobId"], nonce=details["nonce"],
+                                          clientToken=job["clientId"])["status"] == "InProgress"
+    cp.put_third_party_job_failure_result(
+        jobId=job["jobId"], clientToken=job["clientId"],
+        failureDetails={"type": "ConfigurationError", "message": "skill not found"})
+    execution = wait_until(
+        lambda: cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
+            "pipelineExecution"], lambda e: e["status"] not in ("InProgress", "Stopping"),
+        timeout=60)
+    assert execution["status"] == "Failed"
+
+
+def test_put_action_revision_and_deploy_targets(pipeline, env):
+    cp, name, provider, _bucket = pipeline
+    revision = {"revisionId": "rev-1", "revisionChangeId": "change-1", "created": 1700000000}
+    first = cp.put_action_revision(pipelineName=name, stageName="Source", actionName="Source",
+                                   actionRevision=revision)
+    assert first["newRevision"] is True
+    run = cp.get_pipeline_execution(pipelineName=name,
+                                    pipelineExecutionId=first["pipelineExecutionId"])
+    assert run["pipelineExecution"]["trigger"]["triggerType"] == "PutActionRevision"
+    again = cp.put_action_revision(pipelineName=name, stageName="Source", actionName="Source",
+                                   actionRevision=revision)
+    assert again == {**again, "newRevision": False,
+                     "pipelineExecutionId": first["pipelineExecutionId"]}
+    with pytest.raises(ClientError) as caught:
+        cp.put_action_revision(pipelineName=name, stageName="Source", actionName="Nope",
+                               actionRevision=revision)
+    assert caught.value.response["Error"]["Code"] == "ActionNotFoundException"
+    action_id = wait_until(lambda: cp.list_action_executions(pipelineName=name)[
+        "actionExecutionDetails"], timeout=30)[0]["actionExecutionId"]
+    targets = cli(env, "codepipeline", "list-deploy-action-execution-targets",
+                  "--pipeline-name", name, "--action-execution-id", action_id)
+    assert targets["targets"] == []
+    with pytest.raises(ClientError) as caught:
+        cp.list_deploy_action_execution_targets(pipelineName=name,
+                                                actionExecutionId=str(uuid.uuid4()))
+    assert caught.value.response["Error"]["Code"] == "ActionExecutionNotFoundException"

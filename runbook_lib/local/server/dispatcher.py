@@ -24,6 +24,7 @@ from runbook_lib.local.codepipeline.jobs_api import JobsApi
 from runbook_lib.local.codepipeline.revisions_api import RevisionsApi
 from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.codepipeline.triggers import SourceTriggers
+from runbook_lib.local.codepipeline.webhooks import Webhooks
 from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
@@ -51,6 +52,7 @@ class LocalAwsApp:
         self.calls: Counter = Counter()
         self._calls_lock = threading.Lock()
         self.routes: dict[tuple[str, str], Handler] = {}
+        self.paths: dict[str, Callable[..., Response]] = {}  # unsigned URLs (webhooks)
         self.extensions: list[Extension] = []
         self.context = LocalContext(self.moto, InternalAws(self), self.state_dir)
         for factory in extensions:
@@ -58,6 +60,7 @@ class LocalAwsApp:
             self.extensions.append(ext)
             self.context.extensions[type(ext).__name__] = ext
             self.routes.update(ext.routes())
+            self.paths.update(getattr(ext, "paths", dict)())
         # Only what moto serves goes back into moto: an operation an extension serves now (a
         # journal written by an older version may hold some) is not replayed.
         self.journal.replay(self.moto.app, skip=set(self.routes))
@@ -76,6 +79,9 @@ class LocalAwsApp:
             return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
         self._count(request)
+        serve_path = self.paths.get(request.path)
+        if serve_path is not None:  # it authenticates the request itself (guard.py)
+            return _send(start_response, serve_path(request, environ))
         handler = self.routes.get((request.service or "", request.operation or ""))
         if handler is None:
             return self._forward(environ, request, start_response)
@@ -138,4 +144,4 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogsFilter, ActionTypes, JobsApi, RevisionsApi]
+            CloudWatchLogsFilter, ActionTypes, JobsApi, RevisionsApi, Webhooks]
