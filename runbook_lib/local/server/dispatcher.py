@@ -17,7 +17,9 @@ from typing import Any
 
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
+from runbook_lib.local.codebuild.project_admin import CodeBuildProjectAdmin
 from runbook_lib.local.codebuild.projects import CodeBuildProjects
+from runbook_lib.local.codebuild.report_admin import CodeBuildReportAdmin
 from runbook_lib.local.codebuild.reports import CodeBuildReports
 from runbook_lib.local.codepipeline.action_types import ActionTypes
 from runbook_lib.local.codepipeline.jobs_api import JobsApi
@@ -144,4 +146,5 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogsFilter, ActionTypes, JobsApi, RevisionsApi, Webhooks]
+            CloudWatchLogsFilter, ActionTypes, JobsApi, RevisionsApi, Webhooks,
+            CodeBuildProjectAdmin, CodeBuildReportAdmin]
