@@ -76,17 +76,29 @@ def test_aws_cli_gets_the_refusal_on_its_first_attempt(local_aws):
 
 
 def test_a_crash_inside_moto_is_an_internal_failure_not_a_page(local_aws):
+    sns = _client(local_aws, "sns")
+    with pytest.raises(ClientError) as caught:  # moto: AttributeError without a target
+        sns.publish(Message="to nobody")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "InternalFailure"
+    assert "sns:Publish" in error["Message"] and "log" in error["Message"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert sns.sent == 1
+
+
+def test_crashes_that_say_what_aws_answers_get_that_answer(local_aws):
     s3 = _client(local_aws, "s3")
     bucket = f"crash-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=bucket)
-    s3.sent = 0
-    with pytest.raises(ClientError) as caught:  # moto: KeyError on an unknown upload id
+    with pytest.raises(ClientError) as caught:  # moto: KeyError on the unknown upload id
         s3.upload_part(Bucket=bucket, Key="k", UploadId="no-such-upload", PartNumber=1,
                        Body=b"x")
-    error = caught.value.response["Error"]
-    assert error["Code"] == "InternalFailure"
-    assert "UploadPart" in error["Message"] and "log" in error["Message"]
-    assert s3.sent == 1
+    assert caught.value.response["Error"]["Code"] == "NoSuchUpload"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    events = _client(local_aws, "events")
+    with pytest.raises(ClientError) as caught:  # moto: KeyError on the unknown name
+        events.describe_event_source(Name="aws.partner/example.com/none")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 @pytest.mark.parametrize("method", [

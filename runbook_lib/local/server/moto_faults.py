@@ -15,16 +15,25 @@ whose subresource moto does not know falls through to DeleteBucket and deletes a
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import re
 import threading
 import traceback
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
+import botocore.session
 from flask import got_request_exception
 
 from runbook_lib.local.server.operations import rest_operation
-from runbook_lib.local.server.refusals import internal_failure, not_emulated
+from runbook_lib.local.server.refusals import (
+    aws_error,
+    internal_failure,
+    not_emulated,
+    protocol_of,
+)
 from runbook_lib.local.server.wire import Request, Response
 
 log = logging.getLogger("runbook.local")
@@ -87,10 +96,77 @@ def _classify(environ: dict[str, Any], request: Request, err: BaseException | No
         return not_emulated(environ, request.service, operation)
     if err is not None and _unknown_service(err, trace):
         return not_emulated(environ, request.service, operation, whole_service=True)
+    known = _known_error(request, operation, err)
+    if known is not None:
+        log.info("moto raised %s on %s.%s: answered %s", type(err).__name__, request.service,
+                 operation, known[0])
+        return aws_error(known[0], known[1], known[2], protocol_of(environ, request.service))
     log.error("moto failed on %s.%s (%s %s):\n%s", request.service, operation, request.method,
               request.path[:200], trace or "(no traceback: moto answered an HTML error page)")
     detail = f"{type(err).__name__}: {err}" if err is not None else f"HTTP {status}"
     return internal_failure(environ, request.service, operation, detail)
+
+
+def _known_error(request: Request, operation: str | None,
+                 err: BaseException | None) -> tuple[str, str, int] | None:
+    """AWS's answer where moto's crash says plainly what AWS would have answered.
+
+    - S3 could not parse the request's XML (moto raises ExpatError): ``MalformedXML``;
+    - moto looked up an identifier the request gave and it was not there (a KeyError on that
+      very value): the operation's own not-found error from botocore's model (NoSuchUpload for
+      a multipart upload id). Anything else stays an InternalFailure."""
+    if request.service == "s3" and type(err).__name__ == "ExpatError":
+        return ("MalformedXML", "The XML you provided was not well-formed or did not validate "
+                "against our published schema", 400)
+    if not isinstance(err, KeyError) or not err.args or not isinstance(err.args[0], str):
+        return None
+    value = err.args[0]
+    if value not in _given_values(request):
+        return None
+    if request.service == "s3" and "uploadId" in parse_qs(request.query):
+        return ("NoSuchUpload", "The specified multipart upload does not exist. The upload ID "
+                "may be invalid, or the upload may have been aborted or completed.", 404)
+    code = _not_found_code(request.service, operation)
+    return (code, f"{value} was not found", 400) if code else None
+
+
+def _given_values(request: Request) -> set[str]:
+    """Every value the request gave: path segments, query and form values, JSON strings."""
+    values = {unquote(part) for part in request.path.split("/") if part}
+    for source in (request.query, request.body.decode("utf-8", "replace")):
+        values.update(v for vs in parse_qs(source).values() for v in vs)
+    try:
+        document = json.loads(request.body or b"null")
+    except ValueError:
+        return values
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            values.add(item)
+    return values
+
+
+@functools.cache
+def _not_found_code(service: str | None, operation: str | None) -> str | None:
+    """The operation's not-found error: the one naming what the operation is about, else the
+    only one, else ResourceNotFoundException when the model lists it."""
+    try:
+        model = botocore.session.get_session().get_service_model(service or "")
+        errors = [e.name for e in model.operation_model(operation or "").error_shapes]
+    except Exception:  # an unknown service or operation: no model to read
+        return None
+    found = [e for e in errors if re.search(r"NotFound|NoSuch|DoesNotExist", e)]
+    specific = [e for e in found if re.split(r"NotFound|DoesNotExist", e)[0] in (operation or "")]
+    if specific:
+        return specific[0]
+    if len(found) == 1:
+        return found[0]
+    return "ResourceNotFoundException" if "ResourceNotFoundException" in found else None
 
 
 def _unknown_service(err: BaseException, trace: str) -> bool:

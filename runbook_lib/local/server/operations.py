@@ -31,22 +31,24 @@ def rest_operation(service: str | None, method: str, path: str, query: str,
         return None
     given = {key: values[0] for key, values in parse_qs(query, keep_blank_values=True).items()}
     path = unquote(path or "/")
-    best: tuple[tuple[int, int], str] | None = None
-    for name, verb, pattern, literals, required_headers, literal_len in _routes(service):
+    best: tuple[tuple[int, int, bool], str] | None = None
+    for name, verb, pattern, literals, required_headers, literal_len, deprecated in _routes(
+            service):
         if verb != method or not pattern.fullmatch(path) or not all(
                 key in given and (value is None or given[key] == value)
                 for key, value in literals) or not required_headers <= present:
             continue
-        rank = (len(literals) + len(required_headers), literal_len)
+        rank = (len(literals) + len(required_headers), literal_len, not deprecated)
         if best is None or rank > best[0]:
             best = (rank, name)
     return best[1] if best else None
 
 
 @functools.cache
-def _routes(service: str) -> tuple[tuple[str, str, re.Pattern, frozenset, frozenset, int], ...]:
+def _routes(service: str) -> tuple[tuple[str, str, re.Pattern, frozenset, frozenset, int, bool],
+                                   ...]:
     """Per operation: name, method, path regex, query literals (key, value or None), required
-    headers, literal path length."""
+    headers, literal path length, deprecated (a newer operation on the same route wins)."""
     try:
         model = botocore.session.get_session().get_service_model(service)
     except UnknownServiceError:
@@ -72,7 +74,7 @@ def _routes(service: str) -> tuple[tuple[str, str, re.Pattern, frozenset, frozen
         # A trailing slash is optional on the wire (``/bucket`` and ``/bucket/``).
         pattern = re.compile(regex.rstrip("/") + "/?" if regex != "/" else "/")
         routes.append((name, http.get("method", "POST"), pattern, frozenset(literals),
-                       required_headers, literal_len))
+                       required_headers, literal_len, bool(operation.deprecated)))
     return tuple(routes)
 
 
