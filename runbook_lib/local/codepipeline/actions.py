@@ -27,6 +27,7 @@ EXECUTOR_MODULES = (
     "runbook_lib.local.codepipeline.sources",
     "runbook_lib.local.codepipeline.codebuild_action",
     "runbook_lib.local.codepipeline.deployers",
+    "runbook_lib.local.codepipeline.cloudformation_action",
     "runbook_lib.local.codepipeline.approvals",
     "runbook_lib.local.codepipeline.commands_action",
 )
