@@ -44,6 +44,8 @@ MOTO_BUCKET_DELETE_SUBRESOURCES = frozenset({
     "replication", "ownershipControls"})
 
 _seen = threading.local()
+# Signing names moto has no backend for, learnt from its first failure: refused at once after.
+_unknown_services: set[str] = set()
 
 
 def _record(sender: Any, exception: BaseException, **_extra: Any) -> None:
@@ -57,6 +59,10 @@ got_request_exception.connect(_record)
 def answer(app, environ: dict[str, Any], request: Request, start_response) -> list[bytes]:
     """Call moto's WSGI ``app``; what it cannot answer comes back as an AWS error."""
     refused = _destructive(environ, request)
+    if refused is None and request.service in _unknown_services:
+        refused = not_emulated(environ, request.service, rest_operation(
+            request.service, request.method, request.path, request.query, request.headers),
+            whole_service=True)
     if refused is not None:
         return _send(start_response, refused)
     _seen.error = None
@@ -95,6 +101,7 @@ def _classify(environ: dict[str, Any], request: Request, err: BaseException | No
                  request.path[:200])
         return not_emulated(environ, request.service, operation)
     if err is not None and _unknown_service(err, trace):
+        _unknown_services.add(request.service or "")
         return not_emulated(environ, request.service, operation, whole_service=True)
     known = _known_error(request, operation, err)
     if known is not None:
