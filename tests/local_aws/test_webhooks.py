@@ -142,3 +142,10 @@ def test_bad_definitions_are_refused(hooked):
         with pytest.raises(ClientError) as caught:
             cp.put_webhook(webhook=webhook)
         assert caught.value.response["Error"]["Code"] == code, webhook
+
+
+def test_a_push_for_a_deleted_pipeline_is_an_aws_error(hooked):
+    cp, name, url, _env = hooked
+    cp.delete_pipeline(name=name)
+    status, answer = _push(url, _event())
+    assert status == 400 and answer["__type"] == "PipelineNotFoundException"

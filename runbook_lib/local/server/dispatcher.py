@@ -81,14 +81,12 @@ class LocalAwsApp:
             return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
         self._count(request)
-        serve_path = self.paths.get(request.path)
-        if serve_path is not None:  # it authenticates the request itself (guard.py)
-            return _send(start_response, serve_path(request, environ))
+        serve_path = self.paths.get(request.path)  # it authenticates requests itself (guard)
         handler = self.routes.get((request.service or "", request.operation or ""))
-        if handler is None:
+        if handler is None and serve_path is None:
             return self._forward(environ, request, start_response)
         try:
-            response = handler(request)
+            response = serve_path(request, environ) if serve_path else handler(request)
         except AwsError as err:
             response = err.response()
         except Exception as err:  # never crash the server: answer as AWS does
