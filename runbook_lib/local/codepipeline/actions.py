@@ -27,6 +27,7 @@ EXECUTOR_MODULES = (
     "runbook_lib.local.codepipeline.sources",
     "runbook_lib.local.codepipeline.codebuild_action",
     "runbook_lib.local.codepipeline.deployers",
+    "runbook_lib.local.codepipeline.cloudformation_action",
     "runbook_lib.local.codepipeline.approvals",
     "runbook_lib.local.codepipeline.commands_action",
 )
@@ -68,6 +69,8 @@ class ActionContext:
     # The Commands action's shell commands and the variables it exports.
     commands: list[str] = field(default_factory=list)
     output_variable_names: list[str] = field(default_factory=list)
+    # The declared actionTypeId (a job for a job worker carries it).
+    action_type_id: dict[str, str] = field(default_factory=dict)
 
     def new_artifact_key(self, artifact_name: str) -> str:
         """Where an output artifact goes, shaped like CodePipeline's keys; the commit id
@@ -110,14 +113,21 @@ def register(category: str, provider: str):
     return wrap
 
 
-def executor_for(category: str, provider: str) -> ActionExecutor | None:
-    """An executor for the action type, or None when the local AWS cannot run it."""
+def executor_for(category: str, provider: str, owner: str = "AWS") -> ActionExecutor | None:
+    """An executor for the action type, or None when the local AWS cannot run it.
+
+    A custom action, and a third-party one the local AWS has no executor for, is run as AWS
+    runs it: by a job worker (:mod:`jobs`)."""
     global _loaded
     if not _loaded:
         for module in EXECUTOR_MODULES:
             importlib.import_module(module)
         _loaded = True
     factory = _REGISTRY.get((category, provider))
+    if owner == "Custom" or (owner == "ThirdParty" and factory is None):
+        from runbook_lib.local.codepipeline.jobs import JobWorkerAction
+
+        return JobWorkerAction()
     return factory() if factory else None
 
 

@@ -111,7 +111,8 @@ class ActionRunner:
     def _run_action(self, key: ExecutionKey, stage: str, action: dict[str, Any],
                     action_id: str) -> None:
         type_id = action["actionTypeId"]
-        executor = executor_for(type_id["category"], type_id["provider"])
+        executor = executor_for(type_id["category"], type_id["provider"],
+                                type_id.get("owner", "AWS"))
         if executor is None:
             outcome = ActionOutcome("Failed", f"The local AWS cannot run {type_id['category']} "
                                     f"actions of provider {type_id['provider']} (owner "
@@ -174,7 +175,8 @@ class ActionRunner:
             commit_id=execution.get("commitId"),
             stop_requested=self._stop_flag(key.execution_id),
             commands=list(action.get("commands") or []),
-            output_variable_names=list(action.get("outputVariables") or []))
+            output_variable_names=list(action.get("outputVariables") or []),
+            action_type_id=dict(action["actionTypeId"]))
 
     def _complete_action(self, key: ExecutionKey, action: dict[str, Any], action_id: str,
                          outcome: ActionOutcome) -> None:

@@ -39,6 +39,9 @@ log = logging.getLogger("runbook.local.guard")
 
 _INTERNAL_KEY = "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_")
 _PUBLIC_CONTROL = {control.HEALTH_PATH}
+# URLs that authenticate their callers themselves, as on AWS: a CodePipeline webhook's URL
+# carries an unguessable token and checks GitHub's HMAC signature (codepipeline/webhooks.py).
+_SELF_AUTHENTICATED = {"/webhooks/trigger"}
 _CORS_EXPOSED = "x-amz-request-id, x-amzn-requestid, x-amzn-errortype, etag, x-amz-version-id"
 
 
@@ -83,6 +86,8 @@ class GuardedApp:
         path = environ.get("PATH_INFO") or ""
         if path.startswith(control.PREFIX):
             return self._check_bearer(environ, path)
+        if path in _SELF_AUTHENTICATED:
+            return None
         body = _read_body(environ)
         service = None
         try:
