@@ -12,10 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fixture_repos
 import pytest
 import yaml
 
-import fixture_repos
 from runbook_lib.buildspec import lint
 
 NAMES = sorted(fixture_repos.index())
