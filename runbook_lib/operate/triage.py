@@ -17,8 +17,11 @@ from runbook_lib.core import redact
 from runbook_lib.operate import build_status, log_text
 from runbook_lib.operate.log_text import BuildLog, excerpt, first_error_index, shorten_paths
 from runbook_lib.operate.triage_rules import (
+    BUILDSPEC_ERROR,
     INSTALL_COMMAND,
     RULES,
+    SERVICE_FAULT,
+    SOURCE_DOWNLOAD,
     TEST_COMMAND,
     UNKNOWN,
     Rule,
@@ -114,8 +117,8 @@ def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
     lines; the lines shown are redacted and their paths shortened here. ``reports`` as for
     :func:`triage_build`."""
     command, exit_code = parse_failing_command(log.failed_context)
-    rule = build_status.reword(log) or _classify(scan.rule_hits, log.status, log.status_code,
-                                                 exit_code, command)
+    rule = (_record_rule(log) or build_status.reword(log)
+            or _classify(scan.rule_hits, log.status, log.status_code, exit_code, command))
     if log.status == "SUCCEEDED":
         rule = Rule("none", "succeeded", "Nothing to fix: the build succeeded.")
     tests = [redact.redact_line(name) for name in scan.failing_tests]
@@ -126,6 +129,8 @@ def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
         result.failing_tests = tests = reports.names()
     action, resource = (redact.redact_line(part) for part in scan.access)
     result.detail = _detail(rule.category, tests, action, resource, scan.access_code)
+    if rule in _CONTEXT_RULES and log.failed_context:
+        result.detail = redact.redact_line(log.failed_context)
     if rule.category == "access_denied" and action:
         result.next_step = (f"Grant {action}" + (f" on {resource}" if resource else "")
                             + " to the CodeBuild service role (notebook 03_iam_roles), then "
@@ -138,6 +143,22 @@ def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
                                               source_dir))
             for index, text, in_key in scan.error.lines]
     return result
+
+
+_CONTEXT_RULES = (SERVICE_FAULT, BUILDSPEC_ERROR, SOURCE_DOWNLOAD)
+
+
+def _record_rule(log: BuildLog) -> Rule | None:
+    """What the build record alone decides: a FAULT is CodeBuild's, not the commands'; a
+    buildspec the agent refused and a source it could not fetch fail before any command ran,
+    and only the phase context message says why (shown as the detail)."""
+    if log.status == "FAULT":
+        return SERVICE_FAULT
+    if "YAML_FILE_ERROR" in (log.status_code or "").split("; "):
+        return BUILDSPEC_ERROR
+    if log.failed_phase == "DOWNLOAD_SOURCE" and log.status not in ("STOPPED", "TIMED_OUT"):
+        return SOURCE_DOWNLOAD
+    return None
 
 
 def parse_failing_command(context: str) -> tuple[str, int | None]:
