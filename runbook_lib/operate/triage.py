@@ -17,6 +17,7 @@ from runbook_lib.core import redact
 from runbook_lib.operate import build_status, log_text
 from runbook_lib.operate.log_text import BuildLog, excerpt, first_error_index, shorten_paths
 from runbook_lib.operate.triage_rules import (
+    ARTIFACT_UPLOAD,
     BUILDSPEC_ERROR,
     INSTALL_COMMAND,
     RULES,
@@ -145,19 +146,23 @@ def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
     return result
 
 
-_CONTEXT_RULES = (SERVICE_FAULT, BUILDSPEC_ERROR, SOURCE_DOWNLOAD)
+_CONTEXT_RULES = (SERVICE_FAULT, BUILDSPEC_ERROR, SOURCE_DOWNLOAD, ARTIFACT_UPLOAD)
 
 
 def _record_rule(log: BuildLog) -> Rule | None:
     """What the build record alone decides: a FAULT is CodeBuild's, not the commands'; a
-    buildspec the agent refused and a source it could not fetch fail before any command ran,
-    and only the phase context message says why (shown as the detail)."""
+    buildspec the agent refused, a source it could not fetch and artifacts it could not find
+    fail outside any command, and only the phase context message says why (the detail)."""
     if log.status == "FAULT":
         return SERVICE_FAULT
     if "YAML_FILE_ERROR" in (log.status_code or "").split("; "):
         return BUILDSPEC_ERROR
-    if log.failed_phase == "DOWNLOAD_SOURCE" and log.status not in ("STOPPED", "TIMED_OUT"):
+    if log.status in ("STOPPED", "TIMED_OUT"):
+        return None
+    if log.failed_phase == "DOWNLOAD_SOURCE":
         return SOURCE_DOWNLOAD
+    if log.failed_phase == "UPLOAD_ARTIFACTS":
+        return ARTIFACT_UPLOAD
     return None
 
 

@@ -88,6 +88,10 @@ SOURCE_DOWNLOAD = Rule("source_download", "source download failed",
                        "The build could not fetch its source: check the source location and "
                        "version, and that the service role may read it (notebook 03_iam_roles); "
                        "then retry the stage.")
+ARTIFACT_UPLOAD = Rule("artifact_upload", "artifact upload failed",
+                       "Make the buildspec's artifacts section match what the build produced "
+                       "(files, base-directory); a pipeline's build action with an output "
+                       "artifact needs one. Then commit and run again.")
 
 UNKNOWN = Rule("unknown", "unknown",
                "Read the excerpt around the first error and the failing command; re-run the "

@@ -94,8 +94,9 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
     pipeline = f"{app}-pipeline"
     first = executions.list_executions(session, pipeline)[0]
-    assert dict(executions.stage_statuses(session, pipeline, first.execution_id))[
-        "Build"] == "Succeeded"
+    build = dict(executions.stage_statuses(session, pipeline, first.execution_id))["Build"]
+    assert build == "Succeeded", _runbook(env, "triage", "--pipeline", pipeline,
+                                          ok=(0, 1)).stdout
     _approve_all(session, pipeline)
 
     # Red: a commit breaks one named test; the run fails in Build and triage names it.

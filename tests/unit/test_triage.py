@@ -209,6 +209,8 @@ def test_every_line_a_pattern_matches_holds_a_prefilter_keyword():
     ("FAILED", "DOWNLOAD_SOURCE", "CLIENT_ERROR",
      "error while downloading key app/source.zip, error: NoSuchKey", "source_download",
      "error while downloading key app/source.zip, error: NoSuchKey"),
+    ("FAILED", "UPLOAD_ARTIFACTS", "CLIENT_ERROR", "no matching artifact paths found",
+     "artifact_upload", "no matching artifact paths found"),
 ])
 def test_record_decides_fault_buildspec_and_source_failures(status, phase, code, context,
                                                             category, detail):
