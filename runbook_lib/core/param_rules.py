@@ -8,12 +8,13 @@ table as small functions.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runbook_lib.core import redact
+from runbook_lib.core import redact, secret_shapes
 from runbook_lib.core.errors import ParameterError, SecretParameterError
 
 TARGETS = ("local", "aws")
@@ -191,7 +192,11 @@ PAIR_FIELDS: dict[str, tuple[str, str, str]] = {
 
 
 def validate(p: Any) -> None:
-    """Check every rule of the table, then the rules that span fields; raise on the first."""
+    """Check every rule of the table, then the rules that span fields; raise on the first.
+
+    Credential shapes are refused first, in any field, so that no other rule's refusal (which
+    repeats the value) can echo one."""
+    _refuse_secret_shapes(p)
     for rule in FIELD_RULES:
         rule.check(getattr(p, rule.field))
     for rule in ENTRY_RULES:
@@ -224,6 +229,22 @@ def _check_pairs(name: str, value: Any, key_pattern: str, example: str, secret_f
         if redact.looks_secret(key, text):
             raise SecretParameterError(name, shown, secret_reason(key, text),
                                        secret_fix(key, secret_field))
+
+
+def _refuse_secret_shapes(p: Any) -> None:
+    """Any field, any entry: a URL with a password, a JWT, a key or a token is refused,
+    named by its kind and its field (or KEY=), never shown."""
+    for spec in dataclasses.fields(p):
+        value = getattr(p, spec.name)
+        for text in value if isinstance(value, tuple) else (value,):
+            kinds = secret_shapes.secret_kinds(text) if isinstance(text, str) else []
+            if kinds:
+                key, sep, _ = text.partition("=") if spec.name in PAIR_FIELDS else ("", "", "")
+                key = key if sep and re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", key) else ""
+                names_field = PAIR_FIELDS.get(spec.name, ("", "", "secret_names"))[2]
+                raise SecretParameterError(spec.name, f"{key or spec.name}=…",
+                                           f"its value holds {kinds[0]}, not shown here",
+                                           secret_fix(key, names_field))
 
 
 def secret_reason(name: str, value: str) -> str:
