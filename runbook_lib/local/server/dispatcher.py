@@ -25,6 +25,7 @@ from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
+from runbook_lib.local.scheduler.service import ScheduleRunner
 from runbook_lib.local.server import control, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
@@ -133,4 +134,4 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogsFilter]
+            CloudWatchLogsFilter, ScheduleRunner]

@@ -1,0 +1,91 @@
+"""The rehearsal clock: the local AWS's waits, run faster than real time by a stated factor.
+
+A rehearsal (``make run``, a demo, a test) wants a pipeline's whole life, with its blocked and
+rolled-back releases, in a minute; AWS's own waits are minutes to days. With a time factor N
+(``runbook local start --time-factor N``, or ``RUNBOOK_LOCAL_TIME_FACTOR=N`` in the server's
+environment; 1, real time, by default), every wait the local AWS itself keeps is divided by N:
+
+- a gate's ``WaitTime`` and a rule's minutes (``codepipeline/rules``), deployment windows;
+- a manual approval's seven-day expiry (``codepipeline/approvals``);
+- a build's timeout (``codebuild/runner``);
+- schedules (``scheduler/``): their time runs N times faster from the moment the server starts,
+  so ``rate(1 minute)`` fires every 60/N seconds and a ``cron()`` meets its next minute sooner.
+
+What the operator is shown stays honest: durations in reports and logs are real elapsed times,
+and every report made under a factor says so. The more specific knobs tests use
+(``RUNBOOK_LOCAL_RULE_MINUTE_SECONDS``, ``RUNBOOK_LOCAL_APPROVAL_TIMEOUT_SECONDS``,
+``RUNBOOK_LOCAL_TIMEOUT_SCALE``) still win where they are set.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+FACTOR_ENV = "RUNBOOK_LOCAL_TIME_FACTOR"
+MAX_FACTOR = 3600.0  # an hour a second: beyond that, one poll of a waiter spans hours
+
+
+class ClockError(ValueError):
+    """The time factor is not a number between 1 and ``MAX_FACTOR``."""
+
+
+def parse_factor(value: str | float | None, field: str = FACTOR_ENV) -> float:
+    """A valid factor from text (empty: 1); the error names the field, the value and the rule."""
+    if value is None or value == "":
+        return 1.0
+    try:
+        factor = float(value)
+    except (TypeError, ValueError):
+        factor = float("nan")
+    if not 1.0 <= factor <= MAX_FACTOR:  # also refuses NaN
+        raise ClockError(f"{field}={value!r} is not a time factor: it must be a number from 1 "
+                         f"(real time) to {MAX_FACTOR:g}, e.g. 30 to run a one-minute gate in "
+                         "two seconds")
+    return factor
+
+
+def time_factor() -> float:
+    """The factor this process runs under (read at each call, so a test can change it)."""
+    return parse_factor(os.environ.get(FACTOR_ENV))
+
+
+def scaled(seconds: float) -> float:
+    """How long a wait of ``seconds`` lasts here: ``seconds / factor``."""
+    return seconds / time_factor()
+
+
+class RehearsalClock:
+    """Rehearsal time: equal to real time until ``origin``, then ``factor`` times faster.
+
+    The scheduler keeps one from its start; at factor 1 it is the wall clock.
+    """
+
+    def __init__(self, factor: float | None = None, origin: datetime | None = None) -> None:
+        self.factor = time_factor() if factor is None else parse_factor(factor)
+        self.origin = origin or datetime.now(UTC)
+        self._origin_monotonic = time.monotonic() - (datetime.now(UTC) - self.origin
+                                                     ).total_seconds()
+
+    def now(self) -> datetime:
+        elapsed = time.monotonic() - self._origin_monotonic
+        return self.origin + timedelta(seconds=elapsed * self.factor)
+
+    def to_rehearsal(self, moment: datetime) -> datetime:
+        """Where a wall-clock moment (a creation date, say) falls on the rehearsal clock."""
+        if moment <= self.origin:
+            return moment
+        return self.origin + (moment - self.origin) * self.factor
+
+    def real_seconds(self, rehearsal_seconds: float) -> float:
+        """Wall-clock seconds a rehearsal-time span takes."""
+        return max(0.0, rehearsal_seconds) / self.factor
+
+
+def describe(factor: float) -> str:
+    """The line every report made under a factor carries ('' in real time)."""
+    if factor == 1:
+        return ""
+    return (f"Rehearsal clock: the local AWS ran its waits {factor:g}x faster than real time "
+            f"(--time-factor {factor:g}); durations shown are real elapsed times.")
