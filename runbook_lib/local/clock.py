@@ -23,11 +23,13 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
+from runbook_lib.core.errors import LocalAwsError
+
 FACTOR_ENV = "RUNBOOK_LOCAL_TIME_FACTOR"
 MAX_FACTOR = 3600.0  # an hour a second: beyond that, one poll of a waiter spans hours
 
 
-class ClockError(ValueError):
+class ClockError(LocalAwsError, ValueError):
     """The time factor is not a number between 1 and ``MAX_FACTOR``."""
 
 
