@@ -5,6 +5,7 @@
     runbook run [--only NAME ...]                 the notebook suite, headless (papermill)
     runbook teardown                              the teardown notebook
     runbook report --pipeline NAME --out FILE     the pipeline health report, as HTML
+    runbook report --schedule EXPR | --list-scheduled   the report, scheduled inside AWS
     runbook triage --pipeline NAME | --build-id ID why a build failed (exit 1 if it did)
     runbook lab                                   JupyterLab on the notebooks, guided mode
     runbook status                                setup overview (exit 0 converged, 2 drift)
@@ -17,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cli_checks, cmd_buildspec, cmd_status, cmd_triage
+from runbook_lib.app import cli_checks, cmd_buildspec, cmd_report, cmd_status, cmd_triage
 from runbook_lib.core.errors import RunbookError
 
 
@@ -65,13 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     teardown.set_defaults(func=_teardown)
 
     report = sub.add_parser("report", help="render the pipeline health report to HTML")
-    report.add_argument("--pipeline", required=True, help="name of the pipeline to report on")
+    report.add_argument("--pipeline", help="name of the pipeline to report on")
     report.add_argument("--days", type=int, default=30,
                         help="window: executions started in the last N days (default 30)")
-    report.add_argument("--out", type=Path, required=True, metavar="FILE.html",
+    report.add_argument("--out", type=Path, metavar="FILE.html",
                         help="where to write the HTML (the executed notebook goes beside it)")
     report.add_argument("--target", choices=("local", "aws"), default="local",
                         help="the embedded local AWS (default) or real AWS")
+    cmd_report.add_options(report)
     report.set_defaults(func=_report)
 
     cmd_triage.add_parser(sub)
@@ -140,9 +142,13 @@ def _report(args) -> int:
     from runbook_lib.app import runner
     from runbook_lib.views import waiting
 
+    scheduled = cmd_report.handle(args)  # --schedule, --list-scheduled; checks the options
+    if scheduled is not None:
+        return scheduled
     with waiting.for_terminal(f"rendering the health report of {args.pipeline}"):
         out = runner.run_report(args.pipeline, args.out, days=args.days, target=args.target)
     print(f"health report of {args.pipeline}: {out}")
+    cmd_report.after_render(args, out)
     return 0
 
 

@@ -261,6 +261,9 @@ def write_index(result: RunResult) -> Path:
 
 
 REPORT_NOTEBOOK = suite.NOTEBOOK_DIR / "reports" / "pipeline_health.ipynb"
+if not REPORT_NOTEBOOK.exists():  # installed from a wheel: the copy packed beside the templates
+    REPORT_NOTEBOOK = Path(__file__).resolve().parents[1] / "templates" / "reports" / (
+        REPORT_NOTEBOOK.name)
 
 
 def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "local",
