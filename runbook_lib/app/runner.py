@@ -288,7 +288,8 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
                              "7")
     out_file.parent.mkdir(parents=True, exist_ok=True)
     executed = out_file.with_suffix(".ipynb")
-    parameters = {"pipeline": pipeline, "days": days, "target": target}
+    # The report only reads: no source connection to name on target aws (an S3 source needs none).
+    parameters = {"pipeline": pipeline, "days": days, "target": target, "source_provider": "s3"}
     with target_environment(target):
         try:
             pm.execute_notebook(
