@@ -8,8 +8,8 @@ environment; 1, real time, by default), every wait the local AWS itself keeps is
 - a gate's ``WaitTime`` and a rule's minutes (``codepipeline/rules``), deployment windows;
 - a manual approval's seven-day expiry (``codepipeline/approvals``);
 - a build's timeout (``codebuild/runner``);
-- schedules (``scheduler/``): their time runs N times faster from the moment the server starts,
-  so ``rate(1 minute)`` fires every 60/N seconds and a ``cron()`` meets its next minute sooner.
+- schedules' rates (``scheduler/``): ``rate(1 minute)`` fires every 60/N seconds. ``at()`` and
+  ``cron()`` name moments of the wall clock, and keep them.
 
 What the operator is shown stays honest: durations in reports and logs are real elapsed times,
 and every report made under a factor says so. The more specific knobs tests use
@@ -20,8 +20,6 @@ and every report made under a factor says so. The more specific knobs tests use
 from __future__ import annotations
 
 import os
-import time
-from datetime import UTC, datetime, timedelta
 
 from runbook_lib.core.errors import LocalAwsError
 
@@ -56,33 +54,6 @@ def time_factor() -> float:
 def scaled(seconds: float) -> float:
     """How long a wait of ``seconds`` lasts here: ``seconds / factor``."""
     return seconds / time_factor()
-
-
-class RehearsalClock:
-    """Rehearsal time: equal to real time until ``origin``, then ``factor`` times faster.
-
-    The scheduler keeps one from its start; at factor 1 it is the wall clock.
-    """
-
-    def __init__(self, factor: float | None = None, origin: datetime | None = None) -> None:
-        self.factor = time_factor() if factor is None else parse_factor(factor)
-        self.origin = origin or datetime.now(UTC)
-        self._origin_monotonic = time.monotonic() - (datetime.now(UTC) - self.origin
-                                                     ).total_seconds()
-
-    def now(self) -> datetime:
-        elapsed = time.monotonic() - self._origin_monotonic
-        return self.origin + timedelta(seconds=elapsed * self.factor)
-
-    def to_rehearsal(self, moment: datetime) -> datetime:
-        """Where a wall-clock moment (a creation date, say) falls on the rehearsal clock."""
-        if moment <= self.origin:
-            return moment
-        return self.origin + (moment - self.origin) * self.factor
-
-    def real_seconds(self, rehearsal_seconds: float) -> float:
-        """Wall-clock seconds a rehearsal-time span takes."""
-        return max(0.0, rehearsal_seconds) / self.factor
 
 
 def describe(factor: float) -> str:

@@ -48,7 +48,9 @@ def _messages(session: AwsSession, url: str, seconds: float = 15, count: int = 1
 
 
 def _at(seconds: float) -> str:
-    return f"at({(datetime.now(UTC) + timedelta(seconds=seconds)):%Y-%m-%dT%H:%M:%S})"
+    """An at() expression at least ``seconds`` ahead (at() has whole seconds: round up)."""
+    moment = (datetime.now(UTC) + timedelta(seconds=seconds + 1)).replace(microsecond=0)
+    return f"at({moment:%Y-%m-%dT%H:%M:%S})"
 
 
 def test_at_schedule_sends_to_sqs_once_and_deletes_itself(session):

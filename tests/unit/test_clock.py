@@ -1,7 +1,5 @@
 """The rehearsal clock: a validated factor that divides the local AWS's waits."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from runbook_lib.local import clock
@@ -18,15 +16,6 @@ def test_factor_divides_waits(monkeypatch):
     assert clock.scaled(60) == 60
     monkeypatch.setenv(clock.FACTOR_ENV, "30")
     assert clock.scaled(60) == 2
-
-
-def test_rehearsal_time_runs_faster_after_its_origin():
-    origin = datetime.now(UTC)
-    rehearsal = clock.RehearsalClock(60, origin)
-    assert rehearsal.to_rehearsal(origin - timedelta(hours=1)) == origin - timedelta(hours=1)
-    assert rehearsal.to_rehearsal(origin + timedelta(seconds=2)) == origin + timedelta(minutes=2)
-    assert rehearsal.real_seconds(120) == 2
-    assert rehearsal.now() >= origin
 
 
 def test_reports_say_when_a_factor_was_on():

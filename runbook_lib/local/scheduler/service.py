@@ -2,9 +2,11 @@
 
 moto stores schedules (CreateSchedule, GetSchedule, ...) and rules with a
 ``ScheduleExpression`` but never invokes anything. A background thread here looks at them every
-``RUNBOOK_LOCAL_SCHEDULER_TICK`` seconds (0.25) on the rehearsal clock
-(:mod:`runbook_lib.local.clock`) and invokes the targets that are due (on a small pool, so one
-target's retries never hold up another schedule):
+``RUNBOOK_LOCAL_SCHEDULER_TICK`` seconds (0.25) and invokes the targets that are due (on a
+small pool, so one target's retries never hold up another schedule):
+
+- Under the rehearsal clock (:mod:`runbook_lib.local.clock`, factor N) a ``rate()`` fires N
+  times as often; ``at()`` and ``cron()`` keep their wall-clock moments.
 
 - ``State`` DISABLED skips; enabling again does not replay what was skipped.
 - ``FlexibleTimeWindow`` FLEXIBLE fires at a random moment within ``MaximumWindowInMinutes``
@@ -25,12 +27,13 @@ import threading
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.schedule_expressions import ExpressionError, next_fire, parse_expression
-from runbook_lib.local.clock import RehearsalClock
+from runbook_lib.local import clock
 from runbook_lib.local.scheduler import due_items
 from runbook_lib.local.scheduler.targets import Invocation, Outcome, invoke
 from runbook_lib.local.server.store import JsonStore
@@ -53,7 +56,8 @@ class ScheduleRunner:
         self.ctx = ctx
         self.interval = float(os.environ.get(TICK_ENV) or 0.25)
         self.store = JsonStore(Path(ctx.state_dir) / STATE_FILE, {"regions": [], "items": {}})
-        self.clock = RehearsalClock()
+        self.factor = clock.time_factor()
+        self.started = datetime.now(UTC)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="schedule-target")
@@ -76,8 +80,8 @@ class ScheduleRunner:
                     data["regions"].append(request.region)
 
     def start(self) -> None:
-        if self.clock.factor != 1:
-            log.info("rehearsal clock: schedules run %gx faster than real time", self.clock.factor)
+        if self.factor != 1:
+            log.info("rehearsal clock: rate() schedules fire %gx as often", self.factor)
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
         self._thread.start()
 
@@ -105,7 +109,7 @@ class ScheduleRunner:
             self._stop.wait(self.interval)
 
     def tick(self, startup: bool = False) -> None:
-        now = self.clock.now()
+        now = datetime.now(UTC)
         seen: set[str] = set()
         for region in list(self.store.data["regions"]):
             for item in due_items.list_items(self.ctx.aws, region):
@@ -124,6 +128,8 @@ class ScheduleRunner:
             return
         try:
             times = parse_expression(item.expression, item.timezone)
+            if times.every is not None:
+                times = replace(times, every=times.every / self.factor)
         except ExpressionError as err:
             if record.get("invalid") != str(err):
                 log.warning("%s will never fire: %s", item.label, err)
@@ -141,7 +147,7 @@ class ScheduleRunner:
         if fire_at > now:
             self._save(item.key, record | {"fire_at": fire_at.isoformat()})
             return
-        if startup and fire_at < self.clock.origin:
+        if startup and fire_at < self.started:
             log.warning("%s was due at %s while the local AWS was down: it fires once now "
                         "(at-least-once delivery); earlier missed runs are not replayed",
                         item.label, due.isoformat())
@@ -151,8 +157,7 @@ class ScheduleRunner:
     def _record(self, item: due_items.DueItem, now: datetime) -> dict[str, Any]:
         record = self.store.data["items"].get(item.key)
         if record is None or record.get("signature") != item.signature:
-            created = item.created and self.clock.to_rehearsal(item.created)
-            anchor = min(now, created) if created and record is None else now
+            anchor = min(now, item.created) if item.created and record is None else now
             record = {"signature": item.signature, "anchor": anchor.isoformat()}
             self._save(item.key, record)
         return dict(record)
