@@ -14,14 +14,11 @@ AWS must be running (``runbook local start``), since a stopped one fires nothing
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.schedule_expressions import ExpressionError, parse_expression
-
-LOCAL_PIP_OPTIONS = "--no-deps --no-index"
 
 
 def add_options(report: argparse.ArgumentParser) -> None:
@@ -88,8 +85,7 @@ def _context(args):
 
 
 def _schedule(args) -> int:
-    from runbook_lib.app import report_wheel
-    from runbook_lib.setup import schedule
+    from runbook_lib.setup import report_wheel, schedule
     from runbook_lib.views import schedule_view
 
     try:
@@ -101,10 +97,9 @@ def _schedule(args) -> int:
                              else "Europe/Paris") from err
     parameters, params, names, session = _context(args)
     local = args.target == "local"
-    options = schedule.ReportSchedule(
-        expression=args.schedule, timezone=args.timezone, days=min(args.days, 30),
-        python=sys.executable if local else "",
-        pip_options=LOCAL_PIP_OPTIONS if local else "")
+    options = schedule.ReportSchedule(expression=args.schedule, timezone=args.timezone,
+                                      days=min(args.days, 30))
+    options = schedule.for_local_builds(options) if local else options
     with tempfile.TemporaryDirectory(prefix="runbook-wheel-") as folder:
         wheel = report_wheel.build_wheel(Path(folder)) if local else None
         plan = schedule.plan_report_schedule(session, params, names, options, wheel)

@@ -54,11 +54,3 @@ def time_factor() -> float:
 def scaled(seconds: float) -> float:
     """How long a wait of ``seconds`` lasts here: ``seconds / factor``."""
     return seconds / time_factor()
-
-
-def describe(factor: float) -> str:
-    """The line every report made under a factor carries ('' in real time)."""
-    if factor == 1:
-        return ""
-    return (f"Rehearsal clock: the local AWS ran its waits {factor:g}x faster than real time "
-            f"(--time-factor {factor:g}); durations shown are real elapsed times.")

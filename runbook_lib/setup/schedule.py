@@ -21,6 +21,8 @@ create-or-update like every setup step:
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from runbook_lib.core.errors import StepError, aws_step
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
-from runbook_lib.setup import codebuild, iam, policies, report_delivery
+from runbook_lib.setup import codebuild, iam, policies, report_delivery, report_wheel
 from runbook_lib.setup.policies import INLINE_POLICY_NAME, RoleSpec
 
 REPORT_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"  # Python 3.11 runtime
@@ -88,9 +90,21 @@ def plan_if_requested(session: AwsSession, params: Params, names: ResourceNames,
                       requested: bool) -> plans.Plan:
     """The setup option: the report schedule's plan when asked for, else an empty plan that
     says how to ask."""
-    if requested:
+    if not requested:
+        return plans.Plan("scheduled health report not requested (schedule_report=True adds "
+                          "it)")
+    if params.target != "local":
         return plan_report_schedule(session, params, names)
-    return plans.Plan("scheduled health report not requested (schedule_report=True adds it)")
+    with tempfile.TemporaryDirectory(prefix="runbook-wheel-") as folder:
+        wheel = report_wheel.build_wheel(Path(folder))  # read into the plan before it goes
+        return plan_report_schedule(session, params, names, for_local_builds(ReportSchedule()),
+                                    wheel)
+
+
+def for_local_builds(options: ReportSchedule) -> ReportSchedule:
+    """The local AWS runs builds on this machine, offline: this interpreter (it has the
+    dependencies) installs the wheel alone."""
+    return replace(options, python=sys.executable, pip_options="--no-deps --no-index")
 
 
 def report_buildspec(names: ResourceNames, report: ReportNames) -> str:

@@ -17,6 +17,9 @@ from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.setup import bucket, codebuild, config_store, iam, monitoring, pipeline
 
+# Minutes of retries with botocore's backoff: in `make test` and CI, not in `make check`.
+pytestmark = pytest.mark.slow
+
 STEPS = (bucket.plan_artifact_bucket, bucket.plan_deploy_buckets, iam.plan_roles,
          codebuild.plan_build_project, config_store.plan_config, pipeline.plan_pipeline,
          monitoring.plan_monitoring)

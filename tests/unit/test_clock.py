@@ -16,8 +16,3 @@ def test_factor_divides_waits(monkeypatch):
     assert clock.scaled(60) == 60
     monkeypatch.setenv(clock.FACTOR_ENV, "30")
     assert clock.scaled(60) == 2
-
-
-def test_reports_say_when_a_factor_was_on():
-    assert clock.describe(1) == ""
-    assert "30x faster" in clock.describe(30)

@@ -17,7 +17,6 @@ from importlib import metadata
 from pathlib import Path
 
 import runbook_lib
-from runbook_lib.app import suite
 
 DIST_NAME = "pipeline-runbooks"
 PACKED_REPORT = Path("runbook_lib") / "templates" / "reports" / "pipeline_health.ipynb"
@@ -30,7 +29,9 @@ def build_wheel(out_dir: Path) -> Path:
     version = _version()
     dist_info = f"pipeline_runbooks-{version}.dist-info"
     files = dict(_package_files())
-    report = suite.NOTEBOOK_DIR / "reports" / "pipeline_health.ipynb"
+    # A source checkout keeps the notebooks beside the package (see app/suite.py).
+    report = Path(runbook_lib.__file__).resolve().parents[1] / "notebooks" / "reports" / (
+        "pipeline_health.ipynb")
     if report.exists():
         files[PACKED_REPORT.as_posix()] = report.read_bytes()
     files[f"{dist_info}/METADATA"] = _metadata(version).encode()
