@@ -1,6 +1,7 @@
 """`make bench`: every performance figure of the project, side by side in one run.
 
-    python -m benchmarks [--runs N] [--only engine overview triage analytics report] [--quick]
+    python -m benchmarks [--runs N] [--quick]
+        [--only engine overview triage analytics report lifecycle]
 
 Prints medians and ratios, each with its target and whether it is met; these machines are
 noisy, so every comparison is measured in the same run, interleaved, and reported as a median.
@@ -15,10 +16,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import analytics_bench, engine_bench, overview_bench, report_bench, triage_bench
+from benchmarks import (
+    analytics_bench,
+    engine_bench,
+    lifecycle_bench,
+    overview_bench,
+    report_bench,
+    triage_bench,
+)
 from benchmarks.report import Result, machine
 
-PARTS = ("engine", "overview", "triage", "analytics", "report")
+PARTS = ("engine", "overview", "triage", "analytics", "report", "lifecycle")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +57,8 @@ def _measure(part: str, args: argparse.Namespace) -> list[Result]:
     if part == "analytics":
         sizes = analytics_bench.SIZES[:-1] if args.quick else analytics_bench.SIZES
         return analytics_bench.run_all(runs=max(1, args.runs // 2), sizes=sizes)
+    if part == "lifecycle":
+        return lifecycle_bench.run_all(runs=1 if args.quick else min(args.runs, 3))
     return report_bench.run_all()
 
 
