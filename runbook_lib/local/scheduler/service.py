@@ -2,8 +2,9 @@
 
 moto stores schedules (CreateSchedule, GetSchedule, ...) and rules with a
 ``ScheduleExpression`` but never invokes anything. A background thread here looks at them every
-``RUNBOOK_LOCAL_SCHEDULER_TICK`` seconds (0.25) and invokes the targets that are due (on a
-small pool, so one target's retries never hold up another schedule):
+``RUNBOOK_LOCAL_SCHEDULER_TICK`` seconds (1; AWS itself fires within the minute) and invokes
+the targets that are due (on a small pool, so one target's retries never hold up another
+schedule):
 
 - Under the rehearsal clock (:mod:`runbook_lib.local.clock`, factor N) a ``rate()`` fires N
   times as often; ``at()`` and ``cron()`` keep their wall-clock moments.
@@ -54,7 +55,7 @@ class ScheduleRunner:
 
     def __init__(self, ctx: LocalContext) -> None:
         self.ctx = ctx
-        self.interval = float(os.environ.get(TICK_ENV) or 0.25)
+        self.interval = float(os.environ.get(TICK_ENV) or 1.0)
         self.store = JsonStore(Path(ctx.state_dir) / STATE_FILE, {"regions": [], "items": {}})
         self.factor = clock.time_factor()
         self.started = datetime.now(UTC)
