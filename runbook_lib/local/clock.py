@@ -41,8 +41,8 @@ def parse_factor(value: str | float | None, field: str = FACTOR_ENV) -> float:
         factor = float("nan")
     if not 1.0 <= factor <= MAX_FACTOR:  # also refuses NaN
         raise ClockError(f"{field}={value!r} is not a time factor: it must be a number from 1 "
-                         f"(real time) to {MAX_FACTOR:g}, e.g. 30 to run a one-minute gate in "
-                         "two seconds")
+                         f"(real time) to {MAX_FACTOR:g}. Fix: pass e.g. 30, which runs a "
+                         "one-minute gate in two seconds, or leave it out for real time.")
     return factor
 
 

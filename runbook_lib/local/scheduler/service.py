@@ -8,7 +8,6 @@ schedule):
 
 - Under the rehearsal clock (:mod:`runbook_lib.local.clock`, factor N) a ``rate()`` fires N
   times as often; ``at()`` and ``cron()`` keep their wall-clock moments.
-
 - ``State`` DISABLED skips; enabling again does not replay what was skipped.
 - ``FlexibleTimeWindow`` FLEXIBLE fires at a random moment within ``MaximumWindowInMinutes``
   after the scheduled time, as AWS does.
