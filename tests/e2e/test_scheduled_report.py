@@ -20,6 +20,7 @@ from helpers import aws_cli, local_aws_env, run_runbook, wait_until
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
+from runbook_lib.setup import teardown
 from runbook_lib.setup.schedule import ReportNames
 
 pytestmark = pytest.mark.slow
@@ -141,3 +142,20 @@ def test_aws_cli_schedule_runs_the_report_into_s3_and_tells_the_topic(stack):
     for key in (f"{report.report_prefix}{day}.html", f"{report.report_prefix}latest.html"):
         html = s3.get_object(Bucket=names.artifact_bucket, Key=key)["Body"].read().decode()
         assert names.pipeline in html and "<html" in html.lower()
+
+
+def test_teardown_removes_the_schedule_project_roles_and_topic(stack):
+    env, session, params = stack
+    names = params.names()
+    report = ReportNames.derive(params, names)
+    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
+                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    teardown.plan_teardown(session, params, names).apply()
+    scheduler = session.client("scheduler")
+    groups = [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
+    assert report.schedule_group not in groups
+    assert session.client("codebuild").batch_get_projects(names=[report.project])["projects"] == []
+    roles = [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]]
+    assert report.project_role not in roles and report.scheduler_role not in roles
+    topics = [t["TopicArn"] for t in session.client("sns").list_topics()["Topics"]]
+    assert names.topic_arn(report.topic) not in topics
