@@ -144,6 +144,23 @@ def test_aws_cli_schedule_runs_the_report_into_s3_and_tells_the_topic(stack):
         assert names.pipeline in html and "<html" in html.lower()
 
 
+def test_a_failed_report_is_a_failed_build_with_its_log(stack):
+    env, session, params = stack
+    report = ReportNames.derive(params, params.names())
+    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
+                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    codebuild = session.client("codebuild")
+    build_id = codebuild.start_build(projectName=report.project, environmentVariablesOverride=[
+        {"name": "PIPELINE", "value": "no-such-pipeline", "type": "PLAINTEXT"}])["build"]["id"]
+    build = wait_until(lambda: codebuild.batch_get_builds(ids=[build_id])["builds"][0],
+                       lambda b: b["buildStatus"] != "IN_PROGRESS", timeout=180, interval=1,
+                       what="the report build to end")
+    assert build["buildStatus"] == "FAILED"
+    failed = [p for p in build["phases"] if p.get("phaseStatus") == "FAILED"]
+    assert [p["phaseType"] for p in failed] == ["BUILD"]
+    assert "no-such-pipeline not found" in _log_tail(session, build)
+
+
 def test_teardown_removes_the_schedule_project_roles_and_topic(stack):
     env, session, params = stack
     names = params.names()
