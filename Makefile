@@ -51,9 +51,10 @@ NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wild
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NOTEBOOKS_IN_RUN_ORDER) --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
 
-## make check: the quick loop for every edit (unit tests, then the fast local-AWS and CLI tests;
-## no notebooks, browsers or end-to-end runs); stops at the first failure
-CHECK_TESTS := tests/unit tests/local_aws tests/cli
+## make check: the quick loop for every edit: unit tests, the local-AWS tests and the CLI's input
+## checks, without those marked slow (no notebooks, browsers, end-to-end runs, fault rounds or
+## fuzzing); stops at the first failure. `make test` and CI run everything.
+CHECK_TESTS := tests/unit tests/local_aws tests/cli/test_bad_inputs.py tests/cli/test_local_clock.py
 check: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not slow and not browser and not aws" $(CHECK_TESTS)
 

@@ -9,6 +9,7 @@ throttling, the whole setup completes.
 from __future__ import annotations
 
 import pytest
+from botocore.retries.standard import ExponentialBackoff
 from faults_proxy import FaultPlan, FaultProxy
 
 from runbook_lib.core.errors import RunbookError
@@ -30,6 +31,14 @@ def _headless():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(HEADLESS_ENV, "1")  # secrets get local placeholders, no prompt
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff_sleep(monkeypatch):
+    """botocore sleeps up to seconds before retrying a throttled call (1 s base, doubling);
+    these tests check that the setup converges, not how long AWS asks clients to wait, so the
+    retries go at once (the retry count, the quota and the errors are botocore's own)."""
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
 
 
 @pytest.fixture(scope="module")
