@@ -115,17 +115,23 @@ class ScheduleRunner:
             for item in due_items.list_items(self.ctx.aws, region):
                 seen.add(item.key)
                 self._consider(item, now, startup)
-        with self.store.transaction() as data:
-            for key in [k for k in data["items"] if k not in seen]:
-                del data["items"][key]
+        gone = [k for k in self.store.data["items"] if k not in seen]
+        if gone:
+            with self.store.transaction() as data:
+                for key in gone:
+                    del data["items"][key]
 
     def _consider(self, item: due_items.DueItem, now: datetime, startup: bool) -> None:
         if item.key in self._running:
             return
         record = self._record(item, now)
-        if item.disabled:
-            self._save(item.key, record | {"last": now.isoformat(), "fire_at": None})
+        if item.disabled:  # nothing fires
+            if not record.get("disabled"):
+                self._save(item.key, record | {"disabled": True, "fire_at": None})
             return
+        if record.get("disabled"):  # enabled again: what was skipped is not replayed
+            record |= {"disabled": False, "last": now.isoformat(), "fire_at": None}
+            self._save(item.key, record)
         try:
             times = parse_expression(item.expression, item.timezone)
             if times.every is not None:
@@ -163,6 +169,9 @@ class ScheduleRunner:
         return dict(record)
 
     def _save(self, key: str, record: dict[str, Any]) -> None:
+        """Write only a change: the ticks run every second, the state file is on disk."""
+        if self.store.data["items"].get(key) == record:
+            return
         with self.store.transaction() as data:
             data["items"][key] = record
 
