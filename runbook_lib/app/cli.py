@@ -7,6 +7,7 @@
                                                   or waits for approval, 3 it failed, 1 error
     runbook teardown [-p apply=true]              plan the teardown; apply=true deletes
     runbook report [--pipeline NAME] --out FILE   the pipeline health report, as HTML
+    runbook report --schedule EXPR | --list-scheduled   the report, scheduled inside AWS
     runbook triage [--pipeline NAME | --build-id ID] why a build failed (exit 1 if it did)
     runbook lab                                   JupyterLab on the notebooks, guided mode
     runbook status                                setup overview (exit 0 converged, 2 drift)
@@ -23,7 +24,14 @@ import os
 import sys
 from pathlib import Path
 
-from runbook_lib.app import cli_checks, cmd_buildspec, cmd_fleet, cmd_status, cmd_triage
+from runbook_lib.app import (
+    cli_checks,
+    cmd_buildspec,
+    cmd_fleet,
+    cmd_report,
+    cmd_status,
+    cmd_triage,
+)
 from runbook_lib.core.errors import RunbookError
 
 
@@ -138,10 +146,11 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: the app's in runbook.toml)")
     report.add_argument("--days", type=int, default=30,
                         help="window: executions started in the last N days (default 30)")
-    report.add_argument("--out", type=Path, required=True, metavar="FILE.html",
+    report.add_argument("--out", type=Path, metavar="FILE.html",
                         help="where to write the HTML (the executed notebook goes beside it)")
     report.add_argument("--target", choices=("local", "aws"), default=None,
                         help="the embedded local AWS (default) or real AWS")
+    cmd_report.add_options(report)
     report.set_defaults(func=_report)
 
     cmd_triage.add_parser(sub)
@@ -255,10 +264,17 @@ def _report(args) -> int:
     from runbook_lib.app import runner
     from runbook_lib.views import waiting
 
-    pipeline = pipeline_of(args)
+    project = getattr(args, "project", None)
+    if not args.pipeline and project is not None and project.exists:
+        args.pipeline = pipeline_of(args)  # the app's pipeline, remembered in runbook.toml
+    scheduled = cmd_report.handle(args)  # --schedule, --list-scheduled; checks the options
+    if scheduled is not None:
+        return scheduled
+    pipeline = args.pipeline
     with waiting.for_terminal(f"rendering the health report of {pipeline}"):
         out = runner.run_report(pipeline, args.out, days=args.days, target=args.target)
     print(f"health report of {pipeline}: {out}")
+    cmd_report.after_render(args, out)
     return 0
 
 

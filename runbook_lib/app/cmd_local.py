@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from runbook_lib.core.errors import LocalAwsError
+from runbook_lib.local import clock
 
 _STATE_HELP = "state directory (default $RUNBOOK_STATE_DIR or ~/.runbook/local)"
 
@@ -59,6 +60,19 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
                    help="where bubblewrap cannot run (not Linux, no user namespaces), run "
                    "builds without a sandbox: their commands can then read your files, "
                    "credentials and the state folder")
+    p.add_argument("--time-factor", default=None, metavar="N",
+                   help="rehearsal clock: run the local AWS's waits (gate WaitTime, approval "
+                   "expiry, build timeouts, schedules) N times faster than real time (default "
+                   "$RUNBOOK_LOCAL_TIME_FACTOR or 1)")
+
+
+def _apply_time_factor(args) -> None:
+    """--time-factor, checked, becomes the serving process's $RUNBOOK_LOCAL_TIME_FACTOR."""
+    if args.time_factor:
+        factor = clock.parse_factor(args.time_factor, "--time-factor")
+        os.environ[clock.FACTOR_ENV] = f"{factor:g}"
+    else:
+        clock.time_factor()  # a bad $RUNBOOK_LOCAL_TIME_FACTOR stops the start, named
 
 
 def _state_dir(args) -> Path:
@@ -108,6 +122,7 @@ def _local_serve(args) -> int:
 
     _check_host(args)
     _sandbox_policy(args)
+    _apply_time_factor(args)
     os.umask(0o077)  # every file the server and its builds create is the operator's alone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     state_dir = _state_dir(args)
@@ -125,6 +140,9 @@ def _local_serve(args) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     print(f"local AWS listening at {server.endpoint_url}; state in {state_dir}", flush=True)
+    factor = clock.time_factor()
+    if factor != 1:
+        print(f"rehearsal clock: waits run {factor:g}x faster than real time", flush=True)
     if sys.stdout.isatty():  # the key pair goes to a terminal, never into server.log
         print("\n".join(server.credentials.export_lines(server.endpoint_url)), flush=True)
     try:
@@ -141,7 +159,9 @@ def _local_start(args) -> int:
     from runbook_lib.local.server import process
 
     _check_host(args)
+    factor = clock.parse_factor(args.time_factor, "--time-factor") if args.time_factor else None
     status = process.start(_state_dir(args), port=args.port or 0, host=args.host,
+                           time_factor=factor,
                            allow_origins=tuple(args.allow_origin),
                            allow_remote=args.allow_remote,
                            unsandboxed_builds=args.unsandboxed_builds)
@@ -178,11 +198,14 @@ def _local_status(args) -> int:
         return 3
     print(f"# running (pid {status.pid}) at {status.endpoint_url}; state in {status.state_dir}")
     try:
-        recovered = client.server_info(status.endpoint_url).get("recovered")
+        info = client.server_info(status.endpoint_url)
     except LocalAwsError as err:
-        recovered = f"could not ask the server what it recovered: {err}"
-    if recovered:
-        print(f"# WARNING at start: {recovered}")
+        info = {"recovered": f"could not ask the server what it recovered: {err}"}
+    if info.get("recovered"):
+        print(f"# WARNING at start: {info['recovered']}")
+    factor = float(info.get("time_factor") or 1)
+    print(f"# rehearsal clock: waits run {factor:g}x faster than real time" if factor != 1 else
+          "# clock: real time (no --time-factor)")
     _print_exports(Path(status.state_dir), status.endpoint_url)
     return 0
 

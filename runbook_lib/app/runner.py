@@ -318,6 +318,9 @@ def write_index(result: RunResult) -> Path:
 
 
 REPORT_NOTEBOOK = suite.NOTEBOOK_DIR / "reports" / "pipeline_health.ipynb"
+if not REPORT_NOTEBOOK.exists():  # installed from a wheel: the copy packed beside the templates
+    REPORT_NOTEBOOK = Path(__file__).resolve().parents[1] / "templates" / "reports" / (
+        REPORT_NOTEBOOK.name)
 
 
 def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "local",
@@ -342,7 +345,8 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
                              "7")
     private_folder(out_file.parent)
     executed = out_file.with_suffix(".ipynb")
-    parameters = {"pipeline": pipeline, "days": days, "target": target}
+    # The report only reads: no source connection to name on target aws (an S3 source needs none).
+    parameters = {"pipeline": pipeline, "days": days, "target": target, "source_provider": "s3"}
     with private_files(), target_environment(target):
         try:
             pm.execute_notebook(

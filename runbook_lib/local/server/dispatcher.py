@@ -36,6 +36,7 @@ from runbook_lib.local.firehose.delivery import FirehoseDelivery
 from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
+from runbook_lib.local.scheduler.service import ScheduleRunner
 from runbook_lib.local.server import control, refusals, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
@@ -189,4 +190,4 @@ def default_extensions() -> list[Callable[..., Extension]]:
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
             CloudWatchLogEvents, CloudWatchLogsFilter, FirehoseDelivery, ActionTypes, JobsApi,
-            RevisionsApi, Webhooks, CodeBuildProjectAdmin, CodeBuildReportAdmin]
+            RevisionsApi, Webhooks, CodeBuildProjectAdmin, CodeBuildReportAdmin, ScheduleRunner]
