@@ -81,3 +81,11 @@ nb.show_plan(release_alarm.plan_release_alarm(ctx.session, ctx.params, ctx.names
 # %%
 nb.show_plan(schedule.plan_if_requested(ctx.session, ctx.params, ctx.names, schedule_report),
              apply)
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

@@ -337,6 +337,7 @@ def prepare_lab_workspace(workspace: Path = LAB_DIR) -> Path:
 
 def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = None) -> int:
     """JupyterLab on loopback at a workspace of the notebooks, kernels reaching the target."""
+    from runbook_lib.app import lab_settings
     from runbook_lib.local.server import process
 
     env = dict(os.environ)
@@ -360,7 +361,8 @@ def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = No
     print(f"notebooks: {workspace}\nopen the URL JupyterLab prints below (127.0.0.1 only)",
           flush=True)
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
-           "--no-browser", f"--ServerApp.root_dir={workspace}"]
+           "--no-browser", f"--ServerApp.root_dir={workspace}",
+           *lab_settings.lab_arguments(workspace / ".lab-settings")]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI machines often run as root
     sys.stdout.flush()
