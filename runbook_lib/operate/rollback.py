@@ -344,4 +344,5 @@ def outcome_report(session: AwsSession, params: Params, names: ResourceNames, rb
     """Follow the rollback the plan started (if any), then say where it stands and what
     production serves: one text, read again after Apply so it never says "not started"."""
     result = follow(session, rb, timeout)
-    return f"{outcome_text(rb, result)}\n{verify_after(session, params, names, rb, result).render()}"
+    verification = verify_after(session, params, names, rb, result)
+    return f"{outcome_text(rb, result)}\n{verification.render()}"
