@@ -222,8 +222,9 @@ def _triage_names_the_failing_test(page, lab, artifacts) -> None:
     error = page.locator(f"{PANEL} .runbook-log-view .runbook-log-error")
     error.wait_for()
     inside = page.evaluate(f"""() => {{
-      const line = document.querySelector('{PANEL} .runbook-log-error').getBoundingClientRect();
-      const box = line.parentElement.getBoundingClientRect();
+      const error = document.querySelector('{PANEL} .runbook-log-error');
+      const line = error.getBoundingClientRect();
+      const box = error.parentElement.getBoundingClientRect();
       return line.top >= box.top && line.bottom <= box.bottom; }}""")
     _snap(page, artifacts, "guided-10-2-jumped")
     assert inside, "the first error line is not in view after Jump to first error"

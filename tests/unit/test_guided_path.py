@@ -77,3 +77,14 @@ def test_the_local_approver_is_the_os_user(monkeypatch):
 
     monkeypatch.setattr("getpass.getuser", lambda: "ana")
     assert approvals.operator_identity(Local()) == "arn:aws:sts::123456789012:user/ana"
+
+
+def test_the_pipeline_drawing_says_created_once_it_exists():
+    from runbook_lib.setup.pipeline_shape import PipelineShape
+    from runbook_lib.views import plots
+
+    planned = PipelineShape("p", "V2", "QUEUED", (), deployed=False)
+    created = PipelineShape("p", "V2", "QUEUED", (), version=1)
+    assert "planned, not yet created" in plots.pipeline_title(planned)
+    assert "created, version 1" in plots.pipeline_title(created)
+    assert plots.LABEL_POINTS >= 11

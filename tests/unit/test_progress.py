@@ -155,3 +155,17 @@ def test_nothing_waits_when_the_run_ended_or_runs():
     assert progress.describe_waiting(_execution(), []) == "no approval is waiting"
     # The token may already be answered by someone else: the cockpit is still named.
     assert "notebook 11_approvals" in progress.describe_waiting(_waiting_at_approval(), [])
+
+
+def test_a_rollback_is_shown_as_one_and_counts_only_the_stage_it_ran():
+    """An automated rollback re-runs one stage: "rollback of X, 1/5 actions" read as a run
+    that stopped early; it is shown as a rollback, over the actions it ran."""
+    stages = [
+        StageProgress("Build", [_action("Build", "Build", "Pending", 0, 0)]),
+        StageProgress("Deploy-production", [_action("Deploy-production", "Deploy",
+                                                     "Succeeded", 0, 5)]),
+    ]
+    run = ExecutionProgress("p", "e1", "Succeeded", T0 + timedelta(seconds=30), stages=stages,
+                            rollback_target="abcdef1234", is_rollback=True)
+    line = progress.headline(run)
+    assert "rollback e1 (back to abcdef12)" in line and "1/1 actions done" in line
