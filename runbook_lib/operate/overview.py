@@ -86,6 +86,7 @@ class LatestRun:
     stages: list[tuple[str, str]] = field(default_factory=list)
     approvals: list[executions.PendingApproval] = field(default_factory=list)
     note: str = ""
+    rollback: bool = False  # the newest run re-ran a stage to roll it back
 
 
 @dataclass
@@ -192,9 +193,10 @@ def read_latest_run(session: AwsSession, pipeline_name: str) -> LatestRun:
     if not newest:
         return LatestRun(note=f"{pipeline_name} has not run yet")
     latest = newest[0]
+    rollback = latest.execution_type == "ROLLBACK" or latest.trigger.endswith("Rollback")
     return LatestRun(latest.execution_id, latest.status,
                      executions.stage_statuses(session, pipeline_name, latest.execution_id),
-                     executions.pending_approvals(session, pipeline_name))
+                     executions.pending_approvals(session, pipeline_name), rollback=rollback)
 
 
 def next_step(steps: list[StepState], run: LatestRun) -> NextStep:
