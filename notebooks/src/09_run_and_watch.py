@@ -106,8 +106,8 @@ nb.table(progress.followed_stage_rows(followed), progress.STAGE_HEADERS,
 # The build logs notebook reads and classifies that log.
 
 # %%
-nb.show(progress.failure_display(executions.failure_details(ctx.session, ctx.names.pipeline,
-                                                           followed.execution_id)))
+failure = executions.run_failure(ctx.session, ctx.names.pipeline, followed.execution_id)
+nb.show(progress.failure_display(failure))
 
 # %%
 nb.show(progress.failure_display(executions.latest_failure(ctx.session, ctx.names.pipeline)))
@@ -116,4 +116,4 @@ nb.show(progress.failure_display(executions.latest_failure(ctx.session, ctx.name
 # ## Next
 
 # %%
-nb.next_link("11_approvals", "answer the approval waiting (a failed build: 10_build_logs)")
+nb.show(progress.next_after(followed, failure))

@@ -248,13 +248,36 @@ def latest_failure(session: AwsSession, pipeline: str, limit: int = 50) -> Failu
     """
     failed = [s for s in list_executions(session, pipeline, limit) if s.status == "Failed"]
     for summary in failed:
-        details = failure_details(session, pipeline, summary.execution_id)
-        if details is not None:
-            return details
-    if not failed:
+        found = failed_action(session, pipeline, summary.execution_id)
+        if found is not None:
+            return failure_details(session, pipeline, summary.execution_id)
+    return stopped_by_condition(session, pipeline, failed[0].execution_id) if failed else None
+
+
+def run_failure(session: AwsSession, pipeline: str, execution_id: str) -> FailureDetails | None:
+    """Why a run failed: its failed action (:func:`failure_details`), else the release gate
+    that failed it (:func:`stopped_by_condition`); None when it did not fail."""
+    if not execution_id:
         return None
-    newest = failed[0]
-    stopped = [stage for stage, status in stage_statuses(session, pipeline, newest.execution_id)
-               if status == "Failed"]
-    return FailureDetails(newest.execution_id, stopped[0] if stopped else "-", "(stage gate)",
-                          newest.status_summary or "the run failed without a failed action")
+    return (failure_details(session, pipeline, execution_id)
+            or stopped_by_condition(session, pipeline, execution_id))
+
+
+STAGE_CONDITION = "(stage condition)"  # the "action" of a run a release gate failed
+
+
+def stopped_by_condition(session: AwsSession, pipeline: str, execution_id: str
+                         ) -> FailureDetails | None:
+    """A failed run with no failed action: a release gate (stage condition) failed it; the
+    stage it stopped in and CodePipeline's summary. None when the run did not fail."""
+    summary = get_execution(session, pipeline, execution_id, with_commit=False)
+    if summary.status != "Failed":
+        return None
+    paginator = session.client("codepipeline").get_paginator("list_rule_executions")
+    stopped = [item.get("stageName", "-")
+               for page in paginator.paginate(pipelineName=pipeline,
+                                              filter={"pipelineExecutionId": execution_id})
+               for item in page.get("ruleExecutionDetails") or []
+               if item.get("status") == "Failed"]
+    return FailureDetails(execution_id, stopped[0] if stopped else "-", STAGE_CONDITION,
+                          summary.status_summary or "the run failed without a failed action")

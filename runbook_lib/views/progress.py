@@ -123,6 +123,18 @@ def show_followed(session, pipeline: str, followed: FollowedRun) -> None:
     print(gates.run_gate_text(session, pipeline, followed.execution_id))
 
 
+def next_after(followed: FollowedRun, failure: FailureDetails | None) -> display.NextLink:
+    """Where to go after watching a run: the approval it waits for, the failed build's log,
+    or, once it is through, where the time went."""
+    if followed.progress is None:
+        return display.NextLink("00_overview", "see where the setup stands and start a run")
+    if followed.progress.waiting_for_approval and not followed.progress.finished:
+        return display.NextLink("11_approvals", "answer the approval this run waits for")
+    if failure is not None and failure.build_id:
+        return display.NextLink("10_build_logs", "read the failed build's log: what to fix")
+    return display.NextLink("12_stage_durations", "see where the time goes, run after run")
+
+
 def followed_stage_rows(followed: FollowedRun) -> list[tuple[str, str, str, str]]:
     """:func:`stage_rows` of the followed run; none when no run was followed."""
     return stage_rows(followed.progress) if followed.progress else []

@@ -57,3 +57,6 @@ def _defaults_find_the_interesting_thing(session, params, names, steps):
     assert (state.state, state.detail) == (overview.CONVERGED, overview.REHEARSED), state
     assert "approved for you" in steps[0].row()[3]
     assert "on your behalf" in history.answered_text(steps)
+    gated = executions.run_failure(session, names.pipeline, steps[3].execution_id)
+    assert (gated.stage, gated.action) == ("Deploy-production", executions.STAGE_CONDITION)
+    assert "ALARM" in gated.summary

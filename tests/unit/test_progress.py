@@ -169,3 +169,17 @@ def test_a_rollback_is_shown_as_one_and_counts_only_the_stage_it_ran():
                             rollback_target="abcdef1234", is_rollback=True)
     line = progress.headline(run)
     assert "rollback e1 (back to abcdef12)" in line and "1/1 actions done" in line
+
+
+def test_the_next_link_after_a_run_goes_where_the_run_points():
+    from runbook_lib.operate.executions import FailureDetails, FollowedRun
+
+    waiting = FollowedRun("e1", _waiting_at_approval())
+    assert progress.next_after(waiting, None).notebook == "11_approvals.ipynb"
+    failed = FollowedRun("e1", _execution("Failed"))
+    build = FailureDetails("e1", "Build", "Build", "npm test failed", build_id="p:1")
+    assert progress.next_after(failed, build).notebook == "10_build_logs.ipynb"
+    assert progress.next_after(FollowedRun("", note="not run yet"), None).notebook == \
+        "00_overview.ipynb"
+    done = FollowedRun("e1", _execution("Succeeded"))
+    assert progress.next_after(done, None).notebook == "12_stage_durations.ipynb"
