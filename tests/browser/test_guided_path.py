@@ -13,8 +13,10 @@ Slow (about ten minutes): it runs in ``make test`` and CI, not in a quick loop.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.request
 
 import pytest
 from test_jupyterlab import (
@@ -244,6 +246,19 @@ def _roll_back(page, lab, artifacts) -> None:
     text = _panel_text(page)
     assert re.search(r"rollback execution \S+ succeeded", text), text[-2000:]
     assert "verification OK: production serves" in text, text[-2000:]
+
+
+def test_runbook_lab_configures_jupyterlab_for_a_path(lab):
+    """`runbook lab`'s defaults: a closed notebook's kernel is shut down (the server culls the
+    rest), and no news question (JupyterLab's settings API serves the schema with them)."""
+    def schema_default(plugin: str, key: str):
+        url = f"{lab.base_url}/lab/api/settings/{plugin}?token={lab.token}"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return json.loads(resp.read())["schema"]["properties"][key].get("default")
+
+    assert schema_default("@jupyterlab/notebook-extension:tracker", "kernelShutdown") is True
+    assert schema_default("@jupyterlab/apputils-extension:notification", "fetchNews") == "false"
+    assert "Culling kernels" in lab.log.read_text(errors="replace")
 
 
 def test_the_guided_path_with_default_parameters(page, lab, artifacts):
