@@ -58,8 +58,9 @@ nb.show_plan(rb.plan, apply)
 
 # %%
 with nb.waiting("following the rollback run"):
-    nb.live_text("rollback outcome", lambda: rollback.outcome_report(
-        ctx.session, ctx.params, ctx.names, rb, wait_minutes * 60))
+    outcome = rollback.outcome_report(ctx.session, ctx.params, ctx.names, rb, wait_minutes * 60)
+nb.live_text("rollback outcome", lambda: rollback.outcome_report(
+    ctx.session, ctx.params, ctx.names, rb, wait_minutes * 60), first=outcome)
 
 # %% [markdown]
 # ## Next

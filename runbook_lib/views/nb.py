@@ -80,10 +80,13 @@ def apply_plan(plan: Plan, on_applied: Callable[[], None] | None = None) -> None
     refresh()
 
 
-def live(key: str, render: Callable[[], display.RichDisplay]) -> None:
-    """Show ``render()``; in JupyterLab, show it again in place after every Apply or decision
-    made in this kernel, so an output never contradicts a click (``key`` names the output)."""
-    shown = render()
+def live(key: str, render: Callable[[], display.RichDisplay],
+         first: display.RichDisplay | None = None) -> None:
+    """Show ``render()`` (or ``first``, already rendered); in JupyterLab, show it again in place
+    after every Apply or decision made in this kernel, so an output never contradicts a click
+    (``key`` names the output). Call it outside ``nb.waiting``: an output shown inside the
+    spinner's widget is not updated in place."""
+    shown = first if first is not None else render()
     if is_headless():
         display.show(shown)
         return
@@ -146,9 +149,10 @@ def live_table(key: str, rows: Callable[[], Sequence[Sequence[Any]]], headers: S
     live(key, lambda: display.Table(rows(), headers, _LINKS, empty=empty))
 
 
-def live_text(key: str, text: Callable[[], str]) -> None:
+def live_text(key: str, text: Callable[[], str], first: str | None = None) -> None:
     """Printed text read again after every Apply or decision (see :func:`live`)."""
-    live(key, lambda: display.Preformatted(text()))
+    live(key, lambda: display.Preformatted(text()),
+         display.Preformatted(first) if first is not None else None)
 
 
 def show(obj) -> None:

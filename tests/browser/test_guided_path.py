@@ -109,7 +109,17 @@ def _run_all(page, artifacts, shot: str, timeout_s: float = RUN_S) -> None:
     _snap(page, artifacts, shot)
 
 
-def _apply_everything(page, artifacts, shot: str) -> int:
+def _wait_kernel_idle(lab, name: str) -> None:
+    """A click's callback goes on re-rendering the outputs below it after the button changed;
+    the server sees the kernel busy until it is done (the toolbar's indicator tracks only
+    cells, not widget callbacks)."""
+    deadline = time.monotonic() + RUN_S
+    while not _kernel_connected(lab, name):
+        assert time.monotonic() < deadline, f"the kernel of {name} stayed busy"
+        time.sleep(0.5)
+
+
+def _apply_everything(page, lab, name: str, artifacts, shot: str) -> int:
     """Click every enabled Apply button, top to bottom, and wait for each to say Applied."""
     offered = page.locator(f"{PANEL} button:not([disabled])", has_text=re.compile(r"^\s*Apply "))
     applied = page.locator(f"{PANEL} button", has_text=re.compile(r"^\s*Applied\s*$"))
@@ -120,10 +130,7 @@ def _apply_everything(page, artifacts, shot: str) -> int:
         button.click()
         clicked += 1
         applied.nth(clicked - 1).wait_for(timeout=RUN_S * 1000)
-        # The click's callback goes on re-rendering the outputs below; the kernel is busy
-        # until they are all shown again.
-        page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
-            timeout=RUN_S * 1000)
+        _wait_kernel_idle(lab, name)
     page.wait_for_function(_ALL_RAN, timeout=RUN_S * 1000)
     _snap(page, artifacts, shot)
     return clicked
@@ -168,7 +175,7 @@ def _walk_setup(page, lab, artifacts) -> None:
         stem = current.removesuffix(".ipynb")
         _run_all(page, artifacts, f"guided-{stem}-1-plan")
         _check_outputs(page, current, clicked=False)
-        _apply_everything(page, artifacts, f"guided-{stem}-2-applied")
+        _apply_everything(page, lab, current, artifacts, f"guided-{stem}-2-applied")
         _check_outputs(page, current)
         if stem == "07_pipeline":
             assert "registered as acme/sample-app" in _panel_text(page)
@@ -198,7 +205,7 @@ def _watch_and_approve(page, lab, artifacts, pipeline: str) -> None:
     page.locator(".runbook-approval-card button",
                  has_text=re.compile(r"^\s*Approve\s*$")).first.click()
     page.get_by_text("audit record:").first.wait_for(timeout=60_000)
-    page.wait_for_function(_ALL_RAN, timeout=60_000)
+    _wait_kernel_idle(lab, "11_approvals.ipynb")
     _snap(page, artifacts, "guided-11-2-approved")
     _check_outputs(page, "11_approvals.ipynb")
     session = _session(lab)
@@ -241,7 +248,8 @@ def _roll_back(page, lab, artifacts) -> None:
     _wait_kernel(page, lab, "13_rollback.ipynb")
     _run_all(page, artifacts, "guided-13-1-plan")
     _check_outputs(page, "13_rollback.ipynb", clicked=False)
-    assert _apply_everything(page, artifacts, "guided-13-2-rolled-back") == 1
+    assert _apply_everything(page, lab, "13_rollback.ipynb", artifacts,
+                             "guided-13-2-rolled-back") == 1
     _check_outputs(page, "13_rollback.ipynb")
     text = _panel_text(page)
     assert re.search(r"rollback execution \S+ succeeded", text), text[-2000:]
