@@ -250,6 +250,9 @@ def _roll_back(page, lab, artifacts) -> None:
     _check_outputs(page, "13_rollback.ipynb", clicked=False)
     assert _apply_everything(page, lab, "13_rollback.ipynb", artifacts,
                              "guided-13-2-rolled-back") == 1
+    page.locator(f"{PANEL} .jp-OutputArea", has_text=re.compile(
+        r"rollback execution \S+ succeeded")).first.wait_for(timeout=RUN_S * 1000)
+    _snap(page, artifacts, "guided-13-3-verified")
     _check_outputs(page, "13_rollback.ipynb")
     text = _panel_text(page)
     assert re.search(r"rollback execution \S+ succeeded", text), text[-2000:]
