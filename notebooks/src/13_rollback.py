@@ -40,7 +40,7 @@ ctx = nb.context(globals())
 # %%
 nb.live_table("deployments", lambda: rollback.deployment_rows(rollback.production_deployments(
     ctx.session, ctx.names.pipeline, rollback.production_stage(ctx.params))),
-    rollback.DEPLOYMENT_HEADERS, empty="nothing deployed to production yet")
+    rollback.DEPLOYMENT_HEADERS, empty="nothing deployed to production yet", last=True)
 
 # %% [markdown]
 # ## The plan

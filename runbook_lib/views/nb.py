@@ -25,6 +25,8 @@ _LINKS: dict[str, str] = {}
 # Outputs that depend on AWS state, re-rendered in place after an Apply or a decision (by key,
 # so re-running a cell replaces its entry instead of adding one).
 _LIVE: dict[str, Callable[[], None]] = {}
+# Outputs re-rendered after all the others (a table that shows what a followed run changed).
+_LIVE_LAST: dict[str, Callable[[], None]] = {}
 
 
 @dataclass
@@ -81,11 +83,11 @@ def apply_plan(plan: Plan, on_applied: Callable[[], None] | None = None) -> None
 
 
 def live(key: str, render: Callable[[], display.RichDisplay],
-         first: display.RichDisplay | None = None) -> None:
+         first: display.RichDisplay | None = None, last: bool = False) -> None:
     """Show ``render()`` (or ``first``, already rendered); in JupyterLab, show it again in place
     after every Apply or decision made in this kernel, so an output never contradicts a click
-    (``key`` names the output). Call it outside ``nb.waiting``: an output shown inside the
-    spinner's widget is not updated in place."""
+    (``key`` names the output). ``last``: re-render it after the others, which may follow a
+    run the Apply started (13's deployments, after the rollback's outcome)."""
     shown = first if first is not None else render()
     if is_headless():
         display.show(shown)
@@ -93,13 +95,13 @@ def live(key: str, render: Callable[[], display.RichDisplay],
     from IPython.display import display as ipy_display
 
     handle = ipy_display(shown, display_id=True)
-    _LIVE[key] = lambda: handle.update(render())
+    (_LIVE_LAST if last else _LIVE)[key] = lambda: handle.update(render())
 
 
 def refresh() -> None:
     """Re-render every :func:`live` output (after an Apply or a decision); one that cannot be
     read says why in its place instead of a traceback."""
-    for key, update in list(_LIVE.items()):
+    for key, update in [*_LIVE.items(), *_LIVE_LAST.items()]:
         try:
             update()
         except Exception as err:  # noqa: BLE001 (shown where the output was)
@@ -144,9 +146,9 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str],
 
 
 def live_table(key: str, rows: Callable[[], Sequence[Sequence[Any]]], headers: Sequence[str],
-               empty: str = "none yet") -> None:
+               empty: str = "none yet", last: bool = False) -> None:
     """A :func:`table` read again after every Apply or decision (see :func:`live`)."""
-    live(key, lambda: display.Table(rows(), headers, _LINKS, empty=empty))
+    live(key, lambda: display.Table(rows(), headers, _LINKS, empty=empty), last=last)
 
 
 def live_text(key: str, text: Callable[[], str], first: str | None = None) -> None:

@@ -46,6 +46,26 @@ def test_apply_plan_applies_then_re_renders_live_outputs(monkeypatch, capsys):
     nb._LIVE.clear()
 
 
+def test_a_table_marked_last_is_read_after_the_run_the_others_follow(monkeypatch):
+    monkeypatch.delenv("RUNBOOK_HEADLESS", raising=False)
+    order = []
+
+    class Handle:
+        def update(self, obj):
+            order.append(obj.text())
+
+    monkeypatch.setattr("IPython.display.display", lambda *_a, **_k: Handle())
+    nb._LIVE.clear()
+    nb._LIVE_LAST.clear()
+    nb.live_text("deployments", lambda: "deployments", first="before")
+    nb._LIVE_LAST["deployments"] = nb._LIVE.pop("deployments")
+    nb.live_text("outcome", lambda: "outcome")
+    nb.refresh()
+    assert order == ["outcome", "deployments"]
+    nb._LIVE.clear()
+    nb._LIVE_LAST.clear()
+
+
 def test_a_failing_refresh_says_why_instead_of_raising(monkeypatch, capsys):
     nb._LIVE.clear()
     nb._LIVE["broken"] = lambda: (_ for _ in ()).throw(RuntimeError("no access"))
