@@ -71,3 +71,11 @@ for spec in policies.role_specs(ctx.params, ctx.names):
 
 # %%
 nb.table(iam.breadth_rows(ctx.params, ctx.names), iam.BREADTH_HEADERS)
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

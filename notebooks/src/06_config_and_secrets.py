@@ -50,5 +50,14 @@ nb.show_plan(plan, apply)
 # says where each new or changed value came from.
 
 # %%
-entries = config_store.describe_config(ctx.session, ctx.names)
-nb.table(config_store.config_rows(entries), config_store.CONFIG_HEADERS)
+nb.live_table("config", lambda: config_store.config_rows(
+    config_store.describe_config(ctx.session, ctx.names)), config_store.CONFIG_HEADERS,
+    empty="nothing stored yet")
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

@@ -92,3 +92,11 @@ nb.show_plan(schedule.plan_if_requested(ctx.session, ctx.params, ctx.names, sche
 # %%
 print(schedule_view.status_text(report_schedules.read_status(ctx.session, ctx.params,
                                                              ctx.names)))
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

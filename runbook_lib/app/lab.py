@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.app import suite
+from runbook_lib.app import lab_settings, suite
 from runbook_lib.app.runner import REPO_ROOT, private_files, private_folder
 from runbook_lib.core.headless import HEADLESS_ENV
 
@@ -78,7 +78,8 @@ def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = No
     print(f"notebooks: {workspace}\nopen the URL JupyterLab prints below (127.0.0.1 only)",
           flush=True)
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
-           "--no-browser", f"--ServerApp.root_dir={workspace}"]
+           "--no-browser", f"--ServerApp.root_dir={workspace}",
+           *lab_settings.lab_arguments(workspace / ".lab-settings")]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI machines often run as root
     sys.stdout.flush()

@@ -54,6 +54,9 @@ _KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 # Resource names are locations, not secrets, however random an artifact key looks.
 _RESOURCE_NAME = re.compile(r"\barn:aws[\w-]*:[\w-]*:[\w-]*:\d*:\S*|\bs3://\S+")
+# A token ending in a file name's extension is a path (``bucket/pipeline/SourceOutp/a1b2.zip``,
+# as CodeBuild logs its source), not a secret: secrets are not followed by ``.zip``.
+_FILE_SUFFIX = re.compile(r"\.(zip|tar|gz|tgz|jar|whl|json|ya?ml|txt|html|log)\b")
 
 
 def redact_lines(lines: Iterable[str]) -> list[str]:
@@ -100,6 +103,8 @@ def redact_line(line: str) -> str:
 
     def _token(m: re.Match) -> str:
         if any(start <= m.start() < end for start, end in names):
+            return m[0]
+        if "/" in m[0] and _FILE_SUFFIX.match(line, m.end()):
             return m[0]
         return MASK if looks_like_secret_value(m[0]) else m[0]
 

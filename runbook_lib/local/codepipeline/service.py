@@ -10,6 +10,7 @@ codes. ``start_execution`` and ``declarations`` are the Python API of the source
 from __future__ import annotations
 
 import copy
+import getpass
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -254,8 +255,12 @@ class CodePipelineService(ExecutionApi):
         return record
 
     def _caller(self) -> str:
-        """Who is calling: on the local AWS, moto's STS identity for the request's key."""
-        return self.ctx.aws.client("sts").get_caller_identity()["Arn"]
+        """Who is calling: on the local AWS, moto's STS identity for the request's key, with
+        the OS user (the operator, the only holder of the key pair) instead of ``moto``."""
+        arn = self.ctx.aws.client("sts").get_caller_identity()["Arn"]
+        if arn.endswith("/moto"):
+            arn = f"{arn.rsplit('/', 1)[0]}/{getpass.getuser()}"
+        return arn
 
     def _validated(self, declaration: dict[str, Any], region: str) -> dict[str, Any]:
         declaration = with_defaults(declaration)
