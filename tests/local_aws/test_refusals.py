@@ -119,3 +119,15 @@ def test_delete_bucket_configuration_never_deletes_the_bucket(local_aws, method)
     assert operation.name in caught.value.response["Error"]["Message"]
     s3.head_bucket(Bucket=bucket)  # still there
     assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_an_html_object_is_served_as_stored_not_taken_for_an_error_page(local_aws):
+    """A health report in S3 is an HTML page: GetObject must hand it back, 200 and whole."""
+    s3 = _client(local_aws, "s3")
+    bucket = f"html-object-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    page = b"<!DOCTYPE html>\n<html><body>report</body></html>"
+    s3.put_object(Bucket=bucket, Key="reports/p/latest.html", Body=page, ContentType="text/html")
+    got = s3.get_object(Bucket=bucket, Key="reports/p/latest.html")
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert got["Body"].read() == page

@@ -49,7 +49,7 @@ from runbook_lib.local.server.journal import (
 )
 from runbook_lib.local.server.moto_gateway import MotoGateway
 from runbook_lib.local.server.refusals import protocol_of
-from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE
+from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE, without_presign_parameters
 from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
 
@@ -97,6 +97,9 @@ class LocalAwsApp:
         scope = environ.get(VERIFIED_SCOPE)
         if scope is not None:  # over HTTP: route by what the signature covered, nothing else
             environ["HTTP_AUTHORIZATION"] = scope.routing_authorization()
+            if scope.presigned:
+                environ["QUERY_STRING"] = without_presign_parameters(
+                    environ.get("QUERY_STRING", ""))
         if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
             return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
