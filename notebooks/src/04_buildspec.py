@@ -106,3 +106,11 @@ artifacts:
 bad = buildspec_lint.check_text(BAD_BUILDSPEC, "example, not your buildspec")
 nb.table(bad.rows(), buildspec_lint.FINDING_HEADERS)
 print(bad.summary())
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

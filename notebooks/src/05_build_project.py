@@ -81,3 +81,11 @@ nb.table(state.variable_rows(), ["variable", "type", "value or reference"])
 
 # %%
 print(codebuild.plaintext_demo(ctx.params, ctx.names))
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)
