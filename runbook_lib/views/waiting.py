@@ -76,8 +76,13 @@ def log_lines(label: str, stream: TextIO | None = None, every: float | None = No
     every = LINE_EVERY if every is None else every
     first = every if first is None else first
 
+    started = [False]
+
     def _line(elapsed: float) -> None:
-        out.write(f"{label}: still waiting ({elapsed_text(elapsed)})\n")
+        # The first line starts a line of its own: `runbook run` left its title line open.
+        lead = "" if started[0] else "\n"
+        started[0] = True
+        out.write(f"{lead}{label}: still waiting ({elapsed_text(elapsed)})\n")
         out.flush()
 
     with _Ticker(_line, every, first):

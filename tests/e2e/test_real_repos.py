@@ -6,10 +6,6 @@ commit that breaks one named test (the run fails in Build; `runbook triage` name
 the first error line when the check names no test), the fix (green again), `runbook status`
 exit 0, `runbook teardown` without apply (deletes nothing), then with apply (deletes what the
 suite made).
-
-Parts of this need issue 16's other fixes (no NODE_ENV=production or sample-app variables in
-an operator's build, teardown planning by default, CodeBuild-shaped build paths): until those
-land, some repositories fail here, and say which step.
 """
 
 from __future__ import annotations
