@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -66,26 +67,28 @@ def test_rehearse_your_own_app_as_the_readme_says(tmp_path):
     suite_folder.mkdir()
     (suite_folder / ".venv").symlink_to(ROOT / ".venv")
     (home / ".gitconfig").write_text("[user]\n\tname = Operator\n\temail = op@example.com\n")
-    app = fixture_repos.copy_repo(REPO, home / "src")
-    app = app.rename(home / "src" / "my-app")
+    app = fixture_repos.copy_repo(REPO, home / "src").rename(home / "src" / "my-app")
     env = _clean_env(home)
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "import"]):
         subprocess.run(["git", *args], cwd=app, env=env, check=True, capture_output=True)
+    # The user's edit between the blocks: one named test broken in the working copy, which the
+    # README's `git commit -am` then pushes. Prepared here, copied in by the shell.
+    broken = tmp_path / "broken"
+    shutil.copytree(app, broken, ignore=shutil.ignore_patterns(".git"))
+    fixture_repos.break_repo(broken, REPO)
+    edited = fixture_repos.index()[REPO]["break"]["file"]
+    edit = f"cp {broken / edited} {app / edited}"
     try:
-        results = _run_lines(first, env, suite_folder)
-        _expect(results, [0, 0, 0, 0, 0])
-        ending = results[-1][2]
-        assert "put-approval-result" in ending, ending[-2000:]  # green to the approval
+        results = _run_lines(f"{first}\n{edit}\n{then}", env, suite_folder)
+        # first block: env, local env, repo add, buildspec check, run (waits for approval: 0);
+        # the edit; then status, commit, run (the followed run failed: 3), triage (a failure:
+        # 1), teardown plan, teardown apply, local env
+        _expect(results, [0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0])
+        assert "put-approval-result" in results[4][2], results[4][2][-2000:]
         assert (suite_folder / "runbook.toml").is_file()
-
-        fixture_repos.break_repo(app, REPO)
-        results = _run_lines(then, env, suite_folder)
-        # status, commit, run (the followed run failed: 3), triage (a failure: 1), teardown
-        # plan, teardown apply, local env
-        _expect(results, [0, 0, 3, 1, 0, 0, 0])
         failing = fixture_repos.index()[REPO]["failing_test"].split("::")[-1]
-        assert failing in results[2][2] + results[3][2]
-        assert "would delete" in results[4][2].lower() or "plan" in results[4][2].lower()
+        assert failing in results[8][2] + results[9][2]
+        assert "apply=true" in results[10][2], results[10][2][-1500:]
     finally:
         subprocess.run(["bash", "-c", 'PATH="$PWD/.venv/bin:$PATH" runbook local stop'],
                        env=env, cwd=suite_folder, capture_output=True, timeout=120)

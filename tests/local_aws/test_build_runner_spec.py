@@ -143,3 +143,14 @@ def test_secondary_artifact_missing_from_the_buildspec_fails_upload(session, app
     phase, code, message = _failed_phase(build)
     assert (phase, code) == ("UPLOAD_ARTIFACTS", "CLIENT_ERROR")
     assert "secondary artifact docs has no definition" in message
+
+
+def test_a_secondary_artifact_the_project_does_not_declare_is_said_in_the_log(session, app_name):
+    """CodeBuild uploads only declared secondary artifacts; the local AWS says which it skips."""
+    build = run_inline_build(session, f"{app_name}-undeclared-secondary", (
+        "version: 0.2\nphases:\n  build:\n    commands: [mkdir -p docs, echo hi > docs/a.txt]\n"
+        "artifacts:\n  files: ['**/*']\n"
+        "  secondary-artifacts:\n    docs:\n      files: ['docs/**/*']\n"))
+    assert build["buildStatus"] == "SUCCEEDED"
+    said = [line for line in _log(session, build) if "Skipping secondary artifact" in line]
+    assert len(said) == 1 and "'docs'" in said[0], said

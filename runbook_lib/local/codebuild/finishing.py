@@ -56,6 +56,14 @@ class BuildOutputs:
             self.build["artifacts"]["sha256sum"] = hashlib.sha256(data).hexdigest()
 
     def _upload_secondary(self, spec) -> None:
+        declared = {a.get("artifactIdentifier") for a in self.job.secondary_artifacts or []}
+        for ident in sorted(set(spec.secondary if spec else {}) - declared):
+            # CodeBuild uploads only the secondary artifacts its project (or the pipeline's
+            # action, as output artifacts) declares: say so rather than drop one silently.
+            self.logs.container(f"Skipping secondary artifact '{ident}' of the buildspec: the "
+                                "project declares no secondary artifact with that identifier "
+                                "(add it to the project's secondaryArtifacts, or as an output "
+                                "artifact of the pipeline's build action)")
         if not self.job.secondary_artifacts:
             return
         try:
