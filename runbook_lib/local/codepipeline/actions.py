@@ -68,6 +68,10 @@ class ActionContext:
     # The Commands action's shell commands and the variables it exports.
     commands: list[str] = field(default_factory=list)
     output_variable_names: list[str] = field(default_factory=list)
+    # The role the action runs as (its roleArn, else the pipeline's): a Commands action's
+    # temporary credentials are issued for it. Where commands reach this local AWS.
+    role_arn: str = ""
+    endpoint_url: str | None = None
 
     def new_artifact_key(self, artifact_name: str) -> str:
         """Where an output artifact goes, shaped like CodePipeline's keys; the commit id

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 import uuid
 from typing import Any
@@ -174,7 +175,9 @@ class ActionRunner:
             commit_id=execution.get("commitId"),
             stop_requested=self._stop_flag(key.execution_id),
             commands=list(action.get("commands") or []),
-            output_variable_names=list(action.get("outputVariables") or []))
+            output_variable_names=list(action.get("outputVariables") or []),
+            role_arn=action.get("roleArn") or execution["declaration"].get("roleArn", ""),
+            endpoint_url=self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
 
     def _complete_action(self, key: ExecutionKey, action: dict[str, Any], action_id: str,
                          outcome: ActionOutcome) -> None:
