@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -26,6 +27,7 @@ from botocore.exceptions import ClientError
 from helpers import daemon_command, make_zip, processes_with, wait_until
 
 from runbook_lib.local.codebuild import sandbox
+from runbook_lib.local.server import auth, process
 
 RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
 ROLE = "arn:aws:iam::123456789012:role/commands-role"
@@ -204,3 +206,28 @@ def test_the_action_shows_no_credential_in_its_summary(stack):
     summary = _action(exports, name, first)["output"]["executionResult"][
         "externalExecutionSummary"]
     assert "exited 3" in summary and "***" in summary, summary  # masked, not shown
+
+
+def test_a_server_killed_mid_run_takes_the_commands_along_and_the_next_start_clears_up(
+        tmp_path):
+    state = tmp_path / "state"
+    status = process.start(state)
+    exports = {"AWS_ENDPOINT_URL": status.endpoint_url, **_keys(state)}
+    marker = "runbook-cmd-kill9-" + uuid.uuid4().hex[:6]
+    try:
+        _pipeline(exports, _commands_stage([daemon_command(marker), "sleep 600"]))
+        wait_until(lambda: processes_with(marker), what="the action's daemon", timeout=60)
+        assert list((state / "commands").iterdir())
+        os.kill(status.pid, signal.SIGKILL)
+        wait_until(lambda: not processes_with(marker), what="the daemon gone", timeout=10)
+        process.start(state)
+        assert not list((state / "commands").iterdir())  # the dead run's folder is gone
+        assert process.reset(state) and not (state / "commands").exists()
+    finally:
+        process.stop(state)
+
+
+def _keys(state) -> dict[str, str]:
+    creds = auth.read_credentials(state)
+    return {"AWS_ACCESS_KEY_ID": creds.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": creds.secret_access_key}

@@ -33,10 +33,11 @@ from runbook_lib.local.codebuild.commands import SHELL_PROGRAMS
 from runbook_lib.local.codebuild.env import build_aws_variables
 from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.sandbox import use_sandbox
-from runbook_lib.local.codebuild.shell import BuildShell
+from runbook_lib.local.codebuild.shell import BuildShell, kill_orphan
 from runbook_lib.local.server import build_credentials
 
 TAIL_LINES = 5
+RUN_FOLDERS = ("commands", "rules")  # <state>/<folder>/<run id>, one per run while it runs
 _WATCH_SECONDS = 0.2
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -164,3 +165,12 @@ def _watch(shell: BuildShell, job: CommandsJob, finished: threading.Event,
             continue
         shell.kill()
         return
+
+
+def clear_leftovers(state_dir: Path) -> None:
+    """At start: runs a server that died left behind (kill -9) are ended and their folders
+    removed (a sandboxed run already died with its server; an unsandboxed one may not have)."""
+    for folder in RUN_FOLDERS:
+        for left in (Path(state_dir) / folder).glob("*"):
+            kill_orphan(left / "commands")
+            shutil.rmtree(left, ignore_errors=True)
