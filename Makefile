@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # install the package. `make lock` moves constraints.txt to the newest versions in those ranges.
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test lint notebooks bench lab clean install lock prereqs
+.PHONY: run test check lint notebooks bench lab clean install lock prereqs
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,14 @@ prereqs:
 	@$(PYTHON) -m runbook_lib.app.prereqs
 
 ## make run: build the whole pipeline on the embedded local AWS, headless, into out/<run-id>/
+# Under the rehearsal clock: the local AWS's waits (gate WaitTime, approval expiry, build
+# timeouts, schedule rates) run TIME_FACTOR times faster, so the canonical history with its
+# blocked and rolled-back releases happens as AWS would run it, only in seconds. TIME_FACTOR=1
+# runs in real time. A local AWS already running keeps the factor it was started with.
+TIME_FACTOR ?= 20
 run: prereqs $(STAMP)
-	$(BIN)/runbook run -p apply=true -p push_sample_history=true --report
+	RUNBOOK_LOCAL_TIME_FACTOR=$(TIME_FACTOR) $(BIN)/runbook run -p apply=true \
+		-p push_sample_history=true --report
 
 # Notebooks in the canonical run's order: the suite, the health report, then the teardown.
 NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wildcard notebooks/*.ipynb))) \
@@ -44,6 +50,13 @@ NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wild
 ## make test: unit, local-AWS, CLI, browser and notebook regression tests (nbval, strict)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NOTEBOOKS_IN_RUN_ORDER) --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
+
+## make check: the quick loop for every edit: unit tests, the local-AWS tests and the CLI's input
+## checks, without those marked slow (no notebooks, browsers, end-to-end runs, fault rounds or
+## fuzzing); stops at the first failure. `make test` and CI run everything.
+CHECK_TESTS := tests/unit tests/local_aws tests/cli/test_bad_inputs.py tests/cli/test_local_clock.py
+check: $(STAMP)
+	$(BIN)/python -m pytest -x -q -m "not slow and not browser and not aws" $(CHECK_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check runbook_lib tests tools notebooks/src benchmarks

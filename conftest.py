@@ -19,6 +19,9 @@ def pytest_configure(config) -> None:
     # Tests run like the canonical local run, whatever the developer's shell has configured.
     os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     os.environ.pop("AWS_PROFILE", None)
+    # No runbook.toml written into (or read from) the working directory by the `runbook`
+    # commands tests start; tests/cli/test_project_file.py turns it on in a folder of its own.
+    os.environ["RUNBOOK_PARAMS_FILE"] = "off"
     if not config.getoption("nbval", default=False):
         return
     from runbook_lib.local.server import process

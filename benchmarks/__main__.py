@@ -2,7 +2,7 @@
 
     python -m benchmarks [--runs N] [--only PART ...] [--quick]
 
-PARTS: engine sandbox overview triage analytics report fleet growth.
+PARTS: engine sandbox overview triage analytics report fleet growth lifecycle.
 
 Prints medians and ratios, each with its target and whether it is met; these machines are
 noisy, so every comparison is measured in the same run, interleaved, and reported as a median.
@@ -22,6 +22,7 @@ from benchmarks import (
     engine_bench,
     fleet_bench,
     growth_bench,
+    lifecycle_bench,
     overview_bench,
     report_bench,
     sandbox_bench,
@@ -29,7 +30,8 @@ from benchmarks import (
 )
 from benchmarks.report import Result, machine
 
-PARTS = ("engine", "sandbox", "overview", "triage", "analytics", "report", "fleet", "growth")
+PARTS = ("engine", "sandbox", "overview", "triage", "analytics", "report", "fleet", "growth",
+         "lifecycle")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +69,8 @@ def _measure(part: str, args: argparse.Namespace) -> list[Result]:
         with tempfile.TemporaryDirectory(prefix="runbook-bench-") as tmp:
             return growth_bench.run_all(Path(tmp), runs=max(1, args.runs // 2),
                                         megabytes=10 if args.quick else growth_bench.MEGABYTES)
+    if part == "lifecycle":
+        return lifecycle_bench.run_all(runs=1 if args.quick else min(args.runs, 3))
     return report_bench.run_all()
 
 

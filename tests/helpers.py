@@ -24,7 +24,7 @@ from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server.client import ServerStatus
 from runbook_lib.operate import executions, history
-from runbook_lib.setup import bucket, codebuild, config_store, iam, pipeline
+from runbook_lib.setup import bucket, codebuild, config_store, iam
 
 T = TypeVar("T")
 
@@ -118,13 +118,12 @@ def set_up_app(session: AwsSession, app: str) -> Params:
     params = Params(app_name=app, source_repo=f"acme/{app}", secret_names=(),
                     secure_config_names=(), cache_mode="none")
     names = params.names()
-    history.prepare_local_source(session, params, apply=True)
     for plan in (bucket.plan_artifact_bucket(session, params, names),
                  bucket.plan_deploy_buckets(session, params, names),
                  iam.plan_roles(session, params, names),
                  codebuild.plan_build_project(session, params, names),
                  config_store.plan_config(session, params, names),
-                 pipeline.plan_pipeline(session, params, names)):
+                 history.plan_pipeline_and_source(session, params, names)):
         plan.apply()
     return params
 

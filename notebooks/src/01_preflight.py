@@ -49,3 +49,11 @@ for note in report.notes:
     print(note)
 nb.table(preflight.permission_rows(report), preflight.PERMISSION_HEADERS)
 print(report.verdict)
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

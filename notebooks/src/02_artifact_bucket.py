@@ -51,8 +51,18 @@ nb.show_plan(deploy_plan, apply)
 # %% [markdown]
 # ## The bucket as it is now
 #
-# Read back from S3 after the plan above (so, before `apply=True`, it shows what exists today).
+# Read back from S3 after the plan above (so, before `apply=True`, it shows what exists today;
+# in JupyterLab it is read again after each Apply).
 
 # %%
-state = bucket.describe_artifact_bucket(ctx.session, ctx.names)
-nb.table(state.as_rows(), ["aspect", "setting"])
+nb.live_table("bucket state",
+              lambda: bucket.describe_artifact_bucket(ctx.session, ctx.names).as_rows(),
+              ["aspect", "setting"])
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

@@ -25,7 +25,7 @@ region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
 source_provider: str = "github"  # github, gitlab, bitbucket, codecommit or s3
 source_repo: str = "acme/sample-app"  # OWNER/NAME, CodeCommit repository, or BUCKET/KEY for s3
 connection_arn: str = ""  # CodeConnections ARN (required on aws for github/gitlab/bitbucket)
-build_template: str = "nodejs"  # nodejs, docker or python; docker adds ECR push/pull
+build_template: str = ""  # nodejs, docker or python (docker adds ECR); empty: sample: nodejs
 deploy_provider: str = "s3"  # s3, ecs, codedeploy-ecs, codedeploy-ec2 or cloudformation
 kms_key_arn: str = ""  # customer KMS key (or alias) ARN for artifacts; empty uses S3's key
 apply: bool = False  # False shows the plan only; True creates or updates the roles
@@ -71,3 +71,11 @@ for spec in policies.role_specs(ctx.params, ctx.names):
 
 # %%
 nb.table(iam.breadth_rows(ctx.params, ctx.names), iam.BREADTH_HEADERS)
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

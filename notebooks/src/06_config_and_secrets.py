@@ -27,9 +27,9 @@
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
 region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
-config_parameters: dict = {"LOG_LEVEL": "info", "FEATURE_FLAGS": "none"}  # String parameters
-secret_names: str = "API_KEY"  # names of Secrets Manager secrets (values never here)
-secure_config_names: str = "DB_URL"  # names of SecureString parameters (values never here)
+config_parameters: dict = None  # String parameters; None: sample app's placeholders, or none
+secret_names: str = None  # Secrets Manager names (never values); None: the source's default
+secure_config_names: str = None  # SecureString names (never values); None: source's default
 kms_key_arn: str = ""  # customer KMS key (or alias) ARN; empty uses the AWS managed keys
 staging_name: str = "staging"  # name of the first deployment environment
 production_name: str = "production"  # name of the second deployment environment
@@ -50,5 +50,14 @@ nb.show_plan(plan, apply)
 # says where each new or changed value came from.
 
 # %%
-entries = config_store.describe_config(ctx.session, ctx.names)
-nb.table(config_store.config_rows(entries), config_store.CONFIG_HEADERS)
+nb.live_table("config", lambda: config_store.config_rows(
+    config_store.describe_config(ctx.session, ctx.names)), config_store.CONFIG_HEADERS,
+    empty="nothing stored yet")
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

@@ -90,17 +90,18 @@ ctx = nb.context(globals())
 # (as on AWS) and every later commit on `source_branch` starts another, as a push would.
 
 # %%
-print(history.prepare_local_source(ctx.session, ctx.params, apply))
+nb.live_text("local source", lambda: history.describe_local_source(ctx.session, ctx.params))
 
 # %% [markdown]
 # ## Plan
 #
-# The approval topic and its e-mail subscriptions, then the pipeline. An existing pipeline is
+# On the local AWS, the sample app's repository first (when it is not registered yet), then the
+# approval topic and its e-mail subscriptions, then the pipeline. An existing pipeline is
 # compared with the declaration stage by stage and updated only where it differs; a re-run
 # changes nothing. A pipeline or topic of the same name without this suite's tags is refused.
 
 # %%
-nb.show_plan(pipeline.plan_pipeline(ctx.session, ctx.params, ctx.names), apply)
+nb.show_plan(nb.review_plan(history.plan_pipeline_and_source, ctx), apply)
 
 # %% [markdown]
 # ## Stages and actions
@@ -129,4 +130,11 @@ nb.table(shape.gate_rows(), ["stage", "gate"])
 # colour-vision deficiencies); the manual approval is hatched with a dashed edge.
 
 # %%
-plots.show_figure(plots.draw_pipeline(shape))
+nb.live("drawing", lambda: plots.pipeline_figure(
+    pipeline.describe_pipeline(ctx.session, ctx.params, ctx.names)))
+
+# %% [markdown]
+# ## Next
+
+# %%
+nb.next_setup_step(ctx)

@@ -31,8 +31,9 @@ post_deploy_watch_minutes: int = 0  # as in 07: >0 means the post-deploy watch u
 apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
+from runbook_lib.operate import report_schedules
 from runbook_lib.setup import monitoring, release_alarm, schedule
-from runbook_lib.views import nb
+from runbook_lib.views import nb, schedule_view
 
 ctx = nb.context(globals())
 
@@ -81,3 +82,21 @@ nb.show_plan(release_alarm.plan_release_alarm(ctx.session, ctx.params, ctx.names
 # %%
 nb.show_plan(schedule.plan_if_requested(ctx.session, ctx.params, ctx.names, schedule_report),
              apply)
+
+# %% [markdown]
+# Where the scheduled report stands: its schedule, when it runs next, the last reports in the
+# artifact bucket and the last report build (`runbook report --list-scheduled` prints the
+# same). On the local AWS the schedule really fires: a build installs this package, renders the
+# report and sends a link to the report topic.
+
+# %%
+print(schedule_view.status_text(report_schedules.read_status(ctx.session, ctx.params,
+                                                             ctx.names)))
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)

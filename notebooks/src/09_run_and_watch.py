@@ -43,13 +43,16 @@ ctx = nb.context(globals())
 with nb.waiting("pushing the sample history and waiting for its runs"):
     steps = history.run_requested_history(ctx.session, ctx.params, ctx.names, wait_minutes * 60,
                                           push_sample_history)
-nb.table(history.history_rows(steps), history.HEADERS)
+nb.table(history.history_rows(steps), history.HEADERS,
+         empty="no sample history pushed (push_sample_history=False)")
+print(history.answered_text(steps))
 
 # %% [markdown]
 # ## Stages of each run
 
 # %%
-nb.table(history.stage_rows(steps), history.STAGE_HEADERS)
+nb.table(history.stage_rows(steps), history.STAGE_HEADERS,
+         empty="no sample history pushed")
 
 # %% [markdown]
 # ## Recent executions
@@ -57,7 +60,8 @@ nb.table(history.stage_rows(steps), history.STAGE_HEADERS)
 # Newest first, as `aws codepipeline list-pipeline-executions` shows them.
 
 # %%
-nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.EXECUTION_HEADERS)
+nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.EXECUTION_HEADERS,
+         empty="the pipeline has not run yet")
 
 # %% [markdown]
 # ## Release gates
@@ -67,7 +71,8 @@ nb.table(executions.execution_rows(ctx.session, ctx.names.pipeline), executions.
 # 11 can override it (break glass), with a reason that goes in the audit trail.
 
 # %%
-nb.table(gates.gate_rows(gates.gate_states(ctx.session, ctx.names.pipeline)), gates.GATE_HEADERS)
+nb.table(gates.gate_rows(gates.gate_states(ctx.session, ctx.names.pipeline)), gates.GATE_HEADERS,
+         empty="no release gate has run")
 
 # %% [markdown]
 # ## Follow a run
@@ -82,20 +87,16 @@ nb.table(gates.gate_rows(gates.gate_states(ctx.session, ctx.names.pipeline)), ga
 # lines say what the release gates did to this run: waiting or blocking, and why.
 
 # %%
-execution_id = executions.choose_execution(ctx.session, ctx.names.pipeline, watch,
-                                           wait_minutes * 60)
-final = executions.watch_execution(ctx.session, ctx.names.pipeline, execution_id,
-                                   progress.reporter(), wait_minutes * 60, stop_at_approval=True)
-nb.show(progress.final_status(final))
-print(progress.describe_waiting(final, executions.pending_approvals(ctx.session,
-                                                                    ctx.names.pipeline)))
-print(gates.run_gate_text(ctx.session, ctx.names.pipeline, execution_id))
+followed = executions.follow_run(ctx.session, ctx.names.pipeline, watch, wait_minutes * 60,
+                                 progress.reporter())
+progress.show_followed(ctx.session, ctx.names.pipeline, followed)
 
 # %% [markdown]
 # ## Final state of each stage
 
 # %%
-nb.table(progress.stage_rows(final), progress.STAGE_HEADERS)
+nb.table(progress.followed_stage_rows(followed), progress.STAGE_HEADERS,
+         empty="no run was followed (see above)")
 
 # %% [markdown]
 # ## When it fails
@@ -105,8 +106,14 @@ nb.table(progress.stage_rows(final), progress.STAGE_HEADERS)
 # The build logs notebook reads and classifies that log.
 
 # %%
-nb.show(progress.failure_display(executions.failure_details(ctx.session, ctx.names.pipeline,
-                                                           execution_id)))
+failure = executions.run_failure(ctx.session, ctx.names.pipeline, followed.execution_id)
+nb.show(progress.failure_display(failure))
 
 # %%
 nb.show(progress.failure_display(executions.latest_failure(ctx.session, ctx.names.pipeline)))
+
+# %% [markdown]
+# ## Next
+
+# %%
+nb.show(progress.next_after(followed, failure))

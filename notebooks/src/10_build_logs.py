@@ -27,7 +27,7 @@
 app_name: str = "sample-app"  # lowercase name used in every resource name
 target: str = "local"  # local (embedded local AWS) or aws
 region: str = ""  # AWS region; empty: AWS_REGION, else us-east-1
-execution_id: str = ""  # empty: the latest failed execution (none failed: the latest)
+execution_id: str = ""  # empty: the newest failed build (none failed: the newest build)
 action: str = ""  # empty: the execution's failed (else last) CodeBuild action
 build_id: str = ""  # a build id (project:uuid); overrides execution_id and action
 context_lines: int = 3  # lines shown either side of the first error
@@ -74,3 +74,9 @@ log_viewer.show(log, result)
 # %%
 print(reports.render())
 nb.table(reports.rows(), test_reports.TEST_HEADERS)
+
+# %% [markdown]
+# ## Next
+
+# %%
+nb.next_link("09_run_and_watch", "push the fix and watch its run")

@@ -54,7 +54,7 @@ approval_widgets.show_cockpit(cards, names,
 # %%
 record = approvals.apply_decision(ctx.session, cards, choice, summary, execution_id,
                                   ctx.names.artifact_bucket)
-print(approvals.decision_text(record, ctx.names.artifact_bucket))
+print(approvals.decision_text(record, ctx.names.artifact_bucket, not nb.is_headless()))
 
 # %% [markdown]
 # ## Release gates holding a run: the break-glass override
@@ -76,7 +76,8 @@ print(gates.override_text(override, ctx.names.artifact_bucket))
 # Newest first: who answered (the caller identity CodePipeline saw) and their summary.
 
 # %%
-nb.table(approvals.past_rows_for(ctx.session, names), approvals.PAST_HEADERS)
+nb.live_table("answered approvals", lambda: approvals.past_rows_for(ctx.session, names),
+              approvals.PAST_HEADERS, empty="no approval answered yet")
 
 # %% [markdown]
 # ## The audit trail in the artifact bucket
@@ -85,5 +86,12 @@ nb.table(approvals.past_rows_for(ctx.session, names), approvals.PAST_HEADERS)
 # `s3://<artifact bucket>/audit/approvals/<pipeline>/`.
 
 # %%
-nb.table(approvals.audit_rows_for(ctx.session, ctx.names.artifact_bucket, names),
-         approvals.AUDIT_HEADERS)
+nb.live_table("audit trail",
+              lambda: approvals.audit_rows_for(ctx.session, ctx.names.artifact_bucket, names),
+              approvals.AUDIT_HEADERS, empty="no decision recorded yet")
+
+# %% [markdown]
+# ## Next
+
+# %%
+nb.next_link("09_run_and_watch", "watch the approved run deploy to production")

@@ -125,3 +125,9 @@ plots.show_metric_timeline(series, report)
 
 # %%
 print(durations.export_records(records, export_folder))
+
+# %% [markdown]
+# ## Next
+
+# %%
+nb.next_link("13_rollback", "if a release misbehaves, roll production back")

@@ -38,9 +38,9 @@ ctx = nb.context(globals())
 # Newest first; the first row is what production runs now.
 
 # %%
-deployments = rollback.production_deployments(ctx.session, ctx.names.pipeline,
-                                              rollback.production_stage(ctx.params))
-nb.table(rollback.deployment_rows(deployments), rollback.DEPLOYMENT_HEADERS)
+nb.live_table("deployments", lambda: rollback.deployment_rows(rollback.production_deployments(
+    ctx.session, ctx.names.pipeline, rollback.production_stage(ctx.params))),
+    rollback.DEPLOYMENT_HEADERS, empty="nothing deployed to production yet", last=True)
 
 # %% [markdown]
 # ## The plan
@@ -54,10 +54,16 @@ nb.show_plan(rb.plan, apply)
 # ## Outcome and verification
 #
 # After a rollback, production must serve the target commit; before one (plan only), this shows
-# what production serves now.
+# what production serves now. In JupyterLab it is read again after **Apply**.
 
 # %%
 with nb.waiting("following the rollback run"):
-    result = rollback.follow(ctx.session, rb, wait_minutes * 60)
-print(rollback.outcome_text(rb, result))
-print(rollback.verify_after(ctx.session, ctx.params, ctx.names, rb, result).render())
+    outcome = rollback.outcome_report(ctx.session, ctx.params, ctx.names, rb, wait_minutes * 60)
+nb.live_text("rollback outcome", lambda: rollback.outcome_report(
+    ctx.session, ctx.params, ctx.names, rb, wait_minutes * 60), first=outcome)
+
+# %% [markdown]
+# ## Next
+
+# %%
+nb.next_link("00_overview", "check that every step of the setup is still converged")

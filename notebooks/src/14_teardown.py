@@ -53,3 +53,9 @@ kept = teardown.kept_resources(plan)
 for resource in kept:
     print(f"kept: {resource}")
 print(teardown.kept_summary(kept))
+
+# %% [markdown]
+# ## Next
+
+# %%
+nb.next_link("00_overview", "confirm that nothing of the app is left")

@@ -20,7 +20,7 @@ from runbook_lib.app.parameters import InputError
 DEBUG_ENV = "RUNBOOK_DEBUG"
 STATE_ENV = "RUNBOOK_STATE_DIR"
 # Commands that write into the state folder; the others only read it.
-_WRITES_STATE = {"serve", "start", "reset", "add", "remove"}
+_WRITES_STATE = {"serve", "start", "reset", "add", "remove", "env"}
 
 
 class PathError(InputError):

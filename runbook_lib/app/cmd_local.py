@@ -1,6 +1,7 @@
 """``runbook local ...``: run, inspect and wipe the embedded local AWS; register git repositories.
 
     runbook local serve|start|stop|status|reset   the embedded local AWS
+    runbook local env                             export lines for a new shell
     runbook local repo add|list|remove            local git repositories as pipeline sources
 
 ``start`` and ``status`` print the ``export`` lines that point the AWS CLI and SDKs at the
@@ -13,11 +14,13 @@ import argparse
 import ipaddress
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
 
 from runbook_lib.core.errors import LocalAwsError
+from runbook_lib.local import clock
 
 _STATE_HELP = "state directory (default $RUNBOOK_STATE_DIR or ~/.runbook/local)"
 
@@ -32,6 +35,8 @@ def add_local_parser(sub) -> None:
         ("stop", _local_stop, "stop the background server"),
         ("status", _local_status, "is a background server running? prints the export lines"),
         ("reset", _local_reset, "stop the server and wipe its state directory"),
+        ("env", _local_env, "the export lines for a new shell (starts the local AWS of "
+         "runbook.toml's state folder if it is not running)"),
     ):
         p = lsub.add_parser(name, help=helptext)
         p.add_argument("--state-dir", type=Path, default=None, help=_STATE_HELP)
@@ -55,6 +60,19 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
                    help="where bubblewrap cannot run (not Linux, no user namespaces), run "
                    "builds without a sandbox: their commands can then read your files, "
                    "credentials and the state folder")
+    p.add_argument("--time-factor", default=None, metavar="N",
+                   help="rehearsal clock: run the local AWS's waits (gate WaitTime, approval "
+                   "expiry, build timeouts, schedules) N times faster than real time (default "
+                   "$RUNBOOK_LOCAL_TIME_FACTOR or 1)")
+
+
+def _apply_time_factor(args) -> None:
+    """--time-factor, checked, becomes the serving process's $RUNBOOK_LOCAL_TIME_FACTOR."""
+    if args.time_factor:
+        factor = clock.parse_factor(args.time_factor, "--time-factor")
+        os.environ[clock.FACTOR_ENV] = f"{factor:g}"
+    else:
+        clock.time_factor()  # a bad $RUNBOOK_LOCAL_TIME_FACTOR stops the start, named
 
 
 def _state_dir(args) -> Path:
@@ -104,6 +122,7 @@ def _local_serve(args) -> int:
 
     _check_host(args)
     _sandbox_policy(args)
+    _apply_time_factor(args)
     os.umask(0o077)  # every file the server and its builds create is the operator's alone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     state_dir = _state_dir(args)
@@ -121,6 +140,9 @@ def _local_serve(args) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     print(f"local AWS listening at {server.endpoint_url}; state in {state_dir}", flush=True)
+    factor = clock.time_factor()
+    if factor != 1:
+        print(f"rehearsal clock: waits run {factor:g}x faster than real time", flush=True)
     if sys.stdout.isatty():  # the key pair goes to a terminal, never into server.log
         print("\n".join(server.credentials.export_lines(server.endpoint_url)), flush=True)
     try:
@@ -137,7 +159,9 @@ def _local_start(args) -> int:
     from runbook_lib.local.server import process
 
     _check_host(args)
+    factor = clock.parse_factor(args.time_factor, "--time-factor") if args.time_factor else None
     status = process.start(_state_dir(args), port=args.port or 0, host=args.host,
+                           time_factor=factor,
                            allow_origins=tuple(args.allow_origin),
                            allow_remote=args.allow_remote,
                            unsandboxed_builds=args.unsandboxed_builds)
@@ -174,11 +198,29 @@ def _local_status(args) -> int:
         return 3
     print(f"# running (pid {status.pid}) at {status.endpoint_url}; state in {status.state_dir}")
     try:
-        recovered = client.server_info(status.endpoint_url).get("recovered")
+        info = client.server_info(status.endpoint_url)
     except LocalAwsError as err:
-        recovered = f"could not ask the server what it recovered: {err}"
-    if recovered:
-        print(f"# WARNING at start: {recovered}")
+        info = {"recovered": f"could not ask the server what it recovered: {err}"}
+    if info.get("recovered"):
+        print(f"# WARNING at start: {info['recovered']}")
+    factor = float(info.get("time_factor") or 1)
+    print(f"# rehearsal clock: waits run {factor:g}x faster than real time" if factor != 1 else
+          "# clock: real time (no --time-factor)")
+    _print_exports(Path(status.state_dir), status.endpoint_url)
+    return 0
+
+
+def _local_env(args) -> int:
+    """``eval "$(runbook local env)"`` in a new shell: the same local AWS as `runbook run`."""
+    from runbook_lib.local.server import process
+
+    state_dir = _state_dir(args)
+    status = process.read_status(state_dir)
+    if not (status and status.alive):
+        status = process.start(state_dir)
+        print(f"# started the local AWS (pid {status.pid}); stop it with `runbook local stop`")
+    print(f"# local AWS at {status.endpoint_url}; state in {status.state_dir}")
+    print(f"export RUNBOOK_STATE_DIR={shlex.quote(str(status.state_dir))}")
     _print_exports(Path(status.state_dir), status.endpoint_url)
     return 0
 

@@ -1,6 +1,6 @@
 """``runbook triage``: notebook 10's answer in a terminal, a CI job or a chat bot.
 
-    runbook triage --pipeline NAME [--execution ID] [--action STAGE/ACTION]
+    runbook triage [--pipeline NAME] [--execution ID] [--action STAGE/ACTION]
     runbook triage --build-id PROJECT:UUID
     runbook triage --log-group GROUP --log-stream STREAM
         [--server-filter] [--context N] [--json] [--target local|aws] [--region R]
@@ -46,19 +46,25 @@ def add_parser(sub) -> None:
     p.add_argument("--context", type=int, default=3, help="lines shown either side of the "
                    "first error (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--target", choices=("local", "aws"), default="local")
+    p.add_argument("--target", choices=("local", "aws"), default=None)
     p.add_argument("--region", default=None, help="AWS region (default AWS_REGION)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    _default_pipeline(args)
     problem = _usage_problem(args)
     if problem:
         print(f"runbook triage: {problem}", file=sys.stderr)
         return ERROR
+    from runbook_lib.app.runner import target_environment
+
+    args.target = args.target or "local"
     try:
-        session = AwsSession(args.target, args.region)
-        located, (_, result) = _triage(session, args)
+        # Finds the local AWS of runbook.toml's state folder, or starts one for the command.
+        with target_environment(args.target):
+            session = AwsSession(args.target, args.region)
+            located, (_, result) = _triage(session, args)
     except logs.NoFailedBuildError as err:
         _print_nothing(args, str(err))
         return NO_FAILURE
@@ -71,6 +77,16 @@ def run(args: argparse.Namespace) -> int:
         print(located)
         print(triage.render_text(result))
     return FAILURE if result.failure_found else NO_FAILURE
+
+
+def _default_pipeline(args: argparse.Namespace) -> None:
+    """No log named: the pipeline of the app runbook.toml remembers, when there is one."""
+    project = getattr(args, "project", None)
+    if args.pipeline or args.build_id or args.log_group or not (project and project.exists):
+        return
+    from runbook_lib.core.params import Params
+
+    args.pipeline = Params.from_mapping(project.parameters).names().pipeline
 
 
 def _usage_problem(args: argparse.Namespace) -> str:

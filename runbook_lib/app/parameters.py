@@ -177,8 +177,26 @@ def read_pairs(pairs: Iterable[str]) -> dict[str, Any]:
             raise InputError(f"-p {_shown_pair(pair)}", "…", "is not KEY=VALUE",
                              "write -p NAME=VALUE, for example -p app_name=shop")
         _refuse_secret_name(key)  # values are checked once read, as those of a file are
-        values[key] = parse_yaml(raw, f"-p {key}") if raw.strip() else ""
+        values[key] = _pair_value(key, raw)
     return values
+
+
+def _pair_value(key: str, raw: str) -> Any:
+    """A ``-p`` value read as YAML. For a text parameter, a sentence with ``: `` in it
+    (``summary=Staging checked: all good``, which YAML reads as a mapping or refuses) is the
+    text as typed; flow collections and quoted text (``[a]``, ``{a: b}``, ``"x"``) are read
+    as YAML, as they are in a ``-f`` file."""
+    if not raw.strip():
+        return ""
+    sentence = (known_parameters().get(key) == "str" and ": " in raw
+                and raw.lstrip()[:1] not in ("[", "{", '"', "'"))
+    try:
+        value = parse_yaml(raw, f"-p {key}")
+    except InputError:
+        if sentence:
+            return raw
+        raise
+    return raw if sentence and isinstance(value, dict) else value
 
 
 def _shown_pair(pair: str) -> str:
@@ -280,9 +298,11 @@ def _closest(name: str, known: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def load(params_file: Path | None, pairs: Iterable[str], target: str) -> dict[str, Any]:
-    """The run's parameters: the file, then ``-p`` pairs over it, then ``--target``; checked."""
-    values: dict[str, Any] = {}
+def load(params_file: Path | None, pairs: Iterable[str], target: str,
+         base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The run's parameters: ``base`` (runbook.toml), the ``-f`` file over it, then ``-p``
+    pairs, then ``--target``; checked."""
+    values: dict[str, Any] = dict(base or {})
     if params_file:
         values.update(read_file(Path(params_file)))
     values.update(read_pairs(pairs))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.app import parameters, suite
+from runbook_lib.app import outcome, parameters, suite
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
@@ -43,19 +43,29 @@ class NotebookResult:
 class RunResult:
     out_dir: Path
     notebooks: list[NotebookResult] = field(default_factory=list)
+    outcome: Any = None  # outcome.RunOutcome of the pipeline run notebook 09 followed
 
     @property
     def ok(self) -> bool:
         return all(n.ok for n in self.notebooks)
 
+    @property
+    def exit_code(self) -> int:
+        """1 when a notebook failed (the suite could not do its part); else the followed
+        pipeline run's code: 0 succeeded or waiting for a human, 3 failed."""
+        if not self.ok:
+            return outcome.EXIT_ERROR
+        return self.outcome.exit_code if self.outcome is not None else outcome.EXIT_OK
 
-def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local"
-                    ) -> dict[str, Any]:
-    """Parameters from a YAML file, then ``key=value`` pairs, checked for the whole suite.
+
+def load_parameters(params_file: Path | None, pairs: list[str], target: str = "local",
+                    base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Parameters remembered in runbook.toml (``base``), then a YAML file, then ``key=value``
+    pairs, checked for the whole suite.
 
     Nothing runs and nothing is written before this returns: see :mod:`runbook_lib.app.parameters`.
     """
-    return parameters.load(params_file, pairs, target)
+    return parameters.load(params_file, pairs, target, base)
 
 
 def new_run_dir(base: Path | None = None) -> Path:
@@ -65,8 +75,31 @@ def new_run_dir(base: Path | None = None) -> Path:
     while out.exists():
         n += 1
         out = out.with_name(f"{stamp}-{n}")
-    out.mkdir(parents=True)
-    return out
+    return private_folder(out)
+
+
+def private_folder(folder: Path) -> Path:
+    """A folder only the operator can read (0700), parents included when this creates them:
+    executed notebooks hold account ids, build logs and parameters."""
+    missing = []
+    path = Path(folder).absolute()
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode passes through the umask
+    return Path(folder)
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files written meanwhile (notebooks, HTML, kernels' files) are the operator's alone."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 @contextlib.contextmanager
@@ -89,14 +122,15 @@ def target_environment(target: str) -> Iterator[str | None]:
             state_dir = process.default_state_dir()
             status = process.read_status(state_dir)
             if not (status and status.alive):
-                print(f"starting the local AWS (state in {state_dir}) ...", flush=True)
+                print(f"starting the local AWS (state in {state_dir}) ...", file=sys.stderr,
+                      flush=True)
                 status = started = process.start(state_dir)
             os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
         yield os.environ.get("AWS_ENDPOINT_URL") if target == "local" else None
     finally:
         if started is not None:
             process.stop(Path(started.state_dir))
-            print("stopped the local AWS this run started", flush=True)
+            print("stopped the local AWS this command started", file=sys.stderr, flush=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -107,11 +141,10 @@ def target_environment(target: str) -> Iterator[str | None]:
 def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
               out_dir: Path | None = None, report: bool = False) -> RunResult:
     """Execute notebooks in order; stop at the first failure. Writes HTML and an index."""
-    out = Path(out_dir) if out_dir else new_run_dir()
-    out.mkdir(parents=True, exist_ok=True)
+    out = private_folder(Path(out_dir)) if out_dir else new_run_dir()
     result = RunResult(out)
     notebooks = [suite.by_name(n) for n in names]
-    with target_environment(target) as endpoint:
+    with private_files(), target_environment(target) as endpoint:
         where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
         print(f"running {len(notebooks)} notebooks against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):
@@ -127,9 +160,33 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
                 break
         if report and result.ok:
             result.notebooks.append(_health_report(parameters, target, out))
-    write_index(result)
+        if result.ok and "run" in names:
+            result.outcome = _followed_run(parameters)
+    with private_files():
+        write_index(result)
     print(f"\nexecuted notebooks and HTML: {out}\nopen {out / 'index.html'}", flush=True)
+    if result.outcome is not None:
+        print(f"\n{result.outcome.text()}", flush=True)
     return result
+
+
+def _followed_run(parameters: dict[str, Any]) -> outcome.RunOutcome | None:
+    """The outcome of the pipeline run notebook 09 followed; an error reading it is the
+    suite's own (exit 1), said in one line."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from runbook_lib.core.errors import RunbookError
+    from runbook_lib.core.session import AwsSession
+
+    params = Params.from_mapping(parameters)
+    try:
+        found = outcome.followed_run(AwsSession.from_params(params), params)
+        if found is not None and parameters.get("push_sample_history"):
+            found.rehearsed()
+        return found
+    except (RunbookError, BotoCoreError, ClientError) as err:
+        print(f"runbook: could not read how the pipeline run ended: {err}", file=sys.stderr)
+        return outcome.RunOutcome("", "", "unknown", [], outcome.EXIT_ERROR)
 
 
 class _SharedParameterFilter(logging.Filter):
@@ -261,6 +318,9 @@ def write_index(result: RunResult) -> Path:
 
 
 REPORT_NOTEBOOK = suite.NOTEBOOK_DIR / "reports" / "pipeline_health.ipynb"
+if not REPORT_NOTEBOOK.exists():  # installed from a wheel: the copy packed beside the templates
+    REPORT_NOTEBOOK = Path(__file__).resolve().parents[1] / "templates" / "reports" / (
+        REPORT_NOTEBOOK.name)
 
 
 def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "local",
@@ -283,10 +343,11 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
     if days < 1:
         raise ParameterError("--days", str(days), "must be a whole number of days, 1 or more",
                              "7")
-    out_file.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(out_file.parent)
     executed = out_file.with_suffix(".ipynb")
-    parameters = {"pipeline": pipeline, "days": days, "target": target}
-    with target_environment(target):
+    # The report only reads: no source connection to name on target aws (an S3 source needs none).
+    parameters = {"pipeline": pipeline, "days": days, "target": target, "source_provider": "s3"}
+    with private_files(), target_environment(target):
         try:
             pm.execute_notebook(
                 str(notebook), str(executed), parameters=parameters, kernel_name="python3",
@@ -300,69 +361,8 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
         except RuntimeError as err:
             raise NotebookRunError(f"cannot produce the health report of {pipeline}: the "
                                    f"report notebook could not run: {err}") from err
-    rendered = render_html(executed, hide_code=True)
+    with private_files():
+        rendered = render_html(executed, hide_code=True)
     if rendered != out_file:
         shutil.move(rendered, out_file)
     return out_file
-
-
-# -- guided mode ----------------------------------------------------------------------------------
-
-
-LAB_DIR = REPO_ROOT / "lab"
-
-
-def prepare_lab_workspace(workspace: Path = LAB_DIR) -> Path:
-    """Working copies of the notebooks, outputs cleared, so the committed ones stay pristine."""
-    import nbformat
-
-    workspace.mkdir(parents=True, exist_ok=True)
-    for src in sorted(suite.NOTEBOOK_DIR.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in src.parts:
-            continue
-        dest = workspace / src.relative_to(suite.NOTEBOOK_DIR)
-        if dest.exists():
-            continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        nb = nbformat.read(src, as_version=4)
-        nb.cells = [c for c in nb.cells
-                    if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []
-                cell.execution_count = None
-        nbformat.write(nb, dest)
-    return workspace
-
-
-def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = None) -> int:
-    """JupyterLab on loopback at a workspace of the notebooks, kernels reaching the target."""
-    from runbook_lib.local.server import process
-
-    env = dict(os.environ)
-    env.pop(HEADLESS_ENV, None)
-    if target == "local" and not env.get("AWS_ENDPOINT_URL"):
-        status = process.start(process.default_state_dir())
-        env["AWS_ENDPOINT_URL"] = status.endpoint_url
-        print(f"local AWS at {status.endpoint_url} (stop it with `runbook local stop`)")
-    if target == "local":  # a terminal or raw boto3 in the lab signs with the local key pair
-        from runbook_lib.local.server.auth import credentials_for_endpoint
-
-        creds = credentials_for_endpoint(env["AWS_ENDPOINT_URL"])
-        env.update(creds.environment(env["AWS_ENDPOINT_URL"], env.get("AWS_REGION") or
-                                     "us-east-1") if creds else {})
-    if target == "aws":
-        from runbook_lib.core.session import AwsSession
-
-        # Refuses without credentials, and refuses a loopback AWS_ENDPOINT_URL.
-        AwsSession("aws", os.environ.get("AWS_REGION"))
-    workspace = prepare_lab_workspace(workspace or LAB_DIR)
-    print(f"notebooks: {workspace}\nopen the URL JupyterLab prints below (127.0.0.1 only)",
-          flush=True)
-    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
-           "--no-browser", f"--ServerApp.root_dir={workspace}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # containers and CI machines often run as root
-    sys.stdout.flush()
-    # Become JupyterLab, so stopping `runbook lab` stops JupyterLab and its kernels too.
-    os.execve(sys.executable, cmd, env)

@@ -8,12 +8,13 @@ table as small functions.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runbook_lib.core import redact
+from runbook_lib.core import redact, secret_shapes
 from runbook_lib.core.errors import ParameterError, SecretParameterError
 
 TARGETS = ("local", "aws")
@@ -31,6 +32,18 @@ COMPUTE_TYPES = (
 CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
 EXECUTION_MODES = ("SUPERSEDED", "QUEUED", "PARALLEL")
 SECRET_ENV_PREFIX = "RUNBOOK_SECRET_"
+
+# The sample app's repository id, and what only the sample app gets when a field is not given:
+# its build template, one plaintext variable, and placeholder config and secrets that notebook
+# 06 teaches with. Any other repository gets none of them (the template is detected from it).
+SAMPLE_REPO = "acme/sample-app"
+SAMPLE_DEFAULTS: dict[str, Any] = {
+    "build_template": "nodejs",
+    "plaintext_variables": ("NODE_ENV=production",),
+    "config_parameters": ("LOG_LEVEL=info", "FEATURE_FLAGS=none"),
+    "secret_names": ("API_KEY",),
+    "secure_config_names": ("DB_URL",),
+}
 
 _APP_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 _REGION_RE = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-[1-9]$")
@@ -102,6 +115,14 @@ def _is_s3_key_ref(value: object) -> bool:
     return bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)) and bool(key)
 
 
+def _is_repository_path(value: object) -> bool:
+    """A relative file path in a repository: no absolute path, no '..', no empty part."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_./-]{1,255}", value):
+        return False
+    parts = value.split("/")
+    return all(part not in ("", ".", "..") for part in parts)
+
+
 _ECS_RULE = "1-255 letters, digits, '-' and '_' (empty means APP-cluster / APP-service)"
 _ENV_RULE = "1-15 characters: lowercase letters, digits and hyphens, starting with a letter"
 
@@ -120,7 +141,14 @@ FIELD_RULES: tuple[Rule, ...] = (
     Rule("connection_arn", _matches(_CONNECTION_ARN_RE),
          "a CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/"
          "UUID)", _CONNECTION_EXAMPLE, optional=True),
-    _choice("build_template", BUILD_TEMPLATES),
+    Rule("build_template", lambda value: value in BUILD_TEMPLATES,
+         f"must be one of {', '.join(BUILD_TEMPLATES)}, or empty: detected from the repository "
+         "(package.json, pyproject.toml, requirements.txt, setup.py, Dockerfile)",
+         BUILD_TEMPLATES[0], optional=True),
+    Rule("buildspec_path", _is_repository_path,
+         "a path inside the repository, as the build project's buildspec field takes it: "
+         "relative, '/'-separated, letters, digits, '.', '_' and '-', no '..' part (empty: "
+         "buildspec.yml or buildspec.yaml at the root)", "ci/buildspec.yml", optional=True),
     _choice("deploy_provider", DEPLOY_PROVIDERS),
     Rule("staging_name", _matches(_ENV_NAME_RE), _ENV_RULE, "staging"),
     Rule("production_name", _matches(_ENV_NAME_RE), _ENV_RULE, "production"),
@@ -164,7 +192,11 @@ PAIR_FIELDS: dict[str, tuple[str, str, str]] = {
 
 
 def validate(p: Any) -> None:
-    """Check every rule of the table, then the rules that span fields; raise on the first."""
+    """Check every rule of the table, then the rules that span fields; raise on the first.
+
+    Credential shapes are refused first, in any field, so that no other rule's refusal (which
+    repeats the value) can echo one."""
+    _refuse_secret_shapes(p)
     for rule in FIELD_RULES:
         rule.check(getattr(p, rule.field))
     for rule in ENTRY_RULES:
@@ -197,6 +229,22 @@ def _check_pairs(name: str, value: Any, key_pattern: str, example: str, secret_f
         if redact.looks_secret(key, text):
             raise SecretParameterError(name, shown, secret_reason(key, text),
                                        secret_fix(key, secret_field))
+
+
+def _refuse_secret_shapes(p: Any) -> None:
+    """Any field, any entry: a URL with a password, a JWT, a key or a token is refused,
+    named by its kind and its field (or KEY=), never shown."""
+    for spec in dataclasses.fields(p):
+        value = getattr(p, spec.name)
+        for text in value if isinstance(value, tuple) else (value,):
+            kinds = secret_shapes.secret_kinds(text) if isinstance(text, str) else []
+            if kinds:
+                key, sep, _ = text.partition("=") if spec.name in PAIR_FIELDS else ("", "", "")
+                key = key if sep and re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", key) else ""
+                names_field = PAIR_FIELDS.get(spec.name, ("", "", "secret_names"))[2]
+                raise SecretParameterError(spec.name, f"{key or spec.name}=…",
+                                           f"its value holds {kinds[0]}, not shown here",
+                                           secret_fix(key, names_field))
 
 
 def secret_reason(name: str, value: str) -> str:

@@ -23,6 +23,8 @@ from runbook_lib.core.param_rules import (
     CONNECTION_PROVIDERS,
     DEPLOY_PROVIDERS,
     EXECUTION_MODES,
+    SAMPLE_DEFAULTS,
+    SAMPLE_REPO,
     SOURCE_PROVIDERS,
     TARGETS,
     validate,
@@ -34,7 +36,8 @@ DEFAULT_REGION = "us-east-1"
 # The rules live in param_rules; the names below stay importable from here.
 __all__ = [
     "BUILD_TEMPLATES", "CACHE_MODES", "COMPUTE_TYPES", "CONNECTION_PROVIDERS", "DEPLOY_PROVIDERS",
-    "EXECUTION_MODES", "LOCAL_ACCOUNT_ID", "SOURCE_PROVIDERS", "TARGETS", "Params",
+    "EXECUTION_MODES", "LOCAL_ACCOUNT_ID", "SAMPLE_DEFAULTS", "SAMPLE_REPO", "SOURCE_PROVIDERS",
+    "TARGETS", "Params",
     "ResourceNames", "pairs_to_dict",
 ]
 
@@ -54,7 +57,8 @@ class Params:
     source_repo: str = "acme/sample-app"
     source_branch: str = "main"
     connection_arn: str = ""
-    build_template: str = "nodejs"
+    build_template: str = ""  # empty: detected from the repository (nodejs: the sample app)
+    buildspec_path: str = ""  # in the repository; empty: buildspec.yml or buildspec.yaml
     deploy_provider: str = "s3"
     staging_name: str = "staging"
     production_name: str = "production"
@@ -71,10 +75,11 @@ class Params:
     ecs_service: str = ""
     container_name: str = "app"
     execution_mode: str = "SUPERSEDED"
-    plaintext_variables: tuple[str, ...] = ("NODE_ENV=production",)
-    config_parameters: tuple[str, ...] = ("LOG_LEVEL=info", "FEATURE_FLAGS=none")
-    secret_names: tuple[str, ...] = ("API_KEY",)
-    secure_config_names: tuple[str, ...] = ("DB_URL",)
+    # None: not given. The sample app then gets SAMPLE_DEFAULTS, any other repository nothing.
+    plaintext_variables: tuple[str, ...] | None = None
+    config_parameters: tuple[str, ...] | None = None
+    secret_names: tuple[str, ...] | None = None
+    secure_config_names: tuple[str, ...] | None = None
     # Release gates (V2 stage conditions, setup/gates.py); every default leaves them off.
     deploy_window_cron: str = ""
     deploy_window_timezone: str = "UTC"
@@ -90,7 +95,21 @@ class Params:
             region = (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
                       or DEFAULT_REGION)
             object.__setattr__(self, "region", region)
+        self._fill_source_defaults()
         validate(self)
+
+    def _fill_source_defaults(self) -> None:
+        """Fields not given: the sample app's defaults for the sample app, else nothing."""
+        sample = self.source_repo == SAMPLE_REPO
+        for name, value in SAMPLE_DEFAULTS.items():
+            if getattr(self, name) in (None, ""):
+                empty = "" if name == "build_template" else ()
+                object.__setattr__(self, name, value if sample else empty)
+
+    @property
+    def is_sample_app(self) -> bool:
+        """The source is the sample app (its repository id), not the operator's repository."""
+        return self.source_repo == SAMPLE_REPO
 
     # -- construction -------------------------------------------------------------------------
 
@@ -347,6 +366,8 @@ def _coerce(name: str, annotation: object, value: Any) -> Any:
     """Turn strings from papermill or the command line into the field's type."""
     text = str(annotation)
     if "tuple" in text:
+        if value is None and "None" in text:
+            return None  # not given: the source's default (see SAMPLE_DEFAULTS)
         if value is None or value == "":
             return ()
         if isinstance(value, str):

@@ -10,18 +10,14 @@ import math
 import re
 from collections.abc import Iterable
 
+from runbook_lib.core import secret_shapes
+
 MASK = "***"
 
 _SECRET_NAME_RE = re.compile(
     r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL"
     r"|(^|_)AUTH(_|$))",
     re.IGNORECASE,
-)
-_SECRET_VALUE_RES = (
-    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key id
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
-    re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),  # Slack tokens
 )
 
 
@@ -31,12 +27,12 @@ def looks_like_secret_name(name: str) -> bool:
 
 
 def looks_like_secret_value(value: str) -> bool:
-    """A value shaped like a credential: known key formats, or a long high-entropy string."""
+    """A value shaped like a credential: a known kind anywhere in it (URL with a password,
+    JWT, private key, AWS key pair, GitHub/npm/Slack token; see :mod:`.secret_shapes`), or a
+    long high-entropy string."""
     if not value:
         return False
-    if any(r.search(value) for r in _SECRET_VALUE_RES):
-        return True
-    return _random_looking(value)
+    return secret_shapes.has_secret(value) or _random_looking(value)
 
 
 def looks_secret(name: str, value: str) -> bool:
@@ -58,6 +54,9 @@ _KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 # Resource names are locations, not secrets, however random an artifact key looks.
 _RESOURCE_NAME = re.compile(r"\barn:aws[\w-]*:[\w-]*:[\w-]*:\d*:\S*|\bs3://\S+")
+# A token ending in a file name's extension is a path (``bucket/pipeline/SourceOutp/a1b2.zip``,
+# as CodeBuild logs its source), not a secret: secrets are not followed by ``.zip``.
+_FILE_SUFFIX = re.compile(r"\.(zip|tar|gz|tgz|jar|whl|json|ya?ml|txt|html|log)\b")
 
 
 def redact_lines(lines: Iterable[str]) -> list[str]:
@@ -98,11 +97,14 @@ def redact_line(line: str) -> str:
     catches what a command printed by itself: access keys, tokens, ``PASSWORD=...``.
     """
     line = _BEARER.sub(lambda m: f"{m[1]} {MASK}", line)
+    line = secret_shapes.mask_spans(line, MASK)
     names = ([m.span() for m in _RESOURCE_NAME.finditer(line)]
              if "arn:" in line or "s3://" in line else [])
 
     def _token(m: re.Match) -> str:
         if any(start <= m.start() < end for start, end in names):
+            return m[0]
+        if "/" in m[0] and _FILE_SUFFIX.match(line, m.end()):
             return m[0]
         return MASK if looks_like_secret_value(m[0]) else m[0]
 

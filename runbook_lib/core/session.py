@@ -115,7 +115,9 @@ class AwsSession:
             self._boto = _local_boto_session(self.endpoint_url, profile, region)
         elif target == "aws":
             endpoint_url = endpoint_url or env_endpoint
-            if is_loopback(endpoint_url):
+            # Inside a build of the local AWS, "AWS" is the local AWS: the build's standard
+            # environment (AWS_ENDPOINT_URL, the build role's credentials) says so.
+            if is_loopback(endpoint_url) and not os.environ.get("CODEBUILD_BUILD_ID"):
                 raise CredentialsError(
                     f"target 'aws' never talks to a local endpoint, but AWS_ENDPOINT_URL="
                     f"{endpoint_url} points at this machine. Fix: unset AWS_ENDPOINT_URL, or use "

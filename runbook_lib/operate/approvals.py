@@ -11,6 +11,7 @@ own record.
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -290,12 +291,21 @@ def decide(session: AwsSession, approval: PendingApproval, decision: str, summar
     choice = check_decision(decision, summary)
     if not choice:
         raise ParameterError("decision", decision, "must be approve or reject", "approve")
-    who = session.caller_arn()
+    who = operator_identity(session)
     executions.answer_approval(session, approval, choice == "approve", summary.strip())
     return write_audit_record(
         session, audit_bucket, f"the approval was {choice}d in CodePipeline", who=who,
         pipeline=approval.pipeline, execution=approval.execution_id, stage=approval.stage,
         action=approval.action, token=approval.token, decision=choice, summary=summary.strip())
+
+
+def operator_identity(session: AwsSession) -> str:
+    """Who decides: the caller's ARN. On the local AWS every caller is its operator (only the
+    operator holds its key pair), but moto names everyone ``user/moto``: the OS user is named."""
+    arn = session.caller_arn()
+    if session.is_local and arn.endswith("/moto"):
+        return f"{arn.rsplit('/', 1)[0]}/{getpass.getuser()}"
+    return arn
 
 
 def write_audit_record(session: AwsSession, bucket: str, done: str, **fields: str
@@ -357,7 +367,12 @@ def apply_decision(session: AwsSession, cards: list[ApprovalCard], decision: str
     return decide(session, card.approval, choice, summary, audit_bucket)
 
 
-def decision_text(record: AuditRecord | None, bucket: str) -> str:
+def decision_text(record: AuditRecord | None, bucket: str, interactive: bool = False) -> str:
+    """The headless decision's outcome; in JupyterLab, where the cards' buttons decide, it
+    points at them instead of saying that nothing was decided."""
+    if record is None and interactive:
+        return ("no decision parameter given: decide on the cards above; each decision is "
+                "shown on its card and in the tables below")
     if record is None:
         return ("no decision given: nothing was changed (pass decision=approve or reject, and "
                 "a summary)")

@@ -129,10 +129,19 @@ def execution_rows(session: AwsSession, pipeline: str, limit: int = 10
 WATCH_MODES = ("latest", "start", "push")
 
 
+class NoExecutionError(StepError):
+    """The pipeline has not run yet: there is nothing to follow."""
+
+
+def is_automated_rollback(summary: ExecutionSummary) -> bool:
+    """A run CodePipeline started itself to roll a stage back (not one an operator started)."""
+    return summary.execution_type == "ROLLBACK" or summary.trigger == "AutomatedRollback"
+
+
 def choose_execution(session: AwsSession, pipeline: str, mode: str = "latest",
                      timeout: float = 600) -> str:
-    """The execution to follow: the newest one (by start time), one started now, or the one
-    the next push starts."""
+    """The execution to follow: the newest one an operator or a push started (an automated
+    rollback only when nothing else ran), one started now, or the one the next push starts."""
     if mode not in WATCH_MODES:
         raise ParameterError("watch", mode, f"must be one of {', '.join(WATCH_MODES)}", "latest")
     try:
@@ -145,9 +154,32 @@ def choose_execution(session: AwsSession, pipeline: str, mode: str = "latest",
         return wait_for_new_execution(session, pipeline, {e.execution_id for e in known},
                                       timeout=timeout).execution_id
     if not known:
-        raise StepError(f"{pipeline} has no executions yet. Fix: push a commit to the watched "
-                        "branch, or pass watch='start' to start a run now.")
-    return known[0].execution_id
+        raise NoExecutionError(f"{pipeline} has not run yet. Next: pass watch='start' to start "
+                               "a run now, or push a commit to the watched branch.")
+    started = [e for e in known if not is_automated_rollback(e)]
+    return (started or known)[0].execution_id
+
+
+@dataclass
+class FollowedRun:
+    """The run a notebook followed, or why none was (with the next step)."""
+
+    execution_id: str
+    progress: ExecutionProgress | None = None
+    note: str = ""
+
+
+def follow_run(session: AwsSession, pipeline: str, mode: str, timeout: float,
+               report: Callable[[ExecutionProgress], None]) -> FollowedRun:
+    """Choose the run (:func:`choose_execution`) and watch it until it ends or waits for an
+    approval; a pipeline that has not run yet is a state to report, not an error."""
+    try:
+        execution_id = choose_execution(session, pipeline, mode, timeout)
+    except NoExecutionError as err:
+        return FollowedRun("", note=str(err))
+    final = watch_execution(session, pipeline, execution_id, report, timeout,
+                            stop_at_approval=True)
+    return FollowedRun(execution_id, final)
 
 
 # -- pointing at a failure ------------------------------------------------------------------------
@@ -185,7 +217,10 @@ class FailureDetails:
 
 def failure_details(session: AwsSession, pipeline: str, execution_id: str
                     ) -> FailureDetails | None:
-    """The first failed action with its build id, log group and stream; None if none failed."""
+    """The first failed action with its build id, log group and stream; None if none failed
+    (or no run was followed: ``execution_id`` empty)."""
+    if not execution_id:
+        return None
     failed = failed_action(session, pipeline, execution_id)
     if failed is None:
         return None
@@ -206,8 +241,43 @@ def failure_details(session: AwsSession, pipeline: str, execution_id: str
 
 
 def latest_failure(session: AwsSession, pipeline: str, limit: int = 50) -> FailureDetails | None:
-    """The newest failed execution's failure, or None when none of the last ``limit`` failed."""
-    for summary in list_executions(session, pipeline, limit):
-        if summary.status == "Failed":
+    """The newest failed execution's failure, or None when none of the last ``limit`` failed.
+
+    A failed action (a build, a deploy) wins over a run a release gate stopped, which has no
+    failed action: that one is reported with its status summary at the stage it stopped in.
+    """
+    failed = [s for s in list_executions(session, pipeline, limit) if s.status == "Failed"]
+    for summary in failed:
+        found = failed_action(session, pipeline, summary.execution_id)
+        if found is not None:
             return failure_details(session, pipeline, summary.execution_id)
-    return None
+    return stopped_by_condition(session, pipeline, failed[0].execution_id) if failed else None
+
+
+def run_failure(session: AwsSession, pipeline: str, execution_id: str) -> FailureDetails | None:
+    """Why a run failed: its failed action (:func:`failure_details`), else the release gate
+    that failed it (:func:`stopped_by_condition`); None when it did not fail."""
+    if not execution_id:
+        return None
+    return (failure_details(session, pipeline, execution_id)
+            or stopped_by_condition(session, pipeline, execution_id))
+
+
+STAGE_CONDITION = "(stage condition)"  # the "action" of a run a release gate failed
+
+
+def stopped_by_condition(session: AwsSession, pipeline: str, execution_id: str
+                         ) -> FailureDetails | None:
+    """A failed run with no failed action: a release gate (stage condition) failed it; the
+    stage it stopped in and CodePipeline's summary. None when the run did not fail."""
+    summary = get_execution(session, pipeline, execution_id, with_commit=False)
+    if summary.status != "Failed":
+        return None
+    paginator = session.client("codepipeline").get_paginator("list_rule_executions")
+    stopped = [item.get("stageName", "-")
+               for page in paginator.paginate(pipelineName=pipeline,
+                                              filter={"pipelineExecutionId": execution_id})
+               for item in page.get("ruleExecutionDetails") or []
+               if item.get("status") == "Failed"]
+    return FailureDetails(execution_id, stopped[0] if stopped else "-", STAGE_CONDITION,
+                          summary.status_summary or "the run failed without a failed action")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.core.params import Params, ResourceNames
+from runbook_lib.core.plan import Change, Plan, merge_plans
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import client
 from runbook_lib.operate import approvals, executions, gate_rehearsal, logs, sample_repo
@@ -40,9 +41,10 @@ class HistoryStep:
     gate_note: str = ""  # what a release gate did to this run
 
     def row(self) -> tuple[str, str, str, str]:
-        detail = self.approval_summary and f"approved: {self.approval_summary}"
+        detail = self.approval_summary and f"approved for you: {self.approval_summary}"
         if self.gate_note:
-            detail = f"{self.gate_note}: {self.failure_summary}"
+            approved = "approved for you, then " if self.approval_summary else ""
+            detail = f"{approved}{self.gate_note}: {self.failure_summary}"
         elif self.failing_tests:
             detail = f"failed in {self.failed_action}: test {', '.join(self.failing_tests)}"
         elif self.failed_action:
@@ -64,6 +66,16 @@ STAGE_HEADERS = ("push", "stage", "status")
 def history_rows(steps: list[HistoryStep]) -> list[tuple[str, str, str, str]]:
     """:data:`HEADERS` rows, one per push."""
     return [step.row() for step in steps]
+
+
+def answered_text(steps: list[HistoryStep]) -> str:
+    """Which approvals the history answered on the operator's behalf (their audit records name
+    the operator), so nobody wonders who approved those releases."""
+    answered = [s.label for s in steps if s.approval_summary]
+    if not answered:
+        return "the sample history answered no approval" if steps else ""
+    return (f"the sample history approved {len(answered)} releases on your behalf, with a "
+            f"summary each (audit trail: notebook 11): {', '.join(answered)}")
 
 
 def stage_rows(steps: list[HistoryStep]) -> list[tuple[str, str, str]]:
@@ -93,22 +105,52 @@ def ensure_local_repository(session: AwsSession, params: Params) -> Path:
     return path
 
 
-def prepare_local_source(session: AwsSession, params: Params, apply: bool) -> str:
-    """On the local AWS, the pipeline's source is a local git repository: register it before
-    the pipeline exists, so creating the pipeline starts its first run as on AWS."""
+def _needs_local_repo(session: AwsSession, params: Params) -> bool:
+    return session.is_local and (params.uses_connection or params.source_provider == "codecommit")
+
+
+def describe_local_source(session: AwsSession, params: Params) -> str:
+    """Where the pipeline's source comes from (reads only): on the local AWS a registered local
+    git repository, which the pipeline's plan registers first when it is missing."""
     if not session.is_local:
         return f"source: {params.source_repo} through the connection (nothing to prepare)"
-    if not params.uses_connection and params.source_provider != "codecommit":
+    if not _needs_local_repo(session, params):
         return f"source: {params.source_provider} (no local repository needed)"
     own = source.registered_checkout(session, params.source_repo)
-    if own is not None and not _is_sample_checkout(session, params, own):
+    if own is None:
+        return (f"source: not registered yet; the plan below registers the sample app as "
+                f"{params.source_repo} before it creates the pipeline")
+    if not _is_sample_checkout(session, params, own):
         return (f"source: your repository {own}, registered as {params.source_repo} "
                 f"(branch {params.source_branch})")
-    if not apply:
-        return f"plan only: would register the sample app as {params.source_repo}"
-    ensure_local_repository(session, params)
     return (f"source: the sample app's local repository, registered as {params.source_repo} "
             f"(branch {params.source_branch})")
+
+
+def plan_local_source(session: AwsSession, params: Params, names: ResourceNames) -> Plan:
+    """On the local AWS the source is a local git repository, registered before the pipeline
+    exists so that creating the pipeline starts its first run as on AWS. A plan (empty once
+    registered), so ``apply=True`` and the Apply button register it the same way."""
+    plan = Plan("local source")
+    if not _needs_local_repo(session, params):
+        return plan
+    if source.registered_checkout(session, params.source_repo) is None:
+        plan.add(Change(f"local repository {params.source_repo}", "create",
+                        [f"the sample app's git repository (branch {params.source_branch}), "
+                         f"registered as {params.source_repo}"],
+                        apply_fn=lambda: ensure_local_repository(session, params)))
+    return plan
+
+
+def plan_pipeline_and_source(session: AwsSession, params: Params, names: ResourceNames) -> Plan:
+    """Notebook 07's plan: the local source (when missing), then the pipeline and its topic."""
+    from runbook_lib.setup import pipeline
+
+    parts = (plan_local_source(session, params, names),
+             pipeline.plan_pipeline(session, params, names))
+    merged = merge_plans("pipeline", *parts)
+    merged.refusals = [reason for part in parts for reason in part.refusals]
+    return merged
 
 
 def _is_sample_checkout(session: AwsSession, params: Params, checkout: Path) -> bool:

@@ -13,17 +13,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from runbook_lib.core.text import format_duration, iso_time
+from runbook_lib.operate import triage_names
 
-_TAP_FAILURE = re.compile(r"^\s*not ok \d+ - (?P<name>.+?)\s*$")
-_PYTEST_FAILURE = re.compile(r"^FAILED (?P<name>\S+)")
 _PHASE_MARK = re.compile(r"^\[Container\] \S+ \S+ (?:Entering phase|Phase is) (?P<phase>[A-Z_]+)")
 _SRC_DIR = re.compile(r"^\[Container\] \S+ \S+ CODEBUILD_SRC_DIR=(?P<dir>\S+)")
 _ERROR_LINE = re.compile(
     r"^\s*not ok \d+|^FAILED |\bERR!|\bnpm error\b|"
     r"\b(?:[A-Za-z]*Error|ERROR|error|Exception)\b[:\s]|^\s*(?:fatal|FATAL)\b|"
     r"\bdenied\b|\bDenied\b|^Killed\b|^Traceback|\bis not authorized\b|"
-    r"Cannot connect to the Docker daemon|out of memory|Command did not exit successfully")
-_NOT_ERROR = re.compile(r"\b0 (?:errors?|failed)\b|^# fail 0\b|^\s*(?:error|code|name): ")
+    r"Cannot connect to the Docker daemon|out of memory|Command did not exit successfully|"
+    r"^\S*sh: (?:line )?\d+: .+: (?:command )?not found|^\S+\.go:\d+:\d+: |"
+    r"coverage threshold for .* not met")
+# Zero counts, YAML-ish "error:" keys, pytest's ``____ ERROR collecting x ____`` headers, and
+# passed tests whose titles say "error" (Jest/Mocha ``✓ throws an error``, TAP ``ok 3 ...``).
+_NOT_ERROR = re.compile(r"\b0 (?:errors?|failed)\b|^# fail +0\b|^\s*(?:error|code|name): |"
+                        r"^_{3,} .* _{3,}$|^\s*(?:[✓✔√] |ok \d+ )")
 _AGENT_PREFIX = "[Container] "
 SOURCE_DIR_VARIABLE = "$CODEBUILD_SRC_DIR"
 
@@ -81,18 +85,22 @@ class BuildLog:
 
 
 def failing_test_name(line: str) -> str:
-    """The test a node --test (TAP) or pytest failure line names; empty for other lines."""
-    match = _TAP_FAILURE.match(line) or _PYTEST_FAILURE.match(line)
-    return match["name"] if match else ""
+    """The test one failure line names (TAP, pytest, unittest, Jest, go); empty otherwise."""
+    return triage_names.line_test_name(line)
 
 
 def failing_tests(lines: Iterable[str]) -> list[str]:
-    """Names of failed tests in node --test (TAP) and pytest output, in order, once each."""
+    """Names of failed tests in the runners' output, in order, once each (one page: blocks
+    such as Mocha's ``N failing`` are read from the lines given)."""
+    lines = list(lines)
     found: dict[str, None] = {}
-    for line in lines:
-        name = failing_test_name(line)
-        if name:
-            found.setdefault(name)
+    jest_file = ""
+    for j, line in enumerate(lines):
+        jest_file = triage_names.jest_file(line) or jest_file
+        for name in ([triage_names.line_test_name(line, jest_file)]
+                     + triage_names.block_test_names(lines, j)):
+            if name:
+                found.setdefault(name)
     return list(found)
 
 
@@ -123,8 +131,13 @@ def error_kind(line: str) -> int:
 
 def first_error_index(lines: Iterable[str]) -> int | None:
     """Index of the first line that reads as an error; command output before agent lines."""
+    lines = list(lines)
     agent_hit = None
     for i, line in enumerate(lines):
+        target = triage_names.error_header(line)
+        if target is not None:
+            found = triage_names.resolve_header(target, lines, i + 1, triage_names.LOOK_AHEAD)
+            return i if found is None else found
         kind = error_kind(line)
         if kind == COMMAND_ERROR:
             return i

@@ -73,8 +73,8 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
     if execution_id:
         builds = _build_actions(session, pipeline, execution_id)
     else:
-        # The newest failed execution that got as far as a build (a run that failed in its
-        # Source stage has no build log to read); when nothing failed, the newest build.
+        # The newest execution whose build failed (a run that failed in its Source stage, at a
+        # release gate or in a deploy has no failed build log to read); else the newest build.
         execution_id, builds = _newest_with_builds(session, pipeline, "Failed")
         if not builds:
             execution_id, builds = _newest_with_builds(session, pipeline, None)
@@ -102,6 +102,8 @@ def _newest_with_builds(session: AwsSession, pipeline: str, status: str | None
     for summary in executions.list_executions(session, pipeline):
         if status is None or summary.status == status:
             builds = _build_actions(session, pipeline, summary.execution_id)
+            if status is not None:  # the run failed: only in a build of its own counts
+                builds = builds if any(b.status == status for b in builds) else []
             if builds:
                 return summary.execution_id, builds
     return "", []

@@ -337,3 +337,12 @@ def verify_after(session: AwsSession, params: Params, names: ResourceNames, rb: 
             f"not checked: execution {result.execution_id} has not deployed to production "
             f"({result.status})"))
     return verify_production(session, params, names, rb.target.commit_id)
+
+
+def outcome_report(session: AwsSession, params: Params, names: ResourceNames, rb: RollbackPlan,
+                   timeout: float = 600) -> str:
+    """Follow the rollback the plan started (if any), then say where it stands and what
+    production serves: one text, read again after Apply so it never says "not started"."""
+    result = follow(session, rb, timeout)
+    verification = verify_after(session, params, names, rb, result)
+    return f"{outcome_text(rb, result)}\n{verification.render()}"

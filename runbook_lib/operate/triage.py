@@ -17,8 +17,12 @@ from runbook_lib.core import redact
 from runbook_lib.operate import build_status, log_text
 from runbook_lib.operate.log_text import BuildLog, excerpt, first_error_index, shorten_paths
 from runbook_lib.operate.triage_rules import (
+    ARTIFACT_UPLOAD,
+    BUILDSPEC_ERROR,
     INSTALL_COMMAND,
     RULES,
+    SERVICE_FAULT,
+    SOURCE_DOWNLOAD,
     TEST_COMMAND,
     UNKNOWN,
     Rule,
@@ -114,8 +118,8 @@ def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
     lines; the lines shown are redacted and their paths shortened here. ``reports`` as for
     :func:`triage_build`."""
     command, exit_code = parse_failing_command(log.failed_context)
-    rule = build_status.reword(log) or _classify(scan.rule_hits, log.status, log.status_code,
-                                                 exit_code, command)
+    rule = (_record_rule(log) or build_status.reword(log)
+            or _classify(scan.rule_hits, log.status, log.status_code, exit_code, command))
     if log.status == "SUCCEEDED":
         rule = Rule("none", "succeeded", "Nothing to fix: the build succeeded.")
     tests = [redact.redact_line(name) for name in scan.failing_tests]
@@ -126,6 +130,8 @@ def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
         result.failing_tests = tests = reports.names()
     action, resource = (redact.redact_line(part) for part in scan.access)
     result.detail = _detail(rule.category, tests, action, resource, scan.access_code)
+    if rule in _CONTEXT_RULES and log.failed_context:
+        result.detail = redact.redact_line(log.failed_context)
     if rule.category == "access_denied" and action:
         result.next_step = (f"Grant {action}" + (f" on {resource}" if resource else "")
                             + " to the CodeBuild service role (notebook 03_iam_roles), then "
@@ -138,6 +144,26 @@ def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
                                               source_dir))
             for index, text, in_key in scan.error.lines]
     return result
+
+
+_CONTEXT_RULES = (SERVICE_FAULT, BUILDSPEC_ERROR, SOURCE_DOWNLOAD, ARTIFACT_UPLOAD)
+
+
+def _record_rule(log: BuildLog) -> Rule | None:
+    """What the build record alone decides: a FAULT is CodeBuild's, not the commands'; a
+    buildspec the agent refused, a source it could not fetch and artifacts it could not find
+    fail outside any command, and only the phase context message says why (the detail)."""
+    if log.status == "FAULT":
+        return SERVICE_FAULT
+    if "YAML_FILE_ERROR" in (log.status_code or "").split("; "):
+        return BUILDSPEC_ERROR
+    if log.status in ("STOPPED", "TIMED_OUT"):
+        return None
+    if log.failed_phase == "DOWNLOAD_SOURCE":
+        return SOURCE_DOWNLOAD
+    if log.failed_phase == "UPLOAD_ARTIFACTS":
+        return ARTIFACT_UPLOAD
+    return None
 
 
 def parse_failing_command(context: str) -> tuple[str, int | None]:

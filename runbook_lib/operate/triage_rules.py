@@ -45,6 +45,12 @@ RULES: tuple[Rule, ...] = (
           r"no basic auth credentials", r"^denied: ", r"pull access denied",
           r"toomanyrequests", r"unauthorized: authentication required",
           r"docker: command not found", r"Error response from daemon")),
+    Rule("command_not_found", "command not found",
+         "A command the build runs is not installed: install the tool in the install phase, "
+         "or the package's devDependencies (`npm ci` installs them unless NODE_ENV=production "
+         "or --omit=dev), or fix the command or npm script name in the buildspec.",
+         (r"^\S*sh: (?:line )?\d+: .+: (?:command )?not found",
+          r"npm (?:ERR!|error) Missing script:"), exit_codes=(127,)),
     Rule("dependency_install", "dependency install",
          "Make the lockfile match the manifest (run `npm install` or `pip-compile` locally and "
          "commit the lockfile), check the package and version exist, and that the build can "
@@ -55,13 +61,37 @@ RULES: tuple[Rule, ...] = (
           r"Could not find a version that satisfies", r"No matching distribution found",
           r"ERROR: Could not install packages", r"Your lockfile needs to be updated",
           r"pyproject\.toml changed significantly since poetry\.lock",
-          r"ResolutionImpossible", r"ModuleNotFoundError: No module named")),
+          r"ResolutionImpossible", r"ModuleNotFoundError: No module named",
+          r"Cannot find (?:package|module) '")),
+    Rule("compile_error", "compile, type-check or lint error",
+         "Run the same command locally (tsc --noEmit, eslint, go vet / go build), fix the "
+         "errors it lists from the first one, and push.",
+         (r"\berror TS\d+:", r"^\S+\.go:\d+:\d+: ", r"\[build failed\]",
+          r"^✖ \d+ problems? \(\d+ errors?")),
     Rule("test_failure", "test failure",
          "Run the failing tests locally, fix the code or the test, and push; this run stopped "
          "before deploying anything.",
-         (r"^\s*not ok \d+ - ", r"^FAILED \S+", r"^# fail [1-9]", r"Tests:\s+\d+ failed",
-          r"^=+ .*\d+ failed", r"^--- FAIL: ", r"Tests run: .*Failures: [1-9]")),
+         (r"^\s*not ok \d+\b", r"^FAILED \S+", r"^# fail +[1-9]", r"Tests:\s+\d+ failed",
+          r"^=+ .*\d+ failed", r"^\d+ failed\b", r"^\s*--- FAIL: ", r"^ERROR \S+\.py",
+          r"Tests run: .*Failures: [1-9]", r"^\s+\d+ failing\s*$", r"^\s*● (?!Console)",
+          r"coverage threshold for .* not met")),
 )
+
+# Decided by the build record, not by a line: a service fault, and the agent's own phases.
+SERVICE_FAULT = Rule("service_fault", "service fault",
+                     "CodeBuild itself failed (status FAULT), not your commands: retry the build "
+                     "or the stage; if it repeats, the phase context message says what broke.")
+BUILDSPEC_ERROR = Rule("buildspec_error", "buildspec error",
+                       "Fix the buildspec as the message says (`runbook buildspec check`, notebook "
+                       "04), commit, and run again.")
+SOURCE_DOWNLOAD = Rule("source_download", "source download failed",
+                       "The build could not fetch its source: check the source location and "
+                       "version, and that the service role may read it (notebook 03_iam_roles); "
+                       "then retry the stage.")
+ARTIFACT_UPLOAD = Rule("artifact_upload", "artifact upload failed",
+                       "Make the buildspec's artifacts section match what the build produced "
+                       "(files, base-directory); a pipeline's build action with an output "
+                       "artifact needs one. Then commit and run again.")
 
 UNKNOWN = Rule("unknown", "unknown",
                "Read the excerpt around the first error and the failing command; re-run the "

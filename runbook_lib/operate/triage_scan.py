@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from runbook_lib.core import redact
-from runbook_lib.operate import log_text
+from runbook_lib.operate import log_text, triage_names
 from runbook_lib.operate.triage_rules import ACCESS, ACCESS_CODE, RULE_PATTERNS
 
 # Lower-case fragments such that any line one of triage's patterns (log_text's error and test
@@ -24,7 +24,7 @@ from runbook_lib.operate.triage_rules import ACCESS, ACCESS_CODE, RULE_PATTERNS
 KEYWORDS = (
     "err", "fail", "not ", "exception", "fatal", "denied", "killed", "traceback", "auth",
     "memory", "timed", "login", "toomanyrequests", "npm ci", "lock", "matching", "impossible",
-    "codebuild_src_dir=", "private key")
+    "codebuild_src_dir=", "private key", "●", ".go:")
 
 
 @dataclass
@@ -66,6 +66,12 @@ class LogScanner:
         self.access_code = ""
         self.in_key = False
         self.tail: list[tuple[int, str, bool]] = []
+        self.jest_file = ""
+        # A header seen (Traceback, Jest's ●, go's --- FAIL): its window, the test for the
+        # error line it announces, and how many more lines may hold that line.
+        self.header: Window | None = None
+        self.header_target = None
+        self.header_left = 0
 
     def feed(self, lines: list[str]) -> None:
         """One page of lines (no trailing newlines), in log order."""
@@ -80,6 +86,8 @@ class LogScanner:
             sizes = map(len, lines)
         states = self._key_states(lines, low)
         self._continue_windows(lines, states)
+        if self.header is not None:
+            self._resolve_header(lines, 0, states)
         candidates = _candidate_lines(low, sizes)
         for j in candidates:
             if not (states[j] if states else self.in_key):
@@ -87,7 +95,7 @@ class LogScanner:
         self._end_page(lines, states)
 
     def result(self) -> ScanResult:
-        error = self.command_error or self.agent_error
+        error = self.command_error or self.header or self.agent_error
         return ScanResult(self.count, self.source_dir, list(self.tests), list(self.hits),
                           error, self.access, self.access_code, list(self.tail))
 
@@ -104,7 +112,7 @@ class LogScanner:
         return states
 
     def _continue_windows(self, lines: list[str], states: list[bool] | None) -> None:
-        for window in (self.command_error, self.agent_error):
+        for window in (self.command_error, self.agent_error, self.header):
             if window and window.pending:
                 taken = lines[:window.pending]
                 window.lines += [(self.count + j, line, states[j] if states else self.in_key)
@@ -127,21 +135,48 @@ class LogScanner:
         line = lines[j]
         if not self.source_dir:
             self.source_dir = log_text.source_dir_in(line)
-        name = log_text.failing_test_name(line)
-        if name:
-            self.tests.setdefault(name)
-        if self.command_error is None:
-            kind = log_text.error_kind(line)
-            if kind == log_text.COMMAND_ERROR:
-                self.command_error = self._window(lines, j, states)
-            elif kind == log_text.AGENT_ERROR and self.agent_error is None:
-                self.agent_error = self._window(lines, j, states)
+        self.jest_file = triage_names.jest_file(line) or self.jest_file
+        for name in ([triage_names.line_test_name(line, self.jest_file)]
+                     + triage_names.block_test_names(lines, j)):
+            if name:
+                self.tests.setdefault(name)
+        if self.command_error is None and self.header is None:
+            self._examine_error(lines, j, states)
         for r in range(self.first_hit):
             if not self.hits[r] and RULE_PATTERNS[r].search(line):
                 self.hits[r] = True
                 self.first_hit = r
                 break
         self._examine_access(line)
+
+    def _examine_error(self, lines: list[str], j: int, states: list[bool] | None) -> None:
+        """The first command error, or the line a header (Traceback, ●, --- FAIL) announces;
+        the CodeBuild agent's own error line is kept apart as a fallback."""
+        line = lines[j]
+        target = triage_names.error_header(line)
+        if target is not None:
+            self.header = self._window(lines, j, states)
+            self.header_target, self.header_left = target, triage_names.LOOK_AHEAD
+            self._resolve_header(lines, j + 1, states)
+            return
+        kind = log_text.error_kind(line)
+        if kind == log_text.COMMAND_ERROR:
+            self.command_error = self._window(lines, j, states)
+        elif kind == log_text.AGENT_ERROR and self.agent_error is None:
+            self.agent_error = self._window(lines, j, states)
+
+    def _resolve_header(self, lines: list[str], start: int, states: list[bool] | None) -> None:
+        """Look for the error line the open header announces from ``lines[start]`` on; the
+        header line itself stands for the error when none comes within the limit."""
+        found = triage_names.resolve_header(self.header_target, lines, start, self.header_left)
+        if found is not None:
+            self.command_error = self._window(lines, found, states)
+        else:
+            self.header_left -= len(lines) - start
+            if self.header_left > 0:
+                return
+            self.command_error = self.header
+        self.header = None
 
     def _examine_access(self, line: str) -> None:
         if not self.access[0]:

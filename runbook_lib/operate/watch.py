@@ -100,18 +100,29 @@ class ExecutionProgress:
     start_time: datetime | None = None
     last_update_time: datetime | None = None
     stages: list[StageProgress] = field(default_factory=list)
+    rollback_target: str = ""  # set when the run is a rollback: the execution it restores
+    is_rollback: bool = False
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
 
     @property
+    def counted_stages(self) -> list[StageProgress]:
+        """The stages the run's actions count in: all of them, or for a rollback (which re-runs
+        one stage) the stages it ran."""
+        if not self.is_rollback:
+            return self.stages
+        ran = [s for s in self.stages if any(a.status != "Pending" for a in s.actions)]
+        return ran or self.stages
+
+    @property
     def total_actions(self) -> int:
-        return sum(len(s.actions) for s in self.stages)
+        return sum(len(s.actions) for s in self.counted_stages)
 
     @property
     def finished_actions(self) -> int:
-        return sum(a.finished for s in self.stages for a in s.actions)
+        return sum(a.finished for s in self.counted_stages for a in s.actions)
 
     @property
     def fraction(self) -> float:
@@ -176,9 +187,11 @@ def read_progress(session: AwsSession, pipeline: str, execution_id: str,
             stage.actions.append(_action_progress(stage_name, action_name, category,
                                                   latest.get((stage_name, action_name))))
         stages.append(stage)
+    rollback = summary.execution_type == "ROLLBACK" or summary.trigger.endswith("Rollback")
     return ExecutionProgress(pipeline, execution_id, summary.status, _now(),
                              summary.status_summary, summary.start_time,
-                             summary.last_update_time, stages)
+                             summary.last_update_time, stages,
+                             summary.rollback_target, rollback)
 
 
 def watch_execution(session: AwsSession, pipeline: str, execution_id: str,

@@ -246,6 +246,7 @@ def plan_build_project(session: AwsSession, params: Params, names: ResourceNames
     Read calls only; raises ``NotOwnedError`` for an untagged look-alike of either resource and
     ``ParameterError`` for a secret-looking plaintext variable, before anything changes.
     """
+    params, _ = source.resolve(session, params)  # a detected docker template: privileged
     desired = desired_project(params, names, source.project_buildspec(session, params))
     plan = Plan("build project")
     plan.add(_log_group_change(session, params, names))
@@ -346,14 +347,17 @@ def get_project(session: AwsSession, name: str) -> dict[str, Any] | None:
 
 
 def _project_details(desired: dict[str, Any], params: Params) -> list[str]:
-    env = desired["environment"]
+    env, buildspec = desired["environment"], desired["source"]["buildspec"]
     return [
+        "buildspec: " + (f"the {params.build_template} template, inline" if "\n" in buildspec
+                         else f"{buildspec} in the source"),
         f"image: {env['image']} ({env['computeType']})",
         f"privilegedMode: {env['privilegedMode']}",
         f"logs: {desired['logsConfig']['cloudWatchLogs']['groupName']}",
         f"cache: {desired['cache']['type']}",
         f"timeoutInMinutes: {desired['timeoutInMinutes']}",
-        f"environmentVariables: {', '.join(v['name'] for v in env['environmentVariables'])}",
+        "environmentVariables: " + (", ".join(v["name"] for v in env["environmentVariables"])
+                                    or "none"),
         _tags_line(params.app_name),
     ]
 
@@ -423,3 +427,13 @@ def plaintext_verdict(params: Params, names: ResourceNames, entry: str) -> str:
     except ParameterError as err:
         return "refused: " + redact.mask(str(err), [value])
     return f"accepted: {name} as PLAINTEXT"
+
+
+def plaintext_demo(params: Params, names: ResourceNames) -> str:
+    """Notebook 05's demonstration, for the sample app only and labelled as one: on the
+    operator's app a "refused: DB_PASSWORD" line would read like their own error."""
+    if not params.is_sample_app:
+        return ("your plaintext variables passed the same check (the sample app shows a refusal "
+                "here as a demonstration)")
+    return ("demonstration (not your build): a made-up DB_PASSWORD as plaintext is "
+            + plaintext_verdict(params, names, "DB_PASSWORD=example-not-a-secret"))

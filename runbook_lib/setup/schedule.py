@@ -3,7 +3,8 @@
 An EventBridge Scheduler schedule starts a CodeBuild project (through Scheduler's universal
 target for ``codebuild:StartBuild``); the project installs this package, runs
 ``runbook report --target aws`` and copies the HTML to ``reports/<pipeline>/`` in the artifact
-bucket. Four pieces, each create-or-update like every setup step:
+bucket, then tells the report topic (SNS) with a presigned link. Five pieces, each
+create-or-update like every setup step:
 
 - the report project's log group, and its role: logs on its own group, ``s3:PutObject`` on
   ``reports/*`` of the artifact bucket, read actions on this pipeline, its build project and
@@ -11,13 +12,19 @@ bucket. Four pieces, each create-or-update like every setup step:
 - the scheduler's role: ``codebuild:StartBuild`` on the report project only, trusted by
   ``scheduler.amazonaws.com`` for this account's schedule group only;
 - the CodeBuild project; the schedule group (tagged: schedules themselves take no tags) and the
-  schedule in it.
+  schedule in it;
+- the report topic, and (on the local AWS) the package itself: a wheel built from the working
+  tree, put in the artifact bucket, so the build installs it with no network
+  (:mod:`runbook_lib.setup.report_delivery`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,7 +35,7 @@ from runbook_lib.core.errors import StepError, aws_step
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
-from runbook_lib.setup import codebuild, iam, policies
+from runbook_lib.setup import codebuild, iam, policies, report_delivery, report_wheel
 from runbook_lib.setup.policies import INLINE_POLICY_NAME, RoleSpec
 
 REPORT_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"  # Python 3.11 runtime
@@ -38,13 +45,18 @@ UNIVERSAL_START_BUILD = "arn:aws:scheduler:::aws-sdk:codebuild:startBuild"
 @dataclass(frozen=True)
 class ReportSchedule:
     """When and how the report runs. ``package`` is what pip installs in the build: the
-    published name, a git URL (git+https://...@TAG) or an s3-hosted wheel's https URL."""
+    published name, a git URL (git+https://...@TAG), or a wheel in S3 (``s3://bucket/key.whl``,
+    fetched with the build's own credentials). ``python`` and ``pip_options`` are for the local
+    AWS, whose builds run on this machine: its interpreter (which has the dependencies) and
+    ``--no-deps --no-index``."""
 
     expression: str = "cron(0 6 * * ? *)"  # every day at 06:00
     timezone: str = "UTC"
     days: int = 7
     package: str = "pipeline-runbooks"
     enabled: bool = True
+    python: str = ""
+    pip_options: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,8 @@ class ReportNames:
     schedule_group: str
     schedule: str
     report_prefix: str
+    topic: str
+    package_prefix: str
 
     @classmethod
     def derive(cls, params: Params, names: ResourceNames) -> ReportNames:
@@ -68,43 +82,71 @@ class ReportNames:
         return cls(project=f"{app}-report", project_role=f"{app}-report-build",
                    scheduler_role=f"{app}-report-scheduler",
                    log_group=f"/aws/codebuild/{app}-report", schedule_group=f"{app}-reports",
-                   schedule=f"{app}-pipeline-health", report_prefix=f"reports/{names.pipeline}/")
+                   schedule=f"{app}-pipeline-health", report_prefix=f"reports/{names.pipeline}/",
+                   topic=f"{app}-reports", package_prefix="runbook-package/")
 
 
 def plan_if_requested(session: AwsSession, params: Params, names: ResourceNames,
                       requested: bool) -> plans.Plan:
     """The setup option: the report schedule's plan when asked for, else an empty plan that
     says how to ask."""
-    if requested:
+    if not requested:
+        return plans.Plan("scheduled health report not requested (schedule_report=True adds "
+                          "it)")
+    if params.target != "local":
         return plan_report_schedule(session, params, names)
-    return plans.Plan("scheduled health report not requested (schedule_report=True adds it)")
+    with tempfile.TemporaryDirectory(prefix="runbook-wheel-") as folder:
+        wheel = report_wheel.build_wheel(Path(folder))  # read into the plan before it goes
+        return plan_report_schedule(session, params, names, for_local_builds(ReportSchedule()),
+                                    wheel)
+
+
+def for_local_builds(options: ReportSchedule) -> ReportSchedule:
+    """The local AWS runs builds on this machine, offline: this interpreter (it has the
+    dependencies) installs the wheel alone."""
+    return replace(options, python=sys.executable, pip_options="--no-deps --no-index")
 
 
 def report_buildspec(names: ResourceNames, report: ReportNames) -> str:
-    """Install the package, render the report, copy it dated and as latest.html."""
+    """Install the package beside the build (``pip --target``), render the report, publish it.
+
+    Only the standard AWS environment is used inside the build (boto3's default credential
+    chain, ``AWS_ENDPOINT_URL`` when set), so the same buildspec runs on AWS and locally.
+    ``runbook report --publish`` puts the HTML at ``<date>.html`` and ``latest.html`` and
+    ``--notify`` sends the presigned link to the report topic."""
     target = f"s3://{names.artifact_bucket}/{report.report_prefix}"
     return "\n".join([
         "version: 0.2",
         "phases:",
         "  install:",
-        "    runtime-versions:",
-        "      python: 3.11",
         "    commands:",
-        '      - pip install --quiet "$RUNBOOK_PACKAGE"',
+        "      - |",
+        '        PY="${RUNBOOK_PYTHON:-python3}"; PKG="$RUNBOOK_PACKAGE"',
+        '        case "$PKG" in s3://*) "$PY" -c "$FETCH" "$PKG"; PKG="./${PKG##*/}";; esac',
+        '        "$PY" -m pip install --quiet --target .runbook $RUNBOOK_PIP_OPTIONS "$PKG"',
         "  build:",
         "    commands:",
-        '      - runbook report --target aws --pipeline "$PIPELINE" --days "$REPORT_DAYS"'
-        " --out pipeline-health.html",
-        f'      - aws s3 cp pipeline-health.html "{target}$(date -u +%Y-%m-%d).html"',
-        f'      - aws s3 cp pipeline-health.html "{target}latest.html"',
+        '      - PYTHONPATH="$PWD/.runbook" "${RUNBOOK_PYTHON:-python3}" -m runbook_lib.app.cli'
+        ' report --target aws --pipeline "$PIPELINE" --days "$REPORT_DAYS"'
+        f' --out pipeline-health.html --publish "{target}" --notify "$REPORT_TOPIC"',
         "",
     ])
+
+
+# Fetches s3://bucket/key into the working folder with boto3's default chain (python only).
+_FETCH = ("import sys, boto3; b, _, k = sys.argv[1][5:].partition('/'); "
+          "boto3.client('s3').download_file(b, k, k.rsplit('/', 1)[-1])")
 
 
 def desired_project(params: Params, names: ResourceNames, report: ReportNames,
                     options: ReportSchedule) -> dict[str, Any]:
     variables = {"PIPELINE": names.pipeline, "REPORT_DAYS": str(options.days),
-                 "RUNBOOK_PACKAGE": options.package, "RUNBOOK_HEADLESS": "1"}
+                 "RUNBOOK_PACKAGE": options.package, "RUNBOOK_HEADLESS": "1",
+                 "REPORT_TOPIC": names.topic_arn(report.topic), "FETCH": _FETCH}
+    if options.python:
+        variables["RUNBOOK_PYTHON"] = options.python
+    if options.pip_options:
+        variables["RUNBOOK_PIP_OPTIONS"] = options.pip_options
     return {
         "name": report.project,
         "description": f"Health report of {names.pipeline} (managed by pipeline-runbooks)",
@@ -131,8 +173,11 @@ def role_specs(names: ResourceNames, report: ReportNames) -> list[RoleSpec]:
     project_permissions = {"Version": policies.POLICY_VERSION, "Statement": [
         _allow("ReportLogs", ["logs:CreateLogGroup", "logs:CreateLogStream",
                               "logs:PutLogEvents"], [log_arn, f"{log_arn}:*"]),
-        _allow("PutReports", ["s3:PutObject"],
+        _allow("PutReports", ["s3:PutObject", "s3:GetObject"],
                [f"{names.artifact_bucket_arn}/{report.report_prefix}*"]),
+        _allow("GetPackage", ["s3:GetObject"],
+               [f"{names.artifact_bucket_arn}/{report.package_prefix}*"]),
+        _allow("TellReaders", ["sns:Publish"], [names.topic_arn(report.topic)]),
         _allow("ReadPipeline", ["codepipeline:GetPipeline", "codepipeline:GetPipelineState",
                                 "codepipeline:GetPipelineExecution",
                                 "codepipeline:ListPipelineExecutions",
@@ -177,11 +222,19 @@ def desired_schedule(names: ResourceNames, report: ReportNames,
 
 
 def plan_report_schedule(session: AwsSession, params: Params, names: ResourceNames,
-                         options: ReportSchedule | None = None) -> Plan:
-    """Log group, roles, report project, schedule group and schedule: read calls only."""
+                         options: ReportSchedule | None = None, wheel: Path | None = None) -> Plan:
+    """Topic, log group, roles, report project, schedule group and schedule: read calls only.
+
+    ``wheel``: a package built from the working tree, put in the artifact bucket for the build
+    to install (the local AWS's way; on AWS ``options.package`` names a published release)."""
     options = options or ReportSchedule()
     report = ReportNames.derive(params, names)
     plan = Plan("report schedule")
+    plan.add(report_delivery.topic_change(session, params, names, report.topic))
+    if wheel is not None:
+        plan.add(report_delivery.package_change(session, names, report.package_prefix, wheel))
+        key = report_delivery.package_key(report.package_prefix, wheel)
+        options = replace(options, package=f"s3://{names.artifact_bucket}/{key}")
     plan.add(_log_group_change(session, params, report))
     for spec in role_specs(names, report):
         plan.changes.extend(_role_changes(session, spec, params.app_name))

@@ -123,7 +123,8 @@ def _rule(session: AwsSession, params: Params, name: str) -> Change:
 
 def _topics(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
     return [_topic(session, params, names.topic_arn(topic))
-            for topic in (names.approval_topic, names.failure_topic)]
+            for topic in (names.approval_topic, names.failure_topic,
+                          ReportNames.derive(params, names).topic)]
 
 
 def _topic(session: AwsSession, params: Params, arn: str) -> Change:

@@ -67,6 +67,9 @@ def approval_card(card: ApprovalCard, decide: Decide):
             summary.disabled = True
             print(f"{record.decision}d by {record.who} at {record.when}: {record.summary}")
             print(f"audit record: {record.key}")
+        from runbook_lib.views import nb
+
+        nb.refresh()  # the tables of answered approvals and of the audit trail
 
     summary.observe(_sync, names="value")
     approve.on_click(lambda _b: _click("approve"))

@@ -110,17 +110,23 @@ class Table(RichDisplay):
     """Rows under headers: a fixed-width text table and an HTML <table> with status badges."""
 
     def __init__(self, rows: Sequence[Sequence[Any]], headers: Sequence[str],
-                 links: Mapping[str, str] | None = None, caption: str = "") -> None:
+                 links: Mapping[str, str] | None = None, caption: str = "",
+                 empty: str = "") -> None:
         self.rows = [list(r) for r in rows]
         self.headers = [str(h) for h in headers]
         self.links = dict(links or {})
         self.caption = caption
+        self.empty = empty  # said instead of a header-only table when there are no rows
 
     def text(self) -> str:
+        if not self.rows and self.empty:
+            return self.empty
         table = text_table(self.rows, self.headers)
         return f"{self.caption}\n{table}" if self.caption else table
 
     def html(self) -> str:
+        if not self.rows and self.empty:
+            return f"{_CSS}<p class='runbook-empty'><i>{html.escape(self.empty)}</i></p>"
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
         body = "".join(
             "<tr>" + "".join(f"<td>{cell_html(h, v, self.links)}</td>"
@@ -161,6 +167,23 @@ class Preformatted(RichDisplay):
         top = badge(self.status, self.title or None) if self.status else (
             f"<b>{html.escape(self.title)}</b>" if self.title else "")
         return f"{_CSS}<div>{top}<pre>{html.escape(self._text)}</pre></div>"
+
+
+class NextLink(RichDisplay):
+    """A notebook's last line: the next step and a relative link to its notebook, which
+    JupyterLab opens in its main area (revealing the tab when it is already open)."""
+
+    def __init__(self, notebook: str, text: str) -> None:
+        self.notebook = notebook if notebook.endswith(".ipynb") else f"{notebook}.ipynb"
+        self.message = text
+
+    def text(self) -> str:
+        return f"next: {self.message} ({self.notebook})"
+
+    def html(self) -> str:
+        name = html.escape(self.notebook)
+        return (f"<p class='runbook-next'><b>Next:</b> {html.escape(self.message)} → "
+                f"<a href='{name}' data-notebook='{name}'>{name}</a></p>")
 
 
 def show(obj: RichDisplay) -> None:

@@ -62,24 +62,30 @@ def filter_rows(rows: list[Row], query: str = "", phase: str = ALL_PHASES) -> li
     return out
 
 
+LEAD_LINES = 5  # lines shown above the line jumped to, so it sits near the top of the view
+
+
 def window(rows: list[Row], around: int | None = None, size: int = PAGE_LINES) -> list[Row]:
-    """At most ``size`` rows; with ``around`` (a line number), centred on that line."""
-    if around is None or len(rows) <= size:
+    """At most ``size`` rows; with ``around`` (a line number), starting a few lines above it,
+    so the line is in the scroll box's first screen (it is not scrolled by a script)."""
+    if around is None:
         return rows[:size]
     position = next((i for i, r in enumerate(rows) if r.number >= around), len(rows) - 1)
-    start = min(max(position - size // 3, 0), max(len(rows) - size, 0))
+    start = max(position - LEAD_LINES, 0)
     return rows[start:start + size]
 
 
 def render_rows(rows: list[Row], query: str = "") -> str:
     """HTML for the rows: line numbers, phase, the error line and search hits highlighted."""
     match = _highlighter(query)
+    width = max((len(row.phase) for row in rows), default=0)  # phase names never cut
     body = []
     for row in rows:
         text = match(html.escape(row.text))
-        style = " style='background:#f0e442'" if row.is_error else ""
-        body.append(f"<div{style}><span style='color:#999'>{row.number:>5} "
-                    f"{row.phase[:10]:<10}</span> {text}</div>")
+        mark = (" class='runbook-log-error' style='background:#f0e442'" if row.is_error
+                else "")
+        body.append(f"<div{mark}><span style='color:#767676'>{row.number:>5} "
+                    f"{html.escape(row.phase):<{width}}</span> {text}</div>")
     if not body:
         body.append("<div><i>no line matches</i></div>")
     return ("<div style='font-family:monospace;white-space:pre;font-size:12px;"
@@ -102,9 +108,10 @@ def build_widget(log: BuildLog, result: Triage):
 
     rows = make_rows(log, result)
     search = w.Text(placeholder="search (text, or /regex/)", description="Search")
-    phase = w.Dropdown(options=phases_in(rows), value=ALL_PHASES, description="Phase")
+    phase = w.Dropdown(options=phases_in(rows), value=ALL_PHASES, description="Phase",
+                       layout=w.Layout(width="auto", min_width="18em"))
     jump = w.Button(description="Jump to first error", icon="arrow-down",
-                    disabled=result.error_index is None)
+                    disabled=result.error_index is None, layout=w.Layout(width="auto"))
     view = w.HTML()
     status = w.Label()
     state = {"around": None}
@@ -127,7 +134,9 @@ def build_widget(log: BuildLog, result: Triage):
     phase.observe(_typed, names="value")
     jump.on_click(_jump)
     _refresh()
-    box = w.VBox([w.HBox([search, phase, jump]), status, view])
+    view.add_class("runbook-log-view")
+    box = w.VBox([w.HBox([search, phase, jump], layout=w.Layout(flex_flow="row wrap")),
+                  status, view])
     display(box)
     return box
 

@@ -8,7 +8,7 @@ JupyterLab the same calls add widgets (an Apply button under a plan).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,11 @@ from runbook_lib.views.review import PlanView
 
 # Console links of the notebook's resources (target aws only); set by context().
 _LINKS: dict[str, str] = {}
+# Outputs that depend on AWS state, re-rendered in place after an Apply or a decision (by key,
+# so re-running a cell replaces its entry instead of adding one).
+_LIVE: dict[str, Callable[[], None]] = {}
+# Outputs re-rendered after all the others (a table that shows what a followed run changed).
+_LIVE_LAST: dict[str, Callable[[], None]] = {}
 
 
 @dataclass
@@ -55,8 +60,7 @@ def show_plan(plan: Plan, apply: bool) -> None:
         plan.apply()  # raises, naming the resource and the fix
     if apply:
         if plan.has_changes:
-            plan.apply()
-            print(f"applied: {plan.step}")
+            apply_plan(plan)
         return
     if not plan.has_changes and not plan.refusals:
         return
@@ -68,6 +72,60 @@ def show_plan(plan: Plan, apply: bool) -> None:
         widgets.offer_apply(plan)
 
 
+def apply_plan(plan: Plan, on_applied: Callable[[], None] | None = None) -> None:
+    """The one way a plan is carried out, by ``apply=True`` and by the Apply button alike:
+    apply it, say so, then re-render the outputs that show the state it changed."""
+    plan.apply()
+    print(f"applied: {plan.step}")
+    if on_applied is not None:
+        on_applied()
+    refresh()
+
+
+def live(key: str, render: Callable[[], display.RichDisplay],
+         first: display.RichDisplay | None = None, last: bool = False) -> None:
+    """Show ``render()`` (or ``first``, already rendered); in JupyterLab, show it again in place
+    after every Apply or decision made in this kernel, so an output never contradicts a click
+    (``key`` names the output). ``last``: re-render it after the others, which may follow a
+    run the Apply started (13's deployments, after the rollback's outcome)."""
+    shown = first if first is not None else render()
+    if is_headless():
+        display.show(shown)
+        return
+    from IPython.display import display as ipy_display
+
+    handle = ipy_display(shown, display_id=True)
+    (_LIVE_LAST if last else _LIVE)[key] = lambda: handle.update(render())
+
+
+def refresh() -> None:
+    """Re-render every :func:`live` output (after an Apply or a decision); one that cannot be
+    read says why in its place instead of a traceback."""
+    for key, update in [*_LIVE.items(), *_LIVE_LAST.items()]:
+        try:
+            update()
+        except Exception as err:  # noqa: BLE001 (shown where the output was)
+            print(f"could not refresh {key}: {err}")
+
+
+def next_link(notebook: str, text: str) -> None:
+    """The notebook's last line: where to go next, as a link that JupyterLab opens in its own
+    area (an open tab is reused)."""
+    display.show(display.NextLink(notebook, text))
+
+
+def next_setup_step(ctx: Context) -> None:
+    """A setup notebook's last line: the overview's next step, read again after an Apply."""
+    from runbook_lib.operate import overview
+
+    def render() -> display.RichDisplay:
+        step = overview.next_step(overview.read_steps(ctx.session, ctx.params, ctx.names),
+                                  overview.read_latest_run(ctx.session, ctx.names.pipeline))
+        return display.NextLink(step.notebook, step.text)
+
+    live("next step", render)
+
+
 def review_plan(plan_fn, ctx: Context) -> Plan:
     """The step's plan; when a resource it would touch is not the suite's, an empty plan that
     carries the refusal instead of an error, so the review shows why Apply is disabled."""
@@ -77,12 +135,26 @@ def review_plan(plan_fn, ctx: Context) -> Plan:
     return plan_or_refusal(step, plan_fn, ctx.session, ctx.params, ctx.names)
 
 
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str],
+          empty: str = "none yet") -> None:
     """Show a table: fixed-width text headless (readable, diffable), an HTML table in JupyterLab.
 
-    Returns nothing, so a call at the end of a cell shows the table once.
+    With no rows, ``empty`` says so instead of a header-only table. Returns nothing, so a call
+    at the end of a cell shows the table once.
     """
-    display.show(display.Table(rows, headers, _LINKS))
+    display.show(display.Table(rows, headers, _LINKS, empty=empty))
+
+
+def live_table(key: str, rows: Callable[[], Sequence[Sequence[Any]]], headers: Sequence[str],
+               empty: str = "none yet", last: bool = False) -> None:
+    """A :func:`table` read again after every Apply or decision (see :func:`live`)."""
+    live(key, lambda: display.Table(rows(), headers, _LINKS, empty=empty), last=last)
+
+
+def live_text(key: str, text: Callable[[], str], first: str | None = None) -> None:
+    """Printed text read again after every Apply or decision (see :func:`live`)."""
+    live(key, lambda: display.Preformatted(text()),
+         display.Preformatted(first) if first is not None else None)
 
 
 def show(obj) -> None:

@@ -27,7 +27,8 @@ def run_text(overview: Overview) -> str:
     run = overview.run
     if not run.execution_id:
         return f"latest run: none ({run.note})"
-    lines = [f"latest run: {run.execution_id} {run.status}",
+    lines = [f"latest run: {run.execution_id} {run.status}"
+             + (" (a rollback)" if run.rollback else ""),
              display.text_table(run.stages, RUN_HEADERS)]
     lines += [f"waiting for approval: {a.stage}/{a.action} (execution {a.execution_id})"
               for a in run.approvals]
@@ -70,8 +71,9 @@ class OverviewView(display.RichDisplay):
             f"<p>{display.badge('Waiting', 'waiting for approval')} "
             f"{html.escape(a.stage)}/{html.escape(a.action)}: "
             f"{_notebook_link('11_approvals')}</p>" for a in run.approvals)
+        kind = " (a rollback)" if run.rollback else ""
         return (f"<p>Latest run: <code>{html.escape(run.execution_id)}</code> "
-                f"{display.badge(run.status)}</p>{stages}{approvals}")
+                f"{display.badge(run.status)}{kind}</p>{stages}{approvals}")
 
     def html(self) -> str:
         nxt = self.overview.next_step

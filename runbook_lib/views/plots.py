@@ -66,6 +66,7 @@ COLUMN_GAP = 0.9
 HEADER_HEIGHT = 0.7
 ACTION_HEIGHT = 0.9
 ROW_GAP = 0.3
+LABEL_POINTS = 11
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def layout_arrows(boxes: list[Box]) -> list[Arrow]:
 
 
 def pipeline_title(shape: PipelineShape) -> str:
-    state = f"version {shape.version}" if shape.deployed else "planned, not yet created"
+    state = f"created, version {shape.version}" if shape.deployed else "planned, not yet created"
     trigger = (f", runs on pushes to {', '.join(shape.trigger_branches)}"
                if shape.trigger_branches else "")
     return f"{shape.name} ({shape.pipeline_type}, {shape.execution_mode}, {state}{trigger})"
@@ -144,7 +145,9 @@ def draw_pipeline(shape: PipelineShape) -> Figure:
     rows = max((len(s.actions) for s in shape.stages), default=1)
     width = columns * (COLUMN_WIDTH + COLUMN_GAP)
     height = HEADER_HEIGHT + ROW_GAP + rows * (ACTION_HEIGHT + ROW_GAP)
-    fig, ax = plt.subplots(figsize=(max(8.0, 1.2 * width), 1.4 + 1.3 * height))
+    # About 0.7 inch per unit: a five-stage pipeline is ~12 inches, so at the width JupyterLab
+    # shows it the 11-point labels stay at least 11 px high.
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.72 * width), 1.4 + 1.3 * height))
     for box in boxes:
         ax.add_patch(FancyBboxPatch(
             (box.x, box.y), box.width, box.height, boxstyle="round,pad=0.02,rounding_size=0.08",
@@ -152,7 +155,7 @@ def draw_pipeline(shape: PipelineShape) -> Figure:
             linestyle=box.line_style, linewidth=2.0 if box.is_approval else 1.0,
         ))
         ax.text(box.x + box.width / 2, box.y + box.height / 2, box.label, ha="center",
-                va="center", fontsize=9, color=box.text_colour,
+                va="center", fontsize=LABEL_POINTS, color=box.text_colour,
                 fontweight="bold" if box.kind == "stage" else "normal",
                 bbox={"facecolor": box.colour, "edgecolor": "none", "pad": 1.0}
                 if box.hatch else None)
@@ -164,11 +167,11 @@ def draw_pipeline(shape: PipelineShape) -> Figure:
                              edgecolor="#000000", hatch="//" if c == "Approval" else None,
                              label=c) for c in present],
               loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=max(1, len(present)),
-              frameon=False, fontsize=9)
+              frameon=False, fontsize=LABEL_POINTS)
     ax.set_xlim(-0.2, width - COLUMN_GAP + 0.2)
     ax.set_ylim(-height - 0.2, 0.2)
     ax.set_axis_off()
-    ax.set_title(pipeline_title(shape), fontsize=11)
+    ax.set_title(pipeline_title(shape), fontsize=LABEL_POINTS + 2)
     fig.tight_layout()
     return fig
 
@@ -200,6 +203,18 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
+
+
+def pipeline_figure(shape: PipelineShape):
+    """The pipeline drawing as a displayable PNG (for a drawing re-rendered after Apply)."""
+    from IPython.display import Image
+    from matplotlib import pyplot as plt
+
+    fig = draw_pipeline(shape)
+    try:
+        return Image(data=figure_png(fig))
+    finally:
+        plt.close(fig)
 
 
 def show_figure(fig: Figure) -> None:

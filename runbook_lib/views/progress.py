@@ -19,6 +19,7 @@ from runbook_lib.core.text import format_duration
 from runbook_lib.operate.executions import (
     ExecutionProgress,
     FailureDetails,
+    FollowedRun,
     PendingApproval,
     StageProgress,
 )
@@ -109,6 +110,36 @@ def failure_display(failure: FailureDetails | None) -> display.Preformatted:
     return display.Preformatted(describe_failure(failure), "Failed", "failed action")
 
 
+def show_followed(session, pipeline: str, followed: FollowedRun) -> None:
+    """How the followed run ended or where it waits, how to answer it and what the gates did;
+    with no run to follow, what is missing and the next step (a state, not a traceback)."""
+    from runbook_lib.operate import executions, gates
+
+    if followed.progress is None:
+        display.show(display.StatusBadge("info", followed.note))
+        return
+    display.show(final_status(followed.progress))
+    print(describe_waiting(followed.progress, executions.pending_approvals(session, pipeline)))
+    print(gates.run_gate_text(session, pipeline, followed.execution_id))
+
+
+def next_after(followed: FollowedRun, failure: FailureDetails | None) -> display.NextLink:
+    """Where to go after watching a run: the approval it waits for, the failed build's log,
+    or, once it is through, where the time went."""
+    if followed.progress is None:
+        return display.NextLink("00_overview", "see where the setup stands and start a run")
+    if followed.progress.waiting_for_approval and not followed.progress.finished:
+        return display.NextLink("11_approvals", "answer the approval this run waits for")
+    if failure is not None and failure.build_id:
+        return display.NextLink("10_build_logs", "read the failed build's log: what to fix")
+    return display.NextLink("12_stage_durations", "see where the time goes, run after run")
+
+
+def followed_stage_rows(followed: FollowedRun) -> list[tuple[str, str, str, str]]:
+    """:func:`stage_rows` of the followed run; none when no run was followed."""
+    return stage_rows(followed.progress) if followed.progress else []
+
+
 def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
     return f"{stage.name}: {stage.status} ({format_duration(stage.elapsed_seconds(progress.now))})"
 
@@ -161,7 +192,11 @@ def html_table(progress: ExecutionProgress) -> str:
 
 
 def headline(progress: ExecutionProgress) -> str:
-    return (f"{progress.pipeline} · execution {progress.execution_id[:8]} · {progress.status} · "
+    kind = "rollback" if progress.is_rollback else "execution"
+    target = (f" (back to {progress.rollback_target[:8]})"
+              if progress.is_rollback and progress.rollback_target else "")
+    return (f"{progress.pipeline} · {kind} {progress.execution_id[:8]}{target} · "
+            f"{progress.status} · "
             f"{format_duration(progress.elapsed_seconds())} · "
             f"{progress.finished_actions}/{progress.total_actions} actions done")
 

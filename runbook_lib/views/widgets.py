@@ -29,14 +29,17 @@ def offer_apply(plan: Plan):
         display(box)
         return box
 
+    def _applied() -> None:
+        button.description = "Applied"
+        button.button_style = "success"
+
     def _on_click(_btn) -> None:
+        from runbook_lib.views import nb
+
         button.disabled = True
         with output:
             try:
-                plan.apply()
-                print(f"applied: {plan.step}")
-                button.description = "Applied"
-                button.button_style = "success"
+                nb.apply_plan(plan, on_applied=_applied)  # the same call as apply=True
             except Exception as err:  # show it in the notebook, allow another try
                 print(f"apply failed: {err}")
                 button.disabled = False

@@ -72,7 +72,13 @@ def test_setup_then_rerun_then_teardown(local_stack, tmp_path):
     aws(env, "secretsmanager", "create-secret", "--name", f"{APP}/staging/hand-made",
         "--secret-string", "x")
 
-    run_runbook(env, "teardown", "--out", str(tmp_path / "down"))
+    # Without apply, the teardown deletes nothing and says how to apply.
+    client.fetch_calls(endpoint, reset=True)
+    planned = run_runbook(env, "teardown", "--out", str(tmp_path / "plan"))
+    assert mutations(endpoint) == []
+    assert "runbook teardown -p apply=true" in planned.stdout
+
+    run_runbook(env, "teardown", "-p", "apply=true", "--out", str(tmp_path / "down"))
     buckets = [b["Name"] for b in aws(env, "s3api", "list-buckets")["Buckets"]]
     assert BUCKET not in buckets
     roles = [r["RoleName"] for r in aws(env, "iam", "list-roles")["Roles"]]
@@ -88,5 +94,5 @@ def test_setup_then_rerun_then_teardown(local_stack, tmp_path):
 
     # A second teardown is a no-op.
     client.fetch_calls(endpoint, reset=True)
-    run_runbook(env, "teardown", "--out", str(tmp_path / "again"))
+    run_runbook(env, "teardown", "-p", "apply=true", "--out", str(tmp_path / "again"))
     assert mutations(endpoint) == []

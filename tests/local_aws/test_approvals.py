@@ -3,6 +3,7 @@ and why in the pipeline's history, rejection, expiry and stop."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import time
 
@@ -99,7 +100,9 @@ def test_approved_records_who_why_and_when_and_notifies_in_aws_json(session, app
 
     approved_at = _decide(cp, pipeline, token, "Approved")["approvedAt"]
     _status(cp, pipeline, execution_id, "Succeeded")
-    who = session.client("sts").get_caller_identity()["Arn"]
+    # The local AWS names its operator (the OS user), not moto's "user/moto" (issue 21).
+    arn = session.client("sts").get_caller_identity()["Arn"]
+    who = f"{arn.rsplit('/', 1)[0]}/{getpass.getuser()}"
     record = [d for d in cp.list_action_executions(pipelineName=pipeline)[
         "actionExecutionDetails"] if d["actionName"] == "Approve"][0]
     assert record["status"] == "Succeeded"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+import uuid
 
 import boto3
 import pytest
@@ -64,3 +65,25 @@ def test_the_endpoint_serves_them_only_to_the_builds_token(local_aws):
             url, headers={"Authorization": creds.authorization_token}), timeout=10)
     assert not {creds.secret_access_key, creds.session_token,
                 creds.authorization_token} & set(repr(creds).replace("'", " ").split())
+
+
+def test_a_link_presigned_in_a_build_opens_after_it_ended_and_nothing_else_does(local_aws, session):
+    """As on AWS, where a role's credentials live their hour: a report build's download link
+    must open after the build; the ended build's key signs no other request."""
+    bucket = f"presign-after-{uuid.uuid4().hex[:12]}"
+    operator = session.client("s3")
+    operator.create_bucket(Bucket=bucket)
+    operator.put_object(Bucket=bucket, Key="report.html", Body=b"<p>report</p>")
+    creds = build_credentials.issue("p:2", "arn:aws:iam::123456789012:role/r")
+    s3 = _s3(local_aws, creds.access_key_id, creds.secret_access_key, creds.session_token)
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket,
+                                                              "Key": "report.html"})
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "x"})
+    build_credentials.revoke(creds)
+    with urllib.request.urlopen(get_url) as answer:  # noqa: S310 (a loopback URL)
+        assert answer.read() == b"<p>report</p>"
+    put = urllib.request.Request(put_url, data=b"x", method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(put)  # noqa: S310
+    assert refused.value.code == 403
+    assert _status(lambda: s3.get_object(Bucket=bucket, Key="report.html")) == 403

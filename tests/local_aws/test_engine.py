@@ -217,9 +217,10 @@ def test_variables_namespaces_and_source_revisions_resolve(session, app_name):
 @pytest.mark.parametrize("case, stage_action, summary_names", [
     ("unresolvable variable", lambda key: step("Build", key, Echo="#{Nowhere.Thing}"),
      "Nowhere.Thing"),
-    ("provider the local AWS cannot run", lambda key: {
-        "name": "Build", "actionTypeId": type_id("Build", "Jenkins"), "runOrder": 1,
-        "inputArtifacts": [{"name": "Src"}]}, "Jenkins"),
+    ("provider the local AWS cannot run", lambda key: {  # an AWS type, with no local executor
+        "name": "Build", "actionTypeId": type_id("Build", "ECRBuildAndPublish"), "runOrder": 1,
+        "configuration": {"ECRRepositoryName": "app"},
+        "inputArtifacts": [{"name": "Src"}]}, "ECRBuildAndPublish"),
     ("executor failure", lambda key: step("Build", key, Fail="yes"), "failed on purpose"),
 ])
 def test_a_failed_action_fails_the_run_and_later_stages_never_start(session, app_name, case,

@@ -34,3 +34,29 @@ def test_history_blocks_one_release_and_rolls_one_back(local_aws, monkeypatch):
                   if g.stage == "Deploy-production"]
     assert {g.block: g.status for g in production} == {"beforeEntry": "Succeeded",
                                                        "onSuccess": "Failed"}
+    _defaults_find_the_interesting_thing(session, params, names, steps)
+
+
+def _defaults_find_the_interesting_thing(session, params, names, steps):
+    """After the history, with default parameters: triage's build is the broken test's (not
+    the gate-stopped or rolled-back runs', which had no failed build); watching follows the
+    newest run a push started, not CodePipeline's automated rollback; the newest failure is
+    found; and the pipeline the rehearsal gated reads as converged, the rehearsal named."""
+    from runbook_lib.operate import executions, logs, overview
+
+    broken = steps[1]
+    ref = logs.locate_build(session, names.pipeline)
+    assert (ref.execution_id, ref.status) == (broken.execution_id, "Failed"), ref.describe()
+    newest = executions.list_executions(session, names.pipeline, limit=1)[0]
+    assert executions.is_automated_rollback(newest), newest
+    chosen = executions.choose_execution(session, names.pipeline, "latest")
+    assert chosen == steps[4].execution_id
+    assert executions.latest_failure(session, names.pipeline) is not None
+    pipeline_step = next(s for s in overview.SETUP_STEPS if s.name == "pipeline")
+    state = overview.read_step(session, params, names, pipeline_step)
+    assert (state.state, state.detail) == (overview.CONVERGED, overview.REHEARSED), state
+    assert "approved for you" in steps[0].row()[3]
+    assert "on your behalf" in history.answered_text(steps)
+    gated = executions.run_failure(session, names.pipeline, steps[3].execution_id)
+    assert (gated.stage, gated.action) == ("Deploy-production", executions.STAGE_CONDITION)
+    assert "ALARM" in gated.summary

@@ -9,6 +9,7 @@ throttling, the whole setup completes.
 from __future__ import annotations
 
 import pytest
+from botocore.retries.standard import ExponentialBackoff
 from faults_proxy import FaultPlan, FaultProxy
 
 from runbook_lib.core.errors import RunbookError
@@ -16,6 +17,9 @@ from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.setup import bucket, codebuild, config_store, iam, monitoring, pipeline
+
+# Minutes of retries with botocore's backoff: in `make test` and CI, not in `make check`.
+pytestmark = pytest.mark.slow
 
 STEPS = (bucket.plan_artifact_bucket, bucket.plan_deploy_buckets, iam.plan_roles,
          codebuild.plan_build_project, config_store.plan_config, pipeline.plan_pipeline,
@@ -27,6 +31,14 @@ def _headless():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(HEADLESS_ENV, "1")  # secrets get local placeholders, no prompt
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff_sleep(monkeypatch):
+    """botocore sleeps up to seconds before retrying a throttled call (1 s base, doubling);
+    these tests check that the setup converges, not how long AWS asks clients to wait, so the
+    retries go at once (the retry count, the quota and the errors are botocore's own)."""
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
 
 
 @pytest.fixture(scope="module")

@@ -378,6 +378,7 @@ _values = st.recursive(
 _documents = st.dictionaries(_keys, _values, max_size=6)
 
 
+@pytest.mark.slow  # 300 random documents: `make test` and CI, not the quick `make check`
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_documents, st.booleans())
 def test_random_mappings_only_raise_buildspec_error(document, with_skeleton):

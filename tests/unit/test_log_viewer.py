@@ -44,9 +44,10 @@ def test_filter_rows(rows, case, query, phase, numbers):
 
 
 @pytest.mark.parametrize("around, size, first, last", [
-    (None, 10, 1, 10), (50, 10, 47, 56), (100, 10, 91, 100), (2, 10, 1, 10), (None, 200, 1, 100),
+    (None, 10, 1, 10), (50, 10, 45, 54), (100, 10, 95, 100), (2, 10, 1, 10), (None, 200, 1, 100),
 ])
-def test_window_centres_on_the_line(around, size, first, last):
+def test_window_starts_just_above_the_line(around, size, first, last):
+    """The line jumped to is the sixth shown, so it is in the scroll box's first screen."""
     rows = [log_viewer.Row(i, "BUILD", f"l{i}") for i in range(1, 101)]
     shown = log_viewer.window(rows, around, size)
     assert (shown[0].number, shown[-1].number) == (first, last)
@@ -57,6 +58,12 @@ def test_html_escapes_highlights_and_marks_the_error(rows):
     assert "<mark>greets</mark> &lt;b&gt;" in markup
     assert "background:#f0e442" in markup
     assert "no line matches" in log_viewer.render_rows([], "x")
+
+
+def test_phase_names_are_not_cut():
+    rows = [log_viewer.Row(1, "DOWNLOAD_SOURCE", "a"), log_viewer.Row(2, "UPLOAD_ARTIFACTS", "b")]
+    markup = log_viewer.render_rows(rows)
+    assert "DOWNLOAD_SOURCE " in markup and "UPLOAD_ARTIFACTS" in markup
 
 
 def test_show_prints_the_report_headless(monkeypatch, capsys):

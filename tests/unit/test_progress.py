@@ -155,3 +155,31 @@ def test_nothing_waits_when_the_run_ended_or_runs():
     assert progress.describe_waiting(_execution(), []) == "no approval is waiting"
     # The token may already be answered by someone else: the cockpit is still named.
     assert "notebook 11_approvals" in progress.describe_waiting(_waiting_at_approval(), [])
+
+
+def test_a_rollback_is_shown_as_one_and_counts_only_the_stage_it_ran():
+    """An automated rollback re-runs one stage: "rollback of X, 1/5 actions" read as a run
+    that stopped early; it is shown as a rollback, over the actions it ran."""
+    stages = [
+        StageProgress("Build", [_action("Build", "Build", "Pending", 0, 0)]),
+        StageProgress("Deploy-production", [_action("Deploy-production", "Deploy",
+                                                     "Succeeded", 0, 5)]),
+    ]
+    run = ExecutionProgress("p", "e1", "Succeeded", T0 + timedelta(seconds=30), stages=stages,
+                            rollback_target="abcdef1234", is_rollback=True)
+    line = progress.headline(run)
+    assert "rollback e1 (back to abcdef12)" in line and "1/1 actions done" in line
+
+
+def test_the_next_link_after_a_run_goes_where_the_run_points():
+    from runbook_lib.operate.executions import FailureDetails, FollowedRun
+
+    waiting = FollowedRun("e1", _waiting_at_approval())
+    assert progress.next_after(waiting, None).notebook == "11_approvals.ipynb"
+    failed = FollowedRun("e1", _execution("Failed"))
+    build = FailureDetails("e1", "Build", "Build", "npm test failed", build_id="p:1")
+    assert progress.next_after(failed, build).notebook == "10_build_logs.ipynb"
+    assert progress.next_after(FollowedRun("", note="not run yet"), None).notebook == \
+        "00_overview.ipynb"
+    done = FollowedRun("e1", _execution("Succeeded"))
+    assert progress.next_after(done, None).notebook == "12_stage_durations.ipynb"

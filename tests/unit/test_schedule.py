@@ -9,12 +9,12 @@ import pytest
 from runbook_lib.buildspec import validate as buildspec
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError
-from runbook_lib.setup import iam, schedule
+from runbook_lib.setup import iam, report_wheel, schedule
 
 
 def test_plan_apply_then_rerun_makes_no_mutating_call(session, params, names):
     plan = schedule.plan_report_schedule(session, params, names)
-    assert plan.counts()["create"] == 8
+    assert plan.counts()["create"] == 9  # the report topic too
     plan.apply()
     report = schedule.ReportNames.derive(params, names)
     found = session.client("scheduler").get_schedule(Name=report.schedule,
@@ -67,7 +67,13 @@ def test_report_role_is_scoped(params, names):
     report = schedule.ReportNames.derive(params, names)
     project_role, _ = schedule.role_specs(names, report)
     by_sid = {s["Sid"]: s for s in project_role.permissions["Statement"]}
-    assert by_sid["PutReports"]["Action"] == ["s3:PutObject"]
+    # GetObject: the presigned link readers get is signed with the build's credentials.
+    assert by_sid["PutReports"]["Action"] == ["s3:PutObject", "s3:GetObject"]
+    assert by_sid["GetPackage"]["Resource"] == [
+        f"{names.artifact_bucket_arn}/runbook-package/*"]
+    assert by_sid["TellReaders"] == {"Sid": "TellReaders", "Effect": "Allow",
+                                     "Action": ["sns:Publish"],
+                                     "Resource": [names.topic_arn(report.topic)]}
     assert by_sid["PutReports"]["Resource"] == [
         f"{names.artifact_bucket_arn}/reports/{names.pipeline}/*"]
     assert by_sid["ReadPipeline"]["Resource"] == [names.pipeline_arn]
@@ -82,5 +88,25 @@ def test_buildspec_is_valid_and_runs_the_report(names, params):
     text = schedule.report_buildspec(names, report)
     parsed = buildspec.parse_buildspec(text)
     assert parsed is not None
-    assert "runbook report --target aws" in text
+    assert "runbook_lib.app.cli report --target aws" in text
+    assert '--notify "$REPORT_TOPIC"' in text and "--target .runbook" in text
     assert f"s3://{names.artifact_bucket}/reports/{names.pipeline}/" in text
+
+
+def test_local_builds_install_the_working_tree_offline(session, params, names, tmp_path):
+    """On the local AWS the project gets this interpreter and a wheel in the artifact bucket."""
+    session.client("s3").create_bucket(Bucket=names.artifact_bucket)
+    wheel = report_wheel.build_wheel(tmp_path)
+    options = schedule.for_local_builds(schedule.ReportSchedule())
+    plan = schedule.plan_report_schedule(session, params, names, options, wheel)
+    plan.apply()
+    report = schedule.ReportNames.derive(params, names)
+    project = session.client("codebuild").batch_get_projects(names=[report.project])["projects"][0]
+    variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
+    assert variables["RUNBOOK_PACKAGE"] == (
+        f"s3://{names.artifact_bucket}/runbook-package/{wheel.name}")
+    assert variables["RUNBOOK_PIP_OPTIONS"] == "--no-deps --no-index"
+    session.recorder.reset()
+    again = schedule.plan_report_schedule(session, params, names, options,
+                                          report_wheel.build_wheel(tmp_path / "again"))
+    assert not again.has_changes, again.render()  # the same tree packs to the same bytes

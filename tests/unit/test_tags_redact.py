@@ -50,3 +50,13 @@ def test_mask_replaces_every_known_secret_longest_first():
 ])
 def test_auth_is_a_word_not_a_substring(name, secret):
     assert redact.looks_like_secret_name(name) is secret
+
+
+def test_an_artifact_path_is_not_masked_but_a_secret_beside_it_is():
+    """CodeBuild logs where its source came from: a bucket and key, however random the key's
+    name, is a location. A secret with slashes and no file suffix is still masked."""
+    path = ("sample-app-artifacts-123456789012-us-east-1/sample-app-pipeline/SourceOutput/"
+            "SrcA1b2c3d4e5f6g7.zip")
+    assert redact.redact_line(f"Downloaded source from {path}") == f"Downloaded source from {path}"
+    assert redact.redact_line("key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYa1b2 in log") == \
+        "key *** in log"

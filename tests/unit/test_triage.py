@@ -3,6 +3,8 @@ realistic CodeBuild log snippets, one table row per class."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from runbook_lib.operate import triage
@@ -178,15 +180,70 @@ def test_only_shown_lines_are_redacted_and_key_blocks_stay_masked_across_pages()
 def test_every_line_a_pattern_matches_holds_a_prefilter_keyword():
     """The scanner tests only lines holding a keyword: none of the table's telling lines may
     lack one, or triage would miss it."""
-    from runbook_lib.operate import log_text, triage_rules, triage_scan
+    from runbook_lib.operate import log_text, triage_names, triage_rules, triage_scan
 
     lines = [line for case in CASES for line in case[1]] + [
         "Tests:  3 failed, 9 passed", "--- FAIL: TestAdd", "OOMKilled", "Killed",
         C + "CODEBUILD_SRC_DIR=/codebuild/output/src1/src", "Your lockfile needs to be updated",
         "Tests run: 5, Failures: 2", "docker: command not found", "toomanyrequests: slow down"]
+    corpus = Path(__file__).parents[1] / "fixtures" / "triage_corpus"
+    for log in sorted(corpus.glob("*.log")):  # real runners' output (test_triage_corpus.py)
+        lines += log.read_text().splitlines()
     for line in lines:
         telling = (log_text.error_kind(line) or log_text.failing_test_name(line)
-                   or log_text.source_dir_in(line)
+                   or log_text.source_dir_in(line) or triage_names.error_header(line)
+                   or triage_names.block_test_names([line], 0) or triage_names.jest_file(line)
                    or any(p.search(line) for p in triage_rules.RULE_PATTERNS))
         if telling:
             assert any(k in line.lower() for k in triage_scan.KEYWORDS), line
+
+
+@pytest.mark.parametrize("status, phase, code, context, category, detail", [
+    ("FAULT", "BUILD", "INTERNAL_ERROR", "Internal service error", "service_fault",
+     "Internal service error"),
+    ("FAILED", "DOWNLOAD_SOURCE", "YAML_FILE_ERROR",
+     "YAML_FILE_ERROR: stat /codebuild/output/src1/src/buildspec.yml: no such file or "
+     "directory", "buildspec_error",
+     "YAML_FILE_ERROR: stat /codebuild/output/src1/src/buildspec.yml: no such file or "
+     "directory"),
+    ("FAILED", "DOWNLOAD_SOURCE", "CLIENT_ERROR",
+     "error while downloading key app/source.zip, error: NoSuchKey", "source_download",
+     "error while downloading key app/source.zip, error: NoSuchKey"),
+    ("FAILED", "UPLOAD_ARTIFACTS", "CLIENT_ERROR", "no matching artifact paths found",
+     "artifact_upload", "no matching artifact paths found"),
+])
+def test_record_decides_fault_buildspec_and_source_failures(status, phase, code, context,
+                                                            category, detail):
+    """No command ran (or CodeBuild broke): the phase context message is the only cause."""
+    result = triage.triage_build(_log([C + "Phase is DOWNLOAD_SOURCE", "Error: whatever"],
+                                      status, code, context, phase))
+    assert (result.category, result.detail) == (category, detail)
+    assert result.next_step and result.detail in triage.render_text(result)
+    if category == "service_fault":
+        assert "retry" in result.next_step
+
+
+def test_exit_127_is_a_missing_command_not_a_test_failure():
+    lines = ["> app@1.0.0 test", "> jest", "", "sh: 1: jest: not found"]
+    result = triage.triage_build(_log(lines, context="Error while executing command: npm "
+                                      "test. Reason: exit status 127"))
+    assert result.category == "command_not_found"
+    assert result.error_line == "sh: 1: jest: not found"
+    assert "devDependencies" in result.next_step
+
+
+@pytest.mark.parametrize("lines, names", [
+    (["FAIL src/a.test.ts", "  ● Test suite failed to run", "", "    Cannot find module 'x'"],
+     ["src/a.test.ts"]),
+    (["  ● Console", "", "    console.log", "  ● adds › two numbers", "", "    expect(1)"],
+     ["adds › two numbers"]),
+    (["TAP version 13", "# pads numbers", "not ok 3 should be equal"], ["pads numbers"]),
+    (["not ok 3 should be equal"], ["should be equal"]),
+    (["FAIL: test_x (pkg.tests.T)"], ["pkg.tests.T.test_x"]),
+    (["FAILED (failures=2)"], []),
+    (["    --- FAIL: TestParse/empty (0.00s)"], ["TestParse/empty"]),
+    (["  2 failing", "", "  1) parser", "       parses:", "     Error: x", "",
+      "  2) parser reads:", "     Error: y"], ["parser parses", "parser reads"]),
+])
+def test_failing_test_names_of_each_runner(lines, names):
+    assert triage.scan_lines(lines).failing_tests == names

@@ -15,11 +15,12 @@ pipeline: str = ""  # pipeline to report on; empty: APP-pipeline
 days: int = 30  # the window: executions started in the last N days
 
 # %%
-from runbook_lib.operate import dora, durations, report
+from runbook_lib.operate import dora, durations, rehearsal, report
 from runbook_lib.views import nb, plots
 
 ctx = nb.context(globals())
 health = report.build_health_report(ctx.session, pipeline or ctx.names.pipeline, days)
+print(rehearsal.clock_note(ctx.session) or "Clock: real time.")
 
 # %% [markdown]
 # ## Summary

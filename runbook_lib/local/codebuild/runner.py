@@ -28,6 +28,7 @@ from pathlib import Path
 
 from runbook_lib.buildspec.model import Buildspec, Phase
 from runbook_lib.core.redact import mask
+from runbook_lib.local import clock
 from runbook_lib.local.codebuild import events as build_events
 from runbook_lib.local.codebuild.build_paths import BuildPaths
 from runbook_lib.local.codebuild.build_reports import AddReport
@@ -72,8 +73,9 @@ _ABORT_CONTEXTS = {
 
 def timeout_seconds(minutes: int) -> float:
     """A build's timeout; ``$RUNBOOK_LOCAL_TIMEOUT_SCALE`` (seconds per second, default 1)
-    shortens it for tests, since AWS's shortest timeout is 5 minutes."""
-    return minutes * 60 * float(os.environ.get(TIMEOUT_SCALE_ENV) or 1)
+    shortens it for tests, since AWS's shortest timeout is 5 minutes; the rehearsal clock
+    divides it by its factor."""
+    return clock.scaled(minutes * 60 * float(os.environ.get(TIMEOUT_SCALE_ENV) or 1))
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,9 +47,17 @@ def clear_folders(paths: BuildPaths) -> None:
 
 
 def toolchain(state_dir: Path) -> sandbox.Toolchain:
-    """The build's PATH and the toolchain folders it shows, from the server's PATH."""
+    """The build's PATH and the toolchain folders it shows, from the server's PATH.
+
+    The local AWS's own interpreter (its virtualenv) is shown too, off the PATH: it is a
+    toolchain of this machine like any other, and the scheduled report build names it
+    (``RUNBOOK_PYTHON``) to install the suite's wheel without a network."""
     forbidden = [Path(state_dir), Path.home() / ".aws"]
-    return sandbox.toolchain(os.environ.get("PATH", ""), forbidden)
+    tools = sandbox.toolchain(os.environ.get("PATH", ""), forbidden)
+    own = sandbox.toolchain(str(Path(sys.executable).parent), forbidden)
+    binds = [*tools.binds, *(b for b in own.binds if b not in tools.binds
+                             and not any(t in b.parents for t in tools.binds))]
+    return sandbox.Toolchain(tuple(binds), tools.path)
 
 
 def build_environment(paths: BuildPaths, tools: sandbox.Toolchain, build: dict,

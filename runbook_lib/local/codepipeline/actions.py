@@ -27,6 +27,7 @@ EXECUTOR_MODULES = (
     "runbook_lib.local.codepipeline.sources",
     "runbook_lib.local.codepipeline.codebuild_action",
     "runbook_lib.local.codepipeline.deployers",
+    "runbook_lib.local.codepipeline.cloudformation_action",
     "runbook_lib.local.codepipeline.approvals",
     "runbook_lib.local.codepipeline.commands_action",
 )
@@ -72,6 +73,8 @@ class ActionContext:
     # temporary credentials are issued for it. Where commands reach this local AWS.
     role_arn: str = ""
     endpoint_url: str | None = None
+    # The declared actionTypeId (a job for a job worker carries it).
+    action_type_id: dict[str, str] = field(default_factory=dict)
 
     def new_artifact_key(self, artifact_name: str) -> str:
         """Where an output artifact goes, shaped like CodePipeline's keys; the commit id
@@ -114,14 +117,21 @@ def register(category: str, provider: str):
     return wrap
 
 
-def executor_for(category: str, provider: str) -> ActionExecutor | None:
-    """An executor for the action type, or None when the local AWS cannot run it."""
+def executor_for(category: str, provider: str, owner: str = "AWS") -> ActionExecutor | None:
+    """An executor for the action type, or None when the local AWS cannot run it.
+
+    A custom action, and a third-party one the local AWS has no executor for, is run as AWS
+    runs it: by a job worker (:mod:`jobs`)."""
     global _loaded
     if not _loaded:
         for module in EXECUTOR_MODULES:
             importlib.import_module(module)
         _loaded = True
     factory = _REGISTRY.get((category, provider))
+    if owner == "Custom" or (owner == "ThirdParty" and factory is None):
+        from runbook_lib.local.codepipeline.jobs import JobWorkerAction
+
+        return JobWorkerAction()
     return factory() if factory else None
 
 

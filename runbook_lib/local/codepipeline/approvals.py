@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from runbook_lib.local import clock
 from runbook_lib.local.codepipeline.actions import ActionContext, ActionOutcome, register
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError
@@ -36,7 +37,7 @@ _books_lock = threading.Lock()
 
 def approval_timeout_seconds() -> float:
     """Read when an approval opens, so a test (or an operator) can shorten it per run."""
-    return float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_SECONDS)
+    return float(os.environ.get(TIMEOUT_ENV) or clock.scaled(DEFAULT_TIMEOUT_SECONDS))
 
 
 def book_for(state_dir: Path) -> ApprovalBook:

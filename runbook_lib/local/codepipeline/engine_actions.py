@@ -112,7 +112,8 @@ class ActionRunner:
     def _run_action(self, key: ExecutionKey, stage: str, action: dict[str, Any],
                     action_id: str) -> None:
         type_id = action["actionTypeId"]
-        executor = executor_for(type_id["category"], type_id["provider"])
+        executor = executor_for(type_id["category"], type_id["provider"],
+                                type_id.get("owner", "AWS"))
         if executor is None:
             outcome = ActionOutcome("Failed", f"The local AWS cannot run {type_id['category']} "
                                     f"actions of provider {type_id['provider']} (owner "
@@ -177,7 +178,8 @@ class ActionRunner:
             commands=list(action.get("commands") or []),
             output_variable_names=list(action.get("outputVariables") or []),
             role_arn=action.get("roleArn") or execution["declaration"].get("roleArn", ""),
-            endpoint_url=self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+            endpoint_url=self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
+            action_type_id=dict(action["actionTypeId"]))
 
     def _complete_action(self, key: ExecutionKey, action: dict[str, Any], action_id: str,
                          outcome: ActionOutcome) -> None:

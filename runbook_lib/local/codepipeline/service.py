@@ -10,6 +10,7 @@ codes. ``start_execution`` and ``declarations`` are the Python API of the source
 from __future__ import annotations
 
 import copy
+import getpass
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -99,7 +100,7 @@ class CodePipelineService(ExecutionApi):
 
     def create_pipeline(self, request: Request) -> Response:
         body = request.json()
-        declaration = self._validated(body.get("pipeline") or {})
+        declaration = self._validated(body.get("pipeline") or {}, request.region)
         name = declaration["name"]
         now = time.time()
         with self.store.transaction():
@@ -119,7 +120,7 @@ class CodePipelineService(ExecutionApi):
         return json_response(answer)
 
     def update_pipeline(self, request: Request) -> Response:
-        declaration = self._validated(request.json().get("pipeline") or {})
+        declaration = self._validated(request.json().get("pipeline") or {}, request.region)
         with self.store.transaction():
             record = self._record(request.region, declaration["name"])
             version = record["declaration"]["version"] + 1
@@ -254,12 +255,19 @@ class CodePipelineService(ExecutionApi):
         return record
 
     def _caller(self) -> str:
-        """Who is calling: on the local AWS, moto's STS identity for the request's key."""
-        return self.ctx.aws.client("sts").get_caller_identity()["Arn"]
+        """Who is calling: on the local AWS, moto's STS identity for the request's key, with
+        the OS user (the operator, the only holder of the key pair) instead of ``moto``."""
+        arn = self.ctx.aws.client("sts").get_caller_identity()["Arn"]
+        if arn.endswith("/moto"):
+            arn = f"{arn.rsplit('/', 1)[0]}/{getpass.getuser()}"
+        return arn
 
-    def _validated(self, declaration: dict[str, Any]) -> dict[str, Any]:
+    def _validated(self, declaration: dict[str, Any], region: str) -> dict[str, Any]:
         declaration = with_defaults(declaration)
         validate_declaration(declaration)
+        action_types = self.ctx.extensions.get("ActionTypes")
+        if action_types is not None:  # every declared action type must exist
+            action_types.check_declaration(region, declaration)
         role = declaration["roleArn"]
         try:
             self.ctx.aws.client("iam").get_role(RoleName=role.rsplit("/", 1)[-1])
@@ -278,7 +286,8 @@ class CodePipelineService(ExecutionApi):
         say whether its source is there (a registered repository, an existing object)."""
         for action in declaration["stages"][0]["actions"]:
             type_id = action["actionTypeId"]
-            executor = executor_for(type_id["category"], type_id["provider"])
+            executor = executor_for(type_id["category"], type_id["provider"],
+                                    type_id.get("owner", "AWS"))
             if executor is None:
                 return False
             can_start = getattr(executor, "can_start", None)

@@ -52,6 +52,7 @@ class BuildCredentials:
 
 _by_slot: dict[str, BuildCredentials] = {}
 _by_key: dict[str, BuildCredentials] = {}
+_retired: dict[str, tuple[BuildCredentials, datetime]] = {}  # key id -> (creds, expiry)
 _lock = threading.Lock()
 
 
@@ -73,15 +74,27 @@ def revoke(creds: BuildCredentials | None) -> None:
     """The build ended: its credentials are refused from now on."""
     if creds is None:
         return
+    now = datetime.now(UTC)
     with _lock:
         _by_slot.pop(creds.slot, None)
         _by_key.pop(creds.access_key_id, None)
+        for key in [k for k, (_, expiry) in _retired.items() if expiry <= now]:
+            del _retired[key]
+        _retired[creds.access_key_id] = (creds, now + LIFETIME)
 
 
-def active(access_key_id: str, session_token: str) -> BuildCredentials | None:
-    """The running build's credentials for this key id and session token, else None."""
+def active(access_key_id: str, session_token: str, download: bool = False
+           ) -> BuildCredentials | None:
+    """The running build's credentials for this key id and session token, else None.
+
+    ``download``: a presigned S3 object read, which the credentials of an ended build still
+    sign until they would have expired (AWS's role credentials live their hour whatever the
+    build does): a scheduled report's link must open after its build ended."""
     with _lock:
         creds = _by_key.get(access_key_id)
+        if creds is None and download and access_key_id in _retired:
+            retired, expiry = _retired[access_key_id]
+            creds = retired if datetime.now(UTC) < expiry else None
     if creds is None or not hmac.compare_digest(creds.session_token.encode(),
                                                 session_token.encode()):
         return None

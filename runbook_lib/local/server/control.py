@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local import clock
 from runbook_lib.local.server import build_credentials
 from runbook_lib.local.server.client import (
     CALLS_PATH,
@@ -37,7 +38,8 @@ def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:
         return _json({"calls": app.call_counts(reset=method == "DELETE")})
     if path == INFO_PATH:
         return _json({"state_dir": str(app.state_dir), "endpoint_url": app.context.endpoint_url,
-                      "recovered": app.journal.recovery_note()})
+                      "recovered": app.journal.recovery_note(),
+                      "time_factor": clock.time_factor()})
     if path == REPOS_PATH:
         return _repos(app, environ, method)
     if path.startswith(build_credentials.PATH_PREFIX):

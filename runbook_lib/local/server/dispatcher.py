@@ -20,17 +20,24 @@ from xml.sax.saxutils import escape
 
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
+from runbook_lib.local.codebuild.project_admin import CodeBuildProjectAdmin
 from runbook_lib.local.codebuild.projects import CodeBuildProjects
+from runbook_lib.local.codebuild.report_admin import CodeBuildReportAdmin
 from runbook_lib.local.codebuild.reports import CodeBuildReports
+from runbook_lib.local.codepipeline.action_types import ActionTypes
+from runbook_lib.local.codepipeline.jobs_api import JobsApi
+from runbook_lib.local.codepipeline.revisions_api import RevisionsApi
 from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.codepipeline.triggers import SourceTriggers
+from runbook_lib.local.codepipeline.webhooks import Webhooks
 from runbook_lib.local.events.bus import EventBus
 from runbook_lib.local.events.patterns import EventPatterns
 from runbook_lib.local.firehose.delivery import FirehoseDelivery
 from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
-from runbook_lib.local.server import control, shapes
+from runbook_lib.local.scheduler.service import ScheduleRunner
+from runbook_lib.local.server import control, refusals, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
@@ -42,7 +49,7 @@ from runbook_lib.local.server.journal import (
 )
 from runbook_lib.local.server.moto_gateway import MotoGateway
 from runbook_lib.local.server.refusals import protocol_of
-from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE
+from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE, without_presign_parameters
 from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
 
@@ -62,6 +69,7 @@ class LocalAwsApp:
         self.calls: Counter = Counter()
         self._calls_lock = threading.Lock()
         self.routes: dict[tuple[str, str], Handler] = {}
+        self.paths: dict[str, Callable[..., Response]] = {}  # unsigned URLs (webhooks)
         self.extensions: list[Extension] = []
         self.context = LocalContext(self.moto, InternalAws(self), self.state_dir)
         for factory in extensions:
@@ -69,6 +77,7 @@ class LocalAwsApp:
             self.extensions.append(ext)
             self.context.extensions[type(ext).__name__] = ext
             self.routes.update(ext.routes())
+            self.paths.update(getattr(ext, "paths", dict)())
         # Only what moto serves goes back into moto: an operation an extension serves now (a
         # journal written by an older version may hold some) is not replayed.
         # Log events an older version journalled move to the log store, out of the journal.
@@ -88,15 +97,19 @@ class LocalAwsApp:
         scope = environ.get(VERIFIED_SCOPE)
         if scope is not None:  # over HTTP: route by what the signature covered, nothing else
             environ["HTTP_AUTHORIZATION"] = scope.routing_authorization()
+            if scope.presigned:
+                environ["QUERY_STRING"] = without_presign_parameters(
+                    environ.get("QUERY_STRING", ""))
         if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
             return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
         self._count(request)
+        serve_path = self.paths.get(request.path)  # it authenticates requests itself (guard)
         handler = self.routes.get((request.service or "", request.operation or ""))
-        if handler is None:
+        if handler is None and serve_path is None:
             return self._forward(environ, request, start_response)
         try:
-            response = handler(request)
+            response = serve_path(request, environ) if serve_path else handler(request)
         except StoreWriteError as err:
             log.error("%s", err.message)
             response = unavailable(environ, request.service, err.message)
@@ -105,7 +118,8 @@ class LocalAwsApp:
         except Exception as err:  # never crash the server: answer as AWS does
             log.error("%s.%s failed:\n%s", request.service, request.operation,
                       traceback.format_exc())
-            response = json_error("InternalFailure", f"local AWS error: {err}", 500)
+            response = refusals.internal_failure(environ, request.service, request.operation,
+                                                 f"{type(err).__name__}: {err}")
         return _send(start_response, response)
 
     def _count(self, request: Request) -> None:
@@ -169,7 +183,7 @@ def unavailable(environ: dict[str, Any], service: str | None, message: str) -> R
 
 def _send(start_response, response: Response) -> list[bytes]:
     reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
-              503: "Service Unavailable"}
+              501: "Not Implemented", 503: "Service Unavailable"}
     start_response(f"{response.status} {reason.get(response.status, 'Status')}", response.headers)
     return [response.body]
 
@@ -178,4 +192,5 @@ def default_extensions() -> list[Callable[..., Extension]]:
     """Extensions the local AWS runs with, in routing order (later ones win)."""
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
-            CloudWatchLogEvents, CloudWatchLogsFilter, FirehoseDelivery]
+            CloudWatchLogEvents, CloudWatchLogsFilter, FirehoseDelivery, ActionTypes, JobsApi,
+            RevisionsApi, Webhooks, CodeBuildProjectAdmin, CodeBuildReportAdmin, ScheduleRunner]

@@ -39,6 +39,9 @@ log = logging.getLogger("runbook.local.guard")
 
 _INTERNAL_KEY = "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_")
 _PUBLIC_CONTROL = {control.HEALTH_PATH}
+# URLs that authenticate their callers themselves, as on AWS: a CodePipeline webhook's URL
+# carries an unguessable token and checks GitHub's HMAC signature (codepipeline/webhooks.py).
+_SELF_AUTHENTICATED = {"/webhooks/trigger"}
 _CORS_EXPOSED = "x-amz-request-id, x-amzn-requestid, x-amzn-errortype, etag, x-amz-version-id"
 
 
@@ -83,33 +86,41 @@ class GuardedApp:
         path = environ.get("PATH_INFO") or ""
         if path.startswith(control.PREFIX):
             return self._check_bearer(environ, path)
+        if path in _SELF_AUTHENTICATED:
+            return None
         body = _read_body(environ)
         service = None
         try:
             if sigv2.is_presigned_v2(environ):
                 service = "s3"
-                scope = sigv2.verify_presigned_v2(environ, self.secret_for)
+                scope = sigv2.verify_presigned_v2(
+                    environ, lambda key, token: self.secret_for(key, token, download=True))
             else:
                 signed = sigv4.parse_signature(environ)
                 service = signed.service
-                scope = sigv4.verify(environ, body, signed,
-                                     self.secret_for(signed.access_key_id, signed.session_token))
+                download = (signed.presigned and service == "s3"
+                            and environ.get("REQUEST_METHOD") in ("GET", "HEAD"))
+                scope = sigv4.verify(environ, body, signed, self.secret_for(
+                    signed.access_key_id, signed.session_token, download=download))
         except sigv4.SignatureFailure as err:
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path[:100], err.kind)
             return refusal(err.kind, err.message, environ, service)
         environ[sigv4.VERIFIED_SCOPE] = scope  # the dispatcher routes by this, and by nothing else
         return None
 
-    def secret_for(self, access_key_id: str, session_token: str | None) -> str | None:
+    def secret_for(self, access_key_id: str, session_token: str | None,
+                   download: bool = False) -> str | None:
         """The one place that answers "which secret signs for this key id (and token)?".
 
         The state folder's own pair is the operator's (a session token beside it is ignored,
         as a stray AWS_SESSION_TOKEN in the operator's shell would send one). Other lookups
-        (temporary credentials of a running build, say) are added here."""
+        (temporary credentials of a running build, say) are added here. ``download``: a
+        presigned S3 GET/HEAD, which a build's credentials sign until they expire, as on AWS
+        (a report build's link outlives the build; nothing else they signed does)."""
         if hmac.compare_digest(access_key_id.encode(), self.credentials.access_key_id.encode()):
             return self.credentials.secret_access_key
         if session_token and access_key_id.startswith(build_credentials.ACCESS_KEY_PREFIX):
-            build = build_credentials.active(access_key_id, session_token)
+            build = build_credentials.active(access_key_id, session_token, download=download)
             return build.secret_access_key if build is not None else None
         return None
 

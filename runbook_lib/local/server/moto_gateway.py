@@ -14,6 +14,7 @@ from typing import Any
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 
+from runbook_lib.local.server import moto_faults
 from runbook_lib.local.server.wire import AwsError, Request, Response, call_wsgi, make_environ
 
 # X-Amz-Target prefixes of the JSON-protocol services the extensions call.
@@ -35,10 +36,11 @@ class MotoGateway:
         self.app = DomainDispatcherApplication(create_backend_app)
 
     def forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
-        """Hand a request to moto with its body restored."""
+        """Hand a request to moto with its body restored; what moto cannot answer comes back
+        as an AWS error in the service's protocol (:mod:`moto_faults`)."""
         environ["wsgi.input"] = io.BytesIO(request.body)
         environ["CONTENT_LENGTH"] = str(len(request.body))
-        return self.app(environ, start_response)
+        return moto_faults.answer(self.app, environ, request, start_response)
 
     def reset(self) -> None:
         """Clear moto's in-memory state through its public reset endpoint."""

@@ -59,8 +59,12 @@ def clear_status(state_dir: Path, pid: int | None = None) -> None:
 
 def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
           timeout: float = 60.0, allow_origins: tuple[str, ...] = (),
-          allow_remote: bool = False, unsandboxed_builds: bool = False) -> ServerStatus:
-    """Start a background server, or return the one already running for this state dir."""
+          allow_remote: bool = False, unsandboxed_builds: bool = False,
+          time_factor: float | None = None) -> ServerStatus:
+    """Start a background server, or return the one already running for this state dir.
+
+    ``time_factor``: the rehearsal clock's factor (:mod:`runbook_lib.local.clock`); None keeps
+    ``$RUNBOOK_LOCAL_TIME_FACTOR`` (or real time)."""
     from runbook_lib.local.server.lock import prepare_state_dir
 
     state_dir = Path(state_dir or default_state_dir())
@@ -74,6 +78,7 @@ def start(state_dir: Path | None = None, port: int = 0, host: str = "127.0.0.1",
     cmd += [arg for origin in allow_origins for arg in ("--allow-origin", origin)]
     cmd += ["--allow-remote"] if allow_remote else []
     cmd += ["--unsandboxed-builds"] if unsandboxed_builds else []
+    cmd += ["--time-factor", f"{time_factor:g}"] if time_factor else []
     proc = subprocess.Popen(cmd, stdout=log_fd, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True,
                             env=server_environment(os.environ))

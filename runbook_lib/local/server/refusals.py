@@ -33,22 +33,58 @@ _CODES: dict[str, tuple[tuple[str, int], tuple[str, int], tuple[str, int]]] = {
 
 def refusal(kind: str, message: str, environ: dict[str, Any], service: str | None) -> Response:
     """AWS's error for ``kind`` in the shape of the called service's protocol."""
-    protocol = protocol_of(environ, service)
     json_code, query_code, s3_code = _CODES[kind]
+    protocol = protocol_of(environ, service)
+    code, status = (json_code if protocol in ("json", "rest-json")
+                    else query_code if protocol in ("query", "ec2") else s3_code)
+    return aws_error(code, message, status, protocol)
+
+
+# Neither the project nor moto serves it. 501 and a code no SDK retries: the AWS CLI answers at
+# once (a 500 would be retried four times, about 12 s, for the same answer).
+NOT_EMULATED = ("NotImplemented", 501)
+# moto crashed on this input. AWS says InternalFailure with 500, which every SDK retries; a crash
+# of the emulator is deterministic, so the local AWS answers 501 and the retry never happens.
+CRASHED = ("InternalFailure", 501)
+
+
+def not_emulated(environ: dict[str, Any], service: str | None, operation: str | None,
+                 whole_service: bool = False) -> Response:
+    """The refusal for an operation, or a whole service, the local AWS does not emulate."""
+    if whole_service:
+        what = f"the service {service or '(unsigned)'}" + (f" ({operation})" if operation else "")
+    else:
+        what = f"the operation {service or '?'}:{operation or '(unrecognised request)'}"
+    message = (f"The local AWS does not emulate {what}; only real AWS serves it. "
+               "See 'What the local AWS emulates' in the README.")
+    code, status = NOT_EMULATED
+    return aws_error(code, message, status, protocol_of(environ, service))
+
+
+def internal_failure(environ: dict[str, Any], service: str | None, operation: str | None,
+                     detail: str) -> Response:
+    """The answer when the emulator itself failed on a request (traceback in the server log)."""
+    message = (f"The local AWS failed on {service or '?'}:{operation or '?'} ({detail[:200]}); "
+               "the traceback is in the local AWS's log. This is a fault of the emulator, "
+               "not of the request: retrying gives the same answer.")
+    code, status = CRASHED
+    return aws_error(code, message, status, protocol_of(environ, service))
+
+
+def aws_error(code: str, message: str, status: int, protocol: str) -> Response:
+    """An error document as the protocol's botocore parser reads it."""
     if protocol in ("json", "rest-json"):
-        code, status = json_code
         body = json.dumps({"__type": code, "message": message}).encode()
         return Response(status, [("Content-Type", "application/x-amz-json-1.1"),
                                  ("x-amzn-ErrorType", code),
                                  ("x-amzn-RequestId", _request_id()),
                                  ("Content-Length", str(len(body)))], body)
     if protocol in ("query", "ec2"):
-        code, status = query_code
-        body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>'
+        kind = "Receiver" if status >= 500 else "Sender"
+        body = (f'<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code>'
                 f'<Message>{escape(message)}</Message></Error>'
                 f'<RequestId>{_request_id()}</RequestId></ErrorResponse>').encode()
     else:
-        code, status = s3_code
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
                 f'<Message>{escape(message)}</Message>'
                 f'<RequestId>{_request_id()}</RequestId></Error>').encode()
@@ -82,8 +118,10 @@ def _model_protocol(service: str) -> str | None:
     from botocore.exceptions import UnknownServiceError
 
     try:
-        return botocore.session.get_session().get_service_model(service).metadata["protocol"]
-    except (UnknownServiceError, KeyError, ValueError):
+        # The protocol botocore really speaks (codebuild's model lists CBOR first, yet
+        # botocore prefers JSON when both are offered).
+        return botocore.session.get_session().get_service_model(service).resolved_protocol
+    except (UnknownServiceError, KeyError, ValueError, AttributeError):
         return None
 
 

@@ -98,5 +98,7 @@ def _string_to_sign(environ: dict[str, Any], raw: list[tuple[str, str, str]],
     resource = urlsplit(environ.get("RAW_URI") or "/").path + (
         "?" + "&".join(f"{k}={v}" if has else k for k, v, has in subresources)
         if subresources else "")
+    token = [unquote(v) for k, _, v in raw if unquote(k) == "x-amz-security-token"]
+    amz_headers = [f"x-amz-security-token:{token[0]}"] if token else []  # as the SDKs sign it
     return "\n".join((environ.get("REQUEST_METHOD", "GET"), environ.get("HTTP_CONTENT_MD5", ""),
-                      environ.get("CONTENT_TYPE", ""), str(expires), resource))
+                      environ.get("CONTENT_TYPE", ""), str(expires), *amz_headers, resource))

@@ -72,6 +72,21 @@ class VerifiedScope:
                 f"{self.service}/aws4_request, SignedHeaders=host, Signature=verified")
 
 
+_PRESIGN_PARAMETERS = frozenset(("awsaccesskeyid", "signature", "expires", "x-amz-algorithm",
+                                 "x-amz-credential", "x-amz-date", "x-amz-expires",
+                                 "x-amz-signedheaders", "x-amz-signature",
+                                 "x-amz-security-token"))
+
+
+def without_presign_parameters(query_string: str) -> str:
+    """The query without a presigned URL's signature parameters, once they were checked:
+    moto then sees the plain request (it answers a session token in the query with an HTML
+    error page)."""
+    kept = [p for p in query_string.split("&")
+            if p and unquote(p.partition("=")[0]).lower() not in _PRESIGN_PARAMETERS]
+    return "&".join(kept)
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """What a signature claims: key id, scope, signed header names and the signature."""

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from runbook_lib.local import clock
+
 if TYPE_CHECKING:
     from runbook_lib.local.server.internal import InternalAws
 
@@ -42,8 +44,9 @@ def now() -> datetime:
 
 
 def minute_seconds() -> float:
-    """How long a rule's minute lasts here (60 unless shortened for tests)."""
-    return float(os.environ.get(MINUTE_ENV) or 60)
+    """How long a rule's minute lasts here: 60 s, divided by the rehearsal clock's factor,
+    unless a test shortens it outright."""
+    return float(os.environ.get(MINUTE_ENV) or clock.scaled(60))
 
 
 @dataclass

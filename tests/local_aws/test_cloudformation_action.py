@@ -1,0 +1,152 @@
+"""The CloudFormation deploy action through the local AWS's CloudFormation, end to end: a
+pipeline built and started with the real AWS CLI deploys a template from its source artifact,
+with parameter overrides (Fn::GetParam), a template configuration, output variables and an
+output file; change sets; DELETE_ONLY."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import zipfile
+
+import pytest
+from helpers import AWS_CLI, make_zip, wait_until
+
+TEMPLATE = """
+AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Stage: {Type: String}
+  Owner: {Type: String}
+Resources:
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Name: !Sub '/${AWS::StackName}/${Stage}/owner'
+      Type: String
+      Value: !Ref Owner
+Outputs:
+  SettingName: {Value: !Ref Setting}
+  Stage: {Value: !Ref Stage}
+"""
+
+
+def cli(env, *args) -> dict:
+    result = subprocess.run([AWS_CLI, *args, "--output", "json"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else {}
+
+
+def _cfn(name, stack, **config):
+    return {"name": name, "actionTypeId": {"category": "Deploy", "owner": "AWS",
+                                           "provider": "CloudFormation", "version": "1"},
+            "inputArtifacts": [{"name": "Src"}],
+            "configuration": {"StackName": stack, **config}}
+
+
+@pytest.fixture
+def stack_pipeline(session, local_aws, app_name):
+    env = local_aws.credentials.environment(local_aws.endpoint_url)
+    s3 = session.client("s3")
+    bucket = f"{app_name}-cfn"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({
+        "template.yaml": TEMPLATE, "config.json": json.dumps({"Parameters": {"Owner": "ops"},
+                                                              "Tags": {"team": "blue"}}),
+        "params.json": json.dumps({"stage": "beta"})}))
+    session.client("iam").create_role(RoleName=f"{app_name}-role",
+                                      AssumeRolePolicyDocument="{}")
+    stack = f"{app_name}-stack"
+    deploy = _cfn("Deploy", stack, ActionMode="CREATE_UPDATE",
+                  TemplatePath="Src::template.yaml", TemplateConfiguration="Src::config.json",
+                  ParameterOverrides=json.dumps({"Stage": {"Fn::GetParam":
+                                                           ["Src", "params.json", "stage"]}}),
+                  OutputFileName="outputs.json")
+    deploy.update(namespace="Stack", outputArtifacts=[{"name": "StackOut"}])
+    name = f"{app_name}-cfn"
+    cli(env, "codepipeline", "create-pipeline", "--pipeline", json.dumps({
+        "name": name, "roleArn": f"arn:aws:iam::123456789012:role/{app_name}-role",
+        "artifactStore": {"type": "S3", "location": bucket},
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
+                                                   "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": bucket, "S3ObjectKey": "app.zip",
+                                  "PollForSourceChanges": "false"},
+                "outputArtifacts": [{"name": "Src"}]}]},
+            {"name": "Deploy", "actions": [deploy]}]}))
+    return env, name, stack
+
+
+def _finished(env, name):
+    return wait_until(lambda: cli(env, "codepipeline", "list-pipeline-executions",
+                                  "--pipeline-name", name)["pipelineExecutionSummaries"],
+                      lambda rows: rows and rows[0]["status"] not in ("InProgress",),
+                      timeout=90, what="the CloudFormation run")[0]
+
+
+def test_create_update_deploys_the_stack_with_outputs(stack_pipeline, session):
+    env, name, stack = stack_pipeline
+    assert _finished(env, name)["status"] == "Succeeded"
+    described = cli(env, "cloudformation", "describe-stacks", "--stack-name", stack)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    assert outputs["Stage"] == "beta"  # Fn::GetParam
+    assert session.client("ssm").get_parameter(Name=f"/{stack}/beta/owner")["Parameter"][
+        "Value"] == "ops"  # TemplateConfiguration
+    detail = next(d for d in cli(env, "codepipeline", "list-action-executions",
+                                 "--pipeline-name", name)["actionExecutionDetails"]
+                  if d["actionName"] == "Deploy")
+    assert detail["output"]["outputVariables"]["Stage"] == "beta"
+    where = detail["output"]["outputArtifacts"][0]["s3location"]
+    body = session.client("s3").get_object(Bucket=where["bucket"], Key=where["key"])["Body"]
+    assert json.loads(zipfile.ZipFile(io.BytesIO(body.read())).read("outputs.json"))[
+        "Stage"] == "beta"
+    again = cli(env, "codepipeline", "start-pipeline-execution", "--name", name)
+    assert again["pipelineExecutionId"]
+    assert _finished(env, name)["status"] == "Succeeded"  # no updates: still a success
+
+
+def test_change_sets_and_delete_only(stack_pipeline, session):
+    env, name, stack = stack_pipeline
+    assert _finished(env, name)["status"] == "Succeeded"
+    cp = session.client("codepipeline")
+    declaration = cp.get_pipeline(name=name)["pipeline"]
+    common = {"TemplatePath": "Src::template.yaml",
+              "ParameterOverrides": json.dumps({"Stage": "gamma", "Owner": "dev"})}
+    declaration["stages"][1]["actions"] = [
+        _cfn("Plan", stack, ActionMode="CHANGE_SET_REPLACE", ChangeSetName="next", **common),
+        {**_cfn("Apply", stack, ActionMode="CHANGE_SET_EXECUTE", ChangeSetName="next"),
+         "runOrder": 2}]
+    cp.update_pipeline(pipeline=declaration)
+    cp.start_pipeline_execution(name=name)
+    assert _finished(env, name)["status"] == "Succeeded"
+    cfn = session.client("cloudformation")
+    change_set = cfn.describe_change_set(ChangeSetName="next", StackName=stack)
+    assert change_set["ExecutionStatus"] == "EXECUTE_COMPLETE"
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in change_set["Parameters"]}[
+        "Stage"] == "gamma"
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    declaration["stages"][1]["actions"] = [_cfn("Remove", stack, ActionMode="DELETE_ONLY")]
+    cp.update_pipeline(pipeline=declaration)
+    cp.start_pipeline_execution(name=name)
+    assert _finished(env, name)["status"] == "Succeeded"
+    names = [s["StackName"] for s in session.client("cloudformation").describe_stacks()[
+        "Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert stack not in names
+
+
+def test_a_bad_configuration_fails_the_action_saying_why(stack_pipeline, session):
+    env, name, stack = stack_pipeline
+    _finished(env, name)
+    cp = session.client("codepipeline")
+    declaration = cp.get_pipeline(name=name)["pipeline"]
+    declaration["stages"][1]["actions"] = [_cfn("Deploy", stack, ActionMode="CREATE_UPDATE",
+                                                TemplatePath="Src::missing.yaml")]
+    cp.update_pipeline(pipeline=declaration)
+    cp.start_pipeline_execution(name=name)
+    assert _finished(env, name)["status"] == "Failed"
+    action = cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]
+    assert "missing.yaml is not in input artifact Src" in action["latestExecution"][
+        "errorDetails"]["message"]
