@@ -16,10 +16,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from full_disk import fill, small_tmpfs
+from helpers import processes_with, wait_until
 
 from runbook_lib.core.errors import LocalAwsError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.local.server import process
+from runbook_lib.local.server import client, process
 from runbook_lib.local.server.journal import JOURNAL_FILE
 
 RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
@@ -213,4 +214,80 @@ def test_a_full_disk_refuses_with_an_aws_error_changes_nothing_and_a_retry_succe
             assert s3.get_object(Bucket="full-disk", Key="k")["Body"].read() == body
             assert sns.list_topics()["Topics"] == []
         finally:
+            process.stop(state)
+
+
+def _git_repo(folder) -> None:
+    folder.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["-c", "user.name=t", "-c", "user.email=t@t",
+                                                "commit", "-q", "--allow-empty", "-m", "one"]):
+        subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+
+
+def test_a_full_disk_refuses_start_build_and_a_repo_then_the_retry_succeeds(tmp_path):
+    repo = tmp_path / "repo"
+    _git_repo(repo)
+    with small_tmpfs(tmp_path / "disk") as disk:
+        state = disk / "state"
+        status = process.start(state)
+        try:
+            (cb,) = _clients(status, "codebuild")
+            cb.create_project(**_project("full-build"))
+            filler = fill(disk)
+            assert _unavailable(lambda: cb.start_build(projectName="full-build")) == \
+                "ServiceUnavailable"  # the build's own record file
+            assert cb.list_builds_for_project(projectName="full-build")["ids"] == []
+            assert cb.list_builds()["ids"] == []  # memory was not ahead of disk
+            with pytest.raises(LocalAwsError, match="free space"):  # the control API: 503
+                client.register_repo(status.endpoint_url, "acme/full", repo)
+            assert client.list_repos(status.endpoint_url) == []
+            filler.unlink()
+            build = cb.start_build(projectName="full-build")["build"]  # the retry
+            assert build["buildNumber"] == 1  # the refused start took no number
+            client.register_repo(status.endpoint_url, "acme/full", repo)
+            wait_until(lambda: cb.batch_get_builds(ids=[build["id"]])["builds"][0],
+                       lambda b: b["buildComplete"], what="the build's end", timeout=60)
+        finally:
+            process.stop(state)
+        status = process.start(state)  # a restart shows exactly what was acknowledged
+        try:
+            (cb,) = _clients(status, "codebuild")
+            assert cb.list_builds_for_project(projectName="full-build")["ids"] == [build["id"]]
+            assert [r["id"] for r in client.list_repos(status.endpoint_url)] == ["acme/full"]
+        finally:
+            process.stop(state)
+
+
+def test_a_build_ending_on_a_full_disk_shows_its_end_once_written(tmp_path):
+    marker = f"runbook-full-end-{os.getpid()}"
+    spec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+            f"      - bash -c 'exec -a {marker} sleep 3'\n")
+    with small_tmpfs(tmp_path / "disk") as disk:
+        state = disk / "state"
+        status = process.start(state)
+        try:
+            (cb,) = _clients(status, "codebuild")
+            cb.create_project(**{**_project("ends-full"), "source": {
+                "type": "NO_SOURCE", "buildspec": spec}})
+            build_id = cb.start_build(projectName="ends-full")["build"]["id"]
+            read = lambda: cb.batch_get_builds(ids=[build_id])["builds"][0]  # noqa: E731
+            wait_until(lambda: processes_with(marker), what="the build's command", timeout=60)
+            filler = fill(disk)
+            wait_until(lambda: processes_with(marker), lambda found: not found,
+                       what="the build's command to end", timeout=30)
+            time.sleep(1.5)  # the runner's last phases: their records cannot be written
+            assert not read()["buildComplete"]  # readers see what the disk holds
+            on_disk = json.loads(next((state / "codebuild-builds").glob("*/*.json")).read_text())
+            assert not on_disk["buildComplete"]
+            filler.unlink()
+            ended = wait_until(read, lambda b: b["buildComplete"], what="the end, written",
+                               timeout=30)
+        finally:
+            process.stop(state)
+        status = process.start(state)
+        try:
+            (cb,) = _clients(status, "codebuild")
+            again = cb.batch_get_builds(ids=[build_id])["builds"][0]
+            assert again["buildStatus"] == ended["buildStatus"]  # as acknowledged, not FAILED
+        finally:                                                # by the restart
             process.stop(state)

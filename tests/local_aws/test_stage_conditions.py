@@ -13,6 +13,7 @@ Rows marked "unverified reading" rest on our reading where the documentation is 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -22,6 +23,7 @@ from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 from helpers import make_zip, wait_until
 
+from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
 from runbook_lib.local.codepipeline.rules import CLOCK_ENV, MINUTE_ENV
 
@@ -504,6 +506,51 @@ def test_commands_action_exports_variables_a_rule_then_checks(session, app_name)
     assert states["Deploy"]["latestExecution"]["status"] == "Succeeded"
     run = rule_runs(cp, pipeline, first)[0]
     assert run["input"]["resolvedConfiguration"]["Variable"] == "0"
+
+
+def _measure_stage(commands):
+    return {"name": "Measure", "actions": [{
+        "name": "Measure", "actionTypeId": {"category": "Compute", "owner": "AWS",
+                                            "provider": "Commands", "version": "1"},
+        "commands": commands, "inputArtifacts": [{"name": "Src"}]}]}
+
+
+@pytest.fixture
+def no_bubblewrap(monkeypatch):
+    """This process's sandbox probe answers as a machine without user namespaces."""
+    monkeypatch.setitem(sandbox._state, "support",
+                        sandbox.Support(False, "user namespaces are disabled (test)"))
+    monkeypatch.setitem(sandbox._state, "allow_unsandboxed", False)
+
+
+def test_without_a_sandbox_commands_are_refused_saying_why(session, app_name, no_bubblewrap):
+    cp = session.client("codepipeline")
+    pipeline, first = create(session, app_name, [_measure_stage(["touch /tmp/ran"])])
+    rows = cp.list_action_executions(pipelineName=pipeline, filter={
+        "pipelineExecutionId": first})["actionExecutionDetails"]
+    run = next(r for r in rows if r["actionName"] == "Measure")
+    summary = run["output"]["executionResult"]["externalExecutionSummary"]
+    assert run["status"] == "Failed"
+    assert "user namespaces are disabled" in summary and "--unsandboxed-builds" in summary
+
+
+def test_unsandboxed_commands_still_get_a_clean_environment(session, app_name, no_bubblewrap,
+                                                            monkeypatch):
+    sandbox.allow_unsandboxed(True)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_unsandboxedmarker0123456789abcdef")
+    assert os.environ.get("AWS_SECRET_ACCESS_KEY")  # the fixture's operator key pair
+    clean = ["test -z \"$GITHUB_TOKEN\"", "test -z \"$AWS_SECRET_ACCESS_KEY\"",
+             "test -z \"$AWS_ACCESS_KEY_ID\"", "test -n \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\"",
+             "echo \"$CODEBUILD_SRC_DIR\" | grep -q /codebuild/output/src"]
+    gate = rule("Commands", "Clean")
+    gate["commands"] = clean
+    pipeline, first = create(session, app_name, [
+        _measure_stage([*clean, "test -f content.txt"]), deploy_stage(f"{app_name}-d",
+                                            beforeEntry=condition("FAIL", gate))])
+    states = stage_states(session.client("codepipeline"), pipeline)
+    run = rule_runs(session.client("codepipeline"), pipeline, first)[0]
+    assert states["Measure"]["latestExecution"]["status"] == "Succeeded", states["Measure"]
+    assert run["status"] == "Succeeded", run["output"]
 
 
 def test_condition_and_rule_changes_reach_eventbridge(session, app_name):

@@ -22,6 +22,7 @@ from runbook_lib.local.codebuild.report_parsers import (
     parse_coverage_file,
     parse_test_file,
 )
+from runbook_lib.local.server.store import StoreWriteError
 
 # add_report(group name or ARN, type, cases, coverage summary, status) -> report ARN
 AddReport = Callable[[str, str, list[dict], "dict | None", str], str]
@@ -47,6 +48,9 @@ def publish_reports(spec: Buildspec, src_dir: Path, add_report: AddReport,
             arn = _publish_group(name, group, files, add_report, log, hide)
         except KeyError as err:
             log(f"Report group {name}: {err.args[0]}; no report")
+            continue
+        except StoreWriteError as err:  # a full disk: the build goes on, without this report
+            log(f"Report group {name}: {err.message}; no report")
             continue
         arns.append(arn)
     return arns

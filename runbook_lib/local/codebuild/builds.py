@@ -16,7 +16,6 @@ allows CODEPIPELINE projects and sets the initiator to ``codepipeline/<pipeline>
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import threading
@@ -24,16 +23,24 @@ import time
 import traceback
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codebuild.build_paths import work_folder
+from runbook_lib.local.codebuild.build_records import (
+    BUILDS_DIR,
+    load_records,
+    mark_ended,
+    record_path,
+    save_record,
+)
 from runbook_lib.local.codebuild.build_settings import BuildSettings
 from runbook_lib.local.codebuild.logs import log_location
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
 from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
-from runbook_lib.local.server.store import JsonStore, write_atomic
+from runbook_lib.local.server.store import JsonStore, StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -44,8 +51,19 @@ log = logging.getLogger("runbook.local.builds")
 PIPELINE_HEADER = "x-runbook-codepipeline"
 MAX_BUILDS_ENV = "RUNBOOK_LOCAL_MAX_BUILDS"
 PAGE_SIZE = 100
-BUILDS_DIR = "codebuild-builds"  # <state>/codebuild-builds/<region>/<build id>.json
 IDEMPOTENCY_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class StartRecord:
+    """What StartBuild keeps beside the build's record: the request (for RetryBuild), the
+    pipeline, the initiator, a batch, and the idempotency token's key."""
+
+    body: dict
+    pipeline: str | None
+    initiator: str
+    batch_arn: str | None
+    token_key: str | None
 
 
 class CodeBuildBuilds:
@@ -66,6 +84,8 @@ class CodeBuildBuilds:
         self._runners: dict[str, BuildRunner] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._pending: deque[str] = deque()
+        self._unsaved: set[str] = set()  # builds whose latest change is not on disk yet
+        self._closing = threading.Event()
         self._fail_interrupted_builds()
 
     def routes(self):
@@ -78,6 +98,7 @@ class CodeBuildBuilds:
 
     def close(self) -> None:
         """Stop running builds (their shells are killed) and wait for their threads."""
+        self._closing.set()
         with self._lock:
             runners = list(self._runners.values())
             threads = list(self._threads.values())
@@ -207,20 +228,9 @@ class CodeBuildBuilds:
         build_id = f"{project['name']}:{build_uuid}"
         location = log_location(project, build_uuid, region, ACCOUNT_ID,
                                 body.get("logsConfigOverride"))
-        with self.store.transaction():
-            numbers = self.store.data["numbers"].setdefault(region, {})
-            numbers[project["name"]] = numbers.get(project["name"], 0) + 1
-            record = settings.record(region, build_id, numbers[project["name"]], location,
-                                     initiator or (f"codepipeline/{pipeline}" if pipeline
-                                                   else "root"))
-            if batch_arn:
-                record["buildBatchArn"] = batch_arn
-            self.builds.setdefault(region, {})[build_id] = record
-            self._save_build(region, record)
-            self.store.data["jobs"][build_id] = {"request": body, "pipeline": pipeline,
-                                                 "artifacts": settings.artifacts}
-            if token:
-                self.store.data["tokens"][f"{region}/{name}/{token}"] = [build_id, time.time()]
+        record = self._record_start(region, settings, build_id, location, StartRecord(
+            body, pipeline, initiator or (f"codepipeline/{pipeline}" if pipeline else "root"),
+            batch_arn, f"{region}/{name}/{token}" if token else None))
         job = BuildJob(record=copy.deepcopy(record), artifacts_config=settings.artifacts,
                        region=region, work_dir=work_folder(self.ctx.state_dir, build_id),
                        cache_dir=self.ctx.state_dir / "cache",
@@ -231,6 +241,32 @@ class CodeBuildBuilds:
         runner = BuildRunner(self.ctx.aws, job, lambda b: self._publish(region, b))
         self._schedule(build_id, runner)
         return copy.deepcopy(record)
+
+    def _record_start(self, region: str, settings: BuildSettings, build_id: str, location,
+                      start: StartRecord) -> dict:
+        """Write a new build's record, then its number, job and token; memory changes only
+        once both writes reached the disk. A failed write raises StoreWriteError (AWS's
+        ServiceUnavailable) with nothing changed, so a retry after space is freed succeeds
+        and a restart shows exactly the builds that were acknowledged."""
+        project = settings.project["name"]
+        with self.store.lock:
+            number = self.store.data["numbers"].get(region, {}).get(project, 0) + 1
+            record = settings.record(region, build_id, number, location, start.initiator)
+            if start.batch_arn:
+                record["buildBatchArn"] = start.batch_arn
+            self._save_build(region, record)  # first its own file: a record nothing names
+            try:
+                with self.store.transaction() as data:
+                    data["numbers"].setdefault(region, {})[project] = number
+                    data["jobs"][build_id] = {"request": start.body, "pipeline":
+                                              start.pipeline, "artifacts": settings.artifacts}
+                    if start.token_key:
+                        data["tokens"][start.token_key] = [build_id, time.time()]
+            except StoreWriteError:
+                record_path(self.builds_dir, region, build_id).unlink(missing_ok=True)
+                raise
+            self.builds.setdefault(region, {})[build_id] = record
+        return record
 
     def _report_sink(self, region: str, project: str, build_arn: str):
         """Where the build's ``reports`` go: the local report service (reports.py)."""
@@ -273,10 +309,11 @@ class CodeBuildBuilds:
             runner.run()
         except Exception:  # a runner bug must not leave the build IN_PROGRESS forever
             log.error("build %s faulted:\n%s", build_id, traceback.format_exc())
-            self._mark_ended(runner.build, "FAULT", "INTERNAL_ERROR",
+            mark_ended(runner.build, "FAULT", "INTERNAL_ERROR",
                              "The local build runner failed; see the local AWS's log")
             self._publish(runner.job.region, runner.build)
         finally:
+            self._save_final(runner)
             with self._lock:
                 self._runners.pop(build_id, None)
                 self._threads.pop(build_id, None)
@@ -284,10 +321,26 @@ class CodeBuildBuilds:
                     self._launch(self._pending.popleft())
 
     def _publish(self, region: str, build: dict) -> None:
+        """A running build's new state: on disk first, then in memory (what readers see).
+
+        When the write fails (a full disk) the build runs on; its record stays as last saved,
+        and the next change writes it whole (see :meth:`_save_final` for the last one)."""
         with self._changed:
+            try:
+                self._save_build(region, build)
+            except StoreWriteError as err:
+                log.error("build %s: %s", build["id"], err.message)
+                self._unsaved.add(build["id"])
+                return
+            self._unsaved.discard(build["id"])
             self.builds.setdefault(region, {})[build["id"]] = build
-            self._save_build(region, build)
             self._changed.notify_all()
+
+    def _save_final(self, runner: BuildRunner) -> None:
+        """A build's last record could not be written: try again every second until it is
+        (space was freed) or the server closes (the next start marks the build FAILED)."""
+        while runner.build["id"] in self._unsaved and not self._closing.wait(1.0):
+            self._publish(runner.job.region, copy.deepcopy(runner.build))
 
     # -- restart and endpoint -------------------------------------------------------------
 
@@ -297,21 +350,14 @@ class CodeBuildBuilds:
                 for build in builds.values():
                     if not build.get("buildComplete"):
                         kill_orphan(work_folder(self.ctx.state_dir, build["id"]) / "commands")
-                        self._mark_ended(build, "FAILED", "CLIENT_ERROR",
+                        mark_ended(build, "FAILED", "CLIENT_ERROR",
                                          "The local AWS restarted while this build was running")
                         self._save_build(region, build)
 
     def _load_builds(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Every saved build record; records an older version kept inside the main document
         move to their own files (written before the document drops them)."""
-        builds: dict[str, dict[str, dict[str, Any]]] = {}
-        for path in sorted(self.builds_dir.glob("*/*.json")):
-            try:
-                record = json.loads(path.read_text())
-            except (OSError, ValueError) as err:
-                log.warning("build record %s unreadable, skipped: %s", path, err)
-                continue
-            builds.setdefault(path.parent.name, {})[record["id"]] = record
+        builds = load_records(self.builds_dir)
         legacy = self.store.data.pop("builds", None)
         if legacy:
             for region, records in legacy.items():
@@ -322,22 +368,8 @@ class CodeBuildBuilds:
         return builds
 
     def _save_build(self, region: str, build: dict[str, Any]) -> None:
-        """Write one build's record atomically (the caller holds ``store.lock``)."""
-        folder = self.builds_dir / region
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / f"{build['id']}.json", json.dumps(build, default=str).encode())
-
-    @staticmethod
-    def _mark_ended(build: dict, status: str, code: str, message: str) -> None:
-        now = time.time()
-        last = build["phases"][-1] if build.get("phases") else None
-        if last is not None and "endTime" not in last:
-            last.update(phaseStatus=status, endTime=now,
-                        durationInSeconds=int(now - last["startTime"]),
-                        contexts=[{"statusCode": code, "message": message}])
-        build["phases"].append({"phaseType": "COMPLETED", "startTime": now})
-        build.update(buildStatus=status, currentPhase="COMPLETED", buildComplete=True,
-                     endTime=now)
+        """Write one build's record (the caller holds ``store.lock``); StoreWriteError."""
+        save_record(self.builds_dir, region, build)
 
     def _endpoint_url(self) -> str | None:
         """Where commands inside a build reach this local AWS (set by the server)."""

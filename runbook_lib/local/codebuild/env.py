@@ -10,8 +10,6 @@ are returned apart, so the runner masks them in every log line, context and reco
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
@@ -19,21 +17,11 @@ from botocore.exceptions import ClientError
 from runbook_lib.buildspec.model import Buildspec, SecretRef
 from runbook_lib.local.codebuild.failures import PhaseFailed
 
-_DROPPED_PREFIXES = ("AWS_", "CODEBUILD_", "RUNBOOK_", "BOTO_")
-
 
 @dataclass
 class ResolvedVariables:
     values: dict[str, str] = field(default_factory=dict)
     secret_values: set[str] = field(default_factory=set)
-
-
-def machine_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The machine's environment (PATH, HOME, tools) without its AWS settings or credentials,
-    for the pipeline's Commands action and rules. CodeBuild builds get none of it: their
-    environment is made from scratch (runner.py)."""
-    environ = os.environ if environ is None else environ
-    return {k: v for k, v in environ.items() if not k.upper().startswith(_DROPPED_PREFIXES)}
 
 
 def build_aws_variables(endpoint_url: str | None, region: str, credentials_uri: str,

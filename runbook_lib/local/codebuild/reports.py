@@ -21,7 +21,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
-from runbook_lib.local.server.store import JsonStore
+from runbook_lib.local.server.store import JsonStore, StoreWriteError, write_atomic
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -201,11 +201,13 @@ class CodeBuildReports:
             return []
 
     def _write_cases(self, arn: str, cases: list[dict]) -> None:
+        """A report's cases, on disk (atomic, synced) before the report is recorded; a failed
+        write raises StoreWriteError and records nothing."""
         path = self._cases_path(arn)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cases))
-        tmp.replace(path)
+        try:
+            write_atomic(path, json.dumps(cases).encode())
+        except OSError as err:
+            raise StoreWriteError(path, err) from err
 
     def _cases_path(self, arn: str):
         return self.cases_dir / f"{hashlib.sha256(arn.encode()).hexdigest()[:32]}.json"

@@ -69,6 +69,10 @@ class ActionContext:
     # The Commands action's shell commands and the variables it exports.
     commands: list[str] = field(default_factory=list)
     output_variable_names: list[str] = field(default_factory=list)
+    # The role the action runs as (its roleArn, else the pipeline's): a Commands action's
+    # temporary credentials are issued for it. Where commands reach this local AWS.
+    role_arn: str = ""
+    endpoint_url: str | None = None
     # The declared actionTypeId (a job for a job worker carries it).
     action_type_id: dict[str, str] = field(default_factory=dict)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 import uuid
@@ -134,7 +135,9 @@ class StageGates:
             block=block, configuration=configuration, commands=list(rule.get("commands") or []),
             timeout_minutes=rule.get("timeoutInMinutes"), cancelled=flag,
             progress=lambda summary: self._rule_progress(key, stage["name"], block, rule_id,
-                                                         summary))
+                                                         summary),
+            role_arn=rule.get("roleArn") or execution["declaration"].get("roleArn", ""),
+            endpoint_url=self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
         return self._close_rule(key, rule_id, self._call_evaluator(rule, ctx), flag)
 
     def _call_evaluator(self, rule: dict[str, Any], ctx: RuleContext) -> RuleOutcome:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codepipeline import approvals
+from runbook_lib.local.codepipeline.commands_runner import clear_leftovers
 from runbook_lib.local.codepipeline.conditions import PASSED, StageGates
 from runbook_lib.local.codepipeline.engine_actions import ActionRunner
 from runbook_lib.local.codepipeline.engine_boundaries import StageBoundaries
@@ -64,6 +65,7 @@ class PipelineEngine(StageBoundaries, ActionRunner, StageGates, EngineControl):
         # SUPERSEDED mode: which execution is in, or waiting to enter, each stage.
         self._occupant: dict[tuple[str, str, str], str] = {}
         self._waiting: dict[tuple[str, str, str], str] = {}
+        clear_leftovers(ctx.state_dir)
 
     # -- records ------------------------------------------------------------------------------
 

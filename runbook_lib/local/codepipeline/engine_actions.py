@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 import uuid
 from typing import Any
@@ -176,6 +177,8 @@ class ActionRunner:
             stop_requested=self._stop_flag(key.execution_id),
             commands=list(action.get("commands") or []),
             output_variable_names=list(action.get("outputVariables") or []),
+            role_arn=action.get("roleArn") or execution["declaration"].get("roleArn", ""),
+            endpoint_url=self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
             action_type_id=dict(action["actionTypeId"]))
 
     def _complete_action(self, key: ExecutionKey, action: dict[str, Any], action_id: str,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.local.safe_paths import UnsafePathError, refuse_state_folder
-from runbook_lib.local.server.store import write_atomic
+from runbook_lib.local.server.store import StoreWriteError, write_atomic
 
 REGISTRY_FILE = "repos.json"
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100})?$")
@@ -241,14 +241,25 @@ class RepoRegistry:
 
     @contextmanager
     def _locked_file(self) -> Iterator[dict[str, dict]]:
-        """Read-modify-write under an exclusive lock, so two commands never lose an entry."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "w") as lock:
+        """Read-modify-write under an exclusive lock, so two commands never lose an entry.
+
+        The change counts once it is on disk: readers see the file, never this copy, and a
+        failed write (a full disk) raises StoreWriteError (AWS's ServiceUnavailable) with the
+        registry as it was, so the same command succeeds once space is freed."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path.with_suffix(".lock"), "w")  # noqa: SIM115 - closed below
+        except OSError as err:
+            raise StoreWriteError(self.path, err) from err
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             repos = _read(self.path)
             yield repos
-            write_atomic(self.path, json.dumps({"repositories": repos}, indent=1,
-                                               sort_keys=True).encode(), keep_backup=True)
+            try:
+                write_atomic(self.path, json.dumps({"repositories": repos}, indent=1,
+                                                   sort_keys=True).encode(), keep_backup=True)
+            except OSError as err:
+                raise StoreWriteError(self.path, err) from err
 
 
 def _read(path: Path) -> dict[str, dict]:

@@ -23,6 +23,7 @@ from runbook_lib.local.server.client import (
     INFO_PATH,
     REPOS_PATH,
 )
+from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import Response
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ def _repos(app: LocalAwsApp, environ: dict[str, Any], method: str) -> Response:
             entry, replaced = registry.add(body.get("id", ""), Path(body.get("path", "")))
         except (ValueError, RepositoryError) as err:
             return _json({"message": str(err)}, 400)
+        except StoreWriteError as err:  # a full disk: nothing registered, retry after freeing
+            return _json({"code": err.code, "message": err.message}, err.status)
         return _json({"id": entry.repo_id, "path": entry.path, "replaced": replaced})
     return _json({"repositories": [{"id": r.repo_id, "path": r.path} for r in registry.all()]})
 

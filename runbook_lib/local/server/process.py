@@ -146,11 +146,17 @@ def stop(state_dir: Path | None = None, timeout: float = 15.0) -> bool:
     return True
 
 
+# The local AWS's own folders: build work folders and records, caches, log events, and the
+# pipeline's Commands runs (a server killed mid-run leaves theirs).
+RESET_FOLDERS = ("builds", "codebuild-builds", "cache", "homes", "workspaces", "logs",
+                 "commands", "rules")
+
+
 def reset(state_dir: Path | None = None) -> int:
     """Stop the server and remove what the local AWS keeps in its state directory.
 
-    Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and its
-    ``builds``, ``cache`` and ``logs`` folders), so pointing --state-dir at the wrong folder
+    Only the local AWS's own files are removed (``*.json``, ``*.jsonl``, ``*.log`` and the
+    folders of ``RESET_FOLDERS``), so pointing --state-dir at the wrong folder
     loses nothing else. Git repositories and their registry stand in for GitHub, not AWS: they
     are kept.
     """
@@ -166,7 +172,7 @@ def reset(state_dir: Path | None = None) -> int:
                                               ".torn"):
             path.unlink()
             removed += 1
-        elif path.is_dir() and path.name in ("builds", "cache", "homes", "workspaces", "logs"):
+        elif path.is_dir() and path.name in RESET_FOLDERS:
             shutil.rmtree(path)
             removed += 1
     return removed

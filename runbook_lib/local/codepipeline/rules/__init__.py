@@ -67,6 +67,10 @@ class RuleContext:
     timeout_minutes: float | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     progress: Callable[[str], None] = lambda summary: None
+    # The role the rule runs as (its roleArn, else the pipeline's) and where commands reach
+    # this local AWS: a Commands rule's temporary credentials are issued for that role.
+    role_arn: str = ""
+    endpoint_url: str | None = None
 
     def now(self) -> datetime:
         return now()

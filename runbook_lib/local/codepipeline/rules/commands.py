@@ -1,19 +1,21 @@
 """Commands: a rule that passes when its shell commands all exit 0.
 
-AWS runs a Commands rule on CodeBuild compute; locally it runs in the build runner's shell
-(:class:`runbook_lib.local.codebuild.shell.BuildShell`), in a scratch folder of the state
-directory, one command after another, and stops at the first that fails.
+AWS runs a Commands rule on CodeBuild compute; locally it runs as a build does, in the build
+sandbox with the role's temporary credentials (the shared runner,
+:mod:`runbook_lib.local.codepipeline.commands_runner`, the Commands action's too), one command
+after another, stopping at the first that fails. An override, a stop or the rule's
+``timeoutInMinutes`` ends the sandbox and everything it started.
 """
 
 from __future__ import annotations
 
-import shutil
-
-from runbook_lib.local.codebuild.env import machine_environment
-from runbook_lib.local.codebuild.shell import BuildShell
-from runbook_lib.local.codepipeline.rules import RuleContext, RuleOutcome, register_rule
-
-_TAIL_LINES = 5
+from runbook_lib.local.codepipeline.commands_runner import CommandsJob, run_commands
+from runbook_lib.local.codepipeline.rules import (
+    RuleContext,
+    RuleOutcome,
+    minute_seconds,
+    register_rule,
+)
 
 
 @register_rule("Commands")
@@ -24,21 +26,11 @@ class CommandsRule:
         if not ctx.commands:
             return RuleOutcome("Failed", f"Rule {ctx.rule_name} has no commands",
                                error_code="InvalidConfiguration")
-        scratch = ctx.state_dir / "rules" / ctx.rule_execution_id
-        work = scratch / "src"
-        work.mkdir(parents=True, exist_ok=True)
-        lines: list[str] = []
-        shell = BuildShell(work, machine_environment(), scratch / "shell")
-        try:
-            shell.start()
-            result = shell.run_commands(ctx.commands, lambda _index: None, lines.append)
-        finally:
-            shell.close()
-            shutil.rmtree(scratch, ignore_errors=True)
-        tail = " | ".join(line.strip() for line in lines[-_TAIL_LINES:] if line.strip())
-        if result.status != 0:
-            return RuleOutcome("Failed", f"Command {result.index + 1} "
-                               f"({ctx.commands[result.index]!r}) exited {result.status}"
-                               + (f": {tail}" if tail else ""))
-        return RuleOutcome("Succeeded", f"{len(ctx.commands)} command(s) exited 0"
-                           + (f": {tail}" if tail else ""))
+        result = run_commands(CommandsJob(
+            state_dir=ctx.state_dir, folder="rules", run_id=ctx.rule_execution_id,
+            commands=ctx.commands, region=ctx.region, endpoint_url=ctx.endpoint_url,
+            role_arn=ctx.role_arn, initiator=f"codepipeline/{ctx.pipeline_name}",
+            stop=ctx.cancelled, timeout_seconds=(ctx.timeout_minutes * minute_seconds()
+                                                 if ctx.timeout_minutes else None)))
+        return RuleOutcome("Succeeded" if result.succeeded else "Failed",
+                           result.summary(ctx.commands))
