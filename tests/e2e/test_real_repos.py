@@ -5,7 +5,8 @@ buildspec check`, `runbook run -p apply=true ...` (green to the approval), the a
 commit that breaks one named test (the run fails in Build; `runbook triage` names the test, or
 the first error line when the check names no test), the fix (green again), `runbook status`
 exit 0, `runbook teardown` without apply (deletes nothing), then with apply (deletes what the
-suite made).
+suite made). The Dockerfile project's green build must also show its Dockerfile linted and
+say what became of the image (built where a Docker engine answers, else skipped).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
-from runbook_lib.operate import executions
+from runbook_lib.operate import executions, logs
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +65,25 @@ def _push_and_wait(session: AwsSession, pipeline: str, repo: Path, message: str)
 def _approve_all(session: AwsSession, pipeline: str) -> None:
     for approval in executions.pending_approvals(session, pipeline):
         executions.answer_approval(session, approval, True, "checked in staging")
+
+
+def _engine_answers() -> bool:
+    """A Docker engine answers on this machine (the local runner's builds use it)."""
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _assert_image_step_said(session: AwsSession, pipeline: str, execution_id: str) -> None:
+    """A Dockerfile project's green build linted its Dockerfile and says what became of the
+    image: built where an engine answers, else skipped in so many words."""
+    ref = logs.locate_build(session, pipeline, execution_id)
+    lines = [line.strip() for line in logs.read_build_log(session, ref.build_id).lines]
+    said = "\n".join(lines)[-3000:]
+    assert "File:   Dockerfile" in lines, said  # the linter's report, not the command echoed
+    skipped = "No Docker engine on this build host: the image build is skipped." in lines
+    assert skipped != _engine_answers(), said
 
 
 def _pipelines(session: AwsSession) -> set[str]:
@@ -112,6 +132,8 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     green = _push_and_wait(session, pipeline, repo, "fix the test")
     assert dict(executions.stage_statuses(session, pipeline, green.execution_id))[
         "Build"] == "Succeeded"
+    if entry["kind"].startswith("docker"):
+        _assert_image_step_said(session, pipeline, green.execution_id)
     _runbook(env, "status", *params)
 
     # Teardown plans without apply, and deletes what the suite made with it.
