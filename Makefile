@@ -49,7 +49,8 @@ NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wild
 
 ## make test: unit, local-AWS, CLI, browser and notebook regression tests (nbval, strict)
 test: $(STAMP)
-	$(BIN)/python -m pytest tests $(NOTEBOOKS_IN_RUN_ORDER) --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
+	$(BIN)/python -m pytest tests $(NOTEBOOKS_IN_RUN_ORDER) --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg \
+		--durations=20
 
 ## make check: the quick loop for every edit: unit tests, the local-AWS tests and the CLI's input
 ## checks, without those marked slow (no notebooks, browsers, end-to-end runs, fault rounds or
