@@ -211,3 +211,27 @@ def drop_archive_rule(session: AwsSession, app: str) -> None:
     if targets:
         events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
     events.delete_rule(Name=rule)
+
+
+def start_local_as_operator(state: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """`runbook local start` from a shell holding ``environ`` (the venv's bin first on PATH);
+    the ``export`` lines it prints, as a mapping."""
+    env = {**environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{environ['PATH']}"}
+    started = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", "local", "start",
+                              "--state-dir", str(state)], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    return dict(line[len("export "):].split("=", 1) for line in started.stdout.splitlines()
+                if line.startswith("export "))
+
+
+def exported_client(exports: Mapping[str, str], service: str, **creds: str):
+    """A boto3 client on the exported local AWS, with its key pair or ``creds``; no retries."""
+    import boto3
+    from botocore.config import Config
+
+    keys = creds or {"aws_access_key_id": exports["AWS_ACCESS_KEY_ID"],
+                     "aws_secret_access_key": exports["AWS_SECRET_ACCESS_KEY"]}
+    return boto3.client(service, endpoint_url=exports["AWS_ENDPOINT_URL"],
+                        region_name="us-east-1", config=Config(retries={"max_attempts": 1}),
+                        **keys)

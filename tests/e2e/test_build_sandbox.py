@@ -23,12 +23,16 @@ import uuid
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from helpers import daemon_command, processes_with, wait_until
+from helpers import (
+    daemon_command,
+    exported_client,
+    processes_with,
+    start_local_as_operator,
+    wait_until,
+)
 
 from runbook_lib.local.codebuild import sandbox
 
@@ -51,23 +55,12 @@ pytestmark = pytest.mark.skipif(not sandbox.support().available,
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("sandbox-state")
-    env = {**os.environ, **MARKERS, "RUNBOOK_LOCAL_TIMEOUT_SCALE": TIMEOUT_SCALE,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    started = subprocess.run([*RUNBOOK, "local", "start", "--state-dir", str(state)], env=env,
-                             capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr
-    exports = dict(line[len("export "):].split("=", 1) for line in started.stdout.splitlines()
-                   if line.startswith("export "))
-    yield state, exports
+    environ = {**os.environ, **MARKERS, "RUNBOOK_LOCAL_TIMEOUT_SCALE": TIMEOUT_SCALE}
+    yield state, start_local_as_operator(state, environ)
     subprocess.run([*RUNBOOK, "local", "stop", "--state-dir", str(state)], timeout=60)
 
 
-def _client(exports, service, **creds):
-    keys = creds or {"aws_access_key_id": exports["AWS_ACCESS_KEY_ID"],
-                     "aws_secret_access_key": exports["AWS_SECRET_ACCESS_KEY"]}
-    return boto3.client(service, endpoint_url=exports["AWS_ENDPOINT_URL"],
-                        region_name="us-east-1", config=Config(retries={"max_attempts": 1}),
-                        **keys)
+_client = exported_client
 
 
 def _build(exports, commands, *, start=True, artifacts=None, cache=None, extra=None,
