@@ -8,7 +8,6 @@ found under the archive's name without this app's ownership tags stops the plan
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from runbook_lib.core.plan import Change, Plan, converge
 from runbook_lib.core.session import AwsSession
 from runbook_lib.setup import event_archive_spec as spec
 from runbook_lib.setup.iam import _plan_role
+from runbook_lib.setup.monitoring import event_rule_change
 
 _MISSING = ("ResourceNotFoundException", "EntityNotFoundException", "InvalidRequestException")
 
@@ -114,26 +114,8 @@ def _stream_change(session: AwsSession, params: Params, names: ResourceNames,
 
 def _rule_change(session: AwsSession, params: Params, archive: spec.ArchiveNames,
                  rule: dict[str, Any] | None) -> Change:
-    events = session.client("events")
-    resource = f"EventBridge rule {archive.rule}"
-    desired = spec.rule_definition()
-
-    def put(with_tags: bool) -> Callable[[], Any]:
-        extra = {"Tags": tags.as_tag_list(_tag_map(params))} if with_tags else {}
-        return lambda: _guard(f"put rule {archive.rule}", events.put_rule, Name=archive.rule,
-                              EventBusName="default",
-                              EventPattern=json.dumps(desired["EventPattern"]),
-                              State=desired["State"], Description=desired["Description"],
-                              **extra)
-
-    current = None
-    if rule is not None:
-        found = _guard(f"list tags of {rule['Arn']}", events.list_tags_for_resource,
-                       ResourceARN=rule["Arn"])
-        tags.require_owned(resource, tags.from_tag_list(found["Tags"]), params.app_name)
-        current = {**rule, "EventPattern": json.loads(rule.get("EventPattern") or "{}")}
-    return converge(resource, current, desired, put(True), put(False),
-                    [f"pattern: {json.dumps(desired['EventPattern'])}"])
+    return event_rule_change(session, params.app_name, archive.rule, spec.rule_definition(),
+                             rule)
 
 
 def _target_change(session: AwsSession, names: ResourceNames, archive: spec.ArchiveNames,

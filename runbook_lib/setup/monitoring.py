@@ -244,15 +244,23 @@ def _email_subscriptions(session: AwsSession, topic_arn: str) -> dict[str, str]:
 
 def _rule_change(session: AwsSession, params: Params, names: ResourceNames,
                  rule: dict[str, Any] | None) -> Change:
+    return event_rule_change(session, params.app_name, names.failure_rule,
+                             _rule_definition(names), rule)
+
+
+def event_rule_change(session: AwsSession, app_name: str, rule_name: str,
+                      desired: dict[str, Any], rule: dict[str, Any] | None) -> Change:
+    """Create-or-update one EventBridge rule on the default bus (``desired``: its
+    EventPattern, State and Description), refusing a rule of that name the app does not own.
+    The failure rule and the event archive's rule are both planned here."""
     events = session.client("events")
-    resource = f"EventBridge rule {names.failure_rule}"
-    desired = _rule_definition(names)
-    tag_list = tags.as_tag_list(tags.ownership_tags(params.app_name))
+    resource = f"EventBridge rule {rule_name}"
+    tag_list = tags.as_tag_list(tags.ownership_tags(app_name))
 
     def put(with_tags: bool) -> Callable[[], Any]:
         extra = {"Tags": tag_list} if with_tags else {}
-        return lambda: _guard(f"put rule {names.failure_rule}", events.put_rule,
-                              Name=names.failure_rule, EventBusName="default",
+        return lambda: _guard(f"put rule {rule_name}", events.put_rule,
+                              Name=rule_name, EventBusName="default",
                               EventPattern=json.dumps(desired["EventPattern"]),
                               State=desired["State"], Description=desired["Description"],
                               **extra)
@@ -261,7 +269,7 @@ def _rule_change(session: AwsSession, params: Params, names: ResourceNames,
     if rule is not None:
         found = _guard(f"list tags of {rule['Arn']}", events.list_tags_for_resource,
                        ResourceARN=rule["Arn"])
-        tags.require_owned(resource, tags.from_tag_list(found["Tags"]), params.app_name)
+        tags.require_owned(resource, tags.from_tag_list(found["Tags"]), app_name)
         current = {**rule, "EventPattern": json.loads(rule.get("EventPattern") or "{}")}
     details = [f"pattern: {json.dumps(desired['EventPattern'])}"]
     return converge(resource, current, desired, put(True), put(False), details)
