@@ -2,7 +2,8 @@
 
 Notebooks are checked against the outputs of the canonical local run, which starts from an empty
 local AWS, so they run against a server of their own, started here in a subprocess with a
-throw-away state directory. Kernels inherit AWS_ENDPOINT_URL from this process.
+throw-away state directory when the first notebook runs. Kernels inherit AWS_ENDPOINT_URL
+from this process.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+import pytest
 
 _state: dict[str, Path] = {}
 
@@ -22,7 +25,18 @@ def pytest_configure(config) -> None:
     # No runbook.toml written into (or read from) the working directory by the `runbook`
     # commands tests start; tests/cli/test_project_file.py turns it on in a folder of its own.
     os.environ["RUNBOOK_PARAMS_FILE"] = "off"
-    if not config.getoption("nbval", default=False):
+    _state["nbval"] = bool(config.getoption("nbval", default=False))
+    if _state["nbval"]:
+        os.environ["RUNBOOK_HEADLESS"] = "1"
+        os.environ["MPLBACKEND"] = "Agg"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    """The notebooks' local AWS starts when the first notebook does (before nbval starts its
+    kernel), so no other test of the session can reach it through AWS_ENDPOINT_URL and leave
+    something behind that the canonical run did not have."""
+    if not _state.get("nbval") or "dir" in _state or not str(item.fspath).endswith(".ipynb"):
         return
     from runbook_lib.local.server import process
 
@@ -30,8 +44,6 @@ def pytest_configure(config) -> None:
     status = process.start(state_dir)
     _state["dir"] = state_dir
     os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
-    os.environ["RUNBOOK_HEADLESS"] = "1"
-    os.environ["MPLBACKEND"] = "Agg"
 
 
 def pytest_unconfigure(config) -> None:

@@ -3,6 +3,7 @@
     python tools/census.py                   every operation of the 13 services, a table
     python tools/census.py --service s3      one service (repeatable)
     python tools/census.py --details         also one line per operation
+    python tools/census.py --json            every outcome as JSON (the test reads this)
 
 A fresh local AWS is started on a temporary state folder (loopback, a free port) and stopped
 at the end. Each operation is called once with minimal input generated from botocore's model
@@ -23,7 +24,9 @@ must come back in under a second, in one attempt.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import json
 import logging
 import sys
 import tempfile
@@ -217,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--service", action="append", choices=SERVICES)
     parser.add_argument("--details", action="store_true")
+    parser.add_argument("--json", action="store_true",
+                        help="print every outcome as JSON instead of the table")
     args = parser.parse_args(argv)
     from runbook_lib.local.server.server import LocalAwsServer
 
@@ -230,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                                   tuple(args.service or SERVICES))
         finally:
             server.shutdown()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(o) for o in outcomes]))
+        return 0
     print(table(outcomes))
     if args.details:
         print(details(outcomes))

@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from runbook_lib.core.session import AwsSession
-from runbook_lib.local.clock import FACTOR_ENV
 from runbook_lib.local.server import process
-from runbook_lib.local.server.server import LocalAwsServer
 from tests.helpers import wait_until
 
 ACCOUNT = "123456789012"
@@ -131,15 +129,14 @@ def test_scheduled_rule_delivers_a_scheduled_event(session):
 
 
 @pytest.fixture
-def rehearsal_server(tmp_path, monkeypatch):
-    """A second local AWS whose clock runs 60 times faster: a minute lasts a second."""
-    monkeypatch.setenv(FACTOR_ENV, "60")
-    server = LocalAwsServer(tmp_path / "state", port=0).start_thread()
-    monkeypatch.delenv(FACTOR_ENV)
-    for key, value in server.credentials.environment(server.endpoint_url).items():
-        monkeypatch.setenv(key, value)
-    yield AwsSession("local", "us-east-1", endpoint_url=server.endpoint_url)
-    server.shutdown()
+def rehearsal_server(tmp_path):
+    """A second local AWS whose clock runs 60 times faster: a minute lasts a second. In a
+    process of its own: moto's state is per process, and an in-process second server would
+    share (and reset) the session's shared server's."""
+    state = tmp_path / "state"
+    status = process.start(state, time_factor=60)
+    yield AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
+    process.stop(state)
 
 
 def test_rate_schedule_fires_every_minute_of_the_rehearsal_clock(rehearsal_server):
