@@ -12,7 +12,7 @@ from helpers import approve_and_finish, set_up_app
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server.server import LocalAwsServer
-from runbook_lib.operate import executions
+from runbook_lib.operate import summaries
 
 pytest_plugins = ["model_check"]  # every request checked against the botocore model
 
@@ -70,7 +70,7 @@ def full_stack(local_aws) -> tuple[AwsSession, Params]:
     session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
     params = set_up_app(session, f"fs-{uuid.uuid4().hex[:6]}")
     name = params.names().pipeline
-    for run in executions.list_executions(session, name):
+    for run in summaries.list_executions(session, name):
         approve_and_finish(session, name, run.execution_id, "first")
     return session, params
 

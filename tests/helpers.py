@@ -23,7 +23,7 @@ from runbook_lib.core.params import Params
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server.client import ServerStatus
-from runbook_lib.operate import executions, history
+from runbook_lib.operate import executions, history, pipeline_state, summaries
 from runbook_lib.setup import bucket, codebuild, config_store, iam
 
 T = TypeVar("T")
@@ -133,9 +133,9 @@ def approve_and_finish(session: AwsSession, pipeline_name: str, execution_id: st
     """Approve the run's pending approvals once it waits for one; it must then succeed."""
     executions.wait_for_execution(session, pipeline_name, execution_id, 300,
                                   stop_at_approval=True)
-    for pending in executions.pending_approvals(session, pipeline_name):
+    for pending in pipeline_state.pending_approvals(session, pipeline_name):
         if pending.execution_id == execution_id:
-            executions.answer_approval(session, pending, True, summary)
+            pipeline_state.answer_approval(session, pending, True, summary)
     result = executions.wait_for_execution(session, pipeline_name, execution_id, 300)
     assert result.status == "Succeeded", result
 
@@ -143,7 +143,7 @@ def approve_and_finish(session: AwsSession, pipeline_name: str, execution_id: st
 def push_to_approval(session: AwsSession, params: Params, push: Callable[[], Any]) -> str:
     """Push (``push()``) and wait until the run it starts waits for approval; its id."""
     name = params.names().pipeline
-    known = {e.execution_id for e in executions.list_executions(session, name)}
+    known = {e.execution_id for e in summaries.list_executions(session, name)}
     push()
     run = executions.wait_for_new_execution(session, name, known, timeout=60)
     result = executions.wait_for_execution(session, name, run.execution_id, 300,

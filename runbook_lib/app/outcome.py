@@ -53,10 +53,10 @@ class RunOutcome:
 
 def followed_run(session: AwsSession, params: Params) -> RunOutcome | None:
     """The outcome of the pipeline's newest run; None when the pipeline has no run."""
-    from runbook_lib.operate import executions
+    from runbook_lib.operate import summaries
 
     pipeline = params.names(session.account_id()).pipeline
-    runs = executions.list_executions(session, pipeline, limit=1)
+    runs = summaries.list_executions(session, pipeline, limit=1)
     if not runs:
         return None
     run = runs[0]
@@ -77,10 +77,10 @@ def followed_run(session: AwsSession, params: Params) -> RunOutcome | None:
 
 def _in_progress(session: AwsSession, pipeline: str, execution_id: str, head: str
                  ) -> list[str]:
-    from runbook_lib.operate import executions
+    from runbook_lib.operate import pipeline_state
     from runbook_lib.views import progress
 
-    waiting = [p for p in executions.pending_approvals(session, pipeline)
+    waiting = [p for p in pipeline_state.pending_approvals(session, pipeline)
                if p.execution_id == execution_id]
     if not waiting:
         return [f"{head}: still running (not waiting for anyone). Follow it with:",

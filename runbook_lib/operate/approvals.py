@@ -22,14 +22,14 @@ from botocore.exceptions import ClientError
 from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import iso_time
-from runbook_lib.operate import executions, logs, revisions, rollback, test_reports
+from runbook_lib.operate import logs, pipeline_state, revisions, rollback, summaries, test_reports
 from runbook_lib.operate.approval_history import (  # noqa: F401 (re-exported)
     PAST_HEADERS,
     PastApproval,
     past_approvals,
     past_rows,
 )
-from runbook_lib.operate.executions import PendingApproval
+from runbook_lib.operate.pipeline_state import PendingApproval
 from runbook_lib.operate.test_counts import TestSummary, test_summary  # noqa: F401
 
 DECISIONS = ("approve", "reject")
@@ -108,7 +108,7 @@ def pending(session: AwsSession, pipelines: list[str]) -> list[PendingApproval]:
     found: list[PendingApproval] = []
     for pipeline in pipelines:
         try:
-            found.extend(executions.pending_approvals(session, pipeline))
+            found.extend(pipeline_state.pending_approvals(session, pipeline))
         except ClientError as err:
             if err.response["Error"]["Code"] == "PipelineNotFoundException":
                 raise StepError(f"pipeline {pipeline} not found; fix the pipelines parameter "
@@ -136,7 +136,7 @@ def gather_evidence(session: AwsSession, approval: PendingApproval, production_s
     for item in _action_executions(session, approval.pipeline, approval.execution_id):
         _note_action(evidence, approval, item)
     if not evidence.commit.commit_id:
-        summary = executions.get_execution(session, approval.pipeline, approval.execution_id)
+        summary = summaries.get_execution(session, approval.pipeline, approval.execution_id)
         evidence.commit = Commit(summary.commit_id, summary.commit_message)
     if evidence.build_id:
         build = logs.read_build_log(session, evidence.build_id)
@@ -181,11 +181,11 @@ def changes_since_production(session: AwsSession, pipeline: str, execution_id: s
     deployments = [d for d in rollback.production_deployments(session, pipeline,
                                                               production_stage)
                    if d.execution_id != execution_id]
-    runs = executions.list_executions(session, pipeline, limit=200)
+    runs = summaries.list_executions(session, pipeline, limit=200)
     return commits_between(runs, deployments[0] if deployments else None, execution_id)
 
 
-def commits_between(runs: list[executions.ExecutionSummary],
+def commits_between(runs: list[summaries.ExecutionSummary],
                     production: rollback.Deployment | None, execution_id: str
                     ) -> tuple[rollback.Deployment | None, list[Commit]]:
     """Pure part of :func:`changes_since_production`; ``runs`` newest first."""
@@ -292,7 +292,7 @@ def decide(session: AwsSession, approval: PendingApproval, decision: str, summar
     if not choice:
         raise ParameterError("decision", decision, "must be approve or reject", "approve")
     who = operator_identity(session)
-    executions.answer_approval(session, approval, choice == "approve", summary.strip())
+    pipeline_state.answer_approval(session, approval, choice == "approve", summary.strip())
     return write_audit_record(
         session, audit_bucket, f"the approval was {choice}d in CodePipeline", who=who,
         pipeline=approval.pipeline, execution=approval.execution_id, stage=approval.stage,

@@ -3,7 +3,7 @@
 CodePipeline has no waiters, so :func:`wait_for_execution` is the one polling helper: an explicit
 timeout, and on timeout an error that reports the last status it saw. Reading summaries is in
 :mod:`.summaries`, pipeline state and approvals in :mod:`.pipeline_state`, following one run in
-:mod:`.watch`; their public names are importable from here too, as before.
+:mod:`.watch`: import those names from their own modules.
 """
 
 from __future__ import annotations
@@ -16,20 +16,10 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate.pipeline_state import (  # noqa: F401 (re-exported)
-    PendingApproval,
-    answer_approval,
-    pending_approvals,
-    pending_in,
-    read_state,
-    stage_statuses,
-    stages_of,
-)
-from runbook_lib.operate.summaries import (  # noqa: F401 (re-exported)
-    TERMINAL,
+from runbook_lib.operate.pipeline_state import pending_in, read_state, stages_of
+from runbook_lib.operate.summaries import (
     ExecutionSummary,
     WaitTimeout,
-    executions_since,
     fill_source_commits,
     get_execution,
     list_executions,
@@ -37,15 +27,7 @@ from runbook_lib.operate.summaries import (  # noqa: F401 (re-exported)
     require_id,
     start_execution,
 )
-from runbook_lib.operate.watch import (  # noqa: F401 (re-exported)
-    ACTION_TERMINAL,
-    ActionProgress,
-    ExecutionProgress,
-    StageProgress,
-    pipeline_layout,
-    read_progress,
-    watch_execution,
-)
+from runbook_lib.operate.watch import ExecutionProgress, watch_execution
 
 
 def wait_for_new_execution(session: AwsSession, pipeline: str, known: set[str],

@@ -25,7 +25,8 @@ from typing import Any
 
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions, gates, sample_repo
+from runbook_lib.operate import gates, sample_repo, summaries
+from runbook_lib.operate.watch import read_progress
 from runbook_lib.setup import pipeline, release_alarm
 
 # The shortest gates CodePipeline accepts: one minute each.
@@ -82,10 +83,10 @@ def _post_deploy_watch_running(session: AwsSession, pipeline: str, stage: str) -
     if any(g.stage == stage and g.block == "onSuccess" and g.waiting
            for g in gates.gate_states(session, pipeline)):
         return True
-    for run in executions.list_executions(session, pipeline, limit=5):
+    for run in summaries.list_executions(session, pipeline, limit=5):
         if run.status != "InProgress":
             continue
-        progress = executions.read_progress(session, pipeline, run.execution_id)
+        progress = read_progress(session, pipeline, run.execution_id)
         done = [s for s in progress.stages if s.name == stage and s.actions
                 and all(a.status == "Succeeded" for a in s.actions)]
         if done:
@@ -128,7 +129,7 @@ def rehearse(session: AwsSession, params: Params, names: ResourceNames, repo: Pa
 
 
 def _rollbacks(session: AwsSession, pipeline: str) -> set[str]:
-    return {e.execution_id for e in executions.list_executions(session, pipeline)
+    return {e.execution_id for e in summaries.list_executions(session, pipeline)
             if e.trigger == "AutomatedRollback"}
 
 
@@ -137,7 +138,7 @@ def _wait_rollback(session: AwsSession, pipeline: str, earlier: set[str],
     """The automated rollback starts just after the watched run fails; let it finish."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = executions.list_executions(session, pipeline)
+        runs = summaries.list_executions(session, pipeline)
         new = [e for e in runs if e.trigger == "AutomatedRollback"
                and e.execution_id not in earlier]
         if new and all(e.finished for e in new):

@@ -21,7 +21,15 @@ from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan, merge_plans
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import client
-from runbook_lib.operate import approvals, executions, gate_rehearsal, logs, sample_repo
+from runbook_lib.operate import (
+    approvals,
+    executions,
+    gate_rehearsal,
+    logs,
+    pipeline_state,
+    sample_repo,
+    summaries,
+)
 from runbook_lib.setup import source
 
 
@@ -173,7 +181,7 @@ def run_canonical_history(session: AwsSession, params: Params, names: ResourceNa
     """
     repo = ensure_local_repository(session, params)
     branch = params.source_branch
-    first = [e for e in executions.list_executions(session, names.pipeline) if not e.finished]
+    first = [e for e in summaries.list_executions(session, names.pipeline) if not e.finished]
     plan = [
         ("first run" if first else "release note",
          (lambda: sample_repo.head(repo, branch)) if first else
@@ -216,7 +224,7 @@ def push_and_follow(session: AwsSession, pipeline: str, label: str,
                     audit_bucket: str = "") -> HistoryStep:
     """Push, wait for the run the push starts (or follow ``running``), approve it when asked,
     and report."""
-    known = {e.execution_id for e in executions.list_executions(session, pipeline)}
+    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
     commit = push()
     run_id = running or executions.wait_for_new_execution(session, pipeline, known,
                                                           timeout=60).execution_id
@@ -224,14 +232,14 @@ def push_and_follow(session: AwsSession, pipeline: str, label: str,
                                            stop_at_approval=True)
     approved = ""
     if not result.finished and approval_summary:
-        for pending in executions.pending_approvals(session, pipeline):
+        for pending in pipeline_state.pending_approvals(session, pipeline):
             if pending.execution_id == run_id:
                 # Through the cockpit's decision, so the approval lands in the audit trail too.
                 approvals.decide(session, pending, "approve", approval_summary, audit_bucket)
                 approved = approval_summary
         result = executions.wait_for_execution(session, pipeline, run_id, timeout)
     step = HistoryStep(label, commit, run_id, result.status,
-                       executions.stage_statuses(session, pipeline, run_id),
+                       pipeline_state.stage_statuses(session, pipeline, run_id),
                        approval_summary=approved)
     failed = executions.failed_action(session, pipeline, run_id)
     if result.status == "Failed" and not failed:

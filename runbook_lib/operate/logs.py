@@ -97,9 +97,9 @@ def locate_build(session: AwsSession, pipeline: str, execution_id: str = "",
 def _newest_with_builds(session: AwsSession, pipeline: str, status: str | None
                         ) -> tuple[str, list[BuildRef]]:
     """The newest execution (with ``status``, if given) that ran a CodeBuild action."""
-    from runbook_lib.operate import executions
+    from runbook_lib.operate import summaries
 
-    for summary in executions.list_executions(session, pipeline):
+    for summary in summaries.list_executions(session, pipeline):
         if status is None or summary.status == status:
             builds = _build_actions(session, pipeline, summary.execution_id)
             if status is not None:  # the run failed: only in a build of its own counts

@@ -23,7 +23,7 @@ from runbook_lib.core.headless import HEADLESS_ENV  # no prompt while planning
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions, gate_rehearsal, history
+from runbook_lib.operate import gate_rehearsal, history, pipeline_state, summaries
 from runbook_lib.setup import bucket, codebuild, config_store, iam, monitoring, pipeline
 
 NOT_APPLIED, CONVERGED, PENDING = "not applied", "converged", "changes pending"
@@ -84,7 +84,7 @@ class LatestRun:
     execution_id: str = ""
     status: str = ""
     stages: list[tuple[str, str]] = field(default_factory=list)
-    approvals: list[executions.PendingApproval] = field(default_factory=list)
+    approvals: list[pipeline_state.PendingApproval] = field(default_factory=list)
     note: str = ""
     rollback: bool = False  # the newest run re-ran a stage to roll it back
 
@@ -185,7 +185,7 @@ def read_steps(session: AwsSession, params: Params, names: ResourceNames,
 def read_latest_run(session: AwsSession, pipeline_name: str) -> LatestRun:
     """The newest execution with its stages and the approvals waiting; reads only."""
     try:
-        newest = executions.list_executions(session, pipeline_name, limit=1)
+        newest = summaries.list_executions(session, pipeline_name, limit=1)
     except ClientError as err:
         if err.response["Error"]["Code"] == "PipelineNotFoundException":
             return LatestRun(note=f"pipeline {pipeline_name} does not exist yet")
@@ -195,8 +195,8 @@ def read_latest_run(session: AwsSession, pipeline_name: str) -> LatestRun:
     latest = newest[0]
     rollback = latest.execution_type == "ROLLBACK" or latest.trigger.endswith("Rollback")
     return LatestRun(latest.execution_id, latest.status,
-                     executions.stage_statuses(session, pipeline_name, latest.execution_id),
-                     executions.pending_approvals(session, pipeline_name), rollback=rollback)
+                     pipeline_state.stage_statuses(session, pipeline_name, latest.execution_id),
+                     pipeline_state.pending_approvals(session, pipeline_name), rollback=rollback)
 
 
 def next_step(steps: list[StepState], run: LatestRun) -> NextStep:

@@ -23,8 +23,9 @@ from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import iso_time
 from runbook_lib.operate import executions, log_text, logs, report_reading, test_reports
 from runbook_lib.operate.durations import ExecutionRecord, percentile
-from runbook_lib.operate.executions import ExecutionSummary, FailureDetails
+from runbook_lib.operate.executions import FailureDetails
 from runbook_lib.operate.gates import GateCounts, gate_counts
+from runbook_lib.operate.summaries import ExecutionSummary
 from runbook_lib.operate.triage_scan import ScanResult
 
 if TYPE_CHECKING:

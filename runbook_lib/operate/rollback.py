@@ -20,7 +20,7 @@ from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import iso_time
-from runbook_lib.operate import executions, revisions
+from runbook_lib.operate import executions, revisions, summaries
 from runbook_lib.operate.summaries import UNKNOWN_TRIGGER
 from runbook_lib.setup.deploy_actions import SOURCE_ACTION
 
@@ -102,7 +102,7 @@ def production_deployments(session: AwsSession, pipeline: str, production_stage:
     """
     done = stage_successes(session, pipeline, production_stage)
     found = []
-    for summary in executions.list_executions(session, pipeline, limit=_HISTORY_LIMIT):
+    for summary in summaries.list_executions(session, pipeline, limit=_HISTORY_LIMIT):
         if summary.execution_id in done and summary.status != "Failed":
             found.append(Deployment(summary.execution_id, summary.commit_id,
                                     summary.commit_message,
@@ -220,7 +220,7 @@ def production_stage(params: Params) -> str:
 
 
 def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
-    executions.require_id("target_execution_id", rb.target.execution_id,
+    summaries.require_id("target_execution_id", rb.target.execution_id,
                           "an execution listed in the production deployments")
     try:
         return session.client("codepipeline").rollback_stage(
@@ -234,10 +234,10 @@ def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
 
 
 def _start_revision(session: AwsSession, rb: RollbackPlan) -> str:
-    executions.require_id("target_commit", rb.target.commit_id, "a full 40-character commit id")
+    summaries.require_id("target_commit", rb.target.commit_id, "a full 40-character commit id")
     revision = {"actionName": SOURCE_ACTION, "revisionType": "COMMIT_ID",
                 "revisionValue": rb.target.commit_id}
-    return executions.start_execution(session, rb.pipeline, [revision])
+    return summaries.start_execution(session, rb.pipeline, [revision])
 
 
 @dataclass
@@ -297,7 +297,7 @@ def verify_production(session: AwsSession, params: Params, names: ResourceNames,
 
 
 def follow(session: AwsSession, rb: RollbackPlan, timeout: float = 600
-           ) -> executions.ExecutionSummary | None:
+           ) -> summaries.ExecutionSummary | None:
     """Wait for the started rollback: to the end for ``stage``, to the approval for
     ``revision``. None when nothing was started (plan only)."""
     if not rb.execution_id:
@@ -306,7 +306,7 @@ def follow(session: AwsSession, rb: RollbackPlan, timeout: float = 600
                                          stop_at_approval=rb.needs_approval)
 
 
-def outcome_text(rb: RollbackPlan, result: executions.ExecutionSummary | None) -> str:
+def outcome_text(rb: RollbackPlan, result: summaries.ExecutionSummary | None) -> str:
     """One sentence on where the rollback stands."""
     if rb.target is None:
         return f"nothing to roll back: {rb.reason}"
@@ -325,7 +325,7 @@ def outcome_text(rb: RollbackPlan, result: executions.ExecutionSummary | None) -
 
 
 def verify_after(session: AwsSession, params: Params, names: ResourceNames, rb: RollbackPlan,
-                 result: executions.ExecutionSummary | None) -> Verification:
+                 result: summaries.ExecutionSummary | None) -> Verification:
     """After a rollback that reached production: does production serve the target? Before one
     (plan only): does production serve what the deployment history says it runs?"""
     if result is None and rb.current is None:

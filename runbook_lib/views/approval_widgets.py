@@ -14,7 +14,7 @@ import html
 from collections.abc import Callable
 
 from runbook_lib.operate.approvals import ApprovalCard, AuditRecord, pending_text, render_card
-from runbook_lib.operate.executions import PendingApproval
+from runbook_lib.operate.pipeline_state import PendingApproval
 
 SUMMARY_PLACEHOLDER = "Summary (required)"
 Decide = Callable[[PendingApproval, str, str], AuditRecord]

@@ -1,7 +1,7 @@
 """The pipeline drawing of a running execution, as SVG: one box per action, coloured and marked
 by its status, its elapsed time, and a progress bar under each stage.
 
-Pure: it takes the :class:`~runbook_lib.operate.executions.ExecutionProgress` of one look and
+Pure: it takes the :class:`~runbook_lib.operate.watch.ExecutionProgress` of one look and
 returns markup, so the live view (:mod:`runbook_lib.views.progress`) redraws it in place on every
 look and tests check boxes and colours without a browser. The same status always has the same
 colour and symbol as everywhere else (:mod:`runbook_lib.views.palette`).
@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from runbook_lib.core.text import format_duration
-from runbook_lib.operate.executions import ActionProgress, ExecutionProgress, StageProgress
+from runbook_lib.operate.watch import ActionProgress, ExecutionProgress, StageProgress
 from runbook_lib.views import palette
 
 COLUMN_WIDTH = 190

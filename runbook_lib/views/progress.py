@@ -1,7 +1,7 @@
 """Live progress of one pipeline execution: a widget in JupyterLab, plain text headless.
 
-Both views take the :class:`~runbook_lib.operate.executions.ExecutionProgress` that
-:func:`~runbook_lib.operate.executions.watch_execution`
+Both views take the :class:`~runbook_lib.operate.watch.ExecutionProgress` that
+:func:`~runbook_lib.operate.watch.watch_execution`
 hands them on every look, and never call AWS.
 The text view prints a line only when a stage ends, so a headless run (papermill, nbval) prints
 the same lines whatever the polling rhythm; the widget redraws on every look, with elapsed
@@ -16,13 +16,9 @@ import time
 from collections.abc import Callable
 
 from runbook_lib.core.text import format_duration
-from runbook_lib.operate.executions import (
-    ExecutionProgress,
-    FailureDetails,
-    FollowedRun,
-    PendingApproval,
-    StageProgress,
-)
+from runbook_lib.operate.executions import FailureDetails, FollowedRun
+from runbook_lib.operate.pipeline_state import PendingApproval
+from runbook_lib.operate.watch import ExecutionProgress, StageProgress
 from runbook_lib.views import display, palette
 
 STAGE_HEADERS = ("stage", "status", "actions", "time")
@@ -113,13 +109,13 @@ def failure_display(failure: FailureDetails | None) -> display.Preformatted:
 def show_followed(session, pipeline: str, followed: FollowedRun) -> None:
     """How the followed run ended or where it waits, how to answer it and what the gates did;
     with no run to follow, what is missing and the next step (a state, not a traceback)."""
-    from runbook_lib.operate import executions, gates
+    from runbook_lib.operate import gates, pipeline_state
 
     if followed.progress is None:
         display.show(display.StatusBadge("info", followed.note))
         return
     display.show(final_status(followed.progress))
-    print(describe_waiting(followed.progress, executions.pending_approvals(session, pipeline)))
+    print(describe_waiting(followed.progress, pipeline_state.pending_approvals(session, pipeline)))
     print(gates.run_gate_text(session, pipeline, followed.execution_id))
 
 

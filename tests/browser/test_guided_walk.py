@@ -29,7 +29,7 @@ from test_jupyterlab import (
 )
 
 from runbook_lib.core.params import Params
-from runbook_lib.operate import executions, history
+from runbook_lib.operate import executions, history, summaries
 
 if not CHROMIUM.exists():  # test_jupyterlab skips its module; the import above would too
     pytest.skip("browser tests skipped: Chromium not found", allow_module_level=True)
@@ -206,7 +206,7 @@ def _watch_and_approve(page, lab, artifacts, pipeline: str) -> None:
     _snap(page, artifacts, "guided-11-2-approved")
     _check_outputs(page, "11_approvals.ipynb")
     session = _session(lab)
-    pending = executions.list_executions(session, pipeline, limit=1)[0]
+    pending = summaries.list_executions(session, pipeline, limit=1)[0]
     final = executions.wait_for_execution(session, pipeline, pending.execution_id, timeout=RUN_S)
     assert final.status == "Succeeded", final
 

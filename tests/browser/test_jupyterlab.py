@@ -37,7 +37,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from runbook_lib.core.params import Params  # noqa: E402
 from runbook_lib.core.session import AwsSession  # noqa: E402
-from runbook_lib.operate import executions  # noqa: E402
+from runbook_lib.operate import executions, pipeline_state  # noqa: E402
 from runbook_lib.views import palette  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -121,7 +121,7 @@ def _run_all_cells(page, artifacts: Path, shot: str) -> None:
     assert not errors, f"a cell failed in JupyterLab:\n{errors}"
 
 
-def _prepare_pending_approval(lab, tmp_path: Path) -> executions.PendingApproval:
+def _prepare_pending_approval(lab, tmp_path: Path) -> pipeline_state.PendingApproval:
     """The setup notebooks applied headless; creating the pipeline starts a run that then
     waits for the production approval."""
     apply_setup(lab.env(), tmp_path / "setup-run")
@@ -130,10 +130,10 @@ def _prepare_pending_approval(lab, tmp_path: Path) -> executions.PendingApproval
     first = executions.wait_for_new_execution(session, pipeline, known=set(), timeout=60)
     summary = executions.wait_for_execution(session, pipeline, first.execution_id,
                                             timeout=PIPELINE_TIMEOUT_S, stop_at_approval=True)
-    pending = executions.pending_approvals(session, pipeline)
+    pending = pipeline_state.pending_approvals(session, pipeline)
     assert [p.execution_id for p in pending] == [first.execution_id], (
         f"expected one pending approval for {first.execution_id}, execution is "
-        f"{summary.status}: {executions.stage_statuses(session, pipeline, first.execution_id)}")
+        f"{summary.status}: {pipeline_state.stage_statuses(session, pipeline, first.execution_id)}")
     return pending[0]
 
 
@@ -234,7 +234,7 @@ def test_approve_in_the_cockpit_deploys_to_production(page, lab, artifacts, tmp_
     final = executions.wait_for_execution(session, approval.pipeline, approval.execution_id,
                                           timeout=PIPELINE_TIMEOUT_S)
     _snap(page, artifacts, "approve-4-done")
-    stages = dict(executions.stage_statuses(session, approval.pipeline, approval.execution_id))
+    stages = dict(pipeline_state.stage_statuses(session, approval.pipeline, approval.execution_id))
     assert final.status == "Succeeded", (final.status, stages)
     assert stages.get(f"Deploy-{Params().production_name}") == "Succeeded", stages
     paginator = session.client("codepipeline").get_paginator("list_action_executions")

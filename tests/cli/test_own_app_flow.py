@@ -20,7 +20,7 @@ import pytest
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
-from runbook_lib.operate import executions
+from runbook_lib.operate import executions, pipeline_state, summaries
 
 pytestmark = pytest.mark.slow
 
@@ -156,14 +156,14 @@ def test_a_strangers_python_repository_green_red_and_teardown(shell, tmp_path):
     pipeline = "strangerlib-pipeline"
     cockpit = next(line.strip() for line in first.stdout.splitlines()
                    if line.strip().startswith("runbook run --only approvals"))
-    waiting = executions.list_executions(session, pipeline)[0].execution_id
+    waiting = summaries.list_executions(session, pipeline)[0].execution_id
     assert f"-p execution_id={waiting}" in cockpit
     _runbook(env, work, "run", "--only", "approvals", "-p", "decision=approve", "-p",
              f"execution_id={waiting}", "-p", "summary=Staging checked: all good",
              "--out", str(work / "out-approve"))
-    assert not [a for a in executions.pending_approvals(session, pipeline)
+    assert not [a for a in pipeline_state.pending_approvals(session, pipeline)
                 if a.execution_id == waiting]
-    known = {e.execution_id for e in executions.list_executions(session, pipeline)}
+    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
     source = repo / "src" / "strangerlib" / "__init__.py"
     source.write_text(SOURCE.replace("'-'", "'_'"))
     _git(repo, "commit", "-qam", "a change that breaks a test")

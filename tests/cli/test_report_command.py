@@ -14,7 +14,7 @@ import pytest
 from helpers import set_up_app
 
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import executions, history, report
+from runbook_lib.operate import executions, history, report, watch
 from runbook_lib.views import progress
 
 pytestmark = pytest.mark.slow
@@ -85,7 +85,7 @@ def test_watch_reports_each_stage_once_and_ends_in_the_final_state(canonical):
     lines: list[str] = []
     chosen = executions.choose_execution(session, names.pipeline, "latest")
     assert chosen == steps[-1].execution_id
-    final = executions.watch_execution(session, names.pipeline, chosen,
+    final = watch.watch_execution(session, names.pipeline, chosen,
                                        progress.TextProgress(lines.append), timeout=30)
     assert final.status == "Succeeded" and final.fraction == 1.0
     stage_names = [s.name for s in final.stages]

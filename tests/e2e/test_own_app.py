@@ -20,7 +20,7 @@ import pytest
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
-from runbook_lib.operate import executions
+from runbook_lib.operate import executions, pipeline_state, summaries
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def _outputs(notebook: Path) -> str:
 
 
 def _push_and_wait(session: AwsSession, pipeline: str, repo: Path, message: str):
-    known = {e.execution_id for e in executions.list_executions(session, pipeline)}
+    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
     _git(repo, "commit", "-qam", message)
     run = executions.wait_for_new_execution(session, pipeline, known, timeout=120)
     return executions.wait_for_execution(session, pipeline, run.execution_id, 600,
@@ -103,8 +103,8 @@ def test_own_app_green_red_green(app, local, tmp_path):
     source.write_text(original.replace(old, new))
     red = _push_and_wait(session, pipeline, repo, "a change that breaks a test")
     assert red.status == "Failed", (red, [(e.execution_id, e.status, e.commit_id)
-                                          for e in executions.list_executions(session, pipeline)])
-    assert [s for s, status in executions.stage_statuses(session, pipeline, red.execution_id)
+                                          for e in summaries.list_executions(session, pipeline)])
+    assert [s for s, status in pipeline_state.stage_statuses(session, pipeline, red.execution_id)
             if status == "Failed"] == ["Build"]
 
     triage_out = tmp_path / "triage"
@@ -114,10 +114,10 @@ def test_own_app_green_red_green(app, local, tmp_path):
 
     # The first release still holds the production approval: answer it, as an operator would,
     # so the fix's run can reach the approval itself.
-    for approval in executions.pending_approvals(session, pipeline):
-        executions.answer_approval(session, approval, True, "first release checked in staging")
+    for approval in pipeline_state.pending_approvals(session, pipeline):
+        pipeline_state.answer_approval(session, approval, True, "first release checked in staging")
     source.write_text(original)
     green = _push_and_wait(session, pipeline, repo, "fix")
     assert not green.finished and green.status == "InProgress", green
-    assert dict(executions.stage_statuses(session, pipeline, green.execution_id))[
+    assert dict(pipeline_state.stage_statuses(session, pipeline, green.execution_id))[
         "Build"] == "Succeeded"

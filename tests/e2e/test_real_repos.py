@@ -22,7 +22,7 @@ import pytest
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
-from runbook_lib.operate import executions, logs
+from runbook_lib.operate import executions, logs, pipeline_state, summaries
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def _runbook(env: dict, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.Co
 
 
 def _push_and_wait(session: AwsSession, pipeline: str, repo: Path, message: str):
-    known = {e.execution_id for e in executions.list_executions(session, pipeline)}
+    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
     _git(repo, "commit", "-qam", message)
     run = executions.wait_for_new_execution(session, pipeline, known, timeout=120)
     return executions.wait_for_execution(session, pipeline, run.execution_id, 900,
@@ -63,8 +63,8 @@ def _push_and_wait(session: AwsSession, pipeline: str, repo: Path, message: str)
 
 
 def _approve_all(session: AwsSession, pipeline: str) -> None:
-    for approval in executions.pending_approvals(session, pipeline):
-        executions.answer_approval(session, approval, True, "checked in staging")
+    for approval in pipeline_state.pending_approvals(session, pipeline):
+        pipeline_state.answer_approval(session, approval, True, "checked in staging")
 
 
 def _engine_answers() -> bool:
@@ -109,8 +109,8 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     _runbook(env, "run", "-p", "apply=true", *params, "--out", str(tmp_path / "out"))
     session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
     pipeline = f"{app}-pipeline"
-    first = executions.list_executions(session, pipeline)[0]
-    build = dict(executions.stage_statuses(session, pipeline, first.execution_id))["Build"]
+    first = summaries.list_executions(session, pipeline)[0]
+    build = dict(pipeline_state.stage_statuses(session, pipeline, first.execution_id))["Build"]
     assert build == "Succeeded", _runbook(env, "triage", "--pipeline", pipeline,
                                           ok=(0, 1)).stdout
     _approve_all(session, pipeline)
@@ -119,7 +119,7 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     fixture_repos.break_repo(repo, name)
     red = _push_and_wait(session, pipeline, repo, "break a test")
     assert red.status == "Failed"
-    assert [s for s, status in executions.stage_statuses(session, pipeline, red.execution_id)
+    assert [s for s, status in pipeline_state.stage_statuses(session, pipeline, red.execution_id)
             if status == "Failed"] == ["Build"]
     report = json.loads(_runbook(env, "triage", "--pipeline", pipeline, "--json",
                                  ok=(1,)).stdout)
@@ -130,7 +130,7 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     # Green again: the fix deploys to staging and waits for the approval.
     fixture_repos.fix_repo(repo, name)
     green = _push_and_wait(session, pipeline, repo, "fix the test")
-    assert dict(executions.stage_statuses(session, pipeline, green.execution_id))[
+    assert dict(pipeline_state.stage_statuses(session, pipeline, green.execution_id))[
         "Build"] == "Succeeded"
     if entry["kind"].startswith("docker"):
         _assert_image_step_said(session, pipeline, green.execution_id)

@@ -18,7 +18,7 @@ import pytest
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process, shapes
 from runbook_lib.local.server.auth import read_credentials
-from runbook_lib.operate import executions, history
+from runbook_lib.operate import history, summaries
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_suite_and_report_name_commits_under_minimal_shapes(minimal_local, tmp_p
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
-    runs = executions.list_executions(session, PIPELINE)
+    runs = summaries.list_executions(session, PIPELINE)
     # A rollback runs no Source action, and its target is in the optional rollbackMetadata
     # the minimal shapes leave out: its commit is the one thing the data does not allow.
     built = [e for e in runs if e.execution_type != "ROLLBACK"]

@@ -42,12 +42,12 @@ def _defaults_find_the_interesting_thing(session, params, names, steps):
     the gate-stopped or rolled-back runs', which had no failed build); watching follows the
     newest run a push started, not CodePipeline's automated rollback; the newest failure is
     found; and the pipeline the rehearsal gated reads as converged, the rehearsal named."""
-    from runbook_lib.operate import executions, logs, overview
+    from runbook_lib.operate import executions, logs, overview, summaries
 
     broken = steps[1]
     ref = logs.locate_build(session, names.pipeline)
     assert (ref.execution_id, ref.status) == (broken.execution_id, "Failed"), ref.describe()
-    newest = executions.list_executions(session, names.pipeline, limit=1)[0]
+    newest = summaries.list_executions(session, names.pipeline, limit=1)[0]
     assert executions.is_automated_rollback(newest), newest
     chosen = executions.choose_execution(session, names.pipeline, "latest")
     assert chosen == steps[4].execution_id

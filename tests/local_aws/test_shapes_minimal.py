@@ -25,7 +25,9 @@ from runbook_lib.operate import (
     rollback,
     sample_repo,
     triage,
+    watch,
 )
+from runbook_lib.operate.summaries import list_executions
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def minimal(local_aws):
         steps = history.run_canonical_history(session, params, names, timeout=300,
                                               rehearse_gates=False)
         repo = history.ensure_local_repository(session, params)
-        known = {e.execution_id for e in executions.list_executions(session, names.pipeline)}
+        known = {e.execution_id for e in list_executions(session, names.pipeline)}
         pushed = sample_repo.push_release_note(repo, "pending", params.source_branch)
         run = executions.wait_for_new_execution(session, names.pipeline, known, 60)
         executions.wait_for_execution(session, names.pipeline, run.execution_id, 300,
@@ -78,7 +80,7 @@ def test_run_and_watch_names_the_newest_run_and_the_latest_failure(minimal):
     session, params, steps, pushed, pending_run = minimal
     name = params.names().pipeline
     assert executions.choose_execution(session, name, "latest") == pending_run
-    progress = executions.watch_execution(session, name, pending_run, timeout=60,
+    progress = watch.watch_execution(session, name, pending_run, timeout=60,
                                           stop_at_approval=True)
     assert progress.waiting_for_approval is not None
     rows = executions.execution_rows(session, name)

@@ -7,8 +7,9 @@ from helpers import push_to_approval
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.operate import approvals, executions, history, sample_repo
-from runbook_lib.operate.executions import ExecutionSummary, PendingApproval
+from runbook_lib.operate.pipeline_state import PendingApproval
 from runbook_lib.operate.rollback import Deployment
+from runbook_lib.operate.summaries import ExecutionSummary
 
 # -- pure ---------------------------------------------------------------------------------------
 

@@ -17,7 +17,17 @@ import pytest
 from aws_examples import ExampleResponder, example_output, shaped
 
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import approvals, durations, executions, logs, report, rollback, triage
+from runbook_lib.operate import (
+    approvals,
+    durations,
+    executions,
+    logs,
+    pipeline_state,
+    report,
+    rollback,
+    summaries,
+    triage,
+)
 from runbook_lib.operate.revisions import parse_time
 
 # AWS's example ids do not match the model's id patterns; lengths and emptiness still count.
@@ -81,7 +91,7 @@ def _assert_no_empty_identifier(calls):
 
 def test_executions_are_newest_first_with_the_commit_of_their_source_action(aws):
     session, _ = aws
-    listed = executions.list_executions(session, PIPELINE)
+    listed = summaries.list_executions(session, PIPELINE)
     assert [e.execution_id for e in listed] == [r["pipelineExecutionId"] for r in BY_START]
     assert listed[0].commit_id == COMMIT
     assert listed[0].commit_message == SOURCE["output"]["outputVariables"]["CommitMessage"]
@@ -92,7 +102,7 @@ def test_executions_are_newest_first_with_the_commit_of_their_source_action(aws)
 
 def test_stage_statuses_come_from_action_executions_when_the_state_has_none(aws):
     session, _ = aws
-    stages = dict(executions.stage_statuses(session, PIPELINE, RUN_ID))
+    stages = dict(pipeline_state.stage_statuses(session, PIPELINE, RUN_ID))
     assert stages.get("Source") == SOURCE["status"]
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runbook_lib.operate.executions import ActionProgress, ExecutionProgress, StageProgress
+from runbook_lib.operate.watch import ActionProgress, ExecutionProgress, StageProgress
 from runbook_lib.views import live_pipeline, palette
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

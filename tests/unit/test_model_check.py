@@ -6,7 +6,7 @@ import botocore.session
 import pytest
 from model_check import check_params, expected_violation
 
-from runbook_lib.operate import executions
+from runbook_lib.operate import summaries
 
 _MODELS = botocore.session.get_session()
 
@@ -51,7 +51,7 @@ def test_patterns_can_be_left_out():
 
 def test_a_library_request_with_a_malformed_id_is_stopped_before_it_is_sent(session):
     with expected_violation() as refused:
-        executions.get_execution(session, "app-pipeline", "not-an-id")
+        summaries.get_execution(session, "app-pipeline", "not-an-id")
     assert "pipelineExecutionId='not-an-id'" in str(refused.value)
     assert not session.recorder.calls  # stopped before botocore sent anything
 
@@ -65,6 +65,6 @@ def test_a_request_a_test_sends_itself_is_left_to_the_service(session):
 
 def test_the_library_never_sends_an_empty_execution_id(session):
     with pytest.raises(Exception, match="execution_id") as refused:
-        executions.get_execution(session, "app-pipeline", "")
+        summaries.get_execution(session, "app-pipeline", "")
     assert "must not be empty" in str(refused.value)
     assert not session.recorder.calls

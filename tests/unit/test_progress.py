@@ -6,12 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runbook_lib.operate.executions import (
-    ActionProgress,
-    ExecutionProgress,
-    FailureDetails,
-    StageProgress,
-)
+from runbook_lib.operate.executions import FailureDetails
+from runbook_lib.operate.watch import ActionProgress, ExecutionProgress, StageProgress
 from runbook_lib.views import progress
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -138,7 +134,7 @@ def _waiting_at_approval():
 
 
 def test_a_run_waiting_for_approval_says_how_to_answer_it():
-    from runbook_lib.operate.executions import PendingApproval
+    from runbook_lib.operate.pipeline_state import PendingApproval
 
     pending = [PendingApproval("p", "Approve-staging", "Approve", "t-other", "e0"),
                PendingApproval("p", "Approve-production", "Approve", "t-123", "e1")]

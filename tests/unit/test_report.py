@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from runbook_lib.operate import report
-from runbook_lib.operate.executions import ExecutionSummary
+from runbook_lib.operate.summaries import ExecutionSummary
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
