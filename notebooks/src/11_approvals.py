@@ -31,7 +31,7 @@ override_reason: str = ""  # why (required with override_stage; goes to the audi
 # A decision without a summary is refused here, before any AWS call.
 
 # %%
-from runbook_lib.operate import approvals, gates, rollback
+from runbook_lib.operate import approval_history, approvals, gates, rollback
 from runbook_lib.views import approval_widgets, nb
 
 choice = approvals.check_decision(decision, summary)
@@ -77,7 +77,7 @@ print(gates.override_text(override, ctx.names.artifact_bucket))
 
 # %%
 nb.live_table("answered approvals", lambda: approvals.past_rows_for(ctx.session, names),
-              approvals.PAST_HEADERS, empty="no approval answered yet")
+              approval_history.PAST_HEADERS, empty="no approval answered yet")
 
 # %% [markdown]
 # ## The audit trail in the artifact bucket

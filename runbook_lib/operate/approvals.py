@@ -23,14 +23,9 @@ from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import iso_time
 from runbook_lib.operate import logs, pipeline_state, revisions, rollback, summaries, test_reports
-from runbook_lib.operate.approval_history import (  # noqa: F401 (re-exported)
-    PAST_HEADERS,
-    PastApproval,
-    past_approvals,
-    past_rows,
-)
+from runbook_lib.operate.approval_history import past_approvals, past_rows
 from runbook_lib.operate.pipeline_state import PendingApproval
-from runbook_lib.operate.test_counts import TestSummary, test_summary  # noqa: F401
+from runbook_lib.operate.test_counts import TestSummary, test_summary
 
 DECISIONS = ("approve", "reject")
 AUDIT_PREFIX = "audit/approvals"

@@ -6,7 +6,14 @@ import pytest
 from helpers import push_to_approval
 
 from runbook_lib.core.errors import ParameterError
-from runbook_lib.operate import approvals, executions, history, sample_repo
+from runbook_lib.operate import (
+    approval_history,
+    approvals,
+    executions,
+    history,
+    sample_repo,
+    test_counts,
+)
 from runbook_lib.operate.pipeline_state import PendingApproval
 from runbook_lib.operate.rollback import Deployment
 from runbook_lib.operate.summaries import ExecutionSummary
@@ -48,7 +55,7 @@ PYTEST = ["collected 5 items", "FAILED tests/test_x.py::test_y",
     (["npm ci", "built"], "no test summary in the log"),
 ], ids=["node-tap", "pytest", "none"])
 def test_test_summary(lines, rendered):
-    assert approvals.test_summary(lines).render() == rendered
+    assert test_counts.test_summary(lines).render() == rendered
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -163,7 +170,7 @@ def test_approve_and_reject_with_evidence_and_audit_trail(deployed):
         (run, "approve", "staging checked"), (rejected, "reject", "error rate up in staging")]
     assert all(r.key.startswith(f"audit/approvals/{names.pipeline}/") for r in trail)
     assert trail[0].token and trail[0].stage == "Approve-production"
-    past = approvals.past_approvals(session, names.pipeline)
+    past = approval_history.past_approvals(session, names.pipeline)
     assert [(p.execution_id, p.summary) for p in past[:2]] == [
         (rejected, "error rate up in staging"), (run, "staging checked")]
 
