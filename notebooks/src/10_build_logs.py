@@ -34,7 +34,7 @@ context_lines: int = 3  # lines shown either side of the first error
 server_filter: bool = False  # True: read only matching lines (FilterLogEvents), for large logs
 
 # %%
-from runbook_lib.operate import logs, test_reports, triage
+from runbook_lib.operate import log_text, logs, test_reports, triage
 from runbook_lib.views import log_viewer, nb
 
 ctx = nb.context(globals())
@@ -54,7 +54,7 @@ print(ref.describe())
 
 # %%
 log = logs.read_build_log(ctx.session, ref.build_id, server_filter, context_lines)
-nb.table([phase.row() for phase in log.phases], logs.PHASE_HEADERS)
+nb.table([phase.row() for phase in log.phases], log_text.PHASE_HEADERS)
 
 # %% [markdown]
 # ## What failed, why, and what to do next

@@ -21,13 +21,7 @@ from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import log_text, triage
-from runbook_lib.operate.log_text import (  # noqa: F401  (public names of this module)
-    PHASE_HEADERS,
-    BuildLog,
-    Phase,
-    failing_tests,
-    line_phases,
-)
+from runbook_lib.operate.log_text import BuildLog, Phase
 
 # CloudWatch filter-pattern syntax: ``?term`` terms are OR-ed; a term holding anything but
 # letters, digits and underscores must be quoted. Only what triage reads.

@@ -1,6 +1,6 @@
 """A build log viewer for JupyterLab: search, filter by phase, jump to the first error.
 
-It takes a :class:`~runbook_lib.operate.logs.BuildLog`
+It takes a :class:`~runbook_lib.operate.log_text.BuildLog`
 and its :class:`~runbook_lib.operate.triage.Triage`
 and never calls AWS. The filtering and windowing are plain functions (tested without a
 browser); the widget only wires them to a text box, a dropdown and buttons. Headless,
@@ -13,7 +13,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from runbook_lib.operate.logs import BuildLog, line_phases
+from runbook_lib.operate.log_text import BuildLog, line_phases
 from runbook_lib.operate.triage import Triage, render_text, shorten_paths
 from runbook_lib.views import nb
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runbook_lib.operate import build_status, triage
-from runbook_lib.operate.logs import BuildLog
+from runbook_lib.operate.log_text import BuildLog
 
 
 @pytest.mark.parametrize("status, phase, context, category, title", [

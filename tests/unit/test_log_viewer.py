@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runbook_lib.operate import triage
-from runbook_lib.operate.logs import BuildLog
+from runbook_lib.operate.log_text import BuildLog
 from runbook_lib.views import log_viewer
 
 C = "[Container] 2026/11/27 11:01:25.010355 "

@@ -13,7 +13,7 @@ from helpers import make_zip, wait_until
 from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import logs, triage
+from runbook_lib.operate import log_text, logs, triage
 
 FAKE_KEY = "AKIA" + "Q" * 12 + "7XYZ"
 FAILING_BUILDSPEC = yaml.safe_dump({"version": 0.2, "phases": {
@@ -184,15 +184,15 @@ def test_line_phases_follow_codebuild_markers():
              "[Container] 2026/01/01 00:00:00.2 Phase is DOWNLOAD_SOURCE",
              "[Container] 2026/01/01 00:00:01.0 Entering phase INSTALL", "npm ci",
              "[Container] 2026/01/01 00:00:02.0 Entering phase PRE_BUILD", "npm test"]
-    assert logs.line_phases(lines) == ["PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "INSTALL",
+    assert log_text.line_phases(lines) == ["PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "INSTALL",
                                        "PRE_BUILD", "PRE_BUILD"]
 
 
 def test_phase_row_is_iso_with_a_duration():
     start = datetime(2026, 1, 1, 10, 0, 0, tzinfo=UTC)
-    phase = logs.Phase("BUILD", "FAILED", start, start + timedelta(seconds=75.5))
+    phase = log_text.Phase("BUILD", "FAILED", start, start + timedelta(seconds=75.5))
     assert phase.row() == ("BUILD", "FAILED", "2026-01-01T10:00:00Z", "75.5 s")
-    assert logs.Phase("COMPLETED", "", start).row()[3] == "-"
+    assert log_text.Phase("COMPLETED", "", start).row()[3] == "-"
 
 
 @pytest.mark.parametrize("case, matches, around, expected", [

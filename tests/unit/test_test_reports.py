@@ -8,7 +8,7 @@ import base64
 from helpers import wait_for_build
 
 from runbook_lib.operate import test_reports, triage
-from runbook_lib.operate.logs import BuildLog
+from runbook_lib.operate.log_text import BuildLog
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",

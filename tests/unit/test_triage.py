@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.operate import triage
-from runbook_lib.operate.logs import BuildLog
+from runbook_lib.operate.log_text import BuildLog
 
 C = "[Container] 2026/11/27 11:01:25.010355 "
 
