@@ -30,7 +30,7 @@ export_folder: str = ""  # empty: do not write files
 
 # %%
 from runbook_lib.operate import dora, durations
-from runbook_lib.views import nb, plots
+from runbook_lib.views import nb, operate_plots, plots
 
 ctx = nb.context(globals())
 records = durations.read_records(ctx.session, ctx.names.pipeline, last_executions)
@@ -62,10 +62,11 @@ nb.table(durations.stats_rows(durations.action_stats(records)), durations.STATS_
 # after it ran.
 
 # %%
-plots.show_figure(plots.draw_gantt(plots.gantt_data(durations.pick_execution(records))))
+plots.show_figure(operate_plots.draw_gantt(
+    operate_plots.gantt_data(durations.pick_execution(records))))
 
 # %%
-plots.show_figure(plots.draw_gantt(plots.gantt_data(
+plots.show_figure(operate_plots.draw_gantt(operate_plots.gantt_data(
     durations.pick_execution(records, status="Failed"))))
 
 # %% [markdown]
@@ -75,10 +76,10 @@ plots.show_figure(plots.draw_gantt(plots.gantt_data(
 # runs that failed in each stage.
 
 # %%
-plots.show_figure(plots.draw_stage_trends(plots.stage_trend_data(records)))
+plots.show_figure(operate_plots.draw_stage_trends(operate_plots.stage_trend_data(records)))
 
 # %%
-plots.show_figure(plots.draw_failure_rates(plots.failure_rate_data(
+plots.show_figure(operate_plots.draw_failure_rates(operate_plots.failure_rate_data(
     durations.stage_stats(records), ctx.names.pipeline)))
 
 # %% [markdown]
@@ -100,7 +101,8 @@ nb.table(dora.deployment_rows(report), dora.DEPLOYMENT_HEADERS)
 nb.table(dora.restore_rows(report), dora.RESTORE_HEADERS)
 
 # %%
-plots.show_figure(plots.draw_dora(plots.dora_figure_data(report, ctx.names.pipeline)))
+plots.show_figure(operate_plots.draw_dora(
+    operate_plots.dora_figure_data(report, ctx.names.pipeline)))
 
 # %% [markdown]
 # ## The application's metric around deploys and rollbacks

@@ -3,7 +3,7 @@
 Each figure is drawn from a pure ``*_data`` function (what the tests check): values already in
 the figure's unit, labels, colours, markers. Status is shown by colour and by hatching, from the
 house palette, so a failure stays visible without colour. :mod:`runbook_lib.views.plots`
-re-exports everything here.
+draws the pipeline itself and shows every figure (``show_figure``).
 """
 
 from __future__ import annotations

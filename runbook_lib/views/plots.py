@@ -6,7 +6,7 @@ comparing pixels. Colours come from the house palette (:mod:`runbook_lib.views.p
 Okabe-Ito), which stays distinguishable with the common colour-vision deficiencies; the
 approval is marked by hatching and a dashed edge as well, so it does not depend on colour at
 all. The operating figures (durations, failures, DORA) are in
-:mod:`runbook_lib.views.operate_plots` and re-exported here.
+:mod:`runbook_lib.views.operate_plots`.
 """
 
 from __future__ import annotations
@@ -17,31 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from runbook_lib.setup.pipeline import ActionShape, PipelineShape, StageShape
-
-# The operating figures live in operate_plots; plots.X keeps working for notebooks.
-from runbook_lib.views.operate_plots import (  # noqa: F401 (re-exported)
-    STATUS_COLOURS,
-    STATUS_HATCHES,
-    TIME_UNITS,
-    DoraFigureData,
-    FailureRateData,
-    GanttBar,
-    GanttData,
-    MetricTimelineData,
-    StageTrend,
-    TrendData,
-    dora_figure_data,
-    draw_dora,
-    draw_failure_rates,
-    draw_gantt,
-    draw_metric_timeline,
-    draw_stage_trends,
-    failure_rate_data,
-    gantt_data,
-    metric_timeline_data,
-    stage_trend_data,
-    time_unit,
-)
+from runbook_lib.views.operate_plots import draw_metric_timeline, metric_timeline_data
 from runbook_lib.views.palette import DARK_FILLS, OKABE_ITO
 
 CATEGORY_COLOURS = {

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from runbook_lib.core.params import Params
-from runbook_lib.views import console, display, nb, palette, plots
+from runbook_lib.views import console, display, nb, operate_plots, palette
 
 
 class _Cells(HTMLParser):
@@ -127,5 +127,5 @@ def test_status_badge_and_preformatted_have_both_forms():
 
 def test_plots_and_html_share_one_palette():
     for status in ("Succeeded", "Failed", "InProgress"):
-        assert plots.STATUS_COLOURS[status] == palette.style(status).colour
+        assert operate_plots.STATUS_COLOURS[status] == palette.style(status).colour
     assert all(s.symbol for s in palette.STATUS_STYLES.values())

@@ -9,7 +9,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 
 from runbook_lib.core.params import Params  # noqa: E402
 from runbook_lib.setup import pipeline  # noqa: E402
-from runbook_lib.views import plots
+from runbook_lib.views import palette, plots
 
 
 def _shape(**changes):
@@ -54,7 +54,7 @@ def test_action_boxes_are_labelled_with_name_and_provider(deploy_provider, provi
 def test_colours_are_okabe_ito_by_category(category, colour):
     boxes = [b for b in _actions(plots.layout_pipeline(_shape())) if b.category == category]
     assert boxes and {b.colour for b in boxes} == {colour}
-    assert colour in plots.OKABE_ITO.values()
+    assert colour in palette.OKABE_ITO.values()
 
 
 def test_approval_is_marked_without_relying_on_colour():

@@ -10,7 +10,7 @@ import pytest
 
 from runbook_lib.operate import dora, durations
 from runbook_lib.operate.durations import ActionRecord, ExecutionRecord, StageRecord
-from runbook_lib.views import plots
+from runbook_lib.views import operate_plots, palette, plots
 
 matplotlib.use("Agg")
 
@@ -56,31 +56,31 @@ def _records():
                                                (172800, "d")],
                          ids=["none", "s", "just-s", "min", "just-min", "h", "d"])
 def test_time_unit_keeps_values_readable(seconds, unit):
-    assert plots.time_unit(seconds)[0] == unit
+    assert operate_plots.time_unit(seconds)[0] == unit
 
 
 def test_gantt_data_bars_in_start_order_with_status_colour_and_hatch():
     red = _records()[1]
-    data = plots.gantt_data(red)
+    data = operate_plots.gantt_data(red)
     assert data.unit == "s" and data.xlabel == "time since the execution started (s)"
     assert [(b.label, b.start, b.length, b.status) for b in data.bars] == [
         ("Source / Source", 0.0, 5.0, "Succeeded"), ("Build / Build", 5.0, 40.0, "Failed")]
-    assert data.bars[1].colour == plots.OKABE_ITO["vermillion"] and data.bars[1].hatch == "xx"
-    assert data.bars[0].colour == plots.OKABE_ITO["bluish green"] and not data.bars[0].hatch
+    assert data.bars[1].colour == palette.OKABE_ITO["vermillion"] and data.bars[1].hatch == "xx"
+    assert data.bars[0].colour == palette.OKABE_ITO["bluish green"] and not data.bars[0].hatch
     assert "22222222" in data.title and "Failed" in data.title
-    fix = plots.gantt_data(_records()[2])
+    fix = operate_plots.gantt_data(_records()[2])
     assert fix.unit == "min" and fix.bars[-1].start == pytest.approx(2350 / 60 - 2000 / 60)
 
 
 def test_a_running_action_draws_as_a_zero_length_bar():
     record = ExecutionRecord("p", "e", "InProgress", "STANDARD", "", _t(0), None,
                              stages=[_stage("e", "Build", "InProgress", 0, None)])
-    (bar,) = plots.gantt_data(record).bars
-    assert (bar.length, bar.colour, bar.hatch) == (0.0, plots.OKABE_ITO["sky blue"], "..")
+    (bar,) = operate_plots.gantt_data(record).bars
+    assert (bar.length, bar.colour, bar.hatch) == (0.0, palette.OKABE_ITO["sky blue"], "..")
 
 
 def test_stage_trend_data_values_and_percentiles_in_one_unit():
-    data = plots.stage_trend_data(_records())
+    data = operate_plots.stage_trend_data(_records())
     assert data.unit == "min" and data.ylabel == "duration (min)"
     assert [t.stage for t in data.stages] == ["Source", "Build", PROD]
     build = data.stages[1]
@@ -93,7 +93,7 @@ def test_stage_trend_data_values_and_percentiles_in_one_unit():
 
 
 def test_failure_rate_data():
-    data = plots.failure_rate_data(durations.stage_stats(_records()), "app-pipeline")
+    data = operate_plots.failure_rate_data(durations.stage_stats(_records()), "app-pipeline")
     assert data.stages == ["Source", "Build", PROD]
     assert data.percent == pytest.approx([0.0, 100 / 3, 0.0])
     assert data.notes == ["0 of 3", "1 of 3", "0 of 3"]
@@ -102,7 +102,7 @@ def test_failure_rate_data():
 
 def test_dora_figure_data():
     report = dora.compute_dora(_records(), PROD)
-    data = plots.dora_figure_data(report, "app-pipeline")
+    data = operate_plots.dora_figure_data(report, "app-pipeline")
     assert (data.deploy_days, data.deploys_per_day) == (["2026-03-02"], [2])
     assert data.lead_labels == ["11111111", "33333333"]
     assert data.lead_unit == "min"
@@ -117,7 +117,7 @@ def test_metric_timeline_marks_deploys_and_rollbacks():
     report = dora.compute_dora(_records(), PROD)
     series = dora.MetricSeries("App", "ErrorRate", "Average", 60, {"Service": "web"},
                                [_t(0), _t(60)], [0.5, 2.5])
-    data = plots.metric_timeline_data(series, report)
+    data = operate_plots.metric_timeline_data(series, report)
     assert data.deploys == [(_t(200), "11111111"), (_t(2400), "33333333")]
     assert data.rollbacks == [(_t(3000), "44444444")]
     assert (data.times, data.values) == ([_t(0), _t(60)], [0.5, 2.5])
@@ -130,12 +130,12 @@ def test_every_figure_renders_with_labelled_axes_and_a_title():
     report = dora.compute_dora(records, PROD)
     series = dora.MetricSeries("App", "ErrorRate", "Average", 60, {}, [], [])
     figures = [
-        plots.draw_gantt(plots.gantt_data(records[1])),
-        plots.draw_stage_trends(plots.stage_trend_data(records)),
-        plots.draw_failure_rates(plots.failure_rate_data(durations.stage_stats(records))),
-        plots.draw_dora(plots.dora_figure_data(report)),
-        plots.draw_metric_timeline(plots.metric_timeline_data(series, report)),
-        plots.draw_stage_trends(plots.stage_trend_data([])),
+        operate_plots.draw_gantt(operate_plots.gantt_data(records[1])),
+        operate_plots.draw_stage_trends(operate_plots.stage_trend_data(records)),
+        operate_plots.draw_failure_rates(operate_plots.failure_rate_data(durations.stage_stats(records))),
+        operate_plots.draw_dora(operate_plots.dora_figure_data(report)),
+        operate_plots.draw_metric_timeline(operate_plots.metric_timeline_data(series, report)),
+        operate_plots.draw_stage_trends(operate_plots.stage_trend_data([])),
     ]
     from matplotlib import pyplot as plt
 

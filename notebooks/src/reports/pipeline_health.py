@@ -16,7 +16,7 @@ days: int = 30  # the window: executions started in the last N days
 
 # %%
 from runbook_lib.operate import dora, durations, rehearsal, report
-from runbook_lib.views import nb, plots
+from runbook_lib.views import nb, operate_plots, plots
 
 ctx = nb.context(globals())
 health = report.build_health_report(ctx.session, pipeline or ctx.names.pipeline, days)
@@ -49,8 +49,9 @@ plots.show_figure(report.draw_execution_durations(health))
 # %%
 stage_stats = durations.stage_stats(health.records)
 nb.table(durations.stats_rows(stage_stats), durations.STATS_HEADERS)
-plots.show_figure(plots.draw_stage_trends(plots.stage_trend_data(health.records)))
-plots.show_figure(plots.draw_failure_rates(plots.failure_rate_data(stage_stats, health.pipeline)))
+plots.show_figure(operate_plots.draw_stage_trends(operate_plots.stage_trend_data(health.records)))
+plots.show_figure(operate_plots.draw_failure_rates(
+    operate_plots.failure_rate_data(stage_stats, health.pipeline)))
 
 # %% [markdown]
 # ## DORA metrics
@@ -61,7 +62,8 @@ plots.show_figure(plots.draw_failure_rates(plots.failure_rate_data(stage_stats, 
 # %%
 dora_report = dora.compute_dora(health.records, dora.production_stage(ctx.params))
 nb.table(dora.dora_rows(dora_report), dora.DORA_HEADERS)
-plots.show_figure(plots.draw_dora(plots.dora_figure_data(dora_report, health.pipeline)))
+plots.show_figure(operate_plots.draw_dora(
+    operate_plots.dora_figure_data(dora_report, health.pipeline)))
 
 # %% [markdown]
 # ## Recent failures
