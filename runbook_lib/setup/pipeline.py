@@ -34,12 +34,7 @@ from runbook_lib.core.session import AwsSession
 from runbook_lib.core.tags import as_tag_list, from_tag_list, ownership_tags, require_owned
 from runbook_lib.setup import deploy_actions as actions
 from runbook_lib.setup import gates
-from runbook_lib.setup.pipeline_shape import (  # noqa: F401  (the step's public shape API)
-    ActionShape,
-    PipelineShape,
-    StageShape,
-    shape_from_declaration,
-)
+from runbook_lib.setup.pipeline_shape import PipelineShape, shape_from_declaration
 
 ROLLBACK = {"result": "ROLLBACK"}
 

@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from runbook_lib.setup.pipeline import ActionShape, PipelineShape, StageShape
+from runbook_lib.setup.pipeline_shape import ActionShape, PipelineShape, StageShape
 from runbook_lib.views.operate_plots import draw_metric_timeline, metric_timeline_data
 from runbook_lib.views.palette import DARK_FILLS, OKABE_ITO
 

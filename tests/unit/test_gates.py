@@ -12,7 +12,7 @@ from botocore.validate import validate_parameters
 from runbook_lib.core.errors import NotOwnedError, ParameterError
 from runbook_lib.core.params import Params
 from runbook_lib.core.stage_conditions import stage_condition_problems
-from runbook_lib.setup import gates, pipeline, release_alarm, teardown
+from runbook_lib.setup import gates, pipeline, pipeline_shape, release_alarm, teardown
 from runbook_lib.views import plots
 
 ALL_GATES = {"deploy_window_cron": "* * 9-16 ? * MON-THU *",
@@ -146,7 +146,7 @@ def test_valid_blocks_have_no_problem():
 
 def test_shape_lists_gates_for_the_drawing():
     declaration, _ = _stages(**ALL_GATES)
-    shape = pipeline.shape_from_declaration(declaration, deployed=False)
+    shape = pipeline_shape.shape_from_declaration(declaration, deployed=False)
     gated = {s.name: s.gates for s in shape.stages}
     assert gated["Deploy-production"] == (
         "beforeEntry: DeploymentWindow, CloudWatchAlarm -> FAIL",

@@ -11,7 +11,7 @@ from helpers import assert_converged
 
 from runbook_lib.core.errors import NotOwnedError, StepError
 from runbook_lib.core.params import Params
-from runbook_lib.setup import pipeline
+from runbook_lib.setup import pipeline, pipeline_shape
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/" \
              "0a1b2c3d-1111-2222-3333-444455556666"
@@ -218,7 +218,7 @@ def test_declaration_diff(case, edit, expected):
 
 def test_shape_from_declaration_keeps_order_and_artifacts():
     _, declaration = _definition()
-    shape = pipeline.shape_from_declaration(declaration, deployed=False)
+    shape = pipeline_shape.shape_from_declaration(declaration, deployed=False)
     assert [s.name for s in shape.stages] == [
         "Source", "Build", "Deploy-staging", "Approve-production", "Deploy-production"]
     build = shape.stages[1].actions[0]
@@ -341,4 +341,4 @@ def test_describe_shows_planned_then_deployed(session, params, names):
 ])
 def test_shape_says_what_starts_a_run(source_provider, repo, words):
     _, declaration = _definition(source_provider=source_provider, source_repo=repo)
-    assert words in pipeline.shape_from_declaration(declaration).starts_on
+    assert words in pipeline_shape.shape_from_declaration(declaration).starts_on

@@ -8,13 +8,16 @@ import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
 from runbook_lib.core.params import Params  # noqa: E402
-from runbook_lib.setup import pipeline  # noqa: E402
+from runbook_lib.setup import (
+    pipeline,  # noqa: E402
+    pipeline_shape,
+)
 from runbook_lib.views import palette, plots
 
 
 def _shape(**changes):
     params = Params(app_name="sample-app", **changes)
-    return pipeline.shape_from_declaration(
+    return pipeline_shape.shape_from_declaration(
         pipeline.pipeline_definition(params, params.names()), deployed=False)
 
 
@@ -80,11 +83,11 @@ def test_arrows_join_consecutive_stages_left_to_right():
 
 
 def test_parallel_actions_stack_by_run_order():
-    shape = pipeline.PipelineShape(
+    shape = pipeline_shape.PipelineShape(
         name="p", pipeline_type="V2", execution_mode="QUEUED",
-        stages=(pipeline.StageShape("Test", (
-            pipeline.ActionShape("Unit", "Test", "CodeBuild", 1, (), (), ""),
-            pipeline.ActionShape("Smoke", "Test", "CodeBuild", 2, (), (), ""))),))
+        stages=(pipeline_shape.StageShape("Test", (
+            pipeline_shape.ActionShape("Unit", "Test", "CodeBuild", 1, (), (), ""),
+            pipeline_shape.ActionShape("Smoke", "Test", "CodeBuild", 2, (), (), ""))),))
     unit, smoke = _actions(plots.layout_pipeline(shape))
     assert smoke.y < unit.y
 
@@ -95,7 +98,7 @@ def test_parallel_actions_stack_by_run_order():
 def test_figure_has_the_pipeline_name_as_title_and_one_patch_per_box(deployed, words):
     shape = _shape()
     if deployed:
-        shape = pipeline.PipelineShape(**{**shape.__dict__, "deployed": True, "version": 1})
+        shape = pipeline_shape.PipelineShape(**{**shape.__dict__, "deployed": True, "version": 1})
     fig = plots.draw_pipeline(shape)
     try:
         (ax,) = fig.axes
