@@ -29,7 +29,7 @@ metric_stat: str = "Average"  # CloudWatch statistic: Average, Sum, Maximum, p99
 export_folder: str = ""  # empty: do not write files
 
 # %%
-from runbook_lib.operate import dora, durations
+from runbook_lib.operate import dora, durations, records_io
 from runbook_lib.views import nb, operate_plots, plots
 
 ctx = nb.context(globals())
@@ -126,7 +126,7 @@ plots.show_metric_timeline(series, report)
 # seconds) and the same records nested in JSON.
 
 # %%
-print(durations.export_records(records, export_folder))
+print(records_io.export_records(records, export_folder))
 
 # %% [markdown]
 # ## Next

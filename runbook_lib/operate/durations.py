@@ -5,8 +5,9 @@ ListPipelineExecutions for the last N runs, then ListActionExecutions *without* 
 filter, one call per page covering many runs (newest first), stopping at the first page that
 reaches back past the oldest run wanted. One GetPipeline gives the stage order. Everything
 after the reads (:func:`build_records`, percentiles, failure rates) is pure and unit-tested.
-Records go out as CSV and JSON (:func:`save_records`) for other tools. DORA metrics, and the
-CloudWatch metric drawn under production deploys and rollbacks, are in :mod:`.dora`.
+Records go out as CSV and JSON (:func:`.records_io.save_records`) for other tools. DORA
+metrics, and the CloudWatch metric drawn under production deploys and rollbacks, are in
+:mod:`.dora`.
 """
 
 from __future__ import annotations
@@ -396,8 +397,3 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return max(0.0, (end - start).total_seconds())
-
-
-# Export lives in records_io; its names stay reachable from here, as before.
-from runbook_lib.operate.records_io import (  # noqa: E402, F401, I001
-    CSV_COLUMNS, export_records, record_rows, records_json, save_records, shown_path)

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import wait_until
 
+from runbook_lib.core import errors
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
-from runbook_lib.operate import durations
+from runbook_lib.operate import durations, records_io
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 AUTHOR_DATE = "2026-03-02T09:00:00Z"
@@ -128,7 +129,7 @@ def test_read_records_one_list_call_per_page_not_per_execution(local_aws, histor
     session.recorder.reset()
     paged = durations.read_records(session, pipeline, last=10, page_size=3)
     assert session.recorder.calls[("codepipeline", "ListActionExecutions")] == 3
-    assert durations.records_json(paged) == durations.records_json(records)
+    assert records_io.records_json(paged) == records_io.records_json(records)
 
 
 def test_read_records_stops_paging_at_the_oldest_execution_wanted(local_aws, history):
@@ -162,7 +163,7 @@ def test_records_hold_stages_actions_commits_and_rollbacks(local_aws, history):
 
 
 def test_unknown_pipeline_names_the_fix(session):
-    with pytest.raises(durations.StepError, match="pipeline notebook"):
+    with pytest.raises(errors.StepError, match="pipeline notebook"):
         durations.read_records(session, "no-such-pipeline")
 
 
@@ -271,13 +272,13 @@ def test_save_records_writes_stable_csv_columns_and_nested_json(tmp_path, monkey
                                                        _summary("e0", "Stopped", -9, -8)],
                                       actions, ["Source", "Build"])
     monkeypatch.chdir(tmp_path)
-    csv_path, json_path = durations.save_records(records, "exports")
+    csv_path, json_path = records_io.save_records(records, "exports")
     assert (csv_path.as_posix(), json_path.as_posix()) == (
         "exports/app-pipeline-durations.csv", "exports/app-pipeline-durations.json")
     with csv_path.open() as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert tuple(reader.fieldnames) == durations.CSV_COLUMNS
+    assert tuple(reader.fieldnames) == records_io.CSV_COLUMNS
     assert [(r["execution_id"], r["stage"], r["action_duration_s"]) for r in rows] == [
         ("e0", "", ""), ("e1", "Source", "2.0"), ("e1", "Build", "10.5")]
     assert rows[2]["action_start"] == "2026-03-02T10:00:03Z"
@@ -287,8 +288,8 @@ def test_save_records_writes_stable_csv_columns_and_nested_json(tmp_path, monkey
     assert (e1["execution_id"], e1["duration_s"]) == ("e1", 14.0)
     assert [(s["stage"], s["status"], s["duration_s"]) for s in e1["stages"]] == [
         ("Source", "Succeeded", 2.0), ("Build", "Failed", 10.5)]
-    assert durations.shown_path(csv_path.resolve()) == "exports/app-pipeline-durations.csv"
-    assert durations.shown_path("/elsewhere/x.csv") == "x.csv"
+    assert records_io.shown_path(csv_path.resolve()) == "exports/app-pipeline-durations.csv"
+    assert records_io.shown_path("/elsewhere/x.csv") == "x.csv"
 
 
 @pytest.mark.parametrize(("runs", "want"), [

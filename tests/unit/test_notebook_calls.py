@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from runbook_lib.core.params import Params
-from runbook_lib.operate import dora, durations, history
+from runbook_lib.operate import dora, history, records_io
 from runbook_lib.operate.sample_repo import Commit
 from runbook_lib.setup import config_store, preflight, teardown
 from runbook_lib.views import plots
@@ -69,8 +69,8 @@ def test_history_not_requested_pushes_nothing():
 
 def test_export_records_writes_both_files_or_says_why_not(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert durations.export_records([], "") == "export_folder is empty: no files written"
-    assert durations.export_records([], "out").splitlines() == [
+    assert records_io.export_records([], "") == "export_folder is empty: no files written"
+    assert records_io.export_records([], "out").splitlines() == [
         "out/pipeline-durations.csv", "out/pipeline-durations.json"]
     assert (tmp_path / "out" / "pipeline-durations.csv").is_file()
 
