@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from runbook_lib.core.errors import ParameterError
-from runbook_lib.core.params import BUILD_TEMPLATES, Params
+from runbook_lib.core.param_rules import BUILD_TEMPLATES
+from runbook_lib.core.params import Params
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 SAMPLE_APP_DIR = Path(__file__).resolve().parents[1] / "sample_app"

@@ -17,29 +17,17 @@ from typing import Any
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.param_rules import (
-    BUILD_TEMPLATES,
-    CACHE_MODES,
-    COMPUTE_TYPES,
     CONNECTION_PROVIDERS,
-    DEPLOY_PROVIDERS,
-    EXECUTION_MODES,
     SAMPLE_DEFAULTS,
     SAMPLE_REPO,
-    SOURCE_PROVIDERS,
-    TARGETS,
     validate,
 )
 
 LOCAL_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
-# The rules live in param_rules; the names below stay importable from here.
-__all__ = [
-    "BUILD_TEMPLATES", "CACHE_MODES", "COMPUTE_TYPES", "CONNECTION_PROVIDERS", "DEPLOY_PROVIDERS",
-    "EXECUTION_MODES", "LOCAL_ACCOUNT_ID", "SAMPLE_DEFAULTS", "SAMPLE_REPO", "SOURCE_PROVIDERS",
-    "TARGETS", "Params",
-    "ResourceNames", "pairs_to_dict",
-]
+# The rules (providers, modes, templates, the sample's defaults) live in param_rules.
+__all__ = ["LOCAL_ACCOUNT_ID", "Params", "ResourceNames", "pairs_to_dict"]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from pathlib import Path
 from runbook_lib.buildspec import lint as buildspec_lint
 from runbook_lib.buildspec import templates
 from runbook_lib.core.errors import ParameterError, StepError
-from runbook_lib.core.params import SAMPLE_REPO, Params
+from runbook_lib.core.param_rules import SAMPLE_REPO
+from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import client
 

@@ -15,7 +15,8 @@ from runbook_lib.buildspec.templates import (
 )
 from runbook_lib.buildspec.validate import parse_buildspec
 from runbook_lib.core.errors import ParameterError
-from runbook_lib.core.params import BUILD_TEMPLATES, Params
+from runbook_lib.core.param_rules import BUILD_TEMPLATES
+from runbook_lib.core.params import Params
 
 SHA = "$CODEBUILD_RESOLVED_SOURCE_VERSION"
 

@@ -14,7 +14,8 @@ import pytest
 from helpers import assert_converged
 
 from runbook_lib.core.errors import NotOwnedError
-from runbook_lib.core.params import DEPLOY_PROVIDERS, Params
+from runbook_lib.core.param_rules import DEPLOY_PROVIDERS
+from runbook_lib.core.params import Params
 from runbook_lib.core.tags import as_tag_list, ownership_tags
 from runbook_lib.setup import iam, policies
 

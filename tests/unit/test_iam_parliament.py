@@ -14,7 +14,8 @@ from collections import Counter
 import pytest
 from parliament import analyze_policy_string
 
-from runbook_lib.core.params import DEPLOY_PROVIDERS, Params
+from runbook_lib.core.param_rules import DEPLOY_PROVIDERS
+from runbook_lib.core.params import Params
 from runbook_lib.setup import policies
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.core.errors import ParameterError, StepError
-from runbook_lib.core.params import SAMPLE_DEFAULTS, Params
+from runbook_lib.core.param_rules import SAMPLE_DEFAULTS
+from runbook_lib.core.params import Params
 from runbook_lib.local.server import client
 from runbook_lib.setup import codebuild, source
 
