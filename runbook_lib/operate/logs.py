@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import log_text, triage
+from runbook_lib.operate import log_text, triage, triage_scan
 from runbook_lib.operate.log_text import BuildLog, Phase
 
 # CloudWatch filter-pattern syntax: ``?term`` terms are OR-ed; a term holding anything but
@@ -163,7 +163,7 @@ def triage_log_stream(session: AwsSession, group: str, stream: str,
 
 
 def scan_build_log(session: AwsSession, build_id: str, context_lines: int = 3
-                   ) -> tuple[BuildLog, triage.ScanResult]:
+                   ) -> tuple[BuildLog, triage_scan.ScanResult]:
     """The build's record and one scan of its log (raw lines: redact what you show)."""
     record = read_build_record(session, build_id)
     return record, _scan(session, record, context_lines)
@@ -178,8 +178,8 @@ def _triage(session: AwsSession, record: BuildLog, server_filter: bool, context_
     return record, triage.triage_scan(record, _scan(session, record, context_lines))
 
 
-def _scan(session: AwsSession, record: BuildLog, context_lines: int) -> triage.ScanResult:
-    scanner = triage.LogScanner(context_lines)
+def _scan(session: AwsSession, record: BuildLog, context_lines: int) -> triage_scan.ScanResult:
+    scanner = triage_scan.LogScanner(context_lines)
     if record.group and record.stream:
         for page in stream_pages(session, record.group, record.stream):
             scanner.feed(page)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from runbook_lib.core import redact
 from runbook_lib.operate import build_status, log_text
-from runbook_lib.operate.log_text import BuildLog, excerpt, first_error_index, shorten_paths
+from runbook_lib.operate.log_text import BuildLog
 from runbook_lib.operate.triage_rules import (
     ARTIFACT_UPLOAD,
     BUILDSPEC_ERROR,
@@ -30,10 +30,8 @@ from runbook_lib.operate.triage_rules import (
 )
 from runbook_lib.operate.triage_scan import LogScanner, ScanResult
 
-__all__ = ["RULES", "UNKNOWN", "LogScanner", "Rule", "ScanResult", "Triage", "classify",
-           "excerpt", "first_error_index", "missing_permission", "parse_failing_command",
-           "render_text", "scan_lines",
-           "shorten_paths", "triage_build", "triage_scan"]
+__all__ = ["Triage", "classify", "missing_permission", "parse_failing_command", "render_text",
+           "scan_lines", "triage_build", "triage_scan"]
 
 _COMMAND = re.compile(r"Error while executing command: (?P<command>.*?)\.? Reason: exit status "
                       r"(?P<code>-?\d+)")

@@ -13,8 +13,8 @@ import html
 import re
 from dataclasses import dataclass
 
-from runbook_lib.operate.log_text import BuildLog, line_phases
-from runbook_lib.operate.triage import Triage, render_text, shorten_paths
+from runbook_lib.operate.log_text import BuildLog, line_phases, shorten_paths
+from runbook_lib.operate.triage import Triage, render_text
 from runbook_lib.views import nb
 
 ALL_PHASES = "all phases"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.operate import triage
+from runbook_lib.operate import log_text, triage, triage_scan
 from runbook_lib.operate.log_text import BuildLog
 
 C = "[Container] 2026/11/27 11:01:25.010355 "
@@ -114,7 +114,7 @@ def test_parse_failing_command(context, expected):
     ("nothing", ["all good"], None),
 ])
 def test_first_error_index(case, lines, index):
-    assert triage.first_error_index(lines) == index, case
+    assert log_text.first_error_index(lines) == index, case
 
 
 @pytest.mark.parametrize("index, context, numbers", [
@@ -122,7 +122,7 @@ def test_first_error_index(case, lines, index):
 ])
 def test_excerpt_is_clipped_at_both_ends(index, context, numbers):
     lines = [f"line {i + 1}" for i in range(10)]
-    assert [n for n, _ in triage.excerpt(lines, index, context)] == numbers
+    assert [n for n, _ in log_text.excerpt(lines, index, context)] == numbers
 
 
 def test_report_marks_the_error_line_and_hides_the_source_dir():
@@ -141,7 +141,7 @@ def test_succeeded_build_has_nothing_to_fix():
 
 
 def _scan_in_pages(lines, page, context):
-    scanner = triage.LogScanner(context)
+    scanner = triage_scan.LogScanner(context)
     for start in range(0, len(lines), page):
         scanner.feed(lines[start:start + page])
     return scanner.result()
@@ -155,9 +155,9 @@ def test_excerpt_is_the_same_whatever_the_page_boundaries(page, error_at):
     scan = _scan_in_pages(lines, page, 3)
     assert scan.error.index == error_at
     assert [i for i, _, _ in scan.error.lines] == [n - 1 for n, _ in
-                                                   triage.excerpt(lines, error_at, 3)]
+                                                   log_text.excerpt(lines, error_at, 3)]
     assert [text for _, text, _ in scan.error.lines] == [
-        text for _, text in triage.excerpt(lines, error_at, 3)]
+        text for _, text in log_text.excerpt(lines, error_at, 3)]
 
 
 def test_a_later_command_error_beats_an_earlier_agent_line_across_pages():
