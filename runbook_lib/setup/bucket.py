@@ -33,10 +33,8 @@ from runbook_lib.setup.bucket_state import (
     normalised_statement,
 )
 
-__all__ = ["ABORT_MULTIPART_DAYS", "LIFECYCLE_RULE_ID", "PUBLIC_ACCESS_FLAGS",
-           "TLS_STATEMENT_SID", "BucketState", "describe_artifact_bucket", "describe_bucket",
-           "desired_encryption", "lifecycle_rule", "plan_artifact_bucket", "plan_deploy_buckets",
-           "tls_only_statement"]
+__all__ = ["ABORT_MULTIPART_DAYS", "describe_artifact_bucket", "desired_encryption",
+           "lifecycle_rule", "plan_artifact_bucket", "plan_deploy_buckets", "tls_only_statement"]
 
 ABORT_MULTIPART_DAYS = 7
 _NO_REGION_CONSTRAINT = "us-east-1"  # S3 rejects a LocationConstraint naming us-east-1

@@ -12,7 +12,7 @@ from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError, StepError
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
-from runbook_lib.setup import bucket
+from runbook_lib.setup import bucket, bucket_state
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
 
@@ -35,7 +35,7 @@ def test_create_sets_every_aspect(session, params, names):
     assert tags.is_owned(state.tags, params.app_name)
     assert state.versioning == "Enabled"
     assert state.encryption["SSEAlgorithm"] == "AES256"
-    assert state.public_access_block == dict.fromkeys(bucket.PUBLIC_ACCESS_FLAGS, True)
+    assert state.public_access_block == dict.fromkeys(bucket_state.PUBLIC_ACCESS_FLAGS, True)
     statement = state.tls_statement
     assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
     assert statement["Action"] == "s3:*"
@@ -62,7 +62,7 @@ def _delete_public_access_block(s3, name):
 
 
 def _open_one_public_access_flag(s3, name):
-    config = dict.fromkeys(bucket.PUBLIC_ACCESS_FLAGS, True) | {"BlockPublicPolicy": False}
+    config = dict.fromkeys(bucket_state.PUBLIC_ACCESS_FLAGS, True) | {"BlockPublicPolicy": False}
     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=config)
 
 
@@ -75,7 +75,7 @@ def _delete_policy(s3, name):
 
 
 def _shorten_lifecycle(s3, name):
-    rule = {"ID": bucket.LIFECYCLE_RULE_ID, "Status": "Enabled", "Filter": {"Prefix": ""},
+    rule = {"ID": bucket_state.LIFECYCLE_RULE_ID, "Status": "Enabled", "Filter": {"Prefix": ""},
             "NoncurrentVersionExpiration": {"NoncurrentDays": 3},
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}
     s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [rule]})
@@ -125,7 +125,7 @@ def test_policy_keeps_statements_the_operator_added(session, params, names):
     assert _pending_resources(plan) == []
     policy = json.loads(s3.get_bucket_policy(Bucket=names.artifact_bucket)["Policy"])
     assert {s["Sid"] for s in policy["Statement"]} == {"OperatorRule",
-                                                      bucket.TLS_STATEMENT_SID}
+                                                      bucket_state.TLS_STATEMENT_SID}
 
 
 def test_changed_noncurrent_days_is_a_lifecycle_update(session, params, names):
@@ -203,7 +203,7 @@ def test_deploy_buckets_for_s3_deploys(session, params, names):
 
     assert len(plan.changes) == 8  # two buckets x (bucket, versioning, encryption, public access)
     for name in names.deploy_buckets:
-        state = bucket.describe_bucket(session, name)
+        state = bucket_state.describe_bucket(session, name)
         assert tags.is_owned(state.tags, params.app_name)
         assert state.versioning == "Enabled"
         assert state.encryption["SSEAlgorithm"] == "AES256"
@@ -218,7 +218,7 @@ def test_deploy_buckets_refuse_a_look_alike_before_creating_either(session, para
     with pytest.raises(NotOwnedError):
         bucket.plan_deploy_buckets(session, params, names)
 
-    assert not bucket.describe_bucket(session, staging).exists
+    assert not bucket_state.describe_bucket(session, staging).exists
 
 
 def test_no_deploy_buckets_for_other_providers(session, app_name):
