@@ -31,6 +31,7 @@ override_reason: str = ""  # why (required with override_stage; goes to the audi
 # A decision without a summary is refused here, before any AWS call.
 
 # %%
+from runbook_lib.core import headless
 from runbook_lib.operate import approval_history, approvals, gates, rollback
 from runbook_lib.views import approval_widgets, nb
 
@@ -46,7 +47,7 @@ cards = approvals.cockpit(ctx.session, names, rollback.production_stage(ctx.para
                           log_tail_lines)
 approval_widgets.show_cockpit(cards, names,
                               approvals.decider(ctx.session, ctx.names.artifact_bucket),
-                              nb.is_headless())
+                              headless.is_headless())
 
 # %% [markdown]
 # ## The decision (headless)
@@ -54,7 +55,7 @@ approval_widgets.show_cockpit(cards, names,
 # %%
 record = approvals.apply_decision(ctx.session, cards, choice, summary, execution_id,
                                   ctx.names.artifact_bucket)
-print(approvals.decision_text(record, ctx.names.artifact_bucket, not nb.is_headless()))
+print(approvals.decision_text(record, ctx.names.artifact_bucket, not headless.is_headless()))
 
 # %% [markdown]
 # ## Release gates holding a run: the break-glass override

@@ -13,9 +13,9 @@ import html
 import re
 from dataclasses import dataclass
 
+from runbook_lib.core import headless
 from runbook_lib.operate.log_text import BuildLog, line_phases, shorten_paths
 from runbook_lib.operate.triage import Triage, render_text
-from runbook_lib.views import nb
 
 ALL_PHASES = "all phases"
 PAGE_LINES = 60
@@ -98,7 +98,7 @@ def show(log: BuildLog, result: Triage) -> None:
     Returns nothing, so a call at the end of a cell does not display the widget twice.
     """
     print(render_text(result))
-    if not nb.is_headless():
+    if not headless.is_headless():
         build_widget(log, result)
 
 

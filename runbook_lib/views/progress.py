@@ -234,8 +234,8 @@ class WidgetProgress:
 
 def reporter(headless: bool | None = None) -> Callable[[ExecutionProgress], None]:
     """The view for where the notebook runs: text when headless, a widget in JupyterLab."""
-    from runbook_lib.views import nb
+    from runbook_lib.core.headless import is_headless
 
-    if nb.is_headless() if headless is None else headless:
+    if is_headless() if headless is None else headless:
         return TextProgress()
     return WidgetProgress()

@@ -156,9 +156,9 @@ def waiting(label: str, headless: bool | None = None):
     Under ``runbook run`` the runner already prints a line every few seconds for the notebook
     that is running, so a kernel's own headless lines would say the same thing twice.
     """
-    from runbook_lib.views import nb
+    from runbook_lib.core.headless import is_headless
 
-    if nb.is_headless() if headless is None else headless:
+    if is_headless() if headless is None else headless:
         if os.environ.get(RUNNER_REPORTS_ENV) == "1":
             return contextlib.nullcontext()
         return log_lines(label)

@@ -12,7 +12,7 @@ from helpers import drop_archive_rule, make_zip, wait_until
 
 from runbook_lib.core.params import Params
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
-from runbook_lib.operate import fleet, fleet_athena, report
+from runbook_lib.operate import durations, fleet, fleet_athena, report
 from runbook_lib.setup import bucket, event_archive
 from runbook_lib.setup.event_archive_spec import ArchiveNames
 
@@ -111,7 +111,7 @@ def test_fleet_report_matches_each_pipelines_health_report(fleet_account):
         assert row["failure_rate"] == pytest.approx(health.failure_rate)
         ok = [report.execution_seconds(e) for e in health.executions
               if e.status == "Succeeded"]
-        median = report.percentile([s for s in ok if s is not None], 50)
+        median = durations.percentile([s for s in ok if s is not None], 50)
         assert row["p50_ms"] / 1000 == pytest.approx(median, abs=1.0)  # event vs lastUpdate
     failing = {(r["pipeline"], r["action"]): r["failures"]
                for r in fleet_report.tables["failing_actions"].dicts()}
@@ -189,7 +189,7 @@ def test_backfill_writes_older_history_so_both_sources_agree(fleet_account, loca
     assert rows[name]["runs"] == len(health.executions) == 2
     assert rows[name]["failed"] == health.status_counts().get("Failed", 0) == 1
     ok = [report.execution_seconds(e) for e in health.executions if e.status == "Succeeded"]
-    assert rows[name]["p50_ms"] / 1000 == pytest.approx(report.percentile(ok, 50), abs=0.01)
+    assert rows[name]["p50_ms"] / 1000 == pytest.approx(durations.percentile(ok, 50), abs=0.01)
 
 
 def test_backfill_writes_nothing_the_archive_already_holds(fleet_account):
