@@ -69,7 +69,7 @@ def show_plan(plan: Plan, apply: bool) -> None:
     else:
         from runbook_lib.views import widgets
 
-        widgets.offer_apply(plan)
+        widgets.offer_apply(plan, apply_plan)
 
 
 def apply_plan(plan: Plan, on_applied: Callable[[], None] | None = None) -> None:

@@ -4,12 +4,18 @@ themselves (the callbacks they run are the library's)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from runbook_lib.core.plan import Plan
 
+# How a plan is carried out: ``apply(plan, on_applied)`` (``nb.apply_plan``, the same call as
+# ``apply=True``), handed in so that this module does not import ``nb``, which imports it.
+ApplyPlan = Callable[[Plan, Callable[[], None]], None]
 
-def offer_apply(plan: Plan):
-    """An Apply button under a plan; clicking it applies the plan and shows the outcome.
+
+def offer_apply(plan: Plan, apply: ApplyPlan):
+    """An Apply button under a plan; clicking it applies the plan with ``apply`` and shows the
+    outcome.
 
     The button is disabled, with the reason beside it, when the plan would touch a resource the
     suite does not own.
@@ -34,12 +40,10 @@ def offer_apply(plan: Plan):
         button.button_style = "success"
 
     def _on_click(_btn) -> None:
-        from runbook_lib.views import nb
-
         button.disabled = True
         with output:
             try:
-                nb.apply_plan(plan, on_applied=_applied)  # the same call as apply=True
+                apply(plan, _applied)
             except Exception as err:  # show it in the notebook, allow another try
                 print(f"apply failed: {err}")
                 button.disabled = False

@@ -49,7 +49,7 @@ def test_apply_reaches_aws_only_through_show_plan(notebook):
 
 def _click_apply(monkeypatch, plan) -> None:
     monkeypatch.setattr("IPython.display.display", lambda *_a, **_k: None)
-    box = widgets.offer_apply(plan)
+    box = widgets.offer_apply(plan, nb.apply_plan)
     button = box.children[0]
     assert not button.disabled, box.children
     button.click()

@@ -8,9 +8,10 @@ branch no test runs. The rules, as docs/ARCHITECTURE.md states them:
 - ``local/*`` imports only ``core``, ``buildspec`` and ``local``; outside ``local`` only ``app``
   reaches into it, apart from the client-side modules in ``CLIENT_FACING``;
 - the local service packages never import the dispatcher or the HTTP server;
-- no cycle among the imports that run when a module is loaded (module level, outside
-  ``if TYPE_CHECKING:``); a function-level import is not a licence for a cycle, it is excused
-  only by the layer rules above.
+- ``core`` is the ground floor: it imports no other layer and nothing of ``local``;
+- no import cycle, whether its imports run at load time, inside a function (a deferred import
+  only moves the cycle to the first call) or only for the type checker (``if TYPE_CHECKING:``:
+  two modules that need each other's types are one module, or share a lower one).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ LOCAL_MAY_IMPORT = ("core", "buildspec", "local")
 CLIENT_FACING = {f"{LOCAL}.server.client", f"{LOCAL}.server.auth"}
 LOCAL_SERVICES = ("codebuild", "codepipeline", "events", "s3")
 SERVER_ONLY = {f"{LOCAL}.server.dispatcher", f"{LOCAL}.server.server"}
+# core/session finds a running local AWS and its key pair through local/server (the ground
+# floor reaching up); helper "structb" removes it in parallel, and the lead empties this set
+# when that branch lands.
+KNOWN_CORE_TO_LOCAL = {(f"{PACKAGE}.core.session", f"{LOCAL}.server.client"),
+                       (f"{PACKAGE}.core.session", f"{LOCAL}.server.auth")}
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Import:
     target: str
     line: int
     at_load: bool  # runs when the source module is loaded
+    type_only: bool = False  # under ``if TYPE_CHECKING:``: never runs
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -57,6 +64,7 @@ class _ImportCollector(ast.NodeVisitor):
         self.source, self.is_package, self.modules = source, is_package, modules
         self.found: list[Import] = []
         self._deferred = 0  # inside a function or an ``if TYPE_CHECKING:`` block
+        self._type_only = 0  # inside an ``if TYPE_CHECKING:`` block
 
     def _visit_deferred(self, node: ast.AST) -> None:
         self._deferred += 1
@@ -68,7 +76,9 @@ class _ImportCollector(ast.NodeVisitor):
     def visit_If(self, node: ast.If) -> None:
         test = ast.unparse(node.test)
         if test in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self._type_only += 1
             self._visit_deferred(node)
+            self._type_only -= 1
         else:
             self.generic_visit(node)
 
@@ -88,7 +98,8 @@ class _ImportCollector(ast.NodeVisitor):
 
     def _add(self, target: str, line: int) -> None:
         if target == PACKAGE or target.startswith(PACKAGE + "."):
-            self.found.append(Import(self.source, target, line, self._deferred == 0))
+            self.found.append(Import(self.source, target, line, self._deferred == 0,
+                                     self._type_only > 0))
 
 
 def collect_imports(modules: dict[str, Path]) -> list[Import]:
@@ -117,6 +128,8 @@ def violation(imp: Import) -> str | None:
             return "a local service imports the server; use local.server.context"
         return None
     if target_top == "local":
+        if source_top == "core" and (imp.source, imp.target) not in KNOWN_CORE_TO_LOCAL:
+            return "core is the ground floor: it reaches no higher layer, local included"
         if source_top == "app" or imp.target in CLIENT_FACING:
             return None
         return f"{source_top} reaches into the local AWS; use one of {sorted(CLIENT_FACING)}"
@@ -128,10 +141,11 @@ def violation(imp: Import) -> str | None:
 
 
 def import_cycles(imports: list[Import]) -> list[list[str]]:
-    """Strongly connected components (more than one module) of the load-time import graph."""
+    """Strongly connected components (more than one module) of the import graph: imports at
+    load time, inside functions and under ``if TYPE_CHECKING:`` alike."""
     graph: dict[str, set[str]] = {}
     for imp in imports:
-        if imp.at_load and imp.source != imp.target:
+        if imp.source != imp.target:
             graph.setdefault(imp.source, set()).add(imp.target)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -184,8 +198,28 @@ def test_imports_follow_the_layers(imports):
     assert broken == [], "\n".join(broken)
 
 
-def test_no_module_level_import_cycles(imports):
-    assert import_cycles(imports) == []
+# Cycles inside runbook_lib/local, and the ground floor reaching up into it, that helper
+# "structb" removes in parallel; the lead deletes each entry when that branch lands.
+KNOWN_LOCAL_CYCLES = [
+    # the dispatcher mounts control's routes; control types the dispatcher (TYPE_CHECKING)
+    ["runbook_lib.local.server.control", "runbook_lib.local.server.dispatcher"],
+    # auth reads the state folder through client; client signs with auth's key pair
+    ["runbook_lib.local.server.auth", "runbook_lib.local.server.client"],
+    # filter_pattern hands a JSON term to json_pattern, which parses terms with filter_pattern
+    ["runbook_lib.local.logs.filter_pattern", "runbook_lib.local.logs.json_pattern"],
+    # actions registers the job worker executor (inside a function); jobs builds on actions
+    ["runbook_lib.local.codepipeline.actions", "runbook_lib.local.codepipeline.jobs"],
+]
+def test_no_import_cycles(imports):
+    """No cycle, whether its imports run at load time or inside a function."""
+    cycles = [c for c in import_cycles(imports) if c not in KNOWN_LOCAL_CYCLES]
+    assert cycles == [], "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_known_local_cycles_still_exist(imports):
+    """An entry is deleted as soon as its cycle is gone, so the list only shrinks."""
+    cycles = import_cycles(imports)
+    assert [c for c in KNOWN_LOCAL_CYCLES if c not in cycles] == []
 
 
 @pytest.mark.parametrize(("source", "target", "allowed"), [
@@ -194,6 +228,7 @@ def test_no_module_level_import_cycles(imports):
     ("runbook_lib.setup.config_store", "runbook_lib.views.nb", False),
     ("runbook_lib.core.session", "runbook_lib.local.server.client", True),
     ("runbook_lib.core.session", "runbook_lib.local.server.process", False),
+    ("runbook_lib.core.params", "runbook_lib.local.server.client", False),
     ("runbook_lib.operate.history", "runbook_lib.local.codepipeline.repos", False),
     ("runbook_lib.app.cli", "runbook_lib.local.server.server", True),
     ("runbook_lib.local.codebuild.source", "runbook_lib.buildspec.model", True),
@@ -215,9 +250,14 @@ def test_cycle_finder_cases(edges, expected):
     assert import_cycles([Import(s, t, 1, True) for s, t in edges]) == expected
 
 
-def test_deferred_imports_close_no_cycle():
+def test_a_function_level_import_closes_a_cycle():
     deferred = [Import("a", "b", 1, True), Import("b", "a", 1, False)]
-    assert import_cycles(deferred) == []
+    assert import_cycles(deferred) == [["a", "b"]]
+
+
+def test_a_type_only_import_closes_a_cycle():
+    typed = [Import("a", "b", 1, True), Import("b", "a", 1, False, type_only=True)]
+    assert import_cycles(typed) == [["a", "b"]]
 
 
 def test_function_and_type_checking_imports_are_deferred(tmp_path):
@@ -229,9 +269,10 @@ def test_function_and_type_checking_imports_are_deferred(tmp_path):
         "from runbook_lib.core import y\n"
         "if TYPE_CHECKING:\n    from runbook_lib.views import nb\n"
         "def f():\n    from runbook_lib.app import cli\n")
-    found = {(i.target, i.at_load) for i in collect_imports(find_modules(tmp_path))}
-    assert found == {("runbook_lib.core.y", True), ("runbook_lib.views.nb", False),
-                     ("runbook_lib.app.cli", False)}
+    found = {(i.target, i.at_load, i.type_only)
+             for i in collect_imports(find_modules(tmp_path))}
+    assert found == {("runbook_lib.core.y", True, False), ("runbook_lib.views.nb", False, True),
+                     ("runbook_lib.app.cli", False, False)}
 
 
 # -- docs/ARCHITECTURE.md matches the tree ------------------------------------------------------

@@ -84,13 +84,13 @@ def test_an_owned_plan_is_not_blocked():
 
 def test_the_apply_button_is_disabled_with_the_reason(capsys):
     pytest.importorskip("ipywidgets")
-    from runbook_lib.views import widgets
+    from runbook_lib.views import nb, widgets
 
-    box = widgets.offer_apply(review.plan_or_refusal("artifact bucket", _refuse))
+    box = widgets.offer_apply(review.plan_or_refusal("artifact bucket", _refuse), nb.apply_plan)
     button, note = box.children
     assert button.disabled and "not managed by this suite" in button.tooltip
     assert "Apply is disabled" in note.value
-    open_box = widgets.offer_apply(_bucket_plan())
+    open_box = widgets.offer_apply(_bucket_plan(), nb.apply_plan)
     assert not open_box.children[0].disabled
 
 
