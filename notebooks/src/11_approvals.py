@@ -32,7 +32,7 @@ override_reason: str = ""  # why (required with override_stage; goes to the audi
 
 # %%
 from runbook_lib.core import headless
-from runbook_lib.operate import approval_history, approvals, gates, rollback
+from runbook_lib.operate import approval_history, approvals, audit, gates, rollback
 from runbook_lib.views import approval_widgets, nb
 
 choice = approvals.check_decision(decision, summary)
@@ -88,8 +88,8 @@ nb.live_table("answered approvals", lambda: approvals.past_rows_for(ctx.session,
 
 # %%
 nb.live_table("audit trail",
-              lambda: approvals.audit_rows_for(ctx.session, ctx.names.artifact_bucket, names),
-              approvals.AUDIT_HEADERS, empty="no decision recorded yet")
+              lambda: audit.audit_rows_for(ctx.session, ctx.names.artifact_bucket, names),
+              audit.AUDIT_HEADERS, empty="no decision recorded yet")
 
 # %% [markdown]
 # ## Next

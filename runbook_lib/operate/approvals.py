@@ -1,34 +1,28 @@
-"""The approvals cockpit: what is waiting for a decision, the evidence for it, the decision,
-and the audit trail of decisions.
+"""The approvals cockpit: what is waiting for a decision, the evidence for it, and the decision.
 
 An approver should not have to open five consoles to decide: the commit, the build and its
 tests, the end of the build log, the staging URL and what production would gain are gathered
-here. Every decision is written to the artifact bucket as its own JSON object (one key per
-decision, so two approvers deciding at once never overwrite each other), beside CodePipeline's
-own record.
+here. Every decision goes to the audit trail (:mod:`.audit`), beside CodePipeline's own record.
 """
 
 from __future__ import annotations
 
 import functools
-import getpass
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.core.text import iso_time
 from runbook_lib.operate import logs, pipeline_state, revisions, rollback, summaries, test_reports
 from runbook_lib.operate.approval_history import past_approvals, past_rows
+from runbook_lib.operate.audit import AuditRecord, operator_identity, write_audit_record
 from runbook_lib.operate.pipeline_state import PendingApproval
 from runbook_lib.operate.test_counts import TestSummary, test_summary
 
 DECISIONS = ("approve", "reject")
-AUDIT_PREFIX = "audit/approvals"
 _SUMMARY_EXAMPLE = "staging checked: greeting fixed, error rate flat"
 
 
@@ -249,35 +243,7 @@ def pending_text(cards: list[ApprovalCard], pipelines: list[str]) -> str:
     return "\n\n".join(render_card(c) for c in cards)
 
 
-# -- decisions and the audit trail --------------------------------------------------------------
-
-
-@dataclass
-class AuditRecord:
-    """One decision: who, when, on what, and why."""
-
-    who: str
-    when: str
-    pipeline: str
-    execution: str
-    stage: str
-    action: str
-    token: str
-    decision: str
-    summary: str
-    key: str = ""
-
-    def to_json(self) -> str:
-        body = asdict(self)
-        body.pop("key")
-        return json.dumps(body, indent=1, sort_keys=True)
-
-
-AUDIT_HEADERS = ("when", "pipeline", "execution", "decision", "who", "summary")
-
-
-def audit_rows(records: list[AuditRecord]) -> list[tuple[str, ...]]:
-    return [(r.when, r.pipeline, r.execution, r.decision, r.who, r.summary) for r in records]
+# -- decisions --------------------------------------------------------------------------------
 
 
 def decide(session: AwsSession, approval: PendingApproval, decision: str, summary: str,
@@ -292,39 +258,6 @@ def decide(session: AwsSession, approval: PendingApproval, decision: str, summar
         session, audit_bucket, f"the approval was {choice}d in CodePipeline", who=who,
         pipeline=approval.pipeline, execution=approval.execution_id, stage=approval.stage,
         action=approval.action, token=approval.token, decision=choice, summary=summary.strip())
-
-
-def operator_identity(session: AwsSession) -> str:
-    """Who decides: the caller's ARN. On the local AWS every caller is its operator (only the
-    operator holds its key pair), but moto names everyone ``user/moto``: the OS user is named."""
-    arn = session.caller_arn()
-    if session.is_local and arn.endswith("/moto"):
-        return f"{arn.rsplit('/', 1)[0]}/{getpass.getuser()}"
-    return arn
-
-
-def write_audit_record(session: AwsSession, bucket: str, done: str, **fields: str
-                       ) -> AuditRecord:
-    """Append one decision to the audit trail: a JSON object per decision in the bucket.
-
-    ``done`` says what already happened in AWS, so a failed write names what the record must
-    still say (the record itself is in the message, to be added by hand).
-    """
-    now = datetime.now(UTC)
-    execution = fields.get("execution", "")
-    record = AuditRecord(
-        when=iso_time(now, "microseconds"),
-        key=f"{AUDIT_PREFIX}/{fields['pipeline']}/{now.strftime('%Y%m%dT%H%M%S.%fZ')}-"
-            f"{execution or 'unknown'}.json", **fields)
-    try:
-        session.client("s3").put_object(Bucket=bucket, Key=record.key,
-                                         Body=record.to_json().encode(),
-                                         ContentType="application/json")
-    except ClientError as err:
-        raise StepError(
-            f"{done}, but writing the audit record s3://{bucket}/{record.key} failed: {err}. "
-            f"Fix the bucket access, then add this record by hand: {record.to_json()}") from err
-    return record
 
 
 def decider(session: AwsSession, audit_bucket: str
@@ -376,35 +309,6 @@ def decision_text(record: AuditRecord | None, bucket: str, interactive: bool = F
             f"audit record: s3://{bucket}/{record.key}")
 
 
-def read_audit_trail(session: AwsSession, bucket: str, pipeline: str) -> list[AuditRecord]:
-    """Every recorded decision for ``pipeline``, oldest first (keys start with the UTC time)."""
-    s3 = session.client("s3")
-    prefix = f"{AUDIT_PREFIX}/{pipeline}/"
-    keys: list[str] = []
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys.extend(obj["Key"] for obj in page.get("Contents", []))
-        records = []
-        for key in sorted(keys):
-            body = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-            records.append(AuditRecord(**{k: body.get(k, "") for k in
-                                          AuditRecord.__dataclass_fields__ if k != "key"},
-                                       key=key))
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "NoSuchBucket":
-            raise StepError(f"audit bucket {bucket} does not exist; create the artifact bucket "
-                            "with notebook 2") from err
-        raise StepError(f"read audit trail s3://{bucket}/{prefix}: {err}") from err
-    return records
-
-
 def past_rows_for(session: AwsSession, pipelines: list[str]) -> list[tuple[str, ...]]:
     """:data:`PAST_HEADERS` rows of each pipeline's recent approvals, pipeline by pipeline."""
     return [row for name in pipelines for row in past_rows(past_approvals(session, name))]
-
-
-def audit_rows_for(session: AwsSession, bucket: str, pipelines: list[str]
-                   ) -> list[tuple[str, ...]]:
-    """:data:`AUDIT_HEADERS` rows of each pipeline's audit trail in ``bucket``."""
-    return [row for name in pipelines
-            for row in audit_rows(read_audit_trail(session, bucket, name))]

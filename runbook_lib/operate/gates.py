@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate.approvals import AuditRecord, write_audit_record
+from runbook_lib.operate.audit import AuditRecord, write_audit_record
 
 BLOCKS = (("beforeEntry", "beforeEntryConditionState", "BEFORE_ENTRY"),
           ("onSuccess", "onSuccessConditionState", "ON_SUCCESS"),
@@ -134,7 +134,8 @@ def waiting_gates(session: AwsSession, pipelines: list[str]) -> list[tuple[str, 
 def override_gate(session: AwsSession, pipeline: str, gate: GateState, reason: str,
                   audit_bucket: str) -> AuditRecord:
     """Break glass: let a waiting gate through (OverrideStageCondition), and record who, when
-    and why in the approvals' audit trail. A reason is required, as an approval's summary is."""
+    and why in the audit trail (:mod:`.audit`). A reason is required, as an approval's summary
+    is."""
     if not reason.strip():
         raise ParameterError("override_reason", reason, "a break-glass override needs a reason "
                              "(it goes in the audit trail)",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from runbook_lib.operate.approvals import ApprovalCard, AuditRecord, pending_text, render_card
+from runbook_lib.operate.approvals import ApprovalCard, pending_text, render_card
+from runbook_lib.operate.audit import AuditRecord
 from runbook_lib.operate.pipeline_state import PendingApproval
 
 SUMMARY_PLACEHOLDER = "Summary (required)"

@@ -9,6 +9,7 @@ from runbook_lib.core.errors import ParameterError
 from runbook_lib.operate import (
     approval_history,
     approvals,
+    audit,
     executions,
     history,
     sample_repo,
@@ -165,7 +166,7 @@ def test_approve_and_reject_with_evidence_and_audit_trail(deployed):
     assert executions.wait_for_execution(session, names.pipeline, rejected, 300).status == \
         "Failed"
 
-    trail = approvals.read_audit_trail(session, names.artifact_bucket, names.pipeline)
+    trail = audit.read_audit_trail(session, names.artifact_bucket, names.pipeline)
     assert [(r.execution, r.decision, r.summary) for r in trail] == [
         (run, "approve", "staging checked"), (rejected, "reject", "error rate up in staging")]
     assert all(r.key.startswith(f"audit/approvals/{names.pipeline}/") for r in trail)
@@ -185,7 +186,7 @@ def test_widget_buttons_wait_for_a_summary_and_call_decide():
 
     def decide(a, choice, summary):
         calls.append((a, choice, summary))
-        return approvals.AuditRecord("arn:who", "2026-01-01T00:00:00Z", a.pipeline,
+        return audit.AuditRecord("arn:who", "2026-01-01T00:00:00Z", a.pipeline,
                                      a.execution_id, a.stage, a.action, a.token, choice,
                                      summary, "audit/approvals/p/x.json")
 
@@ -208,4 +209,4 @@ def test_past_approvals_and_audit_rows_cover_the_pipelines_asked_for(deployed):
     rows = approvals.past_rows_for(session, [names.pipeline])
     assert rows and {r[0] for r in rows} == {names.pipeline}
     assert "first" in [r[5] for r in rows]  # the full stack's first run was approved so
-    assert approvals.audit_rows_for(session, names.artifact_bucket, ["no-such-pipeline"]) == []
+    assert audit.audit_rows_for(session, names.artifact_bucket, ["no-such-pipeline"]) == []

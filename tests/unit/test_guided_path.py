@@ -7,7 +7,7 @@ import json
 
 from runbook_lib.app import lab_settings
 from runbook_lib.core.plan import Change, Plan
-from runbook_lib.operate import approvals
+from runbook_lib.operate import approvals, audit
 from runbook_lib.views import display, nb
 
 
@@ -96,7 +96,7 @@ def test_the_local_approver_is_the_os_user(monkeypatch):
             return "arn:aws:sts::123456789012:user/moto"
 
     monkeypatch.setattr("getpass.getuser", lambda: "ana")
-    assert approvals.operator_identity(Local()) == "arn:aws:sts::123456789012:user/ana"
+    assert audit.operator_identity(Local()) == "arn:aws:sts::123456789012:user/ana"
 
 
 def test_the_pipeline_drawing_says_created_once_it_exists():

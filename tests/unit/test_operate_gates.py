@@ -7,7 +7,7 @@ import pytest
 from helpers import make_zip, wait_until
 
 from runbook_lib.core.errors import ParameterError
-from runbook_lib.operate import approvals, gates
+from runbook_lib.operate import audit, gates
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_a_waiting_gate_says_why_and_needs_a_reason_to_override(session, app_nam
                                   f"{app_name}-artifacts")
     assert (record.decision, record.stage, record.summary) == ("override", "Production",
                                                                "false alarm, INC-7")
-    trail = approvals.read_audit_trail(session, f"{app_name}-artifacts", pipeline)
+    trail = audit.read_audit_trail(session, f"{app_name}-artifacts", pipeline)
     assert [(r.decision, r.summary) for r in trail] == [("override", "false alarm, INC-7")]
     wait_until(lambda: gates.gate_states(session, pipeline)[0].status,
                lambda status: status == "Overridden", what="the override", interval=0.1)
