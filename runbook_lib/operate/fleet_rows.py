@@ -1,6 +1,7 @@
 """The fleet report's tables as rows to show: pure functions over a :class:`FleetReport`.
 
-Durations are shown in minutes, rates in percent, a missing figure as ``-``; each pipeline's
+Durations are written by :func:`runbook_lib.core.text.format_duration` (seconds under two
+minutes, then minutes, hours), rates in percent, a missing figure as ``-``; each pipeline's
 row ends with a sparkline of its runs a day and links to its own health report
 (``runbook report --pipeline NAME``), which reads that one pipeline through the APIs.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runbook_lib.core.text import format_duration
 from runbook_lib.operate.durations import percentile
 from runbook_lib.operate.fleet import FleetReport, daily_counts, sparkline
 
@@ -21,8 +23,9 @@ CHANGE_HEADERS = ("pipeline", "failure rate this week", "the week before", "chan
 DORA_HEADERS = ("measure", "fleet")
 
 
-def _minutes(ms: Any) -> str:
-    return "-" if ms is None else f"{float(ms) / 60000:.1f} min"
+def _duration(ms: Any) -> str:
+    """Milliseconds (as the queries answer) written as every duration is."""
+    return format_duration(None if ms is None else float(ms) / 1000)
 
 
 def _percent(value: Any) -> str:
@@ -37,16 +40,16 @@ def pipeline_rows(report: FleetReport) -> list[tuple]:
     for r in report.tables["pipelines"].dicts():
         d = dora.get(r["pipeline"], {})
         rows.append((r["pipeline"], r["runs"], r["failed"], _percent(r["failure_rate"]),
-                     _minutes(r["p50_ms"]), _minutes(r["p90_ms"]),
+                     _duration(r["p50_ms"]), _duration(r["p90_ms"]),
                      f"{float(d.get('deploys_per_day') or 0):.2f}",
-                     _percent(d.get("change_failure_rate")), _minutes(d.get("lead_p50_ms")),
-                     _minutes(d.get("restore_p50_ms")),
+                     _percent(d.get("change_failure_rate")), _duration(d.get("lead_p50_ms")),
+                     _duration(d.get("restore_p50_ms")),
                      sparkline(sparks.get(r["pipeline"], []))))
     return rows
 
 
 def stage_rows(report: FleetReport) -> list[tuple]:
-    return [(r["pipeline"], r["stage"], r["runs"], _minutes(r["p50_ms"]), _minutes(r["p90_ms"]))
+    return [(r["pipeline"], r["stage"], r["runs"], _duration(r["p50_ms"]), _duration(r["p90_ms"]))
             for r in report.tables["slowest_stages"].dicts()]
 
 
@@ -73,8 +76,8 @@ def fleet_dora_rows(report: FleetReport) -> list[tuple[str, str]]:
         ("deployments", str(deployments)),
         ("deployments a day", f"{deployments / report.window.days:.2f}"),
         ("change failure rate (median of pipelines)", _percent(_median(rates))),
-        ("lead time, start to production (median of pipelines)", _minutes(_median(leads))),
-        ("time to restore (median of pipelines)", _minutes(_median(restores))),
+        ("lead time, start to production (median of pipelines)", _duration(_median(leads))),
+        ("time to restore (median of pipelines)", _duration(_median(restores))),
     ]
 
 
