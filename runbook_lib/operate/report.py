@@ -2,9 +2,9 @@
 
 :func:`build_health_report` reads the history once (:mod:`.report_reading`: each execution
 page and each action page once, records built as the pages arrive) and each failed build's
-log once, page by page, through triage's scanner; everything else here is pure: tables, the
-log excerpt around the first error (triage's error detection and path shortener), and the
-figure's data and drawing, so tests check numbers instead of pixels.
+log once, page by page, through triage's scanner; everything else here is pure: tables and the
+log excerpt around the first error (triage's error detection and path shortener). Its figure is
+drawn by :mod:`runbook_lib.views.operate_plots` (``execution_duration_data``).
 ``notebooks/reports/pipeline_health.ipynb`` displays it and ``runbook report`` renders that
 notebook to HTML with the code hidden.
 """
@@ -15,12 +15,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from runbook_lib.core import redact
 from runbook_lib.core.errors import RunbookError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.core.text import iso_time
+from runbook_lib.core.text import format_duration, iso_time
 from runbook_lib.operate import executions, log_text, logs, report_reading, test_reports
 from runbook_lib.operate.durations import ExecutionRecord, percentile
 from runbook_lib.operate.executions import FailureDetails
@@ -28,17 +27,10 @@ from runbook_lib.operate.gates import GateCounts, gate_counts
 from runbook_lib.operate.summaries import ExecutionSummary
 from runbook_lib.operate.triage_scan import ScanResult
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 
 class ReportError(RunbookError):
     """The health report cannot be produced; the message says why and what to do."""
 
-
-# Okabe-Ito (as runbook_lib.views.plots), and a hatch for failures so they do not rely on colour.
-STATUS_COLOURS = {"Succeeded": "#009E73", "Failed": "#D55E00", "InProgress": "#0072B2"}
-OTHER_COLOUR = "#999999"
 
 @dataclass
 class RecentFailure:
@@ -91,13 +83,13 @@ class HealthReport:
             ("executions", str(len(self.executions))),
             ("by status", ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"),
             ("failure rate", f"{self.failure_rate:.0%}"),
-            ("median successful run", _minutes(percentile(durations, 50))),
+            ("median successful run", format_duration(percentile(durations, 50))),
             ("release gates", self.gates.summary() if self.gates else "-"),
         ]
 
     def execution_rows(self) -> list[tuple[str, str, str, str, str]]:
         return [(_when(e.start_time), e.status, e.trigger_text, e.commit_id[:7] or "-",
-                 _minutes(execution_seconds(e))) for e in self.executions]
+                 format_duration(execution_seconds(e))) for e in self.executions]
 
 
 SUMMARY_HEADERS = ("measure", "value")
@@ -183,61 +175,7 @@ def execution_seconds(execution: ExecutionSummary) -> float | None:
     return max(0.0, (execution.last_update_time - execution.start_time).total_seconds())
 
 
-# -- figure ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DurationBar:
-    """One bar of the execution-duration chart, oldest first (so time reads downwards)."""
-
-    label: str
-    minutes: float
-    status: str
-    colour: str
-    hatch: str
-
-
-def duration_bars(report: HealthReport) -> list[DurationBar]:
-    bars = []
-    for e in reversed(report.executions):
-        seconds = execution_seconds(e)
-        if seconds is None:
-            continue
-        label = f"{_when(e.start_time)[:16].replace('T', ' ')} {e.commit_id[:7]}".strip()
-        bars.append(DurationBar(label, seconds / 60, e.status,
-                                STATUS_COLOURS.get(e.status, OTHER_COLOUR),
-                                "//" if e.status == "Failed" else ""))
-    return bars
-
-
-def draw_execution_durations(report: HealthReport) -> Figure:
-    """Horizontal bars: one per finished execution, its duration in minutes, coloured (and,
-    for failures, hatched) by status."""
-    from matplotlib import pyplot as plt
-    from matplotlib.patches import Patch
-
-    bars = duration_bars(report)
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * max(1, len(bars))))
-    ax.barh([b.label for b in bars], [b.minutes for b in bars],
-            color=[b.colour for b in bars], hatch=[b.hatch or None for b in bars],
-            edgecolor="#000000")
-    ax.invert_yaxis()
-    ax.set_xlabel("duration, start to end of the execution (min)")
-    ax.set_ylabel("execution start (UTC) and commit")
-    ax.set_title(f"{report.pipeline}: executions of the last {report.days} d")
-    present = list(dict.fromkeys(b.status for b in bars))
-    ax.legend(handles=[Patch(facecolor=STATUS_COLOURS.get(s, OTHER_COLOUR), edgecolor="#000000",
-                             hatch="//" if s == "Failed" else None, label=s) for s in present],
-              loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _minutes(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 60:.1f} min"
 
 
 def _when(moment: datetime | None) -> str:

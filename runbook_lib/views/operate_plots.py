@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from runbook_lib.core.text import iso_time
+from runbook_lib.operate.report import HealthReport, execution_seconds
+from runbook_lib.views import palette
 from runbook_lib.views.palette import OKABE_ITO, STATUS_STYLES
 
 if TYPE_CHECKING:
@@ -95,6 +98,52 @@ def draw_gantt(data: GanttData) -> Figure:
                              hatch=STATUS_HATCHES.get(s), edgecolor="#000000", label=s)
                        for s in present], loc="lower right", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+@dataclass(frozen=True)
+class DurationBars:
+    """The health report's chart: one bar per finished execution, oldest first (so time reads
+    downwards), values in ``unit``; ``bars`` are :class:`GanttBar` starting at 0."""
+
+    title: str
+    unit: str
+    bars: list[GanttBar]
+
+    @property
+    def xlabel(self) -> str:
+        return f"duration, start to end of the execution ({self.unit})"
+
+
+def execution_duration_data(report: HealthReport) -> DurationBars:
+    """The health report's executions as bars, in the unit that keeps the longest readable;
+    status by palette colour and hatch, so a failure shows without colour too."""
+    finished = [(e, s) for e in reversed(report.executions)
+                if (s := execution_seconds(e)) is not None]
+    unit, size = time_unit(max((s for _, s in finished), default=0.0))
+    bars = [GanttBar(f"{iso_time(e.start_time, missing='-')[:16].replace('T', ' ')} "
+                     f"{e.commit_id[:7]}".strip(), 0.0, s / size, e.status,
+                     palette.colour(e.status), palette.hatch(e.status)) for e, s in finished]
+    return DurationBars(f"{report.pipeline}: executions of the last {report.days} d", unit, bars)
+
+
+def draw_execution_durations(data: DurationBars) -> Figure:
+    from matplotlib import pyplot as plt
+    from matplotlib.patches import Patch
+
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * max(1, len(data.bars))))
+    ax.barh([b.label for b in data.bars], [b.length for b in data.bars],
+            color=[b.colour for b in data.bars], hatch=[b.hatch or None for b in data.bars],
+            edgecolor="#000000")
+    ax.invert_yaxis()
+    ax.set_xlabel(data.xlabel)
+    ax.set_ylabel("execution start (UTC) and commit")
+    ax.set_title(data.title)
+    present = list(dict.fromkeys(b.status for b in data.bars))
+    ax.legend(handles=[Patch(facecolor=palette.colour(s), hatch=palette.hatch(s) or None,
+                             edgecolor="#000000", label=s) for s in present],
+              loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
 

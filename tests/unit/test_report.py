@@ -8,6 +8,7 @@ import pytest
 
 from runbook_lib.operate import report
 from runbook_lib.operate.summaries import ExecutionSummary
+from runbook_lib.views import operate_plots, palette
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -55,15 +56,27 @@ def test_failure_rate_and_summary():
 def test_duration_bars_are_oldest_first_with_status_colour_and_hatch():
     r = _report(_run("Succeeded", 20, 4), _run("Failed", 10, 1),
                 ExecutionSummary("running", "InProgress", start_time=T0))
-    bars = report.duration_bars(r)
-    assert [(b.status, b.minutes, b.hatch) for b in bars] == [("Failed", 1.0, "//"),
-                                                               ("Succeeded", 4.0, "")]
-    assert bars[0].colour == report.STATUS_COLOURS["Failed"]
-    assert bars[0].label == "2026-01-01 12:10 abcdef0"
+    data = operate_plots.execution_duration_data(r)
+    assert data.unit == "min"
+    assert [(b.status, b.length, b.hatch) for b in data.bars] == [
+        ("Failed", 1.0, palette.hatch("Failed")), ("Succeeded", 4.0, "")]
+    assert data.bars[0].hatch  # a failure shows without colour too
+    assert data.bars[0].colour == palette.colour("Failed")
+    assert data.bars[0].label == "2026-01-01 12:10 abcdef0"
+
+
+def test_runs_under_a_minute_are_shown_in_seconds():
+    r = _report(_run("Succeeded", 10, 0.5), _run("Succeeded", 0, 0.25))
+    assert dict(r.summary_rows())["median successful run"] == "22.5 s"
+    assert [row[4] for row in r.execution_rows()] == ["30.0 s", "15.0 s"]
+    data = operate_plots.execution_duration_data(r)
+    assert data.unit == "s" and [b.length for b in data.bars] == [15.0, 30.0]
+    assert "(s)" in data.xlabel
 
 
 def test_chart_has_labelled_axes():
-    fig = report.draw_execution_durations(_report(_run("Succeeded", 0, 3)))
+    data = operate_plots.execution_duration_data(_report(_run("Succeeded", 0, 3)))
+    fig = operate_plots.draw_execution_durations(data)
     ax = fig.axes[0]
     assert "(min)" in ax.get_xlabel() and ax.get_ylabel()
     from matplotlib import pyplot as plt

@@ -38,7 +38,8 @@ nb.table(health.summary_rows(), report.SUMMARY_HEADERS)
 
 # %%
 nb.table(health.execution_rows(), report.EXECUTION_HEADERS)
-plots.show_figure(report.draw_execution_durations(health))
+plots.show_figure(operate_plots.draw_execution_durations(
+    operate_plots.execution_duration_data(health)))
 
 # %% [markdown]
 # ## Stage durations and failure rates
