@@ -141,18 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_options(teardown)
     teardown.set_defaults(func=_teardown)
 
-    report = sub.add_parser("report", help="render the pipeline health report to HTML")
-    report.add_argument("--pipeline", default=None, help="name of the pipeline to report on "
-                        "(default: the app's in runbook.toml)")
-    report.add_argument("--days", type=int, default=30,
-                        help="window: executions started in the last N days (default 30)")
-    report.add_argument("--out", type=Path, metavar="FILE.html",
-                        help="where to write the HTML (the executed notebook goes beside it)")
-    report.add_argument("--target", choices=("local", "aws"), default=None,
-                        help="the embedded local AWS (default) or real AWS")
-    cmd_report.add_options(report)
-    report.set_defaults(func=_report)
-
+    _add_report_parser(sub)
     cmd_triage.add_parser(sub)
 
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (guided mode)")
@@ -165,6 +154,20 @@ def _parser() -> argparse.ArgumentParser:
     cmd_buildspec.register(sub)
     cmd_fleet.register(sub)
     return parser
+
+
+def _add_report_parser(sub) -> None:
+    report = sub.add_parser("report", help="render the pipeline health report to HTML")
+    report.add_argument("--pipeline", default=None, help="name of the pipeline to report on "
+                        "(default: the app's in runbook.toml)")
+    report.add_argument("--days", type=int, default=30,
+                        help="window: executions started in the last N days (default 30)")
+    report.add_argument("--out", type=Path, metavar="FILE.html",
+                        help="where to write the HTML (the executed notebook goes beside it)")
+    report.add_argument("--target", choices=("local", "aws"), default=None,
+                        help="the embedded local AWS (default) or real AWS")
+    cmd_report.add_options(report)
+    report.set_defaults(func=_report)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
