@@ -211,26 +211,11 @@ class ResourceNames:
                 f"{app}-{p.staging_name}-{account_id}-{p.region}",
                 f"{app}-{p.production_name}-{account_id}-{p.region}",
             ),
-            ecr_repository=app,
-            ecs_cluster=p.ecs_cluster or f"{app}-cluster",
-            # One service per environment: staging and production never share a service.
-            ecs_services=(f"{p.ecs_service or app + '-service'}-{p.staging_name}",
-                          f"{p.ecs_service or app + '-service'}-{p.production_name}"),
-            # Roles of the deployed app's tasks: they belong to the app, not to the suite, and
-            # are named by convention so the pipeline role may pass exactly these two.
-            ecs_task_roles=(f"{app}-ecs-task-execution", f"{app}-ecs-task"),
-            codedeploy_application=app,
-            codedeploy_groups=(f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
-            cloudformation_stacks=(f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
-            cloudformation_role=f"{app}-cloudformation",
             environments=(p.staging_name, p.production_name),
             # Started by EventBridge on a CodeCommit or S3 change (connection sources use the
             # pipeline's own push trigger instead).
             source_change_rule=f"{app}-pipeline-source-change",
-            ecs_task_family=app,
-            codedeploy_config=("CodeDeployDefault.ECSAllAtOnce"
-                               if p.deploy_provider == "codedeploy-ecs"
-                               else "CodeDeployDefault.OneAtATime"),
+            **_deploy_target_names(p),
             cache_location=f"{bucket}/cache/{app}-build",
             codecommit_repository=p.source_repo if p.source_provider == "codecommit" else "",
             source_object=(tuple(p.source_repo.split("/", 1)) if p.source_provider == "s3"
@@ -375,6 +360,29 @@ def _coerce(name: str, annotation: object, value: Any) -> Any:
     if text == "str" and value is None:
         return ""
     return value
+
+
+def _deploy_target_names(p: Params) -> dict[str, Any]:
+    """The names of what the deploy stages deploy to (ECS, CodeDeploy, CloudFormation)."""
+    app = p.app_name
+    service = p.ecs_service or f"{app}-service"
+    return {
+        "ecr_repository": app,
+        "ecs_cluster": p.ecs_cluster or f"{app}-cluster",
+        # One service per environment: staging and production never share a service.
+        "ecs_services": (f"{service}-{p.staging_name}", f"{service}-{p.production_name}"),
+        # Roles of the deployed app's tasks: they belong to the app, not to the suite, and are
+        # named by convention so the pipeline role may pass exactly these two.
+        "ecs_task_roles": (f"{app}-ecs-task-execution", f"{app}-ecs-task"),
+        "ecs_task_family": app,
+        "codedeploy_application": app,
+        "codedeploy_groups": (f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
+        "codedeploy_config": ("CodeDeployDefault.ECSAllAtOnce"
+                              if p.deploy_provider == "codedeploy-ecs"
+                              else "CodeDeployDefault.OneAtATime"),
+        "cloudformation_stacks": (f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
+        "cloudformation_role": f"{app}-cloudformation",
+    }
 
 
 def _local_connection_arn(p: Params, account_id: str, partition: str) -> str:
