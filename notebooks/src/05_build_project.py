@@ -47,7 +47,7 @@ staging_name: str = "staging"  # the environment whose config and secrets the bu
 apply: bool = False  # True: create or update; False: show the plan only
 
 # %%
-from runbook_lib.setup import codebuild, source
+from runbook_lib.setup import build_project_state, codebuild, source
 from runbook_lib.views import nb
 
 ctx = nb.context(globals())
@@ -64,7 +64,7 @@ nb.show_plan(plan, apply)
 # time, never the value.
 
 # %%
-state = codebuild.describe_build_project(ctx.session, ctx.params, ctx.names)
+state = build_project_state.describe_build_project(ctx.session, ctx.params, ctx.names)
 print(state.headline())
 nb.table(state.settings_rows(), ["setting", "value"])
 
@@ -80,7 +80,7 @@ nb.table(state.variable_rows(), ["variable", "type", "value or reference"])
 # variables were checked the same way above).
 
 # %%
-print(codebuild.plaintext_demo(ctx.params, ctx.names))
+print(build_project_state.plaintext_demo(ctx.params, ctx.names))
 
 # %% [markdown]
 # ## Next

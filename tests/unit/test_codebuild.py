@@ -7,7 +7,7 @@ from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError, ParameterError
 from runbook_lib.core.params import Params
 from runbook_lib.core.plan import diff_values
-from runbook_lib.setup import codebuild
+from runbook_lib.setup import build_project_state, codebuild
 
 SECRET_VALUE = "hunter2-correct-horse"
 
@@ -92,7 +92,7 @@ def test_clashing_or_reserved_names_are_refused(case, changes, field):
 ])
 def test_plaintext_verdict_never_shows_the_value(entry, verdict):
     params = Params(app_name="shop")
-    said = codebuild.plaintext_verdict(params, params.names(), entry)
+    said = build_project_state.plaintext_verdict(params, params.names(), entry)
     assert said.startswith(verdict)
     assert SECRET_VALUE not in said
 
@@ -280,10 +280,10 @@ def test_secret_plaintext_is_refused_before_any_aws_call(session, params, names)
 
 
 def test_describe_shows_plan_before_and_live_project_after(session, params, names):
-    before = codebuild.describe_build_project(session, params, names)
+    before = build_project_state.describe_build_project(session, params, names)
     assert not before.exists
     _apply(session, params, names)
-    after = codebuild.describe_build_project(session, params, names)
+    after = build_project_state.describe_build_project(session, params, names)
     assert after.exists
     assert (after.image, after.compute_type, after.privileged, after.timeout_minutes) == (
         params.build_image, params.compute_type, False, 15)
@@ -295,9 +295,9 @@ def test_describe_shows_plan_before_and_live_project_after(session, params, name
 
 
 def test_displayed_plaintext_that_looks_secret_is_masked():
-    shown = codebuild.BuildVariable("DB_PASSWORD", "PLAINTEXT", SECRET_VALUE).shown_value
-    assert shown == "***"
-    assert codebuild.BuildVariable("DB_URL", "PARAMETER_STORE", "/a/staging/DB_URL").shown_value \
+    variable = build_project_state.BuildVariable
+    assert variable("DB_PASSWORD", "PLAINTEXT", SECRET_VALUE).shown_value == "***"
+    assert variable("DB_URL", "PARAMETER_STORE", "/a/staging/DB_URL").shown_value \
         == "/a/staging/DB_URL"
     registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-    assert codebuild.BuildVariable("ECR_REGISTRY", "PLAINTEXT", registry).shown_value == registry
+    assert variable("ECR_REGISTRY", "PLAINTEXT", registry).shown_value == registry

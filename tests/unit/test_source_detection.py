@@ -15,7 +15,7 @@ from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.param_rules import SAMPLE_DEFAULTS
 from runbook_lib.core.params import Params
 from runbook_lib.local.server import client
-from runbook_lib.setup import codebuild, source
+from runbook_lib.setup import build_project_state, codebuild, source
 
 GIT = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
 BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo built\n"
@@ -130,9 +130,9 @@ def test_buildspec_path_must_stay_inside_the_repository(bad):
 
 def test_the_plaintext_demonstration_is_the_sample_apps_only():
     mine = Params(source_repo="me/my-app")
-    assert "refused" not in codebuild.plaintext_demo(mine, mine.names())
+    assert "refused" not in build_project_state.plaintext_demo(mine, mine.names())
     sample = Params()
-    shown = codebuild.plaintext_demo(sample, sample.names())
+    shown = build_project_state.plaintext_demo(sample, sample.names())
     assert shown.startswith("demonstration (not your build)") and "refused" in shown
 
 
