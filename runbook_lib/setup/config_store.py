@@ -7,15 +7,11 @@ variables: the build project references them by name and CodeBuild fetches them 
 Secret and SecureString *values* never travel as notebook parameters and never reach an output,
 a log, an exception message, a repr or a plan diff. They come from ``RUNBOOK_SECRET_*``
 environment variables, a hidden prompt, or (on the local AWS only) a generated placeholder; see
-:func:`resolve_secret_value`.
+:func:`.secret_values.resolve_secret_value`.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
-import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,35 +21,18 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core import redact, tags
 from runbook_lib.core.converge import create_or_adopt
-from runbook_lib.core.errors import SecretValueError, StepError
-from runbook_lib.core.headless import is_headless
+from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames, pairs_to_dict
 from runbook_lib.core.plan import Change, Plan, create, diff_values, unchanged, update
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import iso_time
+from runbook_lib.setup.secret_values import SecretValue, resolve_secret_value, supplied_secret_value
 
 HIDDEN = "(hidden)"
 HIDDEN_CHANGED = "(hidden, changed)"
-ENV_VAR_PREFIX = "RUNBOOK_SECRET_"
-PROMPT_SOURCE = "prompt"
-PLACEHOLDER_SOURCE = "generated placeholder (local only)"
 DEFAULT_SSM_KEY = "alias/aws/ssm"
 DEFAULT_SECRETS_KEY = "alias/aws/secretsmanager"
 CONFIG_HEADERS = ("environment", "name", "type", "version", "last modified", "value")
-
-
-@dataclass(frozen=True)
-class SecretValue:
-    """A resolved secret value and where it came from; the value stays out of the repr."""
-
-    name: str
-    environment: str
-    source: str
-    value: str = field(repr=False)
-
-    @property
-    def is_placeholder(self) -> bool:
-        return self.source == PLACEHOLDER_SOURCE
 
 
 @dataclass(frozen=True)
@@ -82,50 +61,6 @@ class _StoredParameter:
     last_modified: datetime | None
     key_id: str | None = None
     value: str | None = field(default=None, repr=False)
-
-
-# -- secret values ------------------------------------------------------------------------------
-
-
-def secret_env_vars(name: str, environment: str) -> tuple[str, str]:
-    """The two environment variables that may supply a value, most specific first."""
-    env_part = _env_token(environment)
-    name_part = _env_token(name)
-    return (f"{ENV_VAR_PREFIX}{env_part}_{name_part}", f"{ENV_VAR_PREFIX}{name_part}")
-
-
-def supplied_secret_value(name: str, environment: str) -> SecretValue | None:
-    """A value the operator supplied explicitly through the environment, else ``None``."""
-    for var in secret_env_vars(name, environment):
-        value = os.environ.get(var)
-        if value:
-            return SecretValue(name, environment, f"environment variable {var}", value)
-    return None
-
-
-def resolve_secret_value(name: str, environment: str, session_is_local: bool,
-                         prompt: Callable[[str], str] | None = None) -> SecretValue:
-    """A value for a new secret: environment, hidden prompt, local placeholder, or an error.
-
-    A placeholder is only ever generated for the local AWS, where no real credential exists;
-    on AWS a headless run without a value stops with the variables to set.
-    """
-    supplied = supplied_secret_value(name, environment)
-    if supplied is not None:
-        return supplied
-    if not is_headless():
-        ask = prompt or getpass.getpass
-        value = ask(f"value of {name} for {environment} (input hidden, empty to skip): ")
-        if value:
-            return SecretValue(name, environment, PROMPT_SOURCE, value)
-    if session_is_local:
-        return SecretValue(name, environment, PLACEHOLDER_SOURCE, secrets.token_urlsafe(24))
-    specific, general = secret_env_vars(name, environment)
-    raise SecretValueError(
-        f"no value for {name} in {environment}: a headless run on AWS cannot prompt and never "
-        f"invents one. Fix: export {specific} (this environment only) or {general} (every "
-        "environment), or run the notebook in JupyterLab to be prompted."
-    )
 
 
 # -- plan ---------------------------------------------------------------------------------------
@@ -399,11 +334,6 @@ def _secret_call(context: str, call: Callable[..., Any], value: str | None,
 
 
 # -- small helpers ------------------------------------------------------------------------------
-
-
-def _env_token(text: str) -> str:
-    """Upper-case, with characters environment variable names cannot hold turned into _."""
-    return re.sub(r"[^A-Z0-9_]", "_", text.upper())
 
 
 def _secret_kms(key_id: str | None) -> str:
