@@ -32,7 +32,7 @@ apply: bool = False  # False shows the plan only; True creates or updates
 
 # %%
 from runbook_lib.operate import report_schedules
-from runbook_lib.setup import monitoring, release_alarm, schedule
+from runbook_lib.setup import monitoring, release_alarm, rule_proof, schedule
 from runbook_lib.views import nb, schedule_view
 
 ctx = nb.context(globals())
@@ -57,8 +57,8 @@ nb.show_plan(plan, apply)
 # must not.
 
 # %%
-proofs = monitoring.prove_rule(ctx.session, ctx.params, ctx.names)
-nb.table([p.row() for p in proofs], monitoring.PROOF_HEADERS)
+proofs = rule_proof.prove_rule(ctx.session, ctx.params, ctx.names)
+nb.table([p.row() for p in proofs], rule_proof.PROOF_HEADERS)
 print("rule proven" if all(p.ok for p in proofs) else "the rule's pattern is wrong")
 
 # %% [markdown]

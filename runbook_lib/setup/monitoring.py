@@ -5,7 +5,7 @@ FAILED state, and sends a short readable message (not the raw event) to an SNS t
 operators' e-mail addresses subscribe to. The topic policy lets EventBridge publish only on behalf
 of this one rule (``aws:SourceArn``), so no IAM role is needed for the SNS target.
 
-:func:`prove_rule` asks EventBridge itself (``TestEventPattern``) whether the rule's pattern
+:mod:`.rule_proof` asks EventBridge itself (``TestEventPattern``) whether the rule's pattern
 matches sample events in AWS's exact shape, so the operator sees the rule work before a real
 failure.
 """
@@ -13,10 +13,7 @@ failure.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,41 +23,14 @@ from runbook_lib.core.errors import StepError
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Change, Plan, converge, create, unchanged
 from runbook_lib.core.session import AwsSession
-from runbook_lib.core.text import iso_time
 
 EVENT_SOURCE = "aws.codepipeline"
 PIPELINE_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
 EVENT_KINDS = {"pipeline": PIPELINE_EVENT, "stage": STAGE_EVENT}
 TARGET_ID = "failure-topic"
-SAMPLE_STAGE = "Build"
 EVENTS_STATEMENT_SID = "AllowFailureRuleToPublish"
 _TOPIC_MISSING = ("NotFound", "NotFoundException")
-
-
-@dataclass
-class RuleProof:
-    """One sample event put to the rule's pattern: what should happen and what EventBridge said."""
-
-    case: str
-    detail_type: str
-    pipeline: str
-    state: str
-    expected: bool
-    matched: bool
-    pattern_from: str  # "rule" (deployed) or "plan" (rule not created yet)
-
-    @property
-    def ok(self) -> bool:
-        return self.expected == self.matched
-
-    def row(self) -> tuple[str, str, str, str, str]:
-        want = "match" if self.expected else "no match"
-        got = "match" if self.matched else "no match"
-        return (self.case, want, got, "ok" if self.ok else "WRONG", self.pattern_from)
-
-
-PROOF_HEADERS = ("sample event", "expected", "EventBridge says", "verdict", "pattern")
 
 
 # -- desired state --------------------------------------------------------------------------------
@@ -158,7 +128,7 @@ def plan_monitoring(session: AwsSession, params: Params, names: ResourceNames) -
     plan.add(_policy_change(session, names, topic_attrs))
     for change in _subscription_changes(session, params, names, topic_attrs is not None):
         plan.add(change)
-    rule = _describe_rule(session, names)
+    rule = describe_failure_rule(session, names)
     plan.add(_rule_change(session, params, names, rule))
     plan.add(_target_change(session, names, rule is not None))
     return plan
@@ -315,7 +285,8 @@ def _topic_attributes(session: AwsSession, names: ResourceNames) -> dict[str, st
         raise StepError(f"get topic attributes {arn}: {err}") from err
 
 
-def _describe_rule(session: AwsSession, names: ResourceNames) -> dict[str, Any] | None:
+def describe_failure_rule(session: AwsSession, names: ResourceNames) -> dict[str, Any] | None:
+    """The failure rule as EventBridge describes it; None when it does not exist."""
     try:
         return session.client("events").describe_rule(Name=names.failure_rule,
                                                       EventBusName="default")
@@ -331,75 +302,3 @@ def _guard(what: str, call: Callable[..., Any], **kwargs: Any) -> Any:
         return call(**kwargs)
     except ClientError as err:
         raise StepError(f"{what}: {err}") from err
-
-
-# -- proof ----------------------------------------------------------------------------------------
-
-
-def sample_event(params: Params, names: ResourceNames, kind: str, state: str,
-                 pipeline: str | None = None) -> dict[str, Any]:
-    """An event in the shape CodePipeline sends to EventBridge (CodePipeline user guide).
-
-    ``kind`` is ``pipeline`` or ``stage``; ``pipeline`` defaults to this app's pipeline. Ids are
-    derived from the inputs so the same sample is the same event.
-    """
-    if kind not in EVENT_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(EVENT_KINDS)}, not {kind!r}")
-    pipeline = pipeline or names.pipeline
-    now = datetime.now(UTC).replace(microsecond=0)
-    seed = f"{names.account_id}/{names.region}/{pipeline}/{kind}/{state}"
-    detail: dict[str, Any] = {
-        "pipeline": pipeline,
-        "execution-id": str(uuid.uuid5(uuid.NAMESPACE_URL, seed + "/execution")),
-        "start-time": iso_time(now, "milliseconds"),
-        "state": state,
-        "version": 1.0,
-        "pipeline-execution-attempt": 1.0,
-    }
-    if kind == "stage":
-        detail["stage"] = SAMPLE_STAGE
-    return {
-        "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, seed)),
-        "detail-type": EVENT_KINDS[kind],
-        "source": EVENT_SOURCE,
-        "account": names.account_id,
-        "time": iso_time(now),
-        "region": names.region,
-        "resources": [names.arn("codepipeline", pipeline)],
-        "detail": detail,
-    }
-
-
-def proof_cases(names: ResourceNames) -> list[tuple[str, str, str, str, bool]]:
-    """(case, kind, state, pipeline, should match): both ways, so a too-wide rule shows too."""
-    other = f"{names.pipeline}-other"
-    return [
-        ("pipeline FAILED", "pipeline", "FAILED", names.pipeline, True),
-        ("stage FAILED", "stage", "FAILED", names.pipeline, True),
-        ("pipeline SUCCEEDED", "pipeline", "SUCCEEDED", names.pipeline, False),
-        (f"other pipeline ({other}) FAILED", "pipeline", "FAILED", other, False),
-    ]
-
-
-def prove_rule(session: AwsSession, params: Params, names: ResourceNames) -> list[RuleProof]:
-    """Ask EventBridge whether the rule's pattern matches each sample event.
-
-    Uses the deployed rule's pattern when the rule exists, else the planned one (a plan-only
-    run can still show the proof).
-    """
-    rule = _describe_rule(session, names)
-    if rule is not None:
-        pattern, pattern_from = rule.get("EventPattern") or "{}", "rule"
-    else:
-        pattern, pattern_from = json.dumps(failure_pattern(names)), "plan"
-    events = session.client("events")
-    proofs = []
-    for case, kind, state, pipeline, expected in proof_cases(names):
-        event = sample_event(params, names, kind, state, pipeline=pipeline)
-        answer = _guard(f"test event pattern of {names.failure_rule}", events.test_event_pattern,
-                        EventPattern=pattern, Event=json.dumps(event))
-        proofs.append(RuleProof(case, EVENT_KINDS[kind], pipeline, state, expected,
-                                bool(answer.get("Result")), pattern_from))
-    return proofs
-

@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import wait_until
 
-from runbook_lib.setup import monitoring
+from runbook_lib.setup import monitoring, rule_proof
 
 DELIVERY_TIMEOUT = 20
 
@@ -60,7 +60,7 @@ def _entry(source, detail=None, **extra):
 
 
 def _put_sample(local_aws, params, names, state):
-    sample = monitoring.sample_event(params, names, "pipeline", state)
+    sample = rule_proof.sample_event(params, names, "pipeline", state)
     when = datetime.strptime(sample["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     answer = local_aws.app.context.aws.client("events").put_events(Entries=[{
         "Source": sample["source"], "DetailType": sample["detail-type"],

@@ -6,7 +6,7 @@ import pytest
 
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError
-from runbook_lib.setup import monitoring
+from runbook_lib.setup import monitoring, rule_proof
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_untagged_lookalike_is_refused_and_untouched(session, params, names, cas
     ],
 )
 def test_sample_event_has_aws_shape(params, names, kind, detail_type, has_stage):
-    event = monitoring.sample_event(params, names, kind, "FAILED")
+    event = rule_proof.sample_event(params, names, kind, "FAILED")
     for field in ("version", "id", "detail-type", "source", "account", "time", "region",
                   "resources", "detail"):
         assert field in event
@@ -150,14 +150,14 @@ def test_sample_event_has_aws_shape(params, names, kind, detail_type, has_stage)
 
 def test_sample_event_rejects_unknown_kind(params, names):
     with pytest.raises(ValueError):
-        monitoring.sample_event(params, names, "action", "FAILED")
+        rule_proof.sample_event(params, names, "action", "FAILED")
 
 
 def test_rule_proof_passes_for_the_planned_and_the_deployed_rule(session, params, names):
-    planned = monitoring.prove_rule(session, params, names)
+    planned = rule_proof.prove_rule(session, params, names)
     assert {p.pattern_from for p in planned} == {"plan"}
     _apply(session, params, names)
-    deployed = monitoring.prove_rule(session, params, names)
+    deployed = rule_proof.prove_rule(session, params, names)
     assert {p.pattern_from for p in deployed} == {"rule"}
     for proofs in (planned, deployed):
         assert all(p.ok for p in proofs), [p.row() for p in proofs]
@@ -180,6 +180,6 @@ def test_rule_proof_catches_a_wrong_pattern(session, params, names, case, patter
                                             wrong_cases):
     _apply(session, params, names)
     session.client("events").put_rule(Name=names.failure_rule, EventPattern=json.dumps(pattern))
-    proofs = monitoring.prove_rule(session, params, names)
+    proofs = rule_proof.prove_rule(session, params, names)
     wrong = {p.case.split(" (")[0] for p in proofs if not p.ok}
     assert wrong == wrong_cases, case
