@@ -4,6 +4,10 @@ Notebooks call these so that they stay narrative plus calls. Tables, plans and s
 displayed as rich objects (:mod:`runbook_lib.views.display`): their text form is what headless
 runs (papermill, nbval, logs) always printed, their HTML form is what JupyterLab shows. In
 JupyterLab the same calls add widgets (an Apply button under a plan).
+
+The one view that reaches AWS, as the notebook's entry point: :func:`context` opens the session,
+:func:`apply_plan` carries out a plan through the plan's own apply functions, and :func:`live`
+re-reads an output through the library function it is handed. Every other view only shows.
 """
 
 from __future__ import annotations
