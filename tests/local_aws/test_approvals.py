@@ -9,7 +9,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_until
+from helpers import wait_for_execution, wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, register
 from runbook_lib.local.codepipeline.approvals import TIMEOUT_ENV
@@ -67,9 +67,7 @@ def _token(cp, pipeline):
 
 
 def _status(cp, pipeline, execution_id, *wanted):
-    return wait_until(lambda: cp.get_pipeline_execution(
-        pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"],
-        lambda e: e["status"] in wanted, what=f"status {wanted}")
+    return wait_for_execution(cp, pipeline, execution_id, *wanted, timeout=30)
 
 
 def _decide(cp, pipeline, token, status, summary="looked fine"):

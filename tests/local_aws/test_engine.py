@@ -15,7 +15,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import make_zip, wait_until
+from helpers import make_zip, wait_for_execution, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
@@ -114,9 +114,7 @@ def execution(cp, pipeline, execution_id):
 
 
 def wait_status(cp, pipeline, execution_id, *statuses, timeout=30.0):
-    return wait_until(lambda: execution(cp, pipeline, execution_id),
-                      lambda e: e["status"] in statuses, timeout=timeout,
-                      what=f"execution {execution_id} to be {statuses}")
+    return wait_for_execution(cp, pipeline, execution_id, *statuses, timeout=timeout)
 
 
 def actions(cp, pipeline, execution_id=None):

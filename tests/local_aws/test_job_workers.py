@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, make_zip, wait_until
+from helpers import AWS_CLI, make_zip, wait_for_execution, wait_until
 
 WORKER = Path(__file__).resolve().parents[2] / "tools" / "job_worker_example.py"
 ROLE_ARN = "arn:aws:iam::123456789012:role/{}"
@@ -128,10 +128,7 @@ def test_the_worker_failure_fails_the_action_with_its_reason(pipeline, env, app_
                        name)["pipelineExecutionId"]
     done = _worker(env, provider)
     assert done.returncode == 0, done.stderr
-    execution = wait_until(
-        lambda: cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
-            "pipelineExecution"], lambda e: e["status"] not in ("InProgress", "Stopping"),
-        timeout=60)
+    execution = wait_for_execution(cp, name, execution_id)
     assert execution["status"] == "Failed"
     state = cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]
     assert "RequiredFile 'package.json'" in state["latestExecution"]["errorDetails"]["message"]
@@ -253,10 +250,7 @@ def test_third_party_jobs_use_client_tokens(pipeline, app_name):
     cp.put_third_party_job_failure_result(
         jobId=job["jobId"], clientToken=job["clientId"],
         failureDetails={"type": "ConfigurationError", "message": "skill not found"})
-    execution = wait_until(
-        lambda: cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
-            "pipelineExecution"], lambda e: e["status"] not in ("InProgress", "Stopping"),
-        timeout=60)
+    execution = wait_for_execution(cp, name, execution_id)
     assert execution["status"] == "Failed"
 
 

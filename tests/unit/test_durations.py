@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import wait_until
+from helpers import wait_for_execution
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.session import AwsSession
@@ -82,10 +82,7 @@ def _declaration(name, role_arn, bucket):
 
 
 def _finish(cp, pipeline, execution_id, timeout=30.0):
-    return wait_until(lambda: cp.get_pipeline_execution(
-        pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]["status"],
-        lambda status: status not in ("InProgress", "Stopping"), timeout=timeout,
-        what=f"{execution_id} to finish", interval=0.1)
+    return wait_for_execution(cp, pipeline, execution_id, timeout=timeout)["status"]
 
 
 @pytest.fixture(scope="module")

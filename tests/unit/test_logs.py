@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from helpers import make_zip, wait_until
+from helpers import make_zip, wait_for_execution, wait_until
 
 from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
@@ -214,6 +214,5 @@ def test_a_newer_run_that_failed_before_its_build_is_passed_over(failed_run):
     newer = cp.start_pipeline_execution(name=pipeline, sourceRevisions=[{
         "actionName": "Source", "revisionType": "S3_OBJECT_VERSION_ID",
         "revisionValue": "no-such-version"}])["pipelineExecutionId"]
-    wait_until(lambda: cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=newer)[
-        "pipelineExecution"]["status"], lambda status: status == "Failed", timeout=90)
+    wait_for_execution(cp, pipeline, newer, "Failed", timeout=90)
     assert logs.locate_build(session, pipeline).execution_id == execution_id
