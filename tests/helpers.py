@@ -59,6 +59,17 @@ def wait_for_build(codebuild, build_id: str, *, timeout: float = 60.0,
                       timeout=timeout, what=f"build {build_id}", interval=0.1)
 
 
+def pipeline_role(session: AwsSession, app: str) -> str:
+    """The ARN of role ``APP-role`` for a test pipeline, created if missing (the local engine
+    checks a pipeline's role exists, not what it allows)."""
+    iam = session.client("iam")
+    try:
+        return iam.create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=f"{app}-role")["Role"]["Arn"]
+
+
 FINISHED = lambda e: e["status"] not in ("InProgress", "Stopping")  # noqa: E731
 
 

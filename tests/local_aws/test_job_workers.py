@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, make_zip, wait_for_execution, wait_until
+from helpers import AWS_CLI, make_zip, pipeline_role, wait_for_execution, wait_until
 
 WORKER = Path(__file__).resolve().parents[2] / "tools" / "job_worker_example.py"
 ROLE_ARN = "arn:aws:iam::123456789012:role/{}"
@@ -53,13 +53,13 @@ def pipeline(session, env, app_name):
              "queryable": True, "type": "String"}]),
         "--input-artifact-details", "minimumCount=1,maximumCount=1",
         "--output-artifact-details", "minimumCount=0,maximumCount=1")
-    s3, iam = session.client("s3"), session.client("iam")
+    s3 = session.client("s3")
     bucket = f"{app_name}-src"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({"README.md": "hi",
                                                                "src/app.py": "print(1)"}))
-    iam.create_role(RoleName=f"{app_name}-role", AssumeRolePolicyDocument="{}")
+    pipeline_role(session, app_name)
     name = f"{app_name}-jobs"
     cp = session.client("codepipeline")
     cp.create_pipeline(pipeline=_declaration(name, app_name, bucket, provider, "README.md"))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from helpers import make_zip, wait_for_execution, wait_until
+from helpers import make_zip, pipeline_role, wait_for_execution, wait_until
 
 from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
@@ -37,8 +37,7 @@ def failed_run(local_aws):
     s3.put_bucket_versioning(Bucket=f"{app}-src", VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=f"{app}-src", Key="src.zip",
                   Body=make_zip({"buildspec.yml": FAILING_BUILDSPEC}))
-    session.client("iam").create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")
-    role = f"arn:aws:iam::123456789012:role/{app}-role"
+    role = pipeline_role(session, app)
     session.client("codebuild").create_project(
         name=f"{app}-build", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
         environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
