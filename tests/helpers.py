@@ -59,6 +59,32 @@ def wait_for_build(codebuild, build_id: str, *, timeout: float = 60.0,
                       timeout=timeout, what=f"build {build_id}", interval=0.1)
 
 
+def pipeline_role(session: AwsSession, app: str) -> str:
+    """The ARN of role ``APP-role`` for a test pipeline, created if missing (the local engine
+    checks a pipeline's role exists, not what it allows)."""
+    iam = session.client("iam")
+    try:
+        return iam.create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=f"{app}-role")["Role"]["Arn"]
+
+
+FINISHED = lambda e: e["status"] not in ("InProgress", "Stopping")  # noqa: E731
+
+
+def wait_for_execution(codepipeline, pipeline: str, execution_id: str, *statuses: str,
+                       timeout: float = 60.0, interval: float = 0.1) -> dict:
+    """Poll GetPipelineExecution until the run is in one of ``statuses`` (by default: until
+    it finished, whatever its end) and return its ``pipelineExecution``."""
+    done = (lambda e: e["status"] in statuses) if statuses else FINISHED
+    wanted = " or ".join(statuses) or "finished"
+    return wait_until(lambda: codepipeline.get_pipeline_execution(
+        pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"], done,
+        timeout=timeout, interval=interval, what=f"execution {execution_id} of {pipeline} "
+        f"{wanted}")
+
+
 def make_zip(files: Mapping[str, str | bytes]) -> bytes:
     """A zip of ``files`` (archive name to text or bytes), as a test's source or artifact."""
     buffer = io.BytesIO()

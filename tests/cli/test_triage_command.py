@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from helpers import wait_for_build
 
 FAILING_SPEC = """version: 0.2
 phases:
@@ -39,10 +40,7 @@ def _finished_build(session, spec: str) -> str:
                                    "BUILD_GENERAL1_SMALL", "image": "aws/codebuild/standard:7.0"},
                       serviceRole="arn:aws:iam::123456789012:role/triage")
     build_id = cb.start_build(projectName=name)["build"]["id"]
-    deadline = time.monotonic() + 90
-    while cb.batch_get_builds(ids=[build_id])["builds"][0]["buildStatus"] == "IN_PROGRESS":
-        assert time.monotonic() < deadline, "build did not finish"
-        time.sleep(0.2)
+    wait_for_build(cb, build_id, timeout=90)
     return build_id
 
 

@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -97,12 +96,8 @@ def _log(exports, build) -> str:
                                      startFromHead=True)["events"]
         return "\n".join(e["message"] for e in events)
 
-    deadline = time.monotonic() + 15
-    text = read()
-    while "Phase complete: UPLOAD_ARTIFACTS" not in text and time.monotonic() < deadline:
-        time.sleep(0.3)
-        text = read()
-    return text
+    return wait_until(read, lambda text: "Phase complete: UPLOAD_ARTIFACTS" in text,
+                      timeout=15, interval=0.3, what=f"the end of build {build['id']}'s log")
 
 
 def _context(build, phase):

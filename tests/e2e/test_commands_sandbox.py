@@ -28,6 +28,7 @@ from helpers import (
     make_zip,
     processes_with,
     start_local_as_operator,
+    wait_for_execution,
     wait_until,
 )
 
@@ -94,10 +95,7 @@ def _pipeline(exports, stage):
 
 def _settled(exports, name, execution_id, timeout=90):
     cp = _client(exports, "codepipeline")
-    return wait_until(lambda: cp.get_pipeline_execution(
-        pipelineName=name, pipelineExecutionId=execution_id)["pipelineExecution"],
-        lambda e: e["status"] not in ("InProgress", "Stopping"), what="the execution's end",
-        timeout=timeout, interval=0.3)
+    return wait_for_execution(cp, name, execution_id, timeout=timeout, interval=0.3)
 
 
 def _commands_stage(commands, **extra):

@@ -65,10 +65,47 @@ def test_make_run_twice_in_a_row(tmp_path):
             outs.append(out)
             assert (out / "index.html").exists() and (out / "pipeline_health.html").exists()
             assert "[report] pipeline health ... ok" in output
+        _fleet_report_agrees_with_the_health_report(env)
     finally:
         for out in outs:
             if out.is_relative_to(ROOT / "out"):
                 shutil.rmtree(out, ignore_errors=True)
+
+
+def _fleet_report_agrees_with_the_health_report(env: dict[str, str]) -> None:
+    """The fleet report's done-when on make run's own pipeline: its sample history reached the
+    archive through the real event path (rule -> Firehose -> gzipped objects in S3, plus the
+    backfill of the run that started before the archive existed), and the fleet figures equal
+    the pipeline's own health report for the same window."""
+    from runbook_lib.core.params import Params
+    from runbook_lib.core.session import AwsSession
+    from runbook_lib.operate import fleet, report
+    from runbook_lib.setup.event_archive_spec import ArchiveNames
+
+    exports = dict(line[len("export "):].split("=", 1) for line in _run(
+        [RUNBOOK, "local", "env"], env, timeout=120).splitlines() if line.startswith("export "))
+    keys = {k: exports[k].strip("'") for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RUNBOOK_STATE_DIR", env["RUNBOOK_STATE_DIR"])
+        for key, value in keys.items():
+            patch.setenv(key, value)
+        session = AwsSession("local", "us-east-1", endpoint_url=exports["AWS_ENDPOINT_URL"])
+        params = Params(app_name="sample-app")
+        names = params.names()
+        window = fleet.window_for(30)
+        found = fleet.build_fleet_report(session, ArchiveNames.derive(names, params).bucket,
+                                         window)
+        health = report.build_health_report(session, names.pipeline, 30)
+    _run([RUNBOOK, "local", "stop"], env, timeout=120)  # `local env` started it again
+    row = {r["pipeline"]: r for r in found.tables["pipelines"].dicts()}[names.pipeline]
+    counts = health.status_counts()
+    assert row["runs"] == len(health.executions) > 3, (row, counts)
+    assert (row["succeeded"], row["failed"]) == (counts.get("Succeeded", 0),
+                                                 counts.get("Failed", 0)), (row, counts)
+    assert row["failure_rate"] == pytest.approx(health.failure_rate)
+    ok = [report.execution_seconds(e) for e in health.executions if e.status == "Succeeded"]
+    median = report.percentile([s for s in ok if s is not None], 50)
+    assert row["p50_ms"] / 1000 == pytest.approx(median, abs=1.0)  # event time vs lastUpdate
 
 
 def test_runbook_run_apply_alone_reports_the_waiting_approval(tmp_path):

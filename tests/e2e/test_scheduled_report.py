@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import aws_cli, local_aws_env, run_runbook, wait_until
+from helpers import aws_cli, local_aws_env, run_runbook, wait_for_execution, wait_until
 
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
@@ -60,9 +60,7 @@ def _pipeline_with_one_run(session: AwsSession, names) -> None:
         "stages": [{"name": "Source", "actions": [source]},
                    {"name": "Approve", "actions": [approve]}]})
     run = pipelines.start_pipeline_execution(name=names.pipeline)["pipelineExecutionId"]
-    wait_until(lambda: pipelines.get_pipeline_execution(
-        pipelineName=names.pipeline, pipelineExecutionId=run)["pipelineExecution"]["status"],
-        lambda status: status == "Failed", timeout=60, what="the pipeline's run to fail")
+    wait_for_execution(pipelines, names.pipeline, run, "Failed", timeout=60)
 
 
 def _report_queue(session: AwsSession, topic_arn: str) -> str:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_until
+from helpers import pipeline_role, wait_for_execution, wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, register
 from runbook_lib.local.codepipeline.approvals import TIMEOUT_ENV
@@ -26,8 +26,8 @@ class _Source:
 def approval(session, app_name):
     """A pipeline Source -> Approve whose approval notifies a topic an SQS queue reads.
     Returns (client, pipeline, execution id, queue url)."""
-    sns, sqs, iam = session.client("sns"), session.client("sqs"), session.client("iam")
-    iam.create_role(RoleName=f"{app_name}-role", AssumeRolePolicyDocument="{}")
+    sns, sqs = session.client("sns"), session.client("sqs")
+    pipeline_role(session, app_name)
     session.client("s3").create_bucket(Bucket=f"{app_name}-art")
     topic = sns.create_topic(Name=f"{app_name}-approvals")["TopicArn"]
     queue = sqs.create_queue(QueueName=f"{app_name}-inbox")["QueueUrl"]
@@ -67,9 +67,7 @@ def _token(cp, pipeline):
 
 
 def _status(cp, pipeline, execution_id, *wanted):
-    return wait_until(lambda: cp.get_pipeline_execution(
-        pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"],
-        lambda e: e["status"] in wanted, what=f"status {wanted}")
+    return wait_for_execution(cp, pipeline, execution_id, *wanted, timeout=30)
 
 
 def _decide(cp, pipeline, token, status, summary="looked fine"):

@@ -3,8 +3,6 @@ BatchGetBuildBatches, ListBuildBatches(ForProject), StopBuildBatch and RetryBuil
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from botocore.exceptions import ClientError
 from helpers import wait_until
@@ -94,10 +92,8 @@ def test_stop_build_batch_stops_its_builds(session, app_name):
     _project(cb, app_name, "version: 0.2\nbatch:\n  build-list:\n    - identifier: slow\n"
              "phases:\n  build:\n    commands:\n      - sleep 60\n")
     batch_id = cb.start_build_batch(projectName=app_name)["buildBatch"]["id"]
-    deadline = time.monotonic() + 30
-    while not cb.batch_get_build_batches(ids=[batch_id])["buildBatches"][0]["buildGroups"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: cb.batch_get_build_batches(ids=[batch_id])["buildBatches"][0][
+        "buildGroups"], timeout=30, what=f"build groups of batch {batch_id}", interval=0.1)
     cb.stop_build_batch(id=batch_id)
     batch = _wait(cb, batch_id, timeout=30)
     assert batch["buildBatchStatus"] == "STOPPED"

@@ -15,7 +15,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import make_zip, wait_until
+from helpers import make_zip, pipeline_role, wait_for_execution, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
@@ -91,13 +91,8 @@ def step(name, key, category="Build", run_order=1, inputs=("Src",), outputs=(), 
 
 def make_pipeline(session, app_name, stages, **extra):
     """Role, artifact bucket and pipeline; returns the pipeline name."""
-    iam, s3 = session.client("iam"), session.client("s3")
-    role = f"{app_name}-role"
-    try:
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    s3 = session.client("s3")
+    role = pipeline_role(session, app_name).rsplit("/", 1)[1]
     bucket = f"{app_name}-artifacts"
     s3.create_bucket(Bucket=bucket)
     name = f"{app_name}-pipeline{extra.pop('suffix', '')}"
@@ -114,9 +109,7 @@ def execution(cp, pipeline, execution_id):
 
 
 def wait_status(cp, pipeline, execution_id, *statuses, timeout=30.0):
-    return wait_until(lambda: execution(cp, pipeline, execution_id),
-                      lambda e: e["status"] in statuses, timeout=timeout,
-                      what=f"execution {execution_id} to be {statuses}")
+    return wait_for_execution(cp, pipeline, execution_id, *statuses, timeout=timeout)
 
 
 def actions(cp, pipeline, execution_id=None):

@@ -13,11 +13,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import wait_until
 
 from runbook_lib.local.codepipeline.rules import MINUTE_ENV
 
@@ -44,14 +44,9 @@ def cli(session, local_aws, monkeypatch):
 
 
 def _poll(what, check, timeout=60):
-    deadline = time.monotonic() + timeout
-    seen = check()
-    while not seen[0]:
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: last seen {seen[1]!r}")
-        time.sleep(0.2)
-        seen = check()
-    return seen[1]
+    """``check()`` returns (done, value); wait until done and return the value."""
+    return wait_until(check, lambda seen: seen[0], timeout=timeout, what=what,
+                      interval=0.2)[1]
 
 
 def _zip() -> bytes:

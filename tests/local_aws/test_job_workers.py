@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, make_zip, wait_until
+from helpers import AWS_CLI, make_zip, pipeline_role, wait_for_execution, wait_until
 
 WORKER = Path(__file__).resolve().parents[2] / "tools" / "job_worker_example.py"
 ROLE_ARN = "arn:aws:iam::123456789012:role/{}"
@@ -53,13 +53,13 @@ def pipeline(session, env, app_name):
              "queryable": True, "type": "String"}]),
         "--input-artifact-details", "minimumCount=1,maximumCount=1",
         "--output-artifact-details", "minimumCount=0,maximumCount=1")
-    s3, iam = session.client("s3"), session.client("iam")
+    s3 = session.client("s3")
     bucket = f"{app_name}-src"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({"README.md": "hi",
                                                                "src/app.py": "print(1)"}))
-    iam.create_role(RoleName=f"{app_name}-role", AssumeRolePolicyDocument="{}")
+    pipeline_role(session, app_name)
     name = f"{app_name}-jobs"
     cp = session.client("codepipeline")
     cp.create_pipeline(pipeline=_declaration(name, app_name, bucket, provider, "README.md"))
@@ -128,10 +128,7 @@ def test_the_worker_failure_fails_the_action_with_its_reason(pipeline, env, app_
                        name)["pipelineExecutionId"]
     done = _worker(env, provider)
     assert done.returncode == 0, done.stderr
-    execution = wait_until(
-        lambda: cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
-            "pipelineExecution"], lambda e: e["status"] not in ("InProgress", "Stopping"),
-        timeout=60)
+    execution = wait_for_execution(cp, name, execution_id)
     assert execution["status"] == "Failed"
     state = cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]
     assert "RequiredFile 'package.json'" in state["latestExecution"]["errorDetails"]["message"]
@@ -253,10 +250,7 @@ def test_third_party_jobs_use_client_tokens(pipeline, app_name):
     cp.put_third_party_job_failure_result(
         jobId=job["jobId"], clientToken=job["clientId"],
         failureDetails={"type": "ConfigurationError", "message": "skill not found"})
-    execution = wait_until(
-        lambda: cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
-            "pipelineExecution"], lambda e: e["status"] not in ("InProgress", "Stopping"),
-        timeout=60)
+    execution = wait_for_execution(cp, name, execution_id)
     assert execution["status"] == "Failed"
 
 

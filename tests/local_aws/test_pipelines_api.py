@@ -10,7 +10,7 @@ import time
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_until
+from helpers import wait_for_execution, wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
 
@@ -78,9 +78,7 @@ def setup(session, app_name):
 
 
 def _finished(cp, name, execution_id):
-    return wait_until(lambda: cp.get_pipeline_execution(pipelineName=name,
-                                                   pipelineExecutionId=execution_id),
-                 lambda r: r["pipelineExecution"]["status"] not in ("InProgress", "Stopping"))
+    return {"pipelineExecution": wait_for_execution(cp, name, execution_id, timeout=30)}
 
 
 def test_create_get_update_list_delete_keep_what_was_declared(setup):

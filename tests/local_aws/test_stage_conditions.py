@@ -21,7 +21,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
-from helpers import make_zip, wait_until
+from helpers import make_zip, pipeline_role, wait_until
 
 from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
@@ -96,13 +96,8 @@ def after_stage(key):
 
 
 def declaration(session, app_name, stages, pipeline_type="V2"):
-    iam, s3 = session.client("iam"), session.client("s3")
-    role = f"{app_name}-role"
-    try:
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    s3 = session.client("s3")
+    role = pipeline_role(session, app_name).rsplit("/", 1)[1]
     s3.create_bucket(Bucket=f"{app_name}-artifacts")
     source = {"name": "Source", "actions": [{
         "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",

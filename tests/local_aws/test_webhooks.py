@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, make_zip
+from helpers import AWS_CLI, make_zip, pipeline_role
 
 SECRET = "webhook-secret-for-tests"
 
@@ -32,12 +32,12 @@ def hooked(session, local_aws, app_name):
     """(codepipeline, pipeline name, webhook URL, env): an S3-source pipeline waiting at an
     approval, with a GITHUB_HMAC webhook on pushes to refs/heads/{Branch} put by the CLI."""
     env = local_aws.credentials.environment(local_aws.endpoint_url)
-    s3, iam, cp = session.client("s3"), session.client("iam"), session.client("codepipeline")
+    s3, cp = session.client("s3"), session.client("codepipeline")
     bucket = f"{app_name}-hook"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({"a.txt": "a"}))
-    iam.create_role(RoleName=f"{app_name}-role", AssumeRolePolicyDocument="{}")
+    pipeline_role(session, app_name)
     name = f"{app_name}-hooked"
     cp.create_pipeline(pipeline={
         "name": name, "roleArn": f"arn:aws:iam::123456789012:role/{app_name}-role",

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import wait_until
+from helpers import pipeline_role, wait_for_execution
 
 from runbook_lib.core import errors
 from runbook_lib.core.errors import ParameterError
@@ -83,10 +83,7 @@ def _declaration(name, role_arn, bucket):
 
 
 def _finish(cp, pipeline, execution_id, timeout=30.0):
-    return wait_until(lambda: cp.get_pipeline_execution(
-        pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]["status"],
-        lambda status: status not in ("InProgress", "Stopping"), timeout=timeout,
-        what=f"{execution_id} to finish", interval=0.1)
+    return wait_for_execution(cp, pipeline, execution_id, timeout=timeout)["status"]
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +92,12 @@ def history(local_aws):
     the first run. Returns (pipeline, [execution ids, oldest first])."""
     session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
     app = f"dur-{int(time.time() * 1000) % 10**8}"
-    session.client("iam").create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")
+    role = pipeline_role(session, app)
     session.client("s3").create_bucket(Bucket=f"{app}-art")
     pipeline = f"{app}-pipeline"
     cp = session.client("codepipeline")
     cp.create_pipeline(pipeline=_declaration(
-        pipeline, f"arn:aws:iam::123456789012:role/{app}-role", f"{app}-art"))
+        pipeline, role, f"{app}-art"))
     ids = []
     for fail in ("no", "yes", "no"):
         run = cp.start_pipeline_execution(name=pipeline, variables=[

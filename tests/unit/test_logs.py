@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from helpers import make_zip, wait_until
+from helpers import make_zip, pipeline_role, wait_for_execution, wait_until
 
 from runbook_lib.core import redact
 from runbook_lib.core.errors import StepError
@@ -37,8 +37,7 @@ def failed_run(local_aws):
     s3.put_bucket_versioning(Bucket=f"{app}-src", VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=f"{app}-src", Key="src.zip",
                   Body=make_zip({"buildspec.yml": FAILING_BUILDSPEC}))
-    session.client("iam").create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")
-    role = f"arn:aws:iam::123456789012:role/{app}-role"
+    role = pipeline_role(session, app)
     session.client("codebuild").create_project(
         name=f"{app}-build", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
         environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -214,6 +213,5 @@ def test_a_newer_run_that_failed_before_its_build_is_passed_over(failed_run):
     newer = cp.start_pipeline_execution(name=pipeline, sourceRevisions=[{
         "actionName": "Source", "revisionType": "S3_OBJECT_VERSION_ID",
         "revisionValue": "no-such-version"}])["pipelineExecutionId"]
-    wait_until(lambda: cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=newer)[
-        "pipelineExecution"]["status"], lambda status: status == "Failed", timeout=90)
+    wait_for_execution(cp, pipeline, newer, "Failed", timeout=90)
     assert logs.locate_build(session, pipeline).execution_id == execution_id

@@ -4,7 +4,7 @@ override needs a reason and lands in the audit trail, and the counts see what ga
 from __future__ import annotations
 
 import pytest
-from helpers import make_zip, wait_until
+from helpers import make_zip, pipeline_role, wait_until
 
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.operate import audit, gates
@@ -14,7 +14,7 @@ from runbook_lib.operate import audit, gates
 def held(session, app_name):
     """A pipeline whose first run waits at an alarm gate before Production (alarm firing)."""
     s3, cw, cp = session.client("s3"), session.client("cloudwatch"), session.client("codepipeline")
-    session.client("iam").create_role(RoleName=f"{app_name}-role", AssumeRolePolicyDocument="{}")
+    pipeline_role(session, app_name)
     for suffix in ("artifacts", "source", "site"):
         s3.create_bucket(Bucket=f"{app_name}-{suffix}")
     s3.put_bucket_versioning(Bucket=f"{app_name}-source",
