@@ -79,7 +79,7 @@ def _fleet_report_agrees_with_the_health_report(env: dict[str, str]) -> None:
     the pipeline's own health report for the same window."""
     from runbook_lib.core.params import Params
     from runbook_lib.core.session import AwsSession
-    from runbook_lib.operate import fleet, report
+    from runbook_lib.operate import durations, fleet, report
     from runbook_lib.setup.event_archive_spec import ArchiveNames
 
     exports = dict(line[len("export "):].split("=", 1) for line in _run(
@@ -104,7 +104,7 @@ def _fleet_report_agrees_with_the_health_report(env: dict[str, str]) -> None:
                                                  counts.get("Failed", 0)), (row, counts)
     assert row["failure_rate"] == pytest.approx(health.failure_rate)
     ok = [report.execution_seconds(e) for e in health.executions if e.status == "Succeeded"]
-    median = report.percentile([s for s in ok if s is not None], 50)
+    median = durations.percentile([s for s in ok if s is not None], 50)
     assert row["p50_ms"] / 1000 == pytest.approx(median, abs=1.0)  # event time vs lastUpdate
 
 
