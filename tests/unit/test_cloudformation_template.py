@@ -72,3 +72,8 @@ def test_not_created_skips_conditional_resources():
     template = parse_template(YAML)
     assert not_created(template, {"Queue"}) == []
     assert [r.label for r in not_created(template, set())] == ["Queue (AWS::SQS::Queue)"]
+
+
+def test_wait_condition_handles_are_not_reported_missing():
+    template = {"Resources": {"H": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    assert not_created(template, set()) == []

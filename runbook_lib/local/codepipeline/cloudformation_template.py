@@ -18,6 +18,9 @@ import yaml
 # Properties that give an IAM resource a custom name: AWS then asks for CAPABILITY_NAMED_IAM.
 _IAM_NAME_PROPERTIES = ("RoleName", "UserName", "GroupName", "ManagedPolicyName",
                         "InstanceProfileName")
+# Types moto accepts and makes nothing for (they hold nothing a stack could list): not missing.
+NOTHING_TO_CREATE = ("AWS::CloudFormation::WaitCondition",
+                     "AWS::CloudFormation::WaitConditionHandle")
 
 
 @dataclass(frozen=True)
@@ -113,4 +116,5 @@ def missing_capabilities(template: dict[str, Any], granted: list[str]) -> list[s
 def not_created(template: dict[str, Any], created: set[str]) -> list[TemplateResource]:
     """Unconditional resources of the template that the stack does not hold."""
     return [r for r in template_resources(template)
-            if not r.conditional and r.logical_id not in created]
+            if not r.conditional and r.logical_id not in created
+            and r.type not in NOTHING_TO_CREATE]
