@@ -165,7 +165,7 @@ def stack_permissions(names: ResourceNames) -> dict[str, Any]:
                [names.arn("ssm", f"parameter/{stack}/release") for stack in stacks]),
         _allow("AlertsTopic", ["sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes",
                                "sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource",
-                               "sns:ListTagsForResource"],
+                               "sns:ListTagsForResource", "sns:ListSubscriptionsByTopic"],
                [names.arn("sns", f"{stack}-alerts") for stack in stacks]),
     ])
 
