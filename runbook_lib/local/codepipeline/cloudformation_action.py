@@ -94,7 +94,7 @@ class CloudFormationDeploy(Deployer):
         if status is None:
             _create(cfn, stack, arguments, cfn.create_stack, **arguments)
             return self._finish(ctx, cfn, stack, f"Stack {stack} created", created=True)
-        if status in _FAILED_STATES:
+        if status in _REPLACEABLE_STATES:  # UPDATE_ROLLBACK_COMPLETE may be updated
             raise DeployError(f"Stack {stack} is in {status} state and can not be updated: "
                               "delete it, or use ActionMode REPLACE_ON_FAILURE")
         try:
