@@ -1,10 +1,11 @@
 # %% [markdown]
 # # 3. IAM service roles
 #
-# CodeBuild, CodePipeline and (for CodeCommit and S3 sources) EventBridge act through service
-# roles. The build role matters most: every commit's buildspec runs with its rights, so a role
-# that may write any bucket, read any secret or pass any role turns one malicious or mistaken
-# commit into an account-wide incident. That is the blast radius this step keeps small.
+# CodeBuild, CodePipeline, (for CodeCommit and S3 sources) EventBridge and (for
+# `deploy_provider=cloudformation`) CloudFormation act through service roles. The build role
+# matters most: every commit's buildspec runs with its rights, so a role that may write any
+# bucket, read any secret or pass any role turns one malicious or mistaken commit into an
+# account-wide incident. That is the blast radius this step keeps small.
 #
 # Each role gets:
 #
@@ -15,6 +16,11 @@
 #   group, artifact bucket (cache included), `/APP/*` parameters, `APP/*` secrets, report
 #   groups, and only the source and deploy target you chose. The few actions AWS cannot scope
 #   to a resource are listed, with the reason, in `runbook_lib.setup.policies.STAR_ONLY_ACTIONS`.
+#
+# The CloudFormation stack role `APP-cloudformation` changes the two stacks' resources (the
+# sample template's release parameter and alerts topic) and nothing else; the pipeline role may
+# only pass it to CloudFormation. Its trust names the account only, as CloudFormation documents
+# no source ARN for it.
 #
 # A role of the same name that this suite did not create is refused, never changed.
 

@@ -23,6 +23,15 @@
 # a failed deploy does not leave an environment half-changed (AWS offers no stage rollback in
 # PARALLEL execution mode, so that mode declares none).
 #
+# `deploy_provider` chooses the deploy action of both environments: `s3` (the default: the
+# build's site extracted into the environment's bucket), `ecs`, `codedeploy-ecs`,
+# `codedeploy-ec2`, or `cloudformation`: one stack per environment (`APP-staging`,
+# `APP-production`) from the template the build writes (the sample app ships
+# `infra/template.yaml`), told its environment and the release it carries, and changed by the
+# stack role of notebook 03, never with the pipeline's own rights. On the local AWS moto's
+# CloudFormation creates the stack; `docs/cloudformation.md` lists the resource types it can
+# create, and a template resource of any other type fails the deploy naming it.
+#
 # ## Release gates
 #
 # A V2 pipeline can guard its stages itself, with **stage conditions**: rules CodePipeline

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 
 from runbook_lib.core.params import Params, ResourceNames
+from runbook_lib.core.tags import ownership_tags
 
 SOURCE_ACTION = "Source"
 SOURCE_OUTPUT = "SourceOutput"
@@ -26,6 +27,13 @@ APPSPEC_TEMPLATE = "appspec.yaml"
 IMAGE_PLACEHOLDER = "IMAGE1_NAME"
 CLOUDFORMATION_TEMPLATE = "packaged.yaml"
 CLOUDFORMATION_CAPABILITIES = "CAPABILITY_IAM,CAPABILITY_AUTO_EXPAND"
+# The build variable naming the template file the CloudFormation deploy reads from BuildOutput
+# (the sample app's build writes its infra/template.yaml there under that name).
+STACK_TEMPLATE_VARIABLE = "STACK_TEMPLATE"
+# And the template configuration it writes beside it: the stack's tags (the suite's ownership
+# tags, which CloudFormation also puts on the stack's resources; teardown reads them).
+CLOUDFORMATION_CONFIGURATION = "stack-configuration.json"
+STACK_TAGS_VARIABLE = "STACK_TAGS"
 
 
 def action_type(category: str, provider: str) -> dict[str, str]:
@@ -106,6 +114,11 @@ def build_action(params: Params, names: ResourceNames) -> dict:
     """CodeBuild, given the source revision as ``COMMIT_SHA`` so that the build can version its
     artifacts and images by commit (the buildspec reads it; nothing is tagged ``latest``)."""
     variables = [{"name": "COMMIT_SHA", "value": revision_variable(params), "type": "PLAINTEXT"}]
+    if params.deploy_provider == "cloudformation":
+        tags = json.dumps(ownership_tags(params.app_name), separators=(",", ":"))
+        variables += [{"name": STACK_TEMPLATE_VARIABLE, "value": CLOUDFORMATION_TEMPLATE,
+                       "type": "PLAINTEXT"},
+                      {"name": STACK_TAGS_VARIABLE, "value": tags, "type": "PLAINTEXT"}]
     return {
         "name": "Build",
         "actionTypeId": action_type("Build", "CodeBuild"),
@@ -173,16 +186,21 @@ def _codedeploy_ec2_deploy(_params: Params, names: ResourceNames,
     }
 
 
-def _cloudformation_deploy(_params: Params, names: ResourceNames,
+def _cloudformation_deploy(params: Params, names: ResourceNames,
                            env: int) -> tuple[str, dict[str, str]]:
     """The build packages the template (``aws cloudformation package``) into BuildOutput; the
-    stack is changed by its own role, never with the pipeline role's permissions."""
+    stack is changed by its own role, never with the pipeline role's permissions. The template
+    is told its environment and the release it carries (the sample app's template takes
+    both; an operator's template declares the same two parameters)."""
+    overrides = {"Environment": params.environments[env], "Release": revision_variable(params)}
     return "CloudFormation", {
         "ActionMode": "CREATE_UPDATE",
         "StackName": names.cloudformation_stacks[env],
         "TemplatePath": f"{BUILD_OUTPUT}::{CLOUDFORMATION_TEMPLATE}",
+        "TemplateConfiguration": f"{BUILD_OUTPUT}::{CLOUDFORMATION_CONFIGURATION}",
         "Capabilities": CLOUDFORMATION_CAPABILITIES,
         "RoleArn": names.role_arn(names.cloudformation_role),
+        "ParameterOverrides": json.dumps(overrides, separators=(",", ":")),
     }
 
 

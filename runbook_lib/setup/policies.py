@@ -97,6 +97,13 @@ def role_specs(params: Params, names: ResourceNames) -> list[RoleSpec]:
             codepipeline_permissions(params, names),
         ),
     ]
+    if params.deploy_provider == "cloudformation":
+        specs.append(RoleSpec(
+            names.cloudformation_role, "cloudformation.amazonaws.com",
+            f"Changes the stacks {' and '.join(names.cloudformation_stacks)} (pipeline runbooks)",
+            account_trust_policy("cloudformation.amazonaws.com", names),
+            stack_permissions(names),
+        ))
     if needs_events_role(params):
         specs.append(RoleSpec(
             names.events_role, "events.amazonaws.com",
@@ -129,6 +136,38 @@ def trust_policy(service: str, names: ResourceNames, source_arn: str) -> dict[st
         "Condition": {"StringEquals": {"aws:SourceAccount": names.account_id,
                                        "aws:SourceArn": source_arn}},
     }])
+
+
+def account_trust_policy(service: str, names: ResourceNames) -> dict[str, Any]:
+    """Only ``service``, acting for this account: for CloudFormation's stack role.
+
+    CloudFormation's service-role guide documents no ``aws:SourceArn`` for the stacks it acts
+    on, so the role names the account only; who may hand it to CloudFormation is the guard
+    (iam:PassRole on this one role, granted to the pipeline role alone).
+    """
+    return _document([{
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": names.account_id}},
+    }])
+
+
+def stack_permissions(names: ResourceNames) -> dict[str, Any]:
+    """What the sample template's resources need (runbook_lib/sample_app/infra/template.yaml),
+    on the two stacks' own resource names only: a template that declares anything else is
+    refused by IAM, not by review. An operator's own template adds its statements here."""
+    stacks = names.cloudformation_stacks
+    return _document([
+        _allow("ReleaseParameter", ["ssm:PutParameter", "ssm:GetParameter", "ssm:GetParameters",
+                                    "ssm:DeleteParameter", "ssm:AddTagsToResource",
+                                    "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource"],
+               [names.arn("ssm", f"parameter/{stack}/release") for stack in stacks]),
+        _allow("AlertsTopic", ["sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes",
+                               "sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource",
+                               "sns:ListTagsForResource", "sns:ListSubscriptionsByTopic"],
+               [names.arn("sns", f"{stack}-alerts") for stack in stacks]),
+    ])
 
 
 # -- CodeBuild ----------------------------------------------------------------------------------
@@ -270,6 +309,8 @@ def _deploy_cloudformation(params: Params, names: ResourceNames) -> list[dict[st
                           "cloudformation:DescribeStacks", "cloudformation:UpdateStack",
                           "cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet",
                           "cloudformation:DescribeChangeSet", "cloudformation:ExecuteChangeSet",
+                          "cloudformation:DescribeStackEvents", "cloudformation:GetTemplate",
+                          "cloudformation:ListStackResources",
                           "cloudformation:SetStackPolicy"], stacks),
         _star("TemplateValidation", ["cloudformation:ValidateTemplate"]),
         _pass_role("PassStackRole", [names.role_arn(names.cloudformation_role)],

@@ -32,7 +32,7 @@ def plan_teardown(session: AwsSession, params: Params, names: ResourceNames) -> 
     """Every resource of the suite for this app, in the order it can be deleted."""
     plan = Plan("teardown")
     finders: list[Callable[[AwsSession, Params, ResourceNames], Iterable[Change]]] = [
-        _pipeline, _rules, _event_archive, _topics, _release_alarm, _report_schedule,
+        _pipeline, _stacks, _rules, _event_archive, _topics, _release_alarm, _report_schedule,
         _build_project, _log_group, _parameters, _secrets, _roles, _buckets,
     ]
     for find in finders:
@@ -255,14 +255,38 @@ def _secret_deleter(sm, arn: str) -> Callable[[], Any]:
     return lambda: sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
 
 
+def _stacks(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
+    """The stacks the CloudFormation deploy made, deleted (by their own role, which goes
+    later) and waited for; tagged through the build's template configuration."""
+    if params.deploy_provider != "cloudformation":
+        return []
+    cfn = session.client("cloudformation")
+    changes = []
+    for stack in names.cloudformation_stacks:
+        got = _read(f"describe stack {stack}", ("ValidationError",), cfn.describe_stacks,
+                    StackName=stack)
+        live = got and got["Stacks"][0]["StackStatus"] != "DELETE_COMPLETE"
+        found = tags.from_tag_list(got["Stacks"][0].get("Tags")) if live else None
+
+        def delete(stack: str = stack) -> None:
+            cfn.delete_stack(StackName=stack)
+            cfn.get_waiter("stack_delete_complete").wait(StackName=stack)
+
+        changes.append(_decide(f"CloudFormation stack {stack}", found, params.app_name, delete,
+                               ["delete the stack and every resource it made"]))
+    return changes
+
+
 # -- roles and buckets ----------------------------------------------------------------------------
 
 
 def _roles(session: AwsSession, params: Params, names: ResourceNames) -> list[Change]:
     report = ReportNames.derive(params, names)
+    stack_role = (names.cloudformation_role,) if params.deploy_provider == "cloudformation" \
+        else ()
     return [_role(session, params, role)
             for role in (names.codebuild_role, names.codepipeline_role, names.events_role,
-                         report.project_role, report.scheduler_role)]
+                         report.project_role, report.scheduler_role, *stack_role)]
 
 
 def _role(session: AwsSession, params: Params, role: str) -> Change:

@@ -11,6 +11,7 @@ import subprocess
 import zipfile
 
 import pytest
+from botocore.exceptions import ClientError
 from helpers import AWS_CLI, make_zip, wait_until
 
 TEMPLATE = """
@@ -28,6 +29,39 @@ Resources:
 Outputs:
   SettingName: {Value: !Ref Setting}
   Stage: {Value: !Ref Stage}
+"""
+
+
+UNSUPPORTED = """
+Resources:
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: kept, Name: !Sub '/${AWS::StackName}/unsupported'}
+  Service:
+    Type: AWS::AppRunner::Service
+    Properties: {ServiceName: web}
+"""
+
+NAMED_ROLE = """
+Resources:
+  Runner:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub '${AWS::StackName}-runner'
+      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}
+Outputs:
+  RoleName: {Value: !Ref Runner}
+"""
+
+BROKEN = """
+Resources:
+  First:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: one, Name: !Sub '/${AWS::StackName}/first'}
+  Empty:
+    Type: AWS::SSM::Parameter
+    DependsOn: First
+    Properties: {Type: String, Name: !Sub '/${AWS::StackName}/empty'}
 """
 
 
@@ -55,7 +89,8 @@ def stack_pipeline(session, local_aws, app_name):
     s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({
         "template.yaml": TEMPLATE, "config.json": json.dumps({"Parameters": {"Owner": "ops"},
                                                               "Tags": {"team": "blue"}}),
-        "params.json": json.dumps({"stage": "beta"})}))
+        "params.json": json.dumps({"stage": "beta"}), "unsupported.yaml": UNSUPPORTED,
+        "named-role.yaml": NAMED_ROLE, "broken.yaml": BROKEN}))
     session.client("iam").create_role(RoleName=f"{app_name}-role",
                                       AssumeRolePolicyDocument="{}")
     stack = f"{app_name}-stack"
@@ -150,3 +185,90 @@ def test_a_bad_configuration_fails_the_action_saying_why(stack_pipeline, session
     action = cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]
     assert "missing.yaml is not in input artifact Src" in action["latestExecution"][
         "errorDetails"]["message"]
+
+
+def _redeploy(session, env, name, *actions) -> tuple[str, list[dict]]:
+    """Replace the Deploy stage's actions, run the pipeline once: its status and the stage's
+    action states."""
+    cp = session.client("codepipeline")
+    declaration = cp.get_pipeline(name=name)["pipeline"]
+    declaration["stages"][1]["actions"] = list(actions)
+    cp.update_pipeline(pipeline=declaration)
+    cp.start_pipeline_execution(name=name)
+    status = _finished(env, name)["status"]
+    return status, cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"]
+
+
+def _message(states) -> str:
+    return states[0]["latestExecution"].get("errorDetails", {}).get("message", "")
+
+
+def _stack_names(session) -> set[str]:
+    pages = session.client("cloudformation").get_paginator("list_stacks").paginate()
+    return {s["StackName"] for page in pages for s in page["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"}
+
+
+def test_a_resource_moto_cannot_create_fails_the_action_naming_it(stack_pipeline, session):
+    env, name, _ = stack_pipeline
+    _finished(env, name)
+    stack = f"{name}-unsupported"
+    status, states = _redeploy(session, env, name, _cfn(
+        "Deploy", stack, ActionMode="CREATE_UPDATE", TemplatePath="Src::unsupported.yaml"))
+    assert status == "Failed"
+    assert "Service (AWS::AppRunner::Service) not created" in _message(states)
+    assert stack not in _stack_names(session)  # rolled back, as AWS would
+
+
+def test_a_resource_that_fails_to_create_rolls_the_stack_back(stack_pipeline, session):
+    env, name, _ = stack_pipeline
+    _finished(env, name)
+    stack = f"{name}-broken"
+    status, states = _redeploy(session, env, name, _cfn(
+        "Deploy", stack, ActionMode="CREATE_UPDATE", TemplatePath="Src::broken.yaml"))
+    assert status == "Failed"
+    message = _message(states)
+    assert message.startswith(f"create stack {stack}: ValidationException")
+    assert "Empty (AWS::SSM::Parameter)" in message
+    assert stack not in _stack_names(session)
+
+
+def test_iam_resources_need_their_capability_and_role_arn_is_passed(stack_pipeline, session,
+                                                                    app_name):
+    env, name, _ = stack_pipeline
+    _finished(env, name)
+    stack = f"{name}-iam"
+    role = f"arn:aws:iam::123456789012:role/{app_name}-role"
+    action = _cfn("Deploy", stack, ActionMode="CREATE_UPDATE", RoleArn=role,
+                  TemplatePath="Src::named-role.yaml", Capabilities="CAPABILITY_IAM")
+    status, states = _redeploy(session, env, name, action)
+    assert status == "Failed"
+    assert "Requires capabilities : [CAPABILITY_NAMED_IAM]" in _message(states)
+    assert states[0]["latestExecution"]["errorDetails"]["code"] == "ConfigurationError"
+    action["configuration"]["Capabilities"] = "CAPABILITY_IAM,CAPABILITY_NAMED_IAM"
+    status, _ = _redeploy(session, env, name, action)
+    assert status == "Succeeded"
+    described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    assert described["RoleARN"] == role
+    session.client("iam").get_role(RoleName=f"{stack}-runner")  # the stack made it
+
+
+def test_replace_on_failure_replaces_a_failed_stack(stack_pipeline, session):
+    env, name, stack = stack_pipeline
+    _finished(env, name)
+    cfn = session.client("cloudformation")
+    cfn.delete_stack(StackName=stack)
+    with pytest.raises(ClientError):  # a failed creation outside the pipeline
+        cfn.create_stack(StackName=stack, TemplateBody=BROKEN)
+    common = {"TemplatePath": "Src::template.yaml", "ParameterOverrides": json.dumps({
+        "Stage": "delta", "Owner": {"Fn::GetArtifactAtt": ["Src", "BucketName"]}})}
+    status, states = _redeploy(session, env, name, _cfn(
+        "Deploy", stack, ActionMode="CREATE_UPDATE", **common))
+    assert status == "Failed"
+    assert "CREATE_FAILED state and can not be updated" in _message(states)
+    status, _ = _redeploy(session, env, name, _cfn(
+        "Deploy", stack, ActionMode="REPLACE_ON_FAILURE", **common))
+    assert status == "Succeeded"
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    value = session.client("ssm").get_parameter(Name=f"/{stack}/delta/owner")
+    assert value["Parameter"]["Value"] == f"{stack.rsplit('-stack', 1)[0]}-cfn"  # the bucket

@@ -114,6 +114,9 @@ def test_trust_policies_name_the_account_and_the_one_source(p):
         assert statement["Principal"] == {"Service": spec.service}
         assert statement["Action"] == "sts:AssumeRole"
         condition = statement["Condition"]["StringEquals"]
+        if spec.service == "cloudformation.amazonaws.com":  # no documented SourceArn
+            assert condition == {"aws:SourceAccount": names.account_id}
+            continue
         assert condition == {"aws:SourceAccount": names.account_id,
                              "aws:SourceArn": expected_source[spec.service]}
 
@@ -152,6 +155,7 @@ def test_events_role_only_for_rule_triggered_sources(source, wants_events_role):
     ],
 )
 def test_pipeline_role_grants_only_the_chosen_deploy_target(deploy, present, absent):
+    """And only the CloudFormation target gets a stack role, the one role it may pass."""
     p = Params(deploy_provider=deploy)
     actions = _actions(_spec(p, "codepipeline.amazonaws.com"))
     assert present <= actions
@@ -427,3 +431,26 @@ def test_look_alike_role_is_refused_and_left_alone(session, params, names, case,
     role = client.get_role(RoleName=names.codebuild_role)["Role"]
     assert iam.parse_document(role["AssumeRolePolicyDocument"]) == json.loads(trust)
     assert iam.get_inline_policy(client, names.codebuild_role) is None
+
+
+def test_stack_role_reaches_only_the_sample_templates_resources_of_the_two_stacks():
+    p = Params(deploy_provider="cloudformation")
+    names = p.names()
+    role = _spec(p, "cloudformation.amazonaws.com")
+    assert role.name == "sample-app-cloudformation"
+    resources = {r for s in _statements(role) for r in _as_list(s["Resource"])}
+    assert resources == {
+        "arn:aws:ssm:us-east-1:123456789012:parameter/sample-app-staging/release",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/sample-app-production/release",
+        "arn:aws:sns:us-east-1:123456789012:sample-app-staging-alerts",
+        "arn:aws:sns:us-east-1:123456789012:sample-app-production-alerts"}
+    pipeline = _spec(p, "codepipeline.amazonaws.com")
+    (passed,) = [s for s in _statements(pipeline) if "iam:PassRole" in _as_list(s["Action"])]
+    assert passed["Resource"] == [names.role_arn(role.name)]
+    cfn = {r for s in _statements(pipeline) for a in _as_list(s["Action"])
+           if a.startswith("cloudformation:") and a != "cloudformation:ValidateTemplate"
+           for r in _as_list(s["Resource"])}
+    assert cfn == {names.arn("cloudformation", f"stack/{s}/*")
+                   for s in names.cloudformation_stacks}
+    assert all(s.service != "cloudformation.amazonaws.com"
+               for s in policies.role_specs(Params(), Params().names()))

@@ -35,6 +35,7 @@ from runbook_lib.core.params import Params
         ("secret_names", ("API_KEY=hunter2",), "names only"),
         ("execution_mode", "FAST", "one of"),
         ("compute_type", "HUGE", "one of"),
+        ("deploy_provider", "cloud-formation", "cloudformation"),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None,
 )

@@ -11,6 +11,8 @@ import pytest
 
 from runbook_lib.buildspec.templates import SAMPLE_APP_DIR, SAMPLE_BUILDSPEC, render_buildspec
 from runbook_lib.core.params import Params
+from runbook_lib.core.tags import ownership_tags
+from runbook_lib.setup import deploy_actions
 
 NEEDS_NODE = pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),
                                 reason="node and npm are not installed")
@@ -69,3 +71,30 @@ def test_a_failing_test_fails_npm_test(tmp_path):
                             timeout=120, check=False,
                             env={**os.environ, "npm_config_cache": str(tmp_path / "c")})
     assert result.returncode != 0
+
+
+@NEEDS_NODE
+def test_the_build_writes_the_stack_template_and_its_tags_when_the_pipeline_asks(tmp_path):
+    """deploy_provider=cloudformation: what the build action's variables ask for is what the
+    Deploy actions read (TemplatePath and TemplateConfiguration in BuildOutput)."""
+    app = tmp_path / "app"
+    shutil.copytree(SAMPLE_APP_DIR, app)
+    params = Params(deploy_provider="cloudformation")
+    names = params.names()
+    variables = {v["name"]: v["value"] for v in json.loads(
+        deploy_actions.build_action(params, names)["configuration"]["EnvironmentVariables"])}
+    run = subprocess.run(["node", "scripts/build.js"], cwd=app, capture_output=True, text=True,
+                         timeout=60, env={**os.environ, **variables, "COMMIT_SHA": "abc"})
+    assert run.returncode == 0, run.stderr
+    deploy = deploy_actions.deploy_action(params, names, 0)["configuration"]
+    for path in (deploy["TemplatePath"], deploy["TemplateConfiguration"]):
+        artifact, _, name = path.partition("::")
+        assert artifact == "BuildOutput" and (app / "dist" / name).is_file()
+    template = (app / "dist" / "packaged.yaml").read_text()
+    assert template == (SAMPLE_APP_DIR / "infra" / "template.yaml").read_text()
+    assert set(json.loads(deploy["ParameterOverrides"])) == {"Environment", "Release"}
+    configuration = json.loads((app / "dist" / "stack-configuration.json").read_text())
+    assert configuration == {"Tags": ownership_tags("sample-app")}
+    bad = subprocess.run(["node", "scripts/build.js"], cwd=app, capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "STACK_TEMPLATE": "../escape.yaml"})
+    assert bad.returncode != 0 and "STACK_TEMPLATE must be a file name" in bad.stderr

@@ -44,4 +44,20 @@ fs.rmSync(dist, { recursive: true, force: true });
 fs.mkdirSync(dist, { recursive: true });
 fs.writeFileSync(path.join(dist, 'index.html'), page);
 fs.writeFileSync(path.join(dist, 'app.js'), bundle);
+
+// With deploy_provider=cloudformation the pipeline sets STACK_TEMPLATE, the file its Deploy
+// actions read from this build's output, and STACK_TAGS, the stack's tags (JSON), which go in
+// the template configuration beside it. The template has no local code to upload, so the
+// packaged template is the template itself.
+const stackTemplate = process.env.STACK_TEMPLATE;
+if (stackTemplate) {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(stackTemplate)) {
+    throw new Error(`STACK_TEMPLATE must be a file name: ${JSON.stringify(stackTemplate)}`);
+  }
+  fs.copyFileSync(path.join(root, 'infra', 'template.yaml'), path.join(dist, stackTemplate));
+  const configuration = { Tags: JSON.parse(process.env.STACK_TAGS || '{}') };
+  fs.writeFileSync(path.join(dist, 'stack-configuration.json'),
+    `${JSON.stringify(configuration, null, 2)}\n`);
+  console.log(`wrote dist/${stackTemplate} and dist/stack-configuration.json`);
+}
 console.log(`built dist/ (${label})`);
