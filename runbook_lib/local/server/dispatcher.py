@@ -19,11 +19,13 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
+from runbook_lib.local.codebuild.build_admin import CodeBuildBuildAdmin
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 from runbook_lib.local.codebuild.project_admin import CodeBuildProjectAdmin
 from runbook_lib.local.codebuild.projects import CodeBuildProjects
 from runbook_lib.local.codebuild.report_admin import CodeBuildReportAdmin
 from runbook_lib.local.codebuild.reports import CodeBuildReports
+from runbook_lib.local.codebuild.webhooks import CodeBuildWebhooks
 from runbook_lib.local.codepipeline.action_types import ActionTypes
 from runbook_lib.local.codepipeline.jobs_api import JobsApi
 from runbook_lib.local.codepipeline.revisions_api import RevisionsApi
@@ -193,4 +195,5 @@ def default_extensions() -> list[Callable[..., Extension]]:
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
             CloudWatchLogEvents, CloudWatchLogsFilter, FirehoseDelivery, ActionTypes, JobsApi,
-            RevisionsApi, Webhooks, CodeBuildProjectAdmin, CodeBuildReportAdmin, ScheduleRunner]
+            RevisionsApi, Webhooks, CodeBuildProjectAdmin, CodeBuildReportAdmin, ScheduleRunner,
+            CodeBuildBuildAdmin, CodeBuildWebhooks]
