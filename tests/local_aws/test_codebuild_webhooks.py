@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from helpers import wait_until
 
 from runbook_lib.local.codebuild.webhook_pushes import STATE_FILE
 from runbook_lib.local.codepipeline.repos import RepoRegistry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import census  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
@@ -64,6 +68,11 @@ def _project(cb, name: str, repo_id: str, ref: str = "refs/heads/main") -> None:
                       artifacts={"type": "NO_ARTIFACTS"}, serviceRole=ROLE,
                       environment={**ENVIRONMENT, "environmentVariables": [
                           {"name": "EXPECTED_REF", "value": ref}]})
+
+
+def _in_shape(cb, operation: str, answer: dict) -> None:
+    shape = cb.meta.service_model.operation_model(operation).output_shape
+    assert census.check_shape(shape, answer, operation) == []
 
 
 def _heads_seen(local_aws, name: str) -> dict:
@@ -119,13 +128,14 @@ def test_webhook_validation_and_lifecycle(session, repo, app_name):
         with pytest.raises(ClientError) as caught:
             cb.create_webhook(projectName=app_name, filterGroups=groups)
         assert caught.value.response["Error"]["Code"] == "InvalidInputException"
-    cb.create_webhook(projectName=app_name)
+    _in_shape(cb, "CreateWebhook", cb.create_webhook(projectName=app_name))
     with pytest.raises(ClientError) as caught:
         cb.create_webhook(projectName=app_name)
     assert caught.value.response["Error"]["Code"] == "ResourceAlreadyExistsException"
     updated = cb.update_webhook(projectName=app_name, buildType="BUILD_BATCH",
                                 filterGroups=[[{"type": "EVENT", "pattern": "PUSH"}]])
     assert updated["webhook"]["buildType"] == "BUILD_BATCH"
+    _in_shape(cb, "UpdateWebhook", updated)
     cb.delete_webhook(projectName=app_name)
     assert "webhook" not in cb.batch_get_projects(names=[app_name])["projects"][0]
     with pytest.raises(ClientError) as caught:
@@ -150,6 +160,7 @@ def test_batch_delete_builds_and_delete_build_batch(session, app_name):
     wait_until(lambda: cb.batch_get_builds(ids=[build_id])["builds"][0]["buildComplete"],
                timeout=60, what="the build")
     answer = cb.batch_delete_builds(ids=[build_id, f"{app_name}:none"])
+    _in_shape(cb, "BatchDeleteBuilds", answer)
     assert answer["buildsDeleted"] == [build_id]
     assert answer["buildsNotDeleted"] == [{"id": f"{app_name}:none",
                                            "statusCode": "BUILD_NOT_FOUND"}]
@@ -159,6 +170,7 @@ def test_batch_delete_builds_and_delete_build_batch(session, app_name):
                        lambda b: b["complete"], timeout=90, what="the batch")
     member = batch["buildGroups"][0]["currentBuildSummary"]["arn"].split("/", 1)[1]
     deleted = cb.delete_build_batch(id=batch_id)
+    _in_shape(cb, "DeleteBuildBatch", deleted)
     assert deleted["statusCode"] == "BATCH_DELETED" and deleted["buildsDeleted"] == [member]
     assert cb.batch_get_build_batches(ids=[batch_id])["buildBatchesNotFound"] == [batch_id]
     with pytest.raises(ClientError) as caught:
