@@ -6,6 +6,7 @@ against the session's local AWS, retries off, so a 5xx would show as itself.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import boto3
@@ -132,3 +133,16 @@ def test_s3_inputs(client):
     assert (code, status) == ("NotImplemented", 501)
     assert "CreateBucketMetadataTableConfiguration" in message
     s3.head_bucket(Bucket=bucket)
+
+
+def test_a_rewrite_is_what_the_journal_keeps(client, local_aws):
+    """A restart replays the journal straight into moto: it must hold the rewritten request
+    (an empty TagSet as DeleteObjectTagging), which moto serves, not the one it crashes on."""
+    s3 = client("s3")
+    bucket = _name("journal")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="a=1")
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": []})
+    lines = (local_aws.app.state_dir / "moto-journal.jsonl").read_text().splitlines()
+    mine = [json.loads(line) for line in lines if f"/{bucket}/k" in line]
+    assert [(e["method"], e["query"]) for e in mine][-1] == ("DELETE", "tagging")

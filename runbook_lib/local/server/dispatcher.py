@@ -39,7 +39,7 @@ from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.scheduler.service import ScheduleRunner
-from runbook_lib.local.server import control, refusals, shapes
+from runbook_lib.local.server import control, moto_inputs, refusals, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
@@ -145,6 +145,7 @@ class LocalAwsApp:
 
     def _forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
         """To moto; a mutation is journalled first and acknowledged only once on disk."""
+        moto_inputs.prepare(environ, request)  # journal what moto is given
         if not should_journal(request):
             return self.moto.forward(environ, request, start_response)
         seen: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from runbook_lib.local.server.operations import rest_operation
 from runbook_lib.local.server.refusals import _request_id, aws_error, not_emulated, protocol_of
 from runbook_lib.local.server.wire import Request, Response
 
@@ -59,6 +60,18 @@ def before(environ: dict[str, Any], request: Request, operation: str | None
         return not_emulated(environ, model_service(request), operation)
     code, message, status = outcome
     return aws_error(code, message, status, protocol_of(environ, request.service))
+
+
+def prepare(environ: dict[str, Any], request: Request) -> None:
+    """Apply a rewrite before the request is journalled, so a replay after a restart feeds
+    moto the request it can serve (the dispatcher calls this first; refusals come later, in
+    :func:`before`, which finds nothing left to rewrite)."""
+    operation = request.operation or rest_operation(
+        model_service(request), request.method, request.path, request.query, request.headers)
+    check = _BEFORE.get((model_service(request), operation or ""))
+    outcome = check(request) if check else None
+    if isinstance(outcome, Rewrite):
+        apply(environ, request, outcome)
 
 
 def apply(environ: dict[str, Any], request: Request, rewrite: Rewrite) -> None:
