@@ -153,8 +153,9 @@ def test_retry_and_idempotency_token(session, app_name):
      lambda cb, n: cb.start_build(projectName=n, timeoutInMinutesOverride=3000),
      "InvalidInputException"),
     ("a source type the local AWS cannot fetch",
-     lambda cb, n: cb.start_build(projectName=n, sourceTypeOverride="GITHUB",
-                                  sourceLocationOverride="https://github.com/o/r"),
+     lambda cb, n: cb.start_build(projectName=n, sourceTypeOverride="CODECOMMIT",
+                                  sourceLocationOverride="https://git-codecommit.us-east-1."
+                                                         "amazonaws.com/v1/repos/r"),
      "InvalidInputException"),
     ("too many ids", lambda cb, n: cb.batch_get_builds(ids=[f"{n}:x{i}" for i in range(101)]),
      "InvalidInputException"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import time
 
+from runbook_lib.local.codebuild.git_source import GIT_SOURCE_TYPES
 from runbook_lib.local.codebuild.outputs import artifact_target
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
 from runbook_lib.local.codebuild.secondary import (
@@ -21,7 +22,7 @@ from runbook_lib.local.codebuild.secondary import (
 )
 from runbook_lib.local.server.wire import AwsError
 
-_RUNNABLE_SOURCES = ("S3", "NO_SOURCE", "CODEPIPELINE")
+_RUNNABLE_SOURCES = ("S3", "NO_SOURCE", "CODEPIPELINE", *GIT_SOURCE_TYPES)
 _ENV_OVERRIDES = {"imageOverride": "image", "computeTypeOverride": "computeType",
                   "environmentTypeOverride": "type", "privilegedModeOverride": "privilegedMode",
                   "certificateOverride": "certificate",
@@ -50,7 +51,8 @@ class BuildSettings:
                            "CODEPIPELINE can only be started by CodePipeline")
         if kind not in _RUNNABLE_SOURCES:
             raise AwsError("InvalidInputException", f"Source type {kind} is not supported by "
-                           "the local AWS; use S3 or NO_SOURCE")
+                           "the local AWS; use S3, NO_SOURCE or a git source (GITHUB, "
+                           "GITLAB, BITBUCKET) registered with runbook local repo add")
         if kind == "S3" and not self.source.get("location"):
             raise AwsError("InvalidInputException", "Source location is required for S3")
         if kind == "NO_SOURCE" and not self.source.get("buildspec"):

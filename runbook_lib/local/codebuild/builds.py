@@ -208,6 +208,10 @@ class CodeBuildBuilds:
         """StartBuild for one task of a batch build (batches.py); the build names its batch."""
         return self._start(region, body, None, batch_arn=batch_arn)
 
+    def start_for_webhook(self, region: str, body: dict, initiator: str) -> dict:
+        """StartBuild for a push a project's webhook matched (webhook_pushes.py)."""
+        return self._start(region, body, None, initiator=initiator)
+
     def _start(self, region: str, body: dict, pipeline: str | None,
                initiator: str | None = None, batch_arn: str | None = None) -> dict:
         name = body.get("projectName", "")

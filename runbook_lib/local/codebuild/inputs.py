@@ -14,6 +14,7 @@ from pathlib import Path
 from runbook_lib.local.codebuild.commands import shell_program
 from runbook_lib.local.codebuild.env import resolve_variables
 from runbook_lib.local.codebuild.failures import PhaseFailed
+from runbook_lib.local.codebuild.git_source import GIT_SOURCE_TYPES, fetch_git_source
 from runbook_lib.local.codebuild.secondary import fetch_secondary_sources
 from runbook_lib.local.codebuild.source import fetch_source, read_buildspec
 from runbook_lib.local.codebuild.workspace import build_environment, open_shell, toolchain
@@ -35,6 +36,12 @@ class BuildInputs:
             if resolved_version:
                 self.build["resolvedSourceVersion"] = resolved_version
             self.logs.container(f"Downloaded source from {source['location']}")
+        elif source["type"] in GIT_SOURCE_TYPES:
+            self.build["resolvedSourceVersion"] = fetch_git_source(
+                self.job.cache_dir.parent, source.get("location") or "",
+                self.build.get("sourceVersion"), self.src_dir)
+            self.logs.container(f"Cloned {source['location']} at "
+                                f"{self.build['resolvedSourceVersion']}")
         secondary_dirs = fetch_secondary_sources(
             self.aws.client("s3", self.job.region), self.build.get("secondarySources") or [],
             self.build.get("secondarySourceVersions") or [], self.paths.host_sources,

@@ -19,11 +19,13 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
+from runbook_lib.local.codebuild.build_admin import CodeBuildBuildAdmin
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 from runbook_lib.local.codebuild.project_admin import CodeBuildProjectAdmin
 from runbook_lib.local.codebuild.projects import CodeBuildProjects
 from runbook_lib.local.codebuild.report_admin import CodeBuildReportAdmin
 from runbook_lib.local.codebuild.reports import CodeBuildReports
+from runbook_lib.local.codebuild.webhooks import CodeBuildWebhooks
 from runbook_lib.local.codepipeline.action_types import ActionTypes
 from runbook_lib.local.codepipeline.jobs_api import JobsApi
 from runbook_lib.local.codepipeline.revisions_api import RevisionsApi
@@ -37,7 +39,7 @@ from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.scheduler.service import ScheduleRunner
-from runbook_lib.local.server import control, refusals, shapes
+from runbook_lib.local.server import control, moto_inputs, refusals, shapes
 from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
@@ -143,6 +145,7 @@ class LocalAwsApp:
 
     def _forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
         """To moto; a mutation is journalled first and acknowledged only once on disk."""
+        moto_inputs.prepare(environ, request)  # journal what moto is given
         if not should_journal(request):
             return self.moto.forward(environ, request, start_response)
         seen: dict[str, Any] = {}
@@ -193,4 +196,5 @@ def default_extensions() -> list[Callable[..., Extension]]:
     return [CodeBuildProjects, CodeBuildReports, CodeBuildBatches, CodeBuildBuilds,
             EventPatterns, EventBus, CodePipelineService, SourceTriggers, S3BucketPolicies,
             CloudWatchLogEvents, CloudWatchLogsFilter, FirehoseDelivery, ActionTypes, JobsApi,
-            RevisionsApi, Webhooks, CodeBuildProjectAdmin, CodeBuildReportAdmin, ScheduleRunner]
+            RevisionsApi, Webhooks, CodeBuildProjectAdmin, CodeBuildReportAdmin, ScheduleRunner,
+            CodeBuildBuildAdmin, CodeBuildWebhooks]

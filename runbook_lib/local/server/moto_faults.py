@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote
 import botocore.session
 from flask import got_request_exception
 
+from runbook_lib.local.server import moto_inputs
 from runbook_lib.local.server.operations import rest_operation
 from runbook_lib.local.server.refusals import (
     aws_error,
@@ -58,11 +59,7 @@ got_request_exception.connect(_record)
 
 def answer(app, environ: dict[str, Any], request: Request, start_response) -> list[bytes]:
     """Call moto's WSGI ``app``; what it cannot answer comes back as an AWS error."""
-    refused = _destructive(environ, request)
-    if refused is None and request.service in _unknown_services:
-        refused = not_emulated(environ, request.service, rest_operation(
-            request.service, request.method, request.path, request.query, request.headers),
-            whole_service=True)
+    refused = _early(environ, request)
     if refused is not None:
         return _send(start_response, refused)
     _seen.error = None
@@ -93,6 +90,26 @@ def answer(app, environ: dict[str, Any], request: Request, start_response) -> li
     return [body]
 
 
+def _early(environ: dict[str, Any], request: Request) -> Response | None:
+    """The answer given before moto sees the request, if any: a destructive bug guarded, an
+    input moto would crash on (:mod:`moto_inputs`, which may rewrite it instead), a service
+    moto already showed it lacks."""
+    refused = _destructive(environ, request)
+    if refused is not None:
+        return refused
+    operation = request.operation or rest_operation(
+        moto_inputs.model_service(request), request.method, request.path, request.query,
+        request.headers)
+    early = moto_inputs.before(environ, request, operation)
+    if isinstance(early, moto_inputs.Rewrite):
+        moto_inputs.apply(environ, request, early)
+    elif early is not None:
+        return early
+    if request.service in _unknown_services:
+        return not_emulated(environ, request.service, operation, whole_service=True)
+    return None
+
+
 def _classify(environ: dict[str, Any], request: Request, err: BaseException | None,
               trace: str, status: int = 500) -> Response:
     """Not emulated (an unknown operation, service or route) or a crash of moto."""
@@ -105,6 +122,11 @@ def _classify(environ: dict[str, Any], request: Request, err: BaseException | No
     if err is not None and _unknown_service(err, trace):
         _unknown_services.add(request.service or "")
         return not_emulated(environ, request.service, operation, whole_service=True)
+    answered = moto_inputs.after_crash(environ, request, operation, err)
+    if answered is not None:
+        log.info("moto raised %s on %s.%s: answered as AWS does", type(err).__name__,
+                 request.service, operation)
+        return answered
     known = _known_error(request, operation, err)
     if known is not None:
         log.info("moto raised %s on %s.%s: answered %s", type(err).__name__, request.service,
