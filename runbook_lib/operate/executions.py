@@ -33,6 +33,7 @@ from runbook_lib.operate.summaries import (  # noqa: F401 (re-exported)
     fill_source_commits,
     get_execution,
     list_executions,
+    list_summaries,
     pipeline_error,
     require_id,
     start_execution,
@@ -50,11 +51,13 @@ from runbook_lib.operate.watch import (  # noqa: F401 (re-exported)
 
 def wait_for_new_execution(session: AwsSession, pipeline: str, known: set[str],
                            timeout: float = 60, poll: float = 0.5) -> ExecutionSummary:
-    """Wait for a run that is not in ``known`` (one a push started)."""
+    """Wait for a run that is not in ``known`` (one a push started): among the ten newest by
+    start time over every page (:func:`.summaries.list_summaries`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for summary in list_executions(session, pipeline, limit=10):
+        for summary in list_summaries(session, pipeline)[:10]:
             if summary.execution_id not in known:
+                fill_source_commits(session, pipeline, [summary])
                 return summary
         time.sleep(poll)
     raise WaitTimeout(f"no new execution of {pipeline} started within {timeout:.0f}s "
@@ -157,7 +160,7 @@ def choose_execution(session: AwsSession, pipeline: str, mode: str = "latest",
         raise NoExecutionError(f"{pipeline} has not run yet. Next: pass watch='start' to start "
                                "a run now, or push a commit to the watched branch.")
     started = [e for e in known if not is_automated_rollback(e)]
-    return (started or known)[0].execution_id
+    return require_id("execution_id", (started or known)[0].execution_id)
 
 
 @dataclass
@@ -243,8 +246,10 @@ def failure_details(session: AwsSession, pipeline: str, execution_id: str
 def latest_failure(session: AwsSession, pipeline: str, limit: int = 50) -> FailureDetails | None:
     """The newest failed execution's failure, or None when none of the last ``limit`` failed.
 
-    A failed action (a build, a deploy) wins over a run a release gate stopped, which has no
-    failed action: that one is reported with its status summary at the stage it stopped in.
+    "Newest" and "the last ``limit``" are by start time over every page of the history
+    (:func:`.summaries.list_executions`), never by the order AWS listed them in. A failed
+    action (a build, a deploy) wins over a run a release gate stopped, which has no failed
+    action: that one is reported with its status summary at the stage it stopped in.
     """
     failed = [s for s in list_executions(session, pipeline, limit) if s.status == "Failed"]
     for summary in failed:

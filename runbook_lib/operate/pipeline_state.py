@@ -17,8 +17,6 @@ from runbook_lib.core.session import AwsSession
 from runbook_lib.operate.durations import combine_statuses
 from runbook_lib.operate.summaries import require_id
 
-_SCAN_PAGES = 3  # newest pages of action executions searched for a pending approval's run
-
 
 @dataclass
 class PendingApproval:
@@ -93,10 +91,11 @@ def pending_in(session: AwsSession, pipeline: str, state: dict) -> list[PendingA
 def _place(session: AwsSession, pipeline: str,
            approvals: list[tuple[PendingApproval, str]]) -> None:
     """Find the execution of approvals the state did not place: the action execution with the
-    same id, else the running one of the same stage and action (newest pages only)."""
+    same id, else the running one of the same stage and action. Pages come in no documented
+    order, so the reading goes on until every approval is placed or the pages end."""
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
     pages = paginator.paginate(pipelineName=pipeline, PaginationConfig={"PageSize": 100})
-    for number, page in enumerate(pages):
+    for page in pages:
         for approval, action_execution_id in approvals:
             for item in page.get("actionExecutionDetails") or []:
                 same_id = action_execution_id and item.get("actionExecutionId") == \
@@ -105,7 +104,7 @@ def _place(session: AwsSession, pipeline: str,
                     == (approval.stage, approval.action, "InProgress")
                 if not approval.execution_id and (same_id or running):
                     approval.execution_id = item.get("pipelineExecutionId") or ""
-        if all(a.execution_id for a, _ in approvals) or number + 1 >= _SCAN_PAGES:
+        if all(a.execution_id for a, _ in approvals):
             return
 
 
