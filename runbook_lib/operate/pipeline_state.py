@@ -31,6 +31,21 @@ class PendingApproval:
     def execution_text(self) -> str:
         return self.execution_id or "(execution unknown)"
 
+    @property
+    def answerable(self) -> bool:
+        """Whether PutApprovalResult can be sent: it needs the approval's token."""
+        return bool(self.token)
+
+
+# Why a run can wait on an approval whose token the caller does not see (ActionExecution.token
+# is optional in GetPipelineState's model, and AWS documents one case where it is left out).
+TOKEN_MISSING = (
+    "GetPipelineState showed no token for it, and PutApprovalResult needs one. AWS leaves the "
+    "token out for a pipeline in PARALLEL execution mode (there the approval action's "
+    "externalExecutionId in ListActionExecutions is its token), and the field is optional in "
+    "any response. Answer it in the CodePipeline console, or with `aws codepipeline "
+    "put-approval-result` and that id as --token.")
+
 
 def read_state(session: AwsSession, pipeline: str) -> dict:
     return session.client("codepipeline").get_pipeline_state(
@@ -71,21 +86,52 @@ def stages_of(session: AwsSession, pipeline: str, state: dict, execution_id: str
 
 
 def pending_in(session: AwsSession, pipeline: str, state: dict) -> list[PendingApproval]:
-    found, unplaced = [], []
+    """Manual approvals of ``state`` waiting for an answer, with a token to answer them."""
+    pairs = [(a, latest) for a, latest in _running_actions(pipeline, state) if a.token]
+    _place_missing(session, pipeline, pairs)
+    return [a for a, _ in pairs]
+
+
+def approvals_without_token(session: AwsSession, pipeline: str, state: dict
+                            ) -> list[PendingApproval]:
+    """Approval actions a run waits on whose token ``state`` does not show (see
+    :data:`TOKEN_MISSING`); the declaration (GetPipeline, read only when some running action
+    has no token) says which running actions are approvals."""
+    tokenless = [(a, latest) for a, latest in _running_actions(pipeline, state) if not a.token]
+    if not tokenless:
+        return []
+    declared = session.client("codepipeline").get_pipeline(name=pipeline)["pipeline"]
+    kinds = {(stage.get("name"), action.get("name"))
+             for stage in declared.get("stages") or []
+             for action in stage.get("actions") or []
+             if (action.get("actionTypeId") or {}).get("category") == "Approval"}
+    pairs = [(a, latest) for a, latest in tokenless if (a.stage, a.action) in kinds]
+    _place_missing(session, pipeline, pairs)
+    return [a for a, _ in pairs]
+
+
+def _running_actions(pipeline: str, state: dict) -> list[tuple[PendingApproval, dict]]:
+    """Every action of ``state`` in progress, as an approval would be named (token '' when
+    the state shows none), with its ``latestExecution``."""
+    out = []
     for stage in state.get("stageStates") or []:
         execution_id = (stage.get("latestExecution") or {}).get("pipelineExecutionId", "")
         for action in stage.get("actionStates") or []:
             latest = action.get("latestExecution") or {}
-            if latest.get("status") == "InProgress" and latest.get("token"):
-                approval = PendingApproval(pipeline, stage.get("stageName", ""),
-                                           action.get("actionName", ""), latest["token"],
-                                           execution_id, latest.get("summary") or "")
-                found.append(approval)
-                if not execution_id:
-                    unplaced.append((approval, latest.get("actionExecutionId") or ""))
+            if latest.get("status") == "InProgress":
+                out.append((PendingApproval(pipeline, stage.get("stageName", ""),
+                                            action.get("actionName", ""),
+                                            latest.get("token") or "", execution_id,
+                                            latest.get("summary") or ""), latest))
+    return out
+
+
+def _place_missing(session: AwsSession, pipeline: str,
+                   pairs: list[tuple[PendingApproval, dict]]) -> None:
+    unplaced = [(a, latest.get("actionExecutionId") or "") for a, latest in pairs
+                if not a.execution_id]
     if unplaced:
         _place(session, pipeline, unplaced)
-    return found
 
 
 def _place(session: AwsSession, pipeline: str,
