@@ -31,8 +31,11 @@ def show_cockpit(cards: list[ApprovalCard], pipelines: list[str], decide: Decide
         return
     from IPython.display import display
 
-    for card in cards:  # no buttons for an approval whose token is not visible: say why
-        display(approval_card(card, decide) if card.approval.answerable else render_card(card))
+    for card in cards:
+        if card.approval.answerable:
+            display(approval_card(card, decide))
+        else:  # no buttons for an approval whose token is not visible: say why
+            print(render_card(card))
 
 
 def approval_card(card: ApprovalCard, decide: Decide):
