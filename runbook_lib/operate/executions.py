@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.operate.build_status import status_meaning
 from runbook_lib.operate.pipeline_state import (  # noqa: F401 (re-exported)
     PendingApproval,
     answer_approval,
@@ -213,7 +214,7 @@ class FailureDetails:
         rows = [("failed action", f"{self.stage}/{self.action}"),
                 ("summary", self.summary or "-")]
         if self.build_id:
-            rows += [("build", f"{self.build_id} ({self.build_status or 'unknown'})"),
+            rows += [("build", f"{self.build_id} ({status_meaning(self.build_status)})"),
                      ("log group", self.log_group or "-"), ("log stream", self.log_stream or "-")]
         return rows
 
