@@ -22,14 +22,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.core.errors import ParameterError, RunbookError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import iso_time
-from runbook_lib.operate import (
-    executions,
-    logs,
-    pipeline_state,
-    revisions,
-    rollback,
-    test_reports,
-)
+from runbook_lib.operate import executions, logs, pipeline_state, revisions, rollback, test_reports
 from runbook_lib.operate.approval_history import (  # noqa: F401 (re-exported)
     PAST_HEADERS,
     PastApproval,
