@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from benchmarks import analytics_bench as history
+from benchmarks.endpoints import shaped_session
 from benchmarks.report import Result, verdict
-from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import report
 
 SIZES = (1_000, 10_000)
@@ -31,7 +31,7 @@ def run_all(sizes: tuple[int, ...] = SIZES) -> list[Result]:
 
 def _measure(size: int) -> Result:
     with _History(size) as url:
-        session = AwsSession("local", "us-east-1", endpoint_url=url)
+        session = shaped_session(url)
         lines: list[str] = []
         start = time.perf_counter()
         health = report.build_health_report(session, "bench", days=10_000,

@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.endpoints import shaped_session
 from benchmarks.log_pages import BUILD_ID, GROUP, STREAM, LogPages
 from benchmarks.report import Result, peak_mb, verdict
 from runbook_lib.core.session import AwsSession
@@ -43,7 +44,7 @@ def run_all(runs: int = 5, sizes: tuple[int, ...] = SIZES) -> list[Result]:
 
 def _measure(size: int, runs: int) -> list[Result]:
     with LogPages(size, warm_pattern=logs.ERROR_FILTER_PATTERN) as url:
-        session = AwsSession("local", "us-east-1", endpoint_url=url)
+        session = shaped_session(url)
         _check(session)
         times: dict[str, list[tuple[float, float]]] = {
             "plain": [], "triage": [], "filtered": [], "cli": []}

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
+from runbook_lib.operate.build_status import status_meaning
 
 EXIT_OK, EXIT_ERROR, EXIT_RUN_FAILED = 0, 1, 3
 FAILED_STATUSES = ("Failed", "Stopped", "Stopping")
@@ -104,6 +105,8 @@ def _failed(session: AwsSession, pipeline: str, execution_id: str, head: str, st
     where = f" at {failure.stage}/{failure.action}" if failure else ""
     lines = [f"{head}: {status.upper()}{where}."]
     if failure is not None and failure.build_id:
+        if failure.build_status not in ("", "FAILED"):  # a fault, a timeout, a stop
+            lines.append(f"build: {status_meaning(failure.build_status)}")
         lines.append(f"cause: {_cause(session, failure.build_id)}")
     elif failure is not None and failure.summary:
         lines.append(f"cause: {failure.summary}")

@@ -138,6 +138,13 @@ def target_environment(target: str) -> Iterator[str | None]:
                 os.environ[key] = value
 
 
+def ending_line(title: str, nb_result: NotebookResult, progress_lines: int) -> str:
+    """What ends a notebook's line: ``ok (12.3s)`` after its open title, or the title again
+    when "still waiting" lines came in between (each of them on a line of its own)."""
+    said = ("ok" if nb_result.ok else "FAILED") + f" ({nb_result.seconds:.1f}s)"
+    return f"{title} {said}" if progress_lines else said
+
+
 def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
               out_dir: Path | None = None, report: bool = False) -> RunResult:
     """Execute notebooks in order; stop at the first failure. Writes HTML and an index."""
@@ -148,12 +155,12 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
         where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
         print(f"running {len(notebooks)} notebooks against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):
-            print(f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ...", end=" ", flush=True)
-            with waiting.for_terminal(f"[{i}/{len(notebooks)}] {nb.name}"):
+            title = f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ..."
+            print(title, end=" ", flush=True)
+            with waiting.for_terminal(f"[{i}/{len(notebooks)}] {nb.name}") as shown:
                 nb_result = execute_one(nb, parameters, out)
             result.notebooks.append(nb_result)
-            print(("ok" if nb_result.ok else "FAILED") + f" ({nb_result.seconds:.1f}s)",
-                  flush=True)
+            print(ending_line(title, nb_result, shown.lines), flush=True)
             if not nb_result.ok:
                 print(f"\n{nb_result.error}\n\nthe executed notebook, with the failing cell "
                       f"marked, is {nb_result.path}", file=sys.stderr)
@@ -212,20 +219,21 @@ def _health_report(parameters: dict[str, Any], target: str, out: Path) -> Notebo
 
     params = Params.from_mapping(parameters)
     start = time.monotonic()
-    print("[report] pipeline health ...", end=" ", flush=True)
+    title = "[report] pipeline health ..."
+    print(title, end=" ", flush=True)
     html = out / "pipeline_health.html"
-    try:
-        with waiting.for_terminal("[report] pipeline health"):
+    ok, error = True, ""
+    with waiting.for_terminal("[report] pipeline health") as shown:
+        try:
             run_report(params.names().pipeline, html, target=target)
-        ok, error = True, ""
-    except NotebookRunError as err:
-        ok, error = False, str(err)
-    seconds = time.monotonic() - start
-    print(("ok" if ok else "FAILED") + f" ({seconds:.1f}s)", flush=True)
+        except NotebookRunError as err:
+            ok, error = False, str(err)
+    result = NotebookResult("health report", html.with_suffix(".ipynb"), html if ok else None,
+                            ok, time.monotonic() - start, error)
+    print(ending_line(title, result, shown.lines), flush=True)
     if error:
         print(f"\n{error}", file=sys.stderr)
-    return NotebookResult("health report", html.with_suffix(".ipynb"), html if ok else None, ok,
-                          seconds, error)
+    return result
 
 
 def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> NotebookResult:

@@ -93,11 +93,15 @@ class ApprovalCard:
 
 
 def pending(session: AwsSession, pipelines: list[str]) -> list[PendingApproval]:
-    """Every approval waiting for an answer on the given pipelines."""
+    """Every approval waiting for an answer on the given pipelines, those whose token the
+    state does not show included (they cannot be answered from here: see
+    :data:`.pipeline_state.TOKEN_MISSING`)."""
     found: list[PendingApproval] = []
     for pipeline in pipelines:
         try:
-            found.extend(pipeline_state.pending_approvals(session, pipeline))
+            state = pipeline_state.read_state(session, pipeline)
+            found.extend(pipeline_state.pending_in(session, pipeline, state))
+            found.extend(pipeline_state.approvals_without_token(session, pipeline, state))
         except ClientError as err:
             if err.response["Error"]["Code"] == "PipelineNotFoundException":
                 raise StepError(f"pipeline {pipeline} not found; fix the pipelines parameter "
@@ -212,6 +216,9 @@ def _action_executions(session: AwsSession, pipeline: str, execution_id: str) ->
 
 def render_card(card: ApprovalCard) -> str:
     """The evidence as plain text (headless output, and the widget's card body)."""
+    if not card.approval.answerable:
+        return (f"waiting, token not visible: {card.title}\n  the run waits on this approval; "
+                + pipeline_state.TOKEN_MISSING)
     e = card.evidence
     build = (f"{e.build_status or 'unknown'} ({e.build_id})" if e.build_id
              else "no CodeBuild action in this run")
@@ -281,6 +288,9 @@ def select(cards: list[ApprovalCard], execution_id: str = "") -> ApprovalCard:
         raise DecisionError(
             f"{len(cards)} approvals are pending; say which with execution_id=... (one of "
             f"{', '.join(c.approval.execution_id for c in cards)})")
+    if not cards[0].approval.answerable:
+        raise DecisionError(f"nothing was changed: {cards[0].title} waits on an approval, but "
+                            + pipeline_state.TOKEN_MISSING)
     return cards[0]
 
 

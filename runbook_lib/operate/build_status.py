@@ -58,3 +58,19 @@ def reword(build: _BuildRecord) -> StatusWording | None:
     """:func:`status_wording` for a build log record (``.status``, ``.failed_phase``,
     ``.failed_context``)."""
     return status_wording(build.status, build.failed_phase, build.failed_context)
+
+
+# What a finished build's status says about what to do, where FAILED would mislead: a FAULT is
+# CodeBuild's own failure (retry), a timeout and a stop are not a failing command.
+_MEANINGS = {
+    "FAULT": "a CodeBuild service fault, not your commands: retry the build or the stage",
+    "TIMED_OUT": "timed out: find the command that hung, or raise the project's timeout",
+    "STOPPED": "stopped: someone or something stopped it; nothing failed in it",
+}
+
+
+def status_meaning(status: str) -> str:
+    """``status`` with what it means for FAULT, TIMED_OUT and STOPPED (a FAILED build, or
+    any other status, is shown as it is): the line under a failed action and in reports."""
+    meaning = _MEANINGS.get(status or "")
+    return f"{status}: {meaning}" if meaning else (status or "unknown")

@@ -1,9 +1,10 @@
 """Where a pipeline's time goes: per-execution, per-stage and per-action records and their maths.
 
-The records come from two paginated List calls, whatever the number of executions:
-ListPipelineExecutions for the last N runs, then ListActionExecutions *without* an execution
-filter, one call per page covering many runs (newest first), stopping at the first page that
-reaches back past the oldest run wanted. One GetPipeline gives the stage order. Everything
+The records come from two paginated List calls: every page of ListPipelineExecutions (AWS
+documents no order, so the newest N by start time are known only at the end), then the action
+executions of those runs (:func:`.summaries.action_items`: unfiltered pages, many runs a
+page, or one filtered listing per run when that takes fewer calls). One GetPipeline gives the
+stage order. Everything
 after the reads (:func:`build_records`, percentiles, failure rates) is pure and unit-tested.
 Records go out as CSV and JSON (:func:`.records_io.save_records`) for other tools. DORA
 metrics, and the CloudWatch metric drawn under production deploys and rollbacks, are in
@@ -24,6 +25,7 @@ from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import format_duration, iso_time
 from runbook_lib.operate import revisions
+from runbook_lib.operate.summaries import action_items
 
 ACTIVE = ("InProgress", "Stopping")
 _NEVER_STARTED = datetime.min.replace(tzinfo=UTC)
@@ -123,36 +125,21 @@ def read_records(session: AwsSession, pipeline: str, last: int = 20,
 
 
 def _newest_summaries(client, pipeline: str, last: int) -> list[dict]:
-    """Whole pages until ``last`` summaries are read, then the newest ``last`` by start time:
-    the order inside a page is not relied upon."""
+    """The newest ``last`` summaries with an id, by start time over every page: no page
+    order is documented, so a newer run may come on the last page."""
     summaries: list[dict] = []
     for page in client.get_paginator("list_pipeline_executions").paginate(
             pipelineName=pipeline, PaginationConfig={"PageSize": 100}):
         summaries.extend(s for s in page.get("pipelineExecutionSummaries") or []
                          if s.get("pipelineExecutionId"))
-        if len(summaries) >= last:
-            break
     summaries.sort(key=lambda s: s.get("startTime") or _NEVER_STARTED, reverse=True)
     return summaries[:last]
 
 
 def _read_actions(client, pipeline: str, summaries: list[dict], page_size: int) -> list[dict]:
-    """Action executions of the given runs, page by page (newest pages first), until a page
-    lies wholly before the oldest run wanted."""
+    """Every action execution of the given runs, in whatever order the pages come."""
     wanted = {s["pipelineExecutionId"] for s in summaries}
-    starts = [s["startTime"] for s in summaries if s.get("startTime")]
-    if not wanted:
-        return []
-    oldest = min(starts) if len(starts) == len(summaries) else None
-    out = []
-    paginator = client.get_paginator("list_action_executions")
-    for page in paginator.paginate(pipelineName=pipeline,
-                                   PaginationConfig={"PageSize": page_size}):
-        items = page.get("actionExecutionDetails") or []
-        out.extend(i for i in items if i.get("pipelineExecutionId") in wanted)
-        if oldest and any(i.get("startTime") and i["startTime"] < oldest for i in items):
-            break
-    return out
+    return list(action_items(client, pipeline, wanted, page_size))
 
 
 def build_records(pipeline: str, summaries: Sequence[Mapping], actions: Iterable[Mapping],

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.operate.build_status import status_meaning
 from runbook_lib.operate.pipeline_state import pending_in, read_state, stages_of
 from runbook_lib.operate.summaries import (
     ExecutionSummary,
@@ -23,6 +24,7 @@ from runbook_lib.operate.summaries import (
     fill_source_commits,
     get_execution,
     list_executions,
+    list_summaries,
     pipeline_error,
     require_id,
     start_execution,
@@ -32,11 +34,13 @@ from runbook_lib.operate.watch import ExecutionProgress, watch_execution
 
 def wait_for_new_execution(session: AwsSession, pipeline: str, known: set[str],
                            timeout: float = 60, poll: float = 0.5) -> ExecutionSummary:
-    """Wait for a run that is not in ``known`` (one a push started)."""
+    """Wait for a run that is not in ``known`` (one a push started): among the ten newest by
+    start time over every page (:func:`.summaries.list_summaries`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for summary in list_executions(session, pipeline, limit=10):
+        for summary in list_summaries(session, pipeline)[:10]:
             if summary.execution_id not in known:
+                fill_source_commits(session, pipeline, [summary])
                 return summary
         time.sleep(poll)
     raise WaitTimeout(f"no new execution of {pipeline} started within {timeout:.0f}s "
@@ -139,7 +143,7 @@ def choose_execution(session: AwsSession, pipeline: str, mode: str = "latest",
         raise NoExecutionError(f"{pipeline} has not run yet. Next: pass watch='start' to start "
                                "a run now, or push a commit to the watched branch.")
     started = [e for e in known if not is_automated_rollback(e)]
-    return (started or known)[0].execution_id
+    return require_id("execution_id", (started or known)[0].execution_id)
 
 
 @dataclass
@@ -192,7 +196,7 @@ class FailureDetails:
         rows = [("failed action", f"{self.stage}/{self.action}"),
                 ("summary", self.summary or "-")]
         if self.build_id:
-            rows += [("build", f"{self.build_id} ({self.build_status or 'unknown'})"),
+            rows += [("build", f"{self.build_id} ({status_meaning(self.build_status)})"),
                      ("log group", self.log_group or "-"), ("log stream", self.log_stream or "-")]
         return rows
 
@@ -225,8 +229,10 @@ def failure_details(session: AwsSession, pipeline: str, execution_id: str
 def latest_failure(session: AwsSession, pipeline: str, limit: int = 50) -> FailureDetails | None:
     """The newest failed execution's failure, or None when none of the last ``limit`` failed.
 
-    A failed action (a build, a deploy) wins over a run a release gate stopped, which has no
-    failed action: that one is reported with its status summary at the stage it stopped in.
+    "Newest" and "the last ``limit``" are by start time over every page of the history
+    (:func:`.summaries.list_executions`), never by the order AWS listed them in. A failed
+    action (a build, a deploy) wins over a run a release gate stopped, which has no failed
+    action: that one is reported with its status summary at the stage it stopped in.
     """
     failed = [s for s in list_executions(session, pipeline, limit) if s.status == "Failed"]
     for summary in failed:

@@ -26,6 +26,7 @@ from typing import Any
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import gates, sample_repo, summaries
+from runbook_lib.operate.summaries import ExecutionSummary, WaitTimeout, list_summaries
 from runbook_lib.operate.watch import read_progress
 from runbook_lib.setup import pipeline, release_alarm
 
@@ -107,7 +108,7 @@ def rehearse(session: AwsSession, params: Params, names: ResourceNames, repo: Pa
                      audit_bucket=names.artifact_bucket)
     blocked.gate_note = "kept out of production by the alarm gate"
     set_alarm(session, names, "OK", "incident over")
-    earlier = _rollbacks(session, names.pipeline)
+    earlier = _run_ids(session, names.pipeline)
     stop = threading.Event()
     watcher = threading.Thread(target=fire_during_watch(session, gated, names, stop),
                                daemon=True)
@@ -121,26 +122,36 @@ def rehearse(session: AwsSession, params: Params, names: ResourceNames, repo: Pa
     finally:
         stop.set()
         watcher.join(timeout=5)
-    _wait_rollback(session, names.pipeline, earlier, timeout)
+    _wait_rollback(session, names.pipeline, earlier | {rolled_back.execution_id}, timeout)
     rolled_back.gate_note = "rolled back after the deploy by the post-deploy watch"
     set_alarm(session, names, "OK", "rolled back: errors back to normal")
     publish_errors(session, gated, 0)
     return [blocked, rolled_back]
 
 
-def _rollbacks(session: AwsSession, pipeline: str) -> set[str]:
-    return {e.execution_id for e in summaries.list_executions(session, pipeline)
-            if e.trigger == "AutomatedRollback"}
+def _run_ids(session: AwsSession, pipeline: str) -> set[str]:
+    return {e.execution_id for e in list_summaries(session, pipeline)}
 
 
-def _wait_rollback(session: AwsSession, pipeline: str, earlier: set[str],
-                   timeout: float) -> None:
-    """The automated rollback starts just after the watched run fails; let it finish."""
+def _wait_rollback(session: AwsSession, pipeline: str, known: set[str],
+                   timeout: float) -> list[ExecutionSummary]:
+    """The automated rollback starts just after the watched run fails; let it finish.
+
+    Nobody pushes meanwhile, so the rollback is the run not in ``known`` (every run listed
+    before the release, and the release's own): its id and status are all this waits on, not
+    ``trigger`` or ``executionType``, which AWS may leave out. Raises :class:`WaitTimeout`
+    with what it saw when no such run has finished in ``timeout`` seconds.
+    """
     deadline = time.monotonic() + timeout
+    new: list[ExecutionSummary] = []
     while time.monotonic() < deadline:
-        runs = summaries.list_executions(session, pipeline)
-        new = [e for e in runs if e.trigger == "AutomatedRollback"
-               and e.execution_id not in earlier]
+        new = [e for e in list_summaries(session, pipeline)
+               if e.execution_id not in known]
         if new and all(e.finished for e in new):
-            return
+            return new
         time.sleep(0.5)
+    seen = ", ".join(f"{e.execution_id} {e.status or 'unknown'}" for e in new) or "none"
+    raise WaitTimeout(
+        f"the automated rollback of {pipeline} did not finish within {timeout:.0f}s (runs "
+        f"started after the release: {seen}). Check the production stage's onFailure "
+        "result (ROLLBACK) and the release alarm's state.")

@@ -10,7 +10,6 @@ watch. It leaves a pipeline history that the operating notebooks can show.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -166,13 +165,10 @@ def _is_sample_checkout(session: AwsSession, params: Params, checkout: Path) -> 
     return checkout == Path(info["state_dir"]) / "repos" / params.source_repo.replace("/", "__")
 
 
-REHEARSE_GATES_ENV = "RUNBOOK_REHEARSE_GATES"  # 0: the history without its two gate steps
-
-
 def run_canonical_history(session: AwsSession, params: Params, names: ResourceNames,
                           timeout: float = 600,
                           on_step: Callable[[HistoryStep], None] | None = None,
-                          rehearse_gates: bool | None = None) -> list[HistoryStep]:
+                          rehearse_gates: bool = True) -> list[HistoryStep]:
     """First run (approved), breaking change (fails in the build), fix (approved), then with
     ``rehearse_gates`` a release blocked by the alarm gate and one rolled back after deploy.
 
@@ -198,8 +194,6 @@ def run_canonical_history(session: AwsSession, params: Params, names: ResourceNa
         steps.append(step)
         if on_step:
             on_step(step)
-    if rehearse_gates is None:  # tests that read other things skip the gates' real waiting
-        rehearse_gates = os.environ.get(REHEARSE_GATES_ENV, "1") != "0"
     if rehearse_gates:
         for step in gate_rehearsal.rehearse(session, params, names, repo, push_and_follow,
                                             timeout):

@@ -22,6 +22,7 @@ from runbook_lib.core.errors import StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import log_text, triage, triage_scan
 from runbook_lib.operate.log_text import BuildLog, Phase
+from runbook_lib.operate.summaries import require_id
 
 # CloudWatch filter-pattern syntax: ``?term`` terms are OR-ed; a term holding anything but
 # letters, digits and underscores must be quoted. Only what triage reads.
@@ -105,6 +106,7 @@ def _newest_with_builds(session: AwsSession, pipeline: str, status: str | None
 
 def _build_actions(session: AwsSession, pipeline: str, execution_id: str) -> list[BuildRef]:
     """CodeBuild actions of one execution with a build id, oldest first."""
+    require_id("execution_id", execution_id)
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
     found = []
     try:

@@ -17,8 +17,6 @@ from runbook_lib.core.session import AwsSession
 from runbook_lib.operate.durations import combine_statuses
 from runbook_lib.operate.summaries import require_id
 
-_SCAN_PAGES = 3  # newest pages of action executions searched for a pending approval's run
-
 
 @dataclass
 class PendingApproval:
@@ -32,6 +30,21 @@ class PendingApproval:
     @property
     def execution_text(self) -> str:
         return self.execution_id or "(execution unknown)"
+
+    @property
+    def answerable(self) -> bool:
+        """Whether PutApprovalResult can be sent: it needs the approval's token."""
+        return bool(self.token)
+
+
+# Why a run can wait on an approval whose token the caller does not see (ActionExecution.token
+# is optional in GetPipelineState's model, and AWS documents one case where it is left out).
+TOKEN_MISSING = (
+    "GetPipelineState showed no token for it, and PutApprovalResult needs one. AWS leaves the "
+    "token out for a pipeline in PARALLEL execution mode (there the approval action's "
+    "externalExecutionId in ListActionExecutions is its token), and the field is optional in "
+    "any response. Answer it in the CodePipeline console, or with `aws codepipeline "
+    "put-approval-result` and that id as --token.")
 
 
 def read_state(session: AwsSession, pipeline: str) -> dict:
@@ -73,30 +86,62 @@ def stages_of(session: AwsSession, pipeline: str, state: dict, execution_id: str
 
 
 def pending_in(session: AwsSession, pipeline: str, state: dict) -> list[PendingApproval]:
-    found, unplaced = [], []
+    """Manual approvals of ``state`` waiting for an answer, with a token to answer them."""
+    pairs = [(a, latest) for a, latest in _running_actions(pipeline, state) if a.token]
+    _place_missing(session, pipeline, pairs)
+    return [a for a, _ in pairs]
+
+
+def approvals_without_token(session: AwsSession, pipeline: str, state: dict
+                            ) -> list[PendingApproval]:
+    """Approval actions a run waits on whose token ``state`` does not show (see
+    :data:`TOKEN_MISSING`); the declaration (GetPipeline, read only when some running action
+    has no token) says which running actions are approvals."""
+    tokenless = [(a, latest) for a, latest in _running_actions(pipeline, state) if not a.token]
+    if not tokenless:
+        return []
+    declared = session.client("codepipeline").get_pipeline(name=pipeline)["pipeline"]
+    kinds = {(stage.get("name"), action.get("name"))
+             for stage in declared.get("stages") or []
+             for action in stage.get("actions") or []
+             if (action.get("actionTypeId") or {}).get("category") == "Approval"}
+    pairs = [(a, latest) for a, latest in tokenless if (a.stage, a.action) in kinds]
+    _place_missing(session, pipeline, pairs)
+    return [a for a, _ in pairs]
+
+
+def _running_actions(pipeline: str, state: dict) -> list[tuple[PendingApproval, dict]]:
+    """Every action of ``state`` in progress, as an approval would be named (token '' when
+    the state shows none), with its ``latestExecution``."""
+    out = []
     for stage in state.get("stageStates") or []:
         execution_id = (stage.get("latestExecution") or {}).get("pipelineExecutionId", "")
         for action in stage.get("actionStates") or []:
             latest = action.get("latestExecution") or {}
-            if latest.get("status") == "InProgress" and latest.get("token"):
-                approval = PendingApproval(pipeline, stage.get("stageName", ""),
-                                           action.get("actionName", ""), latest["token"],
-                                           execution_id, latest.get("summary") or "")
-                found.append(approval)
-                if not execution_id:
-                    unplaced.append((approval, latest.get("actionExecutionId") or ""))
+            if latest.get("status") == "InProgress":
+                out.append((PendingApproval(pipeline, stage.get("stageName", ""),
+                                            action.get("actionName", ""),
+                                            latest.get("token") or "", execution_id,
+                                            latest.get("summary") or ""), latest))
+    return out
+
+
+def _place_missing(session: AwsSession, pipeline: str,
+                   pairs: list[tuple[PendingApproval, dict]]) -> None:
+    unplaced = [(a, latest.get("actionExecutionId") or "") for a, latest in pairs
+                if not a.execution_id]
     if unplaced:
         _place(session, pipeline, unplaced)
-    return found
 
 
 def _place(session: AwsSession, pipeline: str,
            approvals: list[tuple[PendingApproval, str]]) -> None:
     """Find the execution of approvals the state did not place: the action execution with the
-    same id, else the running one of the same stage and action (newest pages only)."""
+    same id, else the running one of the same stage and action. Pages come in no documented
+    order, so the reading goes on until every approval is placed or the pages end."""
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
     pages = paginator.paginate(pipelineName=pipeline, PaginationConfig={"PageSize": 100})
-    for number, page in enumerate(pages):
+    for page in pages:
         for approval, action_execution_id in approvals:
             for item in page.get("actionExecutionDetails") or []:
                 same_id = action_execution_id and item.get("actionExecutionId") == \
@@ -105,7 +150,7 @@ def _place(session: AwsSession, pipeline: str,
                     == (approval.stage, approval.action, "InProgress")
                 if not approval.execution_id and (same_id or running):
                     approval.execution_id = item.get("pipelineExecutionId") or ""
-        if all(a.execution_id for a, _ in approvals) or number + 1 >= _SCAN_PAGES:
+        if all(a.execution_id for a, _ in approvals):
             return
 
 

@@ -21,6 +21,7 @@ from runbook_lib.core.errors import RunbookError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import format_duration, iso_time
 from runbook_lib.operate import executions, log_text, logs, report_reading, test_reports
+from runbook_lib.operate.build_status import status_meaning
 from runbook_lib.operate.durations import ExecutionRecord, percentile
 from runbook_lib.operate.executions import FailureDetails
 from runbook_lib.operate.gates import GateCounts, gate_counts
@@ -48,7 +49,9 @@ class RecentFailure:
         where = (f"{self.details.stage}/{self.details.action}" if self.details
                  else "no failed action recorded")
         tests = f"; failing tests: {', '.join(self.failing_tests)}" if self.failing_tests else ""
-        return f"{when} commit {commit}: failed in {where}{tests}"
+        build = self.details.build_status if self.details else ""
+        said = f" (build {status_meaning(build)})" if build not in ("", "FAILED") else ""
+        return f"{when} commit {commit}: failed in {where}{said}{tests}"
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """The health report's reading of a pipeline's history: every page once, records as they come.
 
-ListPipelineExecutions is paged at its maximum (100) until a page lies wholly before the
-window; ListActionExecutions (no execution filter, 100 a page, newest first) until a page
-lies wholly before the oldest run kept; one GetPipeline gives the stage order. That is the
-pagination minimum: nothing is listed twice. Action pages are handed to
-:func:`.durations.build_records` as they arrive, so only the records are kept, not the pages.
+ListPipelineExecutions is paged at its maximum (100) to its end: AWS documents no order, so
+no page says the rest lie before the window. The kept runs' action executions come from
+:func:`.summaries.action_items` (unfiltered pages of 100 while that is the cheaper way, else
+one filtered listing per run); one GetPipeline gives the stage order. Nothing is listed twice.
+Action pages are handed to :func:`.durations.build_records` as they arrive, so only the
+records are kept, not the pages.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import durations
 from runbook_lib.operate.durations import ExecutionRecord
 from runbook_lib.operate.revisions import SourceCommit
-from runbook_lib.operate.summaries import ExecutionSummary, newest_first, summary_of
+from runbook_lib.operate.summaries import (
+    ExecutionSummary,
+    action_items,
+    newest_first,
+    summary_of,
+)
 
 PAGE_SIZE = 100  # the most either List call returns in one page
 
@@ -73,9 +79,8 @@ def _summaries(items: list[dict], records: list[ExecutionRecord]) -> list[Execut
 
 def _execution_items(client, pipeline: str, since: datetime, until: datetime, say
                      ) -> list[dict]:
-    """ListPipelineExecutions items in the window; pages come newest first, so paging stops
-    after a page where every run started before ``since`` (each run is judged by its own
-    start time, not by its place in the page)."""
+    """ListPipelineExecutions items in the window, every page read (each run judged by its
+    own start time, wherever it is listed)."""
     kept: list[dict] = []
     paginator = client.get_paginator("list_pipeline_executions")
     for page in paginator.paginate(pipelineName=pipeline,
@@ -84,8 +89,6 @@ def _execution_items(client, pipeline: str, since: datetime, until: datetime, sa
                  if i.get("pipelineExecutionId")]
         kept += [i for i in items if not _outside(i.get("startTime"), since, until)]
         say(f"read {len(kept)} executions")
-        if items and all(i.get("startTime") and i["startTime"] < since for i in items):
-            break
     return kept
 
 
@@ -94,19 +97,7 @@ def _outside(start: datetime | None, since: datetime, until: datetime) -> bool:
 
 
 def _action_items(client, pipeline: str, items: list[dict], say) -> Iterator[dict]:
-    """Action executions of the kept runs, page by page, until a page reaches back past the
-    oldest of them (ListActionExecutions lists newest first)."""
+    """Action executions of the kept runs, as :func:`.summaries.action_items` finds them."""
     wanted = {item["pipelineExecutionId"] for item in items}
-    starts = [item["startTime"] for item in items if item.get("startTime")]
-    oldest = min(starts) if len(starts) == len(items) else None  # else: read every page
-    read = 0
-    paginator = client.get_paginator("list_action_executions")
-    for page in paginator.paginate(pipelineName=pipeline,
-                                   PaginationConfig={"PageSize": PAGE_SIZE}):
-        details = page.get("actionExecutionDetails") or []
-        read += len(details)
-        say(f"read {read} action executions")
-        yield from (d for d in details if d.get("pipelineExecutionId") in wanted)
-        if oldest and details and all(d.get("startTime") and d["startTime"] < oldest
-                                      for d in details):
-            return  # a page wholly before the oldest run kept
+    return action_items(client, pipeline, wanted, PAGE_SIZE,
+                        on_page=lambda read: say(f"read {read} action executions"))

@@ -21,7 +21,7 @@ from runbook_lib.core.plan import Change, Plan
 from runbook_lib.core.session import AwsSession
 from runbook_lib.core.text import iso_time
 from runbook_lib.operate import executions, revisions, summaries
-from runbook_lib.operate.summaries import UNKNOWN_TRIGGER
+from runbook_lib.operate.summaries import UNKNOWN_TRIGGER, action_items
 from runbook_lib.setup.deploy_actions import SOURCE_ACTION
 
 METHODS = ("stage", "revision")
@@ -70,19 +70,18 @@ def commit_message(revision: dict) -> str:
     return revisions.revision_message(revision)
 
 
-def stage_successes(session: AwsSession, pipeline: str, stage: str) -> dict[str, datetime | None]:
-    """execution id -> when its actions in ``stage`` finished, for executions where every
-    action of the stage succeeded. One ListActionExecutions call per page for the whole
-    pipeline, not one per execution."""
-    paginator = session.client("codepipeline").get_paginator("list_action_executions")
+def stage_successes(session: AwsSession, pipeline: str, stage: str,
+                    execution_ids: set[str]) -> dict[str, datetime | None]:
+    """execution id -> when its actions in ``stage`` finished, for those of
+    ``execution_ids`` where every action of the stage succeeded. Their action executions are
+    read with :func:`.summaries.action_items` (whole pages for the pipeline while that is
+    cheaper than one filtered listing per run), in whatever order AWS lists them."""
     seen: dict[str, list[tuple[str, datetime | None]]] = {}
     try:
-        for page in paginator.paginate(pipelineName=pipeline,
-                                       PaginationConfig={"MaxItems": _HISTORY_LIMIT * 8}):
-            for item in page.get("actionExecutionDetails") or []:
-                if item.get("stageName") == stage and item.get("pipelineExecutionId"):
-                    seen.setdefault(item["pipelineExecutionId"], []).append(
-                        (item.get("status", ""), item.get("lastUpdateTime")))
+        for item in action_items(session.client("codepipeline"), pipeline, execution_ids):
+            if item.get("stageName") == stage and item.get("pipelineExecutionId"):
+                seen.setdefault(item["pipelineExecutionId"], []).append(
+                    (item.get("status", ""), item.get("lastUpdateTime")))
     except ClientError as err:
         raise StepError(f"list action executions of {pipeline}: {err}") from err
     out: dict[str, datetime | None] = {}
@@ -100,9 +99,11 @@ def production_deployments(session: AwsSession, pipeline: str, production_stage:
     A run whose production actions all succeeded but which then failed (a post-deploy gate
     rolled it back) is not one: CodePipeline refuses it as a RollbackStage target.
     """
-    done = stage_successes(session, pipeline, production_stage)
+    runs = summaries.list_executions(session, pipeline, limit=_HISTORY_LIMIT)
+    done = stage_successes(session, pipeline, production_stage,
+                           {r.execution_id for r in runs})
     found = []
-    for summary in summaries.list_executions(session, pipeline, limit=_HISTORY_LIMIT):
+    for summary in runs:
         if summary.execution_id in done and summary.status != "Failed":
             found.append(Deployment(summary.execution_id, summary.commit_id,
                                     summary.commit_message,

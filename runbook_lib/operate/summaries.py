@@ -1,13 +1,16 @@
 """Read pipeline executions as AWS writes them: optional fields may be absent, lists unordered.
 
-Every list here is put in time order (newest first) by its timestamps, never taken in the order
-the service sent it; a summary without ``sourceRevisions`` gets its commit from the Source
-action (:mod:`.revisions`); no request is sent with an empty identifier.
+AWS documents no order for ListPipelineExecutions or ListActionExecutions, neither inside a page
+nor across pages, so no page can say that the ones after it are older. "The newest N" is decided
+by start time over every page (:func:`list_summaries`), and the action executions of some runs
+are read until nothing of theirs can be missing (:func:`action_items`). A summary without an id
+is skipped; a summary without ``sourceRevisions`` gets its commit from the Source action
+(:mod:`.revisions`); no request is sent with an empty identifier.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -91,21 +94,28 @@ def start_execution(session: AwsSession, pipeline: str,
         raise StepError(f"start pipeline execution {pipeline}: {err}") from err
 
 
-def list_executions(session: AwsSession, pipeline: str, limit: int = 50
-                    ) -> list[ExecutionSummary]:
-    """The ``limit`` newest executions, newest first by start time.
+def list_summaries(session: AwsSession, pipeline: str) -> list[ExecutionSummary]:
+    """Every execution ListPipelineExecutions lists (AWS keeps 12 months), newest first by
+    start time, without commits; summaries without an id are skipped.
 
-    Whole pages are read (the order inside a page is not relied upon), then sorted; commits
-    missing from the summaries come from the Source actions.
+    Every page is read: with no documented order, a later page may hold a newer run, so
+    "the newest" is only certain once the pages end. One call per 100 executions.
     """
     out: list[ExecutionSummary] = []
     paginator = session.client("codepipeline").get_paginator("list_pipeline_executions")
     for page in paginator.paginate(pipelineName=require_id("pipeline", pipeline),
-                                   PaginationConfig={"PageSize": min(max(limit, 1), _PAGE)}):
-        out.extend(summary_of(item) for item in page.get("pipelineExecutionSummaries") or [])
-        if len(out) >= limit:
-            break
-    out = newest_first(out)[:limit]
+                                   PaginationConfig={"PageSize": _PAGE}):
+        out.extend(s for s in map(summary_of, page.get("pipelineExecutionSummaries") or [])
+                   if s.execution_id)
+    return newest_first(out)
+
+
+def list_executions(session: AwsSession, pipeline: str, limit: int = 50
+                    ) -> list[ExecutionSummary]:
+    """The ``limit`` newest executions, newest first by start time, decided over every page
+    (:func:`list_summaries`); commits missing from the summaries come from the Source
+    actions."""
+    out = list_summaries(session, pipeline)[:max(limit, 0)]
     fill_source_commits(session, pipeline, out)
     return out
 
@@ -125,21 +135,14 @@ def get_execution(session: AwsSession, pipeline: str, execution_id: str,
 
 def executions_since(session: AwsSession, pipeline: str, since: datetime
                      ) -> list[ExecutionSummary]:
-    """Executions started at or after ``since``, newest first.
+    """Executions started at or after ``since`` (or with no start time), newest first.
 
-    Pages come newest first, so paging stops after a page where every run started before
-    ``since``; within a page, each run is judged by its own start time.
+    Each run is judged by its own start time over every page: pages come in no documented
+    order, so none can end the reading early.
     """
-    out: list[ExecutionSummary] = []
-    paginator = session.client("codepipeline").get_paginator("list_pipeline_executions")
     try:
-        for page in paginator.paginate(pipelineName=require_id("pipeline", pipeline),
-                                       PaginationConfig={"PageSize": _PAGE}):
-            items = [summary_of(i) for i in page.get("pipelineExecutionSummaries") or []]
-            out.extend(s for s in items if not (s.start_time and s.start_time < since))
-            if items and all(s.start_time and s.start_time < since for s in items):
-                break
-        out = newest_first(out)
+        out = [s for s in list_summaries(session, pipeline)
+               if not (s.start_time and s.start_time < since)]
         fill_source_commits(session, pipeline, out)
     except ClientError as err:
         raise pipeline_error(pipeline, "list executions", err) from err
@@ -151,17 +154,23 @@ def fill_source_commits(session: AwsSession, pipeline: str,
     """Give summaries without revisions the commit their Source action delivered (a
     rollback: its target's).
 
-    One execution: a filtered ListActionExecutions. Several: one unfiltered listing (newest
-    first, page by page) until every missing one is found or the pages reach back past them.
+    The action executions of those runs (and of the rollbacks' targets) are read with
+    :func:`action_items`, until each of them has shown a Source commit or nothing of theirs
+    can be left.
     """
     missing = {s.execution_id: s for s in summaries if not s.commit_id and s.execution_id}
     if not missing:
         return
-    starts = {s.execution_id: s.start_time for s in summaries}
     wanted = set(missing) | {s.rollback_target for s in missing.values() if s.rollback_target}
-    times = [starts.get(execution_id) for execution_id in wanted]
-    oldest = min(times) if all(times) else None  # an unlisted target: read every page
-    found = revisions.commits_by_execution(_source_items(session, pipeline, wanted, oldest))
+    found: dict[str, SourceCommit] = {}
+    seen: list[dict] = []
+    client = session.client("codepipeline")
+    for item in action_items(client, pipeline, wanted, settled=lambda eid: eid in found):
+        if revisions.source_commit(item) is not None:
+            seen.append(item)
+            found.update(revisions.commits_by_execution(seen))  # the first-started Source's
+            if wanted <= set(found):
+                break
     known = {s.execution_id: s.commit_id for s in summaries if s.commit_id}
     for execution_id, summary in missing.items():
         # A rollback runs no Source action: it deploys its target's commit again.
@@ -170,24 +179,63 @@ def fill_source_commits(session: AwsSession, pipeline: str,
             SourceCommit(known[target]) if target in known else None)
 
 
-def _source_items(session: AwsSession, pipeline: str, missing: set[str],
-                  oldest: datetime | None):
-    """Action executions, page by page, until every ``missing`` run's Source action is seen
-    or a page lies wholly before ``oldest``."""
-    paginator = session.client("codepipeline").get_paginator("list_action_executions")
-    kwargs: dict = {"pipelineName": pipeline, "PaginationConfig": {"PageSize": _PAGE}}
-    if len(missing) == 1:
-        kwargs["filter"] = {"pipelineExecutionId": next(iter(missing))}
-    seen: set[str] = set()
-    for page in paginator.paginate(**kwargs):
-        items = page.get("actionExecutionDetails") or []
-        yield from items
-        seen.update(revisions.commits_by_execution(items))
-        if missing <= seen:
-            return
-        if oldest and items and all(i.get("startTime") and i["startTime"] < oldest
-                                    for i in items):
-            return
+def action_items(client, pipeline: str, wanted: set[str], page_size: int = _PAGE,
+                 settled: Callable[[str], bool] | None = None,
+                 on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """Every action execution of the ``wanted`` runs, once each, whatever order AWS lists in.
+
+    No page of ListActionExecutions says the rest are older, so an unfiltered listing is only
+    complete at its end. It is read (one call a page, many runs a page) while that costs no
+    more calls than a filtered listing per run would; when it goes on longer, each wanted run
+    not yet ``settled`` is read with its own filtered listing instead (items already handed
+    out are not repeated). ``on_page`` gets the number of items read so far.
+    """
+    wanted = {w for w in wanted if w}
+    if not wanted:
+        return
+    handed: set[tuple] = set()
+    if len(wanted) > 1:
+        pages = client.get_paginator("list_action_executions").paginate(
+            pipelineName=pipeline, PaginationConfig={"PageSize": page_size})
+        read = 0
+        for number, page in enumerate(pages, start=1):
+            items = page.get("actionExecutionDetails") or []
+            read += len(items)
+            if on_page:
+                on_page(read)
+            for item in items:
+                if item.get("pipelineExecutionId") in wanted:
+                    handed.add(_action_key(item))
+                    yield item
+            if not page.get("nextToken"):
+                return  # the listing ended: nothing is missing
+            if number >= len(wanted):
+                break  # more pages than runs: one listing per run is cheaper
+    yield from _filtered_items(client, pipeline, wanted, settled, handed)
+
+
+def _filtered_items(client, pipeline: str, wanted: set[str],
+                    settled: Callable[[str], bool] | None, handed: set[tuple]) -> Iterator[dict]:
+    paginator = client.get_paginator("list_action_executions")
+    for execution_id in sorted(wanted):
+        if settled is not None and settled(execution_id):
+            continue
+        for page in paginator.paginate(pipelineName=pipeline,
+                                       filter={"pipelineExecutionId": execution_id},
+                                       PaginationConfig={"PageSize": _PAGE}):
+            for item in page.get("actionExecutionDetails") or []:
+                if item.get("pipelineExecutionId", execution_id) == execution_id and \
+                        _action_key(item) not in handed:
+                    yield item
+
+
+def _action_key(item: dict) -> tuple:
+    """Its ``actionExecutionId``; where AWS leaves that optional id out, its run, stage,
+    action and start."""
+    if item.get("actionExecutionId"):
+        return ("id", item["actionExecutionId"])
+    return (item.get("pipelineExecutionId") or "", item.get("stageName") or "",
+            item.get("actionName") or "", str(item.get("startTime") or ""))
 
 
 def summary_of(item: dict, execution_id: str = "") -> ExecutionSummary:

@@ -33,7 +33,10 @@ def show_cockpit(cards: list[ApprovalCard], pipelines: list[str], decide: Decide
     from IPython.display import display
 
     for card in cards:
-        display(approval_card(card, decide))
+        if card.approval.answerable:
+            display(approval_card(card, decide))
+        else:  # no buttons for an approval whose token is not visible: say why
+            print(render_card(card))
 
 
 def approval_card(card: ApprovalCard, decide: Decide):

@@ -67,30 +67,37 @@ class _Ticker:
         return time.monotonic() - self._start
 
 
+class Shown:
+    """How many progress lines a wait wrote: a caller that left a line open (``runbook run``'s
+    title) repeats that line's start once lines came in between."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+
 @contextlib.contextmanager
 def log_lines(label: str, stream: TextIO | None = None, every: float | None = None,
-              first: float | None = None) -> Iterator[None]:
+              first: float | None = None) -> Iterator[Shown]:
     """Headless: ``label: still waiting (20 s)`` every ``every`` seconds on ``stream``
     (default: the process's own stderr, which a notebook's outputs do not capture)."""
     out = stream or sys.__stderr__
     every = LINE_EVERY if every is None else every
     first = every if first is None else first
-
-    started = [False]
+    shown = Shown()
 
     def _line(elapsed: float) -> None:
         # The first line starts a line of its own: `runbook run` left its title line open.
-        lead = "" if started[0] else "\n"
-        started[0] = True
+        lead = "" if shown.lines else "\n"
+        shown.lines += 1
         out.write(f"{lead}{label}: still waiting ({elapsed_text(elapsed)})\n")
         out.flush()
 
     with _Ticker(_line, every, first):
-        yield
+        yield shown
 
 
 @contextlib.contextmanager
-def terminal_spinner(stream: TextIO | None = None) -> Iterator[None]:
+def terminal_spinner(stream: TextIO | None = None) -> Iterator[Shown]:
     """A spinner and the elapsed time at the end of the current terminal line, then erased."""
     out = stream or sys.stderr
     shown = [0]
@@ -103,19 +110,20 @@ def terminal_spinner(stream: TextIO | None = None) -> Iterator[None]:
         shown[0] = len(text)
 
     with _Ticker(_draw, TICK, FIRST_AFTER):
-        yield
+        yield Shown()  # drawn at the end of the open line, and erased: no line of its own
     if shown[0]:
         out.write("\b" * shown[0] + " " * shown[0] + "\b" * shown[0])
         out.flush()
 
 
 @contextlib.contextmanager
-def for_terminal(label: str, stream: TextIO | None = None) -> Iterator[None]:
-    """A spinner on a terminal, a line every few seconds otherwise (CI logs)."""
+def for_terminal(label: str, stream: TextIO | None = None) -> Iterator[Shown]:
+    """A spinner on a terminal, a line every few seconds otherwise (CI logs); yields how many
+    lines were written."""
     out = stream or sys.stderr
     interactive = hasattr(out, "isatty") and out.isatty()
-    with terminal_spinner(out) if interactive else log_lines(label, out):
-        yield
+    with terminal_spinner(out) if interactive else log_lines(label, out) as shown:
+        yield shown
 
 
 @contextlib.contextmanager

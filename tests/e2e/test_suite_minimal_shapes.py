@@ -2,8 +2,9 @@
 
 A local AWS started with ``RUNBOOK_LOCAL_SHAPES=minimal`` answers the operating reads with only
 what botocore's model requires (plus identifiers, statuses and times), list results shuffled.
-``runbook run`` of every notebook, with the sample history pushed and the health report, must
-still pass, and its outputs must name the commits the runs built.
+``runbook run`` of every notebook, with the whole sample history pushed (its release gates
+included: a release blocked by the alarm gate, one rolled back after its deploy) and the health
+report, must still pass, and its outputs must name the commits the runs built.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process, shapes
 from runbook_lib.local.server.auth import read_credentials
-from runbook_lib.operate import history, summaries
+from runbook_lib.operate import summaries
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +31,12 @@ def minimal_local(tmp_path_factory):
     state = tmp_path_factory.mktemp("minimal-state")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(shapes.ENV, "minimal")  # the server process inherits it
-        status = process.start(state)
+        # The gates' one-minute waits in seconds, as `make run` rehearses them.
+        status = process.start(state, time_factor=20)
     exported = read_credentials(state).environment(status.endpoint_url)  # the printed exports
     env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": str(state)}
     env.pop("AWS_PROFILE", None)
     env.pop(shapes.ENV, None)  # only the server reshapes; the suite is ordinary
-    env[history.REHEARSE_GATES_ENV] = "0"  # the gates' real waits say nothing about shapes
     yield status.endpoint_url, env
     process.stop(state)
 
@@ -72,4 +73,7 @@ def test_suite_and_report_name_commits_under_minimal_shapes(minimal_local, tmp_p
     assert all(c in durations for c in commits)
     watched = next(t for name, t in texts.items() if "watch" in name)
     assert any(e.execution_id in watched for e in runs)
+    # The gate steps ran whole: one release kept out, one rolled back by CodePipeline.
+    assert "kept out of production by the alarm gate" in watched
+    assert "rolled back after the deploy by the post-deploy watch" in watched
     assert not any("(commit unknown)" in t or "execution unknown" in t for t in texts.values())

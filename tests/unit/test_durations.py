@@ -129,13 +129,24 @@ def test_read_records_one_list_call_per_page_not_per_execution(local_aws, histor
     assert records_io.records_json(paged) == records_io.records_json(records)
 
 
-def test_read_records_stops_paging_at_the_oldest_execution_wanted(local_aws, history):
+def test_read_records_reads_every_action_of_the_runs_wanted_in_bounded_calls(local_aws, history):
+    """No page order is relied upon: one run wanted is one filtered listing; when the
+    unfiltered pages would outnumber the runs, each run is read with its own listing."""
     pipeline, ids = history
     session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
+    whole = {r.execution_id: r for r in durations.read_records(session, pipeline, last=10)}
+    session.recorder.reset()
     records = durations.read_records(session, pipeline, last=1, page_size=1)
     assert [r.execution_id for r in records] == ids[-1:]
-    # The rollback ran one action; the page after it reaches back past its start.
-    assert session.recorder.calls[("codepipeline", "ListActionExecutions")] == 2
+    assert session.recorder.calls[("codepipeline", "ListActionExecutions")] == 1
+
+    session.recorder.reset()
+    records = durations.read_records(session, pipeline, last=2, page_size=1)
+    assert [r.execution_id for r in records] == ids[-2:]
+    # 9 action executions in pages of 1: after 2 pages (2 runs) each run is read on its own.
+    assert session.recorder.calls[("codepipeline", "ListActionExecutions")] == 2 + 2
+    assert durations.records_json(records) == durations.records_json(
+        [whole[i] for i in ids[-2:]])
 
 
 def test_records_hold_stages_actions_commits_and_rollbacks(local_aws, history):

@@ -66,3 +66,33 @@ def test_under_runbook_run_a_kernel_leaves_the_progress_lines_to_the_runner(monk
     with waiting.waiting("pushing the sample history"):
         pass
     assert "pushing the sample history" not in capfd.readouterr().err
+
+
+def test_under_runbook_run_progress_lines_stand_alone_and_ok_follows_its_title():
+    """The runner's title line is left open; "still waiting" lines each start a line of their
+    own, and the ending repeats the title before "ok" (one stream, as in a CI log)."""
+    from pathlib import Path
+
+    from runbook_lib.app.runner import NotebookResult, ending_line
+
+    out = io.StringIO()
+    title = "[9/14] 09_run_and_watch Run and watch ..."
+    out.write(title + " ")
+    with waiting.log_lines("[9/14] 09_run_and_watch", out, every=0.1, first=0.1) as shown:
+        time.sleep(0.35)
+    done = NotebookResult("09_run_and_watch", Path("x.ipynb"), None, True, 0.4)
+    out.write(ending_line(title, done, shown.lines) + "\n")
+    lines = out.getvalue().splitlines()
+    assert shown.lines >= 2 and lines[0].strip() == title
+    assert all(line.startswith("[9/14] 09_run_and_watch: still waiting (")
+               for line in lines[1:-1]), lines
+    assert lines[-1] == f"{title} ok (0.4s)"
+
+
+def test_a_quick_notebook_ends_its_own_title_line():
+    from pathlib import Path
+
+    from runbook_lib.app.runner import NotebookResult, ending_line
+
+    failed = NotebookResult("01_preflight", Path("x.ipynb"), None, False, 1.25)
+    assert ending_line("[1/14] 01_preflight ...", failed, 0) == "FAILED (1.2s)"
