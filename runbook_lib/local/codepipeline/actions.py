@@ -30,6 +30,7 @@ EXECUTOR_MODULES = (
     "runbook_lib.local.codepipeline.cloudformation_action",
     "runbook_lib.local.codepipeline.approvals",
     "runbook_lib.local.codepipeline.commands_action",
+    "runbook_lib.local.codepipeline.jobs",
 )
 
 
@@ -104,6 +105,8 @@ class ActionExecutor(Protocol):
 
 
 _REGISTRY: dict[tuple[str, str], Callable[[], ActionExecutor]] = {}
+# The executor of custom actions, registered by :mod:`jobs` (which imports this module).
+_JOB_WORKER: list[Callable[[], ActionExecutor]] = []
 _loaded = False
 
 
@@ -115,6 +118,12 @@ def register(category: str, provider: str):
         return cls
 
     return wrap
+
+
+def register_job_worker(cls):
+    """Class decorator: this executor hands custom actions to a job worker (one only)."""
+    _JOB_WORKER[:] = [cls]
+    return cls
 
 
 def executor_for(category: str, provider: str, owner: str = "AWS") -> ActionExecutor | None:
@@ -129,9 +138,7 @@ def executor_for(category: str, provider: str, owner: str = "AWS") -> ActionExec
         _loaded = True
     factory = _REGISTRY.get((category, provider))
     if owner == "Custom" or (owner == "ThirdParty" and factory is None):
-        from runbook_lib.local.codepipeline.jobs import JobWorkerAction
-
-        return JobWorkerAction()
+        return _JOB_WORKER[0]()
     return factory() if factory else None
 
 
