@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runbook_lib.local import clock
 from runbook_lib.local.server import build_credentials
@@ -27,10 +27,22 @@ from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import Response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalAwsApp
+    from runbook_lib.local.server.context import LocalContext
+    from runbook_lib.local.server.journal import Journal
 
 
-def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:
+class ControlledApp(Protocol):
+    """What the control API reads of the server it belongs to (the dispatcher's
+    ``LocalAwsApp``), named here so that this module need not import the dispatcher."""
+
+    state_dir: Path
+    context: LocalContext
+    journal: Journal
+
+    def call_counts(self, reset: bool = False) -> list[dict[str, Any]]: ...
+
+
+def handle(app: ControlledApp, environ: dict[str, Any]) -> Response:
     path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD", "GET")
     if path == HEALTH_PATH:
         return _json({"status": "ok", "state_dir": str(app.state_dir)})
@@ -47,7 +59,7 @@ def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:
     return _json({"message": f"no such control path {path}"}, 404)
 
 
-def _repos(app: LocalAwsApp, environ: dict[str, Any], method: str) -> Response:
+def _repos(app: ControlledApp, environ: dict[str, Any], method: str) -> Response:
     from runbook_lib.local.codepipeline.repos import RepoRegistry, RepositoryError
 
     registry = RepoRegistry(app.state_dir)
