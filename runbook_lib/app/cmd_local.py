@@ -171,7 +171,7 @@ def _local_start(args) -> int:
 
 
 def _print_exports(state_dir: Path, endpoint_url: str) -> None:
-    from runbook_lib.local.server.auth import read_credentials
+    from runbook_lib.core.local_credentials import read_credentials
 
     creds = read_credentials(state_dir)
     if creds is None:

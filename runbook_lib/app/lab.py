@@ -91,8 +91,8 @@ def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = No
 def _local_environment(env: dict[str, str]) -> dict[str, str]:
     """The local AWS's endpoint (started when none runs) and key pair, for kernels and the
     lab's terminals (raw boto3 and the AWS CLI sign with the local key pair)."""
+    from runbook_lib.core.local_credentials import credentials_for_endpoint
     from runbook_lib.local.server import process
-    from runbook_lib.local.server.auth import credentials_for_endpoint
 
     extra: dict[str, str] = {}
     endpoint = env.get("AWS_ENDPOINT_URL")

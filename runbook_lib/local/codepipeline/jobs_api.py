@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.core.local_credentials import read_credentials
 from runbook_lib.local.codepipeline.action_types import describe
 from runbook_lib.local.codepipeline.jobs import book_for
-from runbook_lib.local.server.auth import read_credentials
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ The paths and their client are in :mod:`runbook_lib.local.server.client`.
 Clients (a notebook kernel, a test) reach the server by its endpoint alone, without knowing
 its state folder; this is how they register the sample repository with the server they use.
 Every path but ``health`` needs the bearer token derived from the state folder's credentials
-(see :mod:`guard` and :mod:`auth`); health names the state folder so that a client of the same
-user can read those credentials from it.
+(see :mod:`guard` and :mod:`runbook_lib.core.local_credentials`); health names the state
+folder so that a client of the same user can read those credentials from it.
 """
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from runbook_lib.core.local_endpoint import HEALTH_PATH
 from runbook_lib.local import clock
 from runbook_lib.local.server import build_credentials
-from runbook_lib.local.server.client import (
-    CALLS_PATH,
-    HEALTH_PATH,
-    INFO_PATH,
-    REPOS_PATH,
-)
+from runbook_lib.local.server.client import CALLS_PATH, INFO_PATH, REPOS_PATH
 from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import Response
 

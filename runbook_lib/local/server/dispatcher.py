@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from runbook_lib.core.local_endpoint import CONTROL_PREFIX
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 from runbook_lib.local.codebuild.project_admin import CodeBuildProjectAdmin
@@ -38,7 +39,6 @@ from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.scheduler.service import ScheduleRunner
 from runbook_lib.local.server import control, refusals, shapes
-from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.server.journal import (
