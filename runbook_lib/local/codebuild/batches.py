@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from runbook_lib.buildspec.model import Batch, BatchTask
 from runbook_lib.local.codebuild.batch_run import BatchRun
 from runbook_lib.local.codebuild.failures import PhaseFailed
-from runbook_lib.local.codebuild.projects import ACCOUNT_ID
+from runbook_lib.local.codebuild.projects import ACCOUNT_ID, CodeBuildProjects
 from runbook_lib.local.codebuild.source import fetch_source, read_buildspec
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
@@ -74,7 +74,7 @@ class CodeBuildBatches:
     def start_build_batch(self, request: Request) -> Response:
         body = request.json()
         region = request.region
-        project = self.ctx.extensions["CodeBuildProjects"].get(region, body.get(
+        project = self.ctx.peers.get(CodeBuildProjects).get(region, body.get(
             "projectName", ""))
         if project is None:
             raise AwsError("ResourceNotFoundException", f"Project cannot be found: "
@@ -104,7 +104,7 @@ class CodeBuildBatches:
 
     def list_build_batches_for_project(self, request: Request) -> Response:
         name = request.json().get("projectName", "")
-        if self.ctx.extensions["CodeBuildProjects"].get(request.region, name) is None:
+        if self.ctx.peers.get(CodeBuildProjects).get(request.region, name) is None:
             raise AwsError("ResourceNotFoundException", f"Project {name} does not exist")
         return json_response(self._page(request, name))
 

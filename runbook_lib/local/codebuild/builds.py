@@ -36,7 +36,8 @@ from runbook_lib.local.codebuild.build_records import (
 )
 from runbook_lib.local.codebuild.build_settings import BuildSettings
 from runbook_lib.local.codebuild.logs import log_location
-from runbook_lib.local.codebuild.projects import ACCOUNT_ID
+from runbook_lib.local.codebuild.projects import ACCOUNT_ID, CodeBuildProjects
+from runbook_lib.local.codebuild.reports import CodeBuildReports
 from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
@@ -146,7 +147,7 @@ class CodeBuildBuilds:
     def list_builds_for_project(self, request: Request) -> Response:
         body = request.json()
         name = body.get("projectName", "")
-        if self.ctx.extensions["CodeBuildProjects"].get(request.region, name) is None:
+        if self.ctx.peers.get(CodeBuildProjects).get(request.region, name) is None:
             raise AwsError("ResourceNotFoundException", f"The provided project {name} does "
                            "not exist")
         with self.store.lock:
@@ -211,7 +212,7 @@ class CodeBuildBuilds:
     def _start(self, region: str, body: dict, pipeline: str | None,
                initiator: str | None = None, batch_arn: str | None = None) -> dict:
         name = body.get("projectName", "")
-        project = self.ctx.extensions["CodeBuildProjects"].get(region, name)
+        project = self.ctx.peers.get(CodeBuildProjects).get(region, name)
         if project is None:
             raise AwsError("ResourceNotFoundException",
                            f"Project cannot be found: arn:aws:codebuild:{region}:{ACCOUNT_ID}"
@@ -270,7 +271,7 @@ class CodeBuildBuilds:
 
     def _report_sink(self, region: str, project: str, build_arn: str):
         """Where the build's ``reports`` go: the local report service (reports.py)."""
-        service = self.ctx.extensions.get("CodeBuildReports")
+        service = self.ctx.peers.find(CodeBuildReports)
         if service is None:
             return None
         return lambda group, kind, cases, coverage, status: service.add_report(

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from runbook_lib.local.server.context import Peers
+
 if TYPE_CHECKING:
     from runbook_lib.local.server.internal import InternalAws
 
@@ -76,6 +78,8 @@ class ActionContext:
     endpoint_url: str | None = None
     # The declared actionTypeId (a job for a job worker carries it).
     action_type_id: dict[str, str] = field(default_factory=dict)
+    # The local AWS's services, for what has no AWS API (waiting for a build to end).
+    peers: Peers = field(default_factory=Peers)
 
     def new_artifact_key(self, artifact_name: str) -> str:
         """Where an output artifact goes, shaped like CodePipeline's keys; the commit id

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runbook_lib.local.codepipeline.pipeline_views import page
+from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -34,8 +35,8 @@ class RevisionsApi:
                     self.list_deploy_action_execution_targets}
 
     @property
-    def pipelines(self):
-        return self.ctx.extensions["CodePipelineService"]
+    def pipelines(self) -> CodePipelineService:
+        return self.ctx.peers.get(CodePipelineService)
 
     def put_action_revision(self, request: Request) -> Response:
         body = request.json()

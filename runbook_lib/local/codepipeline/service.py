@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from runbook_lib.local.codepipeline import pipeline_views as views
+from runbook_lib.local.codepipeline.action_types import ActionTypes
 from runbook_lib.local.codepipeline.actions import executor_for
 from runbook_lib.local.codepipeline.engine import PipelineEngine
 from runbook_lib.local.codepipeline.execution_api import ExecutionApi
@@ -265,7 +266,7 @@ class CodePipelineService(ExecutionApi):
     def _validated(self, declaration: dict[str, Any], region: str) -> dict[str, Any]:
         declaration = with_defaults(declaration)
         validate_declaration(declaration)
-        action_types = self.ctx.extensions.get("ActionTypes")
+        action_types = self.ctx.peers.find(ActionTypes)
         if action_types is not None:  # every declared action type must exist
             action_types.check_declaration(region, declaration)
         role = declaration["roleArn"]

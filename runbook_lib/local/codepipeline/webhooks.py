@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 
 from runbook_lib.local.codepipeline.pipeline_views import page
 from runbook_lib.local.codepipeline.records import ACCOUNT_ID
+from runbook_lib.local.codepipeline.service import CodePipelineService
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, json_response
 
@@ -56,8 +57,8 @@ class Webhooks:
         return {TRIGGER_PATH: self.trigger}
 
     @property
-    def pipelines(self):
-        return self.ctx.extensions["CodePipelineService"]
+    def pipelines(self) -> CodePipelineService:
+        return self.ctx.peers.get(CodePipelineService)
 
     def put_webhook(self, request: Request) -> Response:
         body = request.json()

@@ -75,7 +75,7 @@ class LocalAwsApp:
         for factory in extensions:
             ext = factory(self.context)
             self.extensions.append(ext)
-            self.context.extensions[type(ext).__name__] = ext
+            self.context.peers.add(ext)
             self.routes.update(ext.routes())
             self.paths.update(getattr(ext, "paths", dict)())
         # Only what moto serves goes back into moto: an operation an extension serves now (a
