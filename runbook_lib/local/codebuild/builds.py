@@ -41,6 +41,7 @@ from runbook_lib.local.codebuild.reports import CodeBuildReports
 from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
+from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
 from runbook_lib.local.server.store import JsonStore, StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -51,7 +52,9 @@ log = logging.getLogger("runbook.local.builds")
 
 PIPELINE_HEADER = "x-runbook-codepipeline"
 MAX_BUILDS_ENV = "RUNBOOK_LOCAL_MAX_BUILDS"
-PAGE_SIZE = 100
+# ListBuilds and ListBuildsForProject have no maxResults: 100 ids a page, as on AWS.
+LIST_BUILDS = PageRule("ListBuilds", "ids", CODEBUILD, max_results=None)
+LIST_BUILDS_FOR_PROJECT = PageRule("ListBuildsForProject", "ids", CODEBUILD, max_results=None)
 IDEMPOTENCY_SECONDS = 300
 
 
@@ -153,13 +156,13 @@ class CodeBuildBuilds:
         with self.store.lock:
             builds = [b for b in self.builds.get(request.region, {}).values()
                       if b["projectName"] == name]
-        return json_response(_page_of_ids(builds, body))
+        return json_response(_page_of_ids(builds, body, LIST_BUILDS_FOR_PROJECT))
 
     def list_builds(self, request: Request) -> Response:
         body = request.json()
         with self.store.lock:
             builds = list(self.builds.get(request.region, {}).values())
-        return json_response(_page_of_ids(builds, body))
+        return json_response(_page_of_ids(builds, body, LIST_BUILDS))
 
     def retry_build(self, request: Request) -> Response:
         body = request.json()
@@ -377,17 +380,10 @@ class CodeBuildBuilds:
         return self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
 
 
-def _page_of_ids(builds: list[dict], body: dict) -> dict[str, Any]:
+def _page_of_ids(builds: list[dict], body: dict, rule: PageRule) -> dict[str, Any]:
     order = body.get("sortOrder", "DESCENDING")
     if order not in ("ASCENDING", "DESCENDING"):
         raise AwsError("InvalidInputException", f"Invalid sortOrder {order}")
-    builds.sort(key=lambda b: (b["startTime"], b["buildNumber"]), reverse=order == "DESCENDING")
-    ids = [b["id"] for b in builds]
-    token = body.get("nextToken")
-    if token is not None and not (token.isdigit() and int(token) <= len(ids)):
-        raise AwsError("InvalidInputException", "Invalid nextToken")
-    start = int(token or 0)
-    page: dict[str, Any] = {"ids": ids[start:start + PAGE_SIZE]}
-    if start + PAGE_SIZE < len(ids):
-        page["nextToken"] = str(start + PAGE_SIZE)
-    return page
+    builds.sort(key=lambda b: (b["startTime"], b["buildNumber"], b["id"]),
+                reverse=order == "DESCENDING")
+    return page([b["id"] for b in builds], body, rule)
