@@ -108,3 +108,11 @@ def test_when_the_next_item_is_gone_the_page_starts_after_the_last():
     first = page(ITEMS, {}, RULE)
     without = [i for i in ITEMS if i != "thing-3"]
     assert page(without, {"nextToken": first["nextToken"]}, RULE)["things"] == ITEMS[4:7]
+
+
+def test_items_without_the_unique_key_are_told_apart_by_their_content():
+    rule = PageRule("ListRuns", "runs", CODEPIPELINE, page_size=2, max_results=5, unique="id")
+    runs = [{"n": i} for i in range(5)]
+    first = page(runs, {}, rule)
+    assert page([{"n": -1}, *runs], {"nextToken": first["nextToken"]}, rule)["runs"] == \
+        runs[2:4]

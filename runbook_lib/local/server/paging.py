@@ -98,7 +98,8 @@ def _scope(body: dict[str, Any], rule: PageRule) -> str:
 
 
 def _identity(item: Any, rule: PageRule) -> str:
-    value = item.get(rule.unique) if rule.unique and isinstance(item, dict) else item
+    """A short digest of what identifies ``item`` (the whole item when it lacks the key)."""
+    value = item.get(rule.unique, item) if rule.unique and isinstance(item, dict) else item
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
