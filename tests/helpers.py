@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from runbook_lib.app import suite
+from runbook_lib.core.local_endpoint import ServerStatus
 from runbook_lib.core.params import Params
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
-from runbook_lib.local.server.client import ServerStatus
 from runbook_lib.operate import executions, history, pipeline_state, summaries
 from runbook_lib.setup import bucket, codebuild, config_store, iam
 
@@ -104,7 +104,7 @@ def free_port() -> int:
 def local_aws_env(status: ServerStatus) -> dict[str, str]:
     """The environment a subprocess (the `runbook` command, the AWS CLI) needs to use the local
     AWS that ``status`` describes, and nothing of the developer's own AWS setup."""
-    from runbook_lib.local.server.auth import read_credentials
+    from runbook_lib.core.local_credentials import read_credentials
 
     exported = read_credentials(Path(status.state_dir)).environment(status.endpoint_url)
     env = {**os.environ, **exported, "RUNBOOK_STATE_DIR": status.state_dir}  # the exports

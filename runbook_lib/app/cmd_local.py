@@ -19,6 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.errors import LocalAwsError
 from runbook_lib.local import clock
 
@@ -76,9 +77,7 @@ def _apply_time_factor(args) -> None:
 
 
 def _state_dir(args) -> Path:
-    from runbook_lib.local.server import process
-
-    return Path(args.state_dir or process.default_state_dir()).expanduser()
+    return Path(args.state_dir or local_endpoint.default_state_dir()).expanduser()
 
 
 def _check_host(args) -> None:
@@ -171,7 +170,7 @@ def _local_start(args) -> int:
 
 
 def _print_exports(state_dir: Path, endpoint_url: str) -> None:
-    from runbook_lib.local.server.auth import read_credentials
+    from runbook_lib.core.local_credentials import read_credentials
 
     creds = read_credentials(state_dir)
     if creds is None:
@@ -190,9 +189,9 @@ def _local_stop(args) -> int:
 
 
 def _local_status(args) -> int:
-    from runbook_lib.local.server import client, process
+    from runbook_lib.local.server import client
 
-    status = process.read_status(_state_dir(args))
+    status = local_endpoint.read_status(_state_dir(args))
     if not (status and status.alive):
         print("not running; start it with `runbook local start`")
         return 3
@@ -215,7 +214,7 @@ def _local_env(args) -> int:
     from runbook_lib.local.server import process
 
     state_dir = _state_dir(args)
-    status = process.read_status(state_dir)
+    status = local_endpoint.read_status(state_dir)
     if not (status and status.alive):
         status = process.start(state_dir)
         print(f"# started the local AWS (pid {status.pid}); stop it with `runbook local stop`")

@@ -15,6 +15,7 @@ from typing import Any
 
 from runbook_lib.app import lab_settings, suite
 from runbook_lib.app.runner import REPO_ROOT, private_files, private_folder
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.headless import HEADLESS_ENV
 
 LAB_DIR = REPO_ROOT / "lab"
@@ -91,13 +92,13 @@ def run_lab(target: str = "local", port: int = 8888, workspace: Path | None = No
 def _local_environment(env: dict[str, str]) -> dict[str, str]:
     """The local AWS's endpoint (started when none runs) and key pair, for kernels and the
     lab's terminals (raw boto3 and the AWS CLI sign with the local key pair)."""
+    from runbook_lib.core.local_credentials import credentials_for_endpoint
     from runbook_lib.local.server import process
-    from runbook_lib.local.server.auth import credentials_for_endpoint
 
     extra: dict[str, str] = {}
     endpoint = env.get("AWS_ENDPOINT_URL")
     if not endpoint:
-        status = process.start(process.default_state_dir())
+        status = process.start(local_endpoint.default_state_dir())
         endpoint = extra["AWS_ENDPOINT_URL"] = status.endpoint_url
         print(f"local AWS at {endpoint} (stop it with `runbook local stop`)")
     creds = credentials_for_endpoint(endpoint)

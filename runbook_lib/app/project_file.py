@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.app.parameters import InputError
+from runbook_lib.core.local_endpoint import default_state_dir
 from runbook_lib.core.params import Params
 
 FILE_NAME = "runbook.toml"
@@ -147,6 +148,4 @@ def adopt_state_dir(found: ProjectFile) -> str:
     folder in use, for the commands to say."""
     if found.state_dir and not os.environ.get(STATE_ENV):
         os.environ[STATE_ENV] = found.state_dir
-    from runbook_lib.local.server import client
-
-    return str(client.default_state_dir())
+    return str(default_state_dir())

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.app import outcome, parameters, suite
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
@@ -119,8 +120,8 @@ def target_environment(target: str) -> Iterator[str | None]:
 
             AwsSession("aws", os.environ.get("AWS_REGION"))  # refuses without credentials
         elif not os.environ.get("AWS_ENDPOINT_URL"):
-            state_dir = process.default_state_dir()
-            status = process.read_status(state_dir)
+            state_dir = local_endpoint.default_state_dir()
+            status = local_endpoint.read_status(state_dir)
             if not (status and status.alive):
                 print(f"starting the local AWS (state in {state_dir}) ...", file=sys.stderr,
                       flush=True)

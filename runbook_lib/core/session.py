@@ -20,10 +20,11 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
+from runbook_lib.core import local_credentials
 from runbook_lib.core.errors import CredentialsError, LocalAwsError
+from runbook_lib.core.local_endpoint import running_endpoint
 from runbook_lib.core.operations import is_read_operation
 from runbook_lib.core.params import LOCAL_ACCOUNT_ID, Params
-from runbook_lib.local.server.client import running_endpoint
 
 # Ten attempts: AWS control planes (CodePipeline, CodeBuild, IAM) throttle at low rates, and a
 # setup makes ~150 calls; at a 30 % throttle rate five attempts lose a call now and then
@@ -172,9 +173,7 @@ def _local_boto_session(endpoint_url: str, profile: str | None,
 
     The server's own pair wins over the standard chain, so real AWS credentials in the
     environment are never sent to the local AWS (which would refuse them anyway)."""
-    from runbook_lib.local.server import auth
-
-    local = auth.credentials_for_endpoint(endpoint_url)
+    local = local_credentials.credentials_for_endpoint(endpoint_url)
     if local is not None:
         return boto3.Session(aws_access_key_id=local.access_key_id,
                              aws_secret_access_key=local.secret_access_key,

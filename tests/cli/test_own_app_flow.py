@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
 from runbook_lib.operate import executions, pipeline_state, summaries
@@ -106,7 +107,7 @@ def _runbook(env, cwd, *args, expect=0, timeout=900):
 
 
 def _session(state: Path) -> AwsSession:
-    status = process.read_status(state)
+    status = local_endpoint.read_status(state)
     assert status and status.alive
     return AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
 
@@ -207,7 +208,7 @@ def test_local_env_prints_the_exports_of_the_remembered_local_aws(shell):
     exports = dict(line[len("export "):].split("=", 1) for line in printed.stdout.splitlines()
                    if line.startswith("export "))
     assert exports["RUNBOOK_STATE_DIR"] == str(state)
-    assert exports["AWS_ENDPOINT_URL"] == process.read_status(state).endpoint_url
+    assert exports["AWS_ENDPOINT_URL"] == local_endpoint.read_status(state).endpoint_url
     ident = subprocess.run([AWS, "sts", "get-caller-identity", "--output", "text", "--query",
                             "Account"], env={**fresh, **exports}, capture_output=True,
                            text=True, timeout=60)

@@ -32,8 +32,9 @@ from helpers import (
     wait_until,
 )
 
+from runbook_lib.core.local_credentials import read_credentials
 from runbook_lib.local.codebuild import sandbox
-from runbook_lib.local.server import auth, process
+from runbook_lib.local.server import process
 
 RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
 ROLE = "arn:aws:iam::123456789012:role/commands-role"
@@ -219,6 +220,6 @@ def test_a_server_killed_mid_run_takes_the_commands_along_and_the_next_start_cle
 
 
 def _keys(state) -> dict[str, str]:
-    creds = auth.read_credentials(state)
+    creds = read_credentials(state)
     return {"AWS_ACCESS_KEY_ID": creds.access_key_id,
             "AWS_SECRET_ACCESS_KEY": creds.secret_access_key}

@@ -10,6 +10,7 @@ import signal
 import pytest
 from helpers import make_zip, wait_until
 
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codebuild.build_paths import work_folder
 from runbook_lib.local.server import process
@@ -79,7 +80,7 @@ def test_killed_mid_build_restarts_with_failed_execution_and_build(tmp_path):
     pid_file = work_folder(tmp_path, build["id"]) / "commands" / "shell.pid"
     shell_pid = int(pid_file.read_text())
     os.kill(status.pid, signal.SIGKILL)
-    wait_until(lambda: not process.is_healthy(status.endpoint_url), what="the server gone",
+    wait_until(lambda: not local_endpoint.is_healthy(status.endpoint_url), what="the server gone",
                timeout=90, interval=0.2)
 
     status = process.start(tmp_path)

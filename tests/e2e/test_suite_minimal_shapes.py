@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
+from runbook_lib.core.local_credentials import read_credentials
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process, shapes
-from runbook_lib.local.server.auth import read_credentials
 from runbook_lib.operate import summaries
 
 pytestmark = pytest.mark.slow

@@ -42,7 +42,8 @@ def _context(local_aws, session, name, commands, configuration=None, outputs=("B
         action_execution_id="act-1",
         configuration={"ProjectName": name, **(configuration or {})},
         input_artifacts=[ArtifactRef("SourceOutput", name, f"{name}/SourceOutput/in.zip")],
-        output_artifact_names=list(outputs), artifact_bucket=name, commit_id=COMMIT)
+        output_artifact_names=list(outputs), artifact_bucket=name, commit_id=COMMIT,
+        peers=local_aws.app.context.peers)
 
 
 @pytest.mark.parametrize("category", ["Build", "Test"])

@@ -14,6 +14,8 @@ import yaml
 from botocore.exceptions import ClientError
 from helpers import daemon_command, make_zip, processes_with, wait_for_build, wait_until
 
+from runbook_lib.local.codebuild.builds import CodeBuildBuilds
+
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
                "computeType": "BUILD_GENERAL1_SMALL"}
@@ -309,7 +311,7 @@ def test_stop_build_kills_every_process_of_the_build(session, app_name):
 
 
 def test_builds_over_the_limit_wait_queued(session, app_name, local_aws, monkeypatch):
-    service = local_aws.app.context.extensions["CodeBuildBuilds"]
+    service = local_aws.app.context.peers.get(CodeBuildBuilds)
     monkeypatch.setattr(service, "max_builds", 1)
     cb = session.client("codebuild")
     _project(cb, app_name, _buildspec({"build": {"commands": ["sleep 30"]}}))

@@ -4,6 +4,7 @@ error codes, numbering, listing order and pages, retry, idempotency, and a serve
 import json
 import os
 import signal
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -113,7 +114,8 @@ def test_build_record_fields(session, app_name):
 
 
 def test_build_numbers_order_and_pages(session, app_name, monkeypatch):
-    monkeypatch.setattr(builds, "PAGE_SIZE", 2)
+    for rule in ("LIST_BUILDS", "LIST_BUILDS_FOR_PROJECT"):
+        monkeypatch.setattr(builds, rule, replace(getattr(builds, rule), page_size=2))
     cb = session.client("codebuild")
     _project(cb, app_name, "true")
     ids = [cb.start_build(projectName=app_name)["build"]["id"] for _ in range(3)]

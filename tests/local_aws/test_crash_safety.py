@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from full_disk import fill, small_tmpfs
 from helpers import processes_with, wait_until
 
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.errors import LocalAwsError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import client, process
@@ -98,8 +99,8 @@ def test_a_second_server_on_one_state_folder_is_refused_naming_the_first(tmp_pat
                                  str(tmp_path)], capture_output=True, text=True, timeout=60)
         assert second.returncode != 0
         assert f"pid {first.pid}" in second.stderr
-        assert process.read_status(tmp_path).pid == first.pid  # its server.json untouched
-        assert process.read_status(tmp_path).alive
+        assert local_endpoint.read_status(tmp_path).pid == first.pid  # its server.json untouched
+        assert local_endpoint.read_status(tmp_path).alive
     finally:
         process.stop(tmp_path)
 

@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import make_zip, pipeline_role, wait_for_execution, wait_until
 
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
 from runbook_lib.local.server import process
@@ -493,7 +494,7 @@ def test_restart_fails_in_flight_executions_and_rearms_approvals(tmp_path, monke
                          lambda s: "token" in s["actionStates"][0].get("latestExecution", {}),
                          what="approval waiting")["actionStates"][0]["latestExecution"]["token"]
         os.kill(status.pid, signal.SIGKILL)
-        wait_until(lambda: process.read_status(tmp_path).alive, lambda alive: not alive,
+        wait_until(lambda: local_endpoint.read_status(tmp_path).alive, lambda alive: not alive,
                  what="the server to die")
         status = process.start(tmp_path)
         session = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)

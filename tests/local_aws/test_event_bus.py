@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import wait_until
 
+from runbook_lib.local.events.bus import EventBus
 from runbook_lib.setup import monitoring, rule_proof
 
 DELIVERY_TIMEOUT = 20
@@ -14,7 +15,7 @@ DELIVERY_TIMEOUT = 20
 
 @pytest.fixture
 def bus(local_aws):
-    return local_aws.app.context.extensions["EventBus"]
+    return local_aws.app.context.peers.get(EventBus)
 
 
 def _queue(session, name):

@@ -12,6 +12,7 @@ from helpers import drop_archive_rule, make_zip, wait_until
 
 from runbook_lib.core.params import Params
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
+from runbook_lib.local.events.bus import EventBus
 from runbook_lib.operate import durations, fleet, fleet_athena, report
 from runbook_lib.setup import bucket, event_archive
 from runbook_lib.setup.event_archive_spec import ArchiveNames
@@ -88,7 +89,7 @@ def fleet_account(local_aws):
             cp.start_pipeline_execution(name=name)
             _finish_all(cp, name, n + 2)
         pipelines.append(name)
-    bus = local_aws.app.context.extensions["EventBus"]
+    bus = local_aws.app.context.peers.get(EventBus)
     assert bus.wait_idle(30), "event delivery did not finish"
     yield session, params, names, pipelines
     for app in ("fleetrep", "fleetold"):
@@ -176,7 +177,7 @@ def test_backfill_writes_older_history_so_both_sources_agree(fleet_account, loca
     _finish_all(cp, name, 1)
     cp.start_pipeline_execution(name=name)
     _finish_all(cp, name, 2)
-    assert local_aws.app.context.extensions["EventBus"].wait_idle(30)
+    assert local_aws.app.context.peers.get(EventBus).wait_idle(30)
     event_archive.plan_event_archive(session, params, names).apply()
     archive = ArchiveNames.derive(names, params)
     result = fleet_backfill.backfill_app(session, archive, name, False, True, None)

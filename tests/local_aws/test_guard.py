@@ -11,9 +11,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from runbook_lib.core import local_credentials
+from runbook_lib.core.local_credentials import Credentials
 from runbook_lib.core.session import AwsSession
-from runbook_lib.local.server import auth, client
-from runbook_lib.local.server.auth import Credentials
+from runbook_lib.local.server import client
 
 
 def _raw(url: str, method: str = "GET", body: bytes | None = None,
@@ -27,7 +28,7 @@ def _raw(url: str, method: str = "GET", body: bytes | None = None,
 
 
 def _session_signing_with(monkeypatch, endpoint: str, creds: Credentials) -> AwsSession:
-    monkeypatch.setattr(auth, "credentials_for_endpoint", lambda _url: creds)
+    monkeypatch.setattr(local_credentials, "credentials_for_endpoint", lambda _url: creds)
     return AwsSession("local", "us-east-1", endpoint_url=endpoint)
 
 

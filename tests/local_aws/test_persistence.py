@@ -3,6 +3,7 @@
 import base64
 import json
 
+from runbook_lib.core import local_endpoint
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
 from runbook_lib.local.server.journal import JOURNAL_FILE
@@ -34,7 +35,7 @@ def test_buckets_roles_and_projects_survive_restart(tmp_path):
         assert [p["name"] for p in got] == ["kept-project"]
     finally:
         process.stop(tmp_path)
-    assert process.read_status(tmp_path) is None
+    assert local_endpoint.read_status(tmp_path) is None
 
 
 def test_reset_wipes_state_and_keeps_foreign_files(tmp_path):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from runbook_lib.core.session import AwsSession
+from runbook_lib.local.scheduler.service import ScheduleRunner
 from runbook_lib.local.server import process
 from tests.helpers import wait_until
 
@@ -103,7 +104,7 @@ def test_disabled_schedule_does_not_fire(session, local_aws):
     session.client("scheduler").create_schedule(
         Name=name, ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
         State="DISABLED", Target={"Arn": arn, "RoleArn": _role(session), "Input": "x"})
-    runner = local_aws.app.context.extensions["ScheduleRunner"]
+    runner = local_aws.app.context.peers.get(ScheduleRunner)
     wait_until(lambda: _seen(runner, name), timeout=10, interval=0.1, what="a tick")
     assert session.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get(
         "Messages", []) == []

@@ -25,6 +25,7 @@ from runbook_lib.local.codepipeline.triggers import (
     glob_matches,
     matches_filter,
 )
+from runbook_lib.local.server.context import Peers
 
 CONNECTION = "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc-123"
 _GIT = ["git", "-c", "user.name=Ann Author", "-c", "user.email=ann@example.com",
@@ -276,7 +277,9 @@ def test_one_pipeline_refusing_to_start_does_not_stop_the_others(service, watche
 def test_extension_thread_polls_and_stops_on_close(service, state, repo, monkeypatch):
     monkeypatch.setenv("RUNBOOK_LOCAL_POLL_SECONDS", "0.05")
     service.put(_pipeline("app", _connection()))
-    ctx = SimpleNamespace(state_dir=state, extensions={"CodePipelineService": service})
+    peers = Peers()
+    peers.add(service)
+    ctx = SimpleNamespace(state_dir=state, peers=peers)
     triggers = SourceTriggers(ctx)
     triggers.start()
     try:
@@ -290,7 +293,7 @@ def test_extension_thread_polls_and_stops_on_close(service, state, repo, monkeyp
 
 
 def test_extension_without_pipeline_service_stays_idle(state):
-    triggers = SourceTriggers(SimpleNamespace(state_dir=state, extensions={}))
+    triggers = SourceTriggers(SimpleNamespace(state_dir=state, peers=Peers()))
     triggers.start()
     triggers.close()
     assert triggers.watcher is None
@@ -342,7 +345,7 @@ _TRUST = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principa
 
 @pytest.fixture
 def live_watcher(local_aws):
-    triggers = local_aws.app.context.extensions.get("SourceTriggers")
+    triggers = local_aws.app.context.peers.find(SourceTriggers)
     if triggers is None or triggers.watcher is None:
         pytest.skip("the local AWS runs without CodePipelineService or SourceTriggers")
     return triggers.watcher

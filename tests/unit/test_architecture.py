@@ -29,16 +29,9 @@ LOCAL = f"{PACKAGE}.local"
 LOCAL_MAY_IMPORT = ("core", "buildspec", "local")
 # What a client of the local AWS (a session, a notebook, a command) may know of it: where its
 # state folder is, whether it runs, its control API, its credentials.
-CLIENT_FACING = {f"{LOCAL}.server.client", f"{LOCAL}.server.auth"}
+CLIENT_FACING = {f"{LOCAL}.server.client"}
 LOCAL_SERVICES = ("codebuild", "codepipeline", "events", "s3")
 SERVER_ONLY = {f"{LOCAL}.server.dispatcher", f"{LOCAL}.server.server"}
-# core/session finds a running local AWS and its key pair through local/server (the ground
-# floor reaching up); helper "structb" removes it in parallel, and the lead empties this set
-# when that branch lands.
-KNOWN_CORE_TO_LOCAL = {(f"{PACKAGE}.core.session", f"{LOCAL}.server.client"),
-                       (f"{PACKAGE}.core.session", f"{LOCAL}.server.auth")}
-
-
 @dataclass(frozen=True)
 class Import:
     source: str
@@ -128,7 +121,7 @@ def violation(imp: Import) -> str | None:
             return "a local service imports the server; use local.server.context"
         return None
     if target_top == "local":
-        if source_top == "core" and (imp.source, imp.target) not in KNOWN_CORE_TO_LOCAL:
+        if source_top == "core":
             return "core is the ground floor: it reaches no higher layer, local included"
         if source_top == "app" or imp.target in CLIENT_FACING:
             return None
@@ -198,37 +191,17 @@ def test_imports_follow_the_layers(imports):
     assert broken == [], "\n".join(broken)
 
 
-# Cycles inside runbook_lib/local that helper "structb" removes in parallel; the lead deletes
-# each entry when that branch lands.
-KNOWN_LOCAL_CYCLES = [
-    # the dispatcher imports control; control imports the dispatcher's type (TYPE_CHECKING)
-    ["runbook_lib.local.server.control", "runbook_lib.local.server.dispatcher"],
-    # auth imports client's HEALTH_PATH, client imports auth's credentials (both in functions)
-    ["runbook_lib.local.server.auth", "runbook_lib.local.server.client"],
-    # json_pattern builds on filter_pattern, which imports compile_json in a function
-    ["runbook_lib.local.logs.filter_pattern", "runbook_lib.local.logs.json_pattern"],
-    # jobs builds on actions, which imports the job worker executor in a function
-    ["runbook_lib.local.codepipeline.actions", "runbook_lib.local.codepipeline.jobs"],
-]
-
-
 def test_no_import_cycles(imports):
     """No cycle, whether its imports run at load time, inside a function or only for types."""
-    cycles = [c for c in import_cycles(imports) if c not in KNOWN_LOCAL_CYCLES]
-    assert cycles == [], "\n".join(" <-> ".join(c) for c in cycles)
-
-
-def test_the_known_local_cycles_still_exist(imports):
-    """An entry is deleted as soon as its cycle is gone, so the list only shrinks."""
     cycles = import_cycles(imports)
-    assert [c for c in KNOWN_LOCAL_CYCLES if c not in cycles] == []
+    assert cycles == [], "\n".join(" <-> ".join(c) for c in cycles)
 
 
 @pytest.mark.parametrize(("source", "target", "allowed"), [
     ("runbook_lib.setup.iam", "runbook_lib.core.params", True),
     ("runbook_lib.operate.rollback", "runbook_lib.setup.deploy_actions", True),
     ("runbook_lib.setup.config_store", "runbook_lib.views.nb", False),
-    ("runbook_lib.core.session", "runbook_lib.local.server.client", True),
+    ("runbook_lib.core.session", "runbook_lib.local.server.client", False),
     ("runbook_lib.core.session", "runbook_lib.local.server.process", False),
     ("runbook_lib.core.params", "runbook_lib.local.server.client", False),
     ("runbook_lib.operate.history", "runbook_lib.local.codepipeline.repos", False),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_lib.local.logs.filter_pattern import FilterPatternError, compile_pattern
+from runbook_lib.local.logs.filter_pattern import compile_pattern
+from runbook_lib.local.logs.pattern_values import FilterPatternError
 
 JSON_EVENT = '{"level": "error", "code": 503, "user": {"id": "u-42"}, "retry": true, ' \
              '"tags": ["a", "b"], "note": null}'

@@ -12,8 +12,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
 from werkzeug.test import Client
 
+from runbook_lib.core.local_credentials import Credentials
 from runbook_lib.local.server import sigv4
-from runbook_lib.local.server.auth import Credentials
 from runbook_lib.local.server.guard import GuardedApp, is_loopback_host
 
 CREDS = Credentials("LKIATEST", "secret-for-tests")

@@ -29,9 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "runbook_lib"
 # Where code importing runbook_lib lives.
 IMPORTERS = ("runbook_lib", "tests", "notebooks/src", "tools", "benchmarks")
-# runbook_lib/local/ is helper "structb"'s: its re-exports (the engine's, and the rules
-# package's) are removed on that branch; the lead empties this set when it lands.
-ALLOWED_PREFIXES: tuple[str, ...] = ("runbook_lib.local.",)
+# Modules allowed to pass names on (none: a package's __init__ may, through __all__ only).
+ALLOWED_PREFIXES: tuple[str, ...] = ()
 
 
 @dataclass

@@ -55,14 +55,14 @@ def test_real_aws_keys_in_the_environment_never_reach_the_local_aws(local_aws, m
 
 
 def test_a_local_aws_whose_key_pair_is_unreadable_says_to_export_it(monkeypatch, tmp_path):
-    from runbook_lib.local.server import auth
+    from runbook_lib.core import local_credentials
 
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setattr(auth, "credentials_for_endpoint", lambda _url: None)
+    monkeypatch.setattr(local_credentials, "credentials_for_endpoint", lambda _url: None)
     with pytest.raises(LocalAwsError, match="runbook local start"):
         AwsSession("local", "us-east-1", endpoint_url="http://127.0.0.1:9")
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from runbook_lib.buildspec.model import Batch, BatchTask
+from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 
 if TYPE_CHECKING:
     from runbook_lib.local.server.context import LocalContext
@@ -102,13 +103,13 @@ class BatchRun:
                 value = task.environment[key]
                 body[override] = value.lower() in ("true", "yes") \
                     if key == "privileged-mode" else value
-        build = self.ctx.extensions["CodeBuildBuilds"].start_for_batch(
+        build = self.ctx.peers.get(CodeBuildBuilds).start_for_batch(
             self.region, body, self.record["arn"])
         self.running[task.identifier] = build["id"]
         self._summarise(task.identifier, build)
 
     def _follow_running(self) -> None:
-        builds = self.ctx.extensions["CodeBuildBuilds"]
+        builds = self.ctx.peers.get(CodeBuildBuilds)
         for identifier, build_id in list(self.running.items()):
             builds.wait_until_complete(self.region, build_id, _POLL_SECONDS / max(
                 1, len(self.running)))
@@ -134,7 +135,7 @@ class BatchRun:
         client = self.ctx.aws.client("codebuild", self.region)
         for build_id in self.running.values():
             client.stop_build(id=build_id)
-        builds = self.ctx.extensions["CodeBuildBuilds"]
+        builds = self.ctx.peers.get(CodeBuildBuilds)
         for identifier, build_id in self.running.items():
             builds.wait_until_complete(self.region, build_id, 30)
             self._summarise(identifier, builds.get(self.region, build_id))

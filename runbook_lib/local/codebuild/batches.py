@@ -25,15 +25,17 @@ from typing import TYPE_CHECKING, Any
 from runbook_lib.buildspec.model import Batch, BatchTask
 from runbook_lib.local.codebuild.batch_run import BatchRun
 from runbook_lib.local.codebuild.failures import PhaseFailed
-from runbook_lib.local.codebuild.projects import ACCOUNT_ID
+from runbook_lib.local.codebuild.projects import ACCOUNT_ID, CodeBuildProjects
 from runbook_lib.local.codebuild.source import fetch_source, read_buildspec
+from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
     from runbook_lib.local.server.context import LocalContext
 
-PAGE_SIZE = 100
+LIST_BUILD_BATCHES = PageRule("ListBuildBatches", "ids", CODEBUILD)
+LIST_BUILD_BATCHES_FOR_PROJECT = PageRule("ListBuildBatchesForProject", "ids", CODEBUILD)
 _START_KEYS = ("sourceVersion", "sourceTypeOverride", "sourceLocationOverride",
                "buildspecOverride", "environmentVariablesOverride", "imageOverride",
                "computeTypeOverride", "environmentTypeOverride", "privilegedModeOverride",
@@ -74,7 +76,7 @@ class CodeBuildBatches:
     def start_build_batch(self, request: Request) -> Response:
         body = request.json()
         region = request.region
-        project = self.ctx.extensions["CodeBuildProjects"].get(region, body.get(
+        project = self.ctx.peers.get(CodeBuildProjects).get(region, body.get(
             "projectName", ""))
         if project is None:
             raise AwsError("ResourceNotFoundException", f"Project cannot be found: "
@@ -104,7 +106,7 @@ class CodeBuildBatches:
 
     def list_build_batches_for_project(self, request: Request) -> Response:
         name = request.json().get("projectName", "")
-        if self.ctx.extensions["CodeBuildProjects"].get(request.region, name) is None:
+        if self.ctx.peers.get(CodeBuildProjects).get(request.region, name) is None:
             raise AwsError("ResourceNotFoundException", f"Project {name} does not exist")
         return json_response(self._page(request, name))
 
@@ -230,17 +232,9 @@ class CodeBuildBatches:
                        if (project is None or b["projectName"] == project)
                        and (not wanted or b["buildBatchStatus"] == wanted)]
         order = body.get("sortOrder", "DESCENDING")
-        batches.sort(key=lambda b: b["startTime"], reverse=order != "ASCENDING")
-        ids = [b["id"] for b in batches]
-        size = int(body.get("maxResults") or PAGE_SIZE)
-        token = body.get("nextToken")
-        if token is not None and not (str(token).isdigit() and int(token) <= len(ids)):
-            raise AwsError("InvalidInputException", "Invalid nextToken")
-        start = int(token or 0)
-        page: dict[str, Any] = {"ids": ids[start:start + size]}
-        if start + size < len(ids):
-            page["nextToken"] = str(start + size)
-        return page
+        batches.sort(key=lambda b: (b["startTime"], b["id"]), reverse=order != "ASCENDING")
+        rule = LIST_BUILD_BATCHES if project is None else LIST_BUILD_BATCHES_FOR_PROJECT
+        return page([b["id"] for b in batches], body, rule)
 
     def _fail_interrupted(self) -> None:
         with self.store.lock:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.build_records import record_path
+from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -30,11 +32,11 @@ class CodeBuildBuildAdmin:
 
     @property
     def builds(self):
-        return self.ctx.extensions["CodeBuildBuilds"]
+        return self.ctx.peers.get(CodeBuildBuilds)
 
     @property
     def batches(self):
-        return self.ctx.extensions["CodeBuildBatches"]
+        return self.ctx.peers.get(CodeBuildBatches)
 
     def batch_delete_builds(self, request: Request) -> Response:
         ids = request.json().get("ids") or []

@@ -36,10 +36,12 @@ from runbook_lib.local.codebuild.build_records import (
 )
 from runbook_lib.local.codebuild.build_settings import BuildSettings
 from runbook_lib.local.codebuild.logs import log_location
-from runbook_lib.local.codebuild.projects import ACCOUNT_ID
+from runbook_lib.local.codebuild.projects import ACCOUNT_ID, CodeBuildProjects
+from runbook_lib.local.codebuild.reports import CodeBuildReports
 from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
+from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
 from runbook_lib.local.server.store import JsonStore, StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -50,7 +52,9 @@ log = logging.getLogger("runbook.local.builds")
 
 PIPELINE_HEADER = "x-runbook-codepipeline"
 MAX_BUILDS_ENV = "RUNBOOK_LOCAL_MAX_BUILDS"
-PAGE_SIZE = 100
+# ListBuilds and ListBuildsForProject have no maxResults: 100 ids a page, as on AWS.
+LIST_BUILDS = PageRule("ListBuilds", "ids", CODEBUILD, max_results=None)
+LIST_BUILDS_FOR_PROJECT = PageRule("ListBuildsForProject", "ids", CODEBUILD, max_results=None)
 IDEMPOTENCY_SECONDS = 300
 
 
@@ -146,19 +150,19 @@ class CodeBuildBuilds:
     def list_builds_for_project(self, request: Request) -> Response:
         body = request.json()
         name = body.get("projectName", "")
-        if self.ctx.extensions["CodeBuildProjects"].get(request.region, name) is None:
+        if self.ctx.peers.get(CodeBuildProjects).get(request.region, name) is None:
             raise AwsError("ResourceNotFoundException", f"The provided project {name} does "
                            "not exist")
         with self.store.lock:
             builds = [b for b in self.builds.get(request.region, {}).values()
                       if b["projectName"] == name]
-        return json_response(_page_of_ids(builds, body))
+        return json_response(_page_of_ids(builds, body, LIST_BUILDS_FOR_PROJECT))
 
     def list_builds(self, request: Request) -> Response:
         body = request.json()
         with self.store.lock:
             builds = list(self.builds.get(request.region, {}).values())
-        return json_response(_page_of_ids(builds, body))
+        return json_response(_page_of_ids(builds, body, LIST_BUILDS))
 
     def retry_build(self, request: Request) -> Response:
         body = request.json()
@@ -215,7 +219,7 @@ class CodeBuildBuilds:
     def _start(self, region: str, body: dict, pipeline: str | None,
                initiator: str | None = None, batch_arn: str | None = None) -> dict:
         name = body.get("projectName", "")
-        project = self.ctx.extensions["CodeBuildProjects"].get(region, name)
+        project = self.ctx.peers.get(CodeBuildProjects).get(region, name)
         if project is None:
             raise AwsError("ResourceNotFoundException",
                            f"Project cannot be found: arn:aws:codebuild:{region}:{ACCOUNT_ID}"
@@ -274,7 +278,7 @@ class CodeBuildBuilds:
 
     def _report_sink(self, region: str, project: str, build_arn: str):
         """Where the build's ``reports`` go: the local report service (reports.py)."""
-        service = self.ctx.extensions.get("CodeBuildReports")
+        service = self.ctx.peers.find(CodeBuildReports)
         if service is None:
             return None
         return lambda group, kind, cases, coverage, status: service.add_report(
@@ -380,17 +384,10 @@ class CodeBuildBuilds:
         return self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
 
 
-def _page_of_ids(builds: list[dict], body: dict) -> dict[str, Any]:
+def _page_of_ids(builds: list[dict], body: dict, rule: PageRule) -> dict[str, Any]:
     order = body.get("sortOrder", "DESCENDING")
     if order not in ("ASCENDING", "DESCENDING"):
         raise AwsError("InvalidInputException", f"Invalid sortOrder {order}")
-    builds.sort(key=lambda b: (b["startTime"], b["buildNumber"]), reverse=order == "DESCENDING")
-    ids = [b["id"] for b in builds]
-    token = body.get("nextToken")
-    if token is not None and not (token.isdigit() and int(token) <= len(ids)):
-        raise AwsError("InvalidInputException", "Invalid nextToken")
-    start = int(token or 0)
-    page: dict[str, Any] = {"ids": ids[start:start + PAGE_SIZE]}
-    if start + PAGE_SIZE < len(ids):
-        page["nextToken"] = str(start + PAGE_SIZE)
-    return page
+    builds.sort(key=lambda b: (b["startTime"], b["buildNumber"], b["id"]),
+                reverse=order == "DESCENDING")
+    return page([b["id"] for b in builds], body, rule)

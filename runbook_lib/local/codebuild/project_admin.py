@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from runbook_lib.local.codebuild.projects import CodeBuildProjects
 from runbook_lib.local.codepipeline.records import ACCOUNT_ID
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
@@ -59,7 +60,7 @@ class CodeBuildProjectAdmin:
 
     def invalidate_project_cache(self, request: Request) -> Response:
         name = request.json().get("projectName", "")
-        project = self.ctx.extensions["CodeBuildProjects"].get(request.region, name)
+        project = self.ctx.peers.get(CodeBuildProjects).get(request.region, name)
         if project is None:
             raise AwsError("ResourceNotFoundException", f"Project cannot be found: {name}")
         shutil.rmtree(self.ctx.state_dir / "cache" / request.region / project["name"],

@@ -13,6 +13,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from runbook_lib.local.server.context import LocalContext
 
 ACCOUNT_ID = "123456789012"
+# ListProjects has no maxResults: 100 names a page, as on AWS.
+LIST_PROJECTS = PageRule("ListProjects", "projects", CODEBUILD, max_results=None)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$")
 _SOURCE_TYPES = {"CODECOMMIT", "CODEPIPELINE", "GITHUB", "GITLAB", "GITLAB_SELF_MANAGED",
@@ -125,9 +128,9 @@ class CodeBuildProjects:
             names.sort(reverse=order == "DESCENDING")
         else:
             field = "created" if key == "CREATED_TIME" else "lastModified"
-            names.sort(key=lambda n: self.get(request.region, n)[field],
+            names.sort(key=lambda n: (self.get(request.region, n)[field], n),
                        reverse=order == "DESCENDING")
-        return json_response(_page(names, body.get("nextToken"), 100, "projects"))
+        return json_response(page(names, body, LIST_PROJECTS))
 
     def delete_project(self, request: Request) -> Response:
         name = request.json().get("name", "").rsplit("project/", 1)[-1]
@@ -142,14 +145,6 @@ def _snake(op: str) -> str:
 
 def _arn(region: str, name: str) -> str:
     return f"arn:aws:codebuild:{region}:{ACCOUNT_ID}:project/{name}"
-
-
-def _page(items: list, token: str | None, size: int, key: str) -> dict[str, Any]:
-    start = int(token) if token and token.isdigit() else 0
-    out: dict[str, Any] = {key: items[start:start + size]}
-    if start + size < len(items):
-        out["nextToken"] = str(start + size)
-    return out
 
 
 def _validate_name(name: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.codebuild.reports import CodeBuildReports
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -33,8 +34,8 @@ class CodeBuildReportAdmin:
                 ("codebuild", "GetReportGroupTrend"): self.get_report_group_trend}
 
     @property
-    def reports(self):
-        return self.ctx.extensions["CodeBuildReports"]
+    def reports(self) -> CodeBuildReports:
+        return self.ctx.peers.get(CodeBuildReports)
 
     def update_report_group(self, request: Request) -> Response:
         body = request.json()

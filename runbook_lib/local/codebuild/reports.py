@@ -18,9 +18,10 @@ import json
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
+from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
 from runbook_lib.local.server.store import JsonStore, StoreWriteError, write_atomic
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -29,7 +30,11 @@ if TYPE_CHECKING:
 
 REPORT_TYPES = ("TEST", "CODE_COVERAGE")
 CASES_DIR = "codebuild-reports"
-MAX_RESULTS = 100
+LIST_REPORT_GROUPS = PageRule("ListReportGroups", "reportGroups", CODEBUILD)
+LIST_REPORTS = PageRule("ListReports", "reports", CODEBUILD)
+LIST_REPORTS_FOR_REPORT_GROUP = PageRule("ListReportsForReportGroup", "reports", CODEBUILD)
+DESCRIBE_TEST_CASES = PageRule("DescribeTestCases", "testCases", CODEBUILD)
+DESCRIBE_CODE_COVERAGES = PageRule("DescribeCodeCoverages", "codeCoverages", CODEBUILD)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,127}$")
 
 
@@ -86,9 +91,10 @@ class CodeBuildReports:
         if sort_by is None:
             raise AwsError("InvalidInputException", f"Invalid sortBy {body.get('sortBy')}")
         with self.store.lock:
-            groups = sorted(self._groups(request.region).values(), key=lambda g: g[sort_by],
+            groups = sorted(self._groups(request.region).values(),
+                            key=lambda g: (g[sort_by], g["arn"]),
                             reverse=_descending(body))
-        return json_response(_page(body, [g["arn"] for g in groups], "reportGroups"))
+        return json_response(page([g["arn"] for g in groups], body, LIST_REPORT_GROUPS))
 
     def delete_report_group(self, request: Request) -> Response:
         body = request.json()
@@ -134,13 +140,13 @@ class CodeBuildReports:
         keyword = ((body.get("filter") or {}).get("keyword") or "").lower()
         cases = [c for c in cases if (not wanted or c["status"] == wanted)
                  and (not keyword or keyword in json.dumps(c).lower())]
-        return json_response(_page(body, cases, "testCases"))
+        return json_response(page(cases, body, DESCRIBE_TEST_CASES))
 
     def describe_code_coverages(self, request: Request) -> Response:
         body = request.json()
         entries = self._report_cases(request.region, body.get("reportArn", ""),
                                      "CODE_COVERAGE")
-        return json_response(_page(body, entries, "codeCoverages"))
+        return json_response(page(entries, body, DESCRIBE_CODE_COVERAGES))
 
     # -- builds ---------------------------------------------------------------------------
 
@@ -184,8 +190,9 @@ class CodeBuildReports:
             reports = [r for r in self._reports(request.region).values()
                        if (group is None or r["reportGroupArn"] == group)
                        and (not wanted or r["status"] == wanted)]
-        reports.sort(key=lambda r: r["created"], reverse=_descending(body))
-        return json_response(_page(body, [r["arn"] for r in reports], "reports"))
+        reports.sort(key=lambda r: (r["created"], r["arn"]), reverse=_descending(body))
+        rule = LIST_REPORTS if group is None else LIST_REPORTS_FOR_REPORT_GROUP
+        return json_response(page([r["arn"] for r in reports], body, rule))
 
     def _report_cases(self, region: str, arn: str, kind: str) -> list[dict]:
         with self.store.lock:
@@ -255,17 +262,3 @@ def _descending(body: dict) -> bool:
     if order not in ("ASCENDING", "DESCENDING"):
         raise AwsError("InvalidInputException", f"Invalid sortOrder {order}")
     return order == "DESCENDING"
-
-
-def _page(body: dict, items: list[Any], key: str) -> dict[str, Any]:
-    size = int(body.get("maxResults") or MAX_RESULTS)
-    if not 1 <= size <= MAX_RESULTS:
-        raise AwsError("InvalidInputException", f"maxResults must be 1 to {MAX_RESULTS}")
-    token = body.get("nextToken")
-    if token is not None and not (str(token).isdigit() and int(token) <= len(items)):
-        raise AwsError("InvalidInputException", "Invalid nextToken")
-    start = int(token or 0)
-    page: dict[str, Any] = {key: items[start:start + size]}
-    if start + size < len(items):
-        page["nextToken"] = str(start + size)
-    return page

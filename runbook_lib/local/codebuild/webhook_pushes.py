@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.codebuild.builds import CodeBuildBuilds
 from runbook_lib.local.codebuild.git_source import registered, repo_id_of
 from runbook_lib.local.codebuild.webhook_filters import Push, starts_build, trigger_variables
 from runbook_lib.local.codepipeline.repos import RegisteredRepo, RepositoryError
@@ -84,7 +85,7 @@ class WebhookPushes:
             if project["webhook"].get("buildType") == "BUILD_BATCH":
                 self.ctx.aws.client("codebuild", region).start_build_batch(**body)
             else:
-                self.ctx.extensions["CodeBuildBuilds"].start_for_webhook(
+                self.ctx.peers.get(CodeBuildBuilds).start_for_webhook(
                     region, body, f"GitHub-Hookshot/{push.new[:7]}")
         except Exception:  # one project's refusal must not stop the others' pushes
             log.exception("starting a build of %s after a push to %s failed",

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codebuild import webhook_filters
 from runbook_lib.local.codebuild.git_source import GIT_SOURCE_TYPES, registered, repo_id_of
+from runbook_lib.local.codebuild.projects import CodeBuildProjects
 from runbook_lib.local.codebuild.webhook_pushes import WebhookPushes
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -54,7 +55,7 @@ class CodeBuildWebhooks:
 
     @property
     def projects(self):
-        return self.ctx.extensions["CodeBuildProjects"]
+        return self.ctx.peers.get(CodeBuildProjects)
 
     def create_webhook(self, request: Request) -> Response:
         body = request.json()

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codepipeline import action_catalog
 from runbook_lib.local.codepipeline.actions import supported_action_types
-from runbook_lib.local.codepipeline.pipeline_views import page
+from runbook_lib.local.codepipeline.pipeline_views import LIST_ACTION_TYPES
+from runbook_lib.local.server.paging import page
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -91,7 +92,7 @@ class ActionTypes:
                       for t in self._region(region)["custom"].values()]
         types = action_catalog.builtin_types() + copy.deepcopy(custom)
         types = [t for t in types if not owner or t["id"]["owner"] == owner]
-        return json_response(page(types, body, "actionTypes", limit=len(types) or 1))
+        return json_response(page(types, body, LIST_ACTION_TYPES))
 
     def create_custom_action_type(self, request: Request) -> Response:
         body = request.json()

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from runbook_lib.local.server.context import Peers
+
 if TYPE_CHECKING:
     from runbook_lib.local.server.internal import InternalAws
 
@@ -30,6 +32,7 @@ EXECUTOR_MODULES = (
     "runbook_lib.local.codepipeline.cloudformation_action",
     "runbook_lib.local.codepipeline.approvals",
     "runbook_lib.local.codepipeline.commands_action",
+    "runbook_lib.local.codepipeline.jobs",
 )
 
 
@@ -75,6 +78,8 @@ class ActionContext:
     endpoint_url: str | None = None
     # The declared actionTypeId (a job for a job worker carries it).
     action_type_id: dict[str, str] = field(default_factory=dict)
+    # The local AWS's services, for what has no AWS API (waiting for a build to end).
+    peers: Peers = field(default_factory=Peers)
 
     def new_artifact_key(self, artifact_name: str) -> str:
         """Where an output artifact goes, shaped like CodePipeline's keys; the commit id
@@ -104,6 +109,8 @@ class ActionExecutor(Protocol):
 
 
 _REGISTRY: dict[tuple[str, str], Callable[[], ActionExecutor]] = {}
+# The executor of custom actions, registered by :mod:`jobs` (which imports this module).
+_JOB_WORKER: list[Callable[[], ActionExecutor]] = []
 _loaded = False
 
 
@@ -115,6 +122,12 @@ def register(category: str, provider: str):
         return cls
 
     return wrap
+
+
+def register_job_worker(cls):
+    """Class decorator: this executor hands custom actions to a job worker (one only)."""
+    _JOB_WORKER[:] = [cls]
+    return cls
 
 
 def executor_for(category: str, provider: str, owner: str = "AWS") -> ActionExecutor | None:
@@ -129,9 +142,7 @@ def executor_for(category: str, provider: str, owner: str = "AWS") -> ActionExec
         _loaded = True
     factory = _REGISTRY.get((category, provider))
     if owner == "Custom" or (owner == "ThirdParty" and factory is None):
-        from runbook_lib.local.codepipeline.jobs import JobWorkerAction
-
-        return JobWorkerAction()
+        return _JOB_WORKER[0]()
     return factory() if factory else None
 
 

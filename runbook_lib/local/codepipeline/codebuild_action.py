@@ -16,7 +16,7 @@ import threading
 
 from botocore.exceptions import ClientError
 
-from runbook_lib.local.codebuild.builds import PIPELINE_HEADER
+from runbook_lib.local.codebuild.builds import PIPELINE_HEADER, CodeBuildBuilds
 from runbook_lib.local.codepipeline.actions import (
     ActionContext,
     ActionOutcome,
@@ -118,7 +118,7 @@ def _wait(client, ctx: ActionContext, build: dict) -> dict:
 
 def _build_service(ctx: ActionContext):
     """The local CodeBuild builds extension (a peer in this process: no AWS API waits)."""
-    return ctx.aws.app.context.extensions["CodeBuildBuilds"]
+    return ctx.peers.get(CodeBuildBuilds)
 
 
 def _outcome(ctx: ActionContext, build: dict, params: dict) -> ActionOutcome:

@@ -28,7 +28,7 @@ from runbook_lib.local.codepipeline.engine_actions import ActionRunner
 from runbook_lib.local.codepipeline.engine_boundaries import StageBoundaries
 from runbook_lib.local.codepipeline.engine_control import EngineControl, record_retry
 from runbook_lib.local.codepipeline.events import PipelineEvents
-from runbook_lib.local.codepipeline.records import (  # noqa: F401  (re-exported)
+from runbook_lib.local.codepipeline.records import (
     ACCOUNT_ID,
     ACTIVE,
     EVENT_STATES,

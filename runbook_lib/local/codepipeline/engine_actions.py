@@ -179,7 +179,7 @@ class ActionRunner:
             output_variable_names=list(action.get("outputVariables") or []),
             role_arn=action.get("roleArn") or execution["declaration"].get("roleArn", ""),
             endpoint_url=self.ctx.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-            action_type_id=dict(action["actionTypeId"]))
+            action_type_id=dict(action["actionTypeId"]), peers=self.ctx.peers)
 
     def _complete_action(self, key: ExecutionKey, action: dict[str, Any], action_id: str,
                          outcome: ActionOutcome) -> None:

@@ -12,6 +12,7 @@ import copy
 from runbook_lib.local.codepipeline import pipeline_views as views
 from runbook_lib.local.codepipeline.records import ExecutionKey
 from runbook_lib.local.codepipeline.rules import rule_types
+from runbook_lib.local.server.paging import page
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 
@@ -71,7 +72,7 @@ class ExecutionApi:
             row["sourceRevisions"] = e["sourceSummaries"]
             views.copy_optional(e, row, "statusSummary", "stopTrigger", "rollbackMetadata")
             rows.append(row)
-        return json_response(views.page(rows, body, "pipelineExecutionSummaries", limit=100))
+        return json_response(page(rows, body, views.LIST_PIPELINE_EXECUTIONS))
 
     def list_action_executions(self, request: Request) -> Response:
         body = request.json()
@@ -85,9 +86,9 @@ class ExecutionApi:
                 raise AwsError("PipelineExecutionNotFoundException",
                                f"Execution {wanted} not found")
             records = [r for r in records if r["pipelineExecutionId"] == wanted]
-        records.sort(key=lambda r: r["startTime"], reverse=True)
+        records.sort(key=lambda r: (r["startTime"], r["actionExecutionId"]), reverse=True)
         rows = [views.action_detail(r) for r in records]
-        return json_response(views.page(rows, body, "actionExecutionDetails", limit=100))
+        return json_response(page(rows, body, views.LIST_ACTION_EXECUTIONS))
 
     def stop_pipeline_execution(self, request: Request) -> Response:
         body = request.json()
@@ -140,7 +141,7 @@ class ExecutionApi:
                 raise AwsError("PipelineExecutionNotFoundException",
                                f"Execution {execution_id} not found in pipeline {name}")
         rows = views.rule_executions(book, wanted)
-        return json_response(views.page(rows, body, "ruleExecutionDetails", limit=100))
+        return json_response(page(rows, body, views.LIST_RULE_EXECUTIONS))
 
     def list_rule_types(self, request: Request) -> Response:
         body = request.json()

@@ -21,7 +21,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.local.codepipeline.actions import ActionContext, ActionOutcome, ArtifactRef
+from runbook_lib.local.codepipeline.actions import (
+    ActionContext,
+    ActionOutcome,
+    ArtifactRef,
+    register_job_worker,
+)
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError
 
@@ -162,6 +167,7 @@ class JobBook:
         return job
 
 
+@register_job_worker
 class JobWorkerAction:
     """Executor of any custom or third-party action: a job for a worker, then its result."""
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from runbook_lib.local.codepipeline.action_types import describe
+from runbook_lib.core.local_credentials import read_credentials
+from runbook_lib.local.codepipeline.action_types import ActionTypes, describe
 from runbook_lib.local.codepipeline.jobs import book_for
-from runbook_lib.local.server.auth import read_credentials
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class JobsApi:
         """The polled type must exist (``ActionTypeNotFoundException``, AWS's wording)."""
         if type_id.get("owner") != owner:
             raise AwsError("ValidationException", f"actionTypeId.owner must be {owner}")
-        registry = self.ctx.extensions.get("ActionTypes")
+        registry = self.ctx.peers.find(ActionTypes)
         if registry is not None and registry.find(region, type_id) is None:
             raise AwsError("ActionTypeNotFoundException", f"{describe(type_id)} is not "
                                                           "available")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from runbook_lib.local.codepipeline.records import ACTIVE
-from runbook_lib.local.server.wire import AwsError
+from runbook_lib.local.server.paging import CODEPIPELINE, PageRule
 
 
 def stage_execution(execution: dict[str, Any], status: str) -> dict[str, Any]:
@@ -46,19 +46,22 @@ def copy_optional(source: dict[str, Any], target: dict[str, Any], *keys: str) ->
             target[key] = source[key]
 
 
-def page(items: list, body: dict[str, Any], key: str, limit: int) -> dict[str, Any]:
-    """Offset tokens; a token this server did not hand out is ``InvalidNextTokenException``."""
-    token = body.get("nextToken")
-    if token and not (token.isdigit() and int(token) <= len(items)):
-        raise AwsError("InvalidNextTokenException", "The next token is not valid")
-    size = int(body.get("maxResults") or limit)
-    if not 1 <= size <= limit:
-        raise AwsError("ValidationException", f"maxResults must be between 1 and {limit}")
-    start = int(token or 0)
-    out: dict[str, Any] = {key: items[start:start + size]}
-    if start + size < len(items):
-        out["nextToken"] = str(start + size)
-    return out
+# CodePipeline's List operations, paged by the one pager (local/server/paging.py).
+LIST_PIPELINES = PageRule("ListPipelines", "pipelines", CODEPIPELINE, page_size=1000,
+                          max_results=1000, unique="name")
+LIST_PIPELINE_EXECUTIONS = PageRule("ListPipelineExecutions", "pipelineExecutionSummaries",
+                                    CODEPIPELINE, unique="pipelineExecutionId")
+LIST_ACTION_EXECUTIONS = PageRule("ListActionExecutions", "actionExecutionDetails",
+                                  CODEPIPELINE, unique="actionExecutionId")
+LIST_RULE_EXECUTIONS = PageRule("ListRuleExecutions", "ruleExecutionDetails", CODEPIPELINE,
+                                unique="ruleExecutionId")
+LIST_TAGS_FOR_RESOURCE = PageRule("ListTagsForResource", "tags", CODEPIPELINE, unique="key")
+LIST_WEBHOOKS = PageRule("ListWebhooks", "webhooks", CODEPIPELINE, token_key="NextToken",
+                         limit_key="MaxResults")
+LIST_ACTION_TYPES = PageRule("ListActionTypes", "actionTypes", CODEPIPELINE, page_size=1000,
+                             max_results=None)
+LIST_DEPLOY_TARGETS = PageRule("ListDeployActionExecutionTargets", "targets", CODEPIPELINE,
+                               unique="targetId")
 
 
 def stage_state(book: dict[str, Any], stage: dict[str, Any], transitions: dict[str, Any],
@@ -166,7 +169,8 @@ def rule_executions(book: dict[str, Any], wanted: dict[str, Any]) -> list[dict[s
     ``pipelineExecutionId`` keeps one execution's runs; ``latestInPipelineExecution`` keeps the
     runs of executions that started no later than the one named, and with ``Latest`` only the
     newest run of each (stage, rule) among them."""
-    records = sorted(book.get("rules", {}).values(), key=lambda r: r["startTime"], reverse=True)
+    records = sorted(book.get("rules", {}).values(),
+                     key=lambda r: (r["startTime"], r["ruleExecutionId"]), reverse=True)
     if wanted.get("pipelineExecutionId"):
         records = [r for r in records
                    if r["pipelineExecutionId"] == wanted["pipelineExecutionId"]]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runbook_lib.local.codepipeline.pipeline_views import page
+from runbook_lib.local.codepipeline.pipeline_views import LIST_DEPLOY_TARGETS
+from runbook_lib.local.codepipeline.service import CodePipelineService
+from runbook_lib.local.server.paging import page
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -34,8 +36,8 @@ class RevisionsApi:
                     self.list_deploy_action_execution_targets}
 
     @property
-    def pipelines(self):
-        return self.ctx.extensions["CodePipelineService"]
+    def pipelines(self) -> CodePipelineService:
+        return self.ctx.peers.get(CodePipelineService)
 
     def put_action_revision(self, request: Request) -> Response:
         body = request.json()
@@ -72,7 +74,7 @@ class RevisionsApi:
             self.pipelines._record(request.region, name)  # PipelineNotFoundException
             book = self.pipelines.engine.snapshot(request.region, name)
             if action_id in book["actions"]:
-                return json_response(page([], body, "targets", limit=100))
+                return json_response(page([], body, LIST_DEPLOY_TARGETS))
         raise AwsError("ActionExecutionNotFoundException",
                        f"Action execution {action_id} was not found")
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from runbook_lib.local.codepipeline import pipeline_views as views
+from runbook_lib.local.codepipeline.action_types import ActionTypes
 from runbook_lib.local.codepipeline.actions import executor_for
 from runbook_lib.local.codepipeline.engine import PipelineEngine
 from runbook_lib.local.codepipeline.execution_api import ExecutionApi
@@ -28,6 +29,7 @@ from runbook_lib.local.codepipeline.pipeline_validation import (
 )
 from runbook_lib.local.codepipeline.records import ACCOUNT_ID
 from runbook_lib.local.codepipeline.variables import pipeline_variables
+from runbook_lib.local.server.paging import page
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -163,7 +165,7 @@ class CodePipelineService(ExecutionApi):
                      "executionMode": p["declaration"].get("executionMode", "SUPERSEDED"),
                      "created": p["created"], "updated": p["updated"]}
                     for n, p in sorted(self.store.data.get(request.region, {}).items())]
-        return json_response(views.page(rows, body, "pipelines", limit=1000))
+        return json_response(page(rows, body, views.LIST_PIPELINES))
 
     # -- tags ---------------------------------------------------------------------------------
 
@@ -190,7 +192,7 @@ class CodePipelineService(ExecutionApi):
         body = request.json()
         with self.store.lock:
             tags = copy.deepcopy(self._by_arn(body.get("resourceArn", ""))["tags"])
-        return json_response(views.page(tags, body, "tags", limit=100))
+        return json_response(page(tags, body, views.LIST_TAGS_FOR_RESOURCE))
 
     # -- transitions --------------------------------------------------------------------------
 
@@ -265,7 +267,7 @@ class CodePipelineService(ExecutionApi):
     def _validated(self, declaration: dict[str, Any], region: str) -> dict[str, Any]:
         declaration = with_defaults(declaration)
         validate_declaration(declaration)
-        action_types = self.ctx.extensions.get("ActionTypes")
+        action_types = self.ctx.peers.find(ActionTypes)
         if action_types is not None:  # every declared action type must exist
             action_types.check_declaration(region, declaration)
         role = declaration["roleArn"]

@@ -25,10 +25,13 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from runbook_lib.local.codepipeline.repos import RepoRegistry, RepositoryError
 from runbook_lib.local.server.store import JsonStore
+
+if TYPE_CHECKING:
+    from runbook_lib.local.server.context import LocalContext
 
 log = logging.getLogger("runbook.local.triggers")
 
@@ -38,6 +41,7 @@ _BRANCH = "refs/heads/"
 _TAG = "refs/tags/"
 
 
+@runtime_checkable
 class PipelineStarter(Protocol):
     """The narrow part of the pipeline service the watcher uses."""
 
@@ -299,7 +303,7 @@ def _glob_regex(pattern: str) -> re.Pattern:
 class SourceTriggers:
     """Extension: runs the :class:`PushWatcher` every ``RUNBOOK_LOCAL_POLL_SECONDS`` (1)."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: LocalContext) -> None:
         self.ctx = ctx
         self.interval = float(os.environ.get("RUNBOOK_LOCAL_POLL_SECONDS", "1"))
         self.watcher: PushWatcher | None = None
@@ -310,10 +314,10 @@ class SourceTriggers:
         return {}
 
     def start(self) -> None:
-        service = self.ctx.extensions.get("CodePipelineService")
-        if service is None or not callable(getattr(service, "declarations", None)):
-            log.warning("no CodePipelineService extension with declarations(region): commits "
-                        "in registered repositories will not start pipelines")
+        service = self.ctx.peers.find(PipelineStarter)
+        if service is None:
+            log.warning("no pipeline service (a PipelineStarter) runs: commits in registered "
+                        "repositories will not start pipelines")
             return
         self.watcher = PushWatcher(service, RepoRegistry(self.ctx.state_dir),
                                    Path(self.ctx.state_dir) / STATE_FILE)

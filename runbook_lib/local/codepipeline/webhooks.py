@@ -25,8 +25,10 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from runbook_lib.local.codepipeline.pipeline_views import page
+from runbook_lib.local.codepipeline.pipeline_views import LIST_WEBHOOKS
 from runbook_lib.local.codepipeline.records import ACCOUNT_ID
+from runbook_lib.local.codepipeline.service import CodePipelineService
+from runbook_lib.local.server.paging import page
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, json_response
 
@@ -56,8 +58,8 @@ class Webhooks:
         return {TRIGGER_PATH: self.trigger}
 
     @property
-    def pipelines(self):
-        return self.ctx.extensions["CodePipelineService"]
+    def pipelines(self) -> CodePipelineService:
+        return self.ctx.peers.get(CodePipelineService)
 
     def put_webhook(self, request: Request) -> Response:
         body = request.json()
@@ -80,12 +82,7 @@ class Webhooks:
         with self.store.lock:
             items = [self._item(r) for _, r in sorted(self.store.data.get(request.region,
                                                                           {}).items())]
-        paged = page(items, {"nextToken": body.get("NextToken"),
-                             "maxResults": body.get("MaxResults")}, "webhooks", limit=100)
-        answer = {"webhooks": paged["webhooks"]}
-        if paged.get("nextToken"):
-            answer["NextToken"] = paged["nextToken"]
-        return json_response(answer)
+        return json_response(page(items, body, LIST_WEBHOOKS))
 
     def delete_webhook(self, request: Request) -> Response:
         with self.store.transaction():

@@ -15,15 +15,10 @@ An empty pattern matches every event. A malformed pattern raises :class:`FilterP
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 
-Predicate = Callable[[str], bool]
-
-
-class FilterPatternError(ValueError):
-    """The filter pattern does not follow CloudWatch's syntax."""
+from runbook_lib.local.logs.json_pattern import compile_json
+from runbook_lib.local.logs.pattern_values import FilterPatternError, Predicate, compare_value
 
 
 def compile_pattern(pattern: str | None) -> Predicate:
@@ -32,8 +27,6 @@ def compile_pattern(pattern: str | None) -> Predicate:
     if not text:
         return lambda message: True
     if text.startswith("{"):
-        from runbook_lib.local.logs.json_pattern import compile_json
-
         return compile_json(text)
     if text.startswith("["):
         return _compile_delimited(text)
@@ -150,44 +143,5 @@ def _match_fields(fields: list, values: list[str]) -> bool:
         rest, values[1:])
 
 
-def compare_value(actual: object, operator: str, expected: str) -> bool:
-    """One comparison of a field's value, as strings with ``*`` wildcards or as numbers."""
-    number = _number(expected)
-    if operator in ("<", ">", "<=", ">="):
-        value = _number(actual)
-        if value is None or number is None:
-            return False
-        return {"<": value < number, ">": value > number, "<=": value <= number,
-                ">=": value >= number}[operator]
-    if number is not None and _number(actual) is not None and "*" not in expected:
-        equal = _number(actual) == number
-    else:
-        wildcard = "^" + ".*".join(map(re.escape, expected.split("*"))) + "$"
-        equal = re.match(wildcard, str(actual), re.DOTALL) is not None
-    return equal if operator == "=" else not equal
-
-
 def _compare(actual: str, operator: str, expected: str) -> bool:
     return not operator or compare_value(actual, operator, expected)
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
-
-
-def parse_json_message(message: str) -> object:
-    """The event as JSON, or None when it is not a JSON object or array."""
-    stripped = message.strip()
-    if stripped[:1] not in ("{", "["):
-        return None
-    try:
-        return json.loads(stripped)
-    except ValueError:
-        return None

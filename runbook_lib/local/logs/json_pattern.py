@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from runbook_lib.local.logs.filter_pattern import (
+from runbook_lib.local.logs.pattern_values import (
     FilterPatternError,
     Predicate,
     compare_value,

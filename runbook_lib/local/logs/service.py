@@ -18,7 +18,9 @@ import base64
 import heapq
 import json
 
-from runbook_lib.local.logs.filter_pattern import FilterPatternError, compile_pattern
+from runbook_lib.local.logs.events import CloudWatchLogEvents
+from runbook_lib.local.logs.filter_pattern import compile_pattern
+from runbook_lib.local.logs.pattern_values import FilterPatternError
 from runbook_lib.local.logs.store import LogStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -37,7 +39,7 @@ class CloudWatchLogsFilter:
 
     @property
     def store(self) -> LogStore:
-        return self.context.extensions["CloudWatchLogEvents"].store
+        return self.context.peers.get(CloudWatchLogEvents).store
 
     # -- the operation ------------------------------------------------------------------------
 

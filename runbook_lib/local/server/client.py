@@ -1,12 +1,13 @@
-"""What a client of the local AWS knows of it: where it keeps state, whether it runs, its
-control API. A leaf: the session, operating functions and commands import it without pulling
-in the server.
+"""The client of the local AWS's control API: call counts, server info, registered git
+repositories. A leaf: operating functions and commands import it without pulling in the server.
+Where a local AWS runs and its key pair are in :mod:`runbook_lib.core.local_endpoint` and
+:mod:`runbook_lib.core.local_credentials`.
 
     GET    /_runbook/health     is it up, and its state folder (open: no credentials needed)
     GET    /_runbook/calls      server-side call counts (DELETE clears them)
     GET    /_runbook/info       state folder, endpoint, what was recovered at start
 
-Every path but health needs ``Authorization: Bearer TOKEN`` (see :mod:`auth` and :mod:`guard`).
+Every path but health needs ``Authorization: Bearer TOKEN`` (see :mod:`guard`).
     GET    /_runbook/repos      registered git repositories
     POST   /_runbook/repos      {"id": "OWNER/NAME", "path": "/abs/path"} registers one
 """
@@ -14,86 +15,17 @@ Every path but health needs ``Authorization: Bearer TOKEN`` (see :mod:`auth` and
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from runbook_lib.core.errors import LocalAwsError
+from runbook_lib.core.local_credentials import credentials_for_endpoint
+from runbook_lib.core.local_endpoint import CONTROL_PREFIX
 
-STATE_DIR_ENV = "RUNBOOK_STATE_DIR"
-STATUS_FILE = "server.json"
-
-PREFIX = "/_runbook/"
-HEALTH_PATH = PREFIX + "health"
-CALLS_PATH = PREFIX + "calls"
-INFO_PATH = PREFIX + "info"
-REPOS_PATH = PREFIX + "repos"
-
-
-def default_state_dir() -> Path:
-    """``$RUNBOOK_STATE_DIR``, else ``~/.runbook/local``."""
-    env = os.environ.get(STATE_DIR_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".runbook" / "local"
-
-
-@dataclass
-class ServerStatus:
-    """What a running server wrote into its state folder: its process and where it listens."""
-
-    pid: int
-    host: str
-    port: int
-    state_dir: str
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def alive(self) -> bool:
-        return pid_alive(self.pid) and is_healthy(self.endpoint_url)
-
-
-def read_status(state_dir: Path) -> ServerStatus | None:
-    """The status a server left in ``state_dir``, or None (never started, or unreadable)."""
-    path = Path(state_dir) / STATUS_FILE
-    try:
-        data = json.loads(path.read_text())
-        return ServerStatus(int(data["pid"]), data["host"], int(data["port"]), data["state_dir"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def running_endpoint(state_dir: Path | None = None) -> str | None:
-    """Endpoint of a local AWS that `runbook local start` left running, if any."""
-    status = read_status(state_dir or default_state_dir())
-    return status.endpoint_url if status and status.alive else None
-
-
-def is_healthy(endpoint_url: str, timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(endpoint_url + HEALTH_PATH, timeout=timeout) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); treat it as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return True
+CALLS_PATH = CONTROL_PREFIX + "calls"
+INFO_PATH = CONTROL_PREFIX + "info"
+REPOS_PATH = CONTROL_PREFIX + "repos"
 
 
 def fetch_calls(endpoint_url: str, reset: bool = False) -> list[dict]:
@@ -119,9 +51,7 @@ def list_repos(endpoint_url: str) -> list[dict]:
 
 def _control(endpoint_url: str, path: str, method: str = "GET", body: dict | None = None
              ) -> dict:
-    """Call the control API with the bearer token of the server's own key pair (see auth)."""
-    from runbook_lib.local.server.auth import credentials_for_endpoint
-
+    """Call the control API with the bearer token of the server's own key pair."""
     creds = credentials_for_endpoint(endpoint_url)
     headers = {"Content-Type": "application/json"}
     if creds:

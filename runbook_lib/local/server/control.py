@@ -5,32 +5,40 @@ The paths and their client are in :mod:`runbook_lib.local.server.client`.
 Clients (a notebook kernel, a test) reach the server by its endpoint alone, without knowing
 its state folder; this is how they register the sample repository with the server they use.
 Every path but ``health`` needs the bearer token derived from the state folder's credentials
-(see :mod:`guard` and :mod:`auth`); health names the state folder so that a client of the same
-user can read those credentials from it.
+(see :mod:`guard` and :mod:`runbook_lib.core.local_credentials`); health names the state
+folder so that a client of the same user can read those credentials from it.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from runbook_lib.core.local_endpoint import HEALTH_PATH
 from runbook_lib.local import clock
 from runbook_lib.local.server import build_credentials
-from runbook_lib.local.server.client import (
-    CALLS_PATH,
-    HEALTH_PATH,
-    INFO_PATH,
-    REPOS_PATH,
-)
+from runbook_lib.local.server.client import CALLS_PATH, INFO_PATH, REPOS_PATH
 from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import Response
 
 if TYPE_CHECKING:
-    from runbook_lib.local.server.dispatcher import LocalAwsApp
+    from runbook_lib.local.server.context import LocalContext
+    from runbook_lib.local.server.journal import Journal
 
 
-def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:
+class ControlledApp(Protocol):
+    """What the control API reads of the server it belongs to (the dispatcher's
+    ``LocalAwsApp``), named here so that this module need not import the dispatcher."""
+
+    state_dir: Path
+    context: LocalContext
+    journal: Journal
+
+    def call_counts(self, reset: bool = False) -> list[dict[str, Any]]: ...
+
+
+def handle(app: ControlledApp, environ: dict[str, Any]) -> Response:
     path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD", "GET")
     if path == HEALTH_PATH:
         return _json({"status": "ok", "state_dir": str(app.state_dir)})
@@ -47,7 +55,7 @@ def handle(app: LocalAwsApp, environ: dict[str, Any]) -> Response:
     return _json({"message": f"no such control path {path}"}, 404)
 
 
-def _repos(app: LocalAwsApp, environ: dict[str, Any], method: str) -> Response:
+def _repos(app: ControlledApp, environ: dict[str, Any], method: str) -> Response:
     from runbook_lib.local.codepipeline.repos import RepoRegistry, RepositoryError
 
     registry = RepoRegistry(app.state_dir)

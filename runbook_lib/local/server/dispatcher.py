@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from runbook_lib.core.local_endpoint import CONTROL_PREFIX
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.build_admin import CodeBuildBuildAdmin
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
@@ -40,7 +41,6 @@ from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.scheduler.service import ScheduleRunner
 from runbook_lib.local.server import control, moto_inputs, refusals, shapes
-from runbook_lib.local.server.client import PREFIX as CONTROL_PREFIX
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.server.journal import (
@@ -77,7 +77,7 @@ class LocalAwsApp:
         for factory in extensions:
             ext = factory(self.context)
             self.extensions.append(ext)
-            self.context.extensions[type(ext).__name__] = ext
+            self.context.peers.add(ext)
             self.routes.update(ext.routes())
             self.paths.update(getattr(ext, "paths", dict)())
         # Only what moto serves goes back into moto: an operation an extension serves now (a

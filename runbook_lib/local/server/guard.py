@@ -28,9 +28,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from runbook_lib.core.local_credentials import Credentials
+from runbook_lib.core.local_endpoint import CONTROL_PREFIX, HEALTH_PATH
 from runbook_lib.local.server import build_credentials, sigv2, sigv4
-from runbook_lib.local.server import client as control
-from runbook_lib.local.server.auth import Credentials
 from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.refusals import control_refusal, refusal
 from runbook_lib.local.server.wire import Response
@@ -38,7 +38,7 @@ from runbook_lib.local.server.wire import Response
 log = logging.getLogger("runbook.local.guard")
 
 _INTERNAL_KEY = "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_")
-_PUBLIC_CONTROL = {control.HEALTH_PATH}
+_PUBLIC_CONTROL = {HEALTH_PATH}
 # URLs that authenticate their callers themselves, as on AWS: a CodePipeline webhook's URL
 # carries an unguessable token and checks GitHub's HMAC signature (codepipeline/webhooks.py).
 _SELF_AUTHENTICATED = {"/webhooks/trigger"}
@@ -84,7 +84,7 @@ class GuardedApp:
 
     def _check_credentials(self, environ: dict[str, Any]) -> Response | None:
         path = environ.get("PATH_INFO") or ""
-        if path.startswith(control.PREFIX):
+        if path.startswith(CONTROL_PREFIX):
             return self._check_bearer(environ, path)
         if path in _SELF_AUTHENTICATED:
             return None
@@ -135,7 +135,7 @@ class GuardedApp:
             return None
         return control_refusal("the control API needs 'Authorization: Bearer TOKEN', the token "
                                "derived from this state folder's credentials (runbook_lib.local."
-                               "server.auth.Credentials.control_token)", 401)
+                               "core.local_credentials.Credentials.control_token)", 401)
 
     def _preflight(self, environ: dict[str, Any], origin: str) -> Response:
         headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from runbook_lib.core.errors import LocalAwsError
-from runbook_lib.local.server.client import (
+from runbook_lib.core.local_endpoint import (
     STATUS_FILE,
     ServerStatus,
     default_state_dir,

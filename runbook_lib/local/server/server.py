@@ -8,6 +8,7 @@ from pathlib import Path
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from runbook_lib.core import local_credentials
 from runbook_lib.local.server import auth
 from runbook_lib.local.server.dispatcher import LocalAwsApp, default_extensions
 from runbook_lib.local.server.guard import GuardedApp
@@ -45,7 +46,7 @@ class LocalAwsServer:
             raise
         self._server.daemon_threads = True
         self.app.context.endpoint_url = self.endpoint_url
-        auth.register_in_process(self.endpoint_url, self.credentials)
+        local_credentials.register_in_process(self.endpoint_url, self.credentials)
         self._thread: threading.Thread | None = None
 
     @property
@@ -71,7 +72,7 @@ class LocalAwsServer:
         return self
 
     def shutdown(self) -> None:
-        auth.unregister_in_process(self.endpoint_url)
+        local_credentials.unregister_in_process(self.endpoint_url)
         self._server.shutdown()
         self._server.server_close()
         for ext in self.app.extensions:
