@@ -145,7 +145,7 @@ def test_read_records_reads_every_action_of_the_runs_wanted_in_bounded_calls(loc
     assert [r.execution_id for r in records] == ids[-2:]
     # 9 action executions in pages of 1: after 2 pages (2 runs) each run is read on its own.
     assert session.recorder.calls[("codepipeline", "ListActionExecutions")] == 2 + 2
-    assert durations.records_json(records) == durations.records_json(
+    assert records_io.records_json(records) == records_io.records_json(
         [whole[i] for i in ids[-2:]])
 
 
