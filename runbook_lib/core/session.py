@@ -50,13 +50,13 @@ class CallRecorder:
     (retries excluded), which is what "a converged re-run makes no mutating call" is about.
     """
 
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def attach(self, client) -> None:
+    def attach(self, client: Any) -> None:
         client.meta.events.register("before-call.*.*", self._on_call)
 
-    def _on_call(self, model, **_kwargs) -> None:
+    def _on_call(self, model: Any, **_kwargs: Any) -> None:
         service = model.service_model.service_name
         with self._lock:
             self.calls[(service, model.name)] += 1
@@ -136,12 +136,15 @@ class AwsSession:
         self.region = region or self._boto.region_name or "us-east-1"
 
     @classmethod
-    def from_params(cls, params: Params, **kwargs) -> AwsSession:
+    def from_params(cls, params: Params, **kwargs: Any) -> AwsSession:
         """Session for the target and region the parameters name."""
         return cls(target=params.target, region=params.region, **kwargs)
 
-    def client(self, service: str):
-        """A cached, recorded client for ``service`` with the suite's retry config."""
+    def client(self, service: str) -> Any:
+        """A cached, recorded client for ``service`` with the suite's retry config.
+
+        Typed ``Any``: boto3 builds its clients at run time from the service models.
+        """
         with self._lock:
             if service not in self._clients:
                 kwargs = {"region_name": self.region, "config": RETRY_CONFIG}
@@ -156,10 +159,10 @@ class AwsSession:
 
     def account_id(self) -> str:
         """The caller's account (the local AWS answers 123456789012)."""
-        return self.client("sts").get_caller_identity()["Account"]
+        return str(self.client("sts").get_caller_identity()["Account"])
 
     def caller_arn(self) -> str:
-        return self.client("sts").get_caller_identity()["Arn"]
+        return str(self.client("sts").get_caller_identity()["Arn"])
 
     @property
     def is_local(self) -> bool:
