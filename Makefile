@@ -59,8 +59,10 @@ CHECK_TESTS := tests/unit tests/local_aws tests/cli/test_bad_inputs.py tests/cli
 check: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not slow and not browser and not aws" $(CHECK_TESTS)
 
+## make lint: ruff over the code, mypy over runbook_lib (its settings: pyproject [tool.mypy])
 lint: $(STAMP)
 	$(BIN)/ruff check runbook_lib tests tools notebooks/src benchmarks
+	$(BIN)/mypy
 
 ## make notebooks: rebuild notebooks from notebooks/src and store the canonical run's outputs
 notebooks: $(STAMP)
