@@ -168,6 +168,18 @@ class AwsSession:
     def is_local(self) -> bool:
         return self.target == "local"
 
+    @property
+    def local_endpoint_url(self) -> str:
+        """The local AWS's endpoint, for its control API (repositories, state folder).
+
+        Set whenever the target is ``local`` (the constructor refuses a local session without
+        one); typed ``str``, where ``endpoint_url`` is also None for AWS's own endpoints.
+        """
+        if not self.is_local or not self.endpoint_url:
+            raise LocalAwsError("the local AWS's control API needs target 'local'; this session "
+                                f"talks to target {self.target!r}")
+        return self.endpoint_url
+
 
 def _local_boto_session(endpoint_url: str, profile: str | None,
                         region: str | None) -> boto3.Session:
