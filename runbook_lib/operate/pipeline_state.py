@@ -9,6 +9,7 @@ carrying an empty id into later requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -34,9 +35,10 @@ class PendingApproval:
         return self.execution_id or "(execution unknown)"
 
 
-def read_state(session: AwsSession, pipeline: str) -> dict:
-    return session.client("codepipeline").get_pipeline_state(
+def read_state(session: AwsSession, pipeline: str) -> dict[str, Any]:
+    state: dict[str, Any] = session.client("codepipeline").get_pipeline_state(
         name=require_id("pipeline", pipeline, "my-app-pipeline"))
+    return state
 
 
 def stage_statuses(session: AwsSession, pipeline: str, execution_id: str
@@ -50,7 +52,7 @@ def pending_approvals(session: AwsSession, pipeline: str) -> list[PendingApprova
     return pending_in(session, pipeline, read_state(session, pipeline))
 
 
-def stages_of(session: AwsSession, pipeline: str, state: dict, execution_id: str
+def stages_of(session: AwsSession, pipeline: str, state: dict[str, Any], execution_id: str
               ) -> list[tuple[str, str]]:
     """Stages of ``state`` this execution reached; from the action executions for stages whose
     ``latestExecution`` the state leaves out."""
@@ -72,7 +74,7 @@ def stages_of(session: AwsSession, pipeline: str, state: dict, execution_id: str
     return sorted(out, key=lambda pair: order.index(pair[0]))
 
 
-def pending_in(session: AwsSession, pipeline: str, state: dict) -> list[PendingApproval]:
+def pending_in(session: AwsSession, pipeline: str, state: dict[str, Any]) -> list[PendingApproval]:
     found, unplaced = [], []
     for stage in state.get("stageStates") or []:
         execution_id = (stage.get("latestExecution") or {}).get("pipelineExecutionId", "")
@@ -109,9 +111,9 @@ def _place(session: AwsSession, pipeline: str,
             return
 
 
-def _action_items(session: AwsSession, pipeline: str, execution_id: str) -> list[dict]:
+def _action_items(session: AwsSession, pipeline: str, execution_id: str) -> list[dict[str, Any]]:
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for page in paginator.paginate(pipelineName=pipeline,
                                    filter={"pipelineExecutionId": execution_id}):
         out.extend(page.get("actionExecutionDetails") or [])

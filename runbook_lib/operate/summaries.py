@@ -7,9 +7,10 @@ action (:mod:`.revisions`); no request is sent with an empty identifier.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -38,7 +39,7 @@ class ExecutionSummary:
     trigger: str = ""  # '' when the service did not say: show it with trigger_text
     start_time: datetime | None = None
     last_update_time: datetime | None = None
-    revisions: list[dict] = field(default_factory=list)
+    revisions: list[dict[str, Any]] = field(default_factory=list)
     source: SourceCommit | None = None  # from the Source action, when revisions are absent
     execution_type: str = ""  # STANDARD or ROLLBACK ('' when not said)
     rollback_target: str = ""  # a ROLLBACK's target execution, when the summary says
@@ -79,14 +80,14 @@ def newest_first(items: Iterable[ExecutionSummary]) -> list[ExecutionSummary]:
 
 
 def start_execution(session: AwsSession, pipeline: str,
-                    source_revisions: list[dict] | None = None) -> str:
+                    source_revisions: list[dict[str, Any]] | None = None) -> str:
     """Start a run; ``source_revisions`` pins a commit or object version."""
-    kwargs = {"name": require_id("pipeline", pipeline, "my-app-pipeline")}
+    kwargs: dict[str, Any] = {"name": require_id("pipeline", pipeline, "my-app-pipeline")}
     if source_revisions:
         kwargs["sourceRevisions"] = source_revisions
     try:
-        return session.client("codepipeline").start_pipeline_execution(**kwargs)[
-            "pipelineExecutionId"]
+        return str(session.client("codepipeline").start_pipeline_execution(**kwargs)[
+            "pipelineExecutionId"])
     except ClientError as err:
         raise StepError(f"start pipeline execution {pipeline}: {err}") from err
 
@@ -159,8 +160,8 @@ def fill_source_commits(session: AwsSession, pipeline: str,
         return
     starts = {s.execution_id: s.start_time for s in summaries}
     wanted = set(missing) | {s.rollback_target for s in missing.values() if s.rollback_target}
-    times = [starts.get(execution_id) for execution_id in wanted]
-    oldest = min(times) if all(times) else None  # an unlisted target: read every page
+    times = [t for t in (starts.get(execution_id) for execution_id in wanted) if t]
+    oldest = min(times) if len(times) == len(wanted) else None  # an unlisted target: all pages
     found = revisions.commits_by_execution(_source_items(session, pipeline, wanted, oldest))
     known = {s.execution_id: s.commit_id for s in summaries if s.commit_id}
     for execution_id, summary in missing.items():
@@ -171,11 +172,11 @@ def fill_source_commits(session: AwsSession, pipeline: str,
 
 
 def _source_items(session: AwsSession, pipeline: str, missing: set[str],
-                  oldest: datetime | None):
+                  oldest: datetime | None) -> Iterator[dict[str, Any]]:
     """Action executions, page by page, until every ``missing`` run's Source action is seen
     or a page lies wholly before ``oldest``."""
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
-    kwargs: dict = {"pipelineName": pipeline, "PaginationConfig": {"PageSize": _PAGE}}
+    kwargs: dict[str, Any] = {"pipelineName": pipeline, "PaginationConfig": {"PageSize": _PAGE}}
     if len(missing) == 1:
         kwargs["filter"] = {"pipelineExecutionId": next(iter(missing))}
     seen: set[str] = set()
@@ -190,7 +191,7 @@ def _source_items(session: AwsSession, pipeline: str, missing: set[str],
             return
 
 
-def summary_of(item: dict, execution_id: str = "") -> ExecutionSummary:
+def summary_of(item: dict[str, Any], execution_id: str = "") -> ExecutionSummary:
     """A summary from a ListPipelineExecutions or GetPipelineExecution item; every field but
     the id may be absent."""
     trigger = item.get("trigger") or {}
