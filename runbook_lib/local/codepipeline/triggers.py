@@ -321,9 +321,12 @@ class SourceTriggers:
         self._thread.start()
 
     def _run(self) -> None:
+        watcher = self.watcher
+        if watcher is None:  # start() sets it before it starts this thread
+            return
         while not self._stop.is_set():
             try:
-                self.watcher.poll_once()
+                watcher.poll_once()
             except Exception:  # keep watching: a bad repository or declaration is logged
                 log.exception("source trigger poll failed")
             self._stop.wait(self.interval)
