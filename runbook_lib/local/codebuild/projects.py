@@ -125,7 +125,8 @@ class CodeBuildProjects:
             names.sort(reverse=order == "DESCENDING")
         else:
             field = "created" if key == "CREATED_TIME" else "lastModified"
-            names.sort(key=lambda n: self.get(request.region, n)[field],
+            # A project deleted since the names were read sorts first (it is gone from the page).
+            names.sort(key=lambda n: (self.get(request.region, n) or {}).get(field, 0),
                        reverse=order == "DESCENDING")
         return json_response(_page(names, body.get("nextToken"), 100, "projects"))
 

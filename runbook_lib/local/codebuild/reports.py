@@ -169,7 +169,7 @@ class CodeBuildReports:
 
     def _new_group(self, region: str, name: str, kind: str, body: dict) -> dict:
         now = time.time()
-        group = {"arn": group_arn(region, name), "name": name, "type": kind,
+        group: dict[str, Any] = {"arn": group_arn(region, name), "name": name, "type": kind,
                  "exportConfig": body.get("exportConfig") or {"exportConfigType": "NO_EXPORT"},
                  "created": now, "lastModified": now, "tags": body.get("tags") or [],
                  "status": "ACTIVE"}
