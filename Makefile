@@ -59,8 +59,15 @@ CHECK_TESTS := tests/unit tests/local_aws tests/cli/test_bad_inputs.py tests/cli
 check: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not slow and not browser and not aws" $(CHECK_TESTS)
 
+## make lint: ruff over the code, mypy over runbook_lib (its settings: pyproject [tool.mypy]) and
+## `runbook buildspec check` over the buildspecs the project ships or runs in its tests; the same
+## checks as the pre-commit hooks (.pre-commit-config.yaml)
+LINT_BUILDSPECS := runbook_lib/sample_app/buildspec.yml $(sort $(wildcard \
+	tests/fixtures/apps/*/buildspec.yml tests/fixtures/repos/*/buildspec.yml))
 lint: $(STAMP)
 	$(BIN)/ruff check runbook_lib tests tools notebooks/src benchmarks
+	$(BIN)/mypy
+	$(BIN)/runbook buildspec check --quiet $(LINT_BUILDSPECS)
 
 ## make notebooks: rebuild notebooks from notebooks/src and store the canonical run's outputs
 notebooks: $(STAMP)

@@ -42,7 +42,7 @@ def _node_major(version: str) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
-def check_python(version_info: tuple[int, ...] = tuple(sys.version_info)) -> list[Missing]:
+def check_python(version_info: tuple[int, ...] = sys.version_info[:3]) -> list[Missing]:
     if tuple(version_info[:2]) >= MIN_PYTHON:
         return []
     found = ".".join(str(n) for n in version_info[:3])

@@ -17,11 +17,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import StepError
+
+if TYPE_CHECKING:
+    from runbook_lib.core.session import AwsSession
 
 T = TypeVar("T")
 
@@ -74,7 +77,7 @@ def while_role_propagates(call: Callable[[], T], what: str, role_arn: str,
             delay = min(delay * 2, 15.0)
 
 
-def role_exists_check(session, role_arn: str) -> Callable[[], bool]:
+def role_exists_check(session: AwsSession, role_arn: str) -> Callable[[], bool]:
     """A check that the role named by ``role_arn`` exists, for :func:`while_role_propagates`."""
 
     def exists() -> bool:

@@ -64,7 +64,7 @@ def running_endpoint(state_dir: Path | None = None) -> str | None:
 def is_healthy(endpoint_url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(endpoint_url + HEALTH_PATH, timeout=timeout) as resp:
-            return resp.status == 200
+            return bool(resp.status == 200)
     except OSError:
         return False
 

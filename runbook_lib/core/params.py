@@ -218,7 +218,7 @@ class ResourceNames:
             **_deploy_target_names(p),
             cache_location=f"{bucket}/cache/{app}-build",
             codecommit_repository=p.source_repo if p.source_provider == "codecommit" else "",
-            source_object=(tuple(p.source_repo.split("/", 1)) if p.source_provider == "s3"
+            source_object=(_bucket_and_key(p.source_repo) if p.source_provider == "s3"
                            else ("", "")),
             release_alarm=f"{app}-{p.production_name}-errors",
         )
@@ -383,6 +383,12 @@ def _deploy_target_names(p: Params) -> dict[str, Any]:
         "cloudformation_stacks": (f"{app}-{p.staging_name}", f"{app}-{p.production_name}"),
         "cloudformation_role": f"{app}-cloudformation",
     }
+
+
+def _bucket_and_key(location: str) -> tuple[str, str]:
+    """``bucket/key/of/object`` as (bucket, key); the rules checked already that both are there."""
+    bucket, _, key = location.partition("/")
+    return bucket, key
 
 
 def _local_connection_arn(p: Params, account_id: str, partition: str) -> str:

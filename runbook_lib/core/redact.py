@@ -101,7 +101,7 @@ def redact_line(line: str) -> str:
     names = ([m.span() for m in _RESOURCE_NAME.finditer(line)]
              if "arn:" in line or "s3://" in line else [])
 
-    def _token(m: re.Match) -> str:
+    def _token(m: re.Match[str]) -> str:
         if any(start <= m.start() < end for start, end in names):
             return m[0]
         if "/" in m[0] and _FILE_SUFFIX.match(line, m.end()):
@@ -112,7 +112,7 @@ def redact_line(line: str) -> str:
     return _NAMED_VALUE.sub(_mask_named_value, line)
 
 
-def _mask_named_value(m: re.Match) -> str:
+def _mask_named_value(m: re.Match[str]) -> str:
     if (not looks_like_secret_name(m["name"]) or m["value"] == MASK
             or m["value"].startswith("$")):
         return m[0]

@@ -88,6 +88,7 @@ def next_fire(times: ScheduleTimes, after: datetime, anchor: datetime,
     if times.at is not None:
         moment = times.at.astimezone(UTC)
         return moment if moment > after else None
+    candidate: datetime | None
     if times.every is not None:
         candidate = _next_rate(times.every, start or anchor, after)
     else:
@@ -106,6 +107,7 @@ def _next_rate(every: timedelta, first: datetime, after: datetime) -> datetime:
 
 
 def _next_cron(times: ScheduleTimes, after: datetime) -> datetime | None:
+    assert times.cron is not None, "called for cron expressions only"
     local = (after + timedelta(minutes=1)).astimezone(times.zone).replace(second=0, microsecond=0)
     opening = times.cron.next_opening(local.replace(tzinfo=None))
     if opening is None:

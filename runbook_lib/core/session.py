@@ -51,13 +51,13 @@ class CallRecorder:
     (retries excluded), which is what "a converged re-run makes no mutating call" is about.
     """
 
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def attach(self, client) -> None:
+    def attach(self, client: Any) -> None:
         client.meta.events.register("before-call.*.*", self._on_call)
 
-    def _on_call(self, model, **_kwargs) -> None:
+    def _on_call(self, model: Any, **_kwargs: Any) -> None:
         service = model.service_model.service_name
         with self._lock:
             self.calls[(service, model.name)] += 1
@@ -137,15 +137,18 @@ class AwsSession:
         self.region = region or self._boto.region_name or "us-east-1"
 
     @classmethod
-    def from_params(cls, params: Params, **kwargs) -> AwsSession:
+    def from_params(cls, params: Params, **kwargs: Any) -> AwsSession:
         """Session for the target and region the parameters name."""
         return cls(target=params.target, region=params.region, **kwargs)
 
-    def client(self, service: str):
-        """A cached, recorded client for ``service`` with the suite's retry config."""
+    def client(self, service: str) -> Any:
+        """A cached, recorded client for ``service`` with the suite's retry config.
+
+        Typed ``Any``: boto3 builds its clients at run time from the service models.
+        """
         with self._lock:
             if service not in self._clients:
-                kwargs = {"region_name": self.region, "config": RETRY_CONFIG}
+                kwargs: dict[str, Any] = {"region_name": self.region, "config": RETRY_CONFIG}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self._boto.client(service, **kwargs)
@@ -157,14 +160,26 @@ class AwsSession:
 
     def account_id(self) -> str:
         """The caller's account (the local AWS answers 123456789012)."""
-        return self.client("sts").get_caller_identity()["Account"]
+        return str(self.client("sts").get_caller_identity()["Account"])
 
     def caller_arn(self) -> str:
-        return self.client("sts").get_caller_identity()["Arn"]
+        return str(self.client("sts").get_caller_identity()["Arn"])
 
     @property
     def is_local(self) -> bool:
         return self.target == "local"
+
+    @property
+    def local_endpoint_url(self) -> str:
+        """The local AWS's endpoint, for its control API (repositories, state folder).
+
+        Set whenever the target is ``local`` (the constructor refuses a local session without
+        one); typed ``str``, where ``endpoint_url`` is also None for AWS's own endpoints.
+        """
+        if not self.is_local or not self.endpoint_url:
+            raise LocalAwsError("the local AWS's control API needs target 'local'; this session "
+                                f"talks to target {self.target!r}")
+        return self.endpoint_url
 
 
 def _local_boto_session(endpoint_url: str, profile: str | None,

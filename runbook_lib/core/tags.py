@@ -16,7 +16,8 @@ def ownership_tags(app_name: str) -> dict[str, str]:
     return {MANAGED_BY_KEY: MANAGED_BY_VALUE, APP_KEY: app_name}
 
 
-def as_tag_list(tags: Mapping[str, str], key: str = "Key", value: str = "Value") -> list[dict]:
+def as_tag_list(tags: Mapping[str, str], key: str = "Key",
+                value: str = "Value") -> list[dict[str, str]]:
     """AWS APIs spell tag lists differently (Key/Value, key/value); build either."""
     return [{key: k, value: v} for k, v in sorted(tags.items())]
 

@@ -148,7 +148,10 @@ def extract_tar_files(data: bytes, place: Callable[[str], tuple[Path, str] | Non
                 planned.append((member, *where))
         for member, folder, relative in planned:
             target = safe_join(folder, relative, what)
-            with tar.extractfile(member) as fh:
+            fh = tar.extractfile(member)
+            if fh is None:  # not a regular file after all: refused above, never planned
+                raise UnsafePathError(f"{what} {member.name!r} has no content to restore.")
+            with fh:
                 _write_file(folder, relative, target, fh.read(), member.mode & 0o777, what)
     return len(planned)
 

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -146,7 +147,7 @@ def gather_evidence(session: AwsSession, approval: PendingApproval, production_s
     return evidence
 
 
-def _note_action(evidence: Evidence, approval: PendingApproval, item: dict) -> None:
+def _note_action(evidence: Evidence, approval: PendingApproval, item: dict[str, Any]) -> None:
     """What one action execution adds: the commit (Source), the build id (Build), the review
     link and question (the approval itself)."""
     given = item.get("input") or {}
@@ -201,9 +202,10 @@ def commits_between(runs: list[summaries.ExecutionSummary],
     return production, list(commits.values())
 
 
-def _action_executions(session: AwsSession, pipeline: str, execution_id: str) -> list[dict]:
+def _action_executions(session: AwsSession, pipeline: str,
+                       execution_id: str) -> list[dict[str, Any]]:
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     try:
         for page in paginator.paginate(pipelineName=pipeline,
                                        filter={"pipelineExecutionId": execution_id}):

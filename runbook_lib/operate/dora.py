@@ -26,6 +26,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -37,6 +38,7 @@ from runbook_lib.operate import sample_repo
 from runbook_lib.operate.durations import (
     ACTIVE,
     ExecutionRecord,
+    StageRecord,
     percentile,
 )
 
@@ -141,30 +143,40 @@ def compute_dora(records: Sequence[ExecutionRecord], production: str) -> DoraRep
     events: list[tuple[datetime, str, ExecutionRecord]] = []  # (when, kind, record)
     for record in records:
         stage = record.stage(production)
-        finished = stage is not None and stage.status not in ACTIVE and stage.end is not None
-        if record.is_rollback:
-            if stage is not None:
-                report.rollbacks.append(Rollback(record.execution_id, record.rollback_target,
-                                                 stage.start or record.start, stage.status))
-                events.append((stage.start or record.start, "rollback", record))
-                if stage.status == "Succeeded" and finished:
-                    events.append((stage.end, "restored", record))
-        elif finished:
-            events.append((stage.start or record.start, "attempt", record))
-            if stage.status == "Succeeded":
-                commit_time = record.commit_time or commit_times.get(record.commit_id)
-                if commit_time is not None and sample_repo.has_fixed_date(commit_time):
-                    commit_time = record.start
-                    report.timed_from_push += 1
-                report.deployments.append(Deployment(
-                    record.execution_id, record.commit_id, commit_time, stage.end))
-                events.append((stage.end, "restored", record))
+        when = (stage.start if stage is not None else None) or record.start
+        if stage is not None and when is not None:  # a run without any start time has no place
+            events += _production_events(report, record, stage, when, commit_times)
         if record.status == "Failed" and record.end is not None:
             events.append((record.end, "failed", record))
     events.sort(key=lambda e: (e[0], e[1] != "failed"))
     _mark_change_failures(report, records, events)
     _find_restores(report, events)
     return report
+
+
+def _production_events(report: DoraReport, record: ExecutionRecord, stage: StageRecord,
+                       when: datetime, commit_times: dict[str, datetime]
+                       ) -> list[tuple[datetime, str, ExecutionRecord]]:
+    """One run's production events (rollback, attempt, restored), from ``when`` its production
+    stage started; adds its rollback or deployment to ``report``."""
+    events: list[tuple[datetime, str, ExecutionRecord]] = []
+    if record.is_rollback:
+        report.rollbacks.append(Rollback(record.execution_id, record.rollback_target, when,
+                                         stage.status))
+        events.append((when, "rollback", record))
+        if stage.status == "Succeeded" and stage.end is not None:
+            events.append((stage.end, "restored", record))
+    elif stage.status not in ACTIVE and stage.end is not None:  # finished
+        events.append((when, "attempt", record))
+        if stage.status == "Succeeded":
+            commit_time = record.commit_time or commit_times.get(record.commit_id)
+            if commit_time is not None and sample_repo.has_fixed_date(commit_time):
+                commit_time = record.start
+                report.timed_from_push += 1
+            report.deployments.append(Deployment(
+                record.execution_id, record.commit_id, commit_time, stage.end))
+            events.append((stage.end, "restored", record))
+    return events
 
 
 def _mark_change_failures(report: DoraReport, records: Sequence[ExecutionRecord],
@@ -179,6 +191,8 @@ def _mark_change_failures(report: DoraReport, records: Sequence[ExecutionRecord]
     for index, (when, _, record) in enumerate(attempts):
         stage = record.stage(report.production_stage)
         reason = ""
+        if stage is None:  # attempts are runs that reached the stage
+            continue
         if stage.status != "Succeeded":
             reason = f"{report.production_stage} {stage.status}"
         elif record.status == "Failed":
@@ -209,7 +223,7 @@ def _find_restores(report: DoraReport, events: list[tuple[datetime, str, Executi
 
 def _span_days(records: Sequence[ExecutionRecord]) -> float:
     starts = [r.start for r in records if r.start]
-    ends = [r.end or r.start for r in records if r.end or r.start]
+    ends = [end for r in records if (end := r.end or r.start)]
     if not starts:
         return 0.0
     return (max(ends) - min(starts)).total_seconds() / SECONDS_PER_DAY
@@ -249,7 +263,7 @@ DEPLOYMENT_HEADERS = ("execution", "commit", "committed", "deployed", "change fa
                       "lead time")
 
 
-def deployment_rows(report: DoraReport) -> list[tuple]:
+def deployment_rows(report: DoraReport) -> list[tuple[Any, ...]]:
     """Production deployments, newest first."""
     return [(d.execution_id, d.commit_id[:7] or "-", iso_time(d.commit_time) or "-",
              iso_time(d.deployed_at), d.failure_reason if d.failed else "no",
@@ -260,7 +274,7 @@ def deployment_rows(report: DoraReport) -> list[tuple]:
 RESTORE_HEADERS = ("failed execution", "failed at", "restored by", "time to restore")
 
 
-def restore_rows(report: DoraReport) -> list[tuple]:
+def restore_rows(report: DoraReport) -> list[tuple[Any, ...]]:
     return [(r.failed_execution_id, iso_time(r.failed_at), r.restored_by or "not yet",
              format_duration(r.duration_s)) for r in report.restores]
 
@@ -335,7 +349,7 @@ def metric_window(records: Sequence[ExecutionRecord], margin_s: float = 600
                   ) -> tuple[datetime, datetime]:
     """From the oldest run's start to the newest run's end, with a margin on both sides."""
     starts = [r.start for r in records if r.start]
-    ends = [r.end or r.start for r in records if r.end or r.start]
+    ends = [end for r in records if (end := r.end or r.start)]
     now = datetime.now(UTC)
     start = min(starts) if starts else now - timedelta(days=1)
     end = max(ends) if ends else now

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -124,10 +125,10 @@ def read_records(session: AwsSession, pipeline: str, last: int = 20,
     return build_records(pipeline, summaries, actions, stage_order)
 
 
-def _newest_summaries(client, pipeline: str, last: int) -> list[dict]:
+def _newest_summaries(client: Any, pipeline: str, last: int) -> list[dict[str, Any]]:
     """The newest ``last`` summaries with an id, by start time over every page: no page
     order is documented, so a newer run may come on the last page."""
-    summaries: list[dict] = []
+    summaries: list[dict[str, Any]] = []
     for page in client.get_paginator("list_pipeline_executions").paginate(
             pipelineName=pipeline, PaginationConfig={"PageSize": 100}):
         summaries.extend(s for s in page.get("pipelineExecutionSummaries") or []
@@ -136,13 +137,15 @@ def _newest_summaries(client, pipeline: str, last: int) -> list[dict]:
     return summaries[:last]
 
 
-def _read_actions(client, pipeline: str, summaries: list[dict], page_size: int) -> list[dict]:
+def _read_actions(client: Any, pipeline: str, summaries: list[dict[str, Any]],
+                  page_size: int) -> list[dict[str, Any]]:
     """Every action execution of the given runs, in whatever order the pages come."""
     wanted = {s["pipelineExecutionId"] for s in summaries}
     return list(action_items(client, pipeline, wanted, page_size))
 
 
-def build_records(pipeline: str, summaries: Sequence[Mapping], actions: Iterable[Mapping],
+def build_records(pipeline: str, summaries: Sequence[Mapping[str, Any]],
+                  actions: Iterable[Mapping[str, Any]],
                   stage_order: Sequence[str] = ()) -> list[ExecutionRecord]:
     """Records from ListPipelineExecutions summaries and ListActionExecutions details; pure.
 
@@ -170,8 +173,9 @@ def build_records(pipeline: str, summaries: Sequence[Mapping], actions: Iterable
     return records
 
 
-def _execution_record(pipeline: str, summary: Mapping, sources: dict, commit_times: dict,
-                      by_execution: dict, stage_order: Sequence[str]) -> ExecutionRecord:
+def _execution_record(pipeline: str, summary: Mapping[str, Any], sources: dict[str, Any],
+                      commit_times: dict[str, Any], by_execution: dict[str, Any],
+                      stage_order: Sequence[str]) -> ExecutionRecord:
     execution_id = summary["pipelineExecutionId"]
     status = summary.get("status") or ""
     revision = revisions.first_revision(summary.get("sourceRevisions")
@@ -196,7 +200,7 @@ def _execution_record(pipeline: str, summary: Mapping, sources: dict, commit_tim
     )
 
 
-def _action_record(item: Mapping) -> ActionRecord:
+def _action_record(item: Mapping[str, Any]) -> ActionRecord:
     status = item.get("status", "")
     type_id = (item.get("input") or {}).get("actionTypeId") or {}
     result = (item.get("output") or {}).get("executionResult") or {}
@@ -227,8 +231,8 @@ def _stages(execution_id: str, actions: list[ActionRecord],
         latest = {a.action: a for a in mine}  # sorted by start: the last attempt wins
         status = combine_statuses([a.status for a in latest.values()])
         starts = [a.start for a in mine if a.start]
-        ends = [a.end for a in mine]
-        end = None if status in ACTIVE or None in ends or not ends else max(ends)
+        ends = [a.end for a in mine if a.end]
+        end = None if status in ACTIVE or len(ends) < len(mine) or not ends else max(ends)
         stages.append(StageRecord(execution_id, name, status, min(starts) if starts else None,
                                   end, mine))
     return stages
@@ -347,7 +351,7 @@ STATS_HEADERS = ("stage", "action", "runs", "failed", "failure rate",
                  "duration p50 / p90 / last run")
 
 
-def stats_rows(stats: Sequence[DurationStats]) -> list[tuple]:
+def stats_rows(stats: Sequence[DurationStats]) -> list[tuple[Any, ...]]:
     """Table rows for :func:`stage_stats` or :func:`action_stats`."""
     return [(s.stage, s.action or "-", s.runs, s.failures, f"{100 * s.failure_rate:.1f}%",
              " / ".join(format_duration(v) for v in (s.p50_s, s.p90_s, s.last_s)))
@@ -358,7 +362,7 @@ EXECUTION_HEADERS = ("execution", "type", "status", "trigger", "commit", "stages
                      "started", "run duration")
 
 
-def execution_rows(records: Sequence[ExecutionRecord]) -> list[tuple]:
+def execution_rows(records: Sequence[ExecutionRecord]) -> list[tuple[Any, ...]]:
     """One row per execution, newest first."""
     return [(r.execution_id, r.execution_type, r.status, r.trigger or "unknown",
              r.commit_id[:7] or "-", len(r.stages), iso_time(r.start, missing="-"),

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -25,6 +25,9 @@ from runbook_lib.core.errors import RunbookError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import fleet_queries as q
 from runbook_lib.setup.event_archive_spec import EVENTS_PREFIX
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 SPARK = "▁▂▃▄▅▆▇█"
 BACKFILL_PREFIX = "backfill-"  # object names the backfill writes (fleet_backfill)
@@ -43,7 +46,7 @@ class Table:
     """One query's answer: column names and rows of plain Python values."""
 
     columns: list[str]
-    rows: list[tuple]
+    rows: list[tuple[Any, ...]]
 
     def dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
@@ -113,7 +116,7 @@ def download(session: AwsSession, bucket: str, keys: Iterator[str], folder: Path
     return count
 
 
-def connect(extension_dir: Path):
+def connect(extension_dir: Path) -> DuckDBPyConnection:
     """An in-memory DuckDB that never installs or autoloads an extension."""
     import duckdb
 
@@ -125,7 +128,7 @@ def connect(extension_dir: Path):
     return con
 
 
-def downloaded_extensions(con) -> list[str]:
+def downloaded_extensions(con: DuckDBPyConnection) -> list[str]:
     """Loaded or installed extensions that are not built into DuckDB (none, expected)."""
     rows = con.execute("SELECT extension_name, install_path FROM duckdb_extensions() "
                        "WHERE (installed OR loaded) AND install_path <> '(BUILT-IN)' "
@@ -133,16 +136,17 @@ def downloaded_extensions(con) -> list[str]:
     return [name for name, _ in rows]
 
 
-def load_events(con, folder: Path) -> int:
+def load_events(con: DuckDBPyConnection, folder: Path) -> int:
     """``pipeline_events`` from every object in ``folder``; the number of events."""
     files = sorted(folder.glob("*.json.gz"))
     source = (q.DUCKDB_SOURCE.format(files=f"'{folder.as_posix()}/*.json.gz'") if files
               else _EMPTY_SOURCE)
     con.execute(f"CREATE OR REPLACE TABLE pipeline_events AS {source}")
-    return con.execute("SELECT count(*) FROM pipeline_events").fetchone()[0]
+    (count,) = con.execute("SELECT count(*) FROM pipeline_events").fetchone() or (0,)
+    return int(count)
 
 
-def run_queries(con, window: q.Window) -> dict[str, Table]:
+def run_queries(con: DuckDBPyConnection, window: q.Window) -> dict[str, Table]:
     """Every fleet query over the connection's ``pipeline_events``."""
     tables = {}
     for name in q.QUERIES:

@@ -51,17 +51,17 @@ def build_fleet_report(session: AwsSession, archive: ArchiveNames, window: q.Win
     return report
 
 
-def _start(athena, archive: ArchiveNames, name: str, sql: str) -> str:
+def _start(athena: Any, archive: ArchiveNames, name: str, sql: str) -> str:
     try:
-        return athena.start_query_execution(
+        return str(athena.start_query_execution(
             QueryString=sql, WorkGroup=archive.workgroup,
-            QueryExecutionContext={"Database": archive.database})["QueryExecutionId"]
+            QueryExecutionContext={"Database": archive.database})["QueryExecutionId"])
     except ClientError as err:
         raise FleetError(f"start Athena query {name} in workgroup {archive.workgroup}: {err}. "
                          "Fix: run the event archive step (notebook 08b) first") from err
 
 
-def wait_for_query(athena, name: str, query_id: str, timeout_s: float,
+def wait_for_query(athena: Any, name: str, query_id: str, timeout_s: float,
                    on_progress: Callable[[str], None] | None = None) -> int:
     """Poll until the query ends; its bytes scanned. Says each state change and, while it
     runs, bytes scanned every few seconds."""
@@ -91,11 +91,11 @@ def wait_for_query(athena, name: str, query_id: str, timeout_s: float,
         delay = min(delay * 2, 5.0)
 
 
-def read_results(athena, query_id: str) -> Table:
+def read_results(athena: Any, query_id: str) -> Table:
     """All result pages; the first row of the first page is the header, as Athena sends it."""
     columns: list[str] = []
     types: list[str] = []
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     first = True
     for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
         result = page.get("ResultSet", {})

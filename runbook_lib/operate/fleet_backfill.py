@@ -42,7 +42,7 @@ class BackfillResult:
     executions: int = 0
     events: int = 0
     objects: int = 0
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
 
 
 class RateLimiter:
@@ -68,7 +68,8 @@ def archive_start(session: AwsSession, archive: ArchiveNames) -> datetime:
     """When the archive's stream was created: events before it were never archived."""
     found = session.client("firehose").describe_delivery_stream(
         DeliveryStreamName=archive.stream)["DeliveryStreamDescription"]
-    return found["CreateTimestamp"].astimezone(UTC)
+    created: datetime = found["CreateTimestamp"]
+    return created.astimezone(UTC)
 
 
 def _paged(session: AwsSession, limiter: RateLimiter, result: BackfillResult, operation: str,
@@ -109,7 +110,7 @@ def backfill(session: AwsSession, archive: ArchiveNames, before: datetime,
             if on_progress:
                 on_progress(f"{name}: no such pipeline, nothing to backfill")
             continue
-        days: dict[str, list[dict]] = defaultdict(list)
+        days: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for run in runs:
             actions = list(_paged(session, limiter, result, "list_action_executions",
                                   "actionExecutionDetails", pipelineName=name,
@@ -126,7 +127,7 @@ def backfill(session: AwsSession, archive: ArchiveNames, before: datetime,
 
 
 def _write(session: AwsSession, archive: ArchiveNames, pipeline: str,
-           days: dict[str, list[dict]]) -> int:
+           days: dict[str, list[dict[str, Any]]]) -> int:
     s3 = session.client("s3")
     for day, events in days.items():
         key = (f"{EVENTS_PREFIX}year={day[:4]}/month={day[4:6]}/day={day[6:]}/"
@@ -144,7 +145,7 @@ def execution_events(pipeline: str, run: dict[str, Any], actions: list[dict[str,
             "start-time": _iso(start, ms=True)}
     out = [_event("pipeline", start, {**base, "state": "STARTED"}),
            _event("pipeline", end, {**base, "state": _STATE[run["status"]]})]
-    stages: dict[str, list[dict]] = defaultdict(list)
+    stages: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in actions:
         stages[a["stageName"]].append(a)
         a_end = a.get("lastUpdateTime", a["startTime"]).astimezone(UTC)

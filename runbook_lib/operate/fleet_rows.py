@@ -32,7 +32,7 @@ def _percent(value: Any) -> str:
     return "-" if value is None else f"{float(value):.0%}"
 
 
-def pipeline_rows(report: FleetReport) -> list[tuple]:
+def pipeline_rows(report: FleetReport) -> list[tuple[Any, ...]]:
     """One row a pipeline: its runs, how they ended, how long they took, its DORA figures."""
     dora = {r["pipeline"]: r for r in report.tables["dora"].dicts()}
     sparks = daily_counts(report)
@@ -48,17 +48,17 @@ def pipeline_rows(report: FleetReport) -> list[tuple]:
     return rows
 
 
-def stage_rows(report: FleetReport) -> list[tuple]:
+def stage_rows(report: FleetReport) -> list[tuple[Any, ...]]:
     return [(r["pipeline"], r["stage"], r["runs"], _duration(r["p50_ms"]), _duration(r["p90_ms"]))
             for r in report.tables["slowest_stages"].dicts()]
 
 
-def action_rows(report: FleetReport) -> list[tuple]:
+def action_rows(report: FleetReport) -> list[tuple[Any, ...]]:
     return [(r["pipeline"], r["stage"], r["action"], r["failures"])
             for r in report.tables["failing_actions"].dicts()]
 
 
-def change_rows(report: FleetReport) -> list[tuple]:
+def change_rows(report: FleetReport) -> list[tuple[Any, ...]]:
     return [(r["pipeline"], _percent(r["failure_rate_now"]), _percent(r["failure_rate_before"]),
              f"{float(r['change']) * 100:+.0f} points")
             for r in report.tables["health_change"].dicts()]

@@ -11,6 +11,7 @@ report counts blocked releases, automated rollbacks and automatic retries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -183,8 +184,8 @@ class GateCounts:
 
 
 def gate_counts(session: AwsSession, pipeline: str,
-                within: set[str] | None = None, declaration: dict | None = None,
-                runs: list[dict] | None = None) -> GateCounts:
+                within: set[str] | None = None, declaration: dict[str, Any] | None = None,
+                runs: list[dict[str, Any]] | None = None) -> GateCounts:
     """Blocked releases (a beforeEntry rule failed), automated rollbacks (executions started by
     AutomatedRollback) and automatic retries (an action run twice in one execution of a stage
     that declares onFailure RETRY). ``within`` keeps only those executions (a report window);
@@ -233,7 +234,7 @@ WAITING_HEADERS = ("pipeline", "stage", "gate", "execution", "why")
 
 def waiting_rows(session: AwsSession, pipelines: list[str]) -> list[tuple[str, ...]]:
     """Gates holding a run now, for the cockpit; one row saying none when nothing waits."""
-    rows = [(pipeline, g.stage, g.block, g.execution_id, g.why())
+    rows: list[tuple[str, ...]] = [(pipeline, g.stage, g.block, g.execution_id, g.why())
             for pipeline, g in waiting_gates(session, pipelines)]
     return rows or [("-", "-", "-", "-", "no gate is holding a run")]
 

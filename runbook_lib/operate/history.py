@@ -96,9 +96,9 @@ def ensure_local_repository(session: AwsSession, params: Params) -> Path:
     if not session.is_local:
         raise RunbookError("the canonical history pushes to a local repository; on target "
                            "'aws' push to your real repository instead")
-    info = client.server_info(session.endpoint_url)
+    info = client.server_info(session.local_endpoint_url)
     path = Path(info["state_dir"]) / "repos" / params.source_repo.replace("/", "__")
-    registered = {r["id"]: r["path"] for r in client.list_repos(session.endpoint_url)}
+    registered = {r["id"]: r["path"] for r in client.list_repos(session.local_endpoint_url)}
     own = registered.get(params.source_repo)
     if own and own != str(path):
         raise RunbookError(
@@ -107,7 +107,7 @@ def ensure_local_repository(session: AwsSession, params: Params) -> Path:
             f"{params.source_branch} instead, or run without push_sample_history")
     sample_repo.create_sample_repo(path, params.source_branch)
     if own != str(path):
-        client.register_repo(session.endpoint_url, params.source_repo, path)
+        client.register_repo(session.local_endpoint_url, params.source_repo, path)
         time.sleep(_FIRST_LOOK_SECONDS)
     return path
 
@@ -161,7 +161,7 @@ def plan_pipeline_and_source(session: AwsSession, params: Params, names: Resourc
 
 
 def _is_sample_checkout(session: AwsSession, params: Params, checkout: Path) -> bool:
-    info = client.server_info(session.endpoint_url)
+    info = client.server_info(session.local_endpoint_url)
     return checkout == Path(info["state_dir"]) / "repos" / params.source_repo.replace("/", "__")
 
 

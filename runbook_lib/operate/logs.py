@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -210,7 +211,7 @@ def read_build_record(session: AwsSession, build_id: str) -> BuildLog:
     return result
 
 
-def _phase(item: dict) -> Phase:
+def _phase(item: dict[str, Any]) -> Phase:
     contexts = [c for c in item.get("contexts") or [] if c.get("statusCode")
                 or c.get("message")]
     return Phase(item["phaseType"], item.get("phaseStatus", ""), item.get("startTime"),
@@ -237,7 +238,7 @@ def stream_pages(session: AwsSession, group: str, stream: str) -> Iterator[list[
         token = page["nextForwardToken"]
 
 
-def _read_window(session: AwsSession, group: str, stream: str, **window
+def _read_window(session: AwsSession, group: str, stream: str, **window: Any
                  ) -> list[tuple[int, str]]:
     """(timestamp, message) of one GetLogEvents call: a bounded window of the stream."""
     try:

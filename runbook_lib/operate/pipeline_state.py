@@ -9,6 +9,7 @@ carrying an empty id into later requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -47,9 +48,10 @@ TOKEN_MISSING = (
     "put-approval-result` and that id as --token.")
 
 
-def read_state(session: AwsSession, pipeline: str) -> dict:
-    return session.client("codepipeline").get_pipeline_state(
+def read_state(session: AwsSession, pipeline: str) -> dict[str, Any]:
+    state: dict[str, Any] = session.client("codepipeline").get_pipeline_state(
         name=require_id("pipeline", pipeline, "my-app-pipeline"))
+    return state
 
 
 def stage_statuses(session: AwsSession, pipeline: str, execution_id: str
@@ -63,7 +65,7 @@ def pending_approvals(session: AwsSession, pipeline: str) -> list[PendingApprova
     return pending_in(session, pipeline, read_state(session, pipeline))
 
 
-def stages_of(session: AwsSession, pipeline: str, state: dict, execution_id: str
+def stages_of(session: AwsSession, pipeline: str, state: dict[str, Any], execution_id: str
               ) -> list[tuple[str, str]]:
     """Stages of ``state`` this execution reached; from the action executions for stages whose
     ``latestExecution`` the state leaves out."""
@@ -85,14 +87,14 @@ def stages_of(session: AwsSession, pipeline: str, state: dict, execution_id: str
     return sorted(out, key=lambda pair: order.index(pair[0]))
 
 
-def pending_in(session: AwsSession, pipeline: str, state: dict) -> list[PendingApproval]:
+def pending_in(session: AwsSession, pipeline: str, state: dict[str, Any]) -> list[PendingApproval]:
     """Manual approvals of ``state`` waiting for an answer, with a token to answer them."""
     pairs = [(a, latest) for a, latest in _running_actions(pipeline, state) if a.token]
     _place_missing(session, pipeline, pairs)
     return [a for a, _ in pairs]
 
 
-def approvals_without_token(session: AwsSession, pipeline: str, state: dict
+def approvals_without_token(session: AwsSession, pipeline: str, state: dict[str, Any]
                             ) -> list[PendingApproval]:
     """Approval actions a run waits on whose token ``state`` does not show (see
     :data:`TOKEN_MISSING`); the declaration (GetPipeline, read only when some running action
@@ -110,7 +112,8 @@ def approvals_without_token(session: AwsSession, pipeline: str, state: dict
     return [a for a, _ in pairs]
 
 
-def _running_actions(pipeline: str, state: dict) -> list[tuple[PendingApproval, dict]]:
+def _running_actions(pipeline: str, state: dict[str, Any]
+                     ) -> list[tuple[PendingApproval, dict[str, Any]]]:
     """Every action of ``state`` in progress, as an approval would be named (token '' when
     the state shows none), with its ``latestExecution``."""
     out = []
@@ -127,7 +130,7 @@ def _running_actions(pipeline: str, state: dict) -> list[tuple[PendingApproval, 
 
 
 def _place_missing(session: AwsSession, pipeline: str,
-                   pairs: list[tuple[PendingApproval, dict]]) -> None:
+                   pairs: list[tuple[PendingApproval, dict[str, Any]]]) -> None:
     unplaced = [(a, latest.get("actionExecutionId") or "") for a, latest in pairs
                 if not a.execution_id]
     if unplaced:
@@ -154,9 +157,9 @@ def _place(session: AwsSession, pipeline: str,
             return
 
 
-def _action_items(session: AwsSession, pipeline: str, execution_id: str) -> list[dict]:
+def _action_items(session: AwsSession, pipeline: str, execution_id: str) -> list[dict[str, Any]]:
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for page in paginator.paginate(pipelineName=pipeline,
                                    filter={"pipelineExecutionId": execution_id}):
         out.extend(page.get("actionExecutionDetails") or [])

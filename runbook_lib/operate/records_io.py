@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.text import iso_time
 
 if TYPE_CHECKING:
-    from runbook_lib.operate.durations import ExecutionRecord
+    from runbook_lib.operate.durations import ActionRecord, ExecutionRecord, StageRecord
 
 CSV_COLUMNS = (
     "pipeline", "execution_id", "execution_status", "execution_type", "trigger", "commit_id",
@@ -32,14 +32,16 @@ CSV_COLUMNS = (
 def record_rows(records: Sequence[ExecutionRecord]) -> list[dict[str, object]]:
     """One flat row per action execution, keyed by :data:`CSV_COLUMNS` (times in ISO 8601,
     durations in seconds); an execution that reached no stage gets one row without them."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for r in records:
-        base = {"pipeline": r.pipeline, "execution_id": r.execution_id,
-                "execution_status": r.status, "execution_type": r.execution_type,
-                "trigger": r.trigger, "commit_id": r.commit_id,
-                "commit_time": _iso(r.commit_time), "execution_start": _iso(r.start),
-                "execution_end": _iso(r.end), "execution_duration_s": _round(r.duration_s)}
-        pairs = [(s, a) for s in r.stages for a in s.actions] or [(None, None)]
+        base: dict[str, object] = {
+            "pipeline": r.pipeline, "execution_id": r.execution_id,
+            "execution_status": r.status, "execution_type": r.execution_type,
+            "trigger": r.trigger, "commit_id": r.commit_id,
+            "commit_time": _iso(r.commit_time), "execution_start": _iso(r.start),
+            "execution_end": _iso(r.end), "execution_duration_s": _round(r.duration_s)}
+        pairs: list[tuple[StageRecord | None, ActionRecord | None]] = [
+            (s, a) for s in r.stages for a in s.actions] or [(None, None)]
         for stage, action in pairs:
             row = dict.fromkeys(CSV_COLUMNS, "") | base
             if stage is not None and action is not None:
@@ -55,9 +57,9 @@ def record_rows(records: Sequence[ExecutionRecord]) -> list[dict[str, object]]:
     return rows
 
 
-def records_json(records: Sequence[ExecutionRecord]) -> list[dict]:
+def records_json(records: Sequence[ExecutionRecord]) -> list[dict[str, Any]]:
     """Executions with nested stages and actions, times in ISO 8601, durations in seconds."""
-    def convert(value):
+    def convert(value: Any) -> Any:
         if isinstance(value, datetime):
             return _iso(value)
         if isinstance(value, dict):
@@ -78,7 +80,7 @@ def records_json(records: Sequence[ExecutionRecord]) -> list[dict]:
     return out
 
 
-def save_records(records: Sequence[ExecutionRecord], folder: str | os.PathLike
+def save_records(records: Sequence[ExecutionRecord], folder: str | os.PathLike[str]
                  ) -> tuple[Path, Path]:
     """Write ``<pipeline>-durations.csv`` (flat, :data:`CSV_COLUMNS`) and
     ``<pipeline>-durations.json`` (nested) into ``folder``; returns both paths as given
@@ -104,7 +106,7 @@ def export_records(records: Sequence[ExecutionRecord], folder: str) -> str:
     return "\n".join(shown_path(p) for p in save_records(records, folder))
 
 
-def shown_path(path: str | os.PathLike) -> str:
+def shown_path(path: str | os.PathLike[str]) -> str:
     """A path for outputs: relative to the working directory when under it, else the file's
     name only, so stored outputs never hold a machine path."""
     path = Path(path)

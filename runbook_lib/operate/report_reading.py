@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -37,8 +38,9 @@ class History:
 
     executions: list[ExecutionSummary] = field(default_factory=list)
     records: list[ExecutionRecord] = field(default_factory=list)
-    declaration: dict = field(default_factory=dict)  # GetPipeline's pipeline
-    runs: list[dict] = field(default_factory=list)  # the window's ListPipelineExecutions items
+    declaration: dict[str, Any] = field(default_factory=dict)  # GetPipeline's pipeline
+    # the window's ListPipelineExecutions items
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_history(session: AwsSession, pipeline: str, since: datetime, until: datetime,
@@ -63,7 +65,8 @@ def read_history(session: AwsSession, pipeline: str, since: datetime, until: dat
     return History(_summaries(items, records), records, declaration, items)
 
 
-def _summaries(items: list[dict], records: list[ExecutionRecord]) -> list[ExecutionSummary]:
+def _summaries(items: list[dict[str, Any]],
+               records: list[ExecutionRecord]) -> list[ExecutionSummary]:
     """Newest first (by start time: the order inside a page is not relied upon); a summary
     without revisions takes its commit from its record, which read it from the Source action
     (so no second listing of the actions is needed)."""
@@ -77,11 +80,11 @@ def _summaries(items: list[dict], records: list[ExecutionRecord]) -> list[Execut
     return out
 
 
-def _execution_items(client, pipeline: str, since: datetime, until: datetime, say
-                     ) -> list[dict]:
+def _execution_items(client: Any, pipeline: str, since: datetime, until: datetime,
+                     say: Callable[[str], None]) -> list[dict[str, Any]]:
     """ListPipelineExecutions items in the window, every page read (each run judged by its
     own start time, wherever it is listed)."""
-    kept: list[dict] = []
+    kept: list[dict[str, Any]] = []
     paginator = client.get_paginator("list_pipeline_executions")
     for page in paginator.paginate(pipelineName=pipeline,
                                    PaginationConfig={"PageSize": PAGE_SIZE}):
@@ -93,10 +96,11 @@ def _execution_items(client, pipeline: str, since: datetime, until: datetime, sa
 
 
 def _outside(start: datetime | None, since: datetime, until: datetime) -> bool:
-    return bool(start) and not since <= start <= until
+    return start is not None and not since <= start <= until
 
 
-def _action_items(client, pipeline: str, items: list[dict], say) -> Iterator[dict]:
+def _action_items(client: Any, pipeline: str, items: list[dict[str, Any]],
+                  say: Callable[[str], None]) -> Iterator[dict[str, Any]]:
     """Action executions of the kept runs, as :func:`.summaries.action_items` finds them."""
     wanted = {item["pipelineExecutionId"] for item in items}
     return action_items(client, pipeline, wanted, PAGE_SIZE,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -53,7 +54,7 @@ def read_status(session: AwsSession, params: Params, names: ResourceNames,
         _reports(session, names.artifact_bucket, report.report_prefix), build_id, status)
 
 
-def _next_run(found: dict, now: datetime) -> datetime | None:
+def _next_run(found: dict[str, Any], now: datetime) -> datetime | None:
     if found.get("State") == "DISABLED":
         return None
     try:
@@ -85,7 +86,7 @@ def _last_build(session: AwsSession, project: str) -> tuple[str, str]:
     try:
         pages = codebuild.get_paginator("list_builds_for_project").paginate(
             projectName=project, sortOrder="DESCENDING")
-        ids = next((page["ids"] for page in pages if page.get("ids")), [])
+        ids: list[str] = next((page["ids"] for page in pages if page.get("ids")), [])
     except ClientError as err:
         if err.response["Error"]["Code"] != "ResourceNotFoundException":
             raise StepError(f"list builds of {project}: {err}") from err

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 # Source providers whose external execution id is a commit (S3's is an object version).
 GIT_PROVIDERS = ("CodeCommit", "CodeStarSourceConnection", "GitHub", "GitLab", "Bitbucket")
@@ -29,12 +30,12 @@ class SourceCommit:
     author_date: datetime | None = None
 
 
-def first_revision(revisions: Iterable[Mapping]) -> Mapping:
+def first_revision(revisions: Iterable[Mapping[str, Any]]) -> Mapping[str, Any]:
     """The first revision that names something (``revisionId``), else an empty mapping."""
     return next((r for r in revisions or () if r.get("revisionId")), {})
 
 
-def revision_message(revision: Mapping) -> str:
+def revision_message(revision: Mapping[str, Any]) -> str:
     """First line of a revision's message; connection sources put it in JSON
     (``{"ProviderType": "GitHub", "CommitMessage": ...}``), CodeCommit as plain text."""
     text = revision.get("revisionSummary") or ""
@@ -46,7 +47,7 @@ def revision_message(revision: Mapping) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def source_commit(item: Mapping) -> SourceCommit | None:
+def source_commit(item: Mapping[str, Any]) -> SourceCommit | None:
     """The commit one Source action execution delivered; None for other actions or when the
     record names none."""
     type_id = (item.get("input") or {}).get("actionTypeId") or {}
@@ -66,7 +67,7 @@ def source_commit(item: Mapping) -> SourceCommit | None:
                         parse_time(variables.get("AuthorDate") or ""))
 
 
-def commits_by_execution(items: Iterable[Mapping]) -> dict[str, SourceCommit]:
+def commits_by_execution(items: Iterable[Mapping[str, Any]]) -> dict[str, SourceCommit]:
     """execution id -> the commit its (first-started) Source action delivered."""
     found: dict[str, tuple[datetime, SourceCommit]] = {}
     for item in items:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -64,7 +65,7 @@ def deployment_rows(deployments: list[Deployment]) -> list[tuple[str, str, str, 
             for d in deployments]
 
 
-def commit_message(revision: dict) -> str:
+def commit_message(revision: dict[str, Any]) -> str:
     """The commit message of a source revision: connection sources put it in a JSON summary
     (``{"ProviderType": "GitHub", "CommitMessage": ...}``), CodeCommit as plain text."""
     return revisions.revision_message(revision)
@@ -220,13 +221,21 @@ def production_stage(params: Params) -> str:
     return f"Deploy-{params.production_name}"
 
 
+def _target(rb: RollbackPlan) -> Deployment:
+    """The deployment to go back to; a plan without one has no step to apply."""
+    if rb.target is None:
+        raise StepError(f"roll back {rb.stage} of {rb.pipeline}: no target: {rb.reason}")
+    return rb.target
+
+
 def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
-    summaries.require_id("target_execution_id", rb.target.execution_id,
+    target = _target(rb)
+    summaries.require_id("target_execution_id", target.execution_id,
                           "an execution listed in the production deployments")
     try:
-        return session.client("codepipeline").rollback_stage(
+        return str(session.client("codepipeline").rollback_stage(
             pipelineName=rb.pipeline, stageName=rb.stage,
-            targetPipelineExecutionId=rb.target.execution_id)["pipelineExecutionId"]
+            targetPipelineExecutionId=target.execution_id)["pipelineExecutionId"])
     except ClientError as err:
         code = err.response["Error"]["Code"]
         hint = {"ConflictException": " Wait for the run in that stage to finish, then retry.",
@@ -235,9 +244,10 @@ def _rollback_stage(session: AwsSession, rb: RollbackPlan) -> str:
 
 
 def _start_revision(session: AwsSession, rb: RollbackPlan) -> str:
-    summaries.require_id("target_commit", rb.target.commit_id, "a full 40-character commit id")
+    target = _target(rb)
+    summaries.require_id("target_commit", target.commit_id, "a full 40-character commit id")
     revision = {"actionName": SOURCE_ACTION, "revisionType": "COMMIT_ID",
-                "revisionValue": rb.target.commit_id}
+                "revisionValue": target.commit_id}
     return summaries.start_execution(session, rb.pipeline, [revision])
 
 
@@ -329,15 +339,16 @@ def verify_after(session: AwsSession, params: Params, names: ResourceNames, rb: 
                  result: summaries.ExecutionSummary | None) -> Verification:
     """After a rollback that reached production: does production serve the target? Before one
     (plan only): does production serve what the deployment history says it runs?"""
-    if result is None and rb.current is None:
-        return Verification("", detail="not checked: nothing has been deployed to production")
     if result is None:
+        if rb.current is None:
+            return Verification("", detail="not checked: nothing has been deployed to production")
         return verify_production(session, params, names, rb.current.commit_id)
+    target = _target(rb)
     if result.status != "Succeeded":
-        return Verification(rb.target.commit_id, detail=(
+        return Verification(target.commit_id, detail=(
             f"not checked: execution {result.execution_id} has not deployed to production "
             f"({result.status})"))
-    return verify_production(session, params, names, rb.target.commit_id)
+    return verify_production(session, params, names, target.commit_id)
 
 
 def outcome_report(session: AwsSession, params: Params, names: ResourceNames, rb: RollbackPlan,

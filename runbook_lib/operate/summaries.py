@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -41,7 +42,7 @@ class ExecutionSummary:
     trigger: str = ""  # '' when the service did not say: show it with trigger_text
     start_time: datetime | None = None
     last_update_time: datetime | None = None
-    revisions: list[dict] = field(default_factory=list)
+    revisions: list[dict[str, Any]] = field(default_factory=list)
     source: SourceCommit | None = None  # from the Source action, when revisions are absent
     execution_type: str = ""  # STANDARD or ROLLBACK ('' when not said)
     rollback_target: str = ""  # a ROLLBACK's target execution, when the summary says
@@ -82,14 +83,14 @@ def newest_first(items: Iterable[ExecutionSummary]) -> list[ExecutionSummary]:
 
 
 def start_execution(session: AwsSession, pipeline: str,
-                    source_revisions: list[dict] | None = None) -> str:
+                    source_revisions: list[dict[str, Any]] | None = None) -> str:
     """Start a run; ``source_revisions`` pins a commit or object version."""
-    kwargs = {"name": require_id("pipeline", pipeline, "my-app-pipeline")}
+    kwargs: dict[str, Any] = {"name": require_id("pipeline", pipeline, "my-app-pipeline")}
     if source_revisions:
         kwargs["sourceRevisions"] = source_revisions
     try:
-        return session.client("codepipeline").start_pipeline_execution(**kwargs)[
-            "pipelineExecutionId"]
+        return str(session.client("codepipeline").start_pipeline_execution(**kwargs)[
+            "pipelineExecutionId"])
     except ClientError as err:
         raise StepError(f"start pipeline execution {pipeline}: {err}") from err
 
@@ -163,7 +164,7 @@ def fill_source_commits(session: AwsSession, pipeline: str,
         return
     wanted = set(missing) | {s.rollback_target for s in missing.values() if s.rollback_target}
     found: dict[str, SourceCommit] = {}
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     client = session.client("codepipeline")
     for item in action_items(client, pipeline, wanted, settled=lambda eid: eid in found):
         if revisions.source_commit(item) is not None:
@@ -179,9 +180,9 @@ def fill_source_commits(session: AwsSession, pipeline: str,
             SourceCommit(known[target]) if target in known else None)
 
 
-def action_items(client, pipeline: str, wanted: set[str], page_size: int = _PAGE,
+def action_items(client: Any, pipeline: str, wanted: set[str], page_size: int = _PAGE,
                  settled: Callable[[str], bool] | None = None,
-                 on_page: Callable[[int], None] | None = None) -> Iterator[dict]:
+                 on_page: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Every action execution of the ``wanted`` runs, once each, whatever order AWS lists in.
 
     No page of ListActionExecutions says the rest are older, so an unfiltered listing is only
@@ -193,7 +194,7 @@ def action_items(client, pipeline: str, wanted: set[str], page_size: int = _PAGE
     wanted = {w for w in wanted if w}
     if not wanted:
         return
-    handed: set[tuple] = set()
+    handed: set[tuple[str, ...]] = set()
     if len(wanted) > 1:
         pages = client.get_paginator("list_action_executions").paginate(
             pipelineName=pipeline, PaginationConfig={"PageSize": page_size})
@@ -214,8 +215,9 @@ def action_items(client, pipeline: str, wanted: set[str], page_size: int = _PAGE
     yield from _filtered_items(client, pipeline, wanted, settled, handed)
 
 
-def _filtered_items(client, pipeline: str, wanted: set[str],
-                    settled: Callable[[str], bool] | None, handed: set[tuple]) -> Iterator[dict]:
+def _filtered_items(client: Any, pipeline: str, wanted: set[str],
+                    settled: Callable[[str], bool] | None,
+                    handed: set[tuple[str, ...]]) -> Iterator[dict[str, Any]]:
     paginator = client.get_paginator("list_action_executions")
     for execution_id in sorted(wanted):
         if settled is not None and settled(execution_id):
@@ -229,7 +231,7 @@ def _filtered_items(client, pipeline: str, wanted: set[str],
                     yield item
 
 
-def _action_key(item: dict) -> tuple:
+def _action_key(item: dict[str, Any]) -> tuple[str, ...]:
     """Its ``actionExecutionId``; where AWS leaves that optional id out, its run, stage,
     action and start."""
     if item.get("actionExecutionId"):
@@ -238,7 +240,7 @@ def _action_key(item: dict) -> tuple:
             item.get("actionName") or "", str(item.get("startTime") or ""))
 
 
-def summary_of(item: dict, execution_id: str = "") -> ExecutionSummary:
+def summary_of(item: dict[str, Any], execution_id: str = "") -> ExecutionSummary:
     """A summary from a ListPipelineExecutions or GetPipelineExecution item; every field but
     the id may be absent."""
     trigger = item.get("trigger") or {}

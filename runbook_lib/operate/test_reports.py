@@ -10,6 +10,7 @@ Reads are paginated (DescribeTestCases, filtered to FAILED and ERROR on the serv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -122,14 +123,14 @@ def failing_tests_or(session: AwsSession, build_id: str, from_log: list[str]) ->
     return reports.names() if reports.failing else from_log
 
 
-def _reports(client, arns: list[str]) -> list[dict]:
-    found = []
+def _reports(client: Any, arns: list[str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for start in range(0, len(arns), _BATCH):
         found += client.batch_get_reports(reportArns=arns[start:start + _BATCH])["reports"]
     return [r for r in found if r.get("type", "TEST") == "TEST"]
 
 
-def _failing(client, report: dict, status: str, limit: int) -> list[FailingTest]:
+def _failing(client: Any, report: dict[str, Any], status: str, limit: int) -> list[FailingTest]:
     tests: list[FailingTest] = []
     paginator = client.get_paginator("describe_test_cases")
     for page in paginator.paginate(reportArn=report["arn"], filter={"status": status}):

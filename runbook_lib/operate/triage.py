@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core import redact
 from runbook_lib.operate import build_status, log_text
@@ -29,6 +30,9 @@ from runbook_lib.operate.triage_rules import (
     rule_named,
 )
 from runbook_lib.operate.triage_scan import LogScanner, ScanResult
+
+if TYPE_CHECKING:
+    from runbook_lib.operate.test_reports import BuildTestReports
 
 __all__ = ["Triage", "classify", "missing_permission", "parse_failing_command", "render_text",
            "scan_lines", "triage_build", "triage_scan"]
@@ -70,7 +74,7 @@ class Triage:
             return self.status not in ("SUCCEEDED", "IN_PROGRESS")
         return self.error_index is not None or self.category not in ("unknown", "none")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready data (for ``runbook triage --json``)."""
         return {"build_id": self.build_id, "status": self.status,
                 "failure_found": self.failure_found, "failed_phase": self.failed_phase,
@@ -90,7 +94,8 @@ class Triage:
                 ("next step", self.next_step)]
 
 
-def triage_build(log: BuildLog, context_lines: int = 3, reports=None) -> Triage:
+def triage_build(log: BuildLog, context_lines: int = 3,
+                 reports: BuildTestReports | None = None) -> Triage:
     """Classify the build's failure and cut the excerpt around its first error line.
 
     ``reports`` (:class:`.test_reports.BuildTestReports`): failing tests named by the
@@ -111,7 +116,8 @@ def scan_lines(lines: Iterable[str], context_lines: int = 3) -> ScanResult:
     return scanner.result()
 
 
-def triage_scan(log: BuildLog, scan: ScanResult, reports=None) -> Triage:
+def triage_scan(log: BuildLog, scan: ScanResult,
+                reports: BuildTestReports | None = None) -> Triage:
     """The report for a build from its record (``log``: status, phases) and one scan of its
     lines; the lines shown are redacted and their paths shortened here. ``reports`` as for
     :func:`triage_build`."""
@@ -205,7 +211,7 @@ def render_text(result: Triage) -> str:
     """The headless report: summary, then the excerpt with the error line marked."""
     width = max(len(k) for k, _ in result.summary_rows())
     out = [f"{k.ljust(width)}  {v}" for k, v in result.summary_rows()]
-    if result.excerpt:
+    if result.excerpt and result.error_index is not None:
         out.append("")
         where = " of the lines read (log filtered server-side)" if result.filtered else ""
         out.append(f"first error at line {result.error_index + 1}{where}:")

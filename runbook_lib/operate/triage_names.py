@@ -122,7 +122,7 @@ def _unittest_error(line: str) -> bool:
     return _unindented(line) and not line.startswith("---")
 
 
-_HEADERS: tuple[tuple[re.Pattern, Callable[[str], bool]], ...] = (
+_HEADERS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
     (re.compile(r"^Traceback \(most recent call last\):"), _unindented),
     (re.compile(r"^Traceback:$|ImportError while importing test module"), _pytest_e),
     (re.compile(r"^\s*● "), _non_blank),

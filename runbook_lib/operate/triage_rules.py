@@ -110,7 +110,7 @@ def rule_named(category: str) -> Rule:
     return next(r for r in RULES if r.category == category)
 
 
-RULE_PATTERNS: tuple[re.Pattern, ...] = tuple(
+RULE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile("|".join(f"(?:{p})" for p in rule.patterns)) for rule in RULES)
 ACCESS = re.compile(r"is not authorized to perform: (?P<action>[\w-]+:[\w*]+)"
                     r"(?: on resource: ?\"?(?P<resource>[^\s\"]+))?")

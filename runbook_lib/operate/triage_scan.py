@@ -11,6 +11,7 @@ here: the caller masks the few lines it shows.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -70,7 +71,7 @@ class LogScanner:
         # A header seen (Traceback, Jest's ●, go's --- FAIL): its window, the test for the
         # error line it announces, and how many more lines may hold that line.
         self.header: Window | None = None
-        self.header_target = None
+        self.header_target: Callable[[str], bool] | None = None
         self.header_left = 0
 
     def feed(self, lines: list[str]) -> None:
@@ -168,6 +169,8 @@ class LogScanner:
     def _resolve_header(self, lines: list[str], start: int, states: list[bool] | None) -> None:
         """Look for the error line the open header announces from ``lines[start]`` on; the
         header line itself stands for the error when none comes within the limit."""
+        if self.header_target is None:  # no header is open
+            return
         found = triage_names.resolve_header(self.header_target, lines, start, self.header_left)
         if found is not None:
             self.command_error = self._window(lines, found, states)
@@ -205,7 +208,7 @@ class LogScanner:
         return Window(self.count + j, before + after, n - (after_stop - j - 1))
 
 
-def _candidate_lines(low: str, sizes) -> list[int]:
+def _candidate_lines(low: str, sizes: Iterable[int]) -> list[int]:
     """Indices of the lines (of a page joined by newlines) that hold a keyword, in order."""
     positions = []
     for keyword in KEYWORDS:

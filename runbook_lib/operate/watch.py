@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -142,7 +143,8 @@ class ExecutionProgress:
     def elapsed_seconds(self) -> float:
         """First action start to last action update (GetPipelineExecution has no times)."""
         actions = [a for s in self.stages for a in s.actions if a.start_time]
-        start = self.start_time or min((a.start_time for a in actions), default=None)
+        start = self.start_time or min((a.start_time for a in actions if a.start_time),
+                                       default=None)
         if start is None:
             return 0.0
         end = self.last_update_time or max((a.last_update_time or self.now for a in actions),
@@ -172,7 +174,7 @@ def read_progress(session: AwsSession, pipeline: str, execution_id: str,
         summary = get_execution(session, pipeline, execution_id, with_commit=False)
     except ClientError as err:
         raise pipeline_error(pipeline, f"get execution {execution_id}", err) from err
-    latest: dict[tuple[str, str], dict] = {}
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
     paginator = session.client("codepipeline").get_paginator("list_action_executions")
     for page in paginator.paginate(pipelineName=pipeline,
                                    filter={"pipelineExecutionId": execution_id}):
@@ -219,7 +221,7 @@ def watch_execution(session: AwsSession, pipeline: str, execution_id: str,
         time.sleep(poll)
 
 
-def _started(item: dict) -> datetime:
+def _started(item: dict[str, Any]) -> datetime:
     return item.get("startTime") or datetime.min.replace(tzinfo=UTC)
 
 
@@ -227,7 +229,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _action_progress(stage: str, action: str, category: str, item: dict | None
+def _action_progress(stage: str, action: str, category: str, item: dict[str, Any] | None
                      ) -> ActionProgress:
     if item is None:
         return ActionProgress(stage, action, category)

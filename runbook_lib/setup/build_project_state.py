@@ -127,7 +127,7 @@ def plaintext_verdict(params: Params, names: ResourceNames, entry: str) -> str:
     """
     name, _, value = entry.partition("=")
     try:
-        candidate = params.replace(plaintext_variables=(*params.plaintext_variables, entry))
+        candidate = params.replace(plaintext_variables=(*(params.plaintext_variables or ()), entry))
         build_environment_variables(candidate, names)
     except ParameterError as err:
         return "refused: " + redact.mask(str(err), [value])

@@ -53,7 +53,7 @@ def build_environment_variables(params: Params, names: ResourceNames) -> list[di
     then Secrets Manager references. Values of the last two are names, never resolved here.
     """
     variables = [_plaintext(name, value)
-                 for name, value in pairs_to_dict(params.plaintext_variables).items()]
+                 for name, value in pairs_to_dict(params.plaintext_variables or ()).items()]
     if params.builds_docker:
         # Derived by the suite, not typed by the operator: no secret check (a registry host is
         # long and varied enough to look random).
@@ -61,10 +61,10 @@ def build_environment_variables(params: Params, names: ResourceNames) -> list[di
         variables += [_variable(name, "PLAINTEXT", value)
                       for name, value in zip(DOCKER_VARIABLES, values, strict=True)]
     config_path = names.ssm_path(params.staging_name)
-    ssm_keys = [*pairs_to_dict(params.config_parameters), *params.secure_config_names]
+    ssm_keys = [*pairs_to_dict(params.config_parameters or ()), *(params.secure_config_names or ())]
     variables += [_variable(key, "PARAMETER_STORE", config_path + key) for key in ssm_keys]
     variables += [_variable(key, "SECRETS_MANAGER", names.secret_name(params.staging_name, key))
-                  for key in params.secret_names]
+                  for key in (params.secret_names or ())]
     _refuse_clashes(params, variables)
     return variables
 
@@ -170,11 +170,11 @@ def _refuse_clashes(params: Params, variables: list[dict[str, str]]) -> None:
 
 
 def _field_of(params: Params, name: str) -> str:
-    if name in params.secret_names:
+    if name in (params.secret_names or ()):
         return "secret_names"
-    if name in params.secure_config_names:
+    if name in (params.secure_config_names or ()):
         return "secure_config_names"
-    if name in pairs_to_dict(params.config_parameters):
+    if name in pairs_to_dict(params.config_parameters or ()):
         return "config_parameters"
     return "plaintext_variables"
 
@@ -271,6 +271,7 @@ def project_change(session: AwsSession, params: Params, desired: dict[str, Any],
                 ("ResourceAlreadyExistsException",), adopt)
 
     def update() -> None:
+        assert current is not None, "converge updates only a project that exists"
         with aws_step(f"update {resource}", hint):
             while_role_propagates(
                 lambda: codebuild.update_project(**project_update_request(current, desired)),

@@ -71,18 +71,18 @@ def plan_config(session: AwsSession, params: Params, names: ResourceNames) -> Pl
     plan = Plan("config and secrets")
     ssm = session.client("ssm")
     sm = session.client("secretsmanager")
-    config = pairs_to_dict(params.config_parameters)
+    config = pairs_to_dict(params.config_parameters or ())
     for env in names.environments:
         path = names.ssm_path(env)
         stored = _stored_parameters(ssm, path)
         for key, value in config.items():
             name = path + key
             plan.add(_string_parameter_change(ssm, params, name, value, stored.get(name)))
-        for key in params.secure_config_names:
+        for key in (params.secure_config_names or ()):
             name = path + key
             plan.add(_secure_parameter_change(session, params, env, key, name, stored.get(name)))
         listed = _stored_secrets(sm, names.secret_name(env, ""))
-        for key in params.secret_names:
+        for key in (params.secret_names or ()):
             name = names.secret_name(env, key)
             plan.add(_secret_change(session, params, env, key, name, listed.get(name)))
     return plan
@@ -163,7 +163,7 @@ def _secret_change(session: AwsSession, params: Params, env: str, key: str, name
         diff.append(f"kms key: {current_kms} -> {kms}")
     supplied = supplied_secret_value(key, env)
     value_changed = supplied is not None and _stored_secret_value(sm, name) != supplied.value
-    if value_changed:
+    if value_changed and supplied is not None:
         diff += [f"value: {HIDDEN} -> {HIDDEN_CHANGED}", f"value source: {supplied.source}"]
     if not diff:
         return unchanged(resource)
@@ -171,7 +171,7 @@ def _secret_change(session: AwsSession, params: Params, env: str, key: str, name
     def _apply() -> None:
         if current_kms != kms:
             _call(f"update secret {name}", sm.update_secret, SecretId=name, KmsKeyId=kms)
-        if value_changed:
+        if value_changed and supplied is not None:
             _secret_call(f"put secret value {name}", sm.put_secret_value, supplied.value,
                          SecretId=name, SecretString=supplied.value)
 

@@ -20,6 +20,8 @@ The approval topic is created here too, since the pipeline names it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.converge import (
@@ -104,8 +106,8 @@ def _artifact_store(params: Params, names: ResourceNames) -> dict:
     return store
 
 
-def _deploy_stage(params: Params, names: ResourceNames, environment: int) -> dict:
-    stage = {
+def _deploy_stage(params: Params, names: ResourceNames, environment: int) -> dict[str, Any]:
+    stage: dict[str, Any] = {
         "name": f"Deploy-{params.environments[environment]}",
         "actions": [actions.deploy_action(params, names, environment)],
     }

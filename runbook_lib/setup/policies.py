@@ -347,7 +347,8 @@ def _allow(sid: str, actions: list[str], resources: list[str],
            condition: dict[str, Any] | None = None) -> dict[str, Any]:
     if "*" in resources:
         raise ValueError(f"statement {sid}: use _star() for Resource '*'")
-    statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions,
+                                 "Resource": resources}
     if condition:
         statement["Condition"] = condition
     return statement

@@ -78,7 +78,7 @@ def registered_checkout(session: AwsSession, repository: str) -> Path | None:
     """The folder registered as ``repository`` with the local AWS (None on AWS or unknown)."""
     if not session.is_local:
         return None
-    for repo in client.list_repos(session.endpoint_url):
+    for repo in client.list_repos(session.local_endpoint_url):
         if repo["id"] == repository:
             return Path(repo["path"])
     return None

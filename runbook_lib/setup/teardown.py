@@ -319,6 +319,7 @@ def _buckets(session: AwsSession, params: Params, names: ResourceNames) -> list[
 
 def _bucket(session: AwsSession, params: Params, bucket: str) -> Change:
     s3 = session.client("s3")
+    found: dict[str, str] | None
     try:
         found = tags.from_tag_list(s3.get_bucket_tagging(Bucket=bucket)["TagSet"])
     except ClientError as err:

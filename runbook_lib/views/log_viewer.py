@@ -114,7 +114,7 @@ def build_widget(log: BuildLog, result: Triage):
                     disabled=result.error_index is None, layout=w.Layout(width="auto"))
     view = w.HTML()
     status = w.Label()
-    state = {"around": None}
+    state: dict[str, int | None] = {"around": None}
 
     def _refresh(*_args) -> None:
         shown = filter_rows(rows, search.value, phase.value)
@@ -122,6 +122,8 @@ def build_widget(log: BuildLog, result: Triage):
         status.value = f"{len(shown)} of {len(rows)} lines"
 
     def _jump(_btn) -> None:
+        if result.error_index is None:  # the button is disabled then
+            return
         search.value, phase.value = "", ALL_PHASES
         state["around"] = result.error_index + 1
         _refresh()

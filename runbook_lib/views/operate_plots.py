@@ -69,7 +69,8 @@ def gantt_data(record: ExecutionRecord | None) -> GanttData:
     origin = record.start or min((a.start for s in record.stages for a in s.actions
                                   if a.start), default=None)
     actions = [a for s in record.stages for a in s.actions if a.start and origin]
-    spans = [((a.start - origin).total_seconds(), a.duration_s or 0.0) for a in actions]
+    spans = [((a.start - origin).total_seconds(), a.duration_s or 0.0)
+             for a in actions if a.start and origin]
     unit, size = time_unit(max((start + length for start, length in spans), default=0.0))
     bars = [GanttBar(f"{a.stage} / {a.action}", start / size, length / size, a.status,
                      STATUS_COLOURS.get(a.status, OKABE_ITO["grey"]),
@@ -204,7 +205,8 @@ def draw_stage_trends(data: TrendData) -> Figure:
     count = max(1, len(data.stages))
     fig, axes = plt.subplots(count, 1, figsize=(9.0, 1.2 + 1.7 * count), sharex=True,
                              squeeze=False)
-    for ax, trend in zip(axes[:, 0], data.stages or [None], strict=True):
+    trends: list[StageTrend | None] = [*data.stages] or [None]
+    for ax, trend in zip(axes[:, 0], trends, strict=True):
         if trend is None:
             ax.text(0.5, 0.5, "no finished stages", ha="center", transform=ax.transAxes)
             continue
@@ -364,12 +366,14 @@ def draw_metric_timeline(data: MetricTimelineData) -> Figure:
     from matplotlib import pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10.0, 4.0))
-    ax.plot(data.times, data.values, color=OKABE_ITO["blue"], marker=".", label=data.metric)
+    # matplotlib's stubs take numbers only; its unit registry converts datetimes at run time.
+    ax.plot(data.times, data.values,  # type: ignore[arg-type]
+            color=OKABE_ITO["blue"], marker=".", label=data.metric)
     for index, (when, _) in enumerate(data.deploys):
-        ax.axvline(when, color=OKABE_ITO["bluish green"], linestyle="-", linewidth=1.5,
+        ax.axvline(when, color=OKABE_ITO["bluish green"],  # type: ignore[arg-type]  # datetime linestyle="-", linewidth=1.5,
                    label="production deploy" if index == 0 else None)
     for index, (when, _) in enumerate(data.rollbacks):
-        ax.axvline(when, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.5,
+        ax.axvline(when, color=OKABE_ITO["vermillion"],  # type: ignore[arg-type]  # datetime linestyle="--", linewidth=1.5,
                    label="rollback" if index == 0 else None)
     if not data.times:
         ax.text(0.5, 0.5, "no data points in this window", ha="center", va="center",

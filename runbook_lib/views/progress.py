@@ -141,8 +141,9 @@ def _stage_line(stage: StageProgress, progress: ExecutionProgress) -> str:
 
 
 def _process_stderr(line: str) -> None:
-    sys.__stderr__.write(line + "\n")
-    sys.__stderr__.flush()
+    err = sys.__stderr__ or sys.stderr  # __stderr__ is None without a console
+    err.write(line + "\n")
+    err.flush()
 
 
 class TextProgress:

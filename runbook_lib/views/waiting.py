@@ -80,7 +80,7 @@ def log_lines(label: str, stream: TextIO | None = None, every: float | None = No
               first: float | None = None) -> Iterator[Shown]:
     """Headless: ``label: still waiting (20 s)`` every ``every`` seconds on ``stream``
     (default: the process's own stderr, which a notebook's outputs do not capture)."""
-    out = stream or sys.__stderr__
+    out = stream or sys.__stderr__ or sys.stderr  # __stderr__ is None without a console
     every = LINE_EVERY if every is None else every
     first = every if first is None else first
     shown = Shown()

@@ -114,6 +114,9 @@ class BatchRun:
             builds.wait_until_complete(self.region, build_id, _POLL_SECONDS / max(
                 1, len(self.running)))
             build = builds.get(self.region, build_id)
+            if build is None:  # deleted (BatchDeleteBuilds) while the batch ran
+                del self.running[identifier]
+                continue
             self._summarise(identifier, build)
             if build["buildComplete"]:
                 del self.running[identifier]
@@ -138,7 +141,9 @@ class BatchRun:
         builds = self.ctx.peers.get(CodeBuildBuilds)
         for identifier, build_id in self.running.items():
             builds.wait_until_complete(self.region, build_id, 30)
-            self._summarise(identifier, builds.get(self.region, build_id))
+            build = builds.get(self.region, build_id)
+            if build is not None:
+                self._summarise(identifier, build)
         self.running.clear()
 
     def _enter(self, phase_type: str, status: str = "SUCCEEDED") -> None:

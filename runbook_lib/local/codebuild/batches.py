@@ -122,7 +122,9 @@ class CodeBuildBatches:
     def retry_build_batch(self, request: Request) -> Response:
         body = request.json()
         self._require(request.region, body.get("id"))
-        record = self._record(request.region, body.get("id"))
+        record = self._record(request.region, body["id"])
+        if record is None:  # deleted since
+            raise AwsError("ResourceNotFoundException", f"Build batch {body['id']} not found")
         if not record["complete"]:
             raise AwsError("InvalidInputException", "Only a completed batch can be retried")
         retry = body.get("retryType", "RETRY_ALL_BUILDS")

@@ -72,19 +72,21 @@ def _publish_group(name: str, group: ReportGroup, files: dict[str, Path],
                           for case in parse_test_file(data, group.file_format)]
             else:
                 summary = parse_coverage_file(data, group.file_format)
-                lines = [lines[0] + summary["linesCovered"], lines[1] + summary["linesMissed"]]
-                branches = [branches[0] + summary["branchesCovered"],
-                            branches[1] + summary["branchesMissed"]]
+                lines = [lines[0] + int(summary["linesCovered"]),
+                         lines[1] + int(summary["linesMissed"])]
+                branches = [branches[0] + int(summary["branchesCovered"]),
+                            branches[1] + int(summary["branchesMissed"])]
         except (OSError, ReportFileError) as err:
             log(f"Report group {name}: {rel} is not {group.file_format} ({err})")
             status = "INCOMPLETE"
     if kind == "TEST" and status == "SUCCEEDED" and any(
             c["status"] in ("FAILED", "ERROR") for c in cases):
         status = "FAILED"
-    coverage = coverage_summary(tuple(lines), tuple(branches)) if kind != "TEST" else None
+    coverage = (coverage_summary((lines[0], lines[1]), (branches[0], branches[1]))
+                if kind != "TEST" else None)
     arn = add_report(name, kind, cases, coverage, status)
     log(f"Report group {name}: report {status}" + (
-        f", {len(cases)} test cases" if kind == "TEST" else
+        f", {len(cases)} test cases" if coverage is None else
         f", line coverage {coverage['lineCoveragePercentage']}%"))
     return arn
 

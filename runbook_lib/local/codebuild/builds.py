@@ -229,7 +229,9 @@ class CodeBuildBuilds:
             with self.store.lock:  # a token is honoured for 5 minutes, as in CodeBuild
                 earlier = self.store.data["tokens"].get(f"{region}/{name}/{token}")
             if earlier and time.time() - earlier[1] < IDEMPOTENCY_SECONDS:
-                return self.get(region, earlier[0])
+                earlier_build = self.get(region, earlier[0])
+                if earlier_build is not None:  # else it is gone: start a new one
+                    return earlier_build
         settings = BuildSettings(project, body, pipeline)
         self._check_concurrency(region, project)
         build_uuid = str(uuid.uuid4())

@@ -15,6 +15,7 @@ import re
 import tarfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeGuard
 
 from botocore.exceptions import ClientError
 
@@ -71,7 +72,7 @@ class BuildCache:
             return
         say(f"Saved the cache ({self.type}, {len(data)} bytes, key {spec.key or 'default'})")
 
-    def _used(self, spec: Cache | None, action: str) -> bool:
+    def _used(self, spec: Cache | None, action: str) -> TypeGuard[Cache]:
         return (spec is not None and self.type in ("S3", "LOCAL")
                 and spec.action in (None, action))
 

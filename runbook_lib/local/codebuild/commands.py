@@ -91,8 +91,11 @@ def run_each_in_own_shell(shell: BuildShell, commands: Sequence[str], prelude: s
     """Version 0.1: every command in a new shell; returns (last index run, its status)."""
     for index, command in enumerate(commands):
         shell.fresh()
-        result = shell.run_commands([command], lambda _i, index=index: on_start(index),
-                                    on_line, prelude)
+
+        def announce(_i: int, index: int = index) -> None:  # each shell runs one command
+            on_start(index)
+
+        result = shell.run_commands([command], announce, on_line, prelude)
         if result.status != 0:
             return index, result.status
     return max(len(commands) - 1, 0), 0

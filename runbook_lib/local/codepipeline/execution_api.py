@@ -8,6 +8,7 @@ engine's records through :mod:`.pipeline_views` and asks the engine to act.
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codepipeline import pipeline_views as views
 from runbook_lib.local.codepipeline.records import ExecutionKey
@@ -15,9 +16,28 @@ from runbook_lib.local.codepipeline.rules import rule_types
 from runbook_lib.local.server.paging import page
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
+if TYPE_CHECKING:
+    from runbook_lib.local.codepipeline.engine import PipelineEngine
+    from runbook_lib.local.server.store import JsonStore
+
 
 class ExecutionApi:
     """StartPipelineExecution ... GetPipelineState (see the module docstring)."""
+
+    if TYPE_CHECKING:  # what the host class (CodePipelineService) provides
+        store: JsonStore
+        engine: PipelineEngine
+
+        def start_execution(self, region: str, pipeline_name: str, *, trigger_type: str,
+                            trigger_detail: str,
+                            source_revisions: list[dict[str, str]] | None = None,
+                            variables: list[dict[str, str]] | None = None) -> str: ...
+
+        def _record(self, region: str, name: str) -> dict[str, Any]: ...
+
+        def _stage_of(self, region: str, pipeline: str, stage: str) -> dict[str, Any]: ...
+
+        def _caller(self) -> str: ...
 
     def start_pipeline_execution(self, request: Request) -> Response:
         body = request.json()
@@ -124,7 +144,7 @@ class ExecutionApi:
             raise AwsError("ActionNotFoundException", f"Action {action} not found")
         result = body.get("result") or {}
         approved_at = self.engine.approvals.decide(
-            request.region, name, stage, action, body.get("token", ""), result.get("status"),
+            request.region, name, stage, action, body.get("token", ""), result.get("status") or "",
             result.get("summary", ""), self._caller())
         return json_response({"approvedAt": approved_at})
 

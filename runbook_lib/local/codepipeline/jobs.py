@@ -99,7 +99,7 @@ class JobBook:
     def poll(self, region: str, owner: str, type_id: dict[str, Any], limit: int,
              query: dict[str, str]) -> list[dict[str, Any]]:
         """Open jobs of this type not yet handed out, now Dispatched (at most ``limit``)."""
-        handed = []
+        handed: list[dict[str, Any]] = []
         with self.store.transaction():
             for job in self.store.data.values():
                 if len(handed) >= limit:

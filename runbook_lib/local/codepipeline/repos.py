@@ -212,10 +212,11 @@ class RepoRegistry:
         except UnsafePathError as err:
             raise RepositoryError(str(err)) from err
         check_git_repository(Path(path))
+        folder, added = str(Path(path)), time.time()
         with self._locked_file() as repos:
             replaced = repo_id in repos
-            repos[repo_id] = {"path": str(Path(path)), "added": time.time()}
-        return self.get(repo_id), replaced
+            repos[repo_id] = {"path": folder, "added": added}
+        return RegisteredRepo(repo_id, folder, added), replaced
 
     def remove(self, repo_id: str) -> None:
         with self._locked_file() as repos:

@@ -314,7 +314,8 @@ class SourceTriggers:
         return {}
 
     def start(self) -> None:
-        service = self.ctx.peers.find(PipelineStarter)
+        # a runtime_checkable protocol, matched by isinstance (mypy wants a concrete class)
+        service = self.ctx.peers.find(PipelineStarter)  # type: ignore[type-abstract]
         if service is None:
             log.warning("no pipeline service (a PipelineStarter) runs: commits in registered "
                         "repositories will not start pipelines")
@@ -325,9 +326,12 @@ class SourceTriggers:
         self._thread.start()
 
     def _run(self) -> None:
+        watcher = self.watcher
+        if watcher is None:  # start() sets it before it starts this thread
+            return
         while not self._stop.is_set():
             try:
-                self.watcher.poll_once()
+                watcher.poll_once()
             except Exception:  # keep watching: a bad repository or declaration is logged
                 log.exception("source trigger poll failed")
             self._stop.wait(self.interval)

@@ -106,7 +106,9 @@ def _compile_delimited(text: str) -> Predicate:
 
 
 def _split_fields(body: str) -> list[str]:
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in body:
         if char == '"':
             quoted = not quoted

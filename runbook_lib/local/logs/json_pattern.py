@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import NoReturn
 
 from runbook_lib.local.logs.pattern_values import (
     FilterPatternError,
@@ -59,7 +60,7 @@ class _Parser:
             position = match.end()
         return tokens
 
-    def _fail(self, what: str):
+    def _fail(self, what: str) -> NoReturn:
         raise FilterPatternError(f"filter pattern {self.pattern!r}: {what}; expected "
                                  '{ $.field = "value" } joined by && or ||')
 

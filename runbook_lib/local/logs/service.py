@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import heapq
 import json
+from typing import Any
 
 from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.filter_pattern import compile_pattern
@@ -64,7 +65,7 @@ class CloudWatchLogsFilter:
             high = self.store.position(key, body.get("endTime"), self.store.count(key))
             ranges[name] = (key, max(low, cursors.get(name, 0)), high)
         events, cursors = _scan(self.store, ranges, matches, limit)
-        payload = {"events": events, "searchedLogStreams": [
+        payload: dict[str, Any] = {"events": events, "searchedLogStreams": [
             {"logStreamName": n, "searchedCompletely": cursors[n] >= ranges[n][2]}
             for n in names]}
         if any(cursors[n] < ranges[n][2] for n in names):

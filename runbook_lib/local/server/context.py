@@ -47,7 +47,7 @@ class Peers:
     def add(self, extension: object) -> None:
         self._members[type(extension)] = extension
 
-    def find(self, kind: type[E]) -> E | None:
+    def find(self, kind: type[E]) -> E | None:  # kind may be a protocol: see PipelineStarter
         """The running ``kind`` (a class, or a ``runtime_checkable`` protocol naming what the
         caller needs), or None when this local AWS runs none (a test's partial set)."""
         member = self._members.get(kind)

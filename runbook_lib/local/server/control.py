@@ -39,7 +39,7 @@ class ControlledApp(Protocol):
 
 
 def handle(app: ControlledApp, environ: dict[str, Any]) -> Response:
-    path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD", "GET")
+    path, method = environ.get("PATH_INFO") or "", environ.get("REQUEST_METHOD", "GET")
     if path == HEALTH_PATH:
         return _json({"status": "ok", "state_dir": str(app.state_dir)})
     if path == CALLS_PATH:

@@ -111,7 +111,11 @@ class LocalAwsApp:
         if handler is None and serve_path is None:
             return self._forward(environ, request, start_response)
         try:
-            response = serve_path(request, environ) if serve_path else handler(request)
+            if serve_path is not None:
+                response = serve_path(request, environ)
+            else:
+                assert handler is not None  # neither: forwarded to moto above
+                response = handler(request)
         except StoreWriteError as err:
             log.error("%s", err.message)
             response = unavailable(environ, request.service, err.message)
@@ -163,7 +167,8 @@ class LocalAwsApp:
                     entry.keep()
         except JournalWriteError as err:
             log.error("%s", err.strerror)
-            return _send(start_response, unavailable(environ, request.service, err.strerror))
+            return _send(start_response,
+                         unavailable(environ, request.service, err.strerror or str(err)))
         start_response(seen["line"], seen["headers"])
         for observe in self._observers:
             observe(request, seen.get("status", 500))

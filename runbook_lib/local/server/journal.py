@@ -16,7 +16,8 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,9 @@ class Journal:
             finally:
                 os.close(fd)
 
-    def replay(self, app, skip: set[tuple[str, str]] = frozenset(),
-               divert: dict[tuple[str, str], Callable[[Request], object]] | None = None) -> int:
+    def replay(self, app: Any, skip: AbstractSet[tuple[str, str]] = frozenset(),
+               divert: Mapping[tuple[str, str], Callable[[Request], object]] | None = None
+               ) -> int:
         """Feed every journalled request to ``app``, and compact the journal.
 
         Entries whose (service, operation) is in ``skip`` are kept but not replayed; those in
@@ -127,7 +129,7 @@ class Journal:
                 kept += [line] if item is None else []
                 continue
             entry, request, body = item
-            operation = (request.service, request.operation)
+            operation = (request.service or "", request.operation or "")  # as routes key them
             if divert and operation in divert:
                 try:
                     divert[operation](request)

@@ -83,9 +83,9 @@ def answer(app, environ: dict[str, Any], request: Request, start_response) -> li
     # An HTML page with an error status is moto's (werkzeug's) error page; a 200 may be an
     # object that is HTML (a report in S3).
     if (status >= 400 and _is_html(body)) or (status >= 500 and _seen.error is not None):
-        err, trace = _seen.error or (None, "")
+        error, trace = _seen.error or (None, "")
         _seen.error = None
-        return _send(start_response, _classify(environ, request, err, trace, status))
+        return _send(start_response, _classify(environ, request, error, trace, status))
     start_response(captured["status"], headers)
     return [body]
 

@@ -44,7 +44,8 @@ class LocalAwsServer:
         except BaseException:
             self._lock.release()
             raise
-        self._server.daemon_threads = True
+        # threaded=True makes a ThreadedWSGIServer; make_server is typed as returning its base.
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.app.context.endpoint_url = self.endpoint_url
         local_credentials.register_in_process(self.endpoint_url, self.credentials)
         self._thread: threading.Thread | None = None
@@ -55,7 +56,7 @@ class LocalAwsServer:
 
     @property
     def host(self) -> str:
-        return self._server.server_address[0]
+        return str(self._server.server_address[0])
 
     @property
     def endpoint_url(self) -> str:

@@ -96,7 +96,7 @@ class RuleEvaluator(Protocol):
     def run(self, ctx: RuleContext) -> RuleOutcome: ...
 
 
-_REGISTRY: dict[str, Callable[[], RuleEvaluator]] = {}
+_REGISTRY: dict[str, type[RuleEvaluator]] = {}
 _loaded = False
 
 
