@@ -13,14 +13,13 @@ import html
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.app import outcome, parameters, suite
+from runbook_lib.app import kernels, outcome, parameters, suite
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
@@ -140,17 +139,22 @@ def target_environment(target: str) -> Iterator[str | None]:
 
 def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
               out_dir: Path | None = None, report: bool = False) -> RunResult:
-    """Execute notebooks in order; stop at the first failure. Writes HTML and an index."""
+    """Execute notebooks in order; stop at the first failure. Writes HTML and an index.
+
+    Each notebook's kernel is started while the one before runs (:mod:`.kernels`), and its HTML
+    is written while the next one runs: a notebook's time is its own kernel's and cells'."""
     out = private_folder(Path(out_dir)) if out_dir else new_run_dir()
     result = RunResult(out)
     notebooks = [suite.by_name(n) for n in names]
-    with private_files(), target_environment(target) as endpoint:
+    paths = [nb.path for nb in notebooks] + ([REPORT_NOTEBOOK] if report else [])
+    with private_files(), target_environment(target) as endpoint, \
+            kernels.KernelRelay() as relay, _HtmlWriter() as html_writer:
         where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
         print(f"running {len(notebooks)} notebooks against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):
             print(f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ...", end=" ", flush=True)
             with waiting.for_terminal(f"[{i}/{len(notebooks)}] {nb.name}"):
-                nb_result = execute_one(nb, parameters, out)
+                nb_result = execute_one(nb, parameters, out, relay, paths[i:i + 1], html_writer)
             result.notebooks.append(nb_result)
             print(("ok" if nb_result.ok else "FAILED") + f" ({nb_result.seconds:.1f}s)",
                   flush=True)
@@ -159,7 +163,7 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
                       f"marked, is {nb_result.path}", file=sys.stderr)
                 break
         if report and result.ok:
-            result.notebooks.append(_health_report(parameters, target, out))
+            result.notebooks.append(_health_report(parameters, target, out, relay))
         if result.ok and "run" in names:
             result.outcome = _followed_run(parameters)
     with private_files():
@@ -168,6 +172,29 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
     if result.outcome is not None:
         print(f"\n{result.outcome.text()}", flush=True)
     return result
+
+
+class _HtmlWriter:
+    """Writes each executed notebook's HTML in a thread of its own, while the next notebook
+    runs; leaving the ``with`` block waits for every page (and raises the first error)."""
+
+    def __enter__(self) -> _HtmlWriter:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-html")
+        self._pending: list[Any] = []
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+        if exc[0] is None:
+            for future in self._pending:
+                future.result()
+
+    def write(self, result: NotebookResult) -> None:
+        """Render ``result.path``; ``result.html_path`` names the page, written by the end."""
+        result.html_path = result.path.with_suffix(".html")
+        self._pending.append(self._pool.submit(render_html, result.path))
 
 
 def _followed_run(parameters: dict[str, Any]) -> outcome.RunOutcome | None:
@@ -206,7 +233,8 @@ SHARED_PARAMETERS = {f.name for f in fields(Params)} | {"apply", "push_sample_hi
 logging.getLogger("papermill").addFilter(_SharedParameterFilter())
 
 
-def _health_report(parameters: dict[str, Any], target: str, out: Path) -> NotebookResult:
+def _health_report(parameters: dict[str, Any], target: str, out: Path,
+                   relay: kernels.KernelRelay | None = None) -> NotebookResult:
     """The pipeline health report of the run's pipeline, as the run's last page."""
     from runbook_lib.core.errors import NotebookRunError
 
@@ -216,7 +244,7 @@ def _health_report(parameters: dict[str, Any], target: str, out: Path) -> Notebo
     html = out / "pipeline_health.html"
     try:
         with waiting.for_terminal("[report] pipeline health"):
-            run_report(params.names().pipeline, html, target=target)
+            run_report(params.names().pipeline, html, target=target, relay=relay)
         ok, error = True, ""
     except NotebookRunError as err:
         ok, error = False, str(err)
@@ -228,17 +256,26 @@ def _health_report(parameters: dict[str, Any], target: str, out: Path) -> Notebo
                           seconds, error)
 
 
-def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> NotebookResult:
+def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
+                relay: kernels.KernelRelay | None = None, following: list[Path] | None = None,
+                html_writer: _HtmlWriter | None = None) -> NotebookResult:
+    """Run one notebook with papermill. With a ``relay`` its kernel comes from there, and the
+    kernel of the notebook ``following`` it is started meanwhile; with an ``html_writer`` the
+    HTML is written in the background, else before this returns."""
     import papermill as pm
 
     output = out / nb.filename
     start = time.monotonic()
     error = ""
+    km = relay.take(nb.path) if relay else None
     try:
+        if relay and following:
+            relay.prepare(following[0])
         pm.execute_notebook(
             str(nb.path), str(output), parameters=parameters, kernel_name="python3",
             progress_bar=False, cwd=str(nb.path.parent), log_output=False,
-            kernel_manager_class=_local_kernel_manager(), start_timeout=180,
+            kernel_manager_class=kernels.kernel_manager_class(), start_timeout=180,
+            **({"km": km} if km is not None else {}),
         )
         ok = True
     except pm.PapermillExecutionError as err:
@@ -247,35 +284,17 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> No
     except RuntimeError as err:  # the kernel did not start or died: no cell to blame
         ok = False
         error = f"the notebook could not run: {err}"
+    finally:
+        if km is not None:
+            relay.retire(km)
     seconds = time.monotonic() - start
-    html_path = render_html(output) if output.exists() else None
-    return NotebookResult(nb.name, output, html_path, ok, seconds, error)
-
-
-def _local_kernel_manager():
-    """Kernels talk to this process over Unix sockets, not loopback TCP: nothing to listen on,
-    and no "running over TCP without encryption" warning on every notebook."""
-    import traitlets
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IpcKernelManager(AsyncKernelManager):
-        transport = traitlets.CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-
-        @traitlets.default("ip")
-        def _private_socket_prefix(self) -> str:
-            # IPC "ports" are small numbers appended to this prefix: a folder of its own per
-            # kernel keeps two runs (or a run and a test) from sharing socket files.
-            return str(Path(tempfile.mkdtemp(prefix="runbook-kernel-")) / "kernel")
-
-        async def _async_interrupt_kernel(self) -> None:
-            # jupyter_client sends SIGINT before every shutdown; a kernel that is finishing a
-            # message then logs "KeyboardInterrupt caught in kernel" into the run's output.
-            # Papermill shuts a kernel down only once its cells are done: nothing to interrupt.
-            if self.shutting_down:
-                return
-            await super()._async_interrupt_kernel()
-
-    return IpcKernelManager
+    result = NotebookResult(nb.name, output, None, ok, seconds, error)
+    if output.exists():
+        if html_writer is not None:
+            html_writer.write(result)
+        else:
+            result.html_path = render_html(output)
+    return result
 
 
 def render_html(notebook_path: Path, hide_code: bool = False) -> Path:
@@ -324,7 +343,8 @@ if not REPORT_NOTEBOOK.exists():  # installed from a wheel: the copy packed besi
 
 
 def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "local",
-               notebook: Path = REPORT_NOTEBOOK) -> Path:
+               notebook: Path = REPORT_NOTEBOOK,
+               relay: kernels.KernelRelay | None = None) -> Path:
     """Execute the health report notebook with papermill, then write it as HTML with the code
     hidden (figures are embedded PNGs). The executed notebook is kept beside the HTML.
 
@@ -348,11 +368,13 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
     # The report only reads: no source connection to name on target aws (an S3 source needs none).
     parameters = {"pipeline": pipeline, "days": days, "target": target, "source_provider": "s3"}
     with private_files(), target_environment(target):
+        km = relay.take(notebook) if relay else None  # a kernel started ahead, by runbook run
         try:
             pm.execute_notebook(
                 str(notebook), str(executed), parameters=parameters, kernel_name="python3",
                 progress_bar=False, cwd=str(notebook.parent), log_output=False,
-                kernel_manager_class=_local_kernel_manager(), start_timeout=180,
+                kernel_manager_class=kernels.kernel_manager_class(), start_timeout=180,
+                **({"km": km} if km is not None else {}),
             )
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the health report of {pipeline}: "
@@ -361,6 +383,9 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
         except RuntimeError as err:
             raise NotebookRunError(f"cannot produce the health report of {pipeline}: the "
                                    f"report notebook could not run: {err}") from err
+        finally:
+            if km is not None:
+                relay.retire(km)
     with private_files():
         rendered = render_html(executed, hide_code=True)
     if rendered != out_file:
