@@ -25,6 +25,15 @@ from typing import Any
 # As nbclient's own default: no IPython history file per kernel.
 _KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 
+# Modules the library imports only on first use (so that `runbook` starts quickly), which a
+# notebook importing the library module then meets at its first figure: matplotlib's pyplot
+# alone takes seconds to import on a loaded machine.
+DEFERRED_IMPORTS = {
+    "runbook_lib.views.plots": ("matplotlib.pyplot",),
+    "runbook_lib.views.operate_plots": ("matplotlib.pyplot",),
+    "runbook_lib.operate.report": ("matplotlib.pyplot",),
+}
+
 
 def kernel_manager_class() -> type:
     """Kernels talk to this process over Unix sockets, not loopback TCP: nothing to listen on,
@@ -80,6 +89,14 @@ def imported_modules(notebook: Path) -> list[str]:
                 continue
             found += [n for n in names if n not in found]
     return found
+
+
+def warm_modules(notebook: Path) -> list[str]:
+    """What a kernel imports before ``notebook`` runs: its own imports, then what those import
+    on first use (:data:`DEFERRED_IMPORTS`)."""
+    modules = imported_modules(notebook)
+    deferred = [d for m in modules for d in DEFERRED_IMPORTS.get(m, ())]
+    return modules + [d for i, d in enumerate(deferred) if d not in deferred[:i]]
 
 
 def warm_up_line(modules: list[str]) -> str:
@@ -154,7 +171,7 @@ class KernelRelay:
         from jupyter_core.utils import run_sync
 
         km = self._manager_class(kernel_name=self.kernel_name)
-        warm = imported_modules(notebook)
+        warm = warm_modules(notebook)
         extra = _KERNEL_ARGS + ([f"--IPKernelApp.exec_lines={warm_up_line(warm)}"]
                                 if warm else [])
         run_sync(km.start_kernel)(extra_arguments=extra, cwd=str(notebook.parent))

@@ -44,6 +44,15 @@ def test_imported_modules_reads_the_code_cells(tmp_path):
         "runbook_lib.views.progress"]
 
 
+def test_a_notebook_drawing_figures_warms_pyplot_too(tmp_path):
+    path = _notebook(tmp_path, "b.ipynb", ["from runbook_lib.views import nb, plots"])
+    assert kernels.warm_modules(path) == [
+        "runbook_lib.views", "runbook_lib.views.nb", "runbook_lib.views.plots",
+        "matplotlib.pyplot"]
+    assert "matplotlib.pyplot" not in kernels.warm_modules(
+        _notebook(tmp_path, "c.ipynb", ["from runbook_lib.views import nb"]))
+
+
 def test_warm_up_binds_no_name_and_survives_a_bad_module():
     namespace = {}
     exec(kernels.warm_up_line(["wave", "no_such_module_here", "os.getcwd"]), namespace)
