@@ -26,9 +26,11 @@ from typing import Any
 _KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 
 # Modules the library imports only on first use (so that `runbook` starts quickly), which a
-# notebook importing the library module then meets at its first figure: matplotlib's pyplot
-# alone takes seconds to import on a loaded machine.
+# notebook importing the library module then meets in a cell: matplotlib's pyplot alone takes
+# seconds to import on a loaded machine, the overview's reads a second.
 DEFERRED_IMPORTS = {
+    # a setup notebook's plan review and its Next link (the overview's reads)
+    "runbook_lib.views.nb": ("runbook_lib.views.review", "runbook_lib.operate.overview"),
     "runbook_lib.views.plots": ("matplotlib.pyplot",),
     "runbook_lib.views.operate_plots": ("matplotlib.pyplot",),
     "runbook_lib.operate.report": ("matplotlib.pyplot",),

@@ -48,7 +48,7 @@ def test_a_notebook_drawing_figures_warms_pyplot_too(tmp_path):
     path = _notebook(tmp_path, "b.ipynb", ["from runbook_lib.views import nb, plots"])
     assert kernels.warm_modules(path) == [
         "runbook_lib.views", "runbook_lib.views.nb", "runbook_lib.views.plots",
-        "matplotlib.pyplot"]
+        "runbook_lib.views.review", "runbook_lib.operate.overview", "matplotlib.pyplot"]
     assert "matplotlib.pyplot" not in kernels.warm_modules(
         _notebook(tmp_path, "c.ipynb", ["from runbook_lib.views import nb"]))
 
