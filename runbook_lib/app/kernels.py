@@ -1,14 +1,14 @@
-"""Kernels for a headless run: each one started a notebook ahead, and shut down behind.
+"""Kernels for a headless run: each one started ahead of its notebook, and shut down behind.
 
 Papermill starts a fresh kernel per notebook, waits for it to boot (a second or more on a
 loaded machine: Python, IPython, then the notebook's imports), and at the end waits again for
 it to exit. Over the suite's sixteen notebooks that waiting was a third of ``make run``. A
-:class:`KernelRelay` boots the next notebook's kernel, and imports the modules that notebook
-imports, while the current notebook runs; a finished kernel is asked to shut down and left to
-exit on its own, then reaped. Each notebook still gets a fresh kernel of its own, in the
-folder JupyterLab would start it in, with the environment of the run: nothing is shared
-between notebooks but what ``sys.modules`` caches (and the kernel warms only modules the
-notebook imports itself).
+:class:`KernelRelay` boots the kernels of the next notebooks, each importing the modules its
+notebook imports (:func:`warm_modules`), while the current notebook runs; a finished kernel is
+asked to shut down and left to exit on its own, then reaped. Each notebook still gets a fresh
+kernel process of its own, in the folder JupyterLab would start it in, with the environment of
+the run; the warm-up binds no name in the notebook's namespace, so a notebook that forgot an
+import still fails as it would in JupyterLab.
 
 Every kernel the relay starts is shut down by :meth:`KernelRelay.close` (a ``with`` block),
 on success, on a failing notebook and on Ctrl-C alike.
@@ -111,12 +111,12 @@ def warm_up_line(modules: list[str]) -> str:
 
 
 class KernelRelay:
-    """Hands out started kernels, one ahead; ``with KernelRelay() as relay:``."""
+    """Hands out started kernels, prepared ahead; ``with KernelRelay() as relay:``."""
 
     def __init__(self, kernel_name: str = "python3") -> None:
         self.kernel_name = kernel_name
         self._manager_class = kernel_manager_class()
-        self._spare: tuple[Path, Any] | None = None
+        self._spares: list[tuple[Path, Any]] = []  # in the order they will be taken
         self._retiring: list[Any] = []
         self._taken: list[Any] = []  # handed out, not given back yet
 
@@ -126,19 +126,22 @@ class KernelRelay:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def prepare(self, notebook: Path) -> None:
-        """Start the kernel of ``notebook`` now, for a later :meth:`take`."""
-        if self._spare is None:
-            self._spare = (Path(notebook), self._start(Path(notebook)))
+    def prepare(self, notebooks: list[Path]) -> None:
+        """Start the kernels of the ``notebooks`` to be taken next, in that order, for later
+        :meth:`take` calls (those already started are kept)."""
+        for notebook in notebooks[len(self._spares):]:
+            self._spares.append((Path(notebook), self._start(Path(notebook))))
 
     def take(self, notebook: Path) -> Any:
         """A started kernel manager for ``notebook``: the one prepared for it, else a new one.
         Give it back with :meth:`retire`."""
-        spare, self._spare = self._spare, None
-        if spare is not None and spare[0] != Path(notebook):
-            self.retire(spare[1])
-            spare = None
-        km = spare[1] if spare is not None else self._start(Path(notebook))
+        if self._spares and self._spares[0][0] == Path(notebook):
+            km = self._spares.pop(0)[1]
+        else:  # taken out of the prepared order: those kernels are not for what comes
+            for _, spare in self._spares:
+                self.retire(spare)
+            self._spares = []
+            km = self._start(Path(notebook))
         self._taken.append(km)
         return km
 
@@ -160,13 +163,11 @@ class KernelRelay:
         self._reap(wait=False)
 
     def close(self) -> None:
-        """Shut down every kernel started here (the spare, those still out, those retired),
+        """Shut down every kernel started here (the spares, those still out, those retired),
         waiting for each to exit."""
-        for km in list(self._taken):
+        for km in list(self._taken) + [spare for _, spare in self._spares]:
             self.retire(km)
-        if self._spare is not None:
-            self.retire(self._spare[1])
-            self._spare = None
+        self._spares = []
         self._reap(wait=True)
 
     def _start(self, notebook: Path) -> Any:

@@ -137,11 +137,16 @@ def target_environment(target: str) -> Iterator[str | None]:
                 os.environ[key] = value
 
 
+# Kernels started ahead of their notebook: two, so that a kernel warming a heavy import
+# (matplotlib) has the time of two notebooks to do it before its own starts.
+AHEAD = 2
+
+
 def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
               out_dir: Path | None = None, report: bool = False) -> RunResult:
     """Execute notebooks in order; stop at the first failure. Writes HTML and an index.
 
-    Each notebook's kernel is started while the one before runs (:mod:`.kernels`), and its HTML
+    Each notebook's kernel is started while the ones before run (:mod:`.kernels`), and its HTML
     is written while the next one runs: a notebook's time is its own kernel's and cells'."""
     out = private_folder(Path(out_dir)) if out_dir else new_run_dir()
     result = RunResult(out)
@@ -154,7 +159,8 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
         for i, nb in enumerate(notebooks, 1):
             print(f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ...", end=" ", flush=True)
             with waiting.for_terminal(f"[{i}/{len(notebooks)}] {nb.name}"):
-                nb_result = execute_one(nb, parameters, out, relay, paths[i:i + 1], html_writer)
+                nb_result = execute_one(nb, parameters, out, relay, paths[i:i + AHEAD],
+                                        html_writer)
             result.notebooks.append(nb_result)
             print(("ok" if nb_result.ok else "FAILED") + f" ({nb_result.seconds:.1f}s)",
                   flush=True)
@@ -260,7 +266,7 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
                 relay: kernels.KernelRelay | None = None, following: list[Path] | None = None,
                 html_writer: _HtmlWriter | None = None) -> NotebookResult:
     """Run one notebook with papermill. With a ``relay`` its kernel comes from there, and the
-    kernel of the notebook ``following`` it is started meanwhile; with an ``html_writer`` the
+    kernels of the notebooks ``following`` it are started meanwhile; with an ``html_writer`` the
     HTML is written in the background, else before this returns."""
     import papermill as pm
 
@@ -270,7 +276,7 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
     km = relay.take(nb.path) if relay else None
     try:
         if relay and following:
-            relay.prepare(following[0])
+            relay.prepare(following)
         pm.execute_notebook(
             str(nb.path), str(output), parameters=parameters, kernel_name="python3",
             progress_bar=False, cwd=str(nb.path.parent), log_output=False,

@@ -75,8 +75,8 @@ def test_kernels_are_fresh_warm_in_the_notebook_folder_and_shut_down(tmp_path):
     second = _notebook(second_dir, "second.ipynb", [probe, "import wave"])
     with kernels.KernelRelay() as relay:
         km1 = relay.take(first)
-        relay.prepare(second)
-        spare_pid = _pid(relay._spare[1])
+        relay.prepare([second])
+        spare_pid = _pid(relay._spares[0][1])
         done1 = _run(first, tmp_path / "out1.ipynb", km1)
         relay.retire(km1)
         km2 = relay.take(second)
@@ -95,7 +95,19 @@ def test_a_failure_inside_the_block_still_shuts_every_kernel_down(tmp_path):
     with pytest.raises(RuntimeError, match="the notebook broke"), \
             kernels.KernelRelay() as relay:
         pids.append(_pid(relay.take(nb)))  # taken and never given back
-        relay.prepare(nb)
-        pids.append(_pid(relay._spare[1]))
+        relay.prepare([nb, nb])
+        pids += [_pid(km) for _, km in relay._spares]
         raise RuntimeError("the notebook broke")
     assert not any(_alive(pid) for pid in pids)
+
+
+def test_a_notebook_taken_out_of_order_gets_its_own_kernel(tmp_path):
+    first = _notebook(tmp_path, "a.ipynb", ["1"])
+    other = _notebook(tmp_path, "b.ipynb", ["2"])
+    with kernels.KernelRelay() as relay:
+        relay.prepare([first, first])
+        prepared = [_pid(km) for _, km in relay._spares]
+        km = relay.take(other)
+        assert _pid(km) not in prepared and relay._spares == []
+        relay.retire(km)
+    assert not any(_alive(pid) for pid in prepared + [_pid(km)])
