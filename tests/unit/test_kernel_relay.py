@@ -108,6 +108,7 @@ def test_a_notebook_taken_out_of_order_gets_its_own_kernel(tmp_path):
         relay.prepare([first, first])
         prepared = [_pid(km) for _, km in relay._spares]
         km = relay.take(other)
-        assert _pid(km) not in prepared and relay._spares == []
+        own = _pid(km)
+        assert own not in prepared and relay._spares == []
         relay.retire(km)
-    assert not any(_alive(pid) for pid in prepared + [_pid(km)])
+    assert not any(_alive(pid) for pid in prepared + [own])
