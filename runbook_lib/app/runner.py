@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.app import kernels, outcome, parameters, suite
+from runbook_lib.app.html_pages import HtmlWriter, render_html  # noqa: F401 (runner.render_html)
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
@@ -153,7 +154,7 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
     notebooks = [suite.by_name(n) for n in names]
     paths = [nb.path for nb in notebooks] + ([REPORT_NOTEBOOK] if report else [])
     with private_files(), target_environment(target) as endpoint, \
-            kernels.KernelRelay() as relay, _HtmlWriter() as html_writer:
+            kernels.KernelRelay() as relay, HtmlWriter() as html_writer:
         where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
         print(f"running {len(notebooks)} notebooks against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):
@@ -178,29 +179,6 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
     if result.outcome is not None:
         print(f"\n{result.outcome.text()}", flush=True)
     return result
-
-
-class _HtmlWriter:
-    """Writes each executed notebook's HTML in a thread of its own, while the next notebook
-    runs; leaving the ``with`` block waits for every page (and raises the first error)."""
-
-    def __enter__(self) -> _HtmlWriter:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-html")
-        self._pending: list[Any] = []
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(wait=True)
-        if exc[0] is None:
-            for future in self._pending:
-                future.result()
-
-    def write(self, result: NotebookResult) -> None:
-        """Render ``result.path``; ``result.html_path`` names the page, written by the end."""
-        result.html_path = result.path.with_suffix(".html")
-        self._pending.append(self._pool.submit(render_html, result.path))
 
 
 def _followed_run(parameters: dict[str, Any]) -> outcome.RunOutcome | None:
@@ -264,7 +242,7 @@ def _health_report(parameters: dict[str, Any], target: str, out: Path,
 
 def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
                 relay: kernels.KernelRelay | None = None, following: list[Path] | None = None,
-                html_writer: _HtmlWriter | None = None) -> NotebookResult:
+                html_writer: HtmlWriter | None = None) -> NotebookResult:
     """Run one notebook with papermill. With a ``relay`` its kernel comes from there, and the
     kernels of the notebooks ``following`` it are started meanwhile; with an ``html_writer`` the
     HTML is written in the background, else before this returns."""
@@ -277,12 +255,7 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
     try:
         if relay and following:
             relay.prepare(following)
-        pm.execute_notebook(
-            str(nb.path), str(output), parameters=parameters, kernel_name="python3",
-            progress_bar=False, cwd=str(nb.path.parent), log_output=False,
-            kernel_manager_class=kernels.kernel_manager_class(), start_timeout=180,
-            **({"km": km} if km is not None else {}),
-        )
+        _papermill(nb.path, output, parameters, km)
         ok = True
     except pm.PapermillExecutionError as err:
         ok = False
@@ -303,18 +276,16 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
     return result
 
 
-def render_html(notebook_path: Path, hide_code: bool = False) -> Path:
-    """HTML next to the notebook; ``hide_code`` for reports."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def _papermill(notebook: Path, output: Path, parameters: dict[str, Any], km: Any) -> None:
+    """Papermill on ``notebook``, in its own folder; with ``km``, on that started kernel."""
+    import papermill as pm
 
-    exporter = HTMLExporter()
-    exporter.exclude_input = hide_code
-    exporter.exclude_input_prompt = hide_code
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
-    target = notebook_path.with_suffix(".html")
-    target.write_text(body, encoding="utf-8")
-    return target
+    pm.execute_notebook(
+        str(notebook), str(output), parameters=parameters, kernel_name="python3",
+        progress_bar=False, cwd=str(notebook.parent), log_output=False,
+        kernel_manager_class=kernels.kernel_manager_class(), start_timeout=180,
+        **({"km": km} if km is not None else {}),
+    )
 
 
 def write_index(result: RunResult) -> Path:
@@ -376,12 +347,7 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
     with private_files(), target_environment(target):
         km = relay.take(notebook) if relay else None  # a kernel started ahead, by runbook run
         try:
-            pm.execute_notebook(
-                str(notebook), str(executed), parameters=parameters, kernel_name="python3",
-                progress_bar=False, cwd=str(notebook.parent), log_output=False,
-                kernel_manager_class=kernels.kernel_manager_class(), start_timeout=180,
-                **({"km": km} if km is not None else {}),
-            )
+            _papermill(notebook, executed, parameters, km)
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the health report of {pipeline}: "
                                    f"{err.ename}: {err.evalue} (executed notebook: "
