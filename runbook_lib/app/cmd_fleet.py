@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runbook_lib.app import runner, suite
+from runbook_lib.app import html_pages, runner, suite
 from runbook_lib.core.errors import NotebookRunError, ParameterError
 from runbook_lib.core.params import Params
 from runbook_lib.operate.fleet_report import ENGINES
@@ -95,7 +95,7 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the fleet report: {err.ename}: "
                                    f"{err.evalue} (executed notebook: {executed})") from err
-    rendered = runner.render_html(executed, hide_code=True)
+    rendered = html_pages.render_html(executed, hide_code=True)
     if rendered != out:
         shutil.move(rendered, out)
     return out

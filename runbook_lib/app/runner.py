@@ -13,14 +13,14 @@ import html
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.app import outcome, parameters, suite
+from runbook_lib.app import kernels, outcome, parameters, suite
+from runbook_lib.app.html_pages import HtmlWriter, render_html
 from runbook_lib.core import local_endpoint
 from runbook_lib.core.errors import ParameterError
 from runbook_lib.core.headless import HEADLESS_ENV
@@ -146,20 +146,31 @@ def ending_line(title: str, nb_result: NotebookResult, progress_lines: int) -> s
     return f"{title} {said}" if progress_lines else said
 
 
+# Kernels started ahead of their notebook: two, so that a kernel warming a heavy import
+# (matplotlib) has the time of two notebooks to do it before its own starts.
+AHEAD = 2
+
+
 def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
               out_dir: Path | None = None, report: bool = False) -> RunResult:
-    """Execute notebooks in order; stop at the first failure. Writes HTML and an index."""
+    """Execute notebooks in order; stop at the first failure. Writes HTML and an index.
+
+    Each notebook's kernel is started while the ones before run (:mod:`.kernels`), and its HTML
+    is written while the next one runs: a notebook's time is its own kernel's and cells'."""
     out = private_folder(Path(out_dir)) if out_dir else new_run_dir()
     result = RunResult(out)
     notebooks = [suite.by_name(n) for n in names]
-    with private_files(), target_environment(target) as endpoint:
+    paths = [nb.path for nb in notebooks] + ([REPORT_NOTEBOOK] if report else [])
+    with private_files(), target_environment(target) as endpoint, \
+            kernels.KernelRelay() as relay, HtmlWriter() as html_writer:
         where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
         print(f"running {len(notebooks)} notebooks against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):
             title = f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ..."
             print(title, end=" ", flush=True)
             with waiting.for_terminal(f"[{i}/{len(notebooks)}] {nb.name}") as shown:
-                nb_result = execute_one(nb, parameters, out)
+                nb_result = execute_one(nb, parameters, out, relay, paths[i:i + AHEAD],
+                                        html_writer)
             result.notebooks.append(nb_result)
             print(ending_line(title, nb_result, shown.lines), flush=True)
             if not nb_result.ok:
@@ -167,7 +178,7 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
                       f"marked, is {nb_result.path}", file=sys.stderr)
                 break
         if report and result.ok:
-            result.notebooks.append(_health_report(parameters, target, out))
+            result.notebooks.append(_health_report(parameters, target, out, relay))
         if result.ok and "run" in names:
             result.outcome = _followed_run(parameters)
     with private_files():
@@ -214,7 +225,8 @@ SHARED_PARAMETERS = {f.name for f in fields(Params)} | {"apply", "push_sample_hi
 logging.getLogger("papermill").addFilter(_SharedParameterFilter())
 
 
-def _health_report(parameters: dict[str, Any], target: str, out: Path) -> NotebookResult:
+def _health_report(parameters: dict[str, Any], target: str, out: Path,
+                   relay: kernels.KernelRelay | None = None) -> NotebookResult:
     """The pipeline health report of the run's pipeline, as the run's last page."""
     from runbook_lib.core.errors import NotebookRunError
 
@@ -226,7 +238,7 @@ def _health_report(parameters: dict[str, Any], target: str, out: Path) -> Notebo
     ok, error = True, ""
     with waiting.for_terminal("[report] pipeline health") as shown:
         try:
-            run_report(params.names().pipeline, html, target=target)
+            run_report(params.names().pipeline, html, target=target, relay=relay)
         except NotebookRunError as err:
             ok, error = False, str(err)
     result = NotebookResult("health report", html.with_suffix(".ipynb"), html if ok else None,
@@ -237,18 +249,22 @@ def _health_report(parameters: dict[str, Any], target: str, out: Path) -> Notebo
     return result
 
 
-def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> NotebookResult:
+def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
+                relay: kernels.KernelRelay | None = None, following: list[Path] | None = None,
+                html_writer: HtmlWriter | None = None) -> NotebookResult:
+    """Run one notebook with papermill. With a ``relay`` its kernel comes from there, and the
+    kernels of the notebooks ``following`` it are started meanwhile; with an ``html_writer`` the
+    HTML is written in the background, else before this returns."""
     import papermill as pm
 
     output = out / nb.filename
     start = time.monotonic()
     error = ""
+    km = relay.take(nb.path) if relay else None
     try:
-        pm.execute_notebook(
-            str(nb.path), str(output), parameters=parameters, kernel_name="python3",
-            progress_bar=False, cwd=str(nb.path.parent), log_output=False,
-            kernel_manager_class=_local_kernel_manager(), start_timeout=180,
-        )
+        if relay and following:
+            relay.prepare(following)
+        _papermill(nb.path, output, parameters, km)
         ok = True
     except pm.PapermillExecutionError as err:
         ok = False
@@ -256,49 +272,29 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path) -> No
     except RuntimeError as err:  # the kernel did not start or died: no cell to blame
         ok = False
         error = f"the notebook could not run: {err}"
+    finally:
+        if km is not None and relay is not None:
+            relay.retire(km)
     seconds = time.monotonic() - start
-    html_path = render_html(output) if output.exists() else None
-    return NotebookResult(nb.name, output, html_path, ok, seconds, error)
+    result = NotebookResult(nb.name, output, None, ok, seconds, error)
+    if output.exists():
+        if html_writer is not None:
+            html_writer.write(result)
+        else:
+            result.html_path = render_html(output)
+    return result
 
 
-def _local_kernel_manager():
-    """Kernels talk to this process over Unix sockets, not loopback TCP: nothing to listen on,
-    and no "running over TCP without encryption" warning on every notebook."""
-    import traitlets
-    from jupyter_client.manager import AsyncKernelManager
+def _papermill(notebook: Path, output: Path, parameters: dict[str, Any], km: Any) -> None:
+    """Papermill on ``notebook``, in its own folder; with ``km``, on that started kernel."""
+    import papermill as pm
 
-    class IpcKernelManager(AsyncKernelManager):
-        transport = traitlets.CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-
-        @traitlets.default("ip")
-        def _private_socket_prefix(self) -> str:
-            # IPC "ports" are small numbers appended to this prefix: a folder of its own per
-            # kernel keeps two runs (or a run and a test) from sharing socket files.
-            return str(Path(tempfile.mkdtemp(prefix="runbook-kernel-")) / "kernel")
-
-        async def _async_interrupt_kernel(self) -> None:
-            # jupyter_client sends SIGINT before every shutdown; a kernel that is finishing a
-            # message then logs "KeyboardInterrupt caught in kernel" into the run's output.
-            # Papermill shuts a kernel down only once its cells are done: nothing to interrupt.
-            if self.shutting_down:
-                return
-            await super()._async_interrupt_kernel()
-
-    return IpcKernelManager
-
-
-def render_html(notebook_path: Path, hide_code: bool = False) -> Path:
-    """HTML next to the notebook; ``hide_code`` for reports."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter()
-    exporter.exclude_input = hide_code
-    exporter.exclude_input_prompt = hide_code
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
-    target = notebook_path.with_suffix(".html")
-    target.write_text(body, encoding="utf-8")
-    return target
+    pm.execute_notebook(
+        str(notebook), str(output), parameters=parameters, kernel_name="python3",
+        progress_bar=False, cwd=str(notebook.parent), log_output=False,
+        kernel_manager_class=kernels.kernel_manager_class(), start_timeout=180,
+        **({"km": km} if km is not None else {}),
+    )
 
 
 def write_index(result: RunResult) -> Path:
@@ -333,7 +329,8 @@ if not REPORT_NOTEBOOK.exists():  # installed from a wheel: the copy packed besi
 
 
 def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "local",
-               notebook: Path = REPORT_NOTEBOOK) -> Path:
+               notebook: Path = REPORT_NOTEBOOK,
+               relay: kernels.KernelRelay | None = None) -> Path:
     """Execute the health report notebook with papermill, then write it as HTML with the code
     hidden (figures are embedded PNGs). The executed notebook is kept beside the HTML.
 
@@ -357,12 +354,9 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
     # The report only reads: no source connection to name on target aws (an S3 source needs none).
     parameters = {"pipeline": pipeline, "days": days, "target": target, "source_provider": "s3"}
     with private_files(), target_environment(target):
+        km = relay.take(notebook) if relay else None  # a kernel started ahead, by runbook run
         try:
-            pm.execute_notebook(
-                str(notebook), str(executed), parameters=parameters, kernel_name="python3",
-                progress_bar=False, cwd=str(notebook.parent), log_output=False,
-                kernel_manager_class=_local_kernel_manager(), start_timeout=180,
-            )
+            _papermill(notebook, executed, parameters, km)
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the health report of {pipeline}: "
                                    f"{err.ename}: {err.evalue} (executed notebook: "
@@ -370,6 +364,9 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
         except RuntimeError as err:
             raise NotebookRunError(f"cannot produce the health report of {pipeline}: the "
                                    f"report notebook could not run: {err}") from err
+        finally:
+            if km is not None and relay is not None:
+                relay.retire(km)
     with private_files():
         rendered = render_html(executed, hide_code=True)
     if rendered != out_file:

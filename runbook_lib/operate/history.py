@@ -108,8 +108,17 @@ def ensure_local_repository(session: AwsSession, params: Params) -> Path:
     sample_repo.create_sample_repo(path, params.source_branch)
     if own != str(path):
         client.register_repo(session.local_endpoint_url, params.source_repo, path)
-        time.sleep(_FIRST_LOOK_SECONDS)
+        if _any_pipeline(session):  # one may watch it: let the local AWS look at it first
+            time.sleep(_FIRST_LOOK_SECONDS)
     return path
+
+
+def _any_pipeline(session: AwsSession) -> bool:
+    """A pipeline exists in the region. Where none does (notebook 07 registers the repository
+    just before it creates the pipeline), no push can be missed: the pipeline created next
+    starts its first run from the head, and its own first look follows."""
+    pages = session.client("codepipeline").get_paginator("list_pipelines").paginate()
+    return any(page.get("pipelines") for page in pages)
 
 
 def _needs_local_repo(session: AwsSession, params: Params) -> bool:

@@ -192,6 +192,27 @@ def read_steps(session: AwsSession, params: Params, names: ResourceNames,
         return [f.result() for f in futures]
 
 
+OPEN = (NOT_OWNED, ERROR, NOT_APPLIED, PENDING)  # states next_step sends the operator to
+
+
+def read_steps_to_next(session: AwsSession, params: Params, names: ResourceNames,
+                       steps: tuple[SetupStep, ...] = SETUP_STEPS,
+                       workers: int = 4) -> list[StepState]:
+    """The steps in suite order up to the first one still to do: all :func:`next_step` needs.
+    Read in parallel like :func:`read_steps`; the reads after that step are cancelled (a setup
+    notebook's next step is the following one, so the later steps need no reading)."""
+    with _no_prompts(), ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(read_step, session, params, names, s) for s in steps]
+        found = []
+        for future in futures:
+            found.append(future.result())
+            if found[-1].state in OPEN:
+                for later in futures:
+                    later.cancel()
+                break
+        return found
+
+
 def read_latest_run(session: AwsSession, pipeline_name: str) -> LatestRun:
     """The newest execution with its stages and the approvals waiting; reads only."""
     try:

@@ -123,8 +123,10 @@ def next_setup_step(ctx: Context) -> None:
     from runbook_lib.operate import overview
 
     def render() -> display.RichDisplay:
-        step = overview.next_step(overview.read_steps(ctx.session, ctx.params, ctx.names),
-                                  overview.read_latest_run(ctx.session, ctx.names.pipeline))
+        steps = overview.read_steps_to_next(ctx.session, ctx.params, ctx.names)
+        run = (overview.LatestRun() if steps[-1].state in overview.OPEN
+               else overview.read_latest_run(ctx.session, ctx.names.pipeline))
+        step = overview.next_step(steps, run)
         return display.NextLink(step.notebook, step.text)
 
     live("next step", render)

@@ -9,11 +9,11 @@ are read at the provisioner, where they leave for the kernel process.
 import asyncio
 import signal
 
-from runbook_lib.app import runner
+from runbook_lib.app import kernels
 
 
 async def _started_kernel():
-    km = runner._local_kernel_manager()(kernel_name="python3")
+    km = kernels.kernel_manager_class()(kernel_name="python3")
     await km.start_kernel()
     sent: list[int] = []
     deliver = km.provisioner.send_signal

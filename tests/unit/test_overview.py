@@ -71,6 +71,18 @@ def test_an_empty_account_lists_every_step_not_applied(session, params, names):
     assert "data-status='not applied'" in OverviewView(found).html()
 
 
+def test_the_next_step_reads_the_steps_up_to_it_only(session, params, names):
+    """A setup notebook's Next link: the same answer as reading every step, from the steps up
+    to the first one still to do (in an empty account the bucket, after the read-only
+    preflight)."""
+    found = overview.read_steps_to_next(session, params, names)
+    assert [s.step.name for s in found] == ["preflight", "bucket"]
+    assert found[-1].state == overview.NOT_APPLIED
+    run = overview.LatestRun()
+    assert overview.next_step(found, run) == overview.next_step(
+        overview.read_steps(session, params, names), run)
+
+
 def _apply_setup(session: AwsSession, params, names) -> None:
     for step in overview.SETUP_STEPS:
         for fn in step.plans:
