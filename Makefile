@@ -48,16 +48,24 @@ NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wild
 	notebooks/reports/pipeline_health.ipynb notebooks/14_teardown.ipynb
 
 ## make test: unit, local-AWS, CLI, browser and notebook regression tests (nbval, strict)
+# Tests run on TEST_WORKERS processes (pytest-xdist; TEST_WORKERS=0 runs them in this one): each
+# worker has its own local AWS and temporary folders, and the notebooks stay together on one
+# worker, in run order (conftest.py). Many tests wait on builds, kernels and subprocesses rather
+# than on the CPU, so there are more workers than cores.
+TEST_WORKERS ?= 4
 test: $(STAMP)
-	$(BIN)/python -m pytest tests $(NOTEBOOKS_IN_RUN_ORDER) --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg \
-		--durations=20
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests $(NOTEBOOKS_IN_RUN_ORDER) \
+		--nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg --durations=20 \
+		--cov --cov-report=term:skip-covered --cov-report=html
 
 ## make check: the quick loop for every edit: unit tests, the local-AWS tests and the CLI's input
 ## checks, without those marked slow (no notebooks, browsers, end-to-end runs, fault rounds or
 ## fuzzing); stops at the first failure. `make test` and CI run everything.
 CHECK_TESTS := tests/unit tests/local_aws tests/cli/test_bad_inputs.py tests/cli/test_local_clock.py
+CHECK_WORKERS ?= 2
 check: $(STAMP)
-	$(BIN)/python -m pytest -x -q -m "not slow and not browser and not aws" $(CHECK_TESTS)
+	$(BIN)/python -m pytest -n $(CHECK_WORKERS) -x -q \
+		-m "not slow and not browser and not aws" $(CHECK_TESTS)
 
 ## make lint: ruff over the code, mypy over runbook_lib (its settings: pyproject [tool.mypy]) and
 ## `runbook buildspec check` over the buildspecs the project ships or runs in its tests; the same
