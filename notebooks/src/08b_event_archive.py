@@ -68,3 +68,11 @@ if backfilled:
     print(f"{backfilled.executions} runs of {backfilled.pipelines} pipelines, "
           f"{backfilled.events} events in {backfilled.objects} objects; "
           f"{sum(backfilled.calls.values())} API calls")
+
+# %% [markdown]
+# ## Next
+#
+# The overview's next step (read again after every Apply above).
+
+# %%
+nb.next_setup_step(ctx)
