@@ -24,15 +24,7 @@ from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import gate_rehearsal, history, pipeline_state, summaries
-from runbook_lib.setup import (
-    bucket,
-    codebuild,
-    config_store,
-    event_archive,
-    iam,
-    monitoring,
-    pipeline,
-)
+from runbook_lib.setup import bucket, codebuild, config_store, iam, monitoring, pipeline
 
 NOT_APPLIED, CONVERGED, PENDING = "not applied", "converged", "changes pending"
 NOT_OWNED, ERROR, READ_ONLY = "not owned", "error", "read-only"
@@ -66,8 +58,6 @@ SETUP_STEPS: tuple[SetupStep, ...] = (
               (history.plan_local_source, pipeline.plan_pipeline)),
     SetupStep("monitoring", "08_monitoring", "Failure notifications",
               (monitoring.plan_monitoring,)),
-    SetupStep("event-archive", "08b_event_archive", "Event archive",
-              (event_archive.plan_event_archive,)),
 )
 
 

@@ -43,7 +43,7 @@ RUN_S = 600
 # goes on from the overview's Next link instead.
 SETUP = ("02_artifact_bucket.ipynb", "03_iam_roles.ipynb", "04_buildspec.ipynb",
          "05_build_project.ipynb", "06_config_and_secrets.ipynb", "07_pipeline.ipynb",
-         "08_monitoring.ipynb", "08b_event_archive.ipynb")
+         "08_monitoring.ipynb")
 # Words that would contradict an Apply or a decision shown right above them.
 CONTRADICTIONS = ("(does not exist)", "no rollback started", "no decision given",
                   "plan only: would register", "apply failed", "could not refresh")

@@ -167,7 +167,7 @@ def test_overview_lists_every_step_not_applied_on_an_empty_account(page, lab, ar
     assert states, "the overview table was not rendered as HTML"
     checked = {k: v for k, v in states.items() if v != "read-only"}
     assert set(checked) == {"bucket", "iam", "build-project", "config", "pipeline",
-                            "monitoring", "event-archive"}, states
+                            "monitoring"}, states
     assert set(checked.values()) == {"not applied"}, states
     next_link = page.locator(".runbook-next a")
     assert next_link.get_attribute("data-notebook") == "02_artifact_bucket.ipynb"

@@ -61,7 +61,7 @@ def test_an_empty_account_lists_every_step_not_applied(session, params, names):
     found = overview.read_overview(session, params, names)
     states = {s.step.name: s.state for s in found.steps}
     assert {k for k, v in states.items() if v != overview.READ_ONLY} == {
-        "bucket", "iam", "build-project", "config", "pipeline", "monitoring", "event-archive"}
+        "bucket", "iam", "build-project", "config", "pipeline", "monitoring"}
     assert set(states.values()) == {overview.NOT_APPLIED, overview.READ_ONLY}
     assert found.next_step.notebook == "02_artifact_bucket"
     assert "does not exist yet" in found.run.note
