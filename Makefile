@@ -55,8 +55,7 @@ NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wild
 TEST_WORKERS ?= 4
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests $(NOTEBOOKS_IN_RUN_ORDER) \
-		--nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg --durations=20 \
-		--cov --cov-report=term:skip-covered --cov-report=html
+		--nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg --durations=20
 
 ## make check: the quick loop for every edit: unit tests, the local-AWS tests and the CLI's input
 ## checks, without those marked slow (no notebooks, browsers, end-to-end runs, fault rounds or
