@@ -86,17 +86,18 @@ def _wait(exports, build_id, timeout=60):
                       interval=0.3)
 
 
+def _log_so_far(exports, build) -> str:
+    """What the build's log holds now (the build may still run)."""
+    events = _client(exports, "logs").get_log_events(
+        logGroupName=build["logs"]["groupName"], logStreamName=build["logs"]["streamName"],
+        startFromHead=True)["events"]
+    return "\n".join(e["message"] for e in events)
+
+
 def _log(exports, build) -> str:
     """The build's log, once its last phase is in it (the log is flushed after the record)."""
-    logs = _client(exports, "logs")
-
-    def read():
-        events = logs.get_log_events(logGroupName=build["logs"]["groupName"],
-                                     logStreamName=build["logs"]["streamName"],
-                                     startFromHead=True)["events"]
-        return "\n".join(e["message"] for e in events)
-
-    return wait_until(read, lambda text: "Phase complete: UPLOAD_ARTIFACTS" in text,
+    return wait_until(lambda: _log_so_far(exports, build),
+                      lambda text: "Phase complete: UPLOAD_ARTIFACTS" in text,
                       timeout=15, interval=0.3, what=f"the end of build {build['id']}'s log")
 
 
@@ -313,7 +314,7 @@ def test_the_credentials_endpoint_refuses_a_wrong_token_while_the_build_runs(sta
             if build.get("currentPhase") != "BUILD":
                 return None
             found = re.search(r"(http://\S+/_runbook/build-credentials/\w+)",
-                              _log(exports, build))
+                              _log_so_far(exports, build))
             return found and found.group(1)
 
         url = wait_until(uri, what="the credentials URI in the log", timeout=60)
