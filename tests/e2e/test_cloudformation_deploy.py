@@ -21,7 +21,8 @@ from runbook_lib.core.tags import ownership_tags
 from runbook_lib.operate import history
 from runbook_lib.setup import bucket, codebuild, config_store, iam, teardown
 
-pytestmark = pytest.mark.slow
+# The teardown test follows the deploy test on the same stack: one worker, in this order.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cloudformation_deploy")]
 
 
 @pytest.fixture(scope="module")
