@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,11 @@ class KernelRelay:
         warm = warm_modules(notebook)
         extra = _KERNEL_ARGS + ([f"--IPKernelApp.exec_lines={warm_up_line(warm)}"]
                                 if warm else [])
-        run_sync(km.start_kernel)(extra_arguments=extra, cwd=str(notebook.parent))
+        # The kernel process's own stderr (not its cells' output, which comes as messages): a
+        # kernel asked to stop while it flushes logs a zmq traceback there that is no error of
+        # the run's, and it would land in the operator's terminal.
+        run_sync(km.start_kernel)(extra_arguments=extra, cwd=str(notebook.parent),
+                                  stderr=subprocess.DEVNULL)
         return km
 
     def _reap(self, wait: bool) -> None:
