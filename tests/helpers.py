@@ -261,3 +261,23 @@ def exported_client(exports: Mapping[str, str], service: str, **creds: str):
     return boto3.client(service, endpoint_url=exports["AWS_ENDPOINT_URL"],
                         region_name="us-east-1", config=Config(retries={"max_attempts": 1}),
                         **keys)
+
+
+TEST_GIT = ["git", "-c", "user.name=Ann Author", "-c", "user.email=ann@example.com",
+            "-c", "commit.gpgsign=false"]
+
+
+def git(repo: Path, *args: str) -> str:
+    """``git -C repo ...`` as a test author, its stdout stripped; fails on a git error."""
+    return subprocess.run([*TEST_GIT, "-C", str(repo), *args], capture_output=True, text=True,
+                          check=True, timeout=60).stdout.strip()
+
+
+def git_commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
+    """Write ``files`` into ``repo``, commit them all, return the new commit's sha."""
+    for name, content in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(content)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")

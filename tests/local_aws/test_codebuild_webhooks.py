@@ -9,14 +9,13 @@ CODEBUILD_WEBHOOK_* variables.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_until
+from helpers import git, git_commit, wait_until
 
 from runbook_lib.local.codebuild.webhook_pushes import STATE_FILE
 from runbook_lib.local.codepipeline.repos import RepoRegistry
@@ -32,31 +31,13 @@ BUILDSPEC = ("version: 0.2\nphases:\n  build:\n    commands:\n"
              "      - test -f src/app.py\n"
              "      - test \"$CODEBUILD_WEBHOOK_EVENT\" = PUSH\n"
              "      - test \"$CODEBUILD_WEBHOOK_HEAD_REF\" = \"$EXPECTED_REF\"\n")
-_GIT = ["git", "-c", "user.name=Ann Author", "-c", "user.email=ann@example.com",
-        "-c", "commit.gpgsign=false"]
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run([*_GIT, "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True, timeout=60).stdout.strip()
-
-
-def _commit(repo: Path, files: dict[str, str], message: str) -> str:
-    for name, content in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(content)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture
 def repo(local_aws, tmp_path):
     """A registered repository acme/<random> with src/app.py on main."""
     path = tmp_path / "repo"
     path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    _commit(path, {"src/app.py": "print(1)\n", "buildspec.yml": BUILDSPEC}, "first")
+    git(path, "init", "-q", "-b", "main")
+    git_commit(path, {"src/app.py": "print(1)\n", "buildspec.yml": BUILDSPEC}, "first")
     repo_id = f"acme/web-{uuid.uuid4().hex[:8]}"
     RepoRegistry(local_aws.app.state_dir).add(repo_id, path)
     return repo_id, path
@@ -100,17 +81,17 @@ def test_a_push_matching_a_filter_group_builds_the_pushed_commit(session, local_
     assert hook["webhook"]["buildType"] == "BUILD" and len(hook["webhook"]["filterGroups"]) == 2
     assert cb.batch_get_projects(names=[app_name])["projects"][0]["webhook"]["payloadUrl"]
     wait_until(lambda: _heads_seen(local_aws, app_name), what="the webhook's first poll")
-    docs = _commit(path, {"docs/readme.md": "docs\n"}, "docs only")  # neither group passes
+    docs = git_commit(path, {"docs/readme.md": "docs\n"}, "docs only")  # neither group passes
     wait_until(lambda: _heads_seen(local_aws, app_name).get("refs/heads/main"),
                lambda head: head == docs, what="the docs commit seen")
-    code = _commit(path, {"src/app.py": "print(2)\n"}, "code")  # group 1
+    code = git_commit(path, {"src/app.py": "print(2)\n"}, "code")  # group 1
     builds = wait_until(lambda: _builds(cb, app_name), lambda b: len(b) == 1 and
                         b[0]["buildComplete"], timeout=90, what="the build of the code push")
     assert builds[0]["sourceVersion"] == code and builds[0]["resolvedSourceVersion"] == code
     assert builds[0]["buildStatus"] == "SUCCEEDED", builds[0]["phases"]
     assert builds[0]["initiator"].startswith("GitHub-Hookshot/")
-    _git(path, "checkout", "-q", "-b", "feature")
-    feature = _commit(path, {"notes.txt": "x\n"}, "[build] please")  # group 2
+    git(path, "checkout", "-q", "-b", "feature")
+    feature = git_commit(path, {"notes.txt": "x\n"}, "[build] please")  # group 2
     builds = wait_until(lambda: _builds(cb, app_name), lambda b: len(b) == 2 and all(
         x["buildComplete"] for x in b), timeout=90, what="the build of the feature push")
     pushed = next(b for b in builds if b["sourceVersion"] == feature)

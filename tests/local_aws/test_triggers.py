@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import zipfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import wait_until
+from helpers import git, git_commit, wait_until
 
 from runbook_lib.local.codepipeline.repos import RepoRegistry
 from runbook_lib.local.codepipeline.triggers import (
@@ -28,24 +26,6 @@ from runbook_lib.local.codepipeline.triggers import (
 from runbook_lib.local.server.context import Peers
 
 CONNECTION = "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc-123"
-_GIT = ["git", "-c", "user.name=Ann Author", "-c", "user.email=ann@example.com",
-        "-c", "commit.gpgsign=false"]
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run([*_GIT, "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True, timeout=60).stdout.strip()
-
-
-def _commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
-    for name, content in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(content)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
-
-
 class RecordingPipelines:
     """Stands in for CodePipelineService: declarations in, start_execution calls recorded."""
 
@@ -105,8 +85,8 @@ def _push_trigger(*push):
 def repo(tmp_path):
     path = tmp_path / "sample-app"
     path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    _commit(path, {"README.md": "hello\n", "src/app.js": "1\n"}, "first")
+    git(path, "init", "-q", "-b", "main")
+    git_commit(path, {"README.md": "hello\n", "src/app.js": "1\n"}, "first")
     return path
 
 
@@ -137,7 +117,7 @@ def test_commit_on_the_watched_branch_starts_once_and_other_branches_do_not(
         service, watcher, repo):
     service.put(_pipeline("app", _connection()))
     assert watcher.poll_once() == []  # first sight: heads remembered, nothing started
-    sha = _commit(repo, {"src/app.js": "2\n"})
+    sha = git_commit(repo, {"src/app.js": "2\n"})
     watcher.poll_once()
     watcher.poll_once()  # nothing new: no second start
     assert service.started == [{
@@ -146,8 +126,8 @@ def test_commit_on_the_watched_branch_starts_once_and_other_branches_do_not(
         "source_revisions": [{"actionName": "Source", "revisionType": "COMMIT_ID",
                               "revisionValue": sha}]}]
 
-    _git(repo, "checkout", "-q", "-b", "feature/x")
-    _commit(repo, {"src/app.js": "3\n"})
+    git(repo, "checkout", "-q", "-b", "feature/x")
+    git_commit(repo, {"src/app.js": "3\n"})
     watcher.poll_once()
     assert len(service.started) == 1
 
@@ -155,7 +135,7 @@ def test_commit_on_the_watched_branch_starts_once_and_other_branches_do_not(
 def test_detect_changes_false_starts_nothing(service, watcher, repo):
     service.put(_pipeline("app", _connection(DetectChanges="false")))
     watcher.poll_once()
-    _commit(repo, {"src/app.js": "2\n"})
+    git_commit(repo, {"src/app.js": "2\n"})
     watcher.poll_once()
     assert service.started == []
 
@@ -175,8 +155,8 @@ def test_detect_changes_false_starts_nothing(service, watcher, repo):
 def test_v2_branch_filters(service, watcher, repo, case, push_filter, branch, starts):
     service.put(_pipeline("app", _connection(), triggers=_push_trigger(push_filter)))
     watcher.poll_once()
-    _git(repo, "checkout", "-q", "-b", branch)
-    sha = _commit(repo, {"src/app.js": branch})
+    git(repo, "checkout", "-q", "-b", branch)
+    sha = git_commit(repo, {"src/app.js": branch})
     watcher.poll_once()
     assert _revisions(service) == ([sha] if starts else []), case
     assert all(s["trigger_type"] == "WebhookV2" for s in service.started)
@@ -186,7 +166,7 @@ def test_v2_trigger_disables_default_detection_on_the_branch(service, watcher, r
     triggers = _push_trigger({"branches": {"includes": ["release/*"]}})
     service.put(_pipeline("app", _connection(DetectChanges="true"), triggers=triggers))
     watcher.poll_once()
-    _commit(repo, {"src/app.js": "main moves\n"})
+    git_commit(repo, {"src/app.js": "main moves\n"})
     watcher.poll_once()
     assert service.started == []
 
@@ -195,11 +175,11 @@ def test_v2_tag_filter_starts_on_a_new_matching_tag(service, watcher, repo):
     service.put(_pipeline("app", _connection(), triggers=_push_trigger(
         {"tags": {"includes": ["v*"], "excludes": ["v0.*"]}})))
     watcher.poll_once()
-    sha = _commit(repo, {"src/app.js": "release\n"})
-    _git(repo, "tag", "-a", "v0.9", "-m", "old line")
+    sha = git_commit(repo, {"src/app.js": "release\n"})
+    git(repo, "tag", "-a", "v0.9", "-m", "old line")
     watcher.poll_once()
     assert service.started == []  # main moved (no branch filter) and v0.9 is excluded
-    _git(repo, "tag", "-a", "v1.0", "-m", "release 1.0")
+    git(repo, "tag", "-a", "v1.0", "-m", "release 1.0")
     watcher.poll_once()
     assert _revisions(service) == [sha]  # the annotated tag's commit, not the tag object
 
@@ -214,7 +194,7 @@ def test_v2_file_path_filters(service, watcher, repo, case, changed, starts):
         {"branches": {"includes": ["main"]},
          "filePaths": {"includes": ["src/**", "**/*.md"], "excludes": ["docs/**", "README.md"]}})))
     watcher.poll_once()
-    _commit(repo, changed)
+    git_commit(repo, changed)
     watcher.poll_once()
     assert len(service.started) == (1 if starts else 0), case
 
@@ -225,7 +205,7 @@ def test_codecommit_source_starts_as_its_eventbridge_rule_would(service, watcher
                           provider="CodeCommit"), region="eu-west-1")
     service.regions = lambda: ["eu-west-1"]
     watcher.poll_once()
-    sha = _commit(repo, {"src/app.js": "2\n"})
+    sha = git_commit(repo, {"src/app.js": "2\n"})
     watcher.poll_once()
     assert service.started == [{
         "region": "eu-west-1", "name": "shop-app", "trigger_type": "CloudWatchEvent",
@@ -237,14 +217,14 @@ def test_codecommit_source_starts_as_its_eventbridge_rule_would(service, watcher
 def test_restart_does_not_replay_seen_commits_but_catches_up_on_new_ones(service, state, repo):
     service.put(_pipeline("app", _connection()))
     PushWatcher(service, RepoRegistry(state), state / STATE_FILE).poll_once()
-    seen = _commit(repo, {"src/app.js": "2\n"})
+    seen = git_commit(repo, {"src/app.js": "2\n"})
     PushWatcher(service, RepoRegistry(state), state / STATE_FILE).poll_once()
     assert _revisions(service) == [seen]
 
     restarted = PushWatcher(service, RepoRegistry(state), state / STATE_FILE)
     restarted.poll_once()
     assert _revisions(service) == [seen]  # nothing replayed
-    while_down = _commit(repo, {"src/app.js": "3\n"})
+    while_down = git_commit(repo, {"src/app.js": "3\n"})
     PushWatcher(service, RepoRegistry(state), state / STATE_FILE).poll_once()
     assert _revisions(service) == [seen, while_down]
 
@@ -253,13 +233,13 @@ def test_unregistered_repository_is_watched_from_its_registration(service, watch
     service.put(_pipeline("app", _connection()))
     RepoRegistry(state).remove("acme/sample-app")
     watcher.poll_once()
-    _commit(repo, {"src/app.js": "2\n"})
+    git_commit(repo, {"src/app.js": "2\n"})
     watcher.poll_once()
     assert service.started == []
     RepoRegistry(state).add("acme/sample-app", repo)
     watcher.poll_once()  # first sight since registration
     assert service.started == []
-    sha = _commit(repo, {"src/app.js": "3\n"})
+    sha = git_commit(repo, {"src/app.js": "3\n"})
     watcher.poll_once()
     assert _revisions(service) == [sha]
 
@@ -269,7 +249,7 @@ def test_one_pipeline_refusing_to_start_does_not_stop_the_others(service, watche
     service.put(_pipeline("healthy", _connection()))
     service.refuse.add("broken")
     watcher.poll_once()
-    _commit(repo, {"src/app.js": "2\n"})
+    git_commit(repo, {"src/app.js": "2\n"})
     watcher.poll_once()
     assert [s["name"] for s in service.started] == ["healthy"]
 
@@ -284,7 +264,7 @@ def test_extension_thread_polls_and_stops_on_close(service, state, repo, monkeyp
     triggers.start()
     try:
         wait_until(lambda: (state / STATE_FILE).exists(), what="the first poll to save its state")
-        sha = _commit(repo, {"src/app.js": "2\n"})
+        sha = git_commit(repo, {"src/app.js": "2\n"})
         wait_until(lambda: _revisions(service) == [sha], what="the commit to start the pipeline",
                    describe=lambda: service.started)
     finally:
@@ -362,8 +342,8 @@ def test_commit_on_main_runs_the_real_pipeline_with_that_commit(local_aws, sessi
     ctx = local_aws.app.context
     repo = tmp_path / "app"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _commit(repo, {"README.md": "v1\n"}, "first")
+    git(repo, "init", "-q", "-b", "main")
+    git_commit(repo, {"README.md": "v1\n"}, "first")
     repo_id = f"acme/{app_name}"
     RepoRegistry(ctx.state_dir).add(repo_id, repo)
     role = session.client("iam").create_role(RoleName=f"{app_name}-pipeline",
@@ -377,7 +357,7 @@ def test_commit_on_main_runs_the_real_pipeline_with_that_commit(local_aws, sessi
     cp.create_pipeline(pipeline=declaration)
 
     live_watcher.poll_once()  # the watcher has seen the pipeline: the next commit is a push
-    sha = _commit(repo, {"README.md": "v2\n"}, "Second on main")
+    sha = git_commit(repo, {"README.md": "v2\n"}, "Second on main")
     live_watcher.poll_once()
     wait_until(lambda: _executions(cp, app_name, "Webhook"), what="a Webhook execution",
                describe=lambda: cp.list_pipeline_executions(pipelineName=app_name))
@@ -402,7 +382,7 @@ def test_commit_on_main_runs_the_real_pipeline_with_that_commit(local_aws, sessi
     assert zipfile.ZipFile(io.BytesIO(data)).read("README.md") == b"v2\n"
     assert source["output"]["outputVariables"]["CommitId"] == sha
 
-    _git(repo, "checkout", "-q", "-b", "feature/elsewhere")
-    _commit(repo, {"README.md": "v3\n"}, "on a feature branch")
+    git(repo, "checkout", "-q", "-b", "feature/elsewhere")
+    git_commit(repo, {"README.md": "v3\n"}, "on a feature branch")
     live_watcher.poll_once()
     assert len(_executions(cp, app_name, "Webhook")) == 1
