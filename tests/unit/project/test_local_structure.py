@@ -1,8 +1,9 @@
 """The embedded local AWS stays a tree: no import cycle under ``runbook_lib/local``, ``core``
 never reaching up into it, and no module or function past the house's size limits.
 
-Stricter than tests/unit/test_architecture.py on purpose: every import counts, at module level,
-inside a function or under ``if TYPE_CHECKING:``, so a cycle cannot hide in a deferred import.
+Stricter than tests/unit/project/test_architecture.py on purpose: every import counts, at
+module level, inside a function or under ``if TYPE_CHECKING:``, so a cycle cannot hide in a
+deferred import.
 Read from the source with ``ast``; nothing is imported.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "runbook_lib"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 45

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = "runbook_lib"
 LAYERS = ("core", "buildspec", "setup", "operate", "views", "app")
 LOCAL = f"{PACKAGE}.local"
@@ -255,7 +255,7 @@ def test_function_and_type_checking_imports_are_deferred(tmp_path):
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 # Files the worked examples invent: they show where new code would go.
 EXAMPLE_FILES = {"runbook_lib/setup/dashboard.py", "notebooks/src/09_dashboard.py",
-                 "tests/unit/test_dashboard.py"}
+                 "tests/integration/setup/test_dashboard.py"}
 
 
 def _mentioned_paths(text: str) -> set[str]:

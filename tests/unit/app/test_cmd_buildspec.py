@@ -8,7 +8,7 @@ import pytest
 
 from runbook_lib.app.cli import main
 
-CASES = Path(__file__).parents[1] / "fixtures" / "buildspecs" / "cases"
+CASES = Path(__file__).parents[2] / "fixtures" / "buildspecs" / "cases"
 GOOD = "version: 0.2\nphases:\n  build:\n    commands:\n      - make\n"
 
 

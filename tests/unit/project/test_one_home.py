@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = "runbook_lib"
 # Where code importing runbook_lib lives.
 IMPORTERS = ("runbook_lib", "tests", "notebooks/src", "tools", "benchmarks")

@@ -17,7 +17,7 @@ from runbook_lib.local.codepipeline.cloudformation_template import (
     template_resources,
 )
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "cloudformation.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "cloudformation.md"
 
 
 def _documented() -> set[str]:

@@ -326,7 +326,7 @@ def _masked_table(rows, headers, capsys):
     nb.table(rows, headers)
     text = capsys.readouterr().out
     rules = configparser.ConfigParser(interpolation=None)
-    rules.read(Path(__file__).resolve().parents[1] / "notebooks" / "sanitize.cfg")
+    rules.read(Path(__file__).resolve().parents[2] / "notebooks" / "sanitize.cfg")
     for section in rules.sections():
         text = re.sub(rules[section]["regex"], rules[section]["replace"], text)
     return text

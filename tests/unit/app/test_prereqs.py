@@ -6,7 +6,7 @@ from pathlib import Path
 
 from runbook_lib.app import prereqs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _which(present):

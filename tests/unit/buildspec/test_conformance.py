@@ -14,7 +14,7 @@ import pytest
 from runbook_lib.buildspec.validate import load_buildspec, parse_buildspec
 from runbook_lib.core.errors import BuildspecError
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "buildspecs"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "buildspecs"
 _EXPECT_RE = re.compile(r"^# expect: (valid|invalid at line (\d+))", re.M)
 CASES = sorted(FIXTURES.glob("*/*.yml"))
 

@@ -186,7 +186,7 @@ def test_every_line_a_pattern_matches_holds_a_prefilter_keyword():
         "Tests:  3 failed, 9 passed", "--- FAIL: TestAdd", "OOMKilled", "Killed",
         C + "CODEBUILD_SRC_DIR=/codebuild/output/src1/src", "Your lockfile needs to be updated",
         "Tests run: 5, Failures: 2", "docker: command not found", "toomanyrequests: slow down"]
-    corpus = Path(__file__).parents[1] / "fixtures" / "triage_corpus"
+    corpus = Path(__file__).parents[2] / "fixtures" / "triage_corpus"
     for log in sorted(corpus.glob("*.log")):  # real runners' output (test_triage_corpus.py)
         lines += log.read_text().splitlines()
     for line in lines:

@@ -17,7 +17,7 @@ from runbook_lib.operate import triage
 from runbook_lib.operate.log_text import BuildLog
 from runbook_lib.operate.triage_scan import LogScanner
 
-CORPUS = Path(__file__).parents[1] / "fixtures" / "triage_corpus"
+CORPUS = Path(__file__).parents[2] / "fixtures" / "triage_corpus"
 ENTRIES = yaml.safe_load((CORPUS / "index.yml").read_text())["logs"]
 
 
