@@ -1,5 +1,5 @@
-"""DORA metrics from execution records (pure, table-driven), and the CloudWatch metric read for
-the deploy timeline (real GetMetricData on the local AWS)."""
+"""DORA metrics from execution records (pure, table-driven) and the metric read's parameters.
+The CloudWatch metric read itself: tests/integration/operate/test_dora.py."""
 
 from __future__ import annotations
 
@@ -165,27 +165,3 @@ def test_parse_dimensions_rejects_broken_pairs(text):
                          ids=["tiny", "hour", "day", "month"])
 def test_metric_period_keeps_points_bounded(minutes, want):
     assert dora.metric_period(T0, _t(minutes)) == want
-
-
-def test_read_metric_returns_the_points_put(session, app_name):
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    cloudwatch = session.client("cloudwatch")
-    cloudwatch.put_metric_data(Namespace=f"{app_name}/App", MetricData=[
-        {"MetricName": "ErrorRate", "Dimensions": [{"Name": "Service", "Value": "web"}],
-         "Timestamp": now - timedelta(minutes=m), "Value": float(m)} for m in range(1, 6)])
-    cloudwatch.put_metric_data(Namespace=f"{app_name}/App", MetricData=[
-        {"MetricName": "ErrorRate", "Dimensions": [{"Name": "Service", "Value": "other"}],
-         "Timestamp": now - timedelta(minutes=2), "Value": 99.0}])
-    series = dora.read_metric(session, f"{app_name}/App", "ErrorRate",
-                              now - timedelta(minutes=30), now, {"Service": "web"},
-                              stat="Maximum")
-    assert series.values == [5.0, 4.0, 3.0, 2.0, 1.0]
-    assert series.timestamps == sorted(series.timestamps)
-    assert series.period_s == 60
-    assert series.label == f"{app_name}/App ErrorRate (Maximum, Service=web)"
-    assert session.recorder.calls[("cloudwatch", "GetMetricData")] == 1
-
-
-def test_read_metric_needs_a_namespace_and_a_name(session):
-    with pytest.raises(ParameterError, match="metric_namespace"):
-        dora.read_metric(session, "", "ErrorRate", T0, _t(60))

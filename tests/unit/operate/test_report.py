@@ -1,4 +1,5 @@
-"""The health report's pure parts: excerpts, rates, the chart's data; and its refusals."""
+"""The health report's pure parts: excerpts, rates, the chart's data. Its refusals on the local
+AWS: tests/integration/operate/test_report.py."""
 
 from __future__ import annotations
 
@@ -82,13 +83,3 @@ def test_chart_has_labelled_axes():
     from matplotlib import pyplot as plt
 
     plt.close(fig)
-
-
-def test_missing_pipeline_is_a_report_error(session, names):
-    with pytest.raises(report.ReportError, match=f"pipeline {names.pipeline} not found"):
-        report.build_health_report(session, names.pipeline, 7)
-
-
-def test_window_must_be_a_day_or_more(session):
-    with pytest.raises(report.ReportError, match="at least 1 day"):
-        report.build_health_report(session, "any", 0)

@@ -1,5 +1,6 @@
 """Plans as a review: the text twin is Plan.render, the HTML groups by resource, puts the
-counts on top and a unified diff under document updates; refused plans cannot be applied."""
+counts on top and a unified diff under document updates; refused plans cannot be applied.
+Against the local AWS: tests/integration/views/test_review.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import pytest
 
 from runbook_lib.core import plan as plans
 from runbook_lib.core.errors import NotOwnedError, RunbookError
-from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.plan import Plan
 from runbook_lib.views import review
 
@@ -109,19 +109,3 @@ def test_the_unified_diff_never_shows_a_secret():
     shown = review.unified_diff(change) + view.html() + view.text()
     assert secret not in shown and "old-value" not in shown
     assert "/app/db2" in review.unified_diff(change)  # a reference is not a secret
-
-
-def test_nb_review_plan_refuses_a_look_alike_and_headless_runs_fail(session, params, names,
-                                                                      monkeypatch, capsys):
-    from runbook_lib.setup import bucket
-    from runbook_lib.views import nb
-
-    session.client("s3").create_bucket(Bucket=names.artifact_bucket)  # no ownership tags
-    ctx = nb.Context(params, session, names)
-    plan = nb.review_plan(bucket.plan_artifact_bucket, ctx)
-    assert plan.step == "artifact bucket" and not plan.changes
-    assert names.artifact_bucket in review.apply_blocked_reason(plan)
-    monkeypatch.setenv(HEADLESS_ENV, "1")
-    with pytest.raises(RunbookError, match="artifact bucket was not applied"):
-        nb.show_plan(plan, apply=False)
-    assert f"refused: s3 bucket {names.artifact_bucket}" in capsys.readouterr().out

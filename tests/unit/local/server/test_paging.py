@@ -1,6 +1,6 @@
 """The one pager of the local services' List operations (local/server/paging.py), case by case.
 
-Over HTTP with boto3's paginators: tests/local_aws/test_paging.py.
+Over HTTP with boto3's paginators: tests/local_aws/test_paging_over_http.py.
 """
 
 from __future__ import annotations

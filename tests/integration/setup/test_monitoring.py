@@ -129,30 +129,6 @@ def test_untagged_lookalike_is_refused_and_untouched(session, params, names, cas
     assert session.recorder.mutating_count == 0, case
 
 
-@pytest.mark.parametrize(
-    "kind, detail_type, has_stage",
-    [
-        ("pipeline", "CodePipeline Pipeline Execution State Change", False),
-        ("stage", "CodePipeline Stage Execution State Change", True),
-    ],
-)
-def test_sample_event_has_aws_shape(params, names, kind, detail_type, has_stage):
-    event = rule_proof.sample_event(params, names, kind, "FAILED")
-    for field in ("version", "id", "detail-type", "source", "account", "time", "region",
-                  "resources", "detail"):
-        assert field in event
-    assert event["detail-type"] == detail_type
-    assert event["source"] == "aws.codepipeline"
-    assert event["resources"] == [names.pipeline_arn]
-    assert {"pipeline", "execution-id", "state", "version"} <= set(event["detail"])
-    assert ("stage" in event["detail"]) is has_stage
-
-
-def test_sample_event_rejects_unknown_kind(params, names):
-    with pytest.raises(ValueError):
-        rule_proof.sample_event(params, names, "action", "FAILED")
-
-
 def test_rule_proof_passes_for_the_planned_and_the_deployed_rule(session, params, names):
     planned = rule_proof.prove_rule(session, params, names)
     assert {p.pattern_from for p in planned} == {"plan"}
