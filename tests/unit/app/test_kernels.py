@@ -13,6 +13,7 @@ manager sends are read at the provisioner, where they leave for the kernel proce
 import asyncio
 import os
 import signal
+from pathlib import Path
 
 import nbformat
 import papermill as pm
@@ -85,12 +86,14 @@ def test_kernels_are_fresh_warm_in_the_notebook_folder_and_shut_down(tmp_path):
     second = _notebook(second_dir, "second.ipynb", [probe, "import wave"])
     with kernels.KernelRelay() as relay:
         km1 = relay.take(first)
+        folders = [Path(km1.ip).parent]
         pids = [_pid(km1)]  # read before retiring: a kernel shut down has no process left
         relay.prepare([second])
         spare_pid = _pid(relay._spares[0][1])
         done1 = _run(first, tmp_path / "out1.ipynb", km1)
         relay.retire(km1)
         km2 = relay.take(second)
+        folders.append(Path(km2.ip).parent)
         pids.append(_pid(km2))
         assert pids[1] == spare_pid  # the kernel started ahead
         done2 = _run(second, tmp_path / "out2.ipynb", km2)
@@ -98,6 +101,7 @@ def test_kernels_are_fresh_warm_in_the_notebook_folder_and_shut_down(tmp_path):
     for done, folder in ((done1, first_dir), (done2, second_dir)):
         assert done.cells[0].outputs[0]["text"].strip() == f"{folder} True []"
     assert not any(_alive(pid) for pid in pids)
+    assert not any(folder.exists() for folder in folders)  # no socket folder left in /tmp
 
 
 def test_a_failure_inside_the_block_still_shuts_every_kernel_down(tmp_path):
@@ -163,3 +167,24 @@ def test_an_explicit_interrupt_still_goes_out():
         return sent
 
     assert signal.SIGINT in asyncio.run(scenario())
+
+
+def test_shutdown_removes_the_socket_folder():
+    """Each kernel's IPC sockets live in a private folder; a run of sixteen notebooks (or a test
+    suite of hundreds) must not leave one per kernel in the temporary folder."""
+    async def scenario():
+        km, _ = await _started_kernel()
+        folder = Path(km.ip).parent
+        assert folder.is_dir()
+        await km.shutdown_kernel()
+        return folder
+
+    assert not asyncio.run(scenario()).exists()
+
+
+def test_a_folder_not_made_for_sockets_is_left_alone(tmp_path):
+    kept = tmp_path / "runbook-kernel-lookalike"
+    kept.mkdir()
+    kernels.remove_socket_folder(str(kept / "kernel"))
+    kernels.remove_socket_folder("127.0.0.1")
+    assert kept.is_dir()
