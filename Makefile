@@ -52,10 +52,16 @@ NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wild
 # worker has its own local AWS and temporary folders, and the notebooks stay together on one
 # worker, in run order (conftest.py). Many tests wait on builds, kernels and subprocesses rather
 # than on the CPU, so there are more workers than cores.
+# Coverage: branch coverage of runbook_lib in the test processes and in the notebooks' kernels
+# (nbval starts coverage in each kernel; it needs the package and the config file named, as
+# here), printed per file not fully covered, HTML in out/coverage/html; under the floor in
+# pyproject [tool.coverage.report] the run fails. Subprocesses (the `runbook` commands CLI tests
+# start, the local AWS a test starts in a subprocess) are not measured.
 TEST_WORKERS ?= 4
+COVERAGE := --cov=runbook_lib --cov-config=pyproject.toml --cov-report=term --cov-report=html
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests $(NOTEBOOKS_IN_RUN_ORDER) \
-		--nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg --durations=20
+		--nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg --durations=20 $(COVERAGE)
 
 ## make check: the quick loop for every edit: unit tests, the local-AWS tests and the CLI's input
 ## checks, without those marked slow (no notebooks, browsers, end-to-end runs, fault rounds or
