@@ -26,6 +26,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.local.codebuild.build_host import BuildJob
 from runbook_lib.local.codebuild.build_paths import work_folder
 from runbook_lib.local.codebuild.build_records import (
     BUILDS_DIR,
@@ -38,7 +39,7 @@ from runbook_lib.local.codebuild.build_settings import BuildSettings
 from runbook_lib.local.codebuild.logs import log_location
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID, CodeBuildProjects
 from runbook_lib.local.codebuild.reports import CodeBuildReports
-from runbook_lib.local.codebuild.runner import BuildJob, BuildRunner
+from runbook_lib.local.codebuild.runner import BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.paging import CODEBUILD, PageRule, page

@@ -14,6 +14,7 @@ import hashlib
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.redact import mask
+from runbook_lib.local.codebuild.build_host import BuildHost
 from runbook_lib.local.codebuild.build_reports import publish_reports
 from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.outputs import (
@@ -25,7 +26,7 @@ from runbook_lib.local.codebuild.outputs import (
 from runbook_lib.local.codebuild.secondary import upload_secondary_artifacts
 
 
-class BuildOutputs:
+class BuildOutputs(BuildHost):
     """Methods of :class:`BuildRunner` for its outputs (uses its shell, logs and records)."""
 
     def _upload_artifacts(self, _phase: str) -> None:

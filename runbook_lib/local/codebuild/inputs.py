@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runbook_lib.local.codebuild.build_host import BuildHost
 from runbook_lib.local.codebuild.commands import shell_program
 from runbook_lib.local.codebuild.env import resolve_variables
 from runbook_lib.local.codebuild.failures import PhaseFailed
@@ -21,7 +22,7 @@ from runbook_lib.local.codebuild.workspace import build_environment, open_shell,
 from runbook_lib.local.server import build_credentials
 
 
-class BuildInputs:
+class BuildInputs(BuildHost):
     """Methods of :class:`BuildRunner` for its inputs (uses its job, paths, logs, records)."""
 
     def _download_source(self, _phase: str) -> None:

@@ -23,15 +23,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from runbook_lib.buildspec.model import Buildspec, Phase
 from runbook_lib.core.redact import mask
 from runbook_lib.local import clock
 from runbook_lib.local.codebuild import events as build_events
+from runbook_lib.local.codebuild.build_host import BuildJob
 from runbook_lib.local.codebuild.build_paths import BuildPaths
-from runbook_lib.local.codebuild.build_reports import AddReport
 from runbook_lib.local.codebuild.cache import BuildCache
 from runbook_lib.local.codebuild.commands import (
     check_run_as,
@@ -41,7 +39,7 @@ from runbook_lib.local.codebuild.commands import (
 from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.finishing import BuildOutputs
 from runbook_lib.local.codebuild.inputs import BuildInputs
-from runbook_lib.local.codebuild.logs import BuildLogWriter, LogLocation
+from runbook_lib.local.codebuild.logs import BuildLogWriter
 from runbook_lib.local.codebuild.sandbox import use_sandbox
 from runbook_lib.local.codebuild.shell import BuildShell
 from runbook_lib.local.codebuild.workspace import (
@@ -76,23 +74,6 @@ def timeout_seconds(minutes: int) -> float:
     shortens it for tests, since AWS's shortest timeout is 5 minutes; the rehearsal clock
     divides it by its factor."""
     return clock.scaled(minutes * 60 * float(os.environ.get(TIMEOUT_SCALE_ENV) or 1))
-
-
-@dataclass
-class BuildJob:
-    """What the build service hands the runner; ``record`` is the build as BatchGetBuilds
-    shows it (source, environment and cache with StartBuild's overrides applied)."""
-
-    record: dict
-    artifacts_config: dict  # ProjectArtifacts: the project's, or artifactsOverride
-    region: str
-    work_dir: Path  # <state>/builds/<project>-<uuid> (build_paths.work_folder)
-    cache_dir: Path  # <state>/cache, for LOCAL caches
-    endpoint_url: str | None
-    log_location: LogLocation
-    from_pipeline: bool = False
-    add_report: AddReport | None = None  # the local report service, bound to this build
-    secondary_artifacts: list[dict] = field(default_factory=list)  # ProjectArtifacts each
 
 
 class BuildRunner(BuildInputs, BuildOutputs):
@@ -131,7 +112,7 @@ class BuildRunner(BuildInputs, BuildOutputs):
         try:
             self._end_phase("SUCCEEDED")  # QUEUED
             build_events.put_state_change(self._events, self.build)
-            phase = "PROVISIONING"
+            phase: str | None = "PROVISIONING"
             while phase:
                 status = self._run_phase(phase)
                 phase = self._next_phase(phase, status)
@@ -247,6 +228,8 @@ class BuildRunner(BuildInputs, BuildOutputs):
         self._publish_fn(copy.deepcopy(self.build))
 
     def _abort_failure(self) -> PhaseFailed:
+        if self._abort_status is None:
+            raise RuntimeError("_abort_failure() asked while the build is not being stopped")
         code, message = _ABORT_CONTEXTS[self._abort_status]
         return PhaseFailed(code, message)
 
@@ -266,7 +249,7 @@ class BuildRunner(BuildInputs, BuildOutputs):
 
     def _commands_phase(self, phase_type: str) -> None:
         phase = self._buildspec_phase(phase_type)
-        if phase is None:
+        if phase is None or self.buildspec is None:  # a phase comes from a buildspec
             return
         check_run_as(self.buildspec, phase)
         if phase.runtime_versions:
@@ -301,22 +284,24 @@ class BuildRunner(BuildInputs, BuildOutputs):
             if output is not None:
                 output.append(line)
 
+        shell, buildspec = self.shell, self.buildspec
+        if shell is None or buildspec is None:
+            raise RuntimeError("commands to run before DOWNLOAD_SOURCE read the buildspec and "
+                               "opened the build's shell")
         pending = list(commands)
         if not pending and prelude:
-            self.shell.run(prelude, lambda _line: None)
-        if not self.buildspec.shares_one_shell:
-            return self._run_each_in_own_shell(pending, on_line)
+            shell.run(prelude, lambda _line: None)
+        if not buildspec.shares_one_shell:
+            return self._run_each_in_own_shell(shell, pending, on_line)
         while pending:
             if self._abort_status:
                 return self._abort_failure()
             batch = pending
-            result = self.shell.run_commands(
-                batch, lambda index, batch=batch: self.logs.container(
-                    f"Running command {batch[index]}"), on_line, prelude)
+            result = shell.run_commands(batch, self._announce(batch), on_line, prelude)
             prelude = ""
             if self._abort_status:
                 return self._abort_failure()
-            if not self.shell.alive():
+            if not shell.alive():
                 self.logs.container("The build's shell exited; the next command starts a new "
                                     "shell, without the variables set so far")
             if result.status != 0:
@@ -324,14 +309,19 @@ class BuildRunner(BuildInputs, BuildOutputs):
             pending = batch[result.index + 1:]
         return None
 
-    def _run_each_in_own_shell(self, commands: list[str], on_line) -> PhaseFailed | None:
+    def _run_each_in_own_shell(self, shell: BuildShell, commands: list[str],
+                               on_line: Callable[[str], None]) -> PhaseFailed | None:
         """Version 0.1: each command in a shell of its own (see :mod:`.commands`)."""
         index, status = run_each_in_own_shell(
-            self.shell, commands, f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}",
-            lambda i: self.logs.container(f"Running command {commands[i]}"), on_line)
+            shell, commands, f"export CODEBUILD_BUILD_SUCCEEDING={int(self.succeeding)}",
+            self._announce(commands), on_line)
         if self._abort_status:
             return self._abort_failure()
         return self._command_failed(commands[index], status) if status != 0 else None
+
+    def _announce(self, commands: list[str]) -> Callable[[int], None]:
+        """The shell's ``on_start``: command ``i`` announced in the log, as CodeBuild does."""
+        return lambda index: self.logs.container(f"Running command {commands[index]}")
 
     def _command_failed(self, command: str, status: int) -> PhaseFailed:
         return command_failed(command, status, self.logs.container)
@@ -350,7 +340,8 @@ class BuildRunner(BuildInputs, BuildOutputs):
 
     def _sets_on_failure(self, phase: Phase) -> bool:
         """Whether the buildspec wrote ``on-failure`` (the parser's default is ABORT)."""
-        return ("phases", phase.name, "on-failure") in self.buildspec.lines
+        return self.buildspec is not None and \
+            ("phases", phase.name, "on-failure") in self.buildspec.lines
 
     def _cache(self) -> BuildCache:
         return BuildCache(self.aws, self.job.region, self.build.get("cache") or {},

@@ -23,9 +23,10 @@ import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SHELL_GONE = 255  # status reported when the shell ended without a status of its own
 PID_FILE = "shell.pid"
@@ -68,7 +69,7 @@ class BuildShell:
         self._marker = "".join(halves).encode()
         self._printed_marker = f"{halves[0]} {halves[1]}"  # printf '%s%s' joins them
         self._count = 0
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._killed = False  # after a stop or timeout, no command may start a new shell
 
     @property
@@ -94,12 +95,13 @@ class BuildShell:
         if self._killed:
             return
         if self.alive():
+            proc, stdin, stdout = self._pipes()
             try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self._proc.wait()
-            for stream in (self._proc.stdin, self._proc.stdout):
+            proc.wait()
+            for stream in (stdin, stdout):
                 stream.close()
         self.start()
 
@@ -117,17 +119,18 @@ class BuildShell:
             return RunResult(0, -signal.SIGKILL)
         if not self.alive():
             self.start()
+        proc, stdin, _stdout = self._pipes()
         script = self._write_script(commands, prelude)
         seen_as = self.scripts_seen_as / script.name
         wrapper = (f". {_quote(str(seen_as))} < /dev/null\n"
                    f"printf '%s%s R %d\\n' {self._printed_marker} \"$?\"\n")
         try:
-            self._proc.stdin.write(wrapper.encode())
-            self._proc.stdin.flush()
+            stdin.write(wrapper.encode())
+            stdin.flush()
         except OSError:  # the shell died between runs
             if commands:
                 on_start(0)
-            return RunResult(0, self._proc.wait())
+            return RunResult(0, proc.wait())
         return self._read_run(len(commands), on_start, on_line)
 
     def run(self, command: str, on_line: Callable[[str], None]) -> int:
@@ -164,14 +167,24 @@ class BuildShell:
         """End the shell and its children, and release its pipes."""
         self.kill()
         if self._proc is not None:
-            self._proc.wait()
-            for stream in (self._proc.stdin, self._proc.stdout):
+            proc, stdin, stdout = self._pipes()
+            proc.wait()
+            for stream in (stdin, stdout):
                 try:
                     stream.close()
                 except OSError:
                     pass
 
     # -- internals -------------------------------------------------------------------------
+
+    def _pipes(self) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes]]:
+        """The shell's process and its stdin and stdout pipes: :meth:`start` made all three,
+        and every caller comes after it (a call before is a bug in the runner)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("the build's shell is not started: call BuildShell.start() "
+                               "before running commands in it")
+        return proc, proc.stdin, proc.stdout
 
     def _write_script(self, commands: Sequence[str], prelude: str) -> Path:
         """The run as one script (kept in the build's folder, for a post-mortem)."""
@@ -218,14 +231,13 @@ class BuildShell:
                 return RunResult(max(started, 0), int(fields[0]) if fields else SHELL_GONE)
         if started < 0 and count:
             on_start(0)
-        return RunResult(max(started, 0), self._proc.wait())
+        return RunResult(max(started, 0), self._pipes()[0].wait())
 
-
-    def _lines(self):
+    def _lines(self) -> Iterator[bytes]:
         """Output lines as the shell writes them, read in chunks: after each read the reader
         lets output gather for a moment, so a run of quick commands costs a few wake-ups of
         this thread instead of one per command."""
-        fd = self._proc.stdout.fileno()
+        fd = self._pipes()[2].fileno()
         pending = b""
         while True:
             chunk = os.read(fd, 65536)

@@ -36,7 +36,14 @@ class CommandsAction:
         summary = result.summary(ctx.commands)
         if not result.succeeded:
             return ActionOutcome("Failed", summary)
-        outputs = [put_artifact(ctx.aws, ctx.region, ArtifactRef(
-            name, ctx.artifact_bucket, ctx.new_artifact_key(name)), result.output_zip)
-            for name in ctx.output_artifact_names]
+        outputs: list[ArtifactRef] = []
+        if ctx.output_artifact_names:
+            packed = result.output_zip  # run_commands packs the folder when pack_output asks
+            if packed is None:
+                return ActionOutcome("Failed", f"Action {ctx.action_name}: the commands "
+                                     "succeeded but their folder was not packed for the "
+                                     "output artifacts (a local AWS error: report it)")
+            outputs = [put_artifact(ctx.aws, ctx.region, ArtifactRef(
+                name, ctx.artifact_bucket, ctx.new_artifact_key(name)), packed)
+                for name in ctx.output_artifact_names]
         return ActionOutcome("Succeeded", summary, outputs, result.variables)

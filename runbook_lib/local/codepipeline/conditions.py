@@ -18,6 +18,7 @@ import time
 import uuid
 from typing import Any
 
+from runbook_lib.local.codepipeline.engine_host import EngineHost
 from runbook_lib.local.codepipeline.records import (
     CONDITION_BLOCKS,
     ConditionRecord,
@@ -34,7 +35,7 @@ log = logging.getLogger("runbook.local.pipelines")
 PASSED = ("Succeeded", "Overridden")
 
 
-class StageGates:
+class StageGates(EngineHost):
     """Evaluate condition blocks and serve OverrideStageCondition."""
 
     def evaluate_condition(self, key: ExecutionKey, stage: dict[str, Any], block: str) -> str:
@@ -119,6 +120,9 @@ class StageGates:
                   rule: dict[str, Any], flag: threading.Event) -> RuleOutcome:
         rule_id = self._open_rule(key, stage["name"], block, rule)
         execution = self.execution(key)
+        if execution is None:  # deleted with its pipeline (DeletePipeline) meanwhile
+            return RuleOutcome("Failed", f"Execution {key.execution_id} no longer exists: "
+                               f"pipeline {key.pipeline} was deleted")
         try:
             configuration = resolve_configuration(rule.get("configuration") or {},
                                                   self.variable_scope(execution))
@@ -188,7 +192,7 @@ class StageGates:
             if record.get("_summary") == summary:
                 return
             with self.changing():
-                record.update(_summary=summary, lastUpdateTime=time.time())
+                record.update({"_summary": summary, "lastUpdateTime": time.time()})
                 state = self.existing(key)["conditions"][stage][block]
                 if state["status"] == "InProgress":
                     state["summary"] = summary[:2048]
@@ -205,8 +209,8 @@ class StageGates:
             if status == "Failed":
                 result["errorDetails"] = {"code": outcome.error_code,
                                           "message": outcome.summary[:5000]}
-            record.update(status=status, lastUpdateTime=time.time(), _summary=outcome.summary,
-                          output={"executionResult": result})
+            record.update({"status": status, "lastUpdateTime": time.time(),
+                           "_summary": outcome.summary, "output": {"executionResult": result}})
             snap = copy.deepcopy(self.existing(key))
             rec = copy.deepcopy(record)
         self.events.rule(snap, rec, status.upper())

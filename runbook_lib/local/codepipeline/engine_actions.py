@@ -20,13 +20,14 @@ from runbook_lib.local.codepipeline.actions import (
     ArtifactRef,
     executor_for,
 )
+from runbook_lib.local.codepipeline.engine_host import EngineHost
 from runbook_lib.local.codepipeline.records import ACCOUNT_ID, EVENT_STATES, ExecutionKey
 from runbook_lib.local.codepipeline.variables import UnresolvedVariable, resolve_configuration
 
 log = logging.getLogger("runbook.local.pipelines")
 
 
-class ActionRunner:
+class ActionRunner(EngineHost):
     """Runs the actions of one stage of one execution (see the module docstring)."""
 
     def run_actions(self, key: ExecutionKey, stage: dict[str, Any], rerun: str) -> str:
@@ -132,6 +133,9 @@ class ActionRunner:
     def _call_executor(self, key: ExecutionKey, stage: str, action: dict[str, Any],
                        action_id: str, executor) -> ActionOutcome:
         execution = self.execution(key)
+        if execution is None:  # deleted with its pipeline (DeletePipeline) meanwhile
+            return ActionOutcome("Failed", f"Execution {key.execution_id} no longer exists: "
+                                 f"pipeline {key.pipeline} was deleted")
         try:
             configuration = resolve_configuration(action.get("configuration", {}),
                                                   self.variable_scope(execution))
@@ -260,9 +264,9 @@ def _absorb_outputs(execution: dict[str, Any], action: dict[str, Any],
                                           "created", "revisionChangeIdentifier")
                  if revision.get(k) is not None}
         execution["artifactRevisions"].append({"name": names[0], **entry})
-        execution["sourceSummaries"].append(
-            {"actionName": action["name"], **{k: entry[k] for k in
-                                              ("revisionId", "revisionSummary", "revisionUrl")
-                                              if k in entry}})
+        summary: dict[str, Any] = {"actionName": action["name"]}
+        summary.update((k, entry[k]) for k in ("revisionId", "revisionSummary", "revisionUrl")
+                       if k in entry)
+        execution["sourceSummaries"].append(summary)
         if not execution.get("commitId") and revision.get("revisionId"):
             execution["commitId"] = revision["revisionId"]

@@ -8,10 +8,11 @@ supersedes the one waiting there. Waits use the engine's one condition, so nothi
 
 from __future__ import annotations
 
+from runbook_lib.local.codepipeline.engine_host import EngineHost
 from runbook_lib.local.codepipeline.records import ACTIVE, ExecutionKey
 
 
-class StageBoundaries:
+class StageBoundaries(EngineHost):
     """Turn-taking at stage boundaries (see the module docstring)."""
 
     def wait_turn(self, key: ExecutionKey) -> bool:

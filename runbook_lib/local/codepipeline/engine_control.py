@@ -13,13 +13,14 @@ from typing import Any
 from runbook_lib.local.codepipeline import approvals
 from runbook_lib.local.codepipeline.actions import ActionOutcome
 from runbook_lib.local.codepipeline.engine_actions import action_output
+from runbook_lib.local.codepipeline.engine_host import EngineHost
 from runbook_lib.local.codepipeline.records import ACTIVE, EVENT_STATES, ExecutionKey
 from runbook_lib.local.server.wire import AwsError
 
 RESTART_SUMMARY = "The local AWS restarted while this was in progress"
 
 
-class EngineControl:
+class EngineControl(EngineHost):
     """StopPipelineExecution, RetryStageExecution, RollbackStage, and restart recovery."""
 
     def request_stop(self, key: ExecutionKey, abandon: bool, reason: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,7 +86,7 @@ class PipelineEvents:
                        "summary": recorded.get("summary", "")})
         self._put(execution, CONDITION_DETAIL_TYPE, detail, state)
 
-    def rule(self, execution: dict[str, Any], record: dict[str, Any], state: str) -> None:
+    def rule(self, execution: dict[str, Any], record: Mapping[str, Any], state: str) -> None:
         """``record`` is the RuleExecutionDetail the engine keeps for the rule run."""
         detail = self._base(execution)
         type_id = record.get("input", {}).get("ruleTypeId", {})
