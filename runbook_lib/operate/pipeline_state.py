@@ -56,8 +56,11 @@ def read_state(session: AwsSession, pipeline: str) -> dict[str, Any]:
 
 def stage_statuses(session: AwsSession, pipeline: str, execution_id: str
                    ) -> list[tuple[str, str]]:
-    """(stage, status) for the stages this execution has reached, in pipeline order."""
-    return stages_of(session, pipeline, read_state(session, pipeline), execution_id)
+    """(stage, status) for the stages this execution has reached, in pipeline order, also
+    those a later run has been through since (a rollback that follows a failed deploy at once:
+    the stage's ``latestExecution`` is already the rollback's)."""
+    return stages_of(session, pipeline, read_state(session, pipeline), execution_id,
+                     past_later_runs=True)
 
 
 def pending_approvals(session: AwsSession, pipeline: str) -> list[PendingApproval]:
@@ -65,26 +68,42 @@ def pending_approvals(session: AwsSession, pipeline: str) -> list[PendingApprova
     return pending_in(session, pipeline, read_state(session, pipeline))
 
 
-def stages_of(session: AwsSession, pipeline: str, state: dict[str, Any], execution_id: str
-              ) -> list[tuple[str, str]]:
-    """Stages of ``state`` this execution reached; from the action executions for stages whose
-    ``latestExecution`` the state leaves out."""
+def stages_of(session: AwsSession, pipeline: str, state: dict[str, Any], execution_id: str,
+              past_later_runs: bool = False) -> list[tuple[str, str]]:
+    """Stages of ``state`` this execution reached; from its action and rule executions for
+    stages whose ``latestExecution`` the state leaves out, and, with ``past_later_runs``, for
+    those whose ``latestExecution`` is another run's (two List reads more: not for polls)."""
     require_id("execution_id", execution_id)
     stages = state.get("stageStates") or []
     out, unknown = [], []
     for stage in stages:
         latest = stage.get("latestExecution")
-        if latest is None:
-            unknown.append(stage.get("stageName", ""))
-        elif latest.get("pipelineExecutionId") == execution_id:
+        if latest is not None and latest.get("pipelineExecutionId") == execution_id:
             out.append((stage.get("stageName", ""), latest.get("status", "")))
+        elif latest is None or past_later_runs:
+            unknown.append(stage.get("stageName", ""))
     if unknown:
-        by_stage: dict[str, list[str]] = {}
-        for item in _action_items(session, pipeline, execution_id):
-            by_stage.setdefault(item.get("stageName", ""), []).append(item.get("status", ""))
+        by_stage = _statuses_by_stage(session, pipeline, execution_id)
         out += [(name, combine_statuses(by_stage[name])) for name in unknown if name in by_stage]
     order = [s.get("stageName", "") for s in stages]
     return sorted(out, key=lambda pair: order.index(pair[0]))
+
+
+def _statuses_by_stage(session: AwsSession, pipeline: str, execution_id: str
+                       ) -> dict[str, list[str]]:
+    """The statuses of an execution's actions and of its stage conditions' rules, by stage: a
+    stage whose actions all succeeded still failed when a condition's rule failed it."""
+    cp = session.client("codepipeline")
+    by_stage: dict[str, list[str]] = {}
+    run_filter = {"pipelineExecutionId": execution_id}
+    for operation, key in (("list_action_executions", "actionExecutionDetails"),
+                           ("list_rule_executions", "ruleExecutionDetails")):
+        for page in cp.get_paginator(operation).paginate(pipelineName=pipeline,
+                                                         filter=run_filter):
+            for item in page.get(key) or []:
+                by_stage.setdefault(item.get("stageName", ""), []).append(
+                    item.get("status", ""))
+    return by_stage
 
 
 def pending_in(session: AwsSession, pipeline: str, state: dict[str, Any]) -> list[PendingApproval]:
@@ -155,15 +174,6 @@ def _place(session: AwsSession, pipeline: str,
                     approval.execution_id = item.get("pipelineExecutionId") or ""
         if all(a.execution_id for a, _ in approvals):
             return
-
-
-def _action_items(session: AwsSession, pipeline: str, execution_id: str) -> list[dict[str, Any]]:
-    paginator = session.client("codepipeline").get_paginator("list_action_executions")
-    out: list[dict[str, Any]] = []
-    for page in paginator.paginate(pipelineName=pipeline,
-                                   filter={"pipelineExecutionId": execution_id}):
-        out.extend(page.get("actionExecutionDetails") or [])
-    return out
 
 
 def answer_approval(session: AwsSession, approval: PendingApproval, approve: bool,

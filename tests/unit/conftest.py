@@ -12,3 +12,11 @@ def pytest_runtest_setup(item) -> None:
     if "local_aws" in item.fixturenames:
         pytest.fail(f"{item.nodeid} needs the HTTP local AWS: move it to the same place under "
                     "tests/integration/ (docs/CONVENTIONS.md, Tests)", pytrace=False)
+
+
+@pytest.fixture
+def example_credentials(monkeypatch):
+    """For tests whose AWS answers come from botocore's Stubber: the endpoint is never reached,
+    but a session signs with something, whatever the shell (or an earlier test) has set."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret")

@@ -31,7 +31,7 @@ from runbook_lib.operate import (
 from runbook_lib.operate.revisions import parse_time
 
 # AWS's example ids do not match the model's id patterns; lengths and emptiness still count.
-pytestmark = pytest.mark.model_check("lengths")
+pytestmark = [pytest.mark.model_check("lengths"), pytest.mark.usefixtures("example_credentials")]
 
 PIPELINE = "MyFirstPipeline"
 ACTIONS = example_output("codepipeline", "list-action-executions")["actionExecutionDetails"]
@@ -69,6 +69,7 @@ def _state_with_pending_approval() -> dict:
 ANSWERS = {
     "ListPipelineExecutions": {"pipelineExecutionSummaries": RUNS},
     "ListActionExecutions": _action_executions,
+    "ListRuleExecutions": {"ruleExecutionDetails": []},  # no stage conditions in the example
     "GetPipelineState": _state_with_pending_approval(),
     "GetPipeline": example_output("codepipeline", "get-pipeline"),
 }

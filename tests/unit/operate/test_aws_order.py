@@ -22,7 +22,8 @@ from aws_examples import ExampleResponder, example_output
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import approvals, durations, executions, logs, pipeline_state, summaries
 
-pytestmark = pytest.mark.model_check("lengths")  # AWS's example ids miss the id patterns
+# AWS's example ids miss the id patterns; Stubber answers, so any credentials sign.
+pytestmark = [pytest.mark.model_check("lengths"), pytest.mark.usefixtures("example_credentials")]
 
 PIPELINE = "MyFirstPipeline"
 RUNS = 60
@@ -110,13 +111,6 @@ def _aws(order: str, runs: list[dict] | None = None, **extra):
         **extra,
     }
     return session, ExampleResponder(session.client("codepipeline"), answers)
-
-
-@pytest.fixture(autouse=True)
-def _credentials(monkeypatch):
-    """The endpoint is never reached (Stubber answers), but a session signs with something."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret")
 
 
 def _no_empty_identifier(calls: list[tuple[str, dict]]) -> None:
