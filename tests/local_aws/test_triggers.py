@@ -269,7 +269,7 @@ def test_extension_thread_polls_and_stops_on_close(service, state, repo, monkeyp
                    describe=lambda: service.started)
     finally:
         triggers.close()
-    assert not triggers._thread.is_alive()
+    assert triggers.poller is not None and not triggers.poller.alive
 
 
 def test_extension_without_pipeline_service_stays_idle(state):
