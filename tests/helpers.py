@@ -62,12 +62,73 @@ def wait_for_build(codebuild, build_id: str, *, timeout: float = 60.0,
 def pipeline_role(session: AwsSession, app: str) -> str:
     """The ARN of role ``APP-role`` for a test pipeline, created if missing (the local engine
     checks a pipeline's role exists, not what it allows)."""
-    iam = session.client("iam")
+    return ensure_role(session.client("iam"), f"{app}-role")
+
+
+def ensure_role(iam, name: str, trust: str = "{}") -> str:
+    """The ARN of role ``name``, created with ``trust`` if missing (``iam``: any IAM client)."""
     try:
-        return iam.create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")["Role"][
-            "Arn"]
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:
-        return iam.get_role(RoleName=f"{app}-role")["Role"]["Arn"]
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
+def aws_action(name: str, category: str, provider: str, **fields: Any) -> dict:
+    """One action of a pipeline declaration, of AWS's own type ``category``/``provider``;
+    ``fields`` add configuration, inputArtifacts, namespace and the like."""
+    return {"name": name, "actionTypeId": {"category": category, "owner": "AWS",
+                                           "provider": provider, "version": "1"}, **fields}
+
+
+def s3_source_stage(bucket: str, key: str = "app.zip", output: str = "Src",
+                    **configuration: str) -> dict:
+    """The ``Source`` stage reading ``s3://bucket/key`` into artifact ``output``, started by
+    the test (no polling); ``configuration`` adds fields such as a webhook's ``Branch``."""
+    return {"name": "Source", "actions": [aws_action(
+        "Source", "Source", "S3", outputArtifacts=[{"name": output}],
+        configuration={"S3Bucket": bucket, "S3ObjectKey": key, "PollForSourceChanges": "false",
+                       **configuration})]}
+
+
+def approval_stage(name: str = "Approve") -> dict:
+    """A stage of one manual approval, where a run waits for the test to answer."""
+    return {"name": name, "actions": [aws_action(name, "Approval", "Manual")]}
+
+
+def pipeline_declaration(name: str, role_arn: str, artifact_bucket: str, *stages: dict,
+                         **fields: Any) -> dict:
+    """A pipeline declaration: ``stages`` in order, artifacts in ``artifact_bucket``;
+    ``fields`` add pipelineType, executionMode and the like."""
+    return {"name": name, "roleArn": role_arn, **fields,
+            "artifactStore": {"type": "S3", "location": artifact_bucket},
+            "stages": list(stages)}
+
+
+def put_source_object(s3, bucket: str, files: Mapping[str, str | bytes],
+                      key: str = "app.zip") -> None:
+    """A new versioned bucket holding the zip of ``files`` at ``key``: an S3 source's object."""
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key=key, Body=make_zip(files))
+
+
+def create_s3_pipeline(session: AwsSession, app: str, name: str, bucket: str, *stages: dict,
+                       files: Mapping[str, str | bytes] | None = None, key: str = "app.zip",
+                       tags: list[dict] | None = None, **fields: Any) -> dict:
+    """Create pipeline ``name`` (role ``APP-role``): an S3 source stage reading ``bucket``
+    (also its artifact store), then ``stages``. With ``files``, the bucket is made versioned
+    and holds their zip at ``key``; without, only the bucket is made, and the source object is
+    missing. ``tags`` go with CreatePipeline. Returns the declaration."""
+    s3 = session.client("s3")
+    if files is None:
+        s3.create_bucket(Bucket=bucket)
+    else:
+        put_source_object(s3, bucket, files, key)
+    declaration = pipeline_declaration(name, pipeline_role(session, app), bucket,
+                                       s3_source_stage(bucket, key), *stages, **fields)
+    session.client("codepipeline").create_pipeline(
+        pipeline=declaration, **({"tags": tags} if tags else {}))
+    return declaration
 
 
 FINISHED = lambda e: e["status"] not in ("InProgress", "Stopping")  # noqa: E731
