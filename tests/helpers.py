@@ -6,6 +6,7 @@ pyproject.toml).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from runbook_lib.core.local_endpoint import ServerStatus
 from runbook_lib.core.params import Params
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import process
 from runbook_lib.operate import executions, history, pipeline_state, summaries
 from runbook_lib.setup import bucket, codebuild, config_store, iam
 
@@ -63,6 +65,12 @@ def pipeline_role(session: AwsSession, app: str) -> str:
     """The ARN of role ``APP-role`` for a test pipeline, created if missing (the local engine
     checks a pipeline's role exists, not what it allows)."""
     return ensure_role(session.client("iam"), f"{app}-role")
+
+
+# What a pipeline's service role trusts on AWS (the local engine checks only that it exists).
+PIPELINE_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
 
 
 def ensure_role(iam, name: str, trust: str = "{}") -> str:
@@ -227,16 +235,53 @@ def approve_and_finish(session: AwsSession, pipeline_name: str, execution_id: st
     assert result.status == "Succeeded", result
 
 
+def push_and_follow(session: AwsSession, pipeline: str, push: Callable[[], Any],
+                    timeout: float = 600) -> summaries.ExecutionSummary:
+    """Push (``push()``), wait for the run it starts, and follow that run until it ends or
+    waits for an approval: its summary then."""
+    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
+    push()
+    run = executions.wait_for_new_execution(session, pipeline, known, timeout=120)
+    return executions.wait_for_execution(session, pipeline, run.execution_id, timeout,
+                                         stop_at_approval=True)
+
+
 def push_to_approval(session: AwsSession, params: Params, push: Callable[[], Any]) -> str:
     """Push (``push()``) and wait until the run it starts waits for approval; its id."""
-    name = params.names().pipeline
-    known = {e.execution_id for e in summaries.list_executions(session, name)}
-    push()
-    run = executions.wait_for_new_execution(session, name, known, timeout=60)
-    result = executions.wait_for_execution(session, name, run.execution_id, 300,
-                                           stop_at_approval=True)
+    result = push_and_follow(session, params.names().pipeline, push, timeout=300)
     assert not result.finished, result
-    return run.execution_id
+    return result.execution_id
+
+
+RUNBOOK = str(Path(sys.executable).with_name("runbook"))
+
+
+@contextlib.contextmanager
+def operator_local(state: Path, drop: tuple[str, ...] = ("AWS_",)
+                   ) -> Iterator[tuple[str, dict[str, str]]]:
+    """A local AWS on ``state`` for the span of the block, and the environment an operator's
+    shell has for it: no variable starting with one of ``drop`` (no AWS credentials: the
+    `runbook` command finds them in the state folder), the endpoint, the state folder and
+    the region. Yields (endpoint URL, environment)."""
+    status = process.start(state)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(AWS_ENDPOINT_URL=status.endpoint_url, RUNBOOK_STATE_DIR=str(state),
+               AWS_REGION="us-east-1")
+    try:
+        yield status.endpoint_url, env
+    finally:
+        process.stop(state)
+
+
+def operator_runbook(env: Mapping[str, str], *args: str, ok: tuple[int, ...] = (0,),
+                     timeout: float = 1200) -> subprocess.CompletedProcess:
+    """The installed `runbook` command, as an operator types it: the test fails on an exit
+    status not in ``ok`` (with the output's tail) and on any traceback."""
+    done = subprocess.run([RUNBOOK, *args], env=dict(env), capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode in ok, (args, done.stdout[-3000:] + done.stderr[-3000:])
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    return done
 
 
 def assert_converged(session: AwsSession, rerun: Callable[[], Plan]) -> Plan:
@@ -300,16 +345,21 @@ def drop_archive_rule(session: AwsSession, app: str) -> None:
     events.delete_rule(Name=rule)
 
 
-def start_local_as_operator(state: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """`runbook local start` from a shell holding ``environ`` (the venv's bin first on PATH);
-    the ``export`` lines it prints, as a mapping."""
+@contextlib.contextmanager
+def local_as_operator(state: Path, environ: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """`runbook local start` from a shell holding ``environ`` (the venv's bin first on PATH),
+    and `runbook local stop` when the block ends; yields the ``export`` lines it printed, as a
+    mapping."""
     env = {**environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{environ['PATH']}"}
-    started = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", "local", "start",
-                              "--state-dir", str(state)], env=env, capture_output=True,
-                             text=True, timeout=120)
+    command = [sys.executable, "-m", "runbook_lib.app.cli", "local"]
+    started = subprocess.run([*command, "start", "--state-dir", str(state)], env=env,
+                             capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
-    return dict(line[len("export "):].split("=", 1) for line in started.stdout.splitlines()
-                if line.startswith("export "))
+    try:
+        yield dict(line[len("export "):].split("=", 1) for line in started.stdout.splitlines()
+                   if line.startswith("export "))
+    finally:
+        subprocess.run([*command, "stop", "--state-dir", str(state)], timeout=60)
 
 
 def exported_client(exports: Mapping[str, str], service: str, **creds: str):

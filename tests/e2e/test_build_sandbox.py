@@ -28,14 +28,13 @@ from botocore.exceptions import ClientError
 from helpers import (
     daemon_command,
     exported_client,
+    local_as_operator,
     processes_with,
-    start_local_as_operator,
     wait_until,
 )
 
 from runbook_lib.local.codebuild import sandbox
 
-RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
 ROLE = "arn:aws:iam::123456789012:role/build-role"
 MARKERS = {  # what the operator's shell holds when it starts the local AWS
     "RUNBOOK_SECRET_X": "runbook-secret-marker-7f3a",
@@ -55,8 +54,8 @@ pytestmark = pytest.mark.skipif(not sandbox.support().available,
 def stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("sandbox-state")
     environ = {**os.environ, **MARKERS, "RUNBOOK_LOCAL_TIMEOUT_SCALE": TIMEOUT_SCALE}
-    yield state, start_local_as_operator(state, environ)
-    subprocess.run([*RUNBOOK, "local", "stop", "--state-dir", str(state)], timeout=60)
+    with local_as_operator(state, environ) as exports:
+        yield state, exports
 
 
 _client = exported_client

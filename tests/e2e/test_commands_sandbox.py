@@ -14,8 +14,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import uuid
 import zipfile
 from pathlib import Path
@@ -24,10 +22,13 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import (
     daemon_command,
+    ensure_role,
     exported_client,
-    make_zip,
+    local_as_operator,
+    pipeline_declaration,
     processes_with,
-    start_local_as_operator,
+    put_source_object,
+    s3_source_stage,
     wait_for_execution,
     wait_until,
 )
@@ -36,7 +37,6 @@ from runbook_lib.core.local_credentials import read_credentials
 from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.server import process
 
-RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
 ROLE = "arn:aws:iam::123456789012:role/commands-role"
 MARKERS = {  # what the operator's shell holds when it starts the local AWS
     "RUNBOOK_SECRET_X": "runbook-secret-marker-5e1b",
@@ -58,8 +58,8 @@ pytestmark = pytest.mark.skipif(not sandbox.support().available,
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("commands-state")
-    yield state, start_local_as_operator(state, {**os.environ, **MARKERS})
-    subprocess.run([*RUNBOOK, "local", "stop", "--state-dir", str(state)], timeout=60)
+    with local_as_operator(state, {**os.environ, **MARKERS}) as exports:
+        yield state, exports
 
 
 _client = exported_client
@@ -69,26 +69,12 @@ def _pipeline(exports, stage):
     """A V2 pipeline: an S3 source, then ``stage``; returns its name and first execution."""
     s3, cp = _client(exports, "s3"), _client(exports, "codepipeline")
     name = "cmd-" + uuid.uuid4().hex[:8]
-    try:
-        _client(exports, "iam").create_role(RoleName=ROLE.rsplit("/", 1)[1],
-                                            AssumeRolePolicyDocument="{}")
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-    for bucket in (f"{name}-src", f"{name}-art"):
-        s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=f"{name}-src",
-                             VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket=f"{name}-src", Key="src.zip", Body=make_zip({"app.txt": "app"}))
-    source = {"name": "Source", "actions": [{
-        "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                           "provider": "S3", "version": "1"},
-        "configuration": {"S3Bucket": f"{name}-src", "S3ObjectKey": "src.zip",
-                          "PollForSourceChanges": "false"},
-        "outputArtifacts": [{"name": "Src"}]}]}
-    cp.create_pipeline(pipeline={"name": name, "pipelineType": "V2", "roleArn": ROLE,
-                                 "artifactStore": {"type": "S3", "location": f"{name}-art"},
-                                 "stages": [source, stage]})
+    role = ensure_role(_client(exports, "iam"), "commands-role")
+    s3.create_bucket(Bucket=f"{name}-art")
+    put_source_object(s3, f"{name}-src", {"app.txt": "app"}, key="src.zip")
+    cp.create_pipeline(pipeline=pipeline_declaration(
+        name, role, f"{name}-art", s3_source_stage(f"{name}-src", "src.zip"), stage,
+        pipelineType="V2"))
     first = wait_until(lambda: cp.list_pipeline_executions(pipelineName=name)[
         "pipelineExecutionSummaries"], what="the first execution", timeout=30)
     return name, first[0]["pipelineExecutionId"]

@@ -15,7 +15,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import aws_cli, local_aws_env, run_runbook, wait_for_execution, wait_until
+from helpers import (
+    PIPELINE_TRUST,
+    approval_stage,
+    aws_cli,
+    ensure_role,
+    local_aws_env,
+    pipeline_declaration,
+    run_runbook,
+    s3_source_stage,
+    wait_for_execution,
+    wait_until,
+)
 
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
@@ -24,9 +35,6 @@ from runbook_lib.setup import teardown
 from runbook_lib.setup.schedule import ReportNames
 
 pytestmark = pytest.mark.slow
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +52,12 @@ def stack(tmp_path_factory):
 def _pipeline_with_one_run(session: AwsSession, names) -> None:
     """An S3-sourced pipeline whose source object is missing: its one run fails at once."""
     session.client("s3").create_bucket(Bucket=names.artifact_bucket)
-    role = session.client("iam").create_role(RoleName=names.codepipeline_role,
-                                             AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    source = {"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                 "provider": "S3", "version": "1"},
-              "configuration": {"S3Bucket": names.artifact_bucket, "S3ObjectKey": "none.zip",
-                                "PollForSourceChanges": "false"},
-              "outputArtifacts": [{"name": "src"}]}
-    approve = {"name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                                   "provider": "Manual", "version": "1"}}
+    role = ensure_role(session.client("iam"), names.codepipeline_role, PIPELINE_TRUST)
     pipelines = session.client("codepipeline")
-    pipelines.create_pipeline(pipeline={
-        "name": names.pipeline, "roleArn": role, "version": 1,
-        "artifactStore": {"type": "S3", "location": names.artifact_bucket},
-        "stages": [{"name": "Source", "actions": [source]},
-                   {"name": "Approve", "actions": [approve]}]})
+    pipelines.create_pipeline(pipeline=pipeline_declaration(
+        names.pipeline, role, names.artifact_bucket,
+        s3_source_stage(names.artifact_bucket, "none.zip", output="src"), approval_stage(),
+        version=1))
     run = pipelines.start_pipeline_execution(name=names.pipeline)["pipelineExecutionId"]
     wait_for_execution(pipelines, names.pipeline, run, "Failed", timeout=60)
 
