@@ -10,10 +10,13 @@ import contextlib
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -52,6 +55,57 @@ def wait_until(read: Callable[[], T], done: Callable[[T], Any] = bool, *,
         time.sleep(interval)
         value = read()
     return value
+
+
+def receive_messages(sqs, url: str, done: Callable[[list[dict]], Any] = bool, *,
+                     timeout: float = 15.0, what: str = "") -> list[dict]:
+    """Messages received from queue ``url`` (and kept) until ``done(messages)`` holds; by
+    default, until one arrived. Long polls of a second each: nothing arrives between them
+    unseen. On timeout the test fails naming ``what`` and the messages that did arrive."""
+    got: list[dict] = []
+
+    def more() -> list[dict]:
+        got.extend(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                       MessageAttributeNames=["All"]).get("Messages", []))
+        return got
+
+    return wait_until(more, done, timeout=timeout, interval=0,
+                      what=what or f"a message on {url}",
+                      describe=lambda: [m.get("Body", "")[:200] for m in got])
+
+
+def wait_for_log_match(proc: subprocess.Popen, log: Path, pattern: str, *,
+                       timeout: float = 120, what: str = "") -> re.Match:
+    """The first match of ``pattern`` in ``log``, the file a started process writes its
+    output to; the test fails if the process ends first, or on timeout, with the log's tail."""
+    def read() -> tuple[re.Match | None, int | None]:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return re.search(pattern, text), proc.poll()
+
+    def tail() -> str:
+        return log.read_text(errors="replace")[-4000:] if log.exists() else "(no log)"
+
+    what = what or f"{pattern!r} in {log}"
+    match, code = wait_until(read, lambda seen: seen[0] or seen[1] is not None,
+                             timeout=timeout, interval=0.25, what=what, describe=tail)
+    assert match, f"the process ended (exit code {code}) before {what}; its log:\n{tail()}"
+    return match
+
+
+def get_json_when_serving(url: str, *, timeout: float = 60) -> Any:
+    """The JSON at ``url`` once its server accepts connections: a server logs its URL a
+    moment before it listens, so a refused connection is waited out; any other error fails."""
+    def attempt() -> tuple[bool, Any]:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                return True, json.loads(resp.read())
+        except urllib.error.URLError as err:
+            if not isinstance(err.reason, ConnectionRefusedError):
+                raise
+            return False, None
+
+    return wait_until(attempt, lambda answer: answer[0], timeout=timeout, interval=0.25,
+                      what=f"{url.split('?')[0]} to accept connections")[1]
 
 
 def wait_for_build(codebuild, build_id: str, *, timeout: float = 60.0,

@@ -21,7 +21,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
-from helpers import make_zip, pipeline_role, wait_until
+from helpers import make_zip, pipeline_role, receive_messages, wait_until
 
 from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
@@ -565,11 +565,8 @@ def test_condition_and_rule_changes_reach_eventbridge(session, app_name):
         deploy_stage(f"{app_name}-d", beforeEntry=condition("FAIL", variable_gate()))])
     start(cp, pipeline, gate="shut")
     settle(cp, pipeline)
-    bodies = []
-    deadline = time.monotonic() + 15
-    while len(bodies) < 2 and time.monotonic() < deadline:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        bodies += [json.loads(m["Body"]) for m in got.get("Messages", [])]
+    bodies = [json.loads(m["Body"]) for m in receive_messages(
+        sqs, url, lambda got: len(got) >= 2, what="the rule's and the condition's FAILED events")]
     kinds = {b["detail-type"]: b["detail"] for b in bodies}
     rule_detail = kinds["CodePipeline Rule Execution State Change"]
     assert (rule_detail["stage"], rule_detail["rule"], rule_detail["state"]) == (
