@@ -152,6 +152,13 @@ def s3_source_stage(bucket: str, key: str = "app.zip", output: str = "Src",
                        **configuration})]}
 
 
+def codebuild_stage(project: str, source: str = "Src") -> dict:
+    """A ``Build`` stage of one CodeBuild action building ``project`` from artifact ``source``."""
+    return {"name": "Build", "actions": [aws_action(
+        "Build", "Build", "CodeBuild", configuration={"ProjectName": project},
+        inputArtifacts=[{"name": source}])]}
+
+
 def approval_stage(name: str = "Approve") -> dict:
     """A stage of one manual approval, where a run waits for the test to answer."""
     return {"name": name, "actions": [aws_action(name, "Approval", "Manual")]}

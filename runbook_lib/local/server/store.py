@@ -154,3 +154,28 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def append_synced(fd: int, data: bytes) -> int:
+    """Append ``data`` to the file open at ``fd`` (``O_APPEND``), on disk before this returns;
+    the offset it starts at. A failed write (a full disk) is taken back, so the file ends
+    where it did, and the ``OSError`` raised: an append-only file never keeps half a record."""
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fdatasync(fd)
+    except OSError:
+        cut_back(fd, start)
+        raise
+    return start
+
+
+def cut_back(fd: int, length: int) -> None:
+    """Take the file back to ``length`` bytes (truncating needs no free space)."""
+    os.ftruncate(fd, length)
+    try:
+        os.fdatasync(fd)
+    except OSError:
+        pass
