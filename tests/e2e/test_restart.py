@@ -9,7 +9,7 @@ import signal
 import pytest
 from helpers import (
     PIPELINE_TRUST,
-    aws_action,
+    codebuild_stage,
     ensure_role,
     pipeline_declaration,
     put_source_object,
@@ -36,12 +36,9 @@ def _create_pipeline(s: AwsSession) -> None:
         name="restart-build", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
         environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
                      "computeType": "BUILD_GENERAL1_SMALL"}, serviceRole=role)
-    build = {"name": "Build", "actions": [aws_action(
-        "Build", "Build", "CodeBuild", configuration={"ProjectName": "restart-build"},
-        inputArtifacts=[{"name": "Src"}])]}
     s.client("codepipeline").create_pipeline(pipeline=pipeline_declaration(
         "restart", role, "restart-artifacts", s3_source_stage("restart-artifacts", "src.zip"),
-        build))
+        codebuild_stage("restart-build")))
 
 
 def _running(pid: int) -> bool:

@@ -62,6 +62,12 @@ def _pipeline_with_one_run(session: AwsSession, names) -> None:
     wait_for_execution(pipelines, names.pipeline, run, "Failed", timeout=60)
 
 
+def _set_up_out_of_the_way(env, params) -> None:
+    """The report's project, roles and topic, with a schedule that stays out of the way."""
+    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
+                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+
+
 def _report_queue(session: AwsSession, topic_arn: str) -> str:
     sqs = session.client("sqs")
     url = sqs.create_queue(QueueName=f"readers-{uuid.uuid4().hex[:6]}")["QueueUrl"]
@@ -115,9 +121,7 @@ def test_aws_cli_schedule_runs_the_report_into_s3_and_tells_the_topic(stack):
     env, session, params = stack
     names = params.names()
     report = ReportNames.derive(params, names)
-    # The project, roles and topic, with a schedule of their own that stays out of the way.
-    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
-                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    _set_up_out_of_the_way(env, params)
     queue = _report_queue(session, names.topic_arn(report.topic))
     at = datetime.now(UTC) + timedelta(seconds=5)
     aws_cli(env, "scheduler", "create-schedule", "--name", f"cli-{uuid.uuid4().hex[:6]}",
@@ -144,8 +148,7 @@ def test_aws_cli_schedule_runs_the_report_into_s3_and_tells_the_topic(stack):
 def test_a_failed_report_is_a_failed_build_with_its_log(stack):
     env, session, params = stack
     report = ReportNames.derive(params, params.names())
-    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
-                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    _set_up_out_of_the_way(env, params)
     codebuild = session.client("codebuild")
     build_id = codebuild.start_build(projectName=report.project, environmentVariablesOverride=[
         {"name": "PIPELINE", "value": "no-such-pipeline", "type": "PLAINTEXT"}])["build"]["id"]
@@ -162,8 +165,7 @@ def test_teardown_removes_the_schedule_project_roles_and_topic(stack):
     env, session, params = stack
     names = params.names()
     report = ReportNames.derive(params, names)
-    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
-                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    _set_up_out_of_the_way(env, params)
     teardown.plan_teardown(session, params, names).apply()
     scheduler = session.client("scheduler")
     groups = [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
