@@ -215,6 +215,19 @@ def wait_for_execution(codepipeline, pipeline: str, execution_id: str, *statuses
         f"{wanted}")
 
 
+class CliPipelines:
+    """The CodePipeline reads the waiters make, through the real AWS CLI: what
+    :func:`wait_for_execution` takes in place of a boto3 client, for tests that check what an
+    operator's CLI sees."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def get_pipeline_execution(self, pipelineName: str, pipelineExecutionId: str) -> dict:  # noqa: N803 (boto3's names)
+        return aws_cli(self.env, "codepipeline", "get-pipeline-execution", "--pipeline-name",
+                       pipelineName, "--pipeline-execution-id", pipelineExecutionId)
+
+
 def make_zip(files: Mapping[str, str | bytes]) -> bytes:
     """A zip of ``files`` (archive name to text or bytes), as a test's source or artifact."""
     buffer = io.BytesIO()

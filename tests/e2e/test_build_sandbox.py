@@ -30,6 +30,7 @@ from helpers import (
     exported_client,
     local_as_operator,
     processes_with,
+    wait_for_build,
     wait_until,
 )
 
@@ -79,10 +80,7 @@ def _build(exports, commands, *, start=True, artifacts=None, cache=None, extra=N
 
 
 def _wait(exports, build_id, timeout=60):
-    cb = _client(exports, "codebuild")
-    return wait_until(lambda: cb.batch_get_builds(ids=[build_id])["builds"][0],
-                      lambda b: b["buildComplete"], what=f"build {build_id}", timeout=timeout,
-                      interval=0.3)
+    return wait_for_build(_client(exports, "codebuild"), build_id, timeout=timeout)
 
 
 def _log_so_far(exports, build) -> str:

@@ -25,11 +25,13 @@ import pytest
 from helpers import (
     AWS_CLI,
     PIPELINE_TRUST,
+    CliPipelines,
     approval_stage,
     aws_cli,
     make_zip,
     pipeline_declaration,
     s3_source_stage,
+    wait_for_execution,
     wait_until,
 )
 
@@ -68,9 +70,7 @@ def _execution(env, name, execution_id) -> dict:
 
 
 def _ended(env, name, execution_id) -> dict:
-    return wait_until(lambda: _execution(env, name, execution_id),
-                      lambda e: e["status"] not in ("InProgress", "Stopping"), timeout=120,
-                      what=f"run {execution_id} of {name}")
+    return wait_for_execution(CliPipelines(env), name, execution_id, timeout=120)
 
 
 def test_a_custom_action_pipeline_runs_through_the_job_worker(source):

@@ -12,12 +12,14 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 from helpers import (
+    CliPipelines,
     aws_action,
     aws_cli,
     pipeline_declaration,
     pipeline_role,
     put_source_object,
     s3_source_stage,
+    wait_for_execution,
     wait_until,
 )
 
@@ -102,10 +104,12 @@ def stack_pipeline(session, local_aws, app_name):
 
 
 def _finished(env, name):
-    return wait_until(lambda: aws_cli(env, "codepipeline", "list-pipeline-executions",
-                                  "--pipeline-name", name)["pipelineExecutionSummaries"],
-                      lambda rows: rows and rows[0]["status"] not in ("InProgress",),
-                      timeout=90, what="the CloudFormation run")[0]
+    """The pipeline's newest run (by start time: a listing has no promised order), ended."""
+    rows = wait_until(lambda: aws_cli(env, "codepipeline", "list-pipeline-executions",
+                                      "--pipeline-name", name)["pipelineExecutionSummaries"],
+                      what=f"a run of {name}")
+    newest = max(rows, key=lambda row: row["startTime"])
+    return wait_for_execution(CliPipelines(env), name, newest["pipelineExecutionId"], timeout=90)
 
 
 def test_create_update_deploys_the_stack_with_outputs(stack_pipeline, session):
