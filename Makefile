@@ -60,7 +60,8 @@ test: $(STAMP)
 ## make check: the quick loop for every edit: unit tests, the local-AWS tests and the CLI's input
 ## checks, without those marked slow (no notebooks, browsers, end-to-end runs, fault rounds or
 ## fuzzing); stops at the first failure. `make test` and CI run everything.
-CHECK_TESTS := tests/unit tests/local_aws tests/cli/test_bad_inputs.py tests/cli/test_local_clock.py
+CHECK_TESTS := tests/unit tests/integration tests/local_aws \
+	tests/cli/test_bad_inputs.py tests/cli/test_local_clock.py
 CHECK_WORKERS ?= 2
 check: $(STAMP)
 	$(BIN)/python -m pytest -n $(CHECK_WORKERS) -x -q \

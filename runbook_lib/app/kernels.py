@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+
+_SOCKET_FOLDER_PREFIX = "runbook-kernel-"
 
 # As nbclient's own default: no IPython history file per kernel.
 _KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
@@ -51,7 +54,16 @@ def kernel_manager_class() -> type:
         def _private_socket_prefix(self) -> str:
             # IPC "ports" are small numbers appended to this prefix: a folder of its own per
             # kernel keeps two runs (or a run and a test) from sharing socket files.
-            return str(Path(tempfile.mkdtemp(prefix="runbook-kernel-")) / "kernel")
+            return str(Path(tempfile.mkdtemp(prefix=_SOCKET_FOLDER_PREFIX)) / "kernel")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            # jupyter_client removes the socket files; the folder made for them goes too (a
+            # kernel restarted in place keeps it), or every notebook run leaves one in /tmp.
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                remove_socket_folder(self.ip)
+
+        cleanup_resources = _async_cleanup_resources
 
         def client(self, **kwargs: Any) -> Any:
             # nbclient does not stop the channels of a kernel it did not start: the relay does.
@@ -68,6 +80,15 @@ def kernel_manager_class() -> type:
             await super()._async_interrupt_kernel()
 
     return IpcKernelManager
+
+
+def remove_socket_folder(prefix: str) -> None:
+    """Remove the private folder a kernel's IPC sockets were made in (``prefix`` is the
+    kernel's ``ip``); anything else (a TCP address, a folder not made here) is left alone."""
+    folder = Path(prefix).parent
+    if (folder.name.startswith(_SOCKET_FOLDER_PREFIX)
+            and folder.parent == Path(tempfile.gettempdir())):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def imported_modules(notebook: Path) -> list[str]:

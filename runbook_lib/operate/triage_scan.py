@@ -21,7 +21,7 @@ from runbook_lib.operate.triage_rules import ACCESS, ACCESS_CODE, RULE_PATTERNS
 
 # Lower-case fragments such that any line one of triage's patterns (log_text's error and test
 # patterns, every rule in triage_rules, the access and source-dir patterns, a private key
-# marker) can match holds at least one. tests/unit/test_triage.py checks it on every case.
+# marker) can match holds at least one. tests/unit/operate/test_triage.py checks it on every case.
 KEYWORDS = (
     "err", "fail", "not ", "exception", "fatal", "denied", "killed", "traceback", "auth",
     "memory", "timed", "login", "toomanyrequests", "npm ci", "lock", "matching", "impossible",

@@ -253,7 +253,7 @@ def _roll_back(page, lab, artifacts) -> None:
 def test_runbook_lab_configures_jupyterlab_for_a_path(lab):
     """`runbook lab`'s defaults: a closed notebook's kernel is shut down, and no news question
     (JupyterLab's settings API serves the schema with them; the culling options are checked in
-    tests/unit/test_guided_path.py)."""
+    tests/unit/views/test_guided_path.py)."""
     def schema_default(plugin: str, key: str):
         url = f"{lab.base_url}/lab/api/settings/{plugin}?token={lab.token}"
         with urllib.request.urlopen(url, timeout=30) as resp:

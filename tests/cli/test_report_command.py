@@ -17,7 +17,9 @@ from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import executions, history, report, watch
 from runbook_lib.views import progress
 
-pytestmark = pytest.mark.slow
+# Slow; and its module-scoped fixture is minutes of work, so its tests share one worker under
+# pytest-xdist (conftest.py) instead of each worker building it again.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report_command")]
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,9 @@ from helpers import (
     wait_until,
 )
 
-pytestmark = pytest.mark.slow
+# Slow; and its module-scoped fixture is minutes of work, so its tests share one worker under
+# pytest-xdist (conftest.py) instead of each worker building it again.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("integrations_cli")]
 
 WORKER = Path(__file__).resolve().parents[2] / "tools" / "job_worker_example.py"
 SECRET = "e2e-webhook-secret"

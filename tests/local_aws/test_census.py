@@ -21,6 +21,10 @@ import pytest
 from botocore import xform_name
 from helpers import AWS_CLI
 
+# The module-scoped fixture below takes a minute or more: its tests share one worker under
+# pytest-xdist (conftest.py) instead of each worker building it again.
+pytestmark = pytest.mark.xdist_group("census")
+
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 sys.path.insert(0, str(TOOLS))
 import census  # noqa: E402

@@ -29,6 +29,10 @@ from runbook_lib.operate import (
 )
 from runbook_lib.operate.summaries import list_executions
 
+# The module-scoped fixture below takes a minute or more: its tests share one worker under
+# pytest-xdist (conftest.py) instead of each worker building it again.
+pytestmark = pytest.mark.xdist_group("shapes_minimal")
+
 
 @pytest.fixture(scope="module")
 def minimal(local_aws):
