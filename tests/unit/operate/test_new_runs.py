@@ -9,11 +9,10 @@ CLI's), with ids and start times an hour apart; pages hold at most 100 runs, as 
 from __future__ import annotations
 
 import copy
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aws_examples import ExampleResponder, example_output
+from aws_examples import LIST_ORDERS, ExampleResponder, PagedListing, example_output
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import executions, gate_rehearsal
@@ -25,7 +24,6 @@ PIPELINE = "MyFirstPipeline"
 RUNS = 500
 PAGE_CAP = 100
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-ORDERS = ("newest first", "oldest first", "shuffled")
 
 
 def _run(i: int, status: str = "Succeeded") -> dict:
@@ -39,36 +37,10 @@ def _run(i: int, status: str = "Succeeded") -> dict:
     return run
 
 
-class History:
-    """ListPipelineExecutions over ``runs``, arranged in ``order`` at every call."""
-
-    def __init__(self, order: str) -> None:
-        self.order = order
-        self.runs = [_run(i) for i in range(RUNS)]
-        self.calls = 0
-
-    def arranged(self) -> list[dict]:
-        newest = sorted(self.runs, key=lambda run: run["startTime"], reverse=True)
-        if self.order == "oldest first":
-            return newest[::-1]
-        if self.order == "shuffled":
-            random.Random(len(self.runs)).shuffle(newest)
-        return newest
-
-    def __call__(self, params: dict) -> dict:
-        self.calls += 1
-        listed = self.arranged()
-        start = int(params.get("nextToken") or 0)
-        size = min(params.get("maxResults") or 100, PAGE_CAP)
-        page = {"pipelineExecutionSummaries": listed[start:start + size]}
-        if start + size < len(listed):
-            page["nextToken"] = str(start + size)
-        return page
-
-    def calls_of(self, action) -> tuple[int, object]:
-        before = self.calls
-        result = action()
-        return self.calls - before, result
+def _calls_of(listing: PagedListing, action) -> tuple[int, object]:
+    before = listing.calls
+    result = action()
+    return listing.calls - before, result
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +52,8 @@ def _credentials(monkeypatch):
 
 def _aws(order: str):
     session = AwsSession(target="local", region="us-east-1", endpoint_url="http://127.0.0.1:9")
-    history = History(order)
+    history = PagedListing([_run(i) for i in range(RUNS)], "pipelineExecutionSummaries", order,
+                           PAGE_CAP, seed=RUNS)
     responder = ExampleResponder(session.client("codepipeline"), {
         "ListPipelineExecutions": history,
         # the found run's commit is looked up in its Source action: it has none here
@@ -88,9 +61,9 @@ def _aws(order: str):
     return session, history, responder
 
 
-def _newest_ids(history: History, count: int = 50) -> set[str]:
+def _newest_ids(history: PagedListing, count: int = 50) -> set[str]:
     """What a caller knows: the ids of the ``count`` newest runs (list_executions' default)."""
-    newest = sorted(history.runs, key=lambda run: run["startTime"], reverse=True)
+    newest = sorted(history.items, key=lambda run: run["startTime"], reverse=True)
     return {run["pipelineExecutionId"] for run in newest[:count]}
 
 
@@ -98,7 +71,7 @@ def test_newest_first_a_poll_costs_one_call_and_a_full_reading_every_tenth():
     session, history, responder = _aws("newest first")
     with responder:
         watch = NewRuns(session, PIPELINE, _newest_ids(history))
-        per_poll = [history.calls_of(watch.poll) for _ in range(2 * FULL_EVERY)]
+        per_poll = [_calls_of(history, watch.poll) for _ in range(2 * FULL_EVERY)]
     pages = RUNS // PAGE_CAP
     assert [calls for calls, _ in per_poll] == (
         [pages] + [1] * (FULL_EVERY - 1)) * 2
@@ -111,40 +84,40 @@ def test_newest_first_the_new_run_is_found_in_two_calls():
     with responder:
         watch = NewRuns(session, PIPELINE, _newest_ids(history))
         watch.poll()
-        history.runs.append(_run(RUNS, "InProgress"))
-        calls, (new, complete) = history.calls_of(watch.poll)
+        history.items.append(_run(RUNS, "InProgress"))
+        calls, (new, complete) = _calls_of(history, watch.poll)
     assert calls == 2 and not complete  # the page with it, and the next that holds none
-    assert [s.execution_id for s in new] == [history.runs[-1]["pipelineExecutionId"]]
+    assert [s.execution_id for s in new] == [history.items[-1]["pipelineExecutionId"]]
 
 
-@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("order", LIST_ORDERS)
 def test_in_any_order_the_new_run_is_found_by_the_next_full_reading(order):
     session, history, responder = _aws(order)
     with responder:
         watch = NewRuns(session, PIPELINE, _newest_ids(history))
         assert watch.poll() == ([], True)
-        history.runs.append(_run(RUNS, "InProgress"))
+        history.items.append(_run(RUNS, "InProgress"))
         found = [watch.poll()[0] for _ in range(FULL_EVERY)]
-    assert [s.execution_id for s in found[-1]] == [history.runs[-1]["pipelineExecutionId"]]
+    assert [s.execution_id for s in found[-1]] == [history.items[-1]["pipelineExecutionId"]]
     assert all(not new or new == found[-1] for new in found)  # never another run
 
 
-@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("order", LIST_ORDERS)
 def test_wait_for_new_execution_names_the_run_a_push_started(order):
     session, history, responder = _aws(order)
     known = _newest_ids(history)
-    history.runs.append(_run(RUNS, "InProgress"))
+    history.items.append(_run(RUNS, "InProgress"))
     with responder:
         run = executions.wait_for_new_execution(session, PIPELINE, known, timeout=5, poll=0)
-    assert run.execution_id == history.runs[-1]["pipelineExecutionId"]
+    assert run.execution_id == history.items[-1]["pipelineExecutionId"]
     assert history.calls == RUNS // PAGE_CAP + 1  # the first poll reads every page
 
 
-@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("order", LIST_ORDERS)
 def test_the_rollback_wait_ends_only_once_every_page_shows_it_finished(order):
     session, history, responder = _aws(order)
-    known = {run["pipelineExecutionId"] for run in history.runs}
-    history.runs.append(_run(RUNS, "Succeeded"))
+    known = {run["pipelineExecutionId"] for run in history.items}
+    history.items.append(_run(RUNS, "Succeeded"))
     with responder:
         done = gate_rehearsal._wait_rollback(session, PIPELINE, known, timeout=5)
-    assert [s.execution_id for s in done] == [history.runs[-1]["pipelineExecutionId"]]
+    assert [s.execution_id for s in done] == [history.items[-1]["pipelineExecutionId"]]
