@@ -419,6 +419,18 @@ def drop_archive_rule(session: AwsSession, app: str) -> None:
     events.delete_rule(Name=rule)
 
 
+# What an operator's shell holds when it starts the local AWS, and no build may see: each value
+# is a marker a test looks for (tokens in their services' own shapes, so redaction knows them).
+OPERATOR_MARKERS = {
+    "RUNBOOK_SECRET_X": "runbook-secret-marker-7f3a",
+    "GITHUB_TOKEN": "ghp_githubtokenmarker0123456789abcdef",
+    "NPM_TOKEN": "npm_npmtokenmarker0123456789abcdefgh",
+    "AWS_ACCESS_KEY_ID": "AKIAOPERATORMARKER01",
+    "AWS_SECRET_ACCESS_KEY": "operator-secret-marker-9c1d",
+    "AWS_SESSION_TOKEN": "operator-session-marker-4b2e",
+}
+
+
 @contextlib.contextmanager
 def local_as_operator(state: Path, environ: Mapping[str, str]) -> Iterator[dict[str, str]]:
     """`runbook local start` from a shell holding ``environ`` (the venv's bin first on PATH),

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from helpers import (
+    OPERATOR_MARKERS,
     daemon_command,
     ensure_role,
     exported_client,
@@ -38,14 +39,6 @@ from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.server import process
 
 ROLE = "arn:aws:iam::123456789012:role/commands-role"
-MARKERS = {  # what the operator's shell holds when it starts the local AWS
-    "RUNBOOK_SECRET_X": "runbook-secret-marker-5e1b",
-    "GITHUB_TOKEN": "ghp_githubtokenmarker9876543210fedcba",
-    "NPM_TOKEN": "npm_npmtokenmarker9876543210fedcbazy",
-    "AWS_ACCESS_KEY_ID": "AKIAOPERATORMARKER02",
-    "AWS_SECRET_ACCESS_KEY": "operator-secret-marker-2a7f",
-    "AWS_SESSION_TOKEN": "operator-session-marker-8d3c",
-}
 FETCH_CREDENTIALS = (
     "python3 -c \"import os,urllib.request as u; r=u.Request(os.environ["
     "'AWS_CONTAINER_CREDENTIALS_FULL_URI'], headers={'Authorization': os.environ["
@@ -58,7 +51,7 @@ pytestmark = pytest.mark.skipif(not sandbox.support().available,
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("commands-state")
-    with local_as_operator(state, {**os.environ, **MARKERS}) as exports:
+    with local_as_operator(state, {**os.environ, **OPERATOR_MARKERS}) as exports:
         yield state, exports
 
 
@@ -122,7 +115,7 @@ def test_a_commands_action_sees_none_of_the_servers_environment_or_state(stack):
         Bucket=where["bucket"], Key=where["key"])["Body"].read()))
     seen = {n: packed.read(n).decode() for n in ("env.txt", "init.txt", "ps.txt")}
     for text in seen.values():
-        for variable, value in MARKERS.items():
+        for variable, value in OPERATOR_MARKERS.items():
             assert value not in text, f"{variable} reached the Commands action"
         assert exports["AWS_SECRET_ACCESS_KEY"] not in text  # the operator's own key pair
         assert "runbook_lib.app.cli" not in text  # no server process in view
@@ -147,7 +140,7 @@ def test_a_commands_rule_runs_sandboxed_too(stack):
     marker = "runbook-rule-daemon-" + uuid.uuid4().hex[:6]
     checks = ["tr '\\0' '\\n' < /proc/1/environ > /tmp/seen",
               "tr '\\0' '\\n' < /proc/$PPID/environ >> /tmp/seen", "env >> /tmp/seen",
-              *(f"! grep -qF {value} /tmp/seen" for value in MARKERS.values()),
+              *(f"! grep -qF {value} /tmp/seen" for value in OPERATOR_MARKERS.values()),
               f"test ! -e {state}/credentials.json", "aws sts get-caller-identity",
               daemon_command(marker), "sleep 1", f"pgrep -f {marker}"]
     gate = {"name": "Checks", "ruleTypeId": {"category": "Rule", "owner": "AWS",
