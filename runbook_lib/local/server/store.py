@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from runbook_lib.core.errors import LocalAwsError
 from runbook_lib.local.server.wire import AwsError
+
+T = TypeVar("T")
 
 FILE_MODE = 0o600
 
@@ -179,3 +181,20 @@ def cut_back(fd: int, length: int) -> None:
         os.fdatasync(fd)
     except OSError:
         pass
+
+
+class PerStateDir(Generic[T]):
+    """One ``make(state_dir)`` per state folder, made on first use and shared after: what a
+    local service's API and its executors (which are handed only the state folder) both use."""
+
+    def __init__(self, make: Callable[[Path], T]) -> None:
+        self._make = make
+        self._made: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, state_dir: str | Path) -> T:
+        key = str(Path(state_dir).resolve())
+        with self._lock:
+            if key not in self._made:
+                self._made[key] = self._make(Path(state_dir))
+            return self._made[key]
