@@ -21,7 +21,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
-from runbook_lib.local.server.paging import CODEBUILD, PageRule, batch_members, page
+from runbook_lib.local.server.paging import (
+    CODEBUILD,
+    PageRule,
+    batch_members,
+    found_and_missing,
+    page,
+)
 from runbook_lib.local.server.store import JsonStore, StoreWriteError, write_atomic
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -80,9 +86,8 @@ class CodeBuildReports:
         arns = batch_members(request.json(), "reportGroupArns", "ARNs")
         with self.store.lock:
             groups = self._groups(request.region)
-            found = [copy.deepcopy(groups[a]) for a in arns if a in groups]
-        return json_response({"reportGroups": found,
-                              "reportGroupsNotFound": [a for a in arns if a not in groups]})
+            found, missing = found_and_missing(arns, lambda a: copy.deepcopy(groups.get(a)))
+        return json_response({"reportGroups": found, "reportGroupsNotFound": missing})
 
     def list_report_groups(self, request: Request) -> Response:
         body = request.json()
@@ -129,9 +134,8 @@ class CodeBuildReports:
         arns = batch_members(request.json(), "reportArns", "ARNs")
         with self.store.lock:
             reports = self._reports(request.region)
-            found = [copy.deepcopy(reports[a]) for a in arns if a in reports]
-        return json_response({"reports": found,
-                              "reportsNotFound": [a for a in arns if a not in reports]})
+            found, missing = found_and_missing(arns, lambda a: copy.deepcopy(reports.get(a)))
+        return json_response({"reports": found, "reportsNotFound": missing})
 
     def describe_test_cases(self, request: Request) -> Response:
         body = request.json()
