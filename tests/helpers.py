@@ -173,6 +173,16 @@ def pipeline_declaration(name: str, role_arn: str, artifact_bucket: str, *stages
             "stages": list(stages)}
 
 
+def declared_pipeline(session: AwsSession, app: str, name: str, bucket: str, *stages: dict,
+                      **fields: Any) -> dict:
+    """The declaration of pipeline ``name`` (``stages``, ``fields``), with what it needs made
+    first: its role ``APP-role`` (if missing) and its artifact bucket ``bucket``. Not created:
+    a test may change or refuse it."""
+    role = pipeline_role(session, app)
+    session.client("s3").create_bucket(Bucket=bucket)
+    return pipeline_declaration(name, role, bucket, *stages, **fields)
+
+
 def put_source_object(s3, bucket: str, files: Mapping[str, str | bytes],
                       key: str = "app.zip") -> None:
     """A new versioned bucket holding the zip of ``files`` at ``key``: an S3 source's object."""

@@ -15,7 +15,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import make_zip, pipeline_role, wait_for_execution, wait_until
+from helpers import declared_pipeline, make_zip, wait_for_execution, wait_until
 
 from runbook_lib.core import local_endpoint
 from runbook_lib.core.session import AwsSession
@@ -92,15 +92,10 @@ def step(name, key, category="Build", run_order=1, inputs=("Src",), outputs=(), 
 
 def make_pipeline(session, app_name, stages, **extra):
     """Role, artifact bucket and pipeline; returns the pipeline name."""
-    s3 = session.client("s3")
-    role = pipeline_role(session, app_name).rsplit("/", 1)[1]
-    bucket = f"{app_name}-artifacts"
-    s3.create_bucket(Bucket=bucket)
     name = f"{app_name}-pipeline{extra.pop('suffix', '')}"
-    declaration = {"name": name, "roleArn": f"arn:aws:iam::123456789012:role/{role}",
-                   "artifactStore": {"type": "S3", "location": bucket},
-                   "stages": stages, "pipelineType": "V2", **extra}
-    session.client("codepipeline").create_pipeline(pipeline=declaration)
+    session.client("codepipeline").create_pipeline(pipeline=declared_pipeline(
+        session, app_name, name, f"{app_name}-artifacts", *stages,
+        **{"pipelineType": "V2", **extra}))
     return name
 
 
