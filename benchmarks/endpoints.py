@@ -8,7 +8,10 @@ real credentials never go to a benchmark's endpoint.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections.abc import Callable
+from typing import Any
 
 from runbook_lib.core.session import AwsSession
 
@@ -37,3 +40,29 @@ def shaped_session(endpoint_url: str, region: str = "us-east-1") -> AwsSession:
         for name in _PLACEHOLDER:
             os.environ.pop(name, None)
         os.environ.update(saved)
+
+
+class ServedInChild:
+    """An endpoint served in a forked child process, for the span of a ``with`` block.
+
+    ``serve(*args, ready)`` binds a loopback port, sends it through the pipe end ``ready`` and
+    serves for ever; the block gets the endpoint's URL and the child ends with the block.
+    A child of its own keeps the endpoint's work off the interpreter being measured.
+    """
+
+    def __init__(self, serve: Callable[..., None], *args: Any) -> None:
+        self.serve = serve
+        self.args = args
+        self.process: multiprocessing.Process | None = None
+
+    def __enter__(self) -> str:
+        parent, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(
+            target=self.serve, args=(*self.args, child), daemon=True)
+        self.process.start()
+        return f"http://127.0.0.1:{parent.recv()}"
+
+    def __exit__(self, *_exc) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.join(5)

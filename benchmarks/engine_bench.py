@@ -15,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from benchmarks.local_builds import build_seconds
 from benchmarks.report import Result, verdict
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
@@ -107,21 +108,6 @@ def _pipeline_latency(session: AwsSession, pipeline: str, runs: int) -> Result:
                   + verdict(median < 1, "target < 1000 ms"))
 
 
-def _build_phase_seconds(cb, build_id: str, timeout: float = 300) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
-        if build["buildComplete"]:
-            if build["buildStatus"] != "SUCCEEDED":
-                raise RuntimeError(f"benchmark build {build_id} ended {build['buildStatus']}")
-            phase = next(p for p in build["phases"] if p["phaseType"] == "BUILD")
-            return (phase["endTime"] - phase["startTime"]).total_seconds()
-        # The phase's own times are measured by the runner; polling slowly keeps the
-        # benchmark's calls from competing with the build for the 2 cores.
-        time.sleep(0.25)
-    raise TimeoutError(build_id)
-
-
 def _runner_overhead(session: AwsSession, runs: int) -> list[Result]:
     """The BUILD phase of 200 commands against bash running the same 200 lines."""
     cb = session.client("codebuild")
@@ -143,7 +129,7 @@ def _runner_overhead(session: AwsSession, runs: int) -> list[Result]:
             fh.write("\n".join(commands) + "\n")
         for _ in range(runs):  # interleaved, so drift in machine load hits both alike
             build_id = cb.start_build(projectName=name)["build"]["id"]
-            runner.append(_build_phase_seconds(cb, build_id))
+            runner.append(build_seconds(cb, build_id))
             start = time.perf_counter()
             subprocess.run(["bash", fh.name], check=True, capture_output=True)
             bash.append(time.perf_counter() - start)

@@ -12,9 +12,9 @@ that its work and memory are not counted in the client's.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from benchmarks.endpoints import ServedInChild
 from runbook_lib.local.logs.filter_pattern import compile_pattern
 
 PAGE = 10_000
@@ -137,22 +137,8 @@ def _serve(total: int, warm_pattern: str, ready) -> None:
     server.serve_forever()
 
 
-class LogPages:
+class LogPages(ServedInChild):
     """The endpoint in a child process: ``with LogPages(1_000_000) as url: ...``."""
 
-    def __init__(self, total: int, warm_pattern: str = ""):
-        self.total = total
-        self.warm_pattern = warm_pattern
-        self.process: multiprocessing.Process | None = None
-
-    def __enter__(self) -> str:
-        parent, child = multiprocessing.Pipe()
-        self.process = multiprocessing.get_context("fork").Process(
-            target=_serve, args=(self.total, self.warm_pattern, child), daemon=True)
-        self.process.start()
-        return f"http://127.0.0.1:{parent.recv()}"
-
-    def __exit__(self, *_exc) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.join(5)
+    def __init__(self, total: int, warm_pattern: str = "") -> None:
+        super().__init__(_serve, total, warm_pattern)

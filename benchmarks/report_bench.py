@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import time
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from benchmarks import analytics_bench as history
-from benchmarks.endpoints import shaped_session
+from benchmarks.endpoints import ServedInChild, shaped_session
 from benchmarks.report import Result, verdict
 from runbook_lib.operate import report
 
@@ -30,7 +29,7 @@ def run_all(sizes: tuple[int, ...] = SIZES) -> list[Result]:
 
 
 def _measure(size: int) -> Result:
-    with _History(size) as url:
+    with ServedInChild(_serve, size) as url:
         session = shaped_session(url)
         lines: list[str] = []
         start = time.perf_counter()
@@ -100,19 +99,4 @@ def _serve(size: int, ready) -> None:
     server.serve_forever()
 
 
-class _History:
-    def __init__(self, size: int):
-        self.size = size
-        self.process: multiprocessing.Process | None = None
 
-    def __enter__(self) -> str:
-        parent, child = multiprocessing.Pipe()
-        self.process = multiprocessing.get_context("fork").Process(
-            target=_serve, args=(self.size, child), daemon=True)
-        self.process.start()
-        return f"http://127.0.0.1:{parent.recv()}"
-
-    def __exit__(self, *_exc) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.join(5)

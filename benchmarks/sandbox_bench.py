@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from pathlib import Path
 
+from benchmarks.local_builds import build_seconds
 from benchmarks.report import Result, verdict
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.codebuild import sandbox
@@ -50,8 +50,8 @@ def _compare(cb, label: str, commands: list[str], runs: int, span: str, target) 
         for on, samples in ((True, sandboxed), (False, bare)):
             _force(on)
             try:
-                samples.append(_seconds(cb, cb.start_build(projectName=name)["build"]["id"],
-                                        span))
+                samples.append(build_seconds(
+                    cb, cb.start_build(projectName=name)["build"]["id"], span))
             finally:
                 _force(True)
     s, u = statistics.median(sandboxed), statistics.median(bare)
@@ -67,18 +67,3 @@ def _force(on: bool) -> None:
     started with ``--unsandboxed-builds``."""
     sandbox._state["support"] = sandbox.Support(True) if on else sandbox.Support(False, "bench")
     sandbox.allow_unsandboxed(not on)
-
-
-def _seconds(cb, build_id: str, span: str, timeout: float = 300) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
-        if build["buildComplete"]:
-            if build["buildStatus"] != "SUCCEEDED":
-                raise RuntimeError(f"benchmark build {build_id} ended {build['buildStatus']}")
-            if span == "build":
-                return (build["endTime"] - build["startTime"]).total_seconds()
-            phase = next(p for p in build["phases"] if p["phaseType"] == span)
-            return (phase["endTime"] - phase["startTime"]).total_seconds()
-        time.sleep(0.25)  # slow polling leaves the 2 cores to the build
-    raise TimeoutError(build_id)

@@ -10,6 +10,7 @@ longer has are dropped), which is what botocore's parser would hand the library.
 from __future__ import annotations
 
 import json
+import random
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,3 +117,39 @@ class ExampleResponder:
     def __exit__(self, *exc) -> None:
         self.stubber.deactivate()
         self.client.meta.events.unregister("provide-client-params.*.*", self._queue)
+
+
+LIST_ORDERS = ("newest first", "oldest first", "shuffled")  # what PagedListing can play
+
+
+class PagedListing:
+    """A List operation's answer over ``items`` (which a test may change between calls), in
+    ``order`` ("newest first", "oldest first" or "shuffled", by ``time_key``; AWS promises
+    none), at most ``page_cap`` a page, filtered by ``pipelineExecutionId`` when asked, the
+    next token an offset. ``calls`` counts the answers given."""
+
+    def __init__(self, items: list[dict], key: str, order: str, page_cap: int,
+                 time_key: str = "startTime", seed: int = 19) -> None:
+        self.items, self.key, self.order, self.page_cap = items, key, order, page_cap
+        self.time_key, self.seed = time_key, seed
+        self.calls = 0
+
+    def arranged(self) -> list[dict]:
+        newest = sorted(self.items, key=lambda item: item[self.time_key], reverse=True)
+        if self.order == "oldest first":
+            return newest[::-1]
+        if self.order == "shuffled":
+            random.Random(self.seed).shuffle(newest)
+        return newest
+
+    def __call__(self, params: dict) -> dict:
+        self.calls += 1
+        wanted = (params.get("filter") or {}).get("pipelineExecutionId")
+        chosen = [i for i in self.arranged()
+                  if not wanted or i.get("pipelineExecutionId") == wanted]
+        start = int(params.get("nextToken") or 0)
+        size = min(params.get("maxResults") or 100, self.page_cap)
+        page = {self.key: chosen[start:start + size]}
+        if start + size < len(chosen):
+            page["nextToken"] = str(start + size)
+        return page

@@ -6,15 +6,19 @@ pyproject.toml).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +27,7 @@ from runbook_lib.core.local_endpoint import ServerStatus
 from runbook_lib.core.params import Params
 from runbook_lib.core.plan import Plan
 from runbook_lib.core.session import AwsSession
+from runbook_lib.local.server import process
 from runbook_lib.operate import executions, history, pipeline_state, summaries
 from runbook_lib.setup import bucket, codebuild, config_store, iam
 
@@ -52,6 +57,57 @@ def wait_until(read: Callable[[], T], done: Callable[[T], Any] = bool, *,
     return value
 
 
+def receive_messages(sqs, url: str, done: Callable[[list[dict]], Any] = bool, *,
+                     timeout: float = 15.0, what: str = "") -> list[dict]:
+    """Messages received from queue ``url`` (and kept) until ``done(messages)`` holds; by
+    default, until one arrived. Long polls of a second each: nothing arrives between them
+    unseen. On timeout the test fails naming ``what`` and the messages that did arrive."""
+    got: list[dict] = []
+
+    def more() -> list[dict]:
+        got.extend(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                       MessageAttributeNames=["All"]).get("Messages", []))
+        return got
+
+    return wait_until(more, done, timeout=timeout, interval=0,
+                      what=what or f"a message on {url}",
+                      describe=lambda: [m.get("Body", "")[:200] for m in got])
+
+
+def wait_for_log_match(proc: subprocess.Popen, log: Path, pattern: str, *,
+                       timeout: float = 120, what: str = "") -> re.Match:
+    """The first match of ``pattern`` in ``log``, the file a started process writes its
+    output to; the test fails if the process ends first, or on timeout, with the log's tail."""
+    def read() -> tuple[re.Match | None, int | None]:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return re.search(pattern, text), proc.poll()
+
+    def tail() -> str:
+        return log.read_text(errors="replace")[-4000:] if log.exists() else "(no log)"
+
+    what = what or f"{pattern!r} in {log}"
+    match, code = wait_until(read, lambda seen: seen[0] or seen[1] is not None,
+                             timeout=timeout, interval=0.25, what=what, describe=tail)
+    assert match, f"the process ended (exit code {code}) before {what}; its log:\n{tail()}"
+    return match
+
+
+def get_json_when_serving(url: str, *, timeout: float = 60) -> Any:
+    """The JSON at ``url`` once its server accepts connections: a server logs its URL a
+    moment before it listens, so a refused connection is waited out; any other error fails."""
+    def attempt() -> tuple[bool, Any]:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                return True, json.loads(resp.read())
+        except urllib.error.URLError as err:
+            if not isinstance(err.reason, ConnectionRefusedError):
+                raise
+            return False, None
+
+    return wait_until(attempt, lambda answer: answer[0], timeout=timeout, interval=0.25,
+                      what=f"{url.split('?')[0]} to accept connections")[1]
+
+
 def wait_for_build(codebuild, build_id: str, *, timeout: float = 60.0,
                    until: Callable[[dict], Any] = lambda b: b["buildComplete"]) -> dict:
     """Poll BatchGetBuilds until ``until(build)`` holds (by default: the build completed)."""
@@ -62,12 +118,96 @@ def wait_for_build(codebuild, build_id: str, *, timeout: float = 60.0,
 def pipeline_role(session: AwsSession, app: str) -> str:
     """The ARN of role ``APP-role`` for a test pipeline, created if missing (the local engine
     checks a pipeline's role exists, not what it allows)."""
-    iam = session.client("iam")
+    return ensure_role(session.client("iam"), f"{app}-role")
+
+
+# What a pipeline's service role trusts on AWS (the local engine checks only that it exists).
+PIPELINE_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
+
+
+def ensure_role(iam, name: str, trust: str = "{}") -> str:
+    """The ARN of role ``name``, created with ``trust`` if missing (``iam``: any IAM client)."""
     try:
-        return iam.create_role(RoleName=f"{app}-role", AssumeRolePolicyDocument="{}")["Role"][
-            "Arn"]
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:
-        return iam.get_role(RoleName=f"{app}-role")["Role"]["Arn"]
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
+def aws_action(name: str, category: str, provider: str, **fields: Any) -> dict:
+    """One action of a pipeline declaration, of AWS's own type ``category``/``provider``;
+    ``fields`` add configuration, inputArtifacts, namespace and the like."""
+    return {"name": name, "actionTypeId": {"category": category, "owner": "AWS",
+                                           "provider": provider, "version": "1"}, **fields}
+
+
+def s3_source_stage(bucket: str, key: str = "app.zip", output: str = "Src",
+                    **configuration: str) -> dict:
+    """The ``Source`` stage reading ``s3://bucket/key`` into artifact ``output``, started by
+    the test (no polling); ``configuration`` adds fields such as a webhook's ``Branch``."""
+    return {"name": "Source", "actions": [aws_action(
+        "Source", "Source", "S3", outputArtifacts=[{"name": output}],
+        configuration={"S3Bucket": bucket, "S3ObjectKey": key, "PollForSourceChanges": "false",
+                       **configuration})]}
+
+
+def codebuild_stage(project: str, source: str = "Src") -> dict:
+    """A ``Build`` stage of one CodeBuild action building ``project`` from artifact ``source``."""
+    return {"name": "Build", "actions": [aws_action(
+        "Build", "Build", "CodeBuild", configuration={"ProjectName": project},
+        inputArtifacts=[{"name": source}])]}
+
+
+def approval_stage(name: str = "Approve") -> dict:
+    """A stage of one manual approval, where a run waits for the test to answer."""
+    return {"name": name, "actions": [aws_action(name, "Approval", "Manual")]}
+
+
+def pipeline_declaration(name: str, role_arn: str, artifact_bucket: str, *stages: dict,
+                         **fields: Any) -> dict:
+    """A pipeline declaration: ``stages`` in order, artifacts in ``artifact_bucket``;
+    ``fields`` add pipelineType, executionMode and the like."""
+    return {"name": name, "roleArn": role_arn, **fields,
+            "artifactStore": {"type": "S3", "location": artifact_bucket},
+            "stages": list(stages)}
+
+
+def declared_pipeline(session: AwsSession, app: str, name: str, bucket: str, *stages: dict,
+                      **fields: Any) -> dict:
+    """The declaration of pipeline ``name`` (``stages``, ``fields``), with what it needs made
+    first: its role ``APP-role`` (if missing) and its artifact bucket ``bucket``. Not created:
+    a test may change or refuse it."""
+    role = pipeline_role(session, app)
+    session.client("s3").create_bucket(Bucket=bucket)
+    return pipeline_declaration(name, role, bucket, *stages, **fields)
+
+
+def put_source_object(s3, bucket: str, files: Mapping[str, str | bytes],
+                      key: str = "app.zip") -> None:
+    """A new versioned bucket holding the zip of ``files`` at ``key``: an S3 source's object."""
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key=key, Body=make_zip(files))
+
+
+def create_s3_pipeline(session: AwsSession, app: str, name: str, bucket: str, *stages: dict,
+                       files: Mapping[str, str | bytes] | None = None, key: str = "app.zip",
+                       tags: list[dict] | None = None, **fields: Any) -> dict:
+    """Create pipeline ``name`` (role ``APP-role``): an S3 source stage reading ``bucket``
+    (also its artifact store), then ``stages``. With ``files``, the bucket is made versioned
+    and holds their zip at ``key``; without, only the bucket is made, and the source object is
+    missing. ``tags`` go with CreatePipeline. Returns the declaration."""
+    s3 = session.client("s3")
+    if files is None:
+        s3.create_bucket(Bucket=bucket)
+    else:
+        put_source_object(s3, bucket, files, key)
+    declaration = pipeline_declaration(name, pipeline_role(session, app), bucket,
+                                       s3_source_stage(bucket, key), *stages, **fields)
+    session.client("codepipeline").create_pipeline(
+        pipeline=declaration, **({"tags": tags} if tags else {}))
+    return declaration
 
 
 FINISHED = lambda e: e["status"] not in ("InProgress", "Stopping")  # noqa: E731
@@ -83,6 +223,19 @@ def wait_for_execution(codepipeline, pipeline: str, execution_id: str, *statuses
         pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"], done,
         timeout=timeout, interval=interval, what=f"execution {execution_id} of {pipeline} "
         f"{wanted}")
+
+
+class CliPipelines:
+    """The CodePipeline reads the waiters make, through the real AWS CLI: what
+    :func:`wait_for_execution` takes in place of a boto3 client, for tests that check what an
+    operator's CLI sees."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def get_pipeline_execution(self, pipelineName: str, pipelineExecutionId: str) -> dict:  # noqa: N803 (boto3's names)
+        return aws_cli(self.env, "codepipeline", "get-pipeline-execution", "--pipeline-name",
+                       pipelineName, "--pipeline-execution-id", pipelineExecutionId)
 
 
 def make_zip(files: Mapping[str, str | bytes]) -> bytes:
@@ -166,16 +319,53 @@ def approve_and_finish(session: AwsSession, pipeline_name: str, execution_id: st
     assert result.status == "Succeeded", result
 
 
+def push_and_follow(session: AwsSession, pipeline: str, push: Callable[[], Any],
+                    timeout: float = 600) -> summaries.ExecutionSummary:
+    """Push (``push()``), wait for the run it starts, and follow that run until it ends or
+    waits for an approval: its summary then."""
+    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
+    push()
+    run = executions.wait_for_new_execution(session, pipeline, known, timeout=120)
+    return executions.wait_for_execution(session, pipeline, run.execution_id, timeout,
+                                         stop_at_approval=True)
+
+
 def push_to_approval(session: AwsSession, params: Params, push: Callable[[], Any]) -> str:
     """Push (``push()``) and wait until the run it starts waits for approval; its id."""
-    name = params.names().pipeline
-    known = {e.execution_id for e in summaries.list_executions(session, name)}
-    push()
-    run = executions.wait_for_new_execution(session, name, known, timeout=60)
-    result = executions.wait_for_execution(session, name, run.execution_id, 300,
-                                           stop_at_approval=True)
+    result = push_and_follow(session, params.names().pipeline, push, timeout=300)
     assert not result.finished, result
-    return run.execution_id
+    return result.execution_id
+
+
+RUNBOOK = str(Path(sys.executable).with_name("runbook"))
+
+
+@contextlib.contextmanager
+def operator_local(state: Path, drop: tuple[str, ...] = ("AWS_",)
+                   ) -> Iterator[tuple[str, dict[str, str]]]:
+    """A local AWS on ``state`` for the span of the block, and the environment an operator's
+    shell has for it: no variable starting with one of ``drop`` (no AWS credentials: the
+    `runbook` command finds them in the state folder), the endpoint, the state folder and
+    the region. Yields (endpoint URL, environment)."""
+    status = process.start(state)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(AWS_ENDPOINT_URL=status.endpoint_url, RUNBOOK_STATE_DIR=str(state),
+               AWS_REGION="us-east-1")
+    try:
+        yield status.endpoint_url, env
+    finally:
+        process.stop(state)
+
+
+def operator_runbook(env: Mapping[str, str], *args: str, ok: tuple[int, ...] = (0,),
+                     timeout: float = 1200) -> subprocess.CompletedProcess:
+    """The installed `runbook` command, as an operator types it: the test fails on an exit
+    status not in ``ok`` (with the output's tail) and on any traceback."""
+    done = subprocess.run([RUNBOOK, *args], env=dict(env), capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode in ok, (args, done.stdout[-3000:] + done.stderr[-3000:])
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    return done
 
 
 def assert_converged(session: AwsSession, rerun: Callable[[], Plan]) -> Plan:
@@ -239,16 +429,33 @@ def drop_archive_rule(session: AwsSession, app: str) -> None:
     events.delete_rule(Name=rule)
 
 
-def start_local_as_operator(state: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """`runbook local start` from a shell holding ``environ`` (the venv's bin first on PATH);
-    the ``export`` lines it prints, as a mapping."""
+# What an operator's shell holds when it starts the local AWS, and no build may see: each value
+# is a marker a test looks for (tokens in their services' own shapes, so redaction knows them).
+OPERATOR_MARKERS = {
+    "RUNBOOK_SECRET_X": "runbook-secret-marker-7f3a",
+    "GITHUB_TOKEN": "ghp_githubtokenmarker0123456789abcdef",
+    "NPM_TOKEN": "npm_npmtokenmarker0123456789abcdefgh",
+    "AWS_ACCESS_KEY_ID": "AKIAOPERATORMARKER01",
+    "AWS_SECRET_ACCESS_KEY": "operator-secret-marker-9c1d",
+    "AWS_SESSION_TOKEN": "operator-session-marker-4b2e",
+}
+
+
+@contextlib.contextmanager
+def local_as_operator(state: Path, environ: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """`runbook local start` from a shell holding ``environ`` (the venv's bin first on PATH),
+    and `runbook local stop` when the block ends; yields the ``export`` lines it printed, as a
+    mapping."""
     env = {**environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{environ['PATH']}"}
-    started = subprocess.run([sys.executable, "-m", "runbook_lib.app.cli", "local", "start",
-                              "--state-dir", str(state)], env=env, capture_output=True,
-                             text=True, timeout=120)
+    command = [sys.executable, "-m", "runbook_lib.app.cli", "local"]
+    started = subprocess.run([*command, "start", "--state-dir", str(state)], env=env,
+                             capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
-    return dict(line[len("export "):].split("=", 1) for line in started.stdout.splitlines()
-                if line.startswith("export "))
+    try:
+        yield dict(line[len("export "):].split("=", 1) for line in started.stdout.splitlines()
+                   if line.startswith("export "))
+    finally:
+        subprocess.run([*command, "stop", "--state-dir", str(state)], timeout=60)
 
 
 def exported_client(exports: Mapping[str, str], service: str, **creds: str):

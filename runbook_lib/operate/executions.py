@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate.build_status import status_meaning
+from runbook_lib.operate.new_runs import NewRuns
 from runbook_lib.operate.pipeline_state import pending_in, read_state, stages_of
 from runbook_lib.operate.summaries import (
     ExecutionSummary,
@@ -24,7 +25,6 @@ from runbook_lib.operate.summaries import (
     fill_source_commits,
     get_execution,
     list_executions,
-    list_summaries,
     pipeline_error,
     require_id,
     start_execution,
@@ -34,14 +34,16 @@ from runbook_lib.operate.watch import ExecutionProgress, watch_execution
 
 def wait_for_new_execution(session: AwsSession, pipeline: str, known: set[str],
                            timeout: float = 60, poll: float = 0.5) -> ExecutionSummary:
-    """Wait for a run that is not in ``known`` (one a push started): among the ten newest by
-    start time over every page (:func:`.summaries.list_summaries`)."""
+    """Wait for a run that is not in ``known`` (one a push started) and started after them;
+    the newest such. Pages are read as :class:`.new_runs.NewRuns` says: all of them now and
+    then, and between those only while they hold something new."""
     deadline = time.monotonic() + timeout
+    watch = NewRuns(session, pipeline, known)
     while time.monotonic() < deadline:
-        for summary in list_summaries(session, pipeline)[:10]:
-            if summary.execution_id not in known:
-                fill_source_commits(session, pipeline, [summary])
-                return summary
+        new, _ = watch.poll()
+        if new:
+            fill_source_commits(session, pipeline, new[:1])
+            return new[0]
         time.sleep(poll)
     raise WaitTimeout(f"no new execution of {pipeline} started within {timeout:.0f}s "
                       f"({len(known)} executions known). Check that the commit is on the "

@@ -26,6 +26,7 @@ from typing import Any
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate import gates, sample_repo, summaries
+from runbook_lib.operate.new_runs import NewRuns
 from runbook_lib.operate.summaries import ExecutionSummary, WaitTimeout, list_summaries
 from runbook_lib.operate.watch import read_progress
 from runbook_lib.setup import pipeline, release_alarm
@@ -143,13 +144,17 @@ def _wait_rollback(session: AwsSession, pipeline: str, known: set[str],
     with what it saw when no such run has finished in ``timeout`` seconds.
     """
     deadline = time.monotonic() + timeout
+    watch = NewRuns(session, pipeline, known)
     new: list[ExecutionSummary] = []
+    confirm = False
     while time.monotonic() < deadline:
-        new = [e for e in list_summaries(session, pipeline)
-               if e.execution_id not in known]
-        if new and all(e.finished for e in new):
+        new, complete = watch.poll(full=confirm)
+        ended = bool(new) and all(e.finished for e in new)
+        if ended and complete:
             return new
-        time.sleep(0.5)
+        confirm = ended  # all it read have ended: read every page to know none is left
+        if not confirm:
+            time.sleep(0.5)
     seen = ", ".join(f"{e.execution_id} {e.status or 'unknown'}" for e in new) or "none"
     raise WaitTimeout(
         f"the automated rollback of {pipeline} did not finish within {timeout:.0f}s (runs "

@@ -24,7 +24,7 @@ from runbook_lib.operate.revisions import SourceCommit
 
 TERMINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 UNKNOWN_TRIGGER = "unknown"
-_PAGE = 100  # ListPipelineExecutions' and ListActionExecutions' largest page
+PAGE_SIZE = 100  # ListPipelineExecutions' and ListActionExecutions' largest page
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
@@ -105,7 +105,7 @@ def list_summaries(session: AwsSession, pipeline: str) -> list[ExecutionSummary]
     out: list[ExecutionSummary] = []
     paginator = session.client("codepipeline").get_paginator("list_pipeline_executions")
     for page in paginator.paginate(pipelineName=require_id("pipeline", pipeline),
-                                   PaginationConfig={"PageSize": _PAGE}):
+                                   PaginationConfig={"PageSize": PAGE_SIZE}):
         out.extend(s for s in map(summary_of, page.get("pipelineExecutionSummaries") or [])
                    if s.execution_id)
     return newest_first(out)
@@ -180,7 +180,7 @@ def fill_source_commits(session: AwsSession, pipeline: str,
             SourceCommit(known[target]) if target in known else None)
 
 
-def action_items(client: Any, pipeline: str, wanted: set[str], page_size: int = _PAGE,
+def action_items(client: Any, pipeline: str, wanted: set[str], page_size: int = PAGE_SIZE,
                  settled: Callable[[str], bool] | None = None,
                  on_page: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Every action execution of the ``wanted`` runs, once each, whatever order AWS lists in.
@@ -224,7 +224,7 @@ def _filtered_items(client: Any, pipeline: str, wanted: set[str],
             continue
         for page in paginator.paginate(pipelineName=pipeline,
                                        filter={"pipelineExecutionId": execution_id},
-                                       PaginationConfig={"PageSize": _PAGE}):
+                                       PaginationConfig={"PageSize": PAGE_SIZE}):
             for item in page.get("actionExecutionDetails") or []:
                 if item.get("pipelineExecutionId", execution_id) == execution_id and \
                         _action_key(item) not in handed:

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import free_port
+from helpers import free_port, get_json_when_serving, wait_for_log_match
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("RUNBOOK_CHROMIUM", "/usr/bin/chromium"))
@@ -57,35 +53,6 @@ class Lab:
                "RUNBOOK_STATE_DIR": str(self.state_dir)}
         env.pop("RUNBOOK_HEADLESS", None)
         return env
-
-
-def _wait_for_url(proc: subprocess.Popen, log: Path, port: int, timeout: float = 120) -> str:
-    """JupyterLab logs the URL with its token; read it from the log file."""
-    pattern = re.compile(rf"(http://127\.0\.0\.1:{port}/lab\?token=\w+)")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        match = pattern.search(log.read_text(errors="replace"))
-        if match:
-            return match.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.25)
-    raise AssertionError(f"JupyterLab gave no URL within {timeout:.0f} s (exit code "
-                         f"{proc.poll()}); its log:\n{log.read_text(errors='replace')[-4000:]}")
-
-
-def _wait_until_serving(url: str, timeout: float = 60) -> None:
-    """The URL is logged a moment before the server accepts connections."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
-                json.loads(resp.read())
-                return
-        except urllib.error.URLError as err:
-            if not isinstance(err.reason, ConnectionRefusedError) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +97,11 @@ def lab(tmp_path_factory, browser_aws, artifacts):
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     try:
-        url = _wait_for_url(proc, log, port)
+        url = wait_for_log_match(proc, log, rf"http://127\.0\.0\.1:{port}/lab\?token=\w+",
+                                 what="JupyterLab's URL (with its token)").group(0)
         token = url.split("token=")[1]
         base = f"http://127.0.0.1:{port}"
-        _wait_until_serving(f"{base}/api/status?token={token}")
+        get_json_when_serving(f"{base}/api/status?token={token}")
         yield Lab(base, token, root / "workspace", browser_aws.endpoint_url,
                   Path(browser_aws.state_dir), log)
     finally:

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.request
 
 import pytest
+from helpers import wait_until
 from test_jupyterlab import (
     CHROMIUM,
     _error_outputs,
     _fresh_copy,
-    _kernel_connected,
     _session,
     _snap,
+    wait_for_kernel,
 )
 
 from runbook_lib.core.params import Params
@@ -79,10 +79,7 @@ def _check_outputs(page, where: str, clicked: bool = True) -> None:
 
 
 def _wait_kernel(page, lab, name: str) -> None:
-    deadline = time.monotonic() + KERNEL_S
-    while not _kernel_connected(lab, name):
-        assert time.monotonic() < deadline, f"no kernel connected to {name}; see {lab.log}"
-        time.sleep(0.5)
+    wait_for_kernel(lab, name, KERNEL_S)
     page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
         timeout=KERNEL_S * 1000)
 
@@ -98,13 +95,14 @@ def _run_all(page, artifacts, shot: str, timeout_s: float = RUN_S) -> None:
             break
         except Exception:  # noqa: BLE001 (a click during the kernel handshake can be dropped)
             assert attempt < 2, "Run All Cells started no cell"
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(_ALL_RAN):
+
+    def all_ran() -> bool:
         stdin = page.locator(f"{PANEL} .jp-Stdin-input")
         if stdin.count():
             stdin.first.press("Enter")
-        assert time.monotonic() < deadline, f"{shot}: cells still running after {timeout_s}s"
-        time.sleep(0.5)
+        return page.evaluate(_ALL_RAN)
+
+    wait_until(all_ran, timeout=timeout_s, interval=0.5, what=f"{shot}: every cell to run")
     _snap(page, artifacts, shot)
 
 
@@ -112,10 +110,7 @@ def _wait_kernel_idle(lab, name: str) -> None:
     """A click's callback goes on re-rendering the outputs below it after the button changed;
     the server sees the kernel busy until it is done (the toolbar's indicator tracks only
     cells, not widget callbacks)."""
-    deadline = time.monotonic() + RUN_S
-    while not _kernel_connected(lab, name):
-        assert time.monotonic() < deadline, f"the kernel of {name} stayed busy"
-        time.sleep(0.5)
+    wait_for_kernel(lab, name, RUN_S, what=f"the kernel of {name} to be idle again")
 
 
 def _apply_everything(page, lab, name: str, artifacts, shot: str) -> int:
@@ -139,10 +134,9 @@ def _follow_next(page, lab, artifacts, shot: str, current: str = "") -> str:
     """Click the notebook's Next link; JupyterLab opens (or reveals) that notebook. After an
     Apply the link is re-rendered: it must move on from ``current``."""
     link = page.locator(f"{PANEL} .runbook-next a").last
-    deadline = time.monotonic() + 60
-    while (target := link.get_attribute("data-notebook")) == current:
-        assert time.monotonic() < deadline, f"the Next link of {current} still points to itself"
-        time.sleep(0.5)
+    target = wait_until(lambda: link.get_attribute("data-notebook"),
+                        lambda points_to: points_to != current, timeout=60, interval=0.5,
+                        what=f"the Next link of {current} to point onwards")
     link.scroll_into_view_if_needed()
     link.click()
     page.locator(".lm-TabBar-tab.lm-mod-current", has_text=target).wait_for()

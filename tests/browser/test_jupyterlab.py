@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 import urllib.request
 from pathlib import Path
 
@@ -32,7 +31,7 @@ if not CHROMIUM.exists():
 pytest.importorskip("playwright.sync_api",
                     reason=f"browser tests skipped: playwright is not installed; {ENABLE}")
 
-from helpers import apply_setup  # noqa: E402
+from helpers import apply_setup, wait_until  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from runbook_lib.core.params import Params  # noqa: E402
@@ -87,6 +86,12 @@ def _kernel_connected(lab, name: str) -> bool:
                and s["kernel"].get("connections", 0) >= 1 for s in sessions)
 
 
+def wait_for_kernel(lab, name: str, timeout: float, what: str = "") -> None:
+    """Until the server says a kernel is connected to notebook ``name`` and idle."""
+    wait_until(lambda: _kernel_connected(lab, name), timeout=timeout, interval=0.5,
+               what=what or f"a kernel connected to {name} (see {lab.log})")
+
+
 def _open_notebook(page, lab, name: str, artifacts: Path, shot: str) -> None:
     """Open a workspace notebook and wait until its kernel is connected and idle.
 
@@ -94,10 +99,7 @@ def _open_notebook(page, lab, name: str, artifacts: Path, shot: str) -> None:
     dropped, so the server is asked too.
     """
     page.goto(lab.notebook_url(name))
-    deadline = time.monotonic() + KERNEL_START_MS / 1000
-    while not _kernel_connected(lab, name):
-        assert time.monotonic() < deadline, f"no kernel connected to {name}; see {lab.log}"
-        time.sleep(0.5)
+    wait_for_kernel(lab, name, KERNEL_START_MS / 1000)
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator"
                  '[data-status="idle"]').wait_for(timeout=KERNEL_START_MS)
     _snap(page, artifacts, shot)
@@ -280,8 +282,9 @@ def test_watching_a_run_colours_the_drawing_as_it_moves(page, lab, artifacts):
     seen: dict[str, set[str]] = {}
     shot_running = False
     drawing = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .runbook-live-pipeline")
-    deadline = time.monotonic() + PIPELINE_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def look_and_ran() -> bool:
+        nonlocal shot_running
         look = page.evaluate(_ACTION_BOXES)
         for action, status, fill in look:
             seen.setdefault(action, set()).add(f"{status} {fill}")
@@ -289,9 +292,10 @@ def test_watching_a_run_colours_the_drawing_as_it_moves(page, lab, artifacts):
             drawing.scroll_into_view_if_needed()
             _snap(page, artifacts, "live-2-running")  # some boxes done, one running
             shot_running = True
-        if page.evaluate(_ALL_CELLS_RAN):
-            break
-        time.sleep(0.25)
+        return page.evaluate(_ALL_CELLS_RAN)
+
+    wait_until(look_and_ran, timeout=PIPELINE_TIMEOUT_S, interval=0.25,
+               what="the watch notebook's cells to finish", describe=lambda: seen)
     if drawing.count():
         drawing.scroll_into_view_if_needed()
     _snap(page, artifacts, "live-3-waiting-for-approval")

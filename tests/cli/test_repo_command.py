@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import wait_until
+from helpers import codebuild_stage, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server import process
@@ -164,12 +164,7 @@ def _pipeline_declaration(role):
                                      "connection/live",
                     "FullRepositoryId": "acme/live", "BranchName": "trunk"},
                 "outputArtifacts": [{"name": "SourceOutput"}]}]},
-            {"name": "Build", "actions": [{
-                "name": "Build",
-                "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild",
-                                 "version": "1"},
-                "configuration": {"ProjectName": "live"},
-                "inputArtifacts": [{"name": "SourceOutput"}]}]},
+            codebuild_stage("live", "SourceOutput"),
         ],
     }
 

@@ -26,25 +26,18 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 from helpers import (
+    OPERATOR_MARKERS,
     daemon_command,
     exported_client,
+    local_as_operator,
     processes_with,
-    start_local_as_operator,
+    wait_for_build,
     wait_until,
 )
 
 from runbook_lib.local.codebuild import sandbox
 
-RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
 ROLE = "arn:aws:iam::123456789012:role/build-role"
-MARKERS = {  # what the operator's shell holds when it starts the local AWS
-    "RUNBOOK_SECRET_X": "runbook-secret-marker-7f3a",
-    "GITHUB_TOKEN": "ghp_githubtokenmarker0123456789abcdef",
-    "NPM_TOKEN": "npm_npmtokenmarker0123456789abcdefgh",
-    "AWS_ACCESS_KEY_ID": "AKIAOPERATORMARKER01",
-    "AWS_SECRET_ACCESS_KEY": "operator-secret-marker-9c1d",
-    "AWS_SESSION_TOKEN": "operator-session-marker-4b2e",
-}
 TIMEOUT_SCALE = "0.02"  # a 5-minute build timeout lasts 6 s
 
 pytestmark = pytest.mark.skipif(not sandbox.support().available,
@@ -54,9 +47,9 @@ pytestmark = pytest.mark.skipif(not sandbox.support().available,
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("sandbox-state")
-    environ = {**os.environ, **MARKERS, "RUNBOOK_LOCAL_TIMEOUT_SCALE": TIMEOUT_SCALE}
-    yield state, start_local_as_operator(state, environ)
-    subprocess.run([*RUNBOOK, "local", "stop", "--state-dir", str(state)], timeout=60)
+    environ = {**os.environ, **OPERATOR_MARKERS, "RUNBOOK_LOCAL_TIMEOUT_SCALE": TIMEOUT_SCALE}
+    with local_as_operator(state, environ) as exports:
+        yield state, exports
 
 
 _client = exported_client
@@ -80,10 +73,7 @@ def _build(exports, commands, *, start=True, artifacts=None, cache=None, extra=N
 
 
 def _wait(exports, build_id, timeout=60):
-    cb = _client(exports, "codebuild")
-    return wait_until(lambda: cb.batch_get_builds(ids=[build_id])["builds"][0],
-                      lambda b: b["buildComplete"], what=f"build {build_id}", timeout=timeout,
-                      interval=0.3)
+    return wait_for_build(_client(exports, "codebuild"), build_id, timeout=timeout)
 
 
 def _log_so_far(exports, build) -> str:
@@ -114,7 +104,7 @@ def test_a_build_sees_none_of_the_servers_environment(stack):
                              "tr '\\0' '\\n' < /proc/$PPID/environ", "ps -ef"])
     text = _log(exports, build)
     assert build["buildStatus"] == "SUCCEEDED", text
-    for name, value in MARKERS.items():
+    for name, value in OPERATOR_MARKERS.items():
         assert value not in text, f"{name} reached the build"
     assert exports["AWS_ACCESS_KEY_ID"] not in text  # the operator's own key pair
     assert exports["AWS_SECRET_ACCESS_KEY"] not in text

@@ -14,8 +14,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import uuid
 import zipfile
 from pathlib import Path
@@ -23,11 +21,15 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from helpers import (
+    OPERATOR_MARKERS,
     daemon_command,
+    ensure_role,
     exported_client,
-    make_zip,
+    local_as_operator,
+    pipeline_declaration,
     processes_with,
-    start_local_as_operator,
+    put_source_object,
+    s3_source_stage,
     wait_for_execution,
     wait_until,
 )
@@ -36,16 +38,7 @@ from runbook_lib.core.local_credentials import read_credentials
 from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.server import process
 
-RUNBOOK = [sys.executable, "-m", "runbook_lib.app.cli"]
 ROLE = "arn:aws:iam::123456789012:role/commands-role"
-MARKERS = {  # what the operator's shell holds when it starts the local AWS
-    "RUNBOOK_SECRET_X": "runbook-secret-marker-5e1b",
-    "GITHUB_TOKEN": "ghp_githubtokenmarker9876543210fedcba",
-    "NPM_TOKEN": "npm_npmtokenmarker9876543210fedcbazy",
-    "AWS_ACCESS_KEY_ID": "AKIAOPERATORMARKER02",
-    "AWS_SECRET_ACCESS_KEY": "operator-secret-marker-2a7f",
-    "AWS_SESSION_TOKEN": "operator-session-marker-8d3c",
-}
 FETCH_CREDENTIALS = (
     "python3 -c \"import os,urllib.request as u; r=u.Request(os.environ["
     "'AWS_CONTAINER_CREDENTIALS_FULL_URI'], headers={'Authorization': os.environ["
@@ -58,8 +51,8 @@ pytestmark = pytest.mark.skipif(not sandbox.support().available,
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("commands-state")
-    yield state, start_local_as_operator(state, {**os.environ, **MARKERS})
-    subprocess.run([*RUNBOOK, "local", "stop", "--state-dir", str(state)], timeout=60)
+    with local_as_operator(state, {**os.environ, **OPERATOR_MARKERS}) as exports:
+        yield state, exports
 
 
 _client = exported_client
@@ -69,26 +62,12 @@ def _pipeline(exports, stage):
     """A V2 pipeline: an S3 source, then ``stage``; returns its name and first execution."""
     s3, cp = _client(exports, "s3"), _client(exports, "codepipeline")
     name = "cmd-" + uuid.uuid4().hex[:8]
-    try:
-        _client(exports, "iam").create_role(RoleName=ROLE.rsplit("/", 1)[1],
-                                            AssumeRolePolicyDocument="{}")
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-    for bucket in (f"{name}-src", f"{name}-art"):
-        s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=f"{name}-src",
-                             VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket=f"{name}-src", Key="src.zip", Body=make_zip({"app.txt": "app"}))
-    source = {"name": "Source", "actions": [{
-        "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                           "provider": "S3", "version": "1"},
-        "configuration": {"S3Bucket": f"{name}-src", "S3ObjectKey": "src.zip",
-                          "PollForSourceChanges": "false"},
-        "outputArtifacts": [{"name": "Src"}]}]}
-    cp.create_pipeline(pipeline={"name": name, "pipelineType": "V2", "roleArn": ROLE,
-                                 "artifactStore": {"type": "S3", "location": f"{name}-art"},
-                                 "stages": [source, stage]})
+    role = ensure_role(_client(exports, "iam"), "commands-role")
+    s3.create_bucket(Bucket=f"{name}-art")
+    put_source_object(s3, f"{name}-src", {"app.txt": "app"}, key="src.zip")
+    cp.create_pipeline(pipeline=pipeline_declaration(
+        name, role, f"{name}-art", s3_source_stage(f"{name}-src", "src.zip"), stage,
+        pipelineType="V2"))
     first = wait_until(lambda: cp.list_pipeline_executions(pipelineName=name)[
         "pipelineExecutionSummaries"], what="the first execution", timeout=30)
     return name, first[0]["pipelineExecutionId"]
@@ -136,7 +115,7 @@ def test_a_commands_action_sees_none_of_the_servers_environment_or_state(stack):
         Bucket=where["bucket"], Key=where["key"])["Body"].read()))
     seen = {n: packed.read(n).decode() for n in ("env.txt", "init.txt", "ps.txt")}
     for text in seen.values():
-        for variable, value in MARKERS.items():
+        for variable, value in OPERATOR_MARKERS.items():
             assert value not in text, f"{variable} reached the Commands action"
         assert exports["AWS_SECRET_ACCESS_KEY"] not in text  # the operator's own key pair
         assert "runbook_lib.app.cli" not in text  # no server process in view
@@ -161,7 +140,7 @@ def test_a_commands_rule_runs_sandboxed_too(stack):
     marker = "runbook-rule-daemon-" + uuid.uuid4().hex[:6]
     checks = ["tr '\\0' '\\n' < /proc/1/environ > /tmp/seen",
               "tr '\\0' '\\n' < /proc/$PPID/environ >> /tmp/seen", "env >> /tmp/seen",
-              *(f"! grep -qF {value} /tmp/seen" for value in MARKERS.values()),
+              *(f"! grep -qF {value} /tmp/seen" for value in OPERATOR_MARKERS.values()),
               f"test ! -e {state}/credentials.json", "aws sts get-caller-identity",
               daemon_command(marker), "sleep 1", f"pgrep -f {marker}"]
     gate = {"name": "Checks", "ruleTypeId": {"category": "Rule", "owner": "AWS",

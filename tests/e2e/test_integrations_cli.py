@@ -22,7 +22,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import AWS_CLI, aws_cli, make_zip, wait_until
+from helpers import (
+    AWS_CLI,
+    PIPELINE_TRUST,
+    CliPipelines,
+    approval_stage,
+    aws_cli,
+    make_zip,
+    pipeline_declaration,
+    s3_source_stage,
+    wait_for_execution,
+    wait_until,
+)
 
 # Slow; and its module-scoped fixture is minutes of work, so its tests share one worker under
 # pytest-xdist (conftest.py) instead of each worker building it again.
@@ -45,23 +56,14 @@ def source(local_stack, tmp_path_factory):
     aws_cli(env, "s3api", "put-object", "--bucket", bucket, "--key", "app.zip",
             "--body", str(archive))
     role = aws_cli(env, "iam", "create-role", "--role-name", f"{bucket}-role",
-                   "--assume-role-policy-document", json.dumps({
-                       "Version": "2012-10-17", "Statement": [{
-                           "Effect": "Allow", "Action": "sts:AssumeRole",
-                           "Principal": {"Service": "codepipeline.amazonaws.com"}}]}))
+                   "--assume-role-policy-document", PIPELINE_TRUST)
     return env, bucket, role["Role"]["Arn"]
 
 
 def _pipeline(name, bucket, role_arn, second_stage) -> str:
-    source_action = {"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                        "provider": "S3", "version": "1"},
-                     "configuration": {"S3Bucket": bucket, "S3ObjectKey": "app.zip",
-                                       "PollForSourceChanges": "false", "Branch": "main"},
-                     "outputArtifacts": [{"name": "Src"}]}
-    return json.dumps({"name": name, "roleArn": role_arn, "pipelineType": "V2",
-                       "artifactStore": {"type": "S3", "location": bucket},
-                       "stages": [{"name": "Source", "actions": [source_action]},
-                                  second_stage]})
+    return json.dumps(pipeline_declaration(name, role_arn, bucket,
+                                           s3_source_stage(bucket, Branch="main"), second_stage,
+                                           pipelineType="V2"))
 
 
 def _execution(env, name, execution_id) -> dict:
@@ -70,9 +72,7 @@ def _execution(env, name, execution_id) -> dict:
 
 
 def _ended(env, name, execution_id) -> dict:
-    return wait_until(lambda: _execution(env, name, execution_id),
-                      lambda e: e["status"] not in ("InProgress", "Stopping"), timeout=120,
-                      what=f"run {execution_id} of {name}")
+    return wait_for_execution(CliPipelines(env), name, execution_id, timeout=120)
 
 
 def test_a_custom_action_pipeline_runs_through_the_job_worker(source):
@@ -136,11 +136,8 @@ def _pending(env, name, execution_id):
 def test_a_signed_github_push_to_the_webhook_runs_the_pipeline(source):
     env, bucket, role_arn = source
     name = f"{bucket}-hooked"
-    approve = {"name": "Approve", "actions": [{
-        "name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                            "provider": "Manual", "version": "1"}}]}
     aws_cli(env, "codepipeline", "create-pipeline", "--pipeline",
-            _pipeline(name, bucket, role_arn, approve))
+            _pipeline(name, bucket, role_arn, approval_stage()))
     hook = aws_cli(env, "codepipeline", "put-webhook", "--webhook", json.dumps({
         "name": f"{name}-push", "targetPipeline": name, "targetAction": "Source",
         "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{Branch}"}],

@@ -10,25 +10,20 @@ test report), and green again.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import git, operator_local, operator_runbook, push_and_follow
 
 from runbook_lib.core.session import AwsSession
-from runbook_lib.local.server import process
-from runbook_lib.operate import executions, pipeline_state, summaries
+from runbook_lib.operate import pipeline_state, summaries
 
 pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
-RUNBOOK = str(Path(sys.executable).with_name("runbook"))
 SETUP = ["preflight", "bucket", "iam", "buildspec", "build-project", "config", "pipeline",
          "monitoring", "run"]
-GIT = ["git", "-c", "user.name=Operator", "-c", "user.email=operator@example.com"]
 
 # app -> (file the breaking change edits, text replaced, replacement, failing test named)
 APPS = {
@@ -39,25 +34,8 @@ APPS = {
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    state = tmp_path_factory.mktemp("own-app-state")
-    status = process.start(state)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=status.endpoint_url, RUNBOOK_STATE_DIR=str(state),
-               AWS_REGION="us-east-1")
-    yield status.endpoint_url, env
-    process.stop(state)
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True)
-
-
-def _runbook(env: dict, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([RUNBOOK, *args], env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "Traceback" not in done.stderr
-    return done
+    with operator_local(tmp_path_factory.mktemp("own-app-state")) as started:
+        yield started
 
 
 def _outputs(notebook: Path) -> str:
@@ -67,11 +45,7 @@ def _outputs(notebook: Path) -> str:
 
 
 def _push_and_wait(session: AwsSession, pipeline: str, repo: Path, message: str):
-    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
-    _git(repo, "commit", "-qam", message)
-    run = executions.wait_for_new_execution(session, pipeline, known, timeout=120)
-    return executions.wait_for_execution(session, pipeline, run.execution_id, 600,
-                                         stop_at_approval=True)
+    return push_and_follow(session, pipeline, lambda: git(repo, "commit", "-qam", message))
 
 
 @pytest.mark.parametrize("app", sorted(APPS))
@@ -79,15 +53,15 @@ def test_own_app_green_red_green(app, local, tmp_path):
     endpoint, env = local
     repo = tmp_path / app
     shutil.copytree(FIXTURES / app, repo, ignore=shutil.ignore_patterns("__pycache__"))
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", f"{app}: first release")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", f"{app}: first release")
     repo_id = f"acme/{app}"
-    _runbook(env, "local", "repo", "add", repo_id, str(repo))
+    operator_runbook(env, "local", "repo", "add", repo_id, str(repo))
 
     params = ["-p", "apply=True", "-p", f"app_name={app}", "-p", f"source_repo={repo_id}"]
     out = tmp_path / "out"
-    _runbook(env, "run", *params, "--only", *SETUP, "--out", str(out))
+    operator_runbook(env, "run", *params, "--only", *SETUP, "--out", str(out))
 
     # Notebook 04 checked the repository's own buildspec, not a template.
     assert f"{repo_id}@main:buildspec.yml: valid" in _outputs(out / "04_buildspec.ipynb")
@@ -108,8 +82,8 @@ def test_own_app_green_red_green(app, local, tmp_path):
             if status == "Failed"] == ["Build"]
 
     triage_out = tmp_path / "triage"
-    _runbook(env, "run", "-p", f"app_name={app}", "-p", f"source_repo={repo_id}",
-             "--only", "build-logs", "--out", str(triage_out))
+    operator_runbook(env, "run", "-p", f"app_name={app}", "-p", f"source_repo={repo_id}",
+                     "--only", "build-logs", "--out", str(triage_out))
     assert failing in _outputs(triage_out / "10_build_logs.ipynb")
 
     # The first release still holds the production approval: answer it, as an operator would,

@@ -12,54 +12,31 @@ say what became of the image (built where a Docker engine answers, else skipped)
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import fixture_repos
 import pytest
+from helpers import git, operator_local, operator_runbook, push_and_follow
 
 from runbook_lib.core.session import AwsSession
-from runbook_lib.local.server import process
-from runbook_lib.operate import executions, logs, pipeline_state, summaries
+from runbook_lib.operate import logs, pipeline_state, summaries
 
 pytestmark = pytest.mark.slow
 
-RUNBOOK = str(Path(sys.executable).with_name("runbook"))
-GIT = ["git", "-c", "user.name=Operator", "-c", "user.email=operator@example.com"]
 NAMES = sorted(fixture_repos.index())
 
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    state = tmp_path_factory.mktemp("real-repos-state")
-    status = process.start(state)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV"))}
-    env.update(AWS_ENDPOINT_URL=status.endpoint_url, RUNBOOK_STATE_DIR=str(state),
-               AWS_REGION="us-east-1")
-    yield status.endpoint_url, env
-    process.stop(state)
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True)
-
-
-def _runbook(env: dict, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
-    done = subprocess.run([RUNBOOK, *args], env=env, capture_output=True, text=True,
-                          timeout=1200)
-    assert done.returncode in ok, (args, done.stdout[-3000:] + done.stderr[-3000:])
-    assert "Traceback" not in done.stderr
-    return done
+    with operator_local(tmp_path_factory.mktemp("real-repos-state"),
+                        drop=("AWS_", "NODE_ENV")) as started:
+        yield started
 
 
 def _push_and_wait(session: AwsSession, pipeline: str, repo: Path, message: str):
-    known = {e.execution_id for e in summaries.list_executions(session, pipeline)}
-    _git(repo, "commit", "-qam", message)
-    run = executions.wait_for_new_execution(session, pipeline, known, timeout=120)
-    return executions.wait_for_execution(session, pipeline, run.execution_id, 900,
-                                         stop_at_approval=True)
+    return push_and_follow(session, pipeline, lambda: git(repo, "commit", "-qam", message),
+                           timeout=900)
 
 
 def _approve_all(session: AwsSession, pipeline: str) -> None:
@@ -97,22 +74,22 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     endpoint, env = local
     entry = fixture_repos.index()[name]
     repo = fixture_repos.copy_repo(name, tmp_path)
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", f"{name}: as published")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", f"{name}: as published")
     repo_id, app = f"public/{name}", name
     params = ["-p", f"app_name={app}", "-p", f"source_repo={repo_id}"]
-    _runbook(env, "local", "repo", "add", repo_id, str(repo))
-    _runbook(env, "buildspec", "check", str(repo / "buildspec.yml"))
+    operator_runbook(env, "local", "repo", "add", repo_id, str(repo))
+    operator_runbook(env, "buildspec", "check", str(repo / "buildspec.yml"))
 
     # Green: creating the pipeline starts its first run, followed to the approval.
-    _runbook(env, "run", "-p", "apply=true", *params, "--out", str(tmp_path / "out"))
+    operator_runbook(env, "run", "-p", "apply=true", *params, "--out", str(tmp_path / "out"))
     session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
     pipeline = f"{app}-pipeline"
     first = summaries.list_executions(session, pipeline)[0]
     build = dict(pipeline_state.stage_statuses(session, pipeline, first.execution_id))["Build"]
-    assert build == "Succeeded", _runbook(env, "triage", "--pipeline", pipeline,
-                                          ok=(0, 1)).stdout
+    assert build == "Succeeded", operator_runbook(env, "triage", "--pipeline", pipeline,
+                                                  ok=(0, 1)).stdout
     _approve_all(session, pipeline)
 
     # Red: a commit breaks one named test; the run fails in Build and triage names it.
@@ -121,8 +98,8 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     assert red.status == "Failed"
     assert [s for s, status in pipeline_state.stage_statuses(session, pipeline, red.execution_id)
             if status == "Failed"] == ["Build"]
-    report = json.loads(_runbook(env, "triage", "--pipeline", pipeline, "--json",
-                                 ok=(1,)).stdout)
+    report = json.loads(operator_runbook(env, "triage", "--pipeline", pipeline, "--json",
+                                         ok=(1,)).stdout)
     if entry["failing_test"]:
         assert entry["failing_test"] in report["failing_tests"], report
     assert entry["error_line"] in report["error_line"], report
@@ -134,10 +111,10 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
         "Build"] == "Succeeded"
     if entry["kind"].startswith("docker"):
         _assert_image_step_said(session, pipeline, green.execution_id)
-    _runbook(env, "status", *params)
+    operator_runbook(env, "status", *params)
 
     # Teardown plans without apply, and deletes what the suite made with it.
-    _runbook(env, "teardown", *params, "--out", str(tmp_path / "plan"))
+    operator_runbook(env, "teardown", *params, "--out", str(tmp_path / "plan"))
     assert pipeline in _pipelines(session)
-    _runbook(env, "teardown", "-p", "apply=true", *params, "--out", str(tmp_path / "down"))
+    operator_runbook(env, "teardown", "-p", "apply=true", *params, "--out", str(tmp_path / "down"))
     assert pipeline not in _pipelines(session)

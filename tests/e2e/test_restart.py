@@ -3,12 +3,19 @@ reason, never left InProgress, and the orphaned build process is ended."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 
 import pytest
-from helpers import make_zip, wait_until
+from helpers import (
+    PIPELINE_TRUST,
+    codebuild_stage,
+    ensure_role,
+    pipeline_declaration,
+    put_source_object,
+    s3_source_stage,
+    wait_until,
+)
 
 from runbook_lib.core import local_endpoint
 from runbook_lib.core.session import AwsSession
@@ -17,42 +24,21 @@ from runbook_lib.local.server import process
 
 pytestmark = pytest.mark.slow
 
-TRUST = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]}
 BUILDSPEC = ("version: 0.2\nphases:\n  build:\n    commands:\n"
              "      - echo started-long-build\n      - sleep 120\n")
 
 
 def _create_pipeline(s: AwsSession) -> None:
-    s3, iam = s.client("s3"), s.client("iam")
-    s3.create_bucket(Bucket="restart-artifacts")
-    s3.put_bucket_versioning(Bucket="restart-artifacts",
-                             VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket="restart-artifacts", Key="src.zip",
-                  Body=make_zip({"buildspec.yml": BUILDSPEC}))
-    role = iam.create_role(RoleName="restart-role",
-                           AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    put_source_object(s.client("s3"), "restart-artifacts", {"buildspec.yml": BUILDSPEC},
+                      key="src.zip")
+    role = ensure_role(s.client("iam"), "restart-role", PIPELINE_TRUST)
     s.client("codebuild").create_project(
         name="restart-build", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
         environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
                      "computeType": "BUILD_GENERAL1_SMALL"}, serviceRole=role)
-    s.client("codepipeline").create_pipeline(pipeline={
-        "name": "restart", "roleArn": role,
-        "artifactStore": {"type": "S3", "location": "restart-artifacts"},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "S3", "version": "1"},
-                "configuration": {"S3Bucket": "restart-artifacts", "S3ObjectKey": "src.zip",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "Src"}]}]},
-            {"name": "Build", "actions": [{
-                "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS",
-                                                  "provider": "CodeBuild", "version": "1"},
-                "configuration": {"ProjectName": "restart-build"},
-                "inputArtifacts": [{"name": "Src"}]}]},
-        ]})
+    s.client("codepipeline").create_pipeline(pipeline=pipeline_declaration(
+        "restart", role, "restart-artifacts", s3_source_stage("restart-artifacts", "src.zip"),
+        codebuild_stage("restart-build")))
 
 
 def _running(pid: int) -> bool:

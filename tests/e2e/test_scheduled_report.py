@@ -15,7 +15,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import aws_cli, local_aws_env, run_runbook, wait_for_execution, wait_until
+from helpers import (
+    PIPELINE_TRUST,
+    approval_stage,
+    aws_cli,
+    ensure_role,
+    local_aws_env,
+    pipeline_declaration,
+    run_runbook,
+    s3_source_stage,
+    wait_for_execution,
+    wait_until,
+)
 
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
@@ -24,9 +35,6 @@ from runbook_lib.setup import teardown
 from runbook_lib.setup.schedule import ReportNames
 
 pytestmark = pytest.mark.slow
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
 
 
 @pytest.fixture(scope="module")
@@ -44,23 +52,20 @@ def stack(tmp_path_factory):
 def _pipeline_with_one_run(session: AwsSession, names) -> None:
     """An S3-sourced pipeline whose source object is missing: its one run fails at once."""
     session.client("s3").create_bucket(Bucket=names.artifact_bucket)
-    role = session.client("iam").create_role(RoleName=names.codepipeline_role,
-                                             AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    source = {"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                 "provider": "S3", "version": "1"},
-              "configuration": {"S3Bucket": names.artifact_bucket, "S3ObjectKey": "none.zip",
-                                "PollForSourceChanges": "false"},
-              "outputArtifacts": [{"name": "src"}]}
-    approve = {"name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                                   "provider": "Manual", "version": "1"}}
+    role = ensure_role(session.client("iam"), names.codepipeline_role, PIPELINE_TRUST)
     pipelines = session.client("codepipeline")
-    pipelines.create_pipeline(pipeline={
-        "name": names.pipeline, "roleArn": role, "version": 1,
-        "artifactStore": {"type": "S3", "location": names.artifact_bucket},
-        "stages": [{"name": "Source", "actions": [source]},
-                   {"name": "Approve", "actions": [approve]}]})
+    pipelines.create_pipeline(pipeline=pipeline_declaration(
+        names.pipeline, role, names.artifact_bucket,
+        s3_source_stage(names.artifact_bucket, "none.zip", output="src"), approval_stage(),
+        version=1))
     run = pipelines.start_pipeline_execution(name=names.pipeline)["pipelineExecutionId"]
     wait_for_execution(pipelines, names.pipeline, run, "Failed", timeout=60)
+
+
+def _set_up_out_of_the_way(env, params) -> None:
+    """The report's project, roles and topic, with a schedule that stays out of the way."""
+    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
+                "-p", f"app_name={params.app_name}", "-p", "apply=true")
 
 
 def _report_queue(session: AwsSession, topic_arn: str) -> str:
@@ -116,9 +121,7 @@ def test_aws_cli_schedule_runs_the_report_into_s3_and_tells_the_topic(stack):
     env, session, params = stack
     names = params.names()
     report = ReportNames.derive(params, names)
-    # The project, roles and topic, with a schedule of their own that stays out of the way.
-    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
-                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    _set_up_out_of_the_way(env, params)
     queue = _report_queue(session, names.topic_arn(report.topic))
     at = datetime.now(UTC) + timedelta(seconds=5)
     aws_cli(env, "scheduler", "create-schedule", "--name", f"cli-{uuid.uuid4().hex[:6]}",
@@ -145,8 +148,7 @@ def test_aws_cli_schedule_runs_the_report_into_s3_and_tells_the_topic(stack):
 def test_a_failed_report_is_a_failed_build_with_its_log(stack):
     env, session, params = stack
     report = ReportNames.derive(params, params.names())
-    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
-                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    _set_up_out_of_the_way(env, params)
     codebuild = session.client("codebuild")
     build_id = codebuild.start_build(projectName=report.project, environmentVariablesOverride=[
         {"name": "PIPELINE", "value": "no-such-pipeline", "type": "PLAINTEXT"}])["build"]["id"]
@@ -163,8 +165,7 @@ def test_teardown_removes_the_schedule_project_roles_and_topic(stack):
     env, session, params = stack
     names = params.names()
     report = ReportNames.derive(params, names)
-    run_runbook(env, "report", "--schedule", "at(2099-01-01T06:00:00)",
-                "-p", f"app_name={params.app_name}", "-p", "apply=true")
+    _set_up_out_of_the_way(env, params)
     teardown.plan_teardown(session, params, names).apply()
     scheduler = session.client("scheduler")
     groups = [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]

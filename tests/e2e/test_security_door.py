@@ -13,11 +13,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.auth
 import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -214,10 +215,13 @@ def test_a_presign_valid_ten_years_or_for_ever_is_refused(exported, presigned):
     assert status in (400, 403) and b"X-Amz-Expires" in body
 
 
-def test_an_expired_presign_is_answered_access_denied_in_s3_s_shape(exported):
+def test_an_expired_presign_is_answered_access_denied_in_s3_s_shape(exported, monkeypatch):
+    """Signed a minute ago for one second: expired when sent, with no wait."""
     request = AWSRequest("GET", exported["AWS_ENDPOINT_URL"] + "/door-presign/f.txt")
+    signed_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *_a, **_k: signed_at)
     SigV4QueryAuth(_creds(exported), "s3", "us-east-1", expires=1).add_auth(request)
-    time.sleep(2.1)
+    assert "X-Amz-Date=" + signed_at.strftime("%Y%m%dT%H%M%SZ") in request.url
     status, body = _send(exported, "GET", request.url)
     assert status == 403 and b"<Error><Code>AccessDenied</Code>" in body, body[:300]
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import pipeline_role, wait_for_execution, wait_until
+from helpers import aws_action, declared_pipeline, wait_for_execution, wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, register
 from runbook_lib.local.codepipeline.approvals import TIMEOUT_ENV
@@ -27,30 +27,21 @@ def approval(session, app_name):
     """A pipeline Source -> Approve whose approval notifies a topic an SQS queue reads.
     Returns (client, pipeline, execution id, queue url)."""
     sns, sqs = session.client("sns"), session.client("sqs")
-    pipeline_role(session, app_name)
-    session.client("s3").create_bucket(Bucket=f"{app_name}-art")
     topic = sns.create_topic(Name=f"{app_name}-approvals")["TopicArn"]
     queue = sqs.create_queue(QueueName=f"{app_name}-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    kind = {"owner": "AWS", "version": "1"}
     pipeline = f"{app_name}-pipe"
     cp = session.client("codepipeline")
-    cp.create_pipeline(pipeline={
-        "name": pipeline, "roleArn": f"arn:aws:iam::123456789012:role/{app_name}-role",
-        "artifactStore": {"type": "S3", "location": f"{app_name}-art"},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "namespace": "SourceVariables",
-                "actionTypeId": {**kind, "category": "Source", "provider": "ApprovalTestSource"}}]},
-            {"name": "Approve-production", "actions": [{
-                "name": "Approve", "actionTypeId": {**kind, "category": "Approval",
-                                                    "provider": "Manual"},
-                "configuration": {"NotificationArn": topic,
-                                  "CustomData": "Release #{SourceVariables.CommitId}?",
-                                  "ExternalEntityLink": "https://staging.example.com"}}]},
-        ]})
+    cp.create_pipeline(pipeline=declared_pipeline(
+        session, app_name, pipeline, f"{app_name}-art",
+        {"name": "Source", "actions": [aws_action("Source", "Source", "ApprovalTestSource",
+                                                  namespace="SourceVariables")]},
+        {"name": "Approve-production", "actions": [aws_action(
+            "Approve", "Approval", "Manual", configuration={
+                "NotificationArn": topic, "CustomData": "Release #{SourceVariables.CommitId}?",
+                "ExternalEntityLink": "https://staging.example.com"})]}))
     execution_id = cp.list_pipeline_executions(pipelineName=pipeline)[
         "pipelineExecutionSummaries"][0]["pipelineExecutionId"]
     return cp, pipeline, execution_id, queue

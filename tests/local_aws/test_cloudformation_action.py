@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, make_zip, wait_until
+from helpers import (
+    CliPipelines,
+    aws_action,
+    aws_cli,
+    pipeline_declaration,
+    pipeline_role,
+    put_source_object,
+    s3_source_stage,
+    wait_for_execution,
+    wait_until,
+)
 
 TEMPLATE = """
 AWSTemplateFormatVersion: '2010-09-09'
@@ -65,34 +74,21 @@ Resources:
 """
 
 
-def cli(env, *args) -> dict:
-    result = subprocess.run([AWS_CLI, *args, "--output", "json"], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else {}
-
-
 def _cfn(name, stack, **config):
-    return {"name": name, "actionTypeId": {"category": "Deploy", "owner": "AWS",
-                                           "provider": "CloudFormation", "version": "1"},
-            "inputArtifacts": [{"name": "Src"}],
-            "configuration": {"StackName": stack, **config}}
+    return aws_action(name, "Deploy", "CloudFormation", inputArtifacts=[{"name": "Src"}],
+                      configuration={"StackName": stack, **config})
 
 
 @pytest.fixture
 def stack_pipeline(session, local_aws, app_name):
     env = local_aws.credentials.environment(local_aws.endpoint_url)
-    s3 = session.client("s3")
     bucket = f"{app_name}-cfn"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({
+    put_source_object(session.client("s3"), bucket, {
         "template.yaml": TEMPLATE, "config.json": json.dumps({"Parameters": {"Owner": "ops"},
                                                               "Tags": {"team": "blue"}}),
         "params.json": json.dumps({"stage": "beta"}), "unsupported.yaml": UNSUPPORTED,
-        "named-role.yaml": NAMED_ROLE, "broken.yaml": BROKEN}))
-    session.client("iam").create_role(RoleName=f"{app_name}-role",
-                                      AssumeRolePolicyDocument="{}")
+        "named-role.yaml": NAMED_ROLE, "broken.yaml": BROKEN})
+    role = pipeline_role(session, app_name)
     stack = f"{app_name}-stack"
     deploy = _cfn("Deploy", stack, ActionMode="CREATE_UPDATE",
                   TemplatePath="Src::template.yaml", TemplateConfiguration="Src::config.json",
@@ -101,36 +97,31 @@ def stack_pipeline(session, local_aws, app_name):
                   OutputFileName="outputs.json")
     deploy.update(namespace="Stack", outputArtifacts=[{"name": "StackOut"}])
     name = f"{app_name}-cfn"
-    cli(env, "codepipeline", "create-pipeline", "--pipeline", json.dumps({
-        "name": name, "roleArn": f"arn:aws:iam::123456789012:role/{app_name}-role",
-        "artifactStore": {"type": "S3", "location": bucket},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "S3", "version": "1"},
-                "configuration": {"S3Bucket": bucket, "S3ObjectKey": "app.zip",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "Src"}]}]},
-            {"name": "Deploy", "actions": [deploy]}]}))
+    aws_cli(env, "codepipeline", "create-pipeline", "--pipeline", json.dumps(
+        pipeline_declaration(name, role, bucket, s3_source_stage(bucket),
+                             {"name": "Deploy", "actions": [deploy]})))
     return env, name, stack
 
 
 def _finished(env, name):
-    return wait_until(lambda: cli(env, "codepipeline", "list-pipeline-executions",
-                                  "--pipeline-name", name)["pipelineExecutionSummaries"],
-                      lambda rows: rows and rows[0]["status"] not in ("InProgress",),
-                      timeout=90, what="the CloudFormation run")[0]
+    """The pipeline's newest run (by start time: a listing has no promised order), ended."""
+    rows = wait_until(lambda: aws_cli(env, "codepipeline", "list-pipeline-executions",
+                                      "--pipeline-name", name)["pipelineExecutionSummaries"],
+                      what=f"a run of {name}")
+    newest = max(rows, key=lambda row: row["startTime"])
+    return wait_for_execution(CliPipelines(env), name, newest["pipelineExecutionId"], timeout=90)
 
 
 def test_create_update_deploys_the_stack_with_outputs(stack_pipeline, session):
     env, name, stack = stack_pipeline
     assert _finished(env, name)["status"] == "Succeeded"
-    described = cli(env, "cloudformation", "describe-stacks", "--stack-name", stack)["Stacks"][0]
+    described = aws_cli(env, "cloudformation", "describe-stacks",
+                        "--stack-name", stack)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
     assert outputs["Stage"] == "beta"  # Fn::GetParam
     assert session.client("ssm").get_parameter(Name=f"/{stack}/beta/owner")["Parameter"][
         "Value"] == "ops"  # TemplateConfiguration
-    detail = next(d for d in cli(env, "codepipeline", "list-action-executions",
+    detail = next(d for d in aws_cli(env, "codepipeline", "list-action-executions",
                                  "--pipeline-name", name)["actionExecutionDetails"]
                   if d["actionName"] == "Deploy")
     assert detail["output"]["outputVariables"]["Stage"] == "beta"
@@ -138,7 +129,7 @@ def test_create_update_deploys_the_stack_with_outputs(stack_pipeline, session):
     body = session.client("s3").get_object(Bucket=where["bucket"], Key=where["key"])["Body"]
     assert json.loads(zipfile.ZipFile(io.BytesIO(body.read())).read("outputs.json"))[
         "Stage"] == "beta"
-    again = cli(env, "codepipeline", "start-pipeline-execution", "--name", name)
+    again = aws_cli(env, "codepipeline", "start-pipeline-execution", "--name", name)
     assert again["pipelineExecutionId"]
     assert _finished(env, name)["status"] == "Succeeded"  # no updates: still a success
 

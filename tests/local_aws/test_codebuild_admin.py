@@ -3,12 +3,9 @@ images, report groups and trends (real boto3 and the real AWS CLI over HTTP)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, run_inline_build
+from helpers import aws_cli, run_inline_build
 
 from runbook_lib.core.session import AwsSession
 
@@ -19,13 +16,6 @@ JUNIT = ('<testsuite name="s" tests="4"><testcase classname="a" name="one"/>'
          '</testsuite>')
 
 
-def cli(env, *args) -> dict:
-    result = subprocess.run([AWS_CLI, *args, "--output", "json"], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else {}
-
-
 @pytest.fixture
 def env(local_aws):
     return local_aws.credentials.environment(local_aws.endpoint_url)
@@ -33,9 +23,9 @@ def env(local_aws):
 
 def test_source_credentials_are_recorded_but_the_token_is_never_kept(session, env, local_aws):
     cb = session.client("codebuild")
-    arn = cli(env, "codebuild", "import-source-credentials", "--server-type", "GITLAB",
+    arn = aws_cli(env, "codebuild", "import-source-credentials", "--server-type", "GITLAB",
               "--auth-type", "PERSONAL_ACCESS_TOKEN", "--token", TOKEN)["arn"]
-    infos = cli(env, "codebuild", "list-source-credentials")["sourceCredentialsInfos"]
+    infos = aws_cli(env, "codebuild", "list-source-credentials")["sourceCredentialsInfos"]
     assert {"arn": arn, "serverType": "GITLAB", "authType": "PERSONAL_ACCESS_TOKEN"} in infos
     with pytest.raises(ClientError) as caught:
         cb.import_source_credentials(serverType="GITLAB", authType="PERSONAL_ACCESS_TOKEN",
@@ -51,7 +41,7 @@ def test_source_credentials_are_recorded_but_the_token_is_never_kept(session, en
 
 
 def test_curated_environment_images(env):
-    platforms = cli(env, "codebuild", "list-curated-environment-images")["platforms"]
+    platforms = aws_cli(env, "codebuild", "list-curated-environment-images")["platforms"]
     images = [i["name"] for p in platforms for lang in p["languages"] for i in lang["images"]]
     assert "aws/codebuild/standard:7.0" in images
 
@@ -80,7 +70,7 @@ def test_report_group_update_trend_and_delete(session: AwsSession, env, app_name
         "reports:\n  unit:\n    files: [junit.xml]\n    file-format: JUNITXML\n"))
     report_arn = build["reportArns"][0]
     group_arn = cb.batch_get_reports(reportArns=[report_arn])["reports"][0]["reportGroupArn"]
-    trend = cli(env, "codebuild", "get-report-group-trend", "--report-group-arn", group_arn,
+    trend = aws_cli(env, "codebuild", "get-report-group-trend", "--report-group-arn", group_arn,
                 "--trend-field", "PASS_RATE")
     assert trend["stats"] == {"average": "75", "max": "75", "min": "75"}
     assert trend["rawData"] == [{"reportArn": report_arn, "data": "75"}]

@@ -21,6 +21,7 @@ from helpers import processes_with, wait_until
 from runbook_lib.core import local_endpoint
 from runbook_lib.core.errors import LocalAwsError
 from runbook_lib.core.session import AwsSession
+from runbook_lib.local.codebuild.build_paths import work_folder
 from runbook_lib.local.server import client, process
 from runbook_lib.local.server.journal import JOURNAL_FILE
 
@@ -275,7 +276,11 @@ def test_a_build_ending_on_a_full_disk_shows_its_end_once_written(tmp_path):
             filler = fill(disk)
             wait_until(lambda: processes_with(marker), lambda found: not found,
                        what="the build's command to end", timeout=30)
-            time.sleep(1.5)  # the runner's last phases: their records cannot be written
+            # The runner clears the build's HOME just before it writes the build's end: once
+            # that is gone, the end is being written (and cannot be, on the full disk).
+            home = work_folder(state, build_id) / "root"
+            wait_until(home.exists, lambda there: not there, timeout=30,
+                       what=f"the build's last phases ({home} cleared)")
             assert not read()["buildComplete"]  # readers see what the disk holds
             on_disk = json.loads(next((state / "codebuild-builds").glob("*/*.json")).read_text())
             assert not on_disk["buildComplete"]

@@ -15,7 +15,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import make_zip, pipeline_role, wait_for_execution, wait_until
+from helpers import declared_pipeline, make_zip, wait_for_execution, wait_until
 
 from runbook_lib.core import local_endpoint
 from runbook_lib.core.session import AwsSession
@@ -92,15 +92,10 @@ def step(name, key, category="Build", run_order=1, inputs=("Src",), outputs=(), 
 
 def make_pipeline(session, app_name, stages, **extra):
     """Role, artifact bucket and pipeline; returns the pipeline name."""
-    s3 = session.client("s3")
-    role = pipeline_role(session, app_name).rsplit("/", 1)[1]
-    bucket = f"{app_name}-artifacts"
-    s3.create_bucket(Bucket=bucket)
     name = f"{app_name}-pipeline{extra.pop('suffix', '')}"
-    declaration = {"name": name, "roleArn": f"arn:aws:iam::123456789012:role/{role}",
-                   "artifactStore": {"type": "S3", "location": bucket},
-                   "stages": stages, "pipelineType": "V2", **extra}
-    session.client("codepipeline").create_pipeline(pipeline=declaration)
+    session.client("codepipeline").create_pipeline(pipeline=declared_pipeline(
+        session, app_name, name, f"{app_name}-artifacts", *stages,
+        **{"pipelineType": "V2", **extra}))
     return name
 
 
@@ -297,13 +292,18 @@ def _in_stage(cp, pipeline, execution_id, stage):
                     what=f"{execution_id} in {stage}")
 
 
-def test_superseded_mode_newer_execution_takes_over_the_boundary(session, app_name, gate):
+def _held_and_next(session, app_name, mode):
+    """(client, pipeline, first run held in Build at the gate, a second run started)."""
     cp = session.client("codepipeline")
     pipeline = make_pipeline(session, app_name, _two_stage(app_name, app_name),
-                             executionMode="SUPERSEDED")
+                             executionMode=mode)
     first = _created(cp, pipeline)
     _in_stage(cp, pipeline, first, "Build")
-    second = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
+    return cp, pipeline, first, cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
+
+
+def test_superseded_mode_newer_execution_takes_over_the_boundary(session, app_name, gate):
+    cp, pipeline, first, second = _held_and_next(session, app_name, "SUPERSEDED")
     wait_until(lambda: cp.get_pipeline_state(name=pipeline)["stageStates"][1],
              lambda s: s.get("inboundExecution", {}).get("pipelineExecutionId") == second,
              what="second waiting at Build")
@@ -315,12 +315,7 @@ def test_superseded_mode_newer_execution_takes_over_the_boundary(session, app_na
 
 
 def test_queued_mode_runs_one_execution_at_a_time_in_order(session, app_name, gate):
-    cp = session.client("codepipeline")
-    pipeline = make_pipeline(session, app_name, _two_stage(app_name, app_name),
-                             executionMode="QUEUED")
-    first = _created(cp, pipeline)
-    _in_stage(cp, pipeline, first, "Build")
-    second = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
+    cp, pipeline, first, second = _held_and_next(session, app_name, "QUEUED")
     third = cp.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
     assert actions(cp, pipeline, second) == [] and actions(cp, pipeline, third) == []
     assert execution(cp, pipeline, second)["status"] == "InProgress"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_until
+from helpers import receive_messages
 
 from runbook_lib.local.events.bus import EventBus
 from runbook_lib.setup import monitoring, rule_proof
@@ -28,12 +28,7 @@ def _queue(session, name):
 
 def _receive(session, url, timeout=DELIVERY_TIMEOUT):
     """Bodies of the messages in the queue, polling until one arrives or ``timeout`` passes."""
-    sqs = session.client("sqs")
-    got = wait_until(lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                                 WaitTimeSeconds=1),
-                     lambda answer: answer.get("Messages"), timeout=timeout,
-                     what=f"a message in {url}", interval=0)
-    return [m["Body"] for m in got["Messages"]]
+    return [m["Body"] for m in receive_messages(session.client("sqs"), url, timeout=timeout)]
 
 
 def _assert_empty(session, bus, url):

@@ -8,16 +8,14 @@ credentials.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import wait_until
+from helpers import aws_action, make_zip, pipeline_declaration, s3_source_stage, wait_until
 
 from runbook_lib.local.codepipeline.rules import MINUTE_ENV
 
@@ -49,35 +47,20 @@ def _poll(what, check, timeout=60):
                       interval=0.2)[1]
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("index.html", "<h1>release</h1>")
-    return buffer.getvalue()
-
-
 def _pipeline(app_name, alarm, wait_minutes):
     gate = {"name": "ErrorsQuiet", "ruleTypeId": {"category": "Rule", "owner": "AWS",
                                                   "provider": "CloudWatchAlarm", "version": "1"},
             "configuration": {"AlarmName": alarm, "WaitTime": str(wait_minutes)}}
-    return {
-        "name": f"{app_name}-cli", "pipelineType": "V2", "executionMode": "QUEUED",
-        "roleArn": f"arn:aws:iam::123456789012:role/{app_name}-role",
-        "artifactStore": {"type": "S3", "location": f"{app_name}-artifacts"},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "S3", "version": "1"},
-                "configuration": {"S3Bucket": f"{app_name}-source", "S3ObjectKey": "app.zip",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "Src"}]}]},
-            {"name": "Production", "beforeEntry": {"conditions": [
-                {"result": "FAIL", "rules": [gate]}]},
-             "actions": [{
-                 "name": "Deploy", "actionTypeId": {"category": "Deploy", "owner": "AWS",
-                                                    "provider": "S3", "version": "1"},
-                 "configuration": {"BucketName": f"{app_name}-site", "Extract": "true"},
-                 "inputArtifacts": [{"name": "Src"}]}]}]}
+    production = {"name": "Production",
+                  "beforeEntry": {"conditions": [{"result": "FAIL", "rules": [gate]}]},
+                  "actions": [aws_action("Deploy", "Deploy", "S3",
+                                         configuration={"BucketName": f"{app_name}-site",
+                                                        "Extract": "true"},
+                                         inputArtifacts=[{"name": "Src"}])]}
+    return pipeline_declaration(
+        f"{app_name}-cli", f"arn:aws:iam::123456789012:role/{app_name}-role",
+        f"{app_name}-artifacts", s3_source_stage(f"{app_name}-source"), production,
+        pipelineType="V2", executionMode="QUEUED")
 
 
 def test_cli_alarm_gate_fails_a_stage_is_explained_and_overridden(cli, app_name, tmp_path):
@@ -88,7 +71,7 @@ def test_cli_alarm_gate_fails_a_stage_is_explained_and_overridden(cli, app_name,
         cli("s3api", "create-bucket", "--bucket", f"{app_name}-{bucket}")
     cli("s3api", "put-bucket-versioning", "--bucket", f"{app_name}-source",
         "--versioning-configuration", "Status=Enabled")
-    (tmp_path / "app.zip").write_bytes(_zip())
+    (tmp_path / "app.zip").write_bytes(make_zip({"index.html": "<h1>release</h1>"}))
     cli("s3api", "put-object", "--bucket", f"{app_name}-source", "--key", "app.zip",
         "--body", str(tmp_path / "app.zip"))
     cli("cloudwatch", "put-metric-alarm", "--alarm-name", alarm, "--namespace", "SampleApp",

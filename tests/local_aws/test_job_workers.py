@@ -17,22 +17,22 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, make_zip, pipeline_role, wait_for_execution, wait_until
+from helpers import (
+    aws_cli,
+    create_s3_pipeline,
+    pipeline_declaration,
+    pipeline_role,
+    s3_source_stage,
+    wait_for_execution,
+    wait_until,
+)
 
 WORKER = Path(__file__).resolve().parents[2] / "tools" / "job_worker_example.py"
-ROLE_ARN = "arn:aws:iam::123456789012:role/{}"
 
 
 @pytest.fixture
 def env(local_aws):
     return local_aws.credentials.environment(local_aws.endpoint_url)
-
-
-def cli(env, *args) -> dict:
-    result = subprocess.run([AWS_CLI, *args, "--output", "json"], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else {}
 
 
 def _custom_type(provider: str) -> dict[str, str]:
@@ -44,7 +44,7 @@ def pipeline(session, env, app_name):
     """(codepipeline client, name, provider, source bucket): a source zip, a custom type
     created with the AWS CLI, and a pipeline S3 source -> custom Build action."""
     provider = f"Checks{uuid.uuid4().hex[:8]}"
-    cli(env, "codepipeline", "create-custom-action-type", "--category", "Build",
+    aws_cli(env, "codepipeline", "create-custom-action-type", "--category", "Build",
         "--provider", provider, "--action-version", "1",
         "--configuration-properties", json.dumps([
             {"name": "RequiredFile", "required": False, "key": False, "secret": False,
@@ -53,36 +53,18 @@ def pipeline(session, env, app_name):
              "queryable": True, "type": "String"}]),
         "--input-artifact-details", "minimumCount=1,maximumCount=1",
         "--output-artifact-details", "minimumCount=0,maximumCount=1")
-    s3 = session.client("s3")
     bucket = f"{app_name}-src"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({"README.md": "hi",
-                                                               "src/app.py": "print(1)"}))
-    pipeline_role(session, app_name)
     name = f"{app_name}-jobs"
-    cp = session.client("codepipeline")
-    cp.create_pipeline(pipeline=_declaration(name, app_name, bucket, provider, "README.md"))
-    return cp, name, provider, bucket
+    create_s3_pipeline(session, app_name, name, bucket, _check_stage(provider, "README.md"),
+                       files={"README.md": "hi", "src/app.py": "print(1)"}, pipelineType="V2")
+    return session.client("codepipeline"), name, provider, bucket
 
 
-def _declaration(name, app_name, bucket, provider, required_file):
-    return {
-        "name": name, "roleArn": ROLE_ARN.format(f"{app_name}-role"), "pipelineType": "V2",
-        "artifactStore": {"type": "S3", "location": bucket},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "S3", "version": "1"},
-                "configuration": {"S3Bucket": bucket, "S3ObjectKey": "app.zip",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "Src"}]}]},
-            {"name": "Check", "actions": [{
-                "name": "Checksums", "actionTypeId": _custom_type(provider),
-                "namespace": "Checks",
-                "configuration": {"RequiredFile": required_file, "Team": "blue"},
-                "inputArtifacts": [{"name": "Src"}], "outputArtifacts": [{"name": "Sums"}]}]},
-        ]}
+def _check_stage(provider, required_file):
+    return {"name": "Check", "actions": [{
+        "name": "Checksums", "actionTypeId": _custom_type(provider), "namespace": "Checks",
+        "configuration": {"RequiredFile": required_file, "Team": "blue"},
+        "inputArtifacts": [{"name": "Src"}], "outputArtifacts": [{"name": "Sums"}]}]}
 
 
 def _latest(cp, name):
@@ -124,7 +106,7 @@ def test_the_worker_failure_fails_the_action_with_its_reason(pipeline, env, app_
     wait_until(lambda: _latest(cp, name), lambda e: e["status"] == "InProgress", timeout=60)
     first = _latest(cp, name)["pipelineExecutionId"]
     cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=first, abandon=True)
-    execution_id = cli(env, "codepipeline", "start-pipeline-execution", "--name",
+    execution_id = aws_cli(env, "codepipeline", "start-pipeline-execution", "--name",
                        name)["pipelineExecutionId"]
     done = _worker(env, provider)
     assert done.returncode == 0, done.stderr
@@ -183,7 +165,9 @@ def test_a_job_nobody_finishes_times_out(short_job_timeout, pipeline):
 
 def test_pipelines_may_declare_only_existing_action_types(session, app_name, pipeline):
     cp, name, provider, bucket = pipeline
-    declaration = _declaration(f"{app_name}-nope", app_name, bucket, "NoSuchProvider", "x")
+    declaration = pipeline_declaration(
+        f"{app_name}-nope", pipeline_role(session, app_name), bucket, s3_source_stage(bucket),
+        _check_stage("NoSuchProvider", "x"), pipelineType="V2")
     with pytest.raises(ClientError) as caught:
         cp.create_pipeline(pipeline=declaration)
     error = caught.value.response["Error"]
@@ -196,7 +180,7 @@ def test_pipelines_may_declare_only_existing_action_types(session, app_name, pip
 
 def test_action_type_registry(session, pipeline, env):
     cp, _name, provider, _bucket = pipeline
-    listed = cli(env, "codepipeline", "list-action-types")["actionTypes"]
+    listed = aws_cli(env, "codepipeline", "list-action-types")["actionTypes"]
     owners = {t["id"]["owner"] for t in listed}
     assert {"AWS", "ThirdParty", "Custom"} <= owners
     codebuild = next(t for t in listed if t["id"]["provider"] == "CodeBuild"
@@ -273,7 +257,7 @@ def test_put_action_revision_and_deploy_targets(pipeline, env):
     assert caught.value.response["Error"]["Code"] == "ActionNotFoundException"
     action_id = wait_until(lambda: cp.list_action_executions(pipelineName=name)[
         "actionExecutionDetails"], timeout=30)[0]["actionExecutionId"]
-    targets = cli(env, "codepipeline", "list-deploy-action-execution-targets",
+    targets = aws_cli(env, "codepipeline", "list-deploy-action-execution-targets",
                   "--pipeline-name", name, "--action-execution-id", action_id)
     assert targets["targets"] == []
     with pytest.raises(ClientError) as caught:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import approval_stage, create_s3_pipeline
 
 from runbook_lib.local.codebuild import projects
 
@@ -77,26 +78,11 @@ def test_list_projects_pages_and_no_longer_restarts_on_a_bad_token(session, app_
 
 @pytest.fixture
 def tagged_pipeline(session, app_name):
-    s3, iam, cp = session.client("s3"), session.client("iam"), session.client("codepipeline")
-    bucket = f"{app_name}-paging"
-    s3.create_bucket(Bucket=bucket)
-    iam.create_role(RoleName=f"{app_name}-role", AssumeRolePolicyDocument="{}")
+    cp = session.client("codepipeline")
     tags = [{"key": f"k{i}", "value": str(i)} for i in range(5)]
-    created = cp.create_pipeline(pipeline={
-        "name": f"{app_name}-paged", "roleArn": f"arn:aws:iam::123456789012:role/{app_name}-role",
-        "artifactStore": {"type": "S3", "location": bucket},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "S3", "version": "1"},
-                "configuration": {"S3Bucket": bucket, "S3ObjectKey": "absent.zip",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "Src"}]}]},
-            {"name": "Approve", "actions": [{
-                "name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                                    "provider": "Manual", "version": "1"}}]}]},
-        tags=tags)
-    arn = cp.get_pipeline(name=created["pipeline"]["name"])["metadata"]["pipelineArn"]
+    created = create_s3_pipeline(session, app_name, f"{app_name}-paged", f"{app_name}-paging",
+                                 approval_stage(), key="absent.zip", tags=tags)
+    arn = cp.get_pipeline(name=created["name"])["metadata"]["pipelineArn"]
     return cp, arn, tags
 
 

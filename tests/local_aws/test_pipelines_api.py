@@ -10,7 +10,7 @@ import time
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_for_execution, wait_until
+from helpers import pipeline_role, wait_for_execution, wait_until
 
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
 
@@ -69,11 +69,9 @@ def _declaration(name, role_arn, bucket, **config):
 @pytest.fixture
 def setup(session, app_name):
     """(client, declaration): a role and bucket exist; the pipeline does not yet."""
-    role = f"{app_name}-role"
-    session.client("iam").create_role(RoleName=role, AssumeRolePolicyDocument="{}")
+    role = pipeline_role(session, app_name)
     session.client("s3").create_bucket(Bucket=f"{app_name}-art")
-    declaration = _declaration(f"{app_name}-pipe", f"arn:aws:iam::123456789012:role/{role}",
-                               f"{app_name}-art")
+    declaration = _declaration(f"{app_name}-pipe", role, f"{app_name}-art")
     return session.client("codepipeline"), declaration
 
 

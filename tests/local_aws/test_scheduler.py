@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import receive_messages, wait_until
 
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.scheduler.service import ScheduleRunner
 from runbook_lib.local.server import process
-from tests.helpers import wait_until
 
 ACCOUNT = "123456789012"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -32,18 +32,9 @@ def _queue(session: AwsSession) -> tuple[str, str]:
     return url, arn["QueueArn"]
 
 
-def _messages(session: AwsSession, url: str, seconds: float = 15, count: int = 1) -> list[dict]:
-    """Messages from ``url`` until ``count`` arrived or ``seconds`` passed."""
-    got: list[dict] = []
-
-    def enough() -> bool:
-        got.extend(session.client("sqs").receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-            MessageAttributeNames=["All"]).get("Messages", []))
-        return len(got) >= count
-
-    wait_until(enough, timeout=seconds, interval=0.1, what=f"{count} message(s) on {url}")
-    return got
+def _messages(session: AwsSession, url: str) -> list[dict]:
+    """The messages on ``url``, once one arrived (15 s at the most)."""
+    return receive_messages(session.client("sqs"), url)
 
 
 def _at(seconds: float) -> str:
@@ -52,7 +43,7 @@ def _at(seconds: float) -> str:
     return f"at({moment:%Y-%m-%dT%H:%M:%S})"
 
 
-def test_at_schedule_sends_to_sqs_once_and_deletes_itself(session):
+def test_at_schedule_sends_to_sqs_once_and_deletes_itself(session, local_aws):
     url, arn = _queue(session)
     name = f"once-{uuid.uuid4().hex[:6]}"
     session.client("scheduler").create_schedule(
@@ -68,8 +59,12 @@ def test_at_schedule_sends_to_sqs_once_and_deletes_itself(session):
         return name not in names
 
     wait_until(gone, timeout=10, interval=0.2, what="the completed schedule deleted")
-    assert session.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get(
-        "Messages", []) == []
+    # Once gone, no tick considers it again: what fired is what the runner recorded.
+    runner = local_aws.app.context.peers.get(ScheduleRunner)
+    fired = wait_until(lambda: _fired(runner, name), timeout=10, what="the invocation recorded")
+    assert [f["status"] for f in fired] == ["succeeded"]
+    assert _invocations(runner, name) == 1
+    assert session.client("sqs").receive_message(QueueUrl=url).get("Messages", []) == []
 
 
 def test_universal_target_takes_the_api_request_as_input(session):
@@ -105,13 +100,25 @@ def test_disabled_schedule_does_not_fire(session, local_aws):
         Name=name, ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
         State="DISABLED", Target={"Arn": arn, "RoleArn": _role(session), "Input": "x"})
     runner = local_aws.app.context.peers.get(ScheduleRunner)
-    wait_until(lambda: _seen(runner, name), timeout=10, interval=0.1, what="a tick")
-    assert session.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get(
-        "Messages", []) == []
+    record = wait_until(lambda: _record(runner, name), timeout=10, interval=0.1,
+                        what="a tick that considered the schedule")
+    # the record of a schedule that fired holds when ("last"): read it, do not wait for silence
+    assert "last" not in record and not _fired(runner, name), record
+    assert session.client("sqs").receive_message(QueueUrl=url).get("Messages", []) == []
 
 
-def _seen(runner, name: str) -> bool:
-    return any(key.endswith(f"/{name}") for key in runner.store.data["items"])
+def _record(runner, name: str) -> dict | None:
+    """What the runner keeps of schedule ``name`` (None before a tick saw it)."""
+    return next((record for key, record in runner.store.data["items"].items()
+                 if key.endswith(f"/{name}")), None)
+
+
+def _fired(runner, name: str) -> list[dict]:
+    return [f for f in runner.fired() if f["key"].endswith(f"/{name}")]
+
+
+def _invocations(runner, name: str) -> int:
+    return int((_record(runner, name) or {}).get("invocations", 0))
 
 
 def test_scheduled_rule_delivers_a_scheduled_event(session):
@@ -148,7 +155,8 @@ def test_rate_schedule_fires_every_minute_of_the_rehearsal_clock(rehearsal_serve
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={"Arn": arn, "RoleArn": _role(session), "Input": "tick"})
     started = datetime.now(UTC)
-    got = _messages(session, url, seconds=20, count=3)
+    got = receive_messages(session.client("sqs"), url, lambda got: len(got) >= 3, timeout=20,
+                           what="three firings")
     assert [m["Body"] for m in got[:3]] == ["tick"] * 3
     assert (datetime.now(UTC) - started).total_seconds() < 15  # not three real minutes
 
@@ -175,9 +183,19 @@ def test_schedule_missed_while_down_fires_once_at_start(tmp_path):
         session = AwsSession("local", "us-east-1", endpoint_url=status.endpoint_url)
         [message] = _messages(session, url)
         assert message["Body"] == "caught up"
-        assert session.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=2).get(
-            "Messages", []) == []
+        # one-time: once its firing is recorded, nothing is due; the record counts firings
+        stored = wait_until(lambda: _stored(state, "while-down"),
+                            lambda record: record.get("invocations"), timeout=10,
+                            what="the firing recorded in the state folder")
+        assert stored["invocations"] == 1, stored
+        assert session.client("sqs").receive_message(QueueUrl=url).get("Messages", []) == []
         log = (state / process.LOG_FILE).read_text()
         assert "while the local AWS was down" in log
     finally:
         process.stop(state)
+
+
+def _stored(state, name: str) -> dict:
+    """Schedule ``name``'s record in a stopped or running server's state folder."""
+    items = json.loads((state / "scheduler.json").read_text())["items"]
+    return next((record for key, record in items.items() if key.endswith(f"/{name}")), {})

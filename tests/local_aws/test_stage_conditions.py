@@ -21,7 +21,13 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
-from helpers import make_zip, pipeline_role, wait_until
+from helpers import (
+    aws_action,
+    declared_pipeline,
+    make_zip,
+    receive_messages,
+    wait_until,
+)
 
 from runbook_lib.local.codebuild import sandbox
 from runbook_lib.local.codepipeline.actions import ActionOutcome, ArtifactRef, register
@@ -96,18 +102,11 @@ def after_stage(key):
 
 
 def declaration(session, app_name, stages, pipeline_type="V2"):
-    s3 = session.client("s3")
-    role = pipeline_role(session, app_name).rsplit("/", 1)[1]
-    s3.create_bucket(Bucket=f"{app_name}-artifacts")
-    source = {"name": "Source", "actions": [{
-        "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                           "provider": "GateTestSource", "version": "1"},
-        "outputArtifacts": [{"name": "Src"}]}]}
-    return {"name": f"{app_name}-gated", "pipelineType": pipeline_type,
-            "roleArn": f"arn:aws:iam::123456789012:role/{role}",
-            "artifactStore": {"type": "S3", "location": f"{app_name}-artifacts"},
-            "variables": [{"name": "Gate", "defaultValue": "open"}],
-            "stages": [source, *stages]}
+    source = {"name": "Source", "actions": [aws_action(
+        "Source", "Source", "GateTestSource", outputArtifacts=[{"name": "Src"}])]}
+    return declared_pipeline(session, app_name, f"{app_name}-gated", f"{app_name}-artifacts",
+                             source, *stages, pipelineType=pipeline_type,
+                             variables=[{"name": "Gate", "defaultValue": "open"}])
 
 
 def create(session, app_name, stages):
@@ -565,11 +564,8 @@ def test_condition_and_rule_changes_reach_eventbridge(session, app_name):
         deploy_stage(f"{app_name}-d", beforeEntry=condition("FAIL", variable_gate()))])
     start(cp, pipeline, gate="shut")
     settle(cp, pipeline)
-    bodies = []
-    deadline = time.monotonic() + 15
-    while len(bodies) < 2 and time.monotonic() < deadline:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        bodies += [json.loads(m["Body"]) for m in got.get("Messages", [])]
+    bodies = [json.loads(m["Body"]) for m in receive_messages(
+        sqs, url, lambda got: len(got) >= 2, what="the rule's and the condition's FAILED events")]
     kinds = {b["detail-type"]: b["detail"] for b in bodies}
     rule_detail = kinds["CodePipeline Rule Execution State Change"]
     assert (rule_detail["stage"], rule_detail["rule"], rule_detail["state"]) == (

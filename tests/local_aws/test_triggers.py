@@ -13,7 +13,7 @@ import zipfile
 from types import SimpleNamespace
 
 import pytest
-from helpers import git, git_commit, wait_until
+from helpers import codebuild_stage, git, git_commit, wait_until
 
 from runbook_lib.local.codepipeline.repos import RepoRegistry
 from runbook_lib.local.codepipeline.triggers import (
@@ -58,12 +58,7 @@ def _pipeline(name, source_config, provider="CodeStarSourceConnection", triggers
                 "actionTypeId": {"category": "Source", "owner": "AWS", "provider": provider,
                                  "version": "1"},
                 "configuration": source_config, "outputArtifacts": [{"name": "SourceOutput"}]}]},
-            {"name": "Build", "actions": [{
-                "name": "Build",
-                "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild",
-                                 "version": "1"},
-                "configuration": {"ProjectName": "p"},
-                "inputArtifacts": [{"name": "SourceOutput"}]}]},
+            codebuild_stage("p", "SourceOutput"),
         ],
     }
     if triggers is not None:
@@ -269,7 +264,7 @@ def test_extension_thread_polls_and_stops_on_close(service, state, repo, monkeyp
                    describe=lambda: service.started)
     finally:
         triggers.close()
-    assert not triggers._thread.is_alive()
+    assert triggers.poller is not None and not triggers.poller.alive
 
 
 def test_extension_without_pipeline_service_stays_idle(state):

@@ -9,22 +9,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import AWS_CLI, make_zip, pipeline_role
+from helpers import (
+    approval_stage,
+    aws_cli,
+    pipeline_declaration,
+    pipeline_role,
+    put_source_object,
+    s3_source_stage,
+)
 
 SECRET = "webhook-secret-for-tests"
-
-
-def cli(env, *args) -> dict:
-    result = subprocess.run([AWS_CLI, *args, "--output", "json"], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else {}
 
 
 @pytest.fixture
@@ -32,27 +31,14 @@ def hooked(session, local_aws, app_name):
     """(codepipeline, pipeline name, webhook URL, env): an S3-source pipeline waiting at an
     approval, with a GITHUB_HMAC webhook on pushes to refs/heads/{Branch} put by the CLI."""
     env = local_aws.credentials.environment(local_aws.endpoint_url)
-    s3, cp = session.client("s3"), session.client("codepipeline")
+    cp = session.client("codepipeline")
     bucket = f"{app_name}-hook"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_object(Bucket=bucket, Key="app.zip", Body=make_zip({"a.txt": "a"}))
-    pipeline_role(session, app_name)
+    put_source_object(session.client("s3"), bucket, {"a.txt": "a"})
     name = f"{app_name}-hooked"
-    cp.create_pipeline(pipeline={
-        "name": name, "roleArn": f"arn:aws:iam::123456789012:role/{app_name}-role",
-        "artifactStore": {"type": "S3", "location": bucket},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "S3", "version": "1"},
-                "configuration": {"S3Bucket": bucket, "S3ObjectKey": "app.zip",
-                                  "PollForSourceChanges": "false", "Branch": "main"},
-                "outputArtifacts": [{"name": "Src"}]}]},
-            {"name": "Approve", "actions": [{
-                "name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                                    "provider": "Manual", "version": "1"}}]}]})
-    webhook = cli(env, "codepipeline", "put-webhook", "--webhook", json.dumps({
+    cp.create_pipeline(pipeline=pipeline_declaration(
+        name, pipeline_role(session, app_name), bucket, s3_source_stage(bucket, Branch="main"),
+        approval_stage()))
+    webhook = aws_cli(env, "codepipeline", "put-webhook", "--webhook", json.dumps({
         "name": f"{name}-push", "targetPipeline": name, "targetAction": "Source",
         "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{Branch}"},
                     {"jsonPath": "$.repository.full_name", "matchEquals": "acme/app"}],
@@ -111,7 +97,7 @@ def test_pushes_that_do_not_match_or_are_not_signed_start_nothing(hooked):
 
 def test_list_register_and_delete(hooked):
     cp, name, url, env = hooked
-    listed = cli(env, "codepipeline", "list-webhooks")["webhooks"]
+    listed = aws_cli(env, "codepipeline", "list-webhooks")["webhooks"]
     mine = next(w for w in listed if w["definition"]["name"] == f"{name}-push")
     assert mine["url"] == url and mine["arn"].endswith(f":webhook:{name}-push")
     cp.register_webhook_with_third_party(webhookName=f"{name}-push")
@@ -119,7 +105,7 @@ def test_list_register_and_delete(hooked):
     with pytest.raises(ClientError) as caught:
         cp.register_webhook_with_third_party(webhookName="no-such-hook")
     assert caught.value.response["Error"]["Code"] == "WebhookNotFoundException"
-    cli(env, "codepipeline", "delete-webhook", "--name", f"{name}-push")
+    aws_cli(env, "codepipeline", "delete-webhook", "--name", f"{name}-push")
     assert f"{name}-push" not in [w["definition"]["name"] for w in
                                   cp.list_webhooks()["webhooks"]]
     assert _push(url, _event())[0] == 404

@@ -27,7 +27,7 @@ from runbook_lib.local.codebuild.batch_run import BatchRun
 from runbook_lib.local.codebuild.failures import PhaseFailed
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID, CodeBuildProjects
 from runbook_lib.local.codebuild.source import fetch_source, read_buildspec
-from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
+from runbook_lib.local.server.paging import CODEBUILD, PageRule, batch_members, page
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -93,9 +93,7 @@ class CodeBuildBatches:
         return json_response({"buildBatch": self.get(region, batch_id)})
 
     def batch_get_build_batches(self, request: Request) -> Response:
-        ids = request.json().get("ids") or []
-        if not ids or len(ids) > 100:
-            raise AwsError("InvalidInputException", "ids must hold 1 to 100 batch ids")
+        ids = batch_members(request.json(), "ids", "batch ids")
         found = [b for b in (self.get(request.region, i) for i in ids) if b]
         known = {b["id"] for b in found} | {b["arn"] for b in found}
         return json_response({"buildBatches": found,

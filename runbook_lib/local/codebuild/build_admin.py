@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from runbook_lib.local.codebuild.batches import CodeBuildBatches
 from runbook_lib.local.codebuild.build_records import record_path
 from runbook_lib.local.codebuild.builds import CodeBuildBuilds
+from runbook_lib.local.server.paging import batch_members
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -39,9 +40,7 @@ class CodeBuildBuildAdmin:
         return self.ctx.peers.get(CodeBuildBatches)
 
     def batch_delete_builds(self, request: Request) -> Response:
-        ids = request.json().get("ids") or []
-        if not ids or len(ids) > 100:
-            raise AwsError("InvalidInputException", "ids must hold 1 to 100 build ids")
+        ids = batch_members(request.json(), "ids", "build ids")
         deleted, kept = self.delete(request.region, ids)
         return json_response({"buildsDeleted": deleted, "buildsNotDeleted": kept})
 

@@ -42,7 +42,13 @@ from runbook_lib.local.codebuild.reports import CodeBuildReports
 from runbook_lib.local.codebuild.runner import BuildRunner
 from runbook_lib.local.codebuild.shell import kill_orphan
 from runbook_lib.local.server.internal import INTERNAL_HEADER
-from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
+from runbook_lib.local.server.paging import (
+    CODEBUILD,
+    PageRule,
+    batch_members,
+    found_and_missing,
+    page,
+)
 from runbook_lib.local.server.store import JsonStore, StoreWriteError
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -122,13 +128,8 @@ class CodeBuildBuilds:
         return json_response({"build": self._start(request.region, body, pipeline)})
 
     def batch_get_builds(self, request: Request) -> Response:
-        ids = request.json().get("ids") or []
-        if not ids or len(ids) > 100:
-            raise AwsError("InvalidInputException", "ids must hold 1 to 100 build ids")
-        found, missing = [], []
-        for given in ids:
-            build = self.get(request.region, given)
-            (found.append(build) if build else missing.append(given))
+        ids = batch_members(request.json(), "ids", "build ids")
+        found, missing = found_and_missing(ids, lambda given: self.get(request.region, given))
         return json_response({"builds": found, "buildsNotFound": missing})
 
     def stop_build(self, request: Request) -> Response:

@@ -13,7 +13,13 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
+from runbook_lib.local.server.paging import (
+    CODEBUILD,
+    PageRule,
+    batch_members,
+    found_and_missing,
+    page,
+)
 from runbook_lib.local.server.store import JsonStore
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -109,13 +115,8 @@ class CodeBuildProjects:
             return json_response({"project": merged})
 
     def batch_get_projects(self, request: Request) -> Response:
-        names = request.json().get("names") or []
-        if not names or len(names) > 100:
-            raise AwsError("InvalidInputException", "names must hold 1 to 100 project names")
-        found, missing = [], []
-        for name in names:
-            project = self.get(request.region, name)
-            (found.append(project) if project else missing.append(name))
+        names = batch_members(request.json(), "names", "project names")
+        found, missing = found_and_missing(names, lambda name: self.get(request.region, name))
         return json_response({"projects": found, "projectsNotFound": missing})
 
     def list_projects(self, request: Request) -> Response:

@@ -21,7 +21,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.local.codebuild.projects import ACCOUNT_ID
-from runbook_lib.local.server.paging import CODEBUILD, PageRule, page
+from runbook_lib.local.server.paging import (
+    CODEBUILD,
+    PageRule,
+    batch_members,
+    found_and_missing,
+    page,
+)
 from runbook_lib.local.server.store import JsonStore, StoreWriteError, write_atomic
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
@@ -77,12 +83,11 @@ class CodeBuildReports:
         return json_response({"reportGroup": group})
 
     def batch_get_report_groups(self, request: Request) -> Response:
-        arns = _arns(request.json(), "reportGroupArns")
+        arns = batch_members(request.json(), "reportGroupArns", "ARNs")
         with self.store.lock:
             groups = self._groups(request.region)
-            found = [copy.deepcopy(groups[a]) for a in arns if a in groups]
-        return json_response({"reportGroups": found,
-                              "reportGroupsNotFound": [a for a in arns if a not in groups]})
+            found, missing = found_and_missing(arns, lambda a: copy.deepcopy(groups.get(a)))
+        return json_response({"reportGroups": found, "reportGroupsNotFound": missing})
 
     def list_report_groups(self, request: Request) -> Response:
         body = request.json()
@@ -126,12 +131,11 @@ class CodeBuildReports:
         return self._list_reports(request, arn)
 
     def batch_get_reports(self, request: Request) -> Response:
-        arns = _arns(request.json(), "reportArns")
+        arns = batch_members(request.json(), "reportArns", "ARNs")
         with self.store.lock:
             reports = self._reports(request.region)
-            found = [copy.deepcopy(reports[a]) for a in arns if a in reports]
-        return json_response({"reports": found,
-                              "reportsNotFound": [a for a in arns if a not in reports]})
+            found, missing = found_and_missing(arns, lambda a: copy.deepcopy(reports.get(a)))
+        return json_response({"reports": found, "reportsNotFound": missing})
 
     def describe_test_cases(self, request: Request) -> Response:
         body = request.json()
@@ -248,13 +252,6 @@ def _report(group: str, kind: str, build_arn: str, cases: list[dict], coverage: 
     else:
         report["codeCoverageSummary"] = coverage or {}
     return report
-
-
-def _arns(body: dict, key: str) -> list[str]:
-    arns = body.get(key) or []
-    if not arns or len(arns) > 100:
-        raise AwsError("InvalidInputException", f"{key} must hold 1 to 100 ARNs")
-    return arns
 
 
 def _descending(body: dict) -> bool:

@@ -19,8 +19,6 @@ GitHub: ``url`` and ``payloadUrl`` have AWS's form but nothing serves them.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -29,6 +27,7 @@ from runbook_lib.local.codebuild import webhook_filters
 from runbook_lib.local.codebuild.git_source import GIT_SOURCE_TYPES, registered, repo_id_of
 from runbook_lib.local.codebuild.projects import CodeBuildProjects
 from runbook_lib.local.codebuild.webhook_pushes import WebhookPushes
+from runbook_lib.local.poller import Poller, poll_interval
 from runbook_lib.local.server.wire import AwsError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -44,9 +43,7 @@ class CodeBuildWebhooks:
     def __init__(self, ctx: LocalContext) -> None:
         self.ctx = ctx
         self.pushes = WebhookPushes(ctx, self._projects_with_webhooks)
-        self.interval = float(os.environ.get("RUNBOOK_LOCAL_POLL_SECONDS", "1"))
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.poller = Poller("codebuild-webhooks", self.pushes.poll_once, poll_interval(), log)
 
     def routes(self):
         return {("codebuild", "CreateWebhook"): self.create_webhook,
@@ -115,22 +112,10 @@ class CodeBuildWebhooks:
                     for p in projects.values() if p.get("webhook")]
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="codebuild-webhooks",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.pushes.poll_once()
-            except Exception:  # keep polling: one bad repository is logged, not fatal
-                log.exception("CodeBuild webhook poll failed")
-            self._stop.wait(self.interval)
+        self.poller.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        self.poller.close()
 
 
 def _check(body: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from runbook_lib.local import clock
 from runbook_lib.local.codepipeline.actions import ActionContext, ActionOutcome, register
-from runbook_lib.local.server.store import JsonStore
+from runbook_lib.local.server.store import JsonStore, PerStateDir
 from runbook_lib.local.server.wire import AwsError
 
 log = logging.getLogger("runbook.local.pipelines")
@@ -31,22 +31,11 @@ DEFAULT_TIMEOUT_SECONDS = 7 * 24 * 3600  # CodePipeline's: approvals expire afte
 PENDING = "Pending"
 _CONSOLE = "https://console.aws.amazon.com/codepipeline/home?region={region}#/view/{pipeline}"
 
-_books: dict[str, ApprovalBook] = {}
-_books_lock = threading.Lock()
 
 
 def approval_timeout_seconds() -> float:
     """Read when an approval opens, so a test (or an operator) can shorten it per run."""
     return float(os.environ.get(TIMEOUT_ENV) or clock.scaled(DEFAULT_TIMEOUT_SECONDS))
-
-
-def book_for(state_dir: Path) -> ApprovalBook:
-    """The approval book of the local AWS serving ``state_dir`` (executors only get a context)."""
-    key = str(Path(state_dir).resolve())
-    with _books_lock:
-        if key not in _books:
-            _books[key] = ApprovalBook(Path(state_dir))
-        return _books[key]
 
 
 class ApprovalBook:
@@ -139,6 +128,10 @@ class ApprovalBook:
             for key in [k for k, r in self.store.data.items()
                         if (r["region"], r["pipelineName"]) == (region, pipeline)]:
                 del self.store.data[key]
+
+
+# The approval book of the local AWS serving a state folder (executors only get a context).
+book_for = PerStateDir(ApprovalBook)
 
 
 def notification(ctx: ActionContext, token: str, expires: float) -> dict[str, Any]:

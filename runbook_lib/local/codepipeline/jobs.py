@@ -27,29 +27,18 @@ from runbook_lib.local.codepipeline.actions import (
     ArtifactRef,
     register_job_worker,
 )
-from runbook_lib.local.server.store import JsonStore
+from runbook_lib.local.server.store import JsonStore, PerStateDir
 from runbook_lib.local.server.wire import AwsError
 
 TIMEOUT_ENV = "RUNBOOK_LOCAL_JOB_TIMEOUT_SECONDS"
 DEFAULT_TIMEOUT_SECONDS = 3600.0
 OPEN = ("Created", "Dispatched", "InProgress")
 
-_books: dict[str, JobBook] = {}
-_books_lock = threading.Lock()
 
 
 def job_timeout_seconds() -> float:
     """Read when a job opens, so a test (or an operator) can shorten it per run."""
     return float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_SECONDS)
-
-
-def book_for(state_dir: Path) -> JobBook:
-    """The job book of the local AWS serving ``state_dir``."""
-    key = str(Path(state_dir).resolve())
-    with _books_lock:
-        if key not in _books:
-            _books[key] = JobBook(Path(state_dir))
-        return _books[key]
 
 
 class JobBook:
@@ -165,6 +154,10 @@ class JobBook:
             raise AwsError("InvalidJobStateException", f"The job {job_id} is {job['status']}; "
                                                        "its result was already given")
         return job
+
+
+# The job book of the local AWS serving a state folder (the API and the executor share it).
+book_for = PerStateDir(JobBook)
 
 
 @register_job_worker

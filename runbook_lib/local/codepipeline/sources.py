@@ -34,62 +34,67 @@ _SUMMARY_MAX = 2048
 _S3_NOT_FOUND = {"404", "NoSuchBucket", "NoSuchKey", "NoSuchVersion", "400", "InvalidArgument"}
 
 
-@register("Source", "CodeStarSourceConnection")
-class ConnectionSource:
-    """CodeConnections source: ``FullRepositoryId`` is a registered local repository id."""
+class _GitSource:
+    """What the git sources share: the repository named by ``repo_field`` and ``BranchName``,
+    the commit to fetch, and the variables every git provider sets; each provider adds its own
+    variables and revision summary in ``_outcome``."""
+
+    repo_field = ""
 
     def can_start(self, aws, state_dir, region: str, configuration: dict[str, str]) -> bool:
         """Whether a new pipeline's first run can fetch: the repository and branch exist."""
-        return _branch_exists(state_dir, configuration.get("FullRepositoryId", ""),
+        return _branch_exists(state_dir, configuration.get(self.repo_field, ""),
                               configuration.get("BranchName", ""))
 
     def run(self, ctx: ActionContext) -> ActionOutcome:
         cfg = ctx.configuration
-        found = _resolve_git_revision(ctx, cfg.get("FullRepositoryId", ""), "FullRepositoryId",
+        found = _resolve_git_revision(ctx, cfg.get(self.repo_field, ""), self.repo_field,
                                       cfg.get("BranchName", ""))
         if isinstance(found, ActionOutcome):
             return found
         repo, info = found
+        variables = {
+            "AuthorDate": iso_time(info.author_date),
+            "BranchName": cfg.get("BranchName", ""),
+            "CommitId": info.sha,
+            "CommitMessage": info.message,
+        }
+        return self._outcome(ctx, repo, info, variables)
+
+    def _outcome(self, ctx: ActionContext, repo: RegisteredRepo, info: CommitInfo,
+                 variables: dict[str, str]) -> ActionOutcome:
+        raise NotImplementedError
+
+
+@register("Source", "CodeStarSourceConnection")
+class ConnectionSource(_GitSource):
+    """CodeConnections source: ``FullRepositoryId`` is a registered local repository id."""
+
+    repo_field = "FullRepositoryId"
+
+    def _outcome(self, ctx: ActionContext, repo: RegisteredRepo, info: CommitInfo,
+                 variables: dict[str, str]) -> ActionOutcome:
         note = ""
-        if cfg.get("OutputArtifactFormat") == "CODEBUILD_CLONE_REF":
+        if ctx.configuration.get("OutputArtifactFormat") == "CODEBUILD_CLONE_REF":
             note = (" (local AWS: CODEBUILD_CLONE_REF delivered as CODE_ZIP, without git "
                     "history)")
         summary = json.dumps({"ProviderType": "GitHub", "CommitMessage": info.message},
                              separators=(",", ":"))
-        variables = {
-            "AuthorDate": iso_time(info.author_date),
-            "BranchName": cfg.get("BranchName", ""),
-            "CommitId": info.sha,
-            "CommitMessage": info.message,
-            "ConnectionArn": cfg.get("ConnectionArn", ""),
-            "FullRepositoryName": repo.repo_id,
-        }
+        variables.update(ConnectionArn=ctx.configuration.get("ConnectionArn", ""),
+                         FullRepositoryName=repo.repo_id)
         return _git_outcome(ctx, repo, info, summary, variables, note)
 
 
 @register("Source", "CodeCommit")
-class CodeCommitSource:
+class CodeCommitSource(_GitSource):
     """CodeCommit source: ``RepositoryName`` is a registered local repository id."""
 
-    def can_start(self, aws, state_dir, region: str, configuration: dict[str, str]) -> bool:
-        return _branch_exists(state_dir, configuration.get("RepositoryName", ""),
-                              configuration.get("BranchName", ""))
+    repo_field = "RepositoryName"
 
-    def run(self, ctx: ActionContext) -> ActionOutcome:
-        cfg = ctx.configuration
-        found = _resolve_git_revision(ctx, cfg.get("RepositoryName", ""), "RepositoryName",
-                                      cfg.get("BranchName", ""))
-        if isinstance(found, ActionOutcome):
-            return found
-        repo, info = found
-        variables = {
-            "AuthorDate": iso_time(info.author_date),
-            "BranchName": cfg.get("BranchName", ""),
-            "CommitId": info.sha,
-            "CommitMessage": info.message,
-            "CommitterDate": iso_time(info.committer_date),
-            "RepositoryName": repo.repo_id,
-        }
+    def _outcome(self, ctx: ActionContext, repo: RegisteredRepo, info: CommitInfo,
+                 variables: dict[str, str]) -> ActionOutcome:
+        variables.update(CommitterDate=iso_time(info.committer_date),
+                         RepositoryName=repo.repo_id)
         return _git_outcome(ctx, repo, info, info.message, variables, "")
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from runbook_lib.local.codepipeline.repos import RepoRegistry, RepositoryError
+from runbook_lib.local.poller import Poller, poll_interval
 from runbook_lib.local.server.store import JsonStore
 
 if TYPE_CHECKING:
@@ -305,10 +306,8 @@ class SourceTriggers:
 
     def __init__(self, ctx: LocalContext) -> None:
         self.ctx = ctx
-        self.interval = float(os.environ.get("RUNBOOK_LOCAL_POLL_SECONDS", "1"))
         self.watcher: PushWatcher | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.poller: Poller | None = None
 
     def routes(self):
         return {}
@@ -322,21 +321,9 @@ class SourceTriggers:
             return
         self.watcher = PushWatcher(service, RepoRegistry(self.ctx.state_dir),
                                    Path(self.ctx.state_dir) / STATE_FILE)
-        self._thread = threading.Thread(target=self._run, name="source-triggers", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        watcher = self.watcher
-        if watcher is None:  # start() sets it before it starts this thread
-            return
-        while not self._stop.is_set():
-            try:
-                watcher.poll_once()
-            except Exception:  # keep watching: a bad repository or declaration is logged
-                log.exception("source trigger poll failed")
-            self._stop.wait(self.interval)
+        self.poller = Poller("source-triggers", self.watcher.poll_once, poll_interval(), log)
+        self.poller.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        if self.poller is not None:
+            self.poller.close()

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbook_lib.local.server.store import StoreWriteError
+from runbook_lib.local.server.store import StoreWriteError, append_synced
 
 LOGS_DIR = "logs"
 
@@ -57,12 +57,9 @@ class LogStore:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                start = os.lseek(fd, 0, os.SEEK_END)
                 try:
-                    _write_all(fd, payload)
-                    os.fdatasync(fd)
+                    start = append_synced(fd, payload)
                 except OSError as err:
-                    os.ftruncate(fd, start)
                     raise StoreWriteError(path, err) from err
             finally:
                 os.close(fd)
@@ -158,9 +155,3 @@ def _digest(name: str) -> str:
 
 def _safe(region: str) -> str:
     return region if region.replace("-", "").isalnum() else _digest(region)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]

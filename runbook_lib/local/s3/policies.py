@@ -54,14 +54,18 @@ class S3BucketPolicies:
         return Response(204, [], b"")
 
     def get_policy(self, request: Request) -> Response:
+        body = self._policy(request).encode()
+        return Response(200, [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))], body)
+
+    def _policy(self, request: Request) -> str:
+        """The bucket's stored policy document; S3's NoSuchBucketPolicy when it has none."""
         bucket = self._existing_bucket(request)
         with self.store.lock:
             policy = self.store.data.get(bucket)
         if policy is None:
             raise _xml_error("NoSuchBucketPolicy", "The bucket policy does not exist", 404)
-        body = policy.encode()
-        return Response(200, [("Content-Type", "application/json"),
-                              ("Content-Length", str(len(body)))], body)
+        return policy
 
     def delete_policy(self, request: Request) -> Response:
         bucket = self._existing_bucket(request)
@@ -71,12 +75,7 @@ class S3BucketPolicies:
         return Response(204, [], b"")
 
     def get_policy_status(self, request: Request) -> Response:
-        bucket = self._existing_bucket(request)
-        with self.store.lock:
-            policy = self.store.data.get(bucket)
-        if policy is None:
-            raise _xml_error("NoSuchBucketPolicy", "The bucket policy does not exist", 404)
-        public = _is_public(json.loads(policy))
+        public = _is_public(json.loads(self._policy(request)))
         body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><PolicyStatus><IsPublic>"
                 f"{'true' if public else 'false'}</IsPublic></PolicyStatus>").encode()
         return Response(200, [("Content-Type", "application/xml")], body)

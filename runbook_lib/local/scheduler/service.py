@@ -21,7 +21,6 @@ schedule):
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import uuid
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.schedule_expressions import ExpressionError, next_fire, parse_expression
 from runbook_lib.local import clock
+from runbook_lib.local.poller import Poller, poll_interval
 from runbook_lib.local.scheduler import due_items
 from runbook_lib.local.scheduler.targets import Invocation, Outcome, invoke
 from runbook_lib.local.server.store import JsonStore
@@ -54,12 +54,11 @@ class ScheduleRunner:
 
     def __init__(self, ctx: LocalContext) -> None:
         self.ctx = ctx
-        self.interval = float(os.environ.get(TICK_ENV) or 1.0)
+        self.poller = Poller("scheduler", self._tick_round, poll_interval(TICK_ENV), log)
+        self._startup = True
         self.store = JsonStore(Path(ctx.state_dir) / STATE_FILE, {"regions": [], "items": {}})
         self.factor = clock.time_factor()
         self.started = datetime.now(UTC)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="schedule-target")
         self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self._lock = threading.Lock()
@@ -82,13 +81,10 @@ class ScheduleRunner:
     def start(self) -> None:
         if self.factor != 1:
             log.info("rehearsal clock: rate() schedules fire %gx as often", self.factor)
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
-        self._thread.start()
+        self.poller.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.poller.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def fired(self) -> list[dict[str, Any]]:
@@ -98,15 +94,10 @@ class ScheduleRunner:
 
     # -- the ticks -----------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        startup = True
-        while not self._stop.is_set():
-            try:
-                self.tick(startup)
-                startup = False
-            except Exception:  # keep firing: one bad schedule must not stop the others
-                log.exception("scheduler tick failed")
-            self._stop.wait(self.interval)
+    def _tick_round(self) -> None:
+        """One round of the poller: the first that succeeds is the start-up tick."""
+        self.tick(self._startup)
+        self._startup = False
 
     def tick(self, startup: bool = False) -> None:
         now = datetime.now(UTC)
@@ -185,7 +176,7 @@ class ScheduleRunner:
         try:
             for target in item.targets(due):
                 invocation = Invocation(item.key, due, str(uuid.uuid4()), target, item.region)
-                outcome = invoke(self.ctx.aws, invocation, self._stop)
+                outcome = invoke(self.ctx.aws, invocation, self.poller.stopping)
                 self._remember(item, due, target, outcome)
         except Exception:
             log.exception("%s: invocation failed", item.label)

@@ -53,7 +53,14 @@ from runbook_lib.local.server.moto_gateway import MotoGateway
 from runbook_lib.local.server.refusals import protocol_of
 from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE, without_presign_parameters
 from runbook_lib.local.server.store import StoreWriteError
-from runbook_lib.local.server.wire import AwsError, Request, Response, json_error, read_request
+from runbook_lib.local.server.wire import (
+    AwsError,
+    Request,
+    Response,
+    json_error,
+    read_request,
+    send,
+)
 
 log = logging.getLogger("runbook.local")
 _DIVERTED = (("logs", "PutLogEvents"),)
@@ -95,7 +102,7 @@ class LocalAwsApp:
 
     def __call__(self, environ: dict[str, Any], start_response) -> Any:
         if (environ.get("PATH_INFO") or "").startswith(CONTROL_PREFIX):
-            return _send(start_response, control.handle(self, environ))
+            return send(start_response, control.handle(self, environ))
         scope = environ.get(VERIFIED_SCOPE)
         if scope is not None:  # over HTTP: route by what the signature covered, nothing else
             environ["HTTP_AUTHORIZATION"] = scope.routing_authorization()
@@ -126,7 +133,7 @@ class LocalAwsApp:
                       traceback.format_exc())
             response = refusals.internal_failure(environ, request.service, request.operation,
                                                  f"{type(err).__name__}: {err}")
-        return _send(start_response, response)
+        return send(start_response, response)
 
     def _count(self, request: Request) -> None:
         """Server-side call counts: a whole suite's mutations, across every kernel and CLI.
@@ -167,7 +174,7 @@ class LocalAwsApp:
                     entry.keep()
         except JournalWriteError as err:
             log.error("%s", err.strerror)
-            return _send(start_response,
+            return send(start_response,
                          unavailable(environ, request.service, err.strerror or str(err)))
         start_response(seen["line"], seen["headers"])
         for observe in self._observers:
@@ -189,11 +196,6 @@ def unavailable(environ: dict[str, Any], service: str | None, message: str) -> R
                     body.encode())
 
 
-def _send(start_response, response: Response) -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
-              501: "Not Implemented", 503: "Service Unavailable"}
-    start_response(f"{response.status} {reason.get(response.status, 'Status')}", response.headers)
-    return [response.body]
 
 
 def default_extensions() -> list[Callable[..., Extension]]:

@@ -33,7 +33,7 @@ from runbook_lib.core.local_endpoint import CONTROL_PREFIX, HEALTH_PATH
 from runbook_lib.local.server import build_credentials, sigv2, sigv4
 from runbook_lib.local.server.internal import INTERNAL_HEADER
 from runbook_lib.local.server.refusals import control_refusal, refusal
-from runbook_lib.local.server.wire import Response
+from runbook_lib.local.server.wire import Response, send
 
 log = logging.getLogger("runbook.local.guard")
 
@@ -203,9 +203,7 @@ def _cors_filtered(start_response, origin: str | None):
 
 def _send(start_response, response: Response, origin: str | None = None) -> list[bytes]:
     """Answer with the guard's own response; an allowed ``origin`` may read it."""
-    reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}
     headers = list(response.headers)
     if origin:
         headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-    start_response(f"{response.status} {reasons.get(response.status, 'Error')}", headers)
-    return [response.body]
+    return send(start_response, Response(response.status, headers, response.body))

@@ -24,7 +24,7 @@ from typing import Any
 
 from runbook_lib.core.operations import is_read_operation
 from runbook_lib.local.server import compaction
-from runbook_lib.local.server.store import write_atomic
+from runbook_lib.local.server.store import append_synced, cut_back, write_atomic
 from runbook_lib.local.server.wire import Request, call_wsgi, make_environ, read_request
 
 log = logging.getLogger("runbook.local.journal")
@@ -91,19 +91,16 @@ class Journal:
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                start = os.lseek(fd, 0, os.SEEK_END)
                 try:
-                    _write_all(fd, line)
-                    os.fdatasync(fd)
+                    start = append_synced(fd, line)
                 except OSError as err:
-                    _cut(fd, start)
                     raise JournalWriteError(self.path, err) from err
                 entry = _Entry()
                 try:
                     yield entry
                 finally:
                     if not entry.kept:
-                        _cut(fd, start)
+                        cut_back(fd, start)
             finally:
                 os.close(fd)
 
@@ -208,21 +205,6 @@ def _entry(environ: dict[str, Any], request: Request) -> dict[str, Any]:
                     if k in _KEEP_HEADERS or k.startswith("x-amz-")},
         "body": base64.b64encode(request.body).decode("ascii"),
     }
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _cut(fd: int, length: int) -> None:
-    """Take back a partial or refused entry (truncating needs no free space)."""
-    os.ftruncate(fd, length)
-    try:
-        os.fdatasync(fd)
-    except OSError:
-        pass
 
 
 def _complete_length(data: bytes) -> int:

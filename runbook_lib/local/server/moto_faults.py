@@ -35,7 +35,7 @@ from runbook_lib.local.server.refusals import (
     not_emulated,
     protocol_of,
 )
-from runbook_lib.local.server.wire import Request, Response
+from runbook_lib.local.server.wire import Request, Response, call_wsgi, send
 
 log = logging.getLogger("runbook.local")
 
@@ -61,33 +61,20 @@ def answer(app, environ: dict[str, Any], request: Request, start_response) -> li
     """Call moto's WSGI ``app``; what it cannot answer comes back as an AWS error."""
     refused = _early(environ, request)
     if refused is not None:
-        return _send(start_response, refused)
+        return send(start_response, refused)
     _seen.error = None
-    captured: dict[str, Any] = {}
-
-    def keep(status: str, headers: list, exc_info=None):
-        captured.update(status=status, headers=headers)
-        return lambda _data: None
-
     try:
-        chunks = app(environ, keep)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
+        answered = call_wsgi(app, environ)
     except Exception as err:  # moto raised out of its dispatcher (a service it lacks)
-        return _send(start_response, _classify(environ, request, err, traceback.format_exc()))
-    status = int(str(captured.get("status", "500")).split()[0])
-    headers = captured.get("headers", [])
+        return send(start_response, _classify(environ, request, err, traceback.format_exc()))
+    status, body = answered.status, answered.body
     # An HTML page with an error status is moto's (werkzeug's) error page; a 200 may be an
     # object that is HTML (a report in S3).
     if (status >= 400 and _is_html(body)) or (status >= 500 and _seen.error is not None):
         error, trace = _seen.error or (None, "")
         _seen.error = None
-        return _send(start_response, _classify(environ, request, error, trace, status))
-    start_response(captured["status"], headers)
-    return [body]
+        return send(start_response, _classify(environ, request, error, trace, status))
+    return send(start_response, answered)
 
 
 def _early(environ: dict[str, Any], request: Request) -> Response | None:
@@ -227,9 +214,3 @@ def _is_html(body: bytes) -> bool:
     """An HTML page (Flask's error pages); moto labels JSON answers text/html too, so the body
     is what tells."""
     return body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
-
-
-def _send(start_response, response: Response) -> list[bytes]:
-    reason = {404: "Not Found", 501: "Not Implemented"}.get(response.status, "Error")
-    start_response(f"{response.status} {reason}", response.headers)
-    return [response.body]

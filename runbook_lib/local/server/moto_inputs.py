@@ -187,11 +187,8 @@ def _start_query(request: Request):
 
 
 def _partner_events(request: Request):
-    for index, entry in enumerate(_body(request).get("Entries") or []):
-        if not entry.get("Source"):
-            return ("ValidationException", f"Entries[{index}].Source is required: the partner "
-                    "event source the event comes from", 400)
-    return None
+    return _each_needs(_body(request), "Entries", "Source", "ValidationException",
+                       "the partner event source the event comes from")
 
 
 def _publish(request: Request):
@@ -208,10 +205,16 @@ def _patch_group_baseline(request: Request):
 
 
 def _replicate_secret(request: Request):
-    for index, replica in enumerate(_body(request).get("AddReplicaRegions") or []):
-        if not replica.get("Region"):
-            return ("InvalidParameterException", f"AddReplicaRegions[{index}].Region is "
-                    "required: the Region to replicate the secret to", 400)
+    return _each_needs(_body(request), "AddReplicaRegions", "Region",
+                       "InvalidParameterException", "the Region to replicate the secret to")
+
+
+def _each_needs(body: dict[str, Any], members: str, field: str, code: str, meaning: str):
+    """AWS's refusal of the first item of the list ``members`` that lacks ``field`` (moto
+    crashes on it), or None when every item has it."""
+    for index, item in enumerate(body.get(members) or []):
+        if not item.get(field):
+            return (code, f"{members}[{index}].{field} is required: {meaning}", 400)
     return None
 
 

@@ -13,6 +13,10 @@ size, the ``maxResults`` range, the error codes of its service), and every handl
 - a token also names the last item handed out and the first one still to come, so the next
   page resumes between them even when items were added or removed in between (new builds
   come first in ListBuilds).
+
+The Batch* reads and deletes that take a list of names share two rules here too:
+:func:`batch_members` (1 to 100 of them, else ``InvalidInputException``) and
+:func:`found_and_missing` (what is known, and the names that are not, in the caller's order).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,3 +133,20 @@ def _resume(items: list[Any], token: Any, scope: str, rule: PageRule) -> int:
     if following in where:
         return where[following]
     return where[last] + 1 if last in where else min(offset, len(items))
+
+
+def batch_members(body: dict[str, Any], key: str, what: str, most: int = 100) -> list[Any]:
+    """The list ``key`` of a Batch* request: 1 to ``most`` ``what`` (CodeBuild's limit)."""
+    members = body.get(key) or []
+    if not members or len(members) > most:
+        raise AwsError("InvalidInputException", f"{key} must hold 1 to {most} {what}")
+    return members
+
+
+def found_and_missing(keys: list[Any], get: Callable[[Any], Any]) -> tuple[list[Any], list[Any]]:
+    """(what ``get`` finds for the keys, the keys it finds nothing for), in the keys' order."""
+    found, missing = [], []
+    for key in keys:
+        item = get(key)
+        (found.append(item) if item else missing.append(key))
+    return found, missing

@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from runbook_lib.core.errors import LocalAwsError
 from runbook_lib.local.server.wire import AwsError
+
+T = TypeVar("T")
 
 FILE_MODE = 0o600
 
@@ -154,3 +156,45 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def append_synced(fd: int, data: bytes) -> int:
+    """Append ``data`` to the file open at ``fd`` (``O_APPEND``), on disk before this returns;
+    the offset it starts at. A failed write (a full disk) is taken back, so the file ends
+    where it did, and the ``OSError`` raised: an append-only file never keeps half a record."""
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fdatasync(fd)
+    except OSError:
+        cut_back(fd, start)
+        raise
+    return start
+
+
+def cut_back(fd: int, length: int) -> None:
+    """Take the file back to ``length`` bytes (truncating needs no free space)."""
+    os.ftruncate(fd, length)
+    try:
+        os.fdatasync(fd)
+    except OSError:
+        pass
+
+
+class PerStateDir(Generic[T]):
+    """One ``make(state_dir)`` per state folder, made on first use and shared after: what a
+    local service's API and its executors (which are handed only the state folder) both use."""
+
+    def __init__(self, make: Callable[[Path], T]) -> None:
+        self._make = make
+        self._made: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, state_dir: str | Path) -> T:
+        key = str(Path(state_dir).resolve())
+        with self._lock:
+            if key not in self._made:
+                self._made[key] = self._make(Path(state_dir))
+            return self._made[key]

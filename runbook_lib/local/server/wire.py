@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -153,6 +154,20 @@ def call_wsgi(app, environ: dict[str, Any]) -> Response:
         if hasattr(chunks, "close"):
             chunks.close()
     return Response(captured["status"], captured["headers"], data)
+
+
+def status_line(status: int) -> str:
+    """The WSGI status line of a status code: ``"404 Not Found"``."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a code HTTP does not name
+        return f"{status} Unknown"
+
+
+def send(start_response, response: Response) -> list[bytes]:
+    """Answer a WSGI call with ``response``."""
+    start_response(status_line(response.status), response.headers)
+    return [response.body]
 
 
 def json_response(payload: dict[str, Any], status: int = 200) -> Response:
