@@ -80,9 +80,8 @@ def test_report_group_update_trend_and_delete(session: AwsSession, env, app_name
     assert updated["reportGroup"]["tags"] == [{"key": "team", "value": "blue"}]
     cb.delete_report(arn=report_arn)
     assert cb.batch_get_reports(reportArns=[report_arn])["reportsNotFound"] == [report_arn]
-    assert cb.get_report_group_trend(reportGroupArn=group_arn, trendField="TOTAL") == {
-        **cb.get_report_group_trend(reportGroupArn=group_arn, trendField="TOTAL"),
-        "stats": {}, "rawData": []}
+    emptied = cb.get_report_group_trend(reportGroupArn=group_arn, trendField="TOTAL")
+    assert (emptied["stats"], emptied["rawData"]) == ({}, [])  # (two calls' metadata differ)
     with pytest.raises(ClientError) as caught:
         cb.update_report_group(arn=group_arn + "-nope")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
