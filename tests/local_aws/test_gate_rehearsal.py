@@ -28,6 +28,8 @@ def test_history_blocks_one_release_and_rolls_one_back(local_aws, monkeypatch):
     assert "alarm gate" in blocked.row()[3] and "ALARM" in blocked.row()[3]
     assert "rolled back" in rolled_back.row()[3]
     assert ("Deploy-production", "Failed") in blocked.stages
+    # the rollback has taken the stage over by the time the record is read: still its own row
+    assert ("Deploy-production", "Failed") in rolled_back.stages, rolled_back.stages
     counts = gates.gate_counts(session, names.pipeline)
     assert (counts.blocked, counts.rolled_back) == (1, 1)
     production = [g for g in gates.gate_states(session, names.pipeline)
