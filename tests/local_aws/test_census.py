@@ -21,9 +21,9 @@ import pytest
 from botocore import xform_name
 from helpers import AWS_CLI
 
-# The module-scoped fixture below takes a minute or more: its tests share one worker under
-# pytest-xdist (conftest.py) instead of each worker building it again.
-pytestmark = pytest.mark.xdist_group("census")
+# Slow: its module-scoped fixture calls every operation of 13 services, a minute or more (not in
+# `make check`); its tests share one worker under pytest-xdist instead of each building it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("census")]
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 sys.path.insert(0, str(TOOLS))

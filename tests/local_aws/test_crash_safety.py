@@ -137,6 +137,7 @@ def _load(status, acknowledged: list[str], stop: threading.Event) -> None:
             return
 
 
+@pytest.mark.slow  # three fault rounds under load
 @pytest.mark.parametrize("round_", range(3))
 def test_kill_9_under_load_loses_no_acknowledged_write(tmp_path, round_):
     status = process.start(tmp_path)

@@ -17,9 +17,9 @@ from runbook_lib.operate import durations, fleet, fleet_athena, report
 from runbook_lib.setup import bucket, event_archive
 from runbook_lib.setup.event_archive_spec import ArchiveNames
 
-# The module-scoped fixture below takes a minute or more: its tests share one worker under
-# pytest-xdist (conftest.py) instead of each worker building it again.
-pytestmark = pytest.mark.xdist_group("fleet_report")
+# Slow: its module-scoped fixture builds a fleet of pipelines, a minute or more (kept out of
+# `make check`); its tests share one worker under pytest-xdist instead of each building it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fleet_report")]
 
 FAIL_NEXT: dict[str, int] = {}
 RUNS = 3

@@ -29,9 +29,9 @@ from runbook_lib.operate import (
 )
 from runbook_lib.operate.summaries import list_executions
 
-# The module-scoped fixture below takes a minute or more: its tests share one worker under
-# pytest-xdist (conftest.py) instead of each worker building it again.
-pytestmark = pytest.mark.xdist_group("shapes_minimal")
+# Slow: its module-scoped fixture runs the whole sample history, a minute or more (kept out of
+# `make check`); its tests share one worker under pytest-xdist instead of each building it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("shapes_minimal")]
 
 
 @pytest.fixture(scope="module")
