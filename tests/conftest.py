@@ -9,10 +9,12 @@ import uuid
 import pytest
 from helpers import approve_and_finish, set_up_app
 
+from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
 from runbook_lib.core.session import AwsSession
 from runbook_lib.local.server.server import LocalAwsServer
 from runbook_lib.operate import summaries
+from runbook_lib.setup import secret_values
 
 pytest_plugins = ["model_check"]  # every request checked against the botocore model
 
@@ -74,3 +76,12 @@ def full_stack(local_aws) -> tuple[AwsSession, Params]:
         approve_and_finish(session, name, run.execution_id, "first")
     return session, params
 
+
+
+@pytest.fixture
+def headless_without_secret_variables(monkeypatch):
+    """Headless, with no RUNBOOK_SECRET_* from the developer's shell: for tests of the secret
+    prompts and values (``pytest.mark.usefixtures``)."""
+    for var in [v for v in os.environ if v.startswith(secret_values.ENV_VAR_PREFIX)]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv(HEADLESS_ENV, "1")

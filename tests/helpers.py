@@ -238,6 +238,17 @@ class CliPipelines:
                        pipelineName, "--pipeline-execution-id", pipelineExecutionId)
 
 
+def create_pipeline_build_project(session: AwsSession, name: str, role_arn: str,
+                                  **extra: Any) -> None:
+    """A CodeBuild project for a pipeline's Build stage (CODEPIPELINE source and artifacts, the
+    standard image), made straight through the API: a resource the suite did not plan."""
+    session.client("codebuild").create_project(
+        name=name, source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole=role_arn, **extra)
+
+
 def make_zip(files: Mapping[str, str | bytes]) -> bytes:
     """A zip of ``files`` (archive name to text or bytes), as a test's source or artifact."""
     buffer = io.BytesIO()

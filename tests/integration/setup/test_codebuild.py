@@ -1,7 +1,7 @@
 """The CodeBuild project step on the local AWS: create, converge, drift, look-alikes refused."""
 
 import pytest
-from helpers import assert_converged
+from helpers import assert_converged, create_pipeline_build_project
 
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError, ParameterError
@@ -95,12 +95,7 @@ def test_log_group_retention_drift_is_restored(session, params, names):
 
 
 def _untagged_project(session, names, _app):
-    session.client("codebuild").create_project(
-        name=names.build_project, source={"type": "CODEPIPELINE"},
-        artifacts={"type": "CODEPIPELINE"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-                     "computeType": "BUILD_GENERAL1_SMALL"},
-        serviceRole=names.role_arn("someone-else"))
+    create_pipeline_build_project(session, names.build_project, names.role_arn("someone-else"))
 
 
 def _other_apps_project(session, names, _app):

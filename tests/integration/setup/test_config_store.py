@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -11,8 +10,7 @@ from helpers import assert_converged
 
 from runbook_lib.core import tags
 from runbook_lib.core.errors import NotOwnedError, StepError
-from runbook_lib.core.headless import HEADLESS_ENV
-from runbook_lib.setup import config_store, secret_values
+from runbook_lib.setup import config_store
 from runbook_lib.setup.config_store import HIDDEN
 from runbook_lib.setup.secret_values import (
     PLACEHOLDER_SOURCE,
@@ -25,12 +23,8 @@ SUPPLIED = "s3cr3t-Supplied-Value-9f8e7d"
 OTHER = "an0ther-Supplied-Value-1a2b3c"
 
 
-@pytest.fixture(autouse=True)
-def headless_without_secret_variables(monkeypatch):
-    """Every test starts headless, with no RUNBOOK_SECRET_* from the developer's shell."""
-    for var in [v for v in os.environ if v.startswith(secret_values.ENV_VAR_PREFIX)]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv(HEADLESS_ENV, "1")
+# Every test starts headless, with no RUNBOOK_SECRET_* from the developer's shell.
+pytestmark = pytest.mark.usefixtures("headless_without_secret_variables")
 
 
 def _apply(session, params, names):

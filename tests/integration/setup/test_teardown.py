@@ -8,6 +8,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import create_pipeline_build_project
 
 from runbook_lib.core.tags import as_tag_list, ownership_tags
 from runbook_lib.setup import teardown
@@ -58,13 +59,9 @@ def _make_buckets(session, names, owner):
 
 
 def _make_build_resources(session, names, owner):
-    session.client("codebuild").create_project(
-        name=names.build_project, source={"type": "CODEPIPELINE"},
-        artifacts={"type": "CODEPIPELINE"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-                     "computeType": "BUILD_GENERAL1_SMALL"},
-        serviceRole=names.role_arn(names.codebuild_role),
-        tags=as_tag_list(_tags(owner), key="key", value="value"))
+    create_pipeline_build_project(session, names.build_project,
+                                  names.role_arn(names.codebuild_role),
+                                  tags=as_tag_list(_tags(owner), key="key", value="value"))
     session.client("logs").create_log_group(logGroupName=names.log_group, tags=_tags(owner))
 
 

@@ -4,13 +4,10 @@ tests/integration/setup/test_config_store.py."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from runbook_lib.core.errors import SecretValueError
 from runbook_lib.core.headless import HEADLESS_ENV
-from runbook_lib.setup import secret_values
 from runbook_lib.setup.secret_values import (
     PLACEHOLDER_SOURCE,
     SecretValue,
@@ -21,12 +18,8 @@ from runbook_lib.setup.secret_values import (
 SUPPLIED = "s3cr3t-Supplied-Value-9f8e7d"
 
 
-@pytest.fixture(autouse=True)
-def headless_without_secret_variables(monkeypatch):
-    """Every test starts headless, with no RUNBOOK_SECRET_* from the developer's shell."""
-    for var in [v for v in os.environ if v.startswith(secret_values.ENV_VAR_PREFIX)]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv(HEADLESS_ENV, "1")
+# Every test starts headless, with no RUNBOOK_SECRET_* from the developer's shell.
+pytestmark = pytest.mark.usefixtures("headless_without_secret_variables")
 
 
 def test_secret_value_repr_hides_the_value():
