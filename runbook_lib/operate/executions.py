@@ -18,7 +18,7 @@ from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate.build_status import status_meaning
 from runbook_lib.operate.new_runs import NewRuns
-from runbook_lib.operate.pipeline_state import pending_in, read_state, stages_of
+from runbook_lib.operate.pipeline_state import pending_in, read_state, rule_items, stages_of
 from runbook_lib.operate.summaries import (
     ExecutionSummary,
     WaitTimeout,
@@ -263,11 +263,8 @@ def stopped_by_condition(session: AwsSession, pipeline: str, execution_id: str
     summary = get_execution(session, pipeline, execution_id, with_commit=False)
     if summary.status != "Failed":
         return None
-    paginator = session.client("codepipeline").get_paginator("list_rule_executions")
     stopped = [item.get("stageName", "-")
-               for page in paginator.paginate(pipelineName=pipeline,
-                                              filter={"pipelineExecutionId": execution_id})
-               for item in page.get("ruleExecutionDetails") or []
+               for item in rule_items(session.client("codepipeline"), pipeline, execution_id)
                if item.get("status") == "Failed"]
     return FailureDetails(execution_id, stopped[0] if stopped else "-", STAGE_CONDITION,
                           summary.status_summary or "the run failed without a failed action")

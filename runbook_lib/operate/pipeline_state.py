@@ -8,7 +8,9 @@ carrying an empty id into later requests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,7 +18,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
 from runbook_lib.operate.durations import combine_statuses
-from runbook_lib.operate.summaries import require_id
+from runbook_lib.operate.summaries import action_items, require_id
 
 
 @dataclass
@@ -95,15 +97,18 @@ def _statuses_by_stage(session: AwsSession, pipeline: str, execution_id: str
     stage whose actions all succeeded still failed when a condition's rule failed it."""
     cp = session.client("codepipeline")
     by_stage: dict[str, list[str]] = {}
-    run_filter = {"pipelineExecutionId": execution_id}
-    for operation, key in (("list_action_executions", "actionExecutionDetails"),
-                           ("list_rule_executions", "ruleExecutionDetails")):
-        for page in cp.get_paginator(operation).paginate(pipelineName=pipeline,
-                                                         filter=run_filter):
-            for item in page.get(key) or []:
-                by_stage.setdefault(item.get("stageName", ""), []).append(
-                    item.get("status", ""))
+    for item in chain(action_items(cp, pipeline, {execution_id}),
+                      rule_items(cp, pipeline, execution_id)):
+        by_stage.setdefault(item.get("stageName", ""), []).append(item.get("status", ""))
     return by_stage
+
+
+def rule_items(client: Any, pipeline: str, execution_id: str) -> Iterator[dict[str, Any]]:
+    """Every rule execution (of the stage conditions) of one run, in AWS's order."""
+    paginator = client.get_paginator("list_rule_executions")
+    for page in paginator.paginate(pipelineName=pipeline,
+                                   filter={"pipelineExecutionId": execution_id}):
+        yield from page.get("ruleExecutionDetails") or []
 
 
 def pending_in(session: AwsSession, pipeline: str, state: dict[str, Any]) -> list[PendingApproval]:
