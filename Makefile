@@ -9,6 +9,12 @@ STAMP  := $(VENV)/.installed
 # install the package. `make lock` moves constraints.txt to the newest versions in those ranges.
 CONSTRAINTS := constraints.txt
 
+# Python may write its bytecode caches (__pycache__, git-ignored) whatever the shell says: with
+# PYTHONDONTWRITEBYTECODE set, as on CI machines, every process (each notebook's kernel, each
+# `runbook` command, each local AWS, each test worker rewriting the test modules' asserts)
+# compiled the package from source again, a fifth of a kernel's start.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run test check lint notebooks bench lab clean install lock prereqs
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)

@@ -16,7 +16,7 @@ from runbook_lib.local.server.server import LocalAwsServer
 from runbook_lib.operate import summaries
 from runbook_lib.setup import secret_values
 
-pytest_plugins = ["model_check"]  # every request checked against the botocore model
+pytest_plugins = ["model_check", "timeline"]  # requests checked against botocore; timings
 
 _counter = itertools.count()
 

@@ -31,11 +31,13 @@ from runbook_lib.app import (
     cmd_report,
     cmd_status,
     cmd_triage,
+    deferred_imports,
 )
 from runbook_lib.core.errors import RunbookError
 
 
 def main(argv: list[str] | None = None) -> int:
+    deferred_imports.defer_iri_grammar()
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -8,6 +8,7 @@ Both honour ``AWS_ENDPOINT_URL``, ``AWS_PROFILE`` and ``AWS_REGION`` as boto3 an
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import Counter
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
@@ -125,7 +127,8 @@ class AwsSession:
                     "--target local."
                 )
             self.endpoint_url = endpoint_url
-            self._boto = boto3.Session(profile_name=profile, region_name=region)
+            self._boto = boto3.Session(profile_name=profile, region_name=region,
+                                       botocore_session=_botocore_session())
             if self._boto.get_credentials() is None:
                 raise CredentialsError(
                     "target 'aws' needs AWS credentials and none were found. Fix: run "
@@ -192,8 +195,8 @@ def _local_boto_session(endpoint_url: str, profile: str | None,
     if local is not None:
         return boto3.Session(aws_access_key_id=local.access_key_id,
                              aws_secret_access_key=local.secret_access_key,
-                             region_name=region)
-    core = botocore.session.Session(profile=profile) if profile else botocore.session.Session()
+                             region_name=region, botocore_session=_botocore_session())
+    core = _botocore_session(profile)
     try:
         creds = core.get_credentials()
     except Exception:  # a broken profile must not stop a local run
@@ -205,6 +208,32 @@ def _local_boto_session(endpoint_url: str, profile: str | None,
             "status`) prints, which set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
         )
     return boto3.Session(botocore_session=core, region_name=region)
+
+
+class _SearchPaths(list[str]):
+    """The shared loader's search paths: boto3 appends its own data folder for every new
+    session, which would grow the list (and each lookup) by one per session."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@functools.cache
+def shared_model_loader() -> botocore.loaders.Loader:
+    """One botocore data loader for every session of this process. The service models are
+    read-only data; a loader of their own made each new session read and parse them again
+    (endpoint rules, service model, paginators): about a sixth of a local-AWS test's CPU, as
+    tests, kernels and commands make sessions often. Honours AWS_DATA_PATH like botocore."""
+    extra = os.environ.get("AWS_DATA_PATH", "")
+    paths = _SearchPaths(os.path.expanduser(p) for p in extra.split(os.pathsep) if p)
+    return botocore.loaders.Loader(extra_search_paths=paths)
+
+
+def _botocore_session(profile: str | None = None) -> botocore.session.Session:
+    core = botocore.session.Session(profile=profile) if profile else botocore.session.Session()
+    core.register_component("data_loader", shared_model_loader())
+    return core
 
 
 def local_account_id() -> str:

@@ -23,6 +23,10 @@ from helpers import (
     wait_until,
 )
 
+# Whole stacks created, updated and replaced: seconds each, so `make check` leaves them to
+# `make test`.
+pytestmark = pytest.mark.slow
+
 TEMPLATE = """
 AWSTemplateFormatVersion: '2010-09-09'
 Parameters:

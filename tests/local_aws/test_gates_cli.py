@@ -63,6 +63,7 @@ def _pipeline(app_name, alarm, wait_minutes):
         pipelineType="V2", executionMode="QUEUED")
 
 
+@pytest.mark.slow  # the AWS CLI started a dozen times: ten seconds
 def test_cli_alarm_gate_fails_a_stage_is_explained_and_overridden(cli, app_name, tmp_path):
     name, alarm = f"{app_name}-cli", f"{app_name}-errors"
     cli("iam", "create-role", "--role-name", f"{app_name}-role",

@@ -6,7 +6,7 @@ import pytest
 
 from runbook_lib.core.errors import CredentialsError, LocalAwsError
 from runbook_lib.core.operations import is_read_operation
-from runbook_lib.core.session import AwsSession, is_loopback
+from runbook_lib.core.session import AwsSession, is_loopback, shared_model_loader
 
 
 @pytest.mark.parametrize("operation, read", [
@@ -62,3 +62,24 @@ def test_aws_target_without_credentials_says_how_to_provide_them(monkeypatch, tm
 ])
 def test_loopback_detection(url, local):
     assert is_loopback(url) is local
+
+
+@pytest.mark.usefixtures("example_credentials")
+def test_sessions_share_one_model_loader_whose_paths_do_not_grow(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    first = AwsSession("local", "us-east-1")
+    first.client("codepipeline")
+    paths = list(shared_model_loader().search_paths)
+    later = [AwsSession("local", "eu-west-1") for _ in range(3)]
+    clients = [session.client("codepipeline") for session in later]
+    assert shared_model_loader().search_paths == paths  # boto3 appends its folder each time
+    assert all(c.meta.region_name == "eu-west-1" for c in clients)
+    assert {id(s._boto._session.get_component("data_loader")) for s in [first, *later]} == {
+        id(shared_model_loader())}
+    # The shared loader reads each model once: the second client costs no file read.
+    loader = shared_model_loader()
+    reads = []
+    monkeypatch.setattr(loader.file_loader, "load_file",
+                        lambda *a, **k: reads.append(a) or None)
+    AwsSession("local", "us-east-1").client("codepipeline")
+    assert reads == []
