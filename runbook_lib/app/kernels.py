@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.app import kernel_forks
+
 _SOCKET_FOLDER_PREFIX = "runbook-kernel-"
 
 # As nbclient's own default: no IPython history file per kernel.
@@ -64,6 +66,12 @@ def kernel_manager_class() -> type:
                 remove_socket_folder(self.ip)
 
         cleanup_resources = _async_cleanup_resources
+
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            # A relay with a fork server has its kernels forked (kernel_forks.py).
+            cmd = super().format_kernel_cmd(extra_arguments)
+            socket_path = self.__dict__.get("runbook_fork_socket")
+            return (kernel_forks.shim_command(socket_path, cmd) if socket_path else None) or cmd
 
         def client(self, **kwargs: Any) -> Any:
             # nbclient does not stop the channels of a kernel it did not start: the relay does.
@@ -133,16 +141,22 @@ def warm_up_line(modules: list[str]) -> str:
 
 
 class KernelRelay:
-    """Hands out started kernels, prepared ahead; ``with KernelRelay() as relay:``."""
+    """Hands out started kernels, prepared ahead; ``with KernelRelay() as relay:``. With
+    ``forked``, the kernels are forks of one process that imported IPython and the notebooks'
+    modules once (:mod:`.kernel_forks`): worth it for a run of several notebooks."""
 
-    def __init__(self, kernel_name: str = "python3") -> None:
+    def __init__(self, kernel_name: str = "python3", forked: bool = False) -> None:
         self.kernel_name = kernel_name
         self._manager_class = kernel_manager_class()
         self._spares: list[tuple[Path, Any]] = []  # in the order they will be taken
         self._retiring: list[Any] = []
         self._taken: list[Any] = []  # handed out, not given back yet
+        self._forked = forked
+        self._forks: kernel_forks.ForkServer | None = None
 
     def __enter__(self) -> KernelRelay:
+        if self._forked:
+            self._forks = kernel_forks.ForkServer().__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -191,12 +205,18 @@ class KernelRelay:
             self.retire(km)
         self._spares = []
         self._reap(wait=True)
+        if self._forks is not None:
+            self._forks.close()
+            self._forks = None
 
     def _start(self, notebook: Path) -> Any:
         from jupyter_core.utils import run_sync
 
         km = self._manager_class(kernel_name=self.kernel_name)
         warm = warm_modules(notebook)
+        if self._forks is not None:
+            self._forks.preload(warm)
+            km.runbook_fork_socket = self._forks.socket
         extra = _KERNEL_ARGS + ([f"--IPKernelApp.exec_lines={warm_up_line(warm)}"]
                                 if warm else [])
         # The kernel process's own stderr (not its cells' output, which comes as messages): a

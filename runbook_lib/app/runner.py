@@ -149,6 +149,9 @@ def ending_line(title: str, nb_result: NotebookResult, progress_lines: int) -> s
 # Kernels started ahead of their notebook: two, so that a kernel warming a heavy import
 # (matplotlib) has the time of two notebooks to do it before its own starts.
 AHEAD = 2
+# From this many notebooks on, kernels are forked from one process that imported IPython and the
+# library once (kernels.py): its start costs about what one kernel's does.
+FORK_FROM = 3
 
 
 def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local",
@@ -162,7 +165,8 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
     notebooks = [suite.by_name(n) for n in names]
     paths = [nb.path for nb in notebooks] + ([REPORT_NOTEBOOK] if report else [])
     with private_files(), target_environment(target) as endpoint, \
-            kernels.KernelRelay() as relay, HtmlWriter() as html_writer:
+            kernels.KernelRelay(forked=len(paths) >= FORK_FROM) as relay, \
+            HtmlWriter() as html_writer:
         where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
         print(f"running {len(notebooks)} notebooks against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):

@@ -1,0 +1,257 @@
+"""Kernels forked from a process that has imported IPython and the library once.
+
+A fresh kernel process spends about 0.7 s of CPU before the notebook's first cell: Python,
+IPython and ipykernel, then the modules the notebook imports. ``runbook run`` starts sixteen.
+A :class:`ForkServer` is a process of the run that imports all that once; each kernel is then
+a ``fork()`` of it (0.15 s), set up as ``python -m ipykernel_launcher`` would be: the notebook's
+folder, the run's environment, the arguments jupyter_client gave, its own standard streams.
+jupyter_client starts :mod:`.kernel_shim` in the kernel's place (signals and exit status go
+through it), so shutdown, interrupt and kill work as for any kernel.
+
+The server imports only pure modules (this package's, boto3's, IPython's): nothing that starts
+a thread or reads the environment at import, and never matplotlib, whose backend the kernel
+chooses when it starts. It forks from one thread, and exits when the run's process ends (its
+standard input closes).
+"""
+
+from __future__ import annotations
+
+import array
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+SHIM = Path(__file__).with_name("kernel_shim.py")
+# What every kernel imports before its first cell.
+BASE_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+                "IPython.core.interactiveshell", "jupyter_client.session", "boto3",
+                "botocore.client")
+# The service models the notebooks' clients read, parsed once into the shared loader.
+WARM_SERVICES = ("codepipeline", "s3", "sns", "events", "logs", "codebuild", "iam", "cloudwatch",
+                 "ssm", "secretsmanager", "scheduler", "sts")
+_PRELOADABLE = ("runbook_lib.", "boto3", "botocore")
+_SOCKET_NAME = "forks.sock"
+
+
+class ForkServer:
+    """``with ForkServer() as forks:`` a server for this process's kernels; ``forks.socket``
+    is what :func:`shim_command` needs."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="runbook-forks-"))
+        self.socket = str(self.folder / _SOCKET_NAME)
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> ForkServer:
+        # A session of its own, as jupyter_client gives each kernel: Ctrl-C in the terminal
+        # reaches the run, which shuts its kernels down, not the kernels themselves.
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, self.socket], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != b"ready":
+            self.close()
+            raise RuntimeError("the kernel fork server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def preload(self, modules: list[str]) -> None:
+        """Have the server import ``modules`` (those it may) before the next fork."""
+        wanted = [m for m in modules if m.startswith(_PRELOADABLE)]
+        if wanted and self._process is not None and self._process.stdin is not None:
+            self._process.stdin.write((json.dumps(wanted) + "\n").encode())
+            self._process.stdin.flush()
+
+    def close(self) -> None:
+        if self._process is not None:
+            if self._process.stdin is not None:
+                self._process.stdin.close()  # the server's signal to exit
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+        Path(self.socket).unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass
+
+
+def shim_command(socket_path: str, kernel_cmd: list[str]) -> list[str] | None:
+    """The command that starts a forked kernel in place of ``kernel_cmd`` (``python -m
+    ipykernel_launcher ARGS``); None for any other kernel command."""
+    if len(kernel_cmd) < 3 or kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
+        return None
+    return [kernel_cmd[0], "-I", "-S", str(SHIM), socket_path, *kernel_cmd[3:]]
+
+
+# --- the server process ---------------------------------------------------------------------
+
+def serve(socket_path: str) -> None:
+    """Import, then fork a kernel for each request until standard input closes."""
+    _import(BASE_MODULES)
+    _warm_models()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    os.chmod(socket_path, 0o600)
+    listener.listen(16)
+    print("ready", flush=True)
+    waiting: dict[int, socket.socket] = {}  # kernel pid -> its shim's connection
+    pending = b""
+    while True:
+        readable, _, _ = select.select([listener.fileno(), 0], [], [], 0.2)
+        if 0 in readable:  # modules to import, a JSON list per line; nothing more: exit
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                _import(json.loads(line))
+        if listener.fileno() in readable:
+            conn, _ = listener.accept()
+            pid = _fork_kernel(conn, listener, waiting)
+            if pid:
+                waiting[pid] = conn
+        _report_exits(waiting)
+    listener.close()
+
+
+def _import(modules: Any) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the kernel meets it again, with its own error
+            pass
+
+
+def _warm_models() -> None:
+    """Parse the notebooks' service models into the loader every session of a kernel shares."""
+    import botocore.session
+
+    from runbook_lib.core.session import shared_model_loader
+
+    core = botocore.session.Session()
+    core.register_component("data_loader", shared_model_loader())
+    for service in WARM_SERVICES:
+        try:
+            core.create_client(service, region_name="us-east-1", aws_access_key_id="warm",
+                               aws_secret_access_key="warm")
+        except Exception:  # an older botocore without the service: the kernel reads it
+            pass
+
+
+def _fork_kernel(conn: socket.socket, listener: socket.socket,
+                 waiting: dict[int, socket.socket]) -> int:
+    request, fds = _receive(conn)
+    if request is None:
+        conn.close()
+        return 0
+    pid = os.fork()
+    if pid == 0:  # the kernel
+        code = 1
+        try:
+            listener.close()
+            for other in waiting.values():
+                other.close()
+            conn.close()
+            code = _become_kernel(request, fds)
+        finally:
+            os._exit(code)
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(f"{pid}\n".encode())
+    return pid
+
+
+def _receive(conn: socket.socket) -> tuple[dict | None, list[int]]:
+    fds = array.array("i")
+    data, ancillary, _, _ = conn.recvmsg(1 << 20, socket.CMSG_LEN(4 * fds.itemsize))
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    size = int.from_bytes(data[:8], "big") if len(data) >= 8 else -1
+    body = data[8:]
+    while 0 <= len(body) < size:
+        more = conn.recv(size - len(body))
+        if not more:
+            break
+        body += more
+    if len(fds) != 4 or len(body) != size:
+        for fd in fds:
+            os.close(fd)
+        return None, []
+    return json.loads(body), list(fds)
+
+
+def _become_kernel(request: dict, fds: list[int]) -> int:
+    """In the forked child: what ``python -m ipykernel_launcher ARGS`` in the notebook's folder
+    with the run's environment would have been; its exit status."""
+    stdin, stdout, stderr, lifeline = fds
+    for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
+        os.dup2(fd, target)
+        os.close(fd)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.path[0] = request["cwd"]  # as `python -m` sets it
+    # ipykernel read JPY_PARENT_PID when the server imported it: the parent to watch (the
+    # server, this process's parent) is given here, as a fresh kernel reads it from the
+    # environment; without one it prints a Ctrl-C notice meant for a terminal.
+    sys.argv = ["ipykernel_launcher", *request["args"],
+                f"--IPKernelApp.parent_handle={os.getppid()}"]
+    threading.Thread(target=_exit_with_shim, args=(lifeline,), daemon=True).start()
+    from ipykernel import kernelapp
+
+    code = 0
+    try:
+        kernelapp.launch_new_instance()
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    return code
+
+
+def _exit_with_shim(lifeline: int) -> None:
+    """The shim holds the pipe's other end: when it is gone, so is this kernel."""
+    while os.read(lifeline, 1):
+        pass
+    os._exit(1)
+
+
+def _report_exits(waiting: dict[int, socket.socket]) -> None:
+    while waiting:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = waiting.pop(pid, None)
+        if conn is not None:
+            try:
+                conn.sendall(f"{os.waitstatus_to_exitcode(status) & 0xFF}\n".encode())
+            except OSError:
+                pass
+            conn.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -1,0 +1,139 @@
+"""Kernels forked from a warmed process behave as kernels jupyter_client started itself: the
+notebook's folder and the run's environment, interrupts, shutdown with status 0, and no kernel
+left behind when jupyter_client kills what it started or when the server is closed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_core.utils import run_sync
+
+from runbook_lib.app import kernel_forks, kernels
+
+
+@pytest.fixture
+def forks():
+    with kernel_forks.ForkServer() as server:
+        yield server
+    assert not Path(server.socket).exists() and not server.folder.exists()
+
+
+def _start(forks, cwd: Path):
+    km = kernels.kernel_manager_class()(kernel_name="python3")
+    km.runbook_fork_socket = forks.socket
+    run_sync(km.start_kernel)(cwd=str(cwd), stderr=subprocess.DEVNULL)
+    client = km.client()
+    client.start_channels()
+    run_sync(client.wait_for_ready)(timeout=60)
+    return km, client
+
+
+def _run(client, code: str) -> tuple[str, dict]:
+    """Run ``code``; (its stdout, the execute reply's content)."""
+    out: list[str] = []
+
+    def collect(msg):
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            out.append(msg["content"]["text"])
+
+    reply = run_sync(client.execute_interactive)(code, output_hook=collect, timeout=60)
+    return "".join(out), reply["content"]
+
+
+def _gone(pid: int, within: float = 10) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_forked_kernel_runs_in_the_notebook_folder_with_the_runs_environment(
+        forks, tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNBOOK_FORK_PROBE", "set after the server started")
+    km, client = _start(forks, tmp_path)
+    try:
+        shown, reply = _run(client, (
+            "import os, sys\n"
+            "print(os.getcwd(), os.environ.get('RUNBOOK_FORK_PROBE'), sys.path[0], sep='|')\n"
+            "print('boto3' in sys.modules, os.getppid(), os.getpid(), sep='|')"))
+        assert reply["status"] == "ok", reply
+        first, second = shown.splitlines()
+        assert first.split("|") == [str(tmp_path), "set after the server started", str(tmp_path)]
+        preloaded, parent, kernel = second.split("|")
+        shim = km.provisioner.process.pid
+        assert preloaded == "True"  # imported by the server, never by this kernel
+        assert int(parent) != shim and int(kernel) != shim  # a fork, not the started process
+        started = km.provisioner.process
+    finally:
+        client.stop_channels()
+        run_sync(km.shutdown_kernel)()
+    assert started.returncode == 0  # the kernel's own exit status, through the shim
+    assert _gone(int(kernel))
+
+
+def test_an_interrupt_reaches_the_forked_kernel(forks, tmp_path):
+    km, client = _start(forks, tmp_path)
+    try:
+        client.execute("import time; time.sleep(60)")
+        time.sleep(0.5)
+        started = time.monotonic()
+        run_sync(km.interrupt_kernel)()
+        reply = run_sync(client.get_shell_msg)(timeout=30)
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert time.monotonic() - started < 20
+        assert _run(client, "print(6 * 7)")[0] == "42\n"  # and it goes on
+    finally:
+        client.stop_channels()
+        run_sync(km.shutdown_kernel)()
+
+
+def test_a_killed_shim_takes_its_kernel_along(forks, tmp_path):
+    km, client = _start(forks, tmp_path)
+    shown, _ = _run(client, "import os; print(os.getpid())")
+    kernel = int(shown)
+    client.stop_channels()
+    run_sync(km.shutdown_kernel)(now=True)  # SIGKILL to the process jupyter_client started
+    assert _gone(kernel)
+
+
+def test_closing_the_server_leaves_no_kernel_and_no_socket(tmp_path):
+    server = kernel_forks.ForkServer().__enter__()
+    km, client = _start(server, tmp_path)
+    kernel = int(_run(client, "import os; print(os.getpid())")[0])
+    client.stop_channels()
+    server.close()  # the run's process ending: the shim sees the server go and stops the kernel
+    assert _gone(kernel)
+    run_sync(km.shutdown_kernel)(now=True)
+    assert not server.folder.exists()
+
+
+def test_only_ipykernel_launcher_commands_are_forked():
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "/tmp/k.json"]
+    shim = kernel_forks.shim_command("/tmp/s.sock", cmd)
+    assert shim == [sys.executable, "-I", "-S", str(kernel_forks.SHIM), "/tmp/s.sock", "-f",
+                    "/tmp/k.json"]
+    assert kernel_forks.shim_command("/tmp/s.sock", ["R", "--slave"]) is None
+
+
+def test_the_server_imports_start_no_thread_so_forking_is_safe():
+    """fork() copies one thread: a module that started a thread at import would leave it (and
+    any lock it held) missing in every kernel."""
+    modules = sorted({m for nb in sorted(Path("notebooks").glob("**/*.ipynb"))
+                      for m in kernels.warm_modules(nb) if m.startswith("runbook_lib.")})
+    probe = ("import threading, sys\nfrom runbook_lib.app import kernel_forks as k\n"
+             "k._import(k.BASE_MODULES); k._warm_models(); k._import(sys.argv[1:])\n"
+             "print(threading.active_count(), sorted(t.name for t in threading.enumerate()))")
+    done = subprocess.run([sys.executable, "-c", probe, *modules], capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.split(" ", 1)[0] == "1", done.stdout
+    assert len(modules) > 20
