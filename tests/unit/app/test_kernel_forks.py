@@ -137,3 +137,59 @@ def test_the_server_imports_start_no_thread_so_forking_is_safe():
                           text=True, timeout=120, check=True)
     assert done.stdout.split(" ", 1)[0] == "1", done.stdout
     assert len(modules) > 20
+
+
+def _send(conn, request: bytes, fds: list[int]) -> None:
+    import array
+    import socket
+
+    conn.sendmsg([len(request).to_bytes(8, "big") + request],
+                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
+
+
+def test_a_request_brings_its_arguments_and_exactly_four_streams():
+    import socket
+
+    server, shim = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with server, shim:
+        read, write = os.pipe()
+        try:
+            _send(shim, b'{"args": ["-f", "k.json"], "cwd": "/", "env": {}}', [0, 1, 2, read])
+            request, fds = kernel_forks._receive(server)
+            assert request == {"args": ["-f", "k.json"], "cwd": "/", "env": {}}
+            assert len(fds) == 4 and all(fd > 2 for fd in fds)  # copies, ours to close
+            for fd in fds:
+                os.close(fd)
+            _send(shim, b'{"args": []}', [0, 1])  # streams missing: refused, copies closed
+            assert kernel_forks._receive(server) == (None, [])
+            shim.sendall((100).to_bytes(8, "big") + b"{}")  # shorter than it says, then gone
+            shim.shutdown(socket.SHUT_WR)
+            assert kernel_forks._receive(server) == (None, [])
+        finally:
+            os.close(read)
+            os.close(write)
+
+
+def test_the_shim_hears_its_kernels_exit_status():
+    import socket
+
+    server, shim = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with server, shim:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(3)
+        waiting = {pid: server}
+        deadline = time.monotonic() + 10
+        while waiting and time.monotonic() < deadline:
+            kernel_forks._report_exits(waiting)
+            time.sleep(0.01)
+        assert waiting == {}
+        assert shim.makefile("r").readline() == "3\n"
+
+
+def test_only_the_librarys_and_botos_modules_are_imported_by_the_server(forks, monkeypatch):
+    sent = []
+    monkeypatch.setattr(forks._process.stdin, "write", sent.append)
+    forks.preload(["runbook_lib.views.nb", "matplotlib.pyplot", "boto3", "os"])
+    forks.preload(["matplotlib.pyplot"])  # nothing to send
+    assert sent == [b'["runbook_lib.views.nb", "boto3"]\n']
