@@ -51,7 +51,11 @@ def _build_commands(repo: Path) -> list[str]:
 
 
 def _run(repo: Path, bin_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    # No bytecode caches in the copy: a break and its fix are edits of the same length within
+    # a second, so a cache of the broken test (pytest's rewritten asserts) would pass for the
+    # fixed one. A build never meets that: it starts from a fresh checkout.
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(["bash", "-ec", "\n".join(_build_commands(repo))], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=300)
 
