@@ -40,6 +40,7 @@ WARM_SERVICES = ("codepipeline", "s3", "sns", "events", "logs", "codebuild", "ia
                  "ssm", "secretsmanager", "scheduler", "sts")
 _PRELOADABLE = ("runbook_lib.", "boto3", "botocore")
 _SOCKET_NAME = "forks.sock"
+_FOLDER_PREFIX = "runbook-forks-"
 
 
 class ForkServer:
@@ -47,20 +48,23 @@ class ForkServer:
     is what :func:`shim_command` needs."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="runbook-forks-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=_FOLDER_PREFIX))
         self.socket = str(self.folder / _SOCKET_NAME)
         self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> ForkServer:
         # A session of its own, as jupyter_client gives each kernel: Ctrl-C in the terminal
         # reaches the run, which shuts its kernels down, not the kernels themselves.
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, self.socket], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-        assert self._process.stdout is not None
-        if self._process.stdout.readline().strip() != b"ready":
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, self.socket], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            assert self._process.stdout is not None
+            if self._process.stdout.readline().strip() != b"ready":
+                raise RuntimeError("the kernel fork server did not start")
+        except BaseException:
             self.close()
-            raise RuntimeError("the kernel fork server did not start")
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -88,6 +92,11 @@ class ForkServer:
             self.folder.rmdir()
         except OSError:
             pass
+
+
+def supported() -> bool:
+    """fork() and file descriptors passed over Unix sockets: Linux and macOS, not Windows."""
+    return hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "SCM_RIGHTS")
 
 
 def shim_command(socket_path: str, kernel_cmd: list[str]) -> list[str] | None:
@@ -127,6 +136,14 @@ def serve(socket_path: str) -> None:
                 waiting[pid] = conn
         _report_exits(waiting)
     listener.close()
+    # The run's process may be gone without closing the server (killed): leave nothing in /tmp.
+    Path(socket_path).unlink(missing_ok=True)
+    folder = Path(socket_path).parent
+    if folder.name.startswith(_FOLDER_PREFIX):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _import(modules: Any) -> None:

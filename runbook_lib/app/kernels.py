@@ -155,8 +155,11 @@ class KernelRelay:
         self._forks: kernel_forks.ForkServer | None = None
 
     def __enter__(self) -> KernelRelay:
-        if self._forked:
-            self._forks = kernel_forks.ForkServer().__enter__()
+        if self._forked and kernel_forks.supported():
+            try:
+                self._forks = kernel_forks.ForkServer().__enter__()
+            except (OSError, RuntimeError):  # kernels started the usual way: slower, same
+                self._forks = None
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -193,3 +193,24 @@ def test_only_the_librarys_and_botos_modules_are_imported_by_the_server(forks, m
     forks.preload(["runbook_lib.views.nb", "matplotlib.pyplot", "boto3", "os"])
     forks.preload(["matplotlib.pyplot"])  # nothing to send
     assert sent == [b'["runbook_lib.views.nb", "boto3"]\n']
+
+
+def test_a_server_whose_run_was_killed_exits_and_leaves_nothing_in_tmp():
+    server = kernel_forks.ForkServer().__enter__()
+    process = server._process
+    process.stdin.close()  # as when the run's process is killed: its end of the pipe closes
+    assert process.wait(timeout=10) == 0
+    assert not Path(server.socket).exists() and not server.folder.exists()
+    server._process = None
+
+
+def test_a_relay_whose_fork_server_cannot_start_starts_kernels_the_usual_way(monkeypatch):
+    def refuse(self):
+        raise RuntimeError("the kernel fork server did not start")
+
+    monkeypatch.setattr(kernel_forks.ForkServer, "__enter__", refuse)
+    with kernels.KernelRelay(forked=True) as relay:
+        assert relay._forks is None
+        km = relay.take(Path("notebooks/00_overview.ipynb"))
+        assert "runbook_fork_socket" not in km.__dict__
+        assert "ipykernel_launcher" in km.format_kernel_cmd()
