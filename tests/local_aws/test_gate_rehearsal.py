@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_history_blocks_one_release_and_rolls_one_back(local_aws, monkeypatch):
-    monkeypatch.setenv(MINUTE_ENV, "0.5")  # a gate's minute lasts half a second here
+    # A gate's minute lasts two seconds here: the post-deploy watch is the window in which the
+    # rehearsal sees the watch and fires the alarm (a poll of several reads, seconds under load).
+    monkeypatch.setenv(MINUTE_ENV, "2")
     app = f"gat-{uuid.uuid4().hex[:6]}"
     session = AwsSession("local", "us-east-1", endpoint_url=local_aws.endpoint_url)
     params = set_up_app(session, app)
