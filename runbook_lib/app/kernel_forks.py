@@ -48,11 +48,13 @@ class ForkServer:
     is what :func:`shim_command` needs."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix=_FOLDER_PREFIX))
-        self.socket = str(self.folder / _SOCKET_NAME)
+        self.folder = Path()
+        self.socket = ""  # both set when the server starts
         self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> ForkServer:
+        self.folder = Path(tempfile.mkdtemp(prefix=_FOLDER_PREFIX))
+        self.socket = str(self.folder / _SOCKET_NAME)
         # A session of its own, as jupyter_client gives each kernel: Ctrl-C in the terminal
         # reaches the run, which shuts its kernels down, not the kernels themselves.
         try:
@@ -87,11 +89,12 @@ class ForkServer:
                 self._process.kill()
                 self._process.wait()
             self._process = None
-        Path(self.socket).unlink(missing_ok=True)
-        try:
-            self.folder.rmdir()
-        except OSError:
-            pass
+        if self.socket:
+            Path(self.socket).unlink(missing_ok=True)
+            try:
+                self.folder.rmdir()
+            except OSError:
+                pass
 
 
 def supported() -> bool:

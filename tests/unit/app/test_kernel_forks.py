@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -209,8 +210,10 @@ def test_a_relay_whose_fork_server_cannot_start_starts_kernels_the_usual_way(mon
         raise RuntimeError("the kernel fork server did not start")
 
     monkeypatch.setattr(kernel_forks.ForkServer, "__enter__", refuse)
+    before = set(Path(tempfile.gettempdir()).glob("runbook-forks-*"))
     with kernels.KernelRelay(forked=True) as relay:
         assert relay._forks is None
         km = relay.take(Path("notebooks/00_overview.ipynb"))
         assert "runbook_fork_socket" not in km.__dict__
         assert "ipykernel_launcher" in km.format_kernel_cmd()
+    assert set(Path(tempfile.gettempdir()).glob("runbook-forks-*")) == before  # no folder left
