@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from jupyter_core.utils import run_sync
@@ -209,11 +210,13 @@ def test_a_relay_whose_fork_server_cannot_start_starts_kernels_the_usual_way(mon
     def refuse(self):
         raise RuntimeError("the kernel fork server did not start")
 
+    made: list[str] = []  # folders the fork server's module makes (other runs make theirs)
     monkeypatch.setattr(kernel_forks.ForkServer, "__enter__", refuse)
-    before = set(Path(tempfile.gettempdir()).glob("runbook-forks-*"))
+    monkeypatch.setattr(kernel_forks, "tempfile", SimpleNamespace(
+        mkdtemp=lambda **kw: made.append(kw.get("prefix", "")) or tempfile.mkdtemp(**kw)))
     with kernels.KernelRelay(forked=True) as relay:
         assert relay._forks is None
         km = relay.take(Path("notebooks/00_overview.ipynb"))
         assert "runbook_fork_socket" not in km.__dict__
         assert "ipykernel_launcher" in km.format_kernel_cmd()
-    assert set(Path(tempfile.gettempdir()).glob("runbook-forks-*")) == before  # no folder left
+    assert made == []  # a server that did not start made no folder to leave behind
