@@ -159,12 +159,9 @@ def _import(modules: Any) -> None:
 
 def _warm_models() -> None:
     """Parse the notebooks' service models into the loader every session of a kernel shares."""
-    import botocore.session
+    from runbook_lib.core.session import botocore_session
 
-    from runbook_lib.core.session import shared_model_loader
-
-    core = botocore.session.Session()
-    core.register_component("data_loader", shared_model_loader())
+    core = botocore_session()
     for service in WARM_SERVICES:
         try:
             core.create_client(service, region_name="us-east-1", aws_access_key_id="warm",

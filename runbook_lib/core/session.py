@@ -128,7 +128,7 @@ class AwsSession:
                 )
             self.endpoint_url = endpoint_url
             self._boto = boto3.Session(profile_name=profile, region_name=region,
-                                       botocore_session=_botocore_session())
+                                       botocore_session=botocore_session())
             if self._boto.get_credentials() is None:
                 raise CredentialsError(
                     "target 'aws' needs AWS credentials and none were found. Fix: run "
@@ -195,8 +195,8 @@ def _local_boto_session(endpoint_url: str, profile: str | None,
     if local is not None:
         return boto3.Session(aws_access_key_id=local.access_key_id,
                              aws_secret_access_key=local.secret_access_key,
-                             region_name=region, botocore_session=_botocore_session())
-    core = _botocore_session(profile)
+                             region_name=region, botocore_session=botocore_session())
+    core = botocore_session(profile)
     try:
         creds = core.get_credentials()
     except Exception:  # a broken profile must not stop a local run
@@ -230,7 +230,8 @@ def shared_model_loader() -> botocore.loaders.Loader:
     return botocore.loaders.Loader(extra_search_paths=paths)
 
 
-def _botocore_session(profile: str | None = None) -> botocore.session.Session:
+def botocore_session(profile: str | None = None) -> botocore.session.Session:
+    """A botocore session reading its models through the process's shared loader."""
     core = botocore.session.Session(profile=profile) if profile else botocore.session.Session()
     core.register_component("data_loader", shared_model_loader())
     return core
