@@ -82,6 +82,8 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
 
     import papermill as pm
 
+    from runbook_lib.app import notebook_saves
+
     if not notebook.exists():
         raise NotebookRunError(f"{notebook} is missing. Fix: python tools/build_notebooks.py "
                                "--only fleet_health")
@@ -90,7 +92,8 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
     with runner.target_environment(parameters["target"]):
         try:
             pm.execute_notebook(str(notebook), str(executed), parameters=parameters,
-                                kernel_name="python3", progress_bar=False,
+                                kernel_name="python3", engine_name=notebook_saves.ENGINE_NAME,
+                                progress_bar=False,
                                 cwd=str(notebook.parent), log_output=False, start_timeout=180)
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the fleet report: {err.ename}: "

@@ -8,9 +8,12 @@ folder, the run's environment, the arguments jupyter_client gave, its own standa
 jupyter_client starts :mod:`.kernel_shim` in the kernel's place (signals and exit status go
 through it), so shutdown, interrupt and kill work as for any kernel.
 
-The server imports only pure modules (this package's, boto3's, IPython's): nothing that starts
-a thread or reads the environment at import, and never matplotlib, whose backend the kernel
-chooses when it starts. It forks from one thread, and exits when the run's process ends (its
+The server imports only pure modules (this package's, boto3's, IPython's and ipykernel's
+debugger, matplotlib's figure machinery): nothing that starts a thread at import. matplotlib
+reads its backend from the environment when it is imported: the server imports it with the
+backend a kernel of the run would choose (the run's ``MPLBACKEND``, else ipykernel's inline
+default), never pyplot, and a kernel whose environment names another backend sets it before its
+first cell. The server forks from one thread, and exits when the run's process ends (its
 standard input closes).
 """
 
@@ -33,8 +36,13 @@ from typing import Any
 SHIM = Path(__file__).with_name("kernel_shim.py")
 # What every kernel imports before its first cell.
 BASE_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-                "IPython.core.interactiveshell", "jupyter_client.session", "boto3",
-                "botocore.client")
+                "ipykernel.debugger", "IPython.core.interactiveshell", "jupyter_client.session",
+                "boto3", "botocore.client")
+# What the notebooks' drawings import under pyplot (two thirds of its import), pyplot excepted:
+# importing pyplot would settle the backend before the kernel's environment is known.
+MATPLOTLIB_MODULES = ("matplotlib.figure", "matplotlib.backends.backend_agg",
+                      "matplotlib.patches", "matplotlib.ticker")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # ipykernel's default
 # The service models the notebooks' clients read, parsed once into the shared loader.
 WARM_SERVICES = ("codepipeline", "s3", "sns", "events", "logs", "codebuild", "iam", "cloudwatch",
                  "ssm", "secretsmanager", "scheduler", "sts")
@@ -114,8 +122,7 @@ def shim_command(socket_path: str, kernel_cmd: list[str]) -> list[str] | None:
 
 def serve(socket_path: str) -> None:
     """Import, then fork a kernel for each request until standard input closes."""
-    _import(BASE_MODULES)
-    _warm_models()
+    warm()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     os.chmod(socket_path, 0o600)
@@ -146,6 +153,34 @@ def serve(socket_path: str) -> None:
         try:
             folder.rmdir()
         except OSError:
+            pass
+
+
+def warm() -> None:
+    """What every kernel of the run would import and parse before its first cell."""
+    _import(BASE_MODULES)
+    _warm_matplotlib()
+    _warm_models()
+
+
+def _warm_matplotlib() -> None:
+    """matplotlib's figure machinery, imported under the backend a kernel of this run picks:
+    the run's ``MPLBACKEND`` (this process has the run's environment), else ipykernel's."""
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    _import(MATPLOTLIB_MODULES)
+
+
+def _match_matplotlib_backend() -> None:
+    """In a kernel whose environment names another backend than the one the server imported
+    matplotlib with: that backend, as matplotlib would have read it at import."""
+    matplotlib = sys.modules.get("matplotlib")
+    wanted = os.environ.get("MPLBACKEND") or INLINE_BACKEND
+    if matplotlib is None or "matplotlib.pyplot" in sys.modules:
+        return
+    if dict.__getitem__(matplotlib.rcParams, "backend") != wanted:
+        try:
+            matplotlib.rcParams["backend"] = wanted
+        except (ValueError, KeyError):  # a name matplotlib refuses: pyplot says so in the cell
             pass
 
 
@@ -224,6 +259,7 @@ def _become_kernel(request: dict, fds: list[int]) -> int:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    _match_matplotlib_backend()
     sys.path[0] = request["cwd"]  # as `python -m` sets it
     # ipykernel read JPY_PARENT_PID when the server imported it: the parent to watch (the
     # server, this process's parent) is given here, as a fresh kernel reads it from the

@@ -293,8 +293,11 @@ def _papermill(notebook: Path, output: Path, parameters: dict[str, Any], km: Any
     """Papermill on ``notebook``, in its own folder; with ``km``, on that started kernel."""
     import papermill as pm
 
+    from runbook_lib.app import notebook_saves
+
     pm.execute_notebook(
         str(notebook), str(output), parameters=parameters, kernel_name="python3",
+        engine_name=notebook_saves.ENGINE_NAME,
         progress_bar=False, cwd=str(notebook.parent), log_output=False,
         kernel_manager_class=kernels.kernel_manager_class(), start_timeout=180,
         **({"km": km} if km is not None else {}),

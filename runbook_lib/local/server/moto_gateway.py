@@ -29,11 +29,40 @@ JSON_TARGETS = {
 }
 
 
+# Distinct hosts whose backend the dispatcher remembers: one per service and region in use; a
+# bound, since an unsigned request's host is the client's to choose.
+_REMEMBERED_HOSTS = 512
+
+
+class _RememberingDispatcher(DomainDispatcherApplication):
+    """moto's domain dispatcher, remembering which backend answers a host.
+
+    moto finds the backend for every request by listing its package folder (a ``stat`` per
+    service) and then trying every service's URL patterns: a tenth of the local AWS's CPU,
+    for an answer that never changes while the process lives.
+    """
+
+    def __init__(self, create_app: Any) -> None:
+        super().__init__(create_app)
+        self._backend_by_host: dict[str, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host is None:  # "try the request's headers next": nothing to remember
+            return None
+        try:
+            return self._backend_by_host[host]
+        except KeyError:
+            backend = super().get_backend_for_host(host)
+        if backend is not None and len(self._backend_by_host) < _REMEMBERED_HOSTS:
+            self._backend_by_host[host] = backend
+        return backend
+
+
 class MotoGateway:
     """A WSGI app wrapping moto's domain dispatcher, plus internal wire calls into it."""
 
     def __init__(self) -> None:
-        self.app = DomainDispatcherApplication(create_backend_app)
+        self.app = _RememberingDispatcher(create_backend_app)
 
     def forward(self, environ: dict[str, Any], request: Request, start_response) -> Any:
         """Hand a request to moto with its body restored; what moto cannot answer comes back

@@ -82,6 +82,26 @@ def test_a_forked_kernel_runs_in_the_notebook_folder_with_the_runs_environment(
     assert _gone(int(kernel))
 
 
+@pytest.mark.parametrize("backend", ["svg", None])
+def test_a_forked_kernel_draws_with_the_backend_its_environment_names(forks, tmp_path,
+                                                                     monkeypatch, backend):
+    """The server imported matplotlib under the run's backend; a kernel started with another
+    one in its environment (or none: ipykernel's inline default) draws with that."""
+    if backend:
+        monkeypatch.setenv("MPLBACKEND", backend)
+    else:
+        monkeypatch.delenv("MPLBACKEND", raising=False)
+    km, client = _start(forks, tmp_path)
+    try:
+        shown, reply = _run(client, "import sys; print('matplotlib' in sys.modules)\n"
+                                    "import matplotlib.pyplot as plt; print(plt.get_backend())")
+        assert reply["status"] == "ok", reply
+        assert shown.split() == ["True", backend or kernel_forks.INLINE_BACKEND]
+    finally:
+        client.stop_channels()
+        run_sync(km.shutdown_kernel)()
+
+
 def test_an_interrupt_reaches_the_forked_kernel(forks, tmp_path):
     km, client = _start(forks, tmp_path)
     try:
@@ -133,7 +153,7 @@ def test_the_server_imports_start_no_thread_so_forking_is_safe():
     modules = sorted({m for nb in sorted(Path("notebooks").glob("**/*.ipynb"))
                       for m in kernels.warm_modules(nb) if m.startswith("runbook_lib.")})
     probe = ("import threading, sys\nfrom runbook_lib.app import kernel_forks as k\n"
-             "k._import(k.BASE_MODULES); k._warm_models(); k._import(sys.argv[1:])\n"
+             "k.warm(); k._import(sys.argv[1:])\n"
              "print(threading.active_count(), sorted(t.name for t in threading.enumerate()))")
     done = subprocess.run([sys.executable, "-c", probe, *modules], capture_output=True,
                           text=True, timeout=120, check=True)
