@@ -185,6 +185,45 @@ def test_event_on_another_bus_reaches_only_that_bus_rules(session, bus, app_name
     _assert_empty(session, bus, default_url)
 
 
+def test_routes_are_read_once_until_a_rule_target_or_bus_changes(session, bus, app_name,
+                                                                  monkeypatch):
+    """Each change to rules, targets or state reaches the very next event; between changes
+    the bus's rules and targets are read from moto once, not for every event."""
+    events = session.client("events")
+    source = f"test.{app_name}"
+    first_url, first_arn = _queue(session, f"{app_name}-1")
+    second_url, second_arn = _queue(session, f"{app_name}-2")
+    _rule_to_queue(session, f"{app_name}-1", source, {"Id": "q", "Arn": first_arn})
+    reads = []
+    read_routes = bus._read_routes
+    monkeypatch.setattr(bus, "_read_routes", lambda *a: reads.append(a) or read_routes(*a))
+
+    def put() -> None:
+        assert events.put_events(Entries=[_entry(source)])["FailedEntryCount"] == 0
+        assert bus.wait_idle(DELIVERY_TIMEOUT), "event delivery did not finish"
+
+    def received(url: str, count: int = 1) -> list[dict]:
+        return receive_messages(session.client("sqs"), url, lambda got: len(got) >= count,
+                                timeout=DELIVERY_TIMEOUT)
+
+    for _ in range(3):
+        put()
+    assert len(received(first_url, 3)) == 3
+    assert len(reads) == 1
+
+    _rule_to_queue(session, f"{app_name}-2", source, {"Id": "q", "Arn": second_arn})
+    put()  # the new rule and its target see the next event
+    assert received(second_url) and received(first_url)
+    events.disable_rule(Name=f"{app_name}-1")
+    put()  # a disabled rule no longer does
+    assert received(second_url)
+    _assert_empty(session, bus, first_url)
+    events.remove_targets(Rule=f"{app_name}-2", Ids=["q"])
+    put()  # nor a rule without its target
+    _assert_empty(session, bus, second_url)
+    assert len(reads) == 4
+
+
 def test_unsupported_target_is_recorded_and_others_still_delivered(session, bus, app_name):
     url, queue_arn = _queue(session, app_name)
     source = f"test.{app_name}"

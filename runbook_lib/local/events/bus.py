@@ -3,9 +3,11 @@
 moto stores rules and targets but cannot deliver to SNS, so the failure notifications the suite
 sets up would never arrive. Here PutEvents is validated as EventBridge does, each event gets its
 envelope and id, and a worker thread matches it against the enabled rules of its bus (read from
-moto through the wire protocol) and delivers each target's input (``Input``, ``InputPath`` or
-``InputTransformer``) with SNS Publish or SQS SendMessage. Delivery is off the request thread, so
-PutEvents stays fast and a failing target never fails the caller.
+moto through the wire protocol, with their targets, and kept until the next change to any rule,
+target or bus: a pipeline's every state change is an event) and delivers each target's input
+(``Input``, ``InputPath`` or ``InputTransformer``) with SNS Publish or SQS SendMessage.
+Delivery is off the request thread, so PutEvents stays fast and a failing target never fails
+the caller.
 
 PutEvents is not forwarded to moto: moto would deliver to SQS targets a second time.
 """
@@ -48,6 +50,15 @@ _COMPACT = (",", ":")
 
 
 @dataclass(frozen=True)
+class _Route:
+    """An enabled rule of a bus, its parsed pattern and its targets."""
+
+    rule: dict[str, Any]
+    pattern: Any
+    targets: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One target's delivery of one event, kept in memory for debugging and tests."""
 
@@ -71,6 +82,10 @@ class EventBus:
         self._pending = 0
         self._idle = threading.Condition()
         self._worker: threading.Thread | None = None
+        # (region, bus) -> its routes, until an events call changes rules, targets or buses.
+        self._routes: dict[tuple[str, str], list[_Route]] = {}
+        self._routes_lock = threading.Lock()
+        self._routes_generation = 0
 
     def routes(self):
         return {("events", "PutEvents"): self.put_events}
@@ -84,6 +99,14 @@ class EventBus:
             self._queue.put(_STOP)
             self._worker.join(timeout=10)
             self._worker = None
+
+    def after_forward(self, request: Request, status: int) -> None:
+        """A change moto made to EventBridge (a rule, its targets, a bus): routes are read
+        afresh for the next event."""
+        if request.service == "events":
+            with self._routes_lock:
+                self._routes_generation += 1
+                self._routes.clear()
 
     # -- for debugging and tests ----------------------------------------------------------------
 
@@ -159,7 +182,27 @@ class EventBus:
                     self._idle.notify_all()
 
     def _route(self, region: str, bus: str, event: dict[str, Any]) -> None:
+        for route in self._routes_of(region, bus):
+            if matches(route.pattern, event):
+                for target in route.targets:
+                    self._record(self._deliver(route.rule, target, event))
+
+    def _routes_of(self, region: str, bus: str) -> list[_Route]:
+        """The bus's routes, read from moto once per change to EventBridge's rules."""
+        with self._routes_lock:
+            known = self._routes.get((region, bus))
+            generation = self._routes_generation
+        if known is not None:
+            return known
+        found = self._read_routes(region, bus)
+        with self._routes_lock:
+            if generation == self._routes_generation:  # no change while they were read
+                self._routes[(region, bus)] = found
+        return found
+
+    def _read_routes(self, region: str, bus: str) -> list[_Route]:
         events = self.ctx.aws.client("events", region)
+        found: list[_Route] = []
         for rule in _paginate(events, "list_rules", "Rules", EventBusName=bus):
             if rule.get("State") not in ENABLED_STATES or not rule.get("EventPattern"):
                 continue
@@ -168,11 +211,10 @@ class EventBus:
             except AwsError as err:
                 log.warning("rule %s has an invalid pattern, skipped: %s", rule["Name"], err)
                 continue
-            if not matches(pattern, event):
-                continue
-            for target in _paginate(events, "list_targets_by_rule", "Targets",
-                                    Rule=rule["Name"], EventBusName=bus):
-                self._record(self._deliver(rule, target, event))
+            targets = list(_paginate(events, "list_targets_by_rule", "Targets",
+                                     Rule=rule["Name"], EventBusName=bus))
+            found.append(_Route(rule, pattern, targets))
+        return found
 
     def _deliver(self, rule: dict[str, Any], target: dict[str, Any],
                  event: dict[str, Any]) -> Delivery:
