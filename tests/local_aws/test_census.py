@@ -93,9 +93,12 @@ def _exchange_seconds(debug: str) -> list[float]:
     return [(b - a).total_seconds() for a, b in zip(sent, got, strict=False)]
 
 
+REFUSAL_SECONDS = 10.0
+
+
 def test_refusals_reach_the_aws_cli_at_once_in_one_attempt(outcomes, local_aws):
     """One refused operation per service, through the real AWS CLI: one HTTP attempt (no
-    retry), answered in under a second, the refusal printed (not a page).
+    retry), answered at once (well within the CLI's timeouts), the refusal printed (not a page).
 
     Each service is touched once through boto3 first: moto builds a service's backend on its
     first request (SSM's loads AWS's public parameters, over a second), a one-time cost of
@@ -114,7 +117,9 @@ def test_refusals_reach_the_aws_cli_at_once_in_one_attempt(outcomes, local_aws):
         assert "<html" not in done.stderr.lower()
         exchanges = _exchange_seconds(done.stderr)
         assert len(exchanges) == 1, f"{service}.{operation}: {len(exchanges)} attempts"
-        assert exchanges[0] < 1.0, f"{service}.{operation}: {exchanges[0]:.2f} s"
+        # At once: not after a timeout (the CLI reads for 60 s) nor a backoff; the bound leaves
+        # room for a loaded 2-core machine (1.8 s seen while `make test` ran beside it).
+        assert exchanges[0] < REFUSAL_SECONDS, f"{service}.{operation}: {exchanges[0]:.2f} s"
 
 
 def _cli_call(local_aws, env, service: str, operation: str):
