@@ -18,7 +18,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.text import iso_time
-from runbook_lib.local.events.bus import ACCOUNT_ID, ENABLED_STATES, target_input
+from runbook_lib.local.events.bus import ACCOUNT_ID, ENABLED_STATES
+from runbook_lib.local.events.target_input import target_input
 
 log = logging.getLogger("runbook.local.scheduler")
 
