@@ -82,8 +82,6 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
 
     import papermill as pm
 
-    from runbook_lib.app import notebook_saves
-
     if not notebook.exists():
         raise NotebookRunError(f"{notebook} is missing. Fix: python tools/build_notebooks.py "
                                "--only fleet_health")
@@ -91,10 +89,7 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
     executed = out.with_suffix(".ipynb")
     with runner.target_environment(parameters["target"]):
         try:
-            pm.execute_notebook(str(notebook), str(executed), parameters=parameters,
-                                kernel_name="python3", engine_name=notebook_saves.ENGINE_NAME,
-                                progress_bar=False,
-                                cwd=str(notebook.parent), log_output=False, start_timeout=180)
+            runner.execute_notebook(notebook, executed, parameters)
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the fleet report: {err.ename}: "
                                    f"{err.evalue} (executed notebook: {executed})") from err

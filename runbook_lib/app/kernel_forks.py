@@ -174,9 +174,9 @@ def _match_matplotlib_backend() -> None:
     """In a kernel whose environment names another backend than the one the server imported
     matplotlib with: that backend, as matplotlib would have read it at import."""
     matplotlib = sys.modules.get("matplotlib")
-    wanted = os.environ.get("MPLBACKEND") or INLINE_BACKEND
     if matplotlib is None or "matplotlib.pyplot" in sys.modules:
         return
+    wanted = os.environ.get("MPLBACKEND") or INLINE_BACKEND
     if dict.__getitem__(matplotlib.rcParams, "backend") != wanted:
         try:
             matplotlib.rcParams["backend"] = wanted

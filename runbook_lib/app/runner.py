@@ -268,7 +268,7 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
     try:
         if relay and following:
             relay.prepare(following)
-        _papermill(nb.path, output, parameters, km)
+        execute_notebook(nb.path, output, parameters, km)
         ok = True
     except pm.PapermillExecutionError as err:
         ok = False
@@ -289,7 +289,8 @@ def execute_one(nb: suite.Notebook, parameters: dict[str, Any], out: Path,
     return result
 
 
-def _papermill(notebook: Path, output: Path, parameters: dict[str, Any], km: Any) -> None:
+def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any],
+                     km: Any = None) -> None:
     """Papermill on ``notebook``, in its own folder; with ``km``, on that started kernel."""
     import papermill as pm
 
@@ -363,7 +364,7 @@ def run_report(pipeline: str, out_file: Path, days: int = 30, target: str = "loc
     with private_files(), target_environment(target):
         km = relay.take(notebook) if relay else None  # a kernel started ahead, by runbook run
         try:
-            _papermill(notebook, executed, parameters, km)
+            execute_notebook(notebook, executed, parameters, km)
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the health report of {pipeline}: "
                                    f"{err.ename}: {err.evalue} (executed notebook: "

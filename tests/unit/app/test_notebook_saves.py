@@ -80,7 +80,7 @@ def test_a_notebook_whose_kernel_dies_keeps_the_output_of_its_first_cells(tmp_pa
                              "import os; os._exit(1)", "print('never')"), notebook)
     output = tmp_path / "dies.out.ipynb"
     with pytest.raises((pm.PapermillExecutionError, RuntimeError)):
-        runner._papermill(notebook, output, {}, None)
+        runner.execute_notebook(notebook, output, {})
     executed = nbformat.read(output, as_version=4)
     printed = ["".join(o.get("text", "") for o in c.outputs) for c in executed.cells]
     assert printed[:2] == ["first cell ran\n", "second cell ran\n"]
