@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from runbook_lib.app.parameters import InputError
+from runbook_lib.core.errors import InputError
 
 DEBUG_ENV = "RUNBOOK_DEBUG"
 STATE_ENV = "RUNBOOK_STATE_DIR"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runbook_lib.buildspec.lint import ERROR, WARNING, BuildspecCheck, LintFinding, check_file
+if TYPE_CHECKING:
+    from runbook_lib.buildspec.lint import BuildspecCheck, LintFinding
 
 
 def register(sub) -> None:
@@ -30,6 +32,9 @@ def register(sub) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    # Imported here: every `runbook` command builds this parser, few of them check buildspecs.
+    from runbook_lib.buildspec.lint import check_file
+
     checks = [check_file(path) for path in args.paths]
     for check in checks:
         for finding in check.findings:
@@ -41,10 +46,14 @@ def run_check(args: argparse.Namespace) -> int:
 
 def blocks(check: BuildspecCheck, strict: bool) -> bool:
     """Whether ``check`` should stop a commit: invalid, a lint error, or (strict) a warning."""
+    from runbook_lib.buildspec.lint import WARNING
+
     return not check.ok or (strict and check.count(WARNING) > 0)
 
 
 def format_finding(source: str, finding: LintFinding) -> str:
+    from runbook_lib.buildspec.lint import ERROR
+
     where = f"{source}:{finding.line}" if finding.line else source
     severity = "error" if finding.severity == ERROR else finding.severity
     text = f"{where}: {severity}: {finding.message} [{finding.rule_id}]"

@@ -8,17 +8,21 @@ Runs notebooks/reports/fleet_health.ipynb with papermill and renders it with the
 pipeline's own health report into ``health/NAME.html`` beside it, which the fleet page links.
 Options are checked before any AWS call. Exit status 0 written; 1 an option breaks a rule (the
 message names it and the fix) or the report failed (the message says why); 2 usage error.
+Every ``runbook`` command builds this parser, so what only a fleet report needs (papermill,
+boto3, DuckDB) is imported when one runs.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runbook_lib.app import html_pages, runner, suite
+from runbook_lib.app import suite
 from runbook_lib.core.errors import NotebookRunError, ParameterError
-from runbook_lib.core.params import Params
-from runbook_lib.operate.fleet_report import ENGINES
+
+if TYPE_CHECKING:
+    from runbook_lib.core.params import Params
 
 FLEET_NOTEBOOK = suite.NOTEBOOK_DIR / "reports" / "fleet_health.ipynb"
 
@@ -31,7 +35,7 @@ def register(sub) -> None:
                    help="window: executions started in the last N days (default 30)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.html",
                    help="where to write the HTML (the executed notebook goes beside it)")
-    p.add_argument("--engine", choices=ENGINES, default="duckdb",
+    p.add_argument("--engine", default="duckdb",
                    help="duckdb: download the archive and query here (default); athena: "
                    "query it in the archive's Athena workgroup")
     p.add_argument("--app-name", default="sample-app",
@@ -47,6 +51,12 @@ def register(sub) -> None:
 
 def check_options(args: argparse.Namespace) -> Params:
     """Every option, before any AWS call; the app's parameters."""
+    from runbook_lib.core.params import Params
+    from runbook_lib.operate.fleet_report import ENGINES
+
+    if args.engine not in ENGINES:
+        raise ParameterError("--engine", args.engine, f"must be one of {', '.join(ENGINES)}",
+                             "duckdb")
     if Path(args.out).suffix.lower() not in (".html", ".htm"):
         raise ParameterError("--out", str(args.out), "must be an .html file", "fleet.html")
     if args.days < 1:
@@ -82,6 +92,8 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
 
     import papermill as pm
 
+    from runbook_lib.app import html_pages, runner
+
     if not notebook.exists():
         raise NotebookRunError(f"{notebook} is missing. Fix: python tools/build_notebooks.py "
                                "--only fleet_health")
@@ -101,6 +113,7 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
 
 def _health_reports(params: Params, days: int, folder: Path) -> None:
     """Each pipeline's own report; one without runs in the window is said and skipped."""
+    from runbook_lib.app import runner
     from runbook_lib.core.session import AwsSession
 
     with runner.target_environment(params.target):

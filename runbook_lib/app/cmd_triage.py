@@ -18,12 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING
 
 from runbook_lib.core.errors import RunbookError
-from runbook_lib.core.session import AwsSession
-from runbook_lib.operate import logs, triage
+
+if TYPE_CHECKING:
+    from runbook_lib.core.session import AwsSession
 
 NO_FAILURE, FAILURE, ERROR = 0, 1, 2
 
@@ -57,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"runbook triage: {problem}", file=sys.stderr)
         return ERROR
+    # Imported here: every `runbook` command builds this parser, few of them triage.
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from runbook_lib.app.runner import target_environment
+    from runbook_lib.core.session import AwsSession
+    from runbook_lib.operate import logs, triage
 
     args.target = args.target or "local"
     try:
@@ -104,6 +109,8 @@ def _usage_problem(args: argparse.Namespace) -> str:
 
 
 def _triage(session: AwsSession, args: argparse.Namespace):
+    from runbook_lib.operate import logs
+
     if args.log_group:
         return (f"log stream {args.log_group} {args.log_stream}",
                 logs.triage_log_stream(session, args.log_group, args.log_stream,

@@ -27,6 +27,7 @@ import yaml
 from runbook_lib.app import suite
 from runbook_lib.core import redact
 from runbook_lib.core.errors import (
+    InputError,
     ParameterError,
     SecretParameterError,
     UnknownParameterError,
@@ -108,17 +109,6 @@ _ParameterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-
-
-class InputError(ParameterError):
-    """A command-line input (option, file, path) that cannot be used; says what and the fix."""
-
-    def __init__(self, where: str, shown: str, problem: str, fix: str) -> None:
-        super().__init__(where, shown, problem, fix)
-        self.args = (f"{where}: {problem}. Fix: {fix}.",)
-
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 _FILE_FIX = "pass a UTF-8 YAML file that maps parameter names to values (app_name: shop)"

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.app.parameters import InputError
+from runbook_lib.core.errors import InputError
 from runbook_lib.core.local_endpoint import default_state_dir
 from runbook_lib.core.params import Params
 

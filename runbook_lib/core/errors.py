@@ -27,6 +27,18 @@ class ParameterError(RunbookError, ValueError):
         )
 
 
+class InputError(ParameterError):
+    """A command-line input (option, file, path) that cannot be used; says what and the fix."""
+
+    def __init__(self, where: str, shown: str, problem: str, fix: str) -> None:
+        super().__init__(where, shown, problem, fix)
+        self.message = f"{where}: {problem}. Fix: {fix}."
+        self.args = (self.message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class SecretParameterError(ParameterError):
     """A secret was given as a parameter; refused, and never echoed, stored or printed."""
 

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from runbook_lib.app import lab, parameters, project_file
+from runbook_lib.core.errors import InputError
 
 
 def test_remembers_the_apps_parameters_not_one_off_choices(tmp_path):
@@ -47,7 +48,7 @@ def test_text_survives_the_toml_round_trip(tmp_path, value):
 def test_a_broken_file_is_refused_with_the_fix(tmp_path, text, says):
     path = tmp_path / "runbook.toml"
     path.write_text(text)
-    with pytest.raises(parameters.InputError) as err:
+    with pytest.raises(InputError) as err:
         project_file.read(path)
     assert says in str(err.value) and "Fix:" in str(err.value)
 
