@@ -70,13 +70,20 @@ def load_parameters(params_file: Path | None, pairs: list[str], target: str = "l
 
 
 def new_run_dir(base: Path | None = None) -> Path:
+    """A new folder ``out/<date>-<time>`` (``-2``, ``-3`` ... for runs started in the same
+    second), made by this call alone: two runs starting together never share one."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = (base or REPO_ROOT / "out") / stamp
+    parent = private_folder(base or REPO_ROOT / "out")
     n = 1
-    while out.exists():
-        n += 1
-        out = out.with_name(f"{stamp}-{n}")
-    return private_folder(out)
+    while True:
+        out = parent / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            out.mkdir(mode=0o700)  # fails if another run made it first
+        except FileExistsError:
+            n += 1
+            continue
+        out.chmod(0o700)  # mkdir's mode passes through the umask
+        return out
 
 
 def private_folder(folder: Path) -> Path:
