@@ -38,7 +38,11 @@ def _messages(session: AwsSession, url: str) -> list[dict]:
 
 
 def _at(seconds: float) -> str:
-    """An at() expression at least ``seconds`` ahead (at() has whole seconds: round up)."""
+    """An at() expression at least ``seconds`` ahead (at() has whole seconds: round up).
+
+    An at() time earlier than the schedule's creation never fires, so ``seconds`` must cover
+    the create call on a loaded machine: 1 s did not, once, while `make test` ran five workers
+    on two cores (the test then waited 15 s for a message that never came)."""
     moment = (datetime.now(UTC) + timedelta(seconds=seconds + 1)).replace(microsecond=0)
     return f"at({moment:%Y-%m-%dT%H:%M:%S})"
 
@@ -47,7 +51,7 @@ def test_at_schedule_sends_to_sqs_once_and_deletes_itself(session, local_aws):
     url, arn = _queue(session)
     name = f"once-{uuid.uuid4().hex[:6]}"
     session.client("scheduler").create_schedule(
-        Name=name, ScheduleExpression=_at(2), FlexibleTimeWindow={"Mode": "OFF"},
+        Name=name, ScheduleExpression=_at(3), FlexibleTimeWindow={"Mode": "OFF"},
         ActionAfterCompletion="DELETE",
         Target={"Arn": arn, "RoleArn": _role(session),
                 "Input": '{"from": "<aws.scheduler.schedule-arn>"}'})
@@ -70,7 +74,7 @@ def test_at_schedule_sends_to_sqs_once_and_deletes_itself(session, local_aws):
 def test_universal_target_takes_the_api_request_as_input(session):
     url, _ = _queue(session)
     session.client("scheduler").create_schedule(
-        Name=f"universal-{uuid.uuid4().hex[:6]}", ScheduleExpression=_at(1),
+        Name=f"universal-{uuid.uuid4().hex[:6]}", ScheduleExpression=_at(3),
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={"Arn": "arn:aws:scheduler:::aws-sdk:sqs:sendMessage", "RoleArn": _role(session),
                 "Input": json.dumps({"QueueUrl": url, "MessageBody": "hello from scheduler"})})
@@ -82,7 +86,7 @@ def test_missing_role_goes_to_the_dead_letter_queue(session):
     url, arn = _queue(session)
     dlq_url, dlq_arn = _queue(session)
     session.client("scheduler").create_schedule(
-        Name=f"norole-{uuid.uuid4().hex[:6]}", ScheduleExpression=_at(1),
+        Name=f"norole-{uuid.uuid4().hex[:6]}", ScheduleExpression=_at(3),
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={"Arn": arn, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/no-such-role",
                 "Input": "x", "DeadLetterConfig": {"Arn": dlq_arn},
