@@ -21,6 +21,7 @@ import pytest
 from helpers import wait_until
 from test_jupyterlab import (
     CHROMIUM,
+    PlaywrightTimeout,
     _error_outputs,
     _fresh_copy,
     _session,
@@ -220,18 +221,25 @@ def _triage_names_the_failing_test(page, lab, artifacts) -> None:
     text = _panel_text(page)
     assert broken.execution_id in text and broken.failing_tests[0] in text, text[-3000:]
     assert "Downloaded source from ***" not in text
-    jump = page.get_by_role("button", name=re.compile("Jump to first error"))
-    jump.scroll_into_view_if_needed()
-    jump.click()
-    error = page.locator(f"{PANEL} .runbook-log-view .runbook-log-error")
-    error.wait_for()
-    inside = page.evaluate(f"""() => {{
-      const error = document.querySelector('{PANEL} .runbook-log-error');
+    # the error line may already be in the first page of lines, below the scroll box's fold,
+    # before the kernel answers the click: wait for the view to show it, not for it to exist
+    in_view = f"""() => {{
+      const error = document.querySelector('{PANEL} .runbook-log-view .runbook-log-error');
+      if (!error) return false;
       const line = error.getBoundingClientRect();
       const box = error.parentElement.getBoundingClientRect();
-      return line.top >= box.top && line.bottom <= box.bottom; }}""")
+      return line.top >= box.top && line.bottom <= box.bottom; }}"""
+    jump = page.get_by_role("button", name=re.compile("Jump to first error"))
+    jump.scroll_into_view_if_needed()
+    assert not page.evaluate(in_view), "the error line is in view before the jump"
+    jump.click()
+    try:
+        page.wait_for_function(in_view, timeout=30_000, polling=250)
+        inside = True
+    except PlaywrightTimeout:
+        inside = False
     _snap(page, artifacts, "guided-10-2-jumped")
-    assert inside, "the first error line is not in view after Jump to first error"
+    assert inside, "the first error line is not in view 30 s after Jump to first error"
 
 
 def _roll_back(page, lab, artifacts) -> None:

@@ -47,6 +47,16 @@ def _run(client, code: str) -> tuple[str, dict]:
     return "".join(out), reply["content"]
 
 
+def _wait_for_stdout(client, msg_id: str, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = run_sync(client.get_iopub_msg)(timeout=max(deadline - time.monotonic(), 0.1))
+        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream"
+                and text in msg["content"]["text"]):
+            return
+    raise AssertionError(f"{text!r} never came on stdout")
+
+
 def _gone(pid: int, within: float = 10) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -105,15 +115,16 @@ def test_a_forked_kernel_draws_with_the_backend_its_environment_names(forks, tmp
 def test_an_interrupt_reaches_the_forked_kernel(forks, tmp_path):
     km, client = _start(forks, tmp_path)
     try:
-        client.execute("import time; time.sleep(60)")
-        time.sleep(0.5)
+        sleeping = client.execute("print('asleep', flush=True); import time; time.sleep(60)")
+        _wait_for_stdout(client, sleeping, "asleep")  # an interrupt meant for a running cell
         started = time.monotonic()
         run_sync(km.interrupt_kernel)()
         reply = run_sync(client.get_shell_msg)(timeout=30)
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
         assert time.monotonic() - started < 20
-        assert _run(client, "print(6 * 7)")[0] == "42\n"  # and it goes on
+        shown, after = _run(client, "print(6 * 7)")
+        assert (shown, after["status"]) == ("42\n", "ok"), after  # and it goes on
     finally:
         client.stop_channels()
         run_sync(km.shutdown_kernel)()
