@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
+from helpers import wait_until
 
 from runbook_lib.views import waiting
 
@@ -19,8 +19,8 @@ def test_elapsed_text(seconds, text):
 
 def test_headless_lines_every_few_seconds():
     out = io.StringIO()
-    with waiting.log_lines("building", out, every=0.1, first=0.1):
-        time.sleep(0.45)
+    with waiting.log_lines("building", out, every=0.1, first=0.1) as shown:
+        wait_until(lambda: shown.lines >= 2, timeout=10, what="two progress lines")
     text = out.getvalue()
     assert text.startswith("\n"), "the first line leaves the runner's open title line"
     lines = text.lstrip("\n").splitlines()
@@ -42,7 +42,7 @@ def test_terminal_spinner_erases_itself(monkeypatch):
     monkeypatch.setattr(waiting, "TICK", 0.05)
     out = io.StringIO()
     with waiting.terminal_spinner(out):
-        time.sleep(0.3)
+        wait_until(lambda: " s" in out.getvalue(), timeout=10, what="the spinner drawn")
     text = out.getvalue()
     assert any(frame in text for frame in waiting.SPINNER) and " s" in text
     assert text.endswith("\b")  # the last write moves back over the erased spinner
@@ -54,7 +54,8 @@ def test_headless_waiting_never_writes_to_the_cell_output(capsys, monkeypatch):
     monkeypatch.setattr(waiting.sys, "__stderr__", process_stderr)
     monkeypatch.setattr(waiting, "LINE_EVERY", 0.05)
     with waiting.waiting("report", headless=True):
-        time.sleep(0.2)
+        wait_until(lambda: "still waiting" in process_stderr.getvalue(), timeout=10,
+                   what="a progress line on the process's stderr")
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert "report: still waiting" in process_stderr.getvalue()
@@ -79,7 +80,7 @@ def test_under_runbook_run_progress_lines_stand_alone_and_ok_follows_its_title()
     title = "[9/14] 09_run_and_watch Run and watch ..."
     out.write(title + " ")
     with waiting.log_lines("[9/14] 09_run_and_watch", out, every=0.1, first=0.1) as shown:
-        time.sleep(0.35)
+        wait_until(lambda: shown.lines >= 2, timeout=10, what="two progress lines")
     done = NotebookResult("09_run_and_watch", Path("x.ipynb"), None, True, 0.4)
     out.write(ending_line(title, done, shown.lines) + "\n")
     lines = out.getvalue().splitlines()
