@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from runbook_lib.core.errors import ParameterError, StepError
 from runbook_lib.core.session import AwsSession
-from runbook_lib.operate.audit import AuditRecord, write_audit_record
+from runbook_lib.operate.audit import AuditRecord, operator_identity, write_audit_record
 
 BLOCKS = (("beforeEntry", "beforeEntryConditionState", "BEFORE_ENTRY"),
           ("onSuccess", "onSuccessConditionState", "ON_SUCCESS"),
@@ -152,7 +152,7 @@ def override_gate(session: AwsSession, pipeline: str, gate: GateState, reason: s
     except ClientError as err:
         raise StepError(f"override {gate.block} gate of {pipeline}/{gate.stage}: {err}") from err
     return write_audit_record(
-        session, audit_bucket, "the gate was overridden", who=session.caller_arn(),
+        session, audit_bucket, "the gate was overridden", who=operator_identity(session),
         pipeline=pipeline, execution=gate.execution_id, stage=gate.stage,
         action=f"{gate.block} gate", token="", decision="override", summary=reason.strip())
 

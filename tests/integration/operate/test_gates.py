@@ -74,6 +74,8 @@ def test_a_waiting_gate_says_why_and_needs_a_reason_to_override(session, app_nam
                                                                "false alarm, INC-7")
     trail = audit.read_audit_trail(session, f"{app_name}-artifacts", pipeline)
     assert [(r.decision, r.summary) for r in trail] == [("override", "false alarm, INC-7")]
+    # named as an approval names its approver (the OS user on the local AWS, not user/moto)
+    assert trail[0].who == audit.operator_identity(session) != session.caller_arn()
     wait_until(lambda: gates.gate_states(session, pipeline)[0].status,
                lambda status: status == "Overridden", what="the override", interval=0.1)
     assert gates.gate_counts(session, pipeline).row() == (0, 0, 0)
