@@ -111,6 +111,24 @@ def test_disabled_schedule_does_not_fire(session, local_aws):
     assert session.client("sqs").receive_message(QueueUrl=url).get("Messages", []) == []
 
 
+def test_an_at_time_already_past_is_said_never_to_fire(session, local_aws, caplog):
+    url, arn = _queue(session)
+    name = f"past-{uuid.uuid4().hex[:6]}"
+    past = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
+    with caplog.at_level("WARNING", logger="runbook.local.scheduler"):
+        session.client("scheduler").create_schedule(
+            Name=name, ScheduleExpression=f"at({past:%Y-%m-%dT%H:%M:%S})",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": arn, "RoleArn": _role(session), "Input": "x"})
+        runner = local_aws.app.context.peers.get(ScheduleRunner)
+        record = wait_until(lambda: _record(runner, name) or {}, lambda r: r.get("never"),
+                            timeout=10, interval=0.1, what="a tick that judged the schedule")
+    assert "last" not in record and not _fired(runner, name), record
+    said = [r.getMessage() for r in caplog.records if name in r.getMessage()]
+    assert len(said) == 1 and "will never fire" in said[0] and "give at() a time ahead" in said[0]
+    assert session.client("sqs").receive_message(QueueUrl=url).get("Messages", []) == []
+
+
 def _record(runner, name: str) -> dict | None:
     """What the runner keeps of schedule ``name`` (None before a tick saw it)."""
     return next((record for key, record in runner.store.data["items"].items()

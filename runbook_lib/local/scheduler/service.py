@@ -137,6 +137,12 @@ class ScheduleRunner:
         due = next_fire(times, last or anchor - timedelta(microseconds=1), anchor,
                         item.start, item.end)
         if due is None:
+            if times.one_time and last is None and not record.get("never"):
+                log.warning("%s will never fire: its at() time %s was already past when it was "
+                            "created (%s); the local AWS fires a one-time schedule only at a "
+                            "later time: give at() a time ahead", item.label,
+                            times.at.isoformat() if times.at else "?", anchor.isoformat())
+                self._save(item.key, record | {"never": "at() time before creation"})
             if item.delete_after_completion and (last or times.one_time):
                 due_items.delete_completed(self.ctx.aws, item)
             return
