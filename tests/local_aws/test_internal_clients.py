@@ -46,3 +46,20 @@ def test_internal_calls_are_not_counted_as_operator_calls(local_aws, app_name):
     client.fetch_calls(local_aws.endpoint_url, reset=True)
     local_aws.app.context.aws.client("sqs").create_queue(QueueName=app_name + "-q")
     assert client.fetch_calls(local_aws.endpoint_url) == []
+
+
+def test_rest_calls_are_counted_by_the_operation_aws_names(local_aws, session, app_name):
+    """S3 and the other REST services carry no operation name: the count names it from the
+    service model, so a suite's calls read as the API reference (and IAM) name them."""
+    bucket = f"{app_name}-counted"
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    client.fetch_calls(local_aws.endpoint_url, reset=True)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.get_bucket_versioning(Bucket=bucket)
+    s3.head_bucket(Bucket=bucket)
+    session.client("scheduler").list_schedules()
+    counted = {(c["service"], c["operation"], c["mutating"])
+               for c in client.fetch_calls(local_aws.endpoint_url)}
+    assert {("s3", "PutBucketVersioning", True), ("s3", "GetBucketVersioning", False),
+            ("s3", "HeadBucket", False), ("scheduler", "ListSchedules", False)} <= counted

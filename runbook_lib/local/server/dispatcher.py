@@ -50,6 +50,7 @@ from runbook_lib.local.server.journal import (
     should_journal,
 )
 from runbook_lib.local.server.moto_gateway import MotoGateway
+from runbook_lib.local.server.operations import rest_operation
 from runbook_lib.local.server.refusals import protocol_of
 from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE, without_presign_parameters
 from runbook_lib.local.server.store import StoreWriteError
@@ -136,12 +137,14 @@ class LocalAwsApp:
         return send(start_response, response)
 
     def _count(self, request: Request) -> None:
-        """Server-side call counts: a whole suite's mutations, across every kernel and CLI.
-
-        The local AWS's own in-process calls (a build writing its log) are not counted."""
+        """Server-side call counts: a whole suite's mutations, across every kernel and CLI, by
+        operation (a REST request named from its service model, as AWS's API reference names
+        it). The local AWS's own in-process calls (a build writing its log) are not counted."""
         if request.headers.get(INTERNAL_HEADER):
             return
-        operation = request.operation or f"{request.method} {request.path.split('/')[1] or '/'}"
+        operation = (request.operation or rest_operation(
+            moto_inputs.model_service(request), request.method, request.path, request.query,
+            request.headers) or f"{request.method} {request.path.split('/')[1] or '/'}")
         with self._calls_lock:
             self.calls[(request.service or "?", operation, is_mutating(request))] += 1
 
