@@ -44,10 +44,12 @@ prereqs:
 # timeouts, schedule rates) run TIME_FACTOR times faster, so the canonical history with its
 # blocked and rolled-back releases happens as AWS would run it, only in seconds. TIME_FACTOR=1
 # runs in real time. A local AWS already running keeps the factor it was started with.
+# Always the sample app on the local AWS: a runbook.toml left here by rehearsing your own app
+# (or pointing it at real AWS) is neither read nor written (RUNBOOK_PARAMS_FILE=off).
 TIME_FACTOR ?= 20
 run: prereqs $(STAMP)
-	RUNBOOK_LOCAL_TIME_FACTOR=$(TIME_FACTOR) $(BIN)/runbook run -p apply=true \
-		-p push_sample_history=true --report
+	RUNBOOK_PARAMS_FILE=off RUNBOOK_LOCAL_TIME_FACTOR=$(TIME_FACTOR) $(BIN)/runbook run \
+		--target local -p apply=true -p push_sample_history=true --report
 
 # Notebooks in the canonical run's order: the suite, the health report, then the teardown.
 NOTEBOOKS_IN_RUN_ORDER := $(filter-out notebooks/14_teardown.ipynb,$(sort $(wildcard notebooks/*.ipynb))) \

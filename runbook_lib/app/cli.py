@@ -195,8 +195,8 @@ def _run(args) -> int:
         return 0
     names = suite.resolve(args.only) if args.only else suite.default_run()
     parameters = _parameters(args)
+    _require_prerequisites(args.target, parameters)  # a run refused here remembers nothing
     _remember(args, parameters)
-    _require_prerequisites(args.target, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
                               report=args.report)
     return result.exit_code
@@ -241,9 +241,15 @@ def pipeline_of(args: argparse.Namespace) -> str:
 
 
 def _require_prerequisites(target: str, parameters: dict) -> None:
-    """On the local target builds run on this machine: say what is missing before they fail."""
+    """What the run needs before anything is remembered or called: on AWS, credentials; on the
+    local target (builds run on this machine), the tools the build uses."""
     from runbook_lib.app import prereqs
 
+    if target == "aws":
+        from runbook_lib.core.session import AwsSession
+
+        AwsSession("aws", parameters.get("region") or os.environ.get("AWS_REGION"))
+        return
     if target != "local":
         return
     from runbook_lib.core.params import Params

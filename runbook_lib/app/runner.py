@@ -21,9 +21,8 @@ from typing import Any
 
 from runbook_lib.app import kernels, outcome, parameters, suite
 from runbook_lib.app.html_pages import HtmlWriter, render_html
-from runbook_lib.core import local_endpoint
+from runbook_lib.app.run_target import target_environment
 from runbook_lib.core.errors import ParameterError
-from runbook_lib.core.headless import HEADLESS_ENV
 from runbook_lib.core.params import Params
 from runbook_lib.views import waiting
 
@@ -108,42 +107,6 @@ def private_files() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
-
-
-@contextlib.contextmanager
-def target_environment(target: str) -> Iterator[str | None]:
-    """Make sure kernels can reach the target; start a local AWS for the run if none is up."""
-    from runbook_lib.local.server import process
-
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", HEADLESS_ENV, "MPLBACKEND",
-                                            waiting.RUNNER_REPORTS_ENV)}
-    started = None
-    try:
-        os.environ[HEADLESS_ENV] = "1"
-        os.environ[waiting.RUNNER_REPORTS_ENV] = "1"  # one progress line per wait, the runner's
-        os.environ.setdefault("MPLBACKEND", "Agg")
-        if target == "aws":
-            from runbook_lib.core.session import AwsSession
-
-            AwsSession("aws", os.environ.get("AWS_REGION"))  # refuses without credentials
-        elif not os.environ.get("AWS_ENDPOINT_URL"):
-            state_dir = local_endpoint.default_state_dir()
-            status = local_endpoint.read_status(state_dir)
-            if not (status and status.alive):
-                print(f"starting the local AWS (state in {state_dir}) ...", file=sys.stderr,
-                      flush=True)
-                status = started = process.start(state_dir)
-            os.environ["AWS_ENDPOINT_URL"] = status.endpoint_url
-        yield os.environ.get("AWS_ENDPOINT_URL") if target == "local" else None
-    finally:
-        if started is not None:
-            process.stop(Path(started.state_dir))
-            print("stopped the local AWS this command started", file=sys.stderr, flush=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def ending_line(title: str, nb_result: NotebookResult, progress_lines: int) -> str:

@@ -111,3 +111,26 @@ def test_parameters_file_and_overrides(tmp_path):
     f.write_text("app_name: shop\nnoncurrent_version_days: 10\n")
     values = runner.load_parameters(f, ["noncurrent_version_days=12"])
     assert values["app_name"] == "shop" and values["noncurrent_version_days"] == 12
+
+
+def test_a_run_refused_for_want_of_credentials_remembers_nothing(tmp_path):
+    """`runbook run --target aws` with a profile that does not exist stops before any AWS call,
+    and leaves runbook.toml as it was: a later `runbook status` or `make run` in this folder
+    must not find a target it was never able to reach."""
+    before = ('# kept\ntarget = "local"\n\n[parameters]\napp_name = "my-app"\n'
+              'source_repo = "my-org/my-app"\n')
+    (tmp_path / "runbook.toml").write_text(before)
+    connection = ("arn:aws:codeconnections:us-east-1:111122223333:connection/"
+                  "0a1b2c3d-1111-2222-3333-444455556666")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("RUNBOOK_PARAMS_FILE", "RUNBOOK_STATE_DIR")}
+    env |= {"AWS_PROFILE": "no-such-profile", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "HOME": str(tmp_path)}
+    refused = subprocess.run(
+        RUNBOOK + ["run", "--target", "aws", "-p", "apply=true", "-p",
+                   f"connection_arn={connection}", "-p", "approval_emails=ops@example.com"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "no-such-profile" in refused.stderr and "remembered" not in refused.stderr
+    assert (tmp_path / "runbook.toml").read_text() == before
+    assert not (tmp_path / "out").exists()

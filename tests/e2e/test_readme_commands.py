@@ -57,14 +57,22 @@ def _out_dir(output: str) -> Path:
 def test_make_run_twice_in_a_row(tmp_path):
     assert "make run" in _quickstart_commands()
     env = _clean_env(tmp_path / "state")
+    # The second run finds the parameters file rehearsing another app (or pointing at real AWS)
+    # leaves behind: make run still rehearses the sample app locally, and leaves the file be.
+    left = tmp_path / "runbook.toml"
+    left.write_text('target = "aws"\n\n[parameters]\napp_name = "my-app"\n'
+                    'source_repo = "my-org/my-app"\n')
     outs = []
     try:
-        for _ in range(2):
-            output = _run(["make", "run"], env, timeout=900)
+        for attempt in range(2):
+            output = _run(["make", "run"], env | ({"RUNBOOK_PARAMS_FILE": str(left)}
+                                                  if attempt else {}), timeout=900)
             out = _out_dir(output)
             outs.append(out)
             assert (out / "index.html").exists() and (out / "pipeline_health.html").exists()
             assert "[report] pipeline health ... ok" in output
+            assert "sample-app-pipeline" in output and "my-app" not in output
+        assert left.read_text().startswith('target = "aws"')
         _fleet_report_agrees_with_the_health_report(env)
     finally:
         for out in outs:
