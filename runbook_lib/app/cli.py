@@ -265,6 +265,8 @@ def _teardown(args) -> int:
 
     parameters = _parameters(args)
     result = runner.run_suite(["teardown"], parameters, target=args.target, out_dir=args.out)
+    if result.ok:
+        print(f"\n{runner.notebook_text(result.notebooks[0].path)}")
     if result.ok and not parameters.get("apply"):
         print("\nplan only: nothing was deleted. The plan is above (and in the teardown "
               "notebook's HTML). To delete what it lists:\n  runbook teardown -p apply=true")

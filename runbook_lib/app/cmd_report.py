@@ -79,7 +79,9 @@ def _context(args):
     from runbook_lib.core.params import Params
     from runbook_lib.core.session import AwsSession
 
-    parameters = runner.load_parameters(args.params_file, args.param, target=args.target)
+    project = getattr(args, "project", None)  # runbook.toml's app, as every command reads it
+    parameters = runner.load_parameters(args.params_file, args.param, target=args.target,
+                                        base=project.parameters if project else None)
     params = Params.from_mapping(parameters)
     return parameters, params, params.names(), AwsSession.from_params(params)
 

@@ -109,6 +109,21 @@ def private_files() -> Iterator[None]:
         os.umask(previous)
 
 
+def notebook_text(path: Path) -> str:
+    """What an executed notebook said, as text: its printed lines and the plain-text form of
+    what it displayed (a plan, a table), without the Next link; for a command to repeat."""
+    import nbformat
+
+    parts = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = (output.get("text", "") if output.output_type == "stream"
+                    else output.get("data", {}).get("text/plain", ""))
+            if text and not text.startswith("next: "):
+                parts.append(text.rstrip("\n"))
+    return "\n".join(parts)
+
+
 def ending_line(title: str, nb_result: NotebookResult, progress_lines: int) -> str:
     """What ends a notebook's line: ``ok (12.3s)`` after its open title, or the title again
     when "still waiting" lines came in between (each of them on a line of its own)."""
@@ -138,7 +153,8 @@ def run_suite(names: list[str], parameters: dict[str, Any], target: str = "local
             kernels.KernelRelay(forked=len(paths) >= FORK_FROM) as relay, \
             HtmlWriter() as html_writer:
         where = f"local AWS at {endpoint}" if endpoint else f"target {target}"
-        print(f"running {len(notebooks)} notebooks against {where}", flush=True)
+        count = f"{len(notebooks)} notebook{'' if len(notebooks) == 1 else 's'}"
+        print(f"running {count} against {where}", flush=True)
         for i, nb in enumerate(notebooks, 1):
             title = f"[{i}/{len(notebooks)}] {nb.name:<14} {nb.title} ..."
             print(title, end=" ", flush=True)

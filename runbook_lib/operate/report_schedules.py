@@ -6,7 +6,7 @@ Read calls only; ``runbook report --list-scheduled`` and the monitoring notebook
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -62,9 +62,10 @@ def _next_run(found: dict[str, Any], now: datetime) -> datetime | None:
                                  found.get("ScheduleExpressionTimezone"))
     except ExpressionError:
         return None
-    created = found.get("CreationDate") or now
-    return next_fire(times, now, created - timedelta(microseconds=1),
-                     found.get("StartDate"), found.get("EndDate"))
+    # a rate() without StartDate counts from when it was set: the creation, or the update that
+    # last changed the schedule (the local AWS restarts a changed schedule's rate there too)
+    since = found.get("LastModificationDate") or found.get("CreationDate") or now
+    return next_fire(times, now, since, found.get("StartDate"), found.get("EndDate"))
 
 
 def _reports(session: AwsSession, bucket: str, prefix: str) -> tuple[tuple[str, datetime], ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from runbook_lib.core.schedule_expressions import ExpressionError, next_fire, parse_expression
 from runbook_lib.core.text import iso_time
@@ -33,8 +33,10 @@ def next_run_line(expression: str, timezone: str, now: datetime | None = None) -
         times = parse_expression(expression, timezone)
     except ExpressionError as err:
         return f"next run: unknown ({err})"
-    moment = next_fire(times, now, now)
+    # a rate() without StartDate starts invoking at once (AWS's schedule types guide)
+    moment = next_fire(times, now - timedelta(microseconds=1), now)
     if moment is None:
         return "next run: none (the time has passed)"
     local = moment.astimezone(times.zone)
-    return f"next run: {iso_time(moment)} ({local:%Y-%m-%d %H:%M} {timezone})"
+    at_once = " at once, then every interval" if times.every is not None else ""
+    return f"next run: {iso_time(moment)} ({local:%Y-%m-%d %H:%M} {timezone}){at_once}"

@@ -91,7 +91,7 @@ def _log_tail(session: AwsSession, build: dict) -> str:
     return "".join(e["message"] for e in events)[-3000:]
 
 
-def test_runbook_report_schedule_applies_and_fires_on_the_rehearsal_clock(stack):
+def test_runbook_report_schedule_applies_and_fires_on_the_rehearsal_clock(stack, tmp_path):
     env, session, params = stack
     report = ReportNames.derive(params, params.names())
     planned = run_runbook(env, "report", "--schedule", "rate(5 minutes)",
@@ -112,7 +112,12 @@ def test_runbook_report_schedule_applies_and_fires_on_the_rehearsal_clock(stack)
                         lambda b: all(x["buildStatus"] != "IN_PROGRESS" for x in b),
                         timeout=240, what="the report builds to finish", interval=1)
     assert {b["buildStatus"] for b in builds} == {"SUCCEEDED"}, _log_tail(session, builds[0])
-    listed = run_runbook(env, "report", "--list-scheduled", "-p", f"app_name={params.app_name}")
+    # the app named once in runbook.toml, as `runbook run` remembers it: no -p needed
+    remembered = tmp_path / "runbook.toml"
+    remembered.write_text(f'[parameters]\napp_name = "{params.app_name}"\n')
+    listed = run_runbook(env | {"RUNBOOK_PARAMS_FILE": str(remembered)}, "report",
+                         "--list-scheduled")
+    assert report.schedule in listed.stdout
     assert "rate(5 minutes) (Europe/Paris), DISABLED" in listed.stdout
     assert "SUCCEEDED" in listed.stdout and "/latest.html" not in listed.stdout
 

@@ -77,8 +77,14 @@ def test_setup_then_rerun_then_teardown(local_stack, tmp_path):
     planned = run_runbook(env, "teardown", "--out", str(tmp_path / "plan"))
     assert mutations(endpoint) == []
     assert "runbook teardown -p apply=true" in planned.stdout
+    # the plan itself, in the terminal, "above" the line that says so
+    plan_at = planned.stdout.index("- delete    CodePipeline pipeline sample-app-pipeline")
+    assert planned.stdout.index("teardown: 0 to create") < plan_at < planned.stdout.index(
+        "The plan is above")
+    assert "kept: " in planned.stdout and "next: " not in planned.stdout
 
-    run_runbook(env, "teardown", "-p", "apply=true", "--out", str(tmp_path / "down"))
+    down = run_runbook(env, "teardown", "-p", "apply=true", "--out", str(tmp_path / "down"))
+    assert "applied: teardown" in down.stdout and "plan only" not in down.stdout
     buckets = [b["Name"] for b in aws(env, "s3api", "list-buckets")["Buckets"]]
     assert BUCKET not in buckets
     roles = [r["RoleName"] for r in aws(env, "iam", "list-roles")["Roles"]]

@@ -31,3 +31,10 @@ def test_next_run_line_in_the_schedules_zone():
     line = schedule_view.next_run_line("cron(0 6 * * ? *)", "Europe/Paris", NOW)
     assert line == "next run: 2030-03-31T04:00:00Z (2030-03-31 06:00 Europe/Paris)"
     assert "none" in schedule_view.next_run_line("at(2020-01-01T00:00:00)", "UTC", NOW)
+
+
+def test_a_rate_just_applied_runs_at_once():
+    """AWS: a rate-based schedule without StartDate starts invoking its target immediately."""
+    line = schedule_view.next_run_line("rate(5 minutes)", "UTC", NOW)
+    assert line == ("next run: 2030-03-30T12:00:00Z (2030-03-30 12:00 UTC) at once, "
+                    "then every interval")
