@@ -33,6 +33,11 @@ _TEST_RE = re.compile(
     r"|python3?\s+-m\s+(pytest|unittest)|go\s+test|mvn\b.*\b(test|verify)|gradlew?\b.*\btest"
     r"|cargo\s+test|dotnet\s+test|tox|jest|mocha|rspec|phpunit)\b"
 )
+_SHELL_LIST_RE = re.compile(r"&&|\|\||;|\|")
+# A package manager installing (a test runner among its packages is installed, not run).
+_INSTALL_RE = re.compile(
+    r"\s*(sudo\s+)?(\S+/)?(pip3?|python3?\s+-m\s+pip|npm|yarn|pnpm|gem|apt-get|apt|yum|dnf|apk"
+    r"|brew|poetry|uv(\s+pip)?|pipx)\s+(install|add|i|ci)\b")
 _DOCKER_RE = re.compile(r"(^|[\s;&|(])(docker(-compose)?|dockerd|buildx)(\s|$)")
 # Tool detectors -> the folders a cache block should keep between builds.
 _DEPENDENCY_TOOLS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
@@ -196,12 +201,23 @@ def _npm_install(commands: list[Command]) -> Iterator[LintFinding]:
             )
 
 
+def _test_run(text: str) -> re.Match[str] | None:
+    """The test runner a command runs; installing one (``pip install pytest``, ``npm i -g
+    mocha``) runs nothing. Each part of a shell list (``&&``, ``||``, ``;``, ``|``) on its own."""
+    for part in _SHELL_LIST_RE.split(text):
+        if not _INSTALL_RE.match(part):
+            found = _TEST_RE.search(part)
+            if found:
+                return found
+    return None
+
+
 def _tests_outside_pre_build(commands: list[Command]) -> Iterator[LintFinding]:
     """Tests in pre_build stop a broken commit before the build spends time on it."""
     for cmd in commands:
         if cmd.phase == "pre_build":
             continue
-        match = _TEST_RE.search(cmd.text)
+        match = _test_run(cmd.text)
         if match:
             yield LintFinding(
                 "tests-in-pre-build", WARNING, cmd.line,

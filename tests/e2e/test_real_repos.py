@@ -118,3 +118,44 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     assert pipeline in _pipelines(session)
     operator_runbook(env, "teardown", "-p", "apply=true", *params, "--out", str(tmp_path / "down"))
     assert pipeline not in _pipelines(session)
+
+
+def test_a_python_repository_without_a_buildspec_builds_with_the_python_template(local,
+                                                                                  tmp_path):
+    """idna as published minus its buildspec: pyproject.toml picks the python template, which
+    installs into a virtual environment (the build host's Python may refuse pip, PEP 668) and
+    runs the unittest tests with pytest in pre_build; a broken test fails the run, named."""
+    endpoint, env = local
+    name = "unittest-idna"
+    repo = fixture_repos.copy_repo(name, tmp_path)
+    (repo / "buildspec.yml").unlink()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "idna without a buildspec")
+    repo_id, app = "public/idna-template", "idna-template"
+    operator_runbook(env, "local", "repo", "add", repo_id, str(repo))
+    out = tmp_path / "out"
+    operator_runbook(env, "run", "-p", "apply=true", "-p", f"app_name={app}", "-p",
+                     f"source_repo={repo_id}", "--out", str(out))
+    assert "build template: python (decided by pyproject.toml" in (
+        out / "04_buildspec.ipynb").read_text()
+    session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
+    pipeline = f"{app}-pipeline"
+    first = summaries.list_executions(session, pipeline)[0]
+    build = dict(pipeline_state.stage_statuses(session, pipeline, first.execution_id))["Build"]
+    assert build == "Succeeded", operator_runbook(env, "triage", "--pipeline", pipeline,
+                                                  ok=(0, 1)).stdout
+    ref = logs.locate_build(session, pipeline, first.execution_id)
+    lines = [line.strip() for line in logs.read_build_log(session, ref.build_id).lines]
+    assert any(line.endswith(" passed in") or " passed in " in line for line in lines), lines
+    _approve_all(session, pipeline)
+
+    fixture_repos.break_repo(repo, name)
+    red = _push_and_wait(session, pipeline, repo, "break a test")
+    assert red.status == "Failed"
+    report = json.loads(operator_runbook(env, "triage", "--pipeline", pipeline, "--json",
+                                         ok=(1,)).stdout)
+    assert "tests/test_idna.py::IDNATests::test_encode" in report["failing_tests"], report
+    assert fixture_repos.index()[name]["error_line"] in report["error_line"], report
+    operator_runbook(env, "teardown", "-p", "apply=true", "-p", f"app_name={app}",
+                     "--out", str(tmp_path / "down"))

@@ -154,3 +154,14 @@ def test_a_secondary_artifact_the_project_does_not_declare_is_said_in_the_log(se
     assert build["buildStatus"] == "SUCCEEDED"
     said = [line for line in _log(session, build) if "Skipping secondary artifact" in line]
     assert len(said) == 1 and "'docs'" in said[0], said
+
+
+def test_pip_installs_as_in_codebuilds_image_only_inside_the_sandbox(session, app_name):
+    """A CodeBuild image's Python takes `pip install`; a Debian host's refuses (PEP 668). The
+    sandbox's system folders vanish with the build, so there the build may install as on
+    CodeBuild (PIP_BREAK_SYSTEM_PACKAGES); an unsandboxed build must not touch this machine's."""
+    build = _start(session, app_name, "version: 0.2\nphases:\n  build:\n    commands:\n"
+                   "      - echo \"pip-system=${PIP_BREAK_SYSTEM_PACKAGES:-unset}\"\n")
+    lines = [m.strip() for m in _log(session, build)]
+    sandboxed = any("Build sandbox: bubblewrap" in m for m in lines)
+    assert ("pip-system=1" if sandboxed else "pip-system=unset") in lines, lines

@@ -68,10 +68,19 @@ def build_environment(paths: BuildPaths, tools: sandbox.Toolchain, build: dict,
     LANG), the local AWS and its temporary ``credentials``, the project's and buildspec's
     ``user_values``, then CodeBuild's own variables."""
     return {"PATH": tools.path, "HOME": str(paths.inside_home), "LANG": "C.UTF-8",
+            **_image_like_pip(paths),
             **build_aws_variables(endpoint_url, region, credentials.full_uri(endpoint_url or ""),
                                   credentials.authorization_token),
             **user_values,
             **codebuild_variables(build, Path(paths.inside(paths.host_src)), log_stream)}
+
+
+def _image_like_pip(paths: BuildPaths) -> dict[str, str]:
+    """CodeBuild's images let ``pip install`` into their Python; a Debian or Ubuntu host's
+    Python refuses outside a virtual environment (PEP 668). In the sandbox the system folders
+    sit under an overlay that vanishes with the build, so the build may install there as on
+    CodeBuild; an unsandboxed build would change this machine's own Python, so never there."""
+    return {"PIP_BREAK_SYSTEM_PACKAGES": "1"} if paths.sandboxed else {}
 
 
 def open_shell(paths: BuildPaths, env: dict[str, str], program: Sequence[str],

@@ -73,6 +73,14 @@ CASES = [
                                "      - npm run test\n"),
      [("tests-in-pre-build", WARNING, 7)]),
     ("tests-in-pre-build-are-fine", _spec("  pre_build:\n    commands:\n      - pytest\n"), []),
+    ("installing-a-test-runner-runs-no-test",
+     _spec("  install:\n    commands:\n      - python3 -m pip install --quiet pytest\n"
+           "      - .venv/bin/python -m pip install pytest tox\n"
+           "      - npm install -g mocha\n      - sudo apt-get install -y python3-pytest\n"),
+     []),
+    ("install-then-test-in-one-command",
+     _spec("  install:\n    commands:\n      - pip install pytest && pytest -q\n"),
+     [("tests-in-pre-build", WARNING, 5)]),
     ("npm-without-cache", _spec("  install:\n    commands:\n      - npm ci\n", cache=False),
      [("dependency-cache", WARNING, 5)]),
     ("pip-without-cache",

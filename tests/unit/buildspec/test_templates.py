@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from runbook_lib.buildspec import lint
 from runbook_lib.buildspec.lint import ERROR, WARNING, lint_buildspec
 from runbook_lib.buildspec.templates import (
     PROJECT_VARIABLES,
@@ -73,11 +74,18 @@ def test_docker_template(params):
 
 def test_python_template(params):
     spec = parse_buildspec(render_buildspec("python", params))
-    assert spec.phase("install").commands == ("pip install -r requirements.txt",)
-    assert spec.phase("pre_build").commands == ("python -m pytest -q",)
-    assert "wheel" in spec.phase("build").commands[0]
+    install = spec.phase("install").commands
+    assert install[0] == "python3 -m venv .venv"  # never pip into the image's own Python
+    assert all(c.startswith(("python3 -m venv", "if [ -f", ".venv/bin/python -m pip install"))
+               for c in install), install
+    assert any("requirements.txt" in c for c in install)
+    assert any("pyproject.toml" in c and "setup.py" in c for c in install)
+    assert spec.phase("pre_build").commands == (".venv/bin/python -m pytest -q || [ $? -eq 5 ]",)
+    build = " ".join(spec.phase("build").commands)
+    assert "pip wheel" in build and f"dist/{params.app_name}.tar.gz" in build
     assert spec.cache.paths == ("/root/.cache/pip/**/*",)
     assert spec.artifacts.base_directory == "dist"
+    assert lint.check_text(render_buildspec("python", params)).findings == ()
 
 
 def test_unknown_template_is_a_parameter_error(params):
