@@ -24,9 +24,11 @@ _ERROR_LINE = re.compile(
     r"Cannot connect to the Docker daemon|out of memory|Command did not exit successfully|"
     r"^\S*sh: (?:line )?\d+: .+: (?:command )?not found|^\S+\.go:\d+:\d+: |"
     r"coverage threshold for .* not met")
-# Zero counts, YAML-ish "error:" keys, pytest's ``____ ERROR collecting x ____`` headers, and
-# passed tests whose titles say "error" (Jest/Mocha ``✓ throws an error``, TAP ``ok 3 ...``).
-_NOT_ERROR = re.compile(r"\b0 (?:errors?|failed)\b|^# fail +0\b|^\s*(?:error|code|name): |"
+# Zero counts, YAML-ish "error:" keys (not pip's own "error: externally-managed-environment"
+# codes, kebab-case words alone on the line), pytest's ``____ ERROR collecting x ____`` headers,
+# and passed tests whose titles say "error" (Jest/Mocha ``✓ throws an error``, TAP ``ok 3 ...``).
+_NOT_ERROR = re.compile(r"\b0 (?:errors?|failed)\b|^# fail +0\b|"
+                        r"^\s*(?:error|code|name): (?![a-z]+(?:-[a-z]+)+\s*$)|"
                         r"^_{3,} .* _{3,}$|^\s*(?:[✓✔√] |ok \d+ )")
 _AGENT_PREFIX = "[Container] "
 SOURCE_DIR_VARIABLE = "$CODEBUILD_SRC_DIR"

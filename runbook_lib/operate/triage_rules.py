@@ -51,6 +51,12 @@ RULES: tuple[Rule, ...] = (
          "or --omit=dev), or fix the command or npm script name in the buildspec.",
          (r"^\S*sh: (?:line )?\d+: .+: (?:command )?not found",
           r"npm (?:ERR!|error) Missing script:"), exit_codes=(127,)),
+    Rule("python_environment", "pip refused outside a virtual environment",
+         "This Python refuses system-wide pip installs (PEP 668): install into a virtual "
+         "environment made in the install phase (`python3 -m venv .venv`, then "
+         "`.venv/bin/python -m pip install ...` and `.venv/bin/python -m pytest`), as the "
+         "suite's python template does.",
+         (r"error: externally-managed-environment",)),
     Rule("dependency_install", "dependency install",
          "Make the lockfile match the manifest (run `npm install` or `pip-compile` locally and "
          "commit the lockfile), check the package and version exist, and that the build can "

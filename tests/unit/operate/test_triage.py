@@ -37,6 +37,11 @@ CASES = [
     ("pip resolution", ["ERROR: Could not find a version that satisfies the requirement "
                         "requestz==2.0", "ERROR: No matching distribution found for requestz"],
      "pip install -r requirements.txt", 1, "FAILED", "", "dependency_install", ""),
+    ("pip refused by PEP 668", [
+        "error: externally-managed-environment", "",
+        "\u00d7 This environment is externally managed",
+        "\u2570\u2500> To install Python packages system-wide, try apt install"],
+     "pip install -r requirements.txt", 1, "FAILED", "", "python_environment", ""),
     ("install command without telling line", ["some output"], "yarn install", 1, "FAILED",
      "", "dependency_install", ""),
     ("docker daemon", ["Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
@@ -112,6 +117,10 @@ def test_parse_failing_command(context, expected):
                                       "exit status 1"], 1),
     ("zero counts are not errors", ["0 errors", "# fail 0", "TypeError: x is undefined"], 2),
     ("nothing", ["all good"], None),
+    ("pip's error code line, not a YAML key", [C + "Running command pip install -r r.txt",
+                                              "error: externally-managed-environment", "",
+                                              C + "Command did not exit successfully pip"], 1),
+    ("a YAML-ish error key is not an error", ["error: none", "code: 0", "Error: boom"], 2),
 ])
 def test_first_error_index(case, lines, index):
     assert log_text.first_error_index(lines) == index, case
