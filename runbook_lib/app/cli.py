@@ -199,6 +199,9 @@ def _run(args) -> int:
     _remember(args, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
                               report=args.report)
+    if result.ok and len(names) == 1 and names != ["run"]:  # "run" ends with the outcome
+        # one notebook asked for (an approval, a plan): what it said, not only "ok"
+        print(f"\n{runner.notebook_text(result.notebooks[0].path)}")
     return result.exit_code
 
 

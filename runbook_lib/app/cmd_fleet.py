@@ -99,13 +99,14 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
                                "--only fleet_health")
     out.parent.mkdir(parents=True, exist_ok=True)
     executed = out.with_suffix(".ipynb")
-    with runner.target_environment(parameters["target"]):
+    # the operator's files alone, as the health report's (`runbook report`) are
+    with runner.private_files(), runner.target_environment(parameters["target"]):
         try:
             runner.execute_notebook(notebook, executed, parameters)
         except pm.PapermillExecutionError as err:
             raise NotebookRunError(f"cannot produce the fleet report: {err.ename}: "
                                    f"{err.evalue} (executed notebook: {executed})") from err
-    rendered = html_pages.render_html(executed, hide_code=True)
+        rendered = html_pages.render_html(executed, hide_code=True)
     if rendered != out:
         shutil.move(rendered, out)
     return out

@@ -159,9 +159,10 @@ def test_a_strangers_python_repository_green_red_and_teardown(shell, tmp_path):
                    if line.strip().startswith("runbook run --only approvals"))
     waiting = summaries.list_executions(session, pipeline)[0].execution_id
     assert f"-p execution_id={waiting}" in cockpit
-    _runbook(env, work, "run", "--only", "approvals", "-p", "decision=approve", "-p",
-             f"execution_id={waiting}", "-p", "summary=Staging checked: all good",
-             "--out", str(work / "out-approve"))
+    approved = _runbook(env, work, "run", "--only", "approvals", "-p", "decision=approve",
+                        "-p", f"execution_id={waiting}", "-p",
+                        "summary=Staging checked: all good", "--out", str(work / "out-approve"))
+    assert "audit record: s3://" in approved.stdout  # said in the terminal, not only the HTML
     assert not [a for a in pipeline_state.pending_approvals(session, pipeline)
                 if a.execution_id == waiting]
     known = {e.execution_id for e in summaries.list_executions(session, pipeline)}

@@ -159,6 +159,8 @@ def test_runbook_fleet_renders_the_report_with_every_pipeline(fleet_account, tmp
          "engine": "duckdb", "production_stage": "Deploy-production"},
         tmp_path / "fleet.html", notebook)
     page = out.read_text()
+    for written in (out, out.with_suffix(".ipynb")):  # the operator's alone, as a health report
+        assert written.stat().st_mode & 0o077 == 0, oct(written.stat().st_mode)
     for name in pipelines:
         assert f"health/{name}.html" in page  # the link to its own report
     assert "DuckDB read" in page and "Traceback" not in page
