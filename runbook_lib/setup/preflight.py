@@ -1,4 +1,4 @@
-"""Preflight: who am I, where, what will be created, and may I create it?
+"""Preflight: who am I, where, what will be created, and may I create it (and delete it)?
 
 On AWS the operator's own permissions are checked with IAM policy simulation before anything is
 created; the local AWS grants everything, so the check is skipped there with a note.
@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from runbook_lib.core.params import Params, ResourceNames
 from runbook_lib.core.session import AwsSession
 
-# The actions the setup suite calls, grouped by step, for the permission check.
+# The IAM actions the suite calls, grouped by step, for the permission check: every call the
+# setup notebooks and the teardown make with the default parameters (tests/e2e/test_setup_suite
+# records them on the local AWS and checks each is here), reads included, as IAM names them.
 REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
     "artifact bucket": (
         "s3:CreateBucket", "s3:ListBucket", "s3:PutBucketVersioning", "s3:GetBucketVersioning",
@@ -26,7 +28,9 @@ REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
         "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:PassRole",
     ),
     "build project": ("codebuild:CreateProject", "codebuild:UpdateProject",
-                      "codebuild:BatchGetProjects", "logs:CreateLogGroup"),
+                      "codebuild:BatchGetProjects", "logs:CreateLogGroup",
+                      "logs:DescribeLogGroups", "logs:PutRetentionPolicy",
+                      "logs:ListTagsForResource"),
     "config and secrets": (
         "ssm:PutParameter", "ssm:GetParametersByPath", "ssm:DescribeParameters",
         "ssm:GetParameter", "ssm:ListTagsForResource", "ssm:AddTagsToResource",
@@ -36,9 +40,30 @@ REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
         "secretsmanager:TagResource",
     ),
     "pipeline": ("codepipeline:CreatePipeline", "codepipeline:UpdatePipeline",
-                 "codepipeline:GetPipeline", "codepipeline:TagResource", "sns:CreateTopic"),
+                 "codepipeline:GetPipeline", "codepipeline:GetPipelineState",
+                 "codepipeline:ListPipelines", "codepipeline:ListPipelineExecutions",
+                 "codepipeline:ListActionExecutions", "codepipeline:ListRuleExecutions",
+                 "codepipeline:ListTagsForResource", "codepipeline:TagResource",
+                 "sns:CreateTopic", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
+                 "sns:ListTagsForResource"),
     "monitoring": ("events:PutRule", "events:PutTargets", "events:TestEventPattern",
-                   "sns:Subscribe", "sns:SetTopicAttributes"),
+                   "events:DescribeRule", "events:ListTargetsByRule",
+                   "events:ListTagsForResource", "sns:Subscribe", "sns:SetTopicAttributes",
+                   "scheduler:GetSchedule"),
+    "event archive": ("firehose:CreateDeliveryStream", "firehose:DescribeDeliveryStream",
+                      "glue:CreateDatabase", "glue:GetDatabase", "glue:CreateTable",
+                      "glue:GetTable", "athena:CreateWorkGroup", "athena:GetWorkGroup"),
+    "teardown": (
+        "codepipeline:DeletePipeline", "codebuild:DeleteProject", "events:RemoveTargets",
+        "events:DeleteRule", "firehose:DeleteDeliveryStream",
+        "firehose:ListTagsForDeliveryStream", "glue:DeleteDatabase", "glue:GetTags",
+        "athena:DeleteWorkGroup", "athena:ListTagsForResource", "sns:DeleteTopic",
+        "cloudwatch:DescribeAlarms", "scheduler:GetScheduleGroup", "logs:DeleteLogGroup",
+        "ssm:DeleteParameter", "secretsmanager:DeleteSecret", "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies", "iam:DeleteRolePolicy", "iam:DeleteRole",
+        "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion",
+        "s3:DeleteBucket",
+    ),
 }
 
 

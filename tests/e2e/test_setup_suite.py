@@ -14,6 +14,7 @@ from helpers import apply_setup, run_runbook
 from helpers import aws_cli as aws
 
 from runbook_lib.local.server import client
+from runbook_lib.setup import preflight
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +26,37 @@ def mutations(endpoint) -> list[dict]:
     return [c for c in client.fetch_calls(endpoint) if c["mutating"]]
 
 
+# API operation -> IAM action where IAM names it otherwise (the Service Authorization
+# Reference's S3 table); None: no permission is needed.
+IAM_NAMES = {
+    ("sts", "GetCallerIdentity"): None,
+    ("s3", "HeadBucket"): "s3:ListBucket", ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("s3", "PutBucketLifecycleConfiguration"): "s3:PutLifecycleConfiguration",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+}
+IAM_PREFIX = {"monitoring": "cloudwatch"}  # signing name -> IAM service prefix
+
+
+def unchecked_actions(endpoint) -> list[str]:
+    """The IAM actions of the calls made since the last reset that preflight never checks:
+    a real account lacking one would pass preflight and fail in the middle of the setup."""
+    checked = {a for actions in preflight.REQUIRED_ACTIONS.values() for a in actions}
+    called = {IAM_NAMES.get((c["service"], c["operation"]),
+                            f"{IAM_PREFIX.get(c['service'], c['service'])}:{c['operation']}")
+              for c in client.fetch_calls(endpoint)}
+    return sorted(a for a in called - checked if a)
+
+
 def test_setup_then_rerun_then_teardown(local_stack, tmp_path):
     endpoint, env = local_stack.endpoint_url, local_stack.env
     apply_setup(env, tmp_path / "one")
+    assert unchecked_actions(endpoint) == []  # preflight simulates every action the setup used
 
     # What the operator sees with the AWS CLI.
     assert aws(env, "s3api", "get-bucket-versioning", "--bucket", BUCKET)["Status"] == "Enabled"
@@ -83,7 +112,9 @@ def test_setup_then_rerun_then_teardown(local_stack, tmp_path):
         "The plan is above")
     assert "kept: " in planned.stdout and "next: " not in planned.stdout
 
+    client.fetch_calls(endpoint, reset=True)
     down = run_runbook(env, "teardown", "-p", "apply=true", "--out", str(tmp_path / "down"))
+    assert unchecked_actions(endpoint) == []  # and every action the teardown used
     assert "applied: teardown" in down.stdout and "plan only" not in down.stdout
     buckets = [b["Name"] for b in aws(env, "s3api", "list-buckets")["Buckets"]]
     assert BUCKET not in buckets
