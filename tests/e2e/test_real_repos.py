@@ -69,6 +69,18 @@ def _pipelines(session: AwsSession) -> set[str]:
             for p in page["pipelines"]}
 
 
+def _first_run_built(endpoint: str, env, app: str):
+    """(session, pipeline, first run): the run creating the pipeline started built (else the
+    failure says what triage says)."""
+    session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
+    pipeline = f"{app}-pipeline"
+    first = summaries.list_executions(session, pipeline)[0]
+    build = dict(pipeline_state.stage_statuses(session, pipeline, first.execution_id))["Build"]
+    assert build == "Succeeded", operator_runbook(env, "triage", "--pipeline", pipeline,
+                                                  ok=(0, 1)).stdout
+    return session, pipeline, first
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
     endpoint, env = local
@@ -84,12 +96,7 @@ def test_real_repository_green_red_green_and_teardown(name, local, tmp_path):
 
     # Green: creating the pipeline starts its first run, followed to the approval.
     operator_runbook(env, "run", "-p", "apply=true", *params, "--out", str(tmp_path / "out"))
-    session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
-    pipeline = f"{app}-pipeline"
-    first = summaries.list_executions(session, pipeline)[0]
-    build = dict(pipeline_state.stage_statuses(session, pipeline, first.execution_id))["Build"]
-    assert build == "Succeeded", operator_runbook(env, "triage", "--pipeline", pipeline,
-                                                  ok=(0, 1)).stdout
+    session, pipeline, _ = _first_run_built(endpoint, env, app)
     _approve_all(session, pipeline)
 
     # Red: a commit breaks one named test; the run fails in Build and triage names it.
@@ -139,12 +146,7 @@ def test_a_python_repository_without_a_buildspec_builds_with_the_python_template
                      f"source_repo={repo_id}", "--out", str(out))
     assert "build template: python (decided by pyproject.toml" in (
         out / "04_buildspec.ipynb").read_text()
-    session = AwsSession("local", "us-east-1", endpoint_url=endpoint)
-    pipeline = f"{app}-pipeline"
-    first = summaries.list_executions(session, pipeline)[0]
-    build = dict(pipeline_state.stage_statuses(session, pipeline, first.execution_id))["Build"]
-    assert build == "Succeeded", operator_runbook(env, "triage", "--pipeline", pipeline,
-                                                  ok=(0, 1)).stdout
+    session, pipeline, first = _first_run_built(endpoint, env, app)
     ref = logs.locate_build(session, pipeline, first.execution_id)
     lines = [line.strip() for line in logs.read_build_log(session, ref.build_id).lines]
     assert any(line.endswith(" passed in") or " passed in " in line for line in lines), lines
