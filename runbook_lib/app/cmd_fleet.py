@@ -92,7 +92,7 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
 
     import papermill as pm
 
-    from runbook_lib.app import html_pages, runner
+    from runbook_lib.app import html_pages, run_target, runner
 
     if not notebook.exists():
         raise NotebookRunError(f"{notebook} is missing. Fix: python tools/build_notebooks.py "
@@ -100,7 +100,7 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
     out.parent.mkdir(parents=True, exist_ok=True)
     executed = out.with_suffix(".ipynb")
     # the operator's files alone, as the health report's (`runbook report`) are
-    with runner.private_files(), runner.target_environment(parameters["target"]):
+    with runner.private_files(), run_target.target_environment(parameters["target"]):
         try:
             runner.execute_notebook(notebook, executed, parameters)
         except pm.PapermillExecutionError as err:
@@ -114,10 +114,10 @@ def render_fleet_report(parameters: dict, out: Path, notebook: Path = FLEET_NOTE
 
 def _health_reports(params: Params, days: int, folder: Path) -> None:
     """Each pipeline's own report; one without runs in the window is said and skipped."""
-    from runbook_lib.app import runner
+    from runbook_lib.app import run_target, runner
     from runbook_lib.core.session import AwsSession
 
-    with runner.target_environment(params.target):
+    with run_target.target_environment(params.target):
         session = AwsSession.from_params(params)
         pages = session.client("codepipeline").get_paginator("list_pipelines").paginate()
         names = [p["name"] for page in pages for p in page["pipelines"]]

@@ -27,7 +27,8 @@ def register(sub) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from runbook_lib.app.runner import load_parameters, target_environment
+    from runbook_lib.app.run_target import target_environment
+    from runbook_lib.app.runner import load_parameters
     from runbook_lib.core.params import Params
     from runbook_lib.core.session import AwsSession
     from runbook_lib.operate.overview import read_overview

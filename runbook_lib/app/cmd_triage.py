@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: every `runbook` command builds this parser, few of them triage.
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from runbook_lib.app.runner import target_environment
+    from runbook_lib.app.run_target import target_environment
     from runbook_lib.core.session import AwsSession
     from runbook_lib.operate import logs, triage
 

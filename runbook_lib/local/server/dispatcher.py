@@ -40,7 +40,7 @@ from runbook_lib.local.logs.events import CloudWatchLogEvents
 from runbook_lib.local.logs.service import CloudWatchLogsFilter
 from runbook_lib.local.s3.policies import S3BucketPolicies
 from runbook_lib.local.scheduler.service import ScheduleRunner
-from runbook_lib.local.server import control, moto_inputs, refusals, shapes
+from runbook_lib.local.server import build_credentials, control, moto_inputs, refusals, shapes
 from runbook_lib.local.server.context import Extension, Handler, LocalContext
 from runbook_lib.local.server.internal import INTERNAL_HEADER, InternalAws
 from runbook_lib.local.server.journal import (
@@ -52,7 +52,11 @@ from runbook_lib.local.server.journal import (
 from runbook_lib.local.server.moto_gateway import MotoGateway
 from runbook_lib.local.server.operations import rest_operation
 from runbook_lib.local.server.refusals import protocol_of
-from runbook_lib.local.server.sigv4 import VERIFIED_SCOPE, without_presign_parameters
+from runbook_lib.local.server.sigv4 import (
+    VERIFIED_SCOPE,
+    VerifiedScope,
+    without_presign_parameters,
+)
 from runbook_lib.local.server.store import StoreWriteError
 from runbook_lib.local.server.wire import (
     AwsError,
@@ -113,7 +117,7 @@ class LocalAwsApp:
         if shapes.applies(environ):  # RUNBOOK_LOCAL_SHAPES=minimal: see shapes.py
             return shapes.reshape(self, environ, start_response)
         request = read_request(environ)
-        self._count(request)
+        self._count(request, scope)
         serve_path = self.paths.get(request.path)  # it authenticates requests itself (guard)
         handler = self.routes.get((request.service or "", request.operation or ""))
         if handler is None and serve_path is None:
@@ -136,23 +140,27 @@ class LocalAwsApp:
                                                  f"{type(err).__name__}: {err}")
         return send(start_response, response)
 
-    def _count(self, request: Request) -> None:
+    def _count(self, request: Request, scope: VerifiedScope | None) -> None:
         """Server-side call counts: a whole suite's mutations, across every kernel and CLI, by
         operation (a REST request named from its service model, as AWS's API reference names
-        it). The local AWS's own in-process calls (a build writing its log) are not counted."""
+        it) and caller (the operator, or temporary credentials: a build's role). The local
+        AWS's own in-process calls (a build writing its log) are not counted."""
         if request.headers.get(INTERNAL_HEADER):
             return
+        caller = ("temporary" if scope is not None and scope.access_key_id.startswith(
+            build_credentials.ACCESS_KEY_PREFIX) else "operator")
         operation = (request.operation or rest_operation(
             moto_inputs.model_service(request), request.method, request.path, request.query,
             request.headers) or f"{request.method} {request.path.split('/')[1] or '/'}")
         with self._calls_lock:
-            self.calls[(request.service or "?", operation, is_mutating(request))] += 1
+            self.calls[(request.service or "?", operation, is_mutating(request), caller)] += 1
 
     def call_counts(self, reset: bool = False) -> list[dict[str, Any]]:
-        """Rows of service, operation, mutating, count; optionally cleared after reading."""
+        """Rows of service, operation, mutating, caller, count; optionally cleared after
+        reading."""
         with self._calls_lock:
-            rows = [{"service": s, "operation": o, "mutating": m, "count": n}
-                    for (s, o, m), n in sorted(self.calls.items())]
+            rows = [{"service": s, "operation": o, "mutating": m, "caller": c, "count": n}
+                    for (s, o, m, c), n in sorted(self.calls.items())]
             if reset:
                 self.calls.clear()
         return [] if reset else rows
