@@ -194,7 +194,7 @@ def _run(args) -> int:
             print(f"{nb.name:<16} {nb.title}")
         return 0
     names = suite.resolve(args.only) if args.only else suite.default_run()
-    parameters = _parameters(args)
+    parameters = runner.command_parameters(args)
     _require_prerequisites(args.target, parameters)  # a run refused here remembers nothing
     _remember(args, parameters)
     result = runner.run_suite(names, parameters, target=args.target, out_dir=args.out,
@@ -203,15 +203,6 @@ def _run(args) -> int:
         # one notebook asked for (an approval, a plan): what it said, not only "ok"
         print(f"\n{runner.notebook_text(result.notebooks[0].path)}")
     return result.exit_code
-
-
-def _parameters(args: argparse.Namespace) -> dict:
-    """runbook.toml's parameters, then -f, then -p; checked for the whole suite."""
-    from runbook_lib.app import runner
-
-    project = getattr(args, "project", None)
-    return runner.load_parameters(args.params_file, args.param, target=args.target,
-                                  base=project.parameters if project else None)
 
 
 def _remember(args: argparse.Namespace, parameters: dict) -> None:
@@ -249,9 +240,9 @@ def _require_prerequisites(target: str, parameters: dict) -> None:
     from runbook_lib.app import prereqs
 
     if target == "aws":
-        from runbook_lib.core.session import AwsSession
+        from runbook_lib.app import run_target
 
-        AwsSession("aws", parameters.get("region") or os.environ.get("AWS_REGION"))
+        run_target.require_aws_credentials(parameters.get("region") or None)
         return
     if target != "local":
         return
@@ -266,7 +257,7 @@ def _require_prerequisites(target: str, parameters: dict) -> None:
 def _teardown(args) -> int:
     from runbook_lib.app import runner
 
-    parameters = _parameters(args)
+    parameters = runner.command_parameters(args)
     result = runner.run_suite(["teardown"], parameters, target=args.target, out_dir=args.out)
     if result.ok:
         print(f"\n{runner.notebook_text(result.notebooks[0].path)}")

@@ -79,9 +79,7 @@ def _context(args):
     from runbook_lib.core.params import Params
     from runbook_lib.core.session import AwsSession
 
-    project = getattr(args, "project", None)  # runbook.toml's app, as every command reads it
-    parameters = runner.load_parameters(args.params_file, args.param, target=args.target,
-                                        base=project.parameters if project else None)
+    parameters = runner.command_parameters(args)  # runbook.toml's app, as every command's
     params = Params.from_mapping(parameters)
     return parameters, params, params.names(), AwsSession.from_params(params)
 

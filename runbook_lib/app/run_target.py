@@ -29,9 +29,7 @@ def target_environment(target: str) -> Iterator[str | None]:
         os.environ[waiting.RUNNER_REPORTS_ENV] = "1"  # one progress line per wait, the runner's
         os.environ.setdefault("MPLBACKEND", "Agg")
         if target == "aws":
-            from runbook_lib.core.session import AwsSession
-
-            AwsSession("aws", os.environ.get("AWS_REGION"))  # refuses without credentials
+            require_aws_credentials()
         elif not os.environ.get("AWS_ENDPOINT_URL"):
             state_dir = local_endpoint.default_state_dir()
             status = local_endpoint.read_status(state_dir)
@@ -52,6 +50,14 @@ def target_environment(target: str) -> Iterator[str | None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def require_aws_credentials(region: str | None = None) -> None:
+    """Target 'aws' refuses to start, saying how to provide them, when boto3 finds no
+    credentials (or the named profile does not exist); nothing is called."""
+    from runbook_lib.core.session import AwsSession
+
+    AwsSession("aws", region or os.environ.get("AWS_REGION"))
 
 
 def _say_kept_factor(endpoint_url: str, state_dir: Path) -> None:

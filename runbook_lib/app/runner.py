@@ -68,6 +68,14 @@ def load_parameters(params_file: Path | None, pairs: list[str], target: str = "l
     return parameters.load(params_file, pairs, target, base)
 
 
+def command_parameters(args: Any) -> dict[str, Any]:
+    """A command's parameters: runbook.toml's (``args.project``, when the command read it),
+    then ``-f``, then ``-p``; checked for the whole suite."""
+    project = getattr(args, "project", None)
+    return load_parameters(args.params_file, args.param, target=args.target,
+                           base=project.parameters if project else None)
+
+
 def new_run_dir(base: Path | None = None) -> Path:
     """A new folder ``out/<date>-<time>`` (``-2``, ``-3`` ... for runs started in the same
     second), made by this call alone: two runs starting together never share one."""
