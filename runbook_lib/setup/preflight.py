@@ -50,9 +50,12 @@ REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
                    "events:DescribeRule", "events:ListTargetsByRule",
                    "events:ListTagsForResource", "sns:Subscribe", "sns:SetTopicAttributes",
                    "scheduler:GetSchedule"),
+    # the backfill reads what the archive already holds (once Firehose delivered some) and
+    # writes the runs it lacks
     "event archive": ("firehose:CreateDeliveryStream", "firehose:DescribeDeliveryStream",
                       "glue:CreateDatabase", "glue:GetDatabase", "glue:CreateTable",
-                      "glue:GetTable", "athena:CreateWorkGroup", "athena:GetWorkGroup"),
+                      "glue:GetTable", "athena:CreateWorkGroup", "athena:GetWorkGroup",
+                      "s3:GetObject", "s3:PutObject"),
     "teardown": (
         "codepipeline:DeletePipeline", "codebuild:DeleteProject", "events:RemoveTargets",
         "events:DeleteRule", "firehose:DeleteDeliveryStream",
